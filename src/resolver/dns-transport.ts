@@ -1,0 +1,123 @@
+import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { decodeMessage } from '../wire/message-decoder.js';
+import type { Message } from '../wire/message.js';
+
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Exchange {
+  readonly response: Message;
+  readonly bytes: Uint8Array;
+  readonly transport: 'udp' | 'tcp';
+  readonly server: ServerAddress;
+}
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(readonly code: 'timeout' | 'network' | 'mismatch' | 'closed', message: string) {
+    super(message);
+  }
+}
+
+/** Parses `ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address. */
+export function parseServerAddress(text: string, defaultPort = 53): ServerAddress {
+  const bracket = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(text);
+  if (bracket) return { host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : defaultPort };
+  if (net.isIPv6(text)) return { host: text, port: defaultPort };
+  const m = /^([^:]+)(?::([0-9]+))?$/.exec(text);
+  if (!m) throw new Error(`"${text}" is not ADDR[:PORT]`);
+  const port = m[2] ? Number(m[2]) : defaultPort;
+  if (port < 1 || port > 65535) throw new Error(`port ${port} out of range`);
+  return { host: m[1]!, port };
+}
+
+/** A fresh random ID; the source port is random too, chosen by the kernel per socket. */
+export function randomQueryId(): number {
+  return randomInt(0, 0x10000);
+}
+
+function sameQuestion(query: Message, response: Message): boolean {
+  const q = query.question[0];
+  const r = response.question[0];
+  if (!q) return response.question.length === 0;
+  return !!r && r.type === q.type && r.class === q.class && r.name.equals(q.name);
+}
+
+/**
+ * One UDP exchange: a socket of its own (random source port), answers accepted only from
+ * the server asked, with the query's ID and question; anything else is ignored, not fatal.
+ */
+export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    const done = (err?: Error, ex?: Exchange) => {
+      clearTimeout(timer);
+      socket.close();
+      if (err) reject(err);
+      else resolve(ex!);
+    };
+    const timer = setTimeout(() => done(new TransportError('timeout', `no answer from ${server.host}#${server.port} in ${timeoutMs} ms`)), timeoutMs);
+    socket.on('error', (e) => done(new TransportError('network', e.message)));
+    socket.on('message', (msg, rinfo) => {
+      if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return;
+      let response: Message;
+      try {
+        response = decodeMessage(msg);
+      } catch {
+        return;
+      }
+      if (response.id !== query.id || !response.qr || !sameQuestion(query, response)) return;
+      done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
+    });
+    socket.send(wire, server.port, server.host);
+  });
+}
+
+function normalise(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** One TCP exchange with RFC 1035 §4.2.2 two-byte framing. */
+export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: server.host, port: server.port });
+    let buffered = Buffer.alloc(0);
+    const done = (err?: Error, ex?: Exchange) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(ex!);
+    };
+    const timer = setTimeout(() => done(new TransportError('timeout', `no answer from ${server.host}#${server.port} over TCP in ${timeoutMs} ms`)), timeoutMs);
+    socket.on('error', (e) => done(new TransportError('network', e.message)));
+    socket.on('close', () => done(new TransportError('closed', `${server.host}#${server.port} closed the connection`)));
+    socket.on('connect', () => {
+      const frame = Buffer.alloc(2 + wire.length);
+      frame.writeUInt16BE(wire.length, 0);
+      frame.set(wire, 2);
+      socket.write(frame);
+    });
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        const len = buffered.readUInt16BE(0);
+        const msg = buffered.subarray(2, 2 + len);
+        buffered = buffered.subarray(2 + len);
+        try {
+          const response = decodeMessage(msg);
+          if (response.id === query.id && response.qr && sameQuestion(query, response)) {
+            done(undefined, { response, bytes: new Uint8Array(msg), transport: 'tcp', server });
+            return;
+          }
+        } catch (e) {
+          done(new TransportError('mismatch', `undecodable answer: ${(e as Error).message}`));
+          return;
+        }
+      }
+    });
+  });
+}
