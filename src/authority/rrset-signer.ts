@@ -1,0 +1,42 @@
+import type { KeyObject } from 'node:crypto';
+import { signData } from '../crypto/sign-verify.js';
+import type { ResourceRecord } from '../wire/message.js';
+import type { Name } from '../wire/name.js';
+import { RRType } from '../wire/rr-type.js';
+import { encodeRrsig, rrsigSignedData } from '../wire/signed-data.js';
+
+export interface SigningKey {
+  readonly zone: Name;
+  readonly algorithm: number;
+  readonly keyTag: number;
+  readonly privateKey: KeyObject;
+}
+
+/** Seconds since the epoch (RRSIG times wrap per RFC 4034 §3.1.5; callers pass real ones). */
+export interface SignatureWindow {
+  readonly inception: number;
+  readonly expiration: number;
+}
+
+/**
+ * One RRSIG over one RRset. The label count leaves out a leading `*` (RFC 4034 §3.1.3) so
+ * validators can tell a wildcard expansion; the original TTL is the RRset's TTL.
+ */
+export function signRrset(rrset: readonly ResourceRecord[], key: SigningKey, window: SignatureWindow): ResourceRecord {
+  const first = rrset[0];
+  if (!first) throw new RangeError('cannot sign an empty RRset');
+  const labels = first.name.labelCount - (first.name.isWildcard ? 1 : 0);
+  const ttl = Math.min(...rrset.map((r) => r.ttl));
+  const fields = {
+    typeCovered: first.type,
+    algorithm: key.algorithm,
+    labels,
+    originalTtl: ttl,
+    expiration: window.expiration >>> 0,
+    inception: window.inception >>> 0,
+    keyTag: key.keyTag,
+    signerName: key.zone,
+  };
+  const signature = signData(key.algorithm, key.privateKey, rrsigSignedData(fields, rrset));
+  return { name: first.name, type: RRType.RRSIG, class: first.class, ttl, rdata: encodeRrsig({ ...fields, signature }) };
+}
