@@ -8,7 +8,8 @@ function lowerByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 }
 
-function lowercaseWire(wire: Uint8Array): Uint8Array {
+/** ASCII-lowercased uncompressed name wire form; the same array when nothing changes. */
+export function lowercaseNameWire(wire: Uint8Array): Uint8Array {
   // Length bytes are at most 63, below 'A', so every byte in A..Z is label content.
   let out: Uint8Array | undefined;
   for (let i = 0; i < wire.length; i++) {
@@ -159,13 +160,13 @@ export class Name {
 
   /** Case-folded identity, usable as a Map key. */
   get key(): string {
-    if (this.keyCache === undefined) this.keyCache = Buffer.from(lowercaseWire(this.wire)).toString('latin1');
+    if (this.keyCache === undefined) this.keyCache = Buffer.from(lowercaseNameWire(this.wire)).toString('latin1');
     return this.keyCache;
   }
 
   /** The canonical (RFC 4034 §6.2) form: ASCII letters lowercased. */
   lowercase(): Name {
-    const lower = lowercaseWire(this.wire);
+    const lower = lowercaseNameWire(this.wire);
     return lower === this.wire ? this : new Name(lower);
   }
 
