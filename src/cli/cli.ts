@@ -1,0 +1,64 @@
+import { ConfigError, formatConfigIssue } from '../config/config-error.js';
+import { KEYMASTER_VERSION } from '../server/version.js';
+import { ControlClientError } from './control-client.js';
+import { runPendingCommand } from './pending-command.js';
+import { runQueryCommand } from './query-command.js';
+import { runServeCommand } from './serve-command.js';
+import { runStatusCommand } from './status-command.js';
+import { MAIN_USAGE, PENDING_VERB_USAGE, UsageError } from './usage.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  serve: runServeCommand,
+  status: runStatusCommand,
+  query: runQueryCommand,
+};
+
+function isUsageError(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'));
+}
+
+/** Prints why `verb` failed; returns the exit status (2: usage, 1: anything else). */
+function reportFailure(verb: string, error: unknown): number {
+  if (isUsageError(error)) {
+    process.stderr.write(`keymaster ${verb}: ${error.message}\nRun "keymaster ${verb} --help" for usage.\n`);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keymaster ${verb}: invalid configuration:\n${error.issues.map((i) => `  ${formatConfigIssue(i)}\n`).join('')}`);
+    return 1;
+  }
+  const message = error instanceof ControlClientError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`keymaster ${verb}: ${message}\n`);
+  return 1;
+}
+
+/** Runs `keymaster ARGV...`; resolves with the exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined) {
+    process.stderr.write(MAIN_USAGE);
+    return 2;
+  }
+  if (verb === '--help' || verb === '-h' || (verb === 'help' && rest.length === 0)) {
+    process.stdout.write(MAIN_USAGE);
+    return 0;
+  }
+  if (verb === 'help') return runCli([rest[0]!, '--help']);
+  if (verb === '--version' || verb === '-V') {
+    process.stdout.write(`keymaster ${KEYMASTER_VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[verb] ?? (Object.hasOwn(PENDING_VERB_USAGE, verb) ? (args: string[]) => runPendingCommand(verb, args) : undefined);
+  if (!command) {
+    process.stderr.write(`keymaster: unknown verb "${verb}"\n\n${MAIN_USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    return reportFailure(verb, error);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Default values, written as they would be in the YAML file; the schema parses them like
+ * user input, so a default can never be something the file itself could not say.
+ * These mirror DESIGN.md's example config (with no policy rules and no zones).
+ */
+
+/** The config file used when no `--config` is given, relative to the working directory. */
+export const DEFAULT_CONFIG_FILE = 'config/keymaster.yaml';
+
+export const IANA_ROOT_ANCHORS_URL = 'https://data.iana.org/root-anchors/root-anchors.xml';
+
+export const CONFIG_DEFAULTS = {
+  listen: ['127.0.0.1:5300'],
+  stateDir: './var',
+  control: '127.0.0.1:5380',
+  log: { level: 'info' },
+  recursion: {
+    allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  },
+  resolver: { rootHints: 'builtin', forwarders: [] },
+  dnssec: { enable: true, validation: true },
+  trustAnchors: {
+    rootAnchors: IANA_ROOT_ANCHORS_URL,
+    import: [],
+    rfc5011: { addHoldDown: '30d', removeHoldDown: '30d', minRefresh: '1h' },
+  },
+  policy: [],
+  zones: [],
+} as const;
+
+/** A policy rule's keys other than `namespace`. */
+export const POLICY_RULE_DEFAULTS = {
+  requireValidation: false,
+  logOnly: false,
+  noValidation: false,
+  forwarders: [],
+} as const;
+
+/** A zone's keys other than `name` and `file`; `signing` absent means unsigned. */
+export const ZONE_DEFAULTS = { allowTransfer: [] } as const;
+
+/**
+ * `signing: defaults`, and every key left out of a `signing:` table. Modern choices rather than
+ * the Microsoft wizard's (RSA/SHA-256, NSEC3 with 50 iterations): ECDSA P-256 and NSEC3 with no
+ * extra iterations and no salt (RFC 9276); the lifetimes and validity periods are the wizard's.
+ */
+export const SIGNING_DEFAULTS = {
+  algorithm: 'ECDSAP256SHA256',
+  denial: 'nsec3',
+  nsec3: { iterations: 0, saltLength: 0, optOut: false },
+  kskRollover: '755d',
+  zskRollover: '90d',
+  dnskeySignatureValidity: '168h',
+  signatureValidity: '240h',
+  signatureInception: '1h',
+  dnskeyTtl: '1h',
+  dsTtl: '1h',
+  dsDigest: 'sha256',
+  rfc5011: true,
+} as const;

@@ -1,0 +1,322 @@
+import { resolve } from 'node:path';
+import { Name } from '../wire/name.js';
+import { parseCidr, type CidrPrefix } from './cidr.js';
+import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
+import { parseDuration } from './duration.js';
+import {
+  boolean,
+  describeValue,
+  either,
+  fail,
+  Failure,
+  integer,
+  leaf,
+  listOf,
+  oneOf,
+  optional,
+  required,
+  table,
+  text,
+  withDefault,
+  type Schema,
+} from './schema-kit.js';
+import { formatSocketAddress, isLoopbackAddress, parseSocketAddress, type SocketAddress } from './socket-address.js';
+
+// ---------------------------------------------------------------------------------------------
+// Types: the validated configuration. Paths are absolute, durations are seconds, addresses parsed.
+// ---------------------------------------------------------------------------------------------
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SIGNING_ALGORITHMS = ['RSASHA256', 'RSASHA512', 'ECDSAP256SHA256', 'ECDSAP384SHA384', 'ED25519'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+export type RootHintsSource = { readonly kind: 'builtin' } | { readonly kind: 'file'; readonly path: string };
+export type RootAnchorsSource = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'file'; readonly path: string };
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface RecursionConfig {
+  /** Clients allowed to ask for recursion; everyone else gets REFUSED for non-local names. */
+  readonly allow: readonly CidrPrefix[];
+}
+
+export interface ResolverConfig {
+  readonly rootHints: RootHintsSource;
+  /** Forward-only when not empty. */
+  readonly forwarders: readonly SocketAddress[];
+}
+
+export interface DnssecConfig {
+  /** Serve DNSSEC records at all (the Microsoft server's EnableDnsSec). */
+  readonly enable: boolean;
+  readonly validation: boolean;
+}
+
+/** RFC 5011 timers, in seconds. */
+export interface Rfc5011Config {
+  readonly addHoldDown: number;
+  readonly removeHoldDown: number;
+  readonly minRefresh: number;
+}
+
+export interface TrustAnchorsConfig {
+  readonly rootAnchors: RootAnchorsSource;
+  /** keyset-/dsset- files loaded at start. */
+  readonly import: readonly string[];
+  readonly rfc5011: Rfc5011Config;
+}
+
+/** One NRPT-like rule; the longest matching namespace wins. At most one of the three modes is true. */
+export interface PolicyRule {
+  /** Lowercased as written: `.corp.example` (leading dot: the suffix), `corp.example`, or `.`. */
+  readonly namespace: string;
+  readonly requireValidation: boolean;
+  /** Validate and log failures, but answer anyway. */
+  readonly logOnly: boolean;
+  /** Do not validate this namespace (optionally only `until` a time). */
+  readonly noValidation: boolean;
+  readonly until?: Date;
+  /** Forwarders for this namespace; empty: the resolver's own. */
+  readonly forwarders: readonly SocketAddress[];
+}
+
+export interface Nsec3Options {
+  readonly iterations: number;
+  readonly saltLength: number;
+  readonly optOut: boolean;
+}
+
+/** Zone signing options; durations and TTLs in seconds. */
+export interface SigningOptions {
+  readonly algorithm: SigningAlgorithm;
+  readonly denial: 'nsec' | 'nsec3';
+  readonly nsec3: Nsec3Options;
+  readonly kskRollover: number;
+  readonly zskRollover: number;
+  readonly dnskeySignatureValidity: number;
+  readonly signatureValidity: number;
+  /** How far before now a new signature's inception is set. */
+  readonly signatureInception: number;
+  readonly dnskeyTtl: number;
+  readonly dsTtl: number;
+  readonly dsDigest: 'sha256' | 'sha384';
+  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover). */
+  readonly rfc5011: boolean;
+}
+
+export interface ZoneConfig {
+  /** Lowercased, fully qualified (`home.arpa.`). */
+  readonly name: string;
+  readonly file: string;
+  /** AXFR/IXFR clients. */
+  readonly allowTransfer: readonly CidrPrefix[];
+  /** Absent: the zone is served unsigned. */
+  readonly signing?: SigningOptions;
+}
+
+export interface KeymasterConfig {
+  /** DNS over UDP and TCP. */
+  readonly listen: readonly SocketAddress[];
+  readonly stateDir: string;
+  /** Control API address (loopback only); its token file is in stateDir. */
+  readonly control: SocketAddress;
+  readonly log: LogConfig;
+  readonly recursion: RecursionConfig;
+  readonly resolver: ResolverConfig;
+  readonly dnssec: DnssecConfig;
+  readonly trustAnchors: TrustAnchorsConfig;
+  readonly policy: readonly PolicyRule[];
+  readonly zones: readonly ZoneConfig[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaf schemas. Those a command-line flag can override are exported for `overrides.ts`.
+// ---------------------------------------------------------------------------------------------
+
+function attempt<T>(parse: () => T): T | Failure {
+  try {
+    return parse();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+
+function socketAddress(defaultPort?: number): Schema<SocketAddress> {
+  return text(defaultPort === undefined ? 'ADDR:PORT' : 'ADDR[:PORT]', (value) => attempt(() => parseSocketAddress(value, defaultPort)));
+}
+
+const cidr = text<CidrPrefix>('a CIDR prefix such as "10.0.0.0/8"', (value) => attempt(() => parseCidr(value)));
+
+/** A path; relative ones are resolved against the working directory (the context's baseDir). */
+export const filePath = text('a file path', (value, ctx) => (value.trim() === '' ? fail('must not be empty') : resolve(ctx.baseDir, value)));
+
+const duration = (minSeconds: number) =>
+  leaf('a duration such as 30d, 12h, 90m or 45s', (value) => {
+    if (typeof value !== 'string' && typeof value !== 'number')
+      return fail(`must be a duration such as 30d, 12h, 90m or 45s, got ${describeValue(value)}`);
+    const seconds = attempt(() => parseDuration(value));
+    if (seconds instanceof Failure) return seconds;
+    return seconds >= minSeconds ? seconds : fail(`${JSON.stringify(value)} is shorter than the minimum of ${minSeconds}s`);
+  });
+
+function domainName(value: string): Name | Failure {
+  if (/\s/.test(value)) return fail(`"${value}" is not a domain name (contains white space)`);
+  return attempt(() => {
+    try {
+      return Name.parse(value);
+    } catch (error) {
+      throw new Error(`"${value}" is not a domain name: ${(error as Error).message}`);
+    }
+  });
+}
+
+const zoneName = text('a domain name such as "home.arpa."', (value) => {
+  const name = domainName(value);
+  return name instanceof Name ? name.lowercase().toString() : name;
+});
+
+/** NRPT style: `.corp.example` is the suffix (the name and below), `corp.example` the name, `.` all. */
+const namespace = text('a namespace such as ".corp.example"', (value) => {
+  if (value === '.') return '.';
+  const suffix = value.startsWith('.');
+  const body = suffix ? value.slice(1) : value;
+  if (body === '' || body.startsWith('.')) return fail(`"${value}" is not a namespace (empty label)`);
+  const name = domainName(body);
+  if (name instanceof Failure) return name;
+  return `${suffix ? '.' : ''}${name.lowercase().toString().slice(0, -1)}`;
+});
+
+const timestamp = text<Date>('an ISO 8601 time such as "2026-12-31T00:00:00Z"', (value) => {
+  const time = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(time) ? fail(`"${value}" is not an ISO 8601 time (e.g. "2026-12-31T00:00:00Z")`) : new Date(time);
+});
+
+export const listenSchema = listOf(socketAddress(53), { minItems: 1, unique: { key: formatSocketAddress } });
+
+export const stateDirSchema = filePath;
+
+export const controlSchema = text<SocketAddress>('a loopback ADDR:PORT', (value) => {
+  const address = attempt(() => parseSocketAddress(value));
+  if (address instanceof Failure) return address;
+  return isLoopbackAddress(address.host)
+    ? address
+    : fail(`"${value}" is not a loopback address; the control API listens only on 127.0.0.0/8 or ::1`);
+});
+
+export const rootHintsSchema = text<RootHintsSource>('"builtin" or a named.root-style file', (value, ctx) => {
+  if (value === 'builtin') return { kind: 'builtin' };
+  return value.trim() === '' ? fail('must be "builtin" or a file path') : { kind: 'file', path: resolve(ctx.baseDir, value) };
+});
+
+export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-anchors.xml', (value, ctx) => {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
+  if (scheme) {
+    if (!/^https?$/i.test(scheme[1]!)) return fail(`"${value}": only http and https URLs are fetched; give a file as a path`);
+    return attempt(() => ({ kind: 'url' as const, url: new URL(value).href }));
+  }
+  if (value.trim() === '') return fail('must not be empty');
+  return { kind: 'file', path: resolve(ctx.baseDir, value) };
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tables.
+// ---------------------------------------------------------------------------------------------
+
+const nsec3Schema = table<Nsec3Options>({
+  iterations: withDefault(integer(0, 500), SIGNING_DEFAULTS.nsec3.iterations),
+  saltLength: withDefault(integer(0, 255), SIGNING_DEFAULTS.nsec3.saltLength),
+  optOut: withDefault(boolean(), SIGNING_DEFAULTS.nsec3.optOut),
+});
+
+const signingTable = table<SigningOptions>(
+  {
+    algorithm: withDefault(oneOf(SIGNING_ALGORITHMS), SIGNING_DEFAULTS.algorithm),
+    denial: withDefault(oneOf(['nsec', 'nsec3'] as const), SIGNING_DEFAULTS.denial),
+    nsec3: withDefault(nsec3Schema, {}),
+    kskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.kskRollover),
+    zskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.zskRollover),
+    dnskeySignatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.dnskeySignatureValidity),
+    signatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.signatureValidity),
+    signatureInception: withDefault(duration(0), SIGNING_DEFAULTS.signatureInception),
+    dnskeyTtl: withDefault(duration(0), SIGNING_DEFAULTS.dnskeyTtl),
+    dsTtl: withDefault(duration(0), SIGNING_DEFAULTS.dsTtl),
+    dsDigest: withDefault(oneOf(['sha256', 'sha384'] as const), SIGNING_DEFAULTS.dsDigest),
+    rfc5011: withDefault(boolean(), SIGNING_DEFAULTS.rfc5011),
+  },
+  (options, report) => {
+    if (options.denial === 'nsec' && (options.nsec3.iterations !== 0 || options.nsec3.saltLength !== 0 || options.nsec3.optOut))
+      report(['nsec3'], 'NSEC3 options are set but denial is "nsec"');
+  },
+);
+
+const signingSchema = either<SigningOptions>('"defaults" or a table of signing options', (value) => {
+  if (value === 'defaults') return { expected: '"defaults"', parse: (_v, path, ctx) => signingTable.parse({}, path, ctx) };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return signingTable;
+  return undefined;
+});
+
+const zoneSchema = table<ZoneConfig>({
+  name: required(zoneName),
+  file: required(filePath),
+  allowTransfer: withDefault(listOf(cidr), ZONE_DEFAULTS.allowTransfer),
+  signing: optional(signingSchema),
+});
+
+const policyRuleSchema = table<PolicyRule>(
+  {
+    namespace: required(namespace),
+    requireValidation: withDefault(boolean(), POLICY_RULE_DEFAULTS.requireValidation),
+    logOnly: withDefault(boolean(), POLICY_RULE_DEFAULTS.logOnly),
+    noValidation: withDefault(boolean(), POLICY_RULE_DEFAULTS.noValidation),
+    until: optional(timestamp),
+    forwarders: withDefault(listOf(socketAddress(53)), POLICY_RULE_DEFAULTS.forwarders),
+  },
+  (rule, report) => {
+    const modes = (['requireValidation', 'logOnly', 'noValidation'] as const).filter((mode) => rule[mode]);
+    if (modes.length > 1) report([modes[1]!], `cannot be combined with ${modes[0]}: a rule has one validation mode`);
+    if (rule.until !== undefined && !rule.noValidation) report(['until'], 'applies only to a rule with noValidation: true');
+  },
+);
+
+export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
+  listen: withDefault(listenSchema, CONFIG_DEFAULTS.listen),
+  stateDir: withDefault(stateDirSchema, CONFIG_DEFAULTS.stateDir),
+  control: withDefault(controlSchema, CONFIG_DEFAULTS.control),
+  log: withDefault(table<LogConfig>({ level: withDefault(oneOf(LOG_LEVELS), CONFIG_DEFAULTS.log.level) }), {}),
+  recursion: withDefault(table<RecursionConfig>({ allow: withDefault(listOf(cidr), CONFIG_DEFAULTS.recursion.allow) }), {}),
+  resolver: withDefault(
+    table<ResolverConfig>({
+      rootHints: withDefault(rootHintsSchema, CONFIG_DEFAULTS.resolver.rootHints),
+      forwarders: withDefault(listOf(socketAddress(53), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.resolver.forwarders),
+    }),
+    {},
+  ),
+  dnssec: withDefault(
+    table<DnssecConfig>({
+      enable: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.enable),
+      validation: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.validation),
+    }),
+    {},
+  ),
+  trustAnchors: withDefault(
+    table<TrustAnchorsConfig>({
+      rootAnchors: withDefault(rootAnchorsSchema, CONFIG_DEFAULTS.trustAnchors.rootAnchors),
+      import: withDefault(listOf(filePath), CONFIG_DEFAULTS.trustAnchors.import),
+      rfc5011: withDefault(
+        table<Rfc5011Config>({
+          addHoldDown: withDefault(duration(1), CONFIG_DEFAULTS.trustAnchors.rfc5011.addHoldDown),
+          removeHoldDown: withDefault(duration(1), CONFIG_DEFAULTS.trustAnchors.rfc5011.removeHoldDown),
+          minRefresh: withDefault(duration(1), CONFIG_DEFAULTS.trustAnchors.rfc5011.minRefresh),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
+  policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
+  zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+});

@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
+import { ensureControlToken, tokensEqual } from './control-token.js';
+import {
+  ControlError,
+  ControlResponse,
+  ControlRouter,
+  type ControlHandler,
+  type ControlRequest,
+  type HttpMethod,
+} from './control-router.js';
+import { logEvent, type Logger } from './logger.js';
+
+export interface ControlApiOptions {
+  /** Must be a loopback address; port 0 picks a free port. */
+  readonly address: SocketAddress;
+  /** Holds `control.token` (created on first start). */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  /** Largest request body accepted; default 1 MiB. */
+  readonly maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * The control API: JSON over HTTP on loopback, every request authenticated by the bearer token
+ * in `STATEDIR/control.token`. Features add routes with `registerRoute`, before or after start.
+ */
+export class ControlApi {
+  private readonly router = new ControlRouter();
+  private readonly maxBodyBytes: number;
+  private server: Server | undefined;
+  private token: string | undefined;
+  private boundAddress: SocketAddress | undefined;
+
+  constructor(private readonly options: ControlApiOptions) {
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  registerRoute(method: HttpMethod, pattern: string, handler: ControlHandler): void {
+    this.router.registerRoute(method, pattern, handler);
+  }
+
+  /** The address actually bound (its real port when 0 was asked for). */
+  get address(): SocketAddress {
+    if (!this.boundAddress) throw new Error('control API is not started');
+    return this.boundAddress;
+  }
+
+  /** Creates the token if needed, then listens. Refuses a non-loopback address. */
+  async start(): Promise<void> {
+    const { address, stateDir, logger } = this.options;
+    if (!isLoopbackAddress(address.host))
+      throw new Error(`control API refuses ${formatSocketAddress(address)}: it listens only on loopback (127.0.0.0/8 or ::1)`);
+    const tokenInfo = await ensureControlToken(stateDir);
+    this.token = tokenInfo.token;
+    if (tokenInfo.created) logEvent(logger, 'control.token-created', { path: tokenInfo.path });
+    if (tokenInfo.permissionsTightened)
+      logEvent(logger, 'control.token-permissions-fixed', { path: tokenInfo.path }, { level: 'warn', msg: 'token file was readable by others; set to 0600' });
+
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(`control API cannot listen on ${formatSocketAddress(address)}: ${error.code ?? error.message}`)),
+      );
+      server.listen({ host: address.host, port: address.port, exclusive: true }, () => resolve());
+    });
+    server.on('error', (error) => logEvent(logger, 'control.error', { err: error }, { level: 'error' }));
+    this.server = server;
+    this.boundAddress = { ...address, port: (server.address() as AddressInfo).port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    let status = 500;
+    try {
+      const reply = await this.dispatch(req);
+      status = reply.status;
+      send(res, reply.status, reply.body, reply.headers);
+    } catch (error) {
+      const failure =
+        error instanceof ControlError ? error : new ControlError(500, 'internal', 'internal error; see the server log for details');
+      if (!(error instanceof ControlError))
+        logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
+      status = failure.status;
+      const headers: Record<string, string> = {};
+      if (failure.status === 401) headers['www-authenticate'] = 'Bearer realm="keymaster"';
+      if (failure.status === 413) headers['connection'] = 'close';
+      if (failure.status === 405) headers['allow'] = (failure.details as { allowed: string[] }).allowed.join(', ');
+      const body = { error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) } };
+      send(res, failure.status, body, headers);
+    } finally {
+      logEvent(
+        this.options.logger,
+        'control.request',
+        { method: req.method, url: req.url, status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        { level: 'debug' },
+      );
+    }
+  }
+
+  private async dispatch(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    this.authenticate(req.headers.authorization);
+    const url = new URL(`http://control.invalid${req.url?.startsWith('/') ? req.url : '/'}`);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const match = this.router.match(method, url.pathname);
+    if (match.kind === 'not-found') throw new ControlError(404, 'not-found', `no route for ${method} ${url.pathname}`);
+    if (match.kind === 'method-not-allowed')
+      throw new ControlError(405, 'method-not-allowed', `${method} is not allowed on ${url.pathname}`, { allowed: match.allowed });
+    const request: ControlRequest = {
+      method: method as HttpMethod,
+      path: decodeURIComponent(url.pathname),
+      params: match.params,
+      query: url.searchParams,
+      body: await readJsonBody(req, this.maxBodyBytes),
+    };
+    const result = await match.handler(request);
+    if (result instanceof ControlResponse) return { status: result.status, body: result.body };
+    return result === undefined ? { status: 204, body: undefined } : { status: 200, body: result };
+  }
+
+  private authenticate(header: string | undefined): void {
+    const presented = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
+    if (presented === undefined) throw new ControlError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token from control.token>)');
+    if (!tokensEqual(presented, this.token ?? '')) throw new ControlError(401, 'unauthorized', 'bad bearer token');
+  }
+}
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new ControlError(413, 'body-too-large', `request body over ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new ControlError(413, 'body-too-large', `request body over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new ControlError(400, 'bad-json', `request body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  if (body === undefined || status === 204) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}

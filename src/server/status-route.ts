@@ -1,0 +1,44 @@
+import type { ControlApi } from './control-api.js';
+
+/** One socket the server has open. */
+export interface ListenerInfo {
+  readonly purpose: 'dns' | 'control';
+  readonly protocol: 'udp' | 'tcp' | 'http';
+  /** `127.0.0.1:5300`, `[::1]:53`. */
+  readonly address: string;
+}
+
+/** The body of `GET /v1/status`. */
+export interface ServerStatus {
+  readonly version: string;
+  readonly pid: number;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  readonly listeners: readonly ListenerInfo[];
+  /** Absolute path of the config file read, or null when built-in defaults are in use. */
+  readonly configFile: string | null;
+  readonly stateDir: string;
+}
+
+export interface StatusSource {
+  readonly version: string;
+  readonly startedAt: Date;
+  readonly configFile: string | undefined;
+  readonly stateDir: string;
+  /** Read on every request: listeners come and go. */
+  listeners(): readonly ListenerInfo[];
+  now(): number;
+}
+
+export function registerStatusRoute(api: ControlApi, source: StatusSource): void {
+  api.registerRoute('GET', '/v1/status', (): ServerStatus => ({
+    version: source.version,
+    pid: process.pid,
+    startedAt: source.startedAt.toISOString(),
+    uptimeSeconds: Math.max(0, Math.floor((source.now() - source.startedAt.getTime()) / 1000)),
+    listeners: source.listeners(),
+    configFile: source.configFile ?? null,
+    stateDir: source.stateDir,
+  }));
+}
