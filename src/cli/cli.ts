@@ -1,6 +1,7 @@
 import { ConfigError, formatConfigIssue } from '../config/config-error.js';
 import { KEYMASTER_VERSION } from '../server/version.js';
 import { ControlClientError } from './control-client.js';
+import { runCacheCommand } from './cache-command.js';
 import { runPendingCommand } from './pending-command.js';
 import { runQueryCommand } from './query-command.js';
 import { runServeCommand } from './serve-command.js';
@@ -13,6 +14,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   serve: runServeCommand,
   status: runStatusCommand,
   query: runQueryCommand,
+  cache: runCacheCommand,
 };
 
 function isUsageError(error: unknown): error is Error {

@@ -23,7 +23,17 @@ export function formatStatus(status: ServerStatus): string {
     ],
     status.listeners,
   );
-  return `${fields}\n\n${listeners}\n`;
+  const r = status.resolver;
+  if (!r) return `${fields}\n\n${listeners}\n`;
+  const resolver = formatFields([
+    ['Client queries', String(r.queries)],
+    ['Cache', `${r.cache.entries} RRsets, ${(r.cache.bytes / 1048576).toFixed(1)} of ${(r.cache.maxBytes / 1048576).toFixed(0)} MiB, ${r.cache.responses} encoded answers`],
+    ['Cache hit ratio', `${(r.cache.hitRatio * 100).toFixed(1)} % (${r.cache.hits} hits, ${r.cache.misses} misses)`],
+    ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
+    ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
+    ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
+  ]);
+  return `${fields}\n\n${listeners}\n\n${resolver}\n`;
 }
 
 export async function runStatusCommand(argv: string[]): Promise<number> {

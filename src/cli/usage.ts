@@ -37,7 +37,6 @@ export const PENDING_VERB_USAGE: Readonly<Record<string, string>> = {
                        | key-master ZONE [SERVER] | roll ZONE KEY-ID | step-rollover ZONE KEY-ID
                        | record add|remove ZONE NAME TYPE RDATA`,
   explain: `keymaster explain NAME [TYPE]`,
-  cache: `keymaster cache flush [NAME]`,
 };
 
 export const MAIN_USAGE = `usage: keymaster VERB [ARGS...]
@@ -53,7 +52,7 @@ Verbs:
   policy         manage the validation policy table        [not available yet]
   zone           manage local zones and their signing      [not available yet]
   explain        show the chain of trust for a name        [not available yet]
-  cache          manage the cache                          [not available yet]
+  cache          flush the cache
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.
 Every verb but serve and query talks to the running server's control API.

@@ -17,7 +17,14 @@ export const CONFIG_DEFAULTS = {
   recursion: {
     allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
   },
-  resolver: { rootHints: 'builtin', forwarders: [] },
+  resolver: {
+    rootHints: 'builtin',
+    forwarders: [],
+    qnameMinimisation: true,
+    // The work one client query may cause (see README, "Limits").
+    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10 },
+    cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },
+  },
   dnssec: { enable: true, validation: true },
   trustAnchors: {
     rootAnchors: IANA_ROOT_ANCHORS_URL,

@@ -44,10 +44,34 @@ export interface RecursionConfig {
   readonly allow: readonly CidrPrefix[];
 }
 
+export interface ResolverLimitsConfig {
+  readonly maxReferrals: number;
+  readonly maxCnameChain: number;
+  readonly maxNsLookupsPerDelegation: number;
+  readonly maxUpstreamQueries: number;
+  readonly maxDepth: number;
+  /** Seconds. */
+  readonly deadline: number;
+  readonly maxMinimiseSteps: number;
+}
+
+export interface ResolverCacheConfig {
+  /** Bytes. */
+  readonly maxSize: number;
+  /** Seconds. */
+  readonly minTtl: number;
+  readonly maxTtl: number;
+  readonly maxNegativeTtl: number;
+}
+
 export interface ResolverConfig {
   readonly rootHints: RootHintsSource;
   /** Forward-only when not empty. */
   readonly forwarders: readonly SocketAddress[];
+  /** RFC 9156. */
+  readonly qnameMinimisation: boolean;
+  readonly limits: ResolverLimitsConfig;
+  readonly cache: ResolverCacheConfig;
 }
 
 export interface DnssecConfig {
@@ -148,6 +172,13 @@ function attempt<T>(parse: () => T): T | Failure {
 function socketAddress(defaultPort?: number): Schema<SocketAddress> {
   return text(defaultPort === undefined ? 'ADDR:PORT' : 'ADDR[:PORT]', (value) => attempt(() => parseSocketAddress(value, defaultPort)));
 }
+
+const byteSize = leaf('a size such as 128m, 512k or 1g', (value) => {
+  const m = /^([0-9]+)([kmg]?)b?$/i.exec(String(value).trim());
+  if ((typeof value !== 'string' && typeof value !== 'number') || !m) return fail(`must be a size such as 128m, 512k or 1g, got ${describeValue(value)}`);
+  const bytes = Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return bytes >= 1024 * 1024 ? bytes : fail(`${JSON.stringify(value)} is below the minimum of 1m`);
+});
 
 const cidr = text<CidrPrefix>('a CIDR prefix such as "10.0.0.0/8"', (value) => attempt(() => parseCidr(value)));
 
@@ -292,6 +323,28 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
     table<ResolverConfig>({
       rootHints: withDefault(rootHintsSchema, CONFIG_DEFAULTS.resolver.rootHints),
       forwarders: withDefault(listOf(socketAddress(53), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.resolver.forwarders),
+      qnameMinimisation: withDefault(boolean(), CONFIG_DEFAULTS.resolver.qnameMinimisation),
+      limits: withDefault(
+        table<ResolverLimitsConfig>({
+          maxReferrals: withDefault(integer(1, 100), CONFIG_DEFAULTS.resolver.limits.maxReferrals),
+          maxCnameChain: withDefault(integer(1, 64), CONFIG_DEFAULTS.resolver.limits.maxCnameChain),
+          maxNsLookupsPerDelegation: withDefault(integer(1, 20), CONFIG_DEFAULTS.resolver.limits.maxNsLookupsPerDelegation),
+          maxUpstreamQueries: withDefault(integer(1, 1000), CONFIG_DEFAULTS.resolver.limits.maxUpstreamQueries),
+          maxDepth: withDefault(integer(1, 20), CONFIG_DEFAULTS.resolver.limits.maxDepth),
+          deadline: withDefault(duration(1), CONFIG_DEFAULTS.resolver.limits.deadline),
+          maxMinimiseSteps: withDefault(integer(0, 20), CONFIG_DEFAULTS.resolver.limits.maxMinimiseSteps),
+        }),
+        {},
+      ),
+      cache: withDefault(
+        table<ResolverCacheConfig>({
+          maxSize: withDefault(byteSize, CONFIG_DEFAULTS.resolver.cache.maxSize),
+          minTtl: withDefault(duration(0), CONFIG_DEFAULTS.resolver.cache.minTtl),
+          maxTtl: withDefault(duration(1), CONFIG_DEFAULTS.resolver.cache.maxTtl),
+          maxNegativeTtl: withDefault(duration(0), CONFIG_DEFAULTS.resolver.cache.maxNegativeTtl),
+        }),
+        {},
+      ),
     }),
     {},
   ),

@@ -1,4 +1,5 @@
 import type { ControlApi } from './control-api.js';
+import type { ResolverStatus } from './resolver-service.js';
 
 /** One socket the server has open. */
 export interface ListenerInfo {
@@ -19,6 +20,8 @@ export interface ServerStatus {
   /** Absolute path of the config file read, or null when built-in defaults are in use. */
   readonly configFile: string | null;
   readonly stateDir: string;
+  /** Present once the DNS side runs. */
+  readonly resolver?: ResolverStatus;
 }
 
 export interface StatusSource {
@@ -28,6 +31,7 @@ export interface StatusSource {
   readonly stateDir: string;
   /** Read on every request: listeners come and go. */
   listeners(): readonly ListenerInfo[];
+  resolver?(): ResolverStatus | undefined;
   now(): number;
 }
 
@@ -40,5 +44,6 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     listeners: source.listeners(),
     configFile: source.configFile ?? null,
     stateDir: source.stateDir,
+    ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
   }));
 }

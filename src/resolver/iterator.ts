@@ -1,0 +1,283 @@
+import type { Clock } from '../clock.js';
+import type { Question, ResourceRecord } from '../wire/message.js';
+import { Rcode } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { decodeRdata } from '../wire/rdata-codec.js';
+import { RRType } from '../wire/rr-type.js';
+import type { ServerAddress } from './dns-transport.js';
+import type { CacheEntry, RecordCache } from './record-cache.js';
+import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimits } from './resolution-limits.js';
+import { type Classified, type SignedRrset, classifyResponse, synthesiseFromDname } from './response-classifier.js';
+import type { RootHints } from './root-hints.js';
+import { Credibility, type SecurityStatus } from './security-status.js';
+import type { UpstreamClient } from './upstream-client.js';
+
+export interface Resolution {
+  readonly rcode: number;
+  /** The answer chain (CNAME/DNAME links and the final RRset), with RRSIGs. */
+  readonly answer: ResourceRecord[];
+  /** For a negative answer: the SOA and the NSEC/NSEC3 proofs, with RRSIGs. */
+  readonly authority: ResourceRecord[];
+  readonly security: SecurityStatus;
+  /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
+  readonly failure?: { readonly reason: string; readonly limit?: LimitName };
+}
+
+/** The outcome of resolving exactly one name and type, before following CNAMEs. */
+type Step =
+  | { kind: 'answer'; records: ResourceRecord[] }
+  | { kind: 'cname'; records: ResourceRecord[]; target: Name }
+  | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
+  | { kind: 'servfail'; reason: string; limit?: LimitName };
+
+export interface IteratorOptions {
+  readonly clock: Clock;
+  readonly cache: RecordCache;
+  readonly upstream: UpstreamClient;
+  readonly rootHints: RootHints;
+  readonly limits: ResolutionLimits;
+  /** Forwarders for a name (global forward-only list or a namespace's), or undefined to iterate. */
+  readonly forwardersFor: (name: Name) => readonly ServerAddress[] | undefined;
+  readonly qnameMinimisation: boolean;
+}
+
+const flatten = (sets: readonly SignedRrset[]) => sets.flatMap((s) => [...s.records, ...s.rrsigs]);
+const port53 = (host: string): ServerAddress => ({ host, port: 53 });
+
+/**
+ * The iterative resolver (RFC 1034 §5.3.3, RFC 9156): from the closest cached zone cut or
+ * the root hints down referrals to an answer, caching what it learns within each server's
+ * bailiwick, following CNAME and DNAME chains, resolving glueless NS names, all inside the
+ * per-query limits. Identical questions in flight share one resolution.
+ */
+export class Iterator {
+  private readonly inflight = new Map<string, Promise<Step>>();
+
+  constructor(private readonly o: IteratorOptions) {
+    for (const s of signedGroups(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
+  }
+
+  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0): Promise<Resolution> {
+    const answer: ResourceRecord[] = [];
+    const seen = new Set<string>();
+    let name = question.name;
+    for (let links = 0; ; links++) {
+      let step: Step;
+      try {
+        step = await this.step(name, question.type, budget, depth);
+      } catch (e) {
+        if (!(e instanceof ResolutionLimitError)) throw e;
+        step = { kind: 'servfail', reason: e.message, limit: e.limit };
+      }
+      switch (step.kind) {
+        case 'answer':
+          return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: [], security: 'unchecked' };
+        case 'nxdomain':
+        case 'nodata':
+          return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked' };
+        case 'servfail':
+          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) } };
+        case 'cname':
+          answer.push(...step.records);
+          seen.add(name.key);
+          if (links + 1 > this.o.limits.maxCnameChain)
+            return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: `CNAME chain longer than ${this.o.limits.maxCnameChain}`, limit: 'cname-chain' } };
+          if (seen.has(step.target.key)) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: `CNAME loop at ${step.target}` } };
+          name = step.target;
+      }
+    }
+  }
+
+  private fromCache(name: Name, type: number): Step | undefined {
+    const cache = this.o.cache;
+    const e = cache.lookup(name, type);
+    if (e) return this.stepFromEntry(e, type);
+    // A cached DNAME above the name redirects it (RFC 6672 §3.2).
+    for (let strip = 1; strip < name.labelCount; strip++) {
+      const d = cache.rrset(name.parent(strip), RRType.DNAME);
+      if (!d) continue;
+      const cname = synthesiseFromDname(cache.withRemainingTtl(d.records, d)[0]!, name);
+      if (!cname) return { kind: 'servfail', reason: 'DNAME substitution longer than 255 octets' };
+      return { kind: 'cname', records: [...cache.withRemainingTtl(d.records, d), ...d.rrsigs, cname], target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name };
+    }
+    return undefined;
+  }
+
+  private stepFromEntry(e: CacheEntry, type: number): Step {
+    const cache = this.o.cache;
+    if (e.kind !== 'rrset') return { kind: e.kind, authority: cache.withRemainingTtl(e.authority, e) };
+    const records = [...cache.withRemainingTtl(e.records, e), ...cache.withRemainingTtl(e.rrsigs, e)];
+    if (e.type === type || type === RRType.CNAME) return { kind: 'answer', records };
+    return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name };
+  }
+
+  private async step(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+    const cached = this.fromCache(name, type);
+    if (cached) return cached;
+    const key = `${name.key}/${type}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const fetch = this.fetch(name, type, budget, depth).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, fetch);
+    return fetch;
+  }
+
+  private async fetch(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+    const forwarders = this.o.forwardersFor(name);
+    if (forwarders) return this.forward(name, type, forwarders, budget);
+
+    let { zone, nsNames } = await this.closestZone(name, budget);
+    let minimised = this.o.qnameMinimisation ? zone.labelCount + 1 : name.labelCount;
+    let minimiseSteps = 0;
+    for (let referrals = 0; referrals <= this.o.limits.maxReferrals; ) {
+      const servers = await this.addressesOf(zone, nsNames, budget, depth);
+      if (servers.length === 0) return { kind: 'servfail', reason: `no address for any name server of ${zone}` };
+      const minimising = minimised < name.labelCount && minimiseSteps < this.o.limits.maxMinimiseSteps;
+      const qname = minimising ? name.suffix(minimised) : name;
+      const qtype = minimising ? RRType.A : type;
+      let classified: Classified | undefined;
+      const ans = await this.o.upstream.ask(servers, { name: qname, type: qtype, class: 1 }, {
+        recursionDesired: false,
+        dnssecOk: true,
+        usable: (r) => (classified = classifyResponse(r, qname, qtype, zone)).kind !== 'lame',
+      }, budget);
+      if (!ans || !classified) return { kind: 'servfail', reason: `no usable answer from the servers of ${zone} for ${qname}` };
+      const c = classified as Classified;
+
+      if (c.kind === 'referral') {
+        this.o.cache.storeRrset(c.ns.records, c.ns.rrsigs, Credibility.glue);
+        for (const g of c.glue) this.o.cache.storeRrset(g.records, g.rrsigs, Credibility.glue);
+        for (const d of c.ds) this.o.cache.storeRrset(d.records, d.rrsigs, Credibility.authority);
+        zone = c.zone;
+        nsNames = c.nsNames;
+        minimised = Math.max(minimised, zone.labelCount + 1);
+        referrals++;
+        continue;
+      }
+      if (minimising) {
+        // The minimised name is not a cut. NXDOMAIN there would end the search (RFC 8020),
+        // but broken servers say it of empty non-terminals, so ask the full name instead.
+        minimiseSteps++;
+        minimised = c.kind === 'nxdomain' ? name.labelCount : minimised + 1;
+        continue;
+      }
+      return this.stepFromClassified(c, name, type, ans.response.aa);
+    }
+    return { kind: 'servfail', reason: `more than ${this.o.limits.maxReferrals} referrals`, limit: 'referrals' };
+  }
+
+  private stepFromClassified(c: Classified, name: Name, type: number, authoritative: boolean): Step {
+    const cache = this.o.cache;
+    switch (c.kind) {
+      case 'answer':
+      case 'cname': {
+        const credibility = authoritative ? Credibility.answer : Credibility.authority;
+        for (const s of c.rrsets) if (!s.synthesised) cache.storeRrset(s.records, s.rrsigs, credibility);
+        const first = c.rrsets[0]!;
+        if (c.kind === 'answer' && c.rrsets.length === 1) return { kind: 'answer', records: flatten(c.rrsets) };
+        // Return only the first link; the rest is in the cache (or fetched) on the next step.
+        const link = first.records[0]!.type === RRType.DNAME ? c.rrsets.slice(0, 2) : [first];
+        const cname = link[link.length - 1]!.records[0]!;
+        if (type === RRType.CNAME && cname.name.equals(name) && first.records[0]!.type === RRType.CNAME) return { kind: 'answer', records: flatten([first]) };
+        return { kind: 'cname', records: flatten(link), target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name };
+      }
+      case 'nxdomain':
+      case 'nodata':
+        cache.storeNegative(c.kind, name, type, c.authority, c.negativeTtl);
+        return { kind: c.kind, authority: c.authority };
+      case 'referral':
+      case 'lame':
+        return { kind: 'servfail', reason: `unexpected ${c.kind} for ${name}` };
+    }
+  }
+
+  private async forward(name: Name, type: number, servers: readonly ServerAddress[], budget: QueryBudget): Promise<Step> {
+    let classified: Classified | undefined;
+    const ans = await this.o.upstream.ask(servers, { name, type, class: 1 }, {
+      recursionDesired: true,
+      dnssecOk: true,
+      usable: (r) => (classified = classifyResponse(r, name, type, Name.root)).kind !== 'lame' && classified.kind !== 'referral',
+    }, budget);
+    if (!ans || !classified) return { kind: 'servfail', reason: `no usable answer from the forwarders for ${name}` };
+    return this.stepFromClassified(classified, name, type, true);
+  }
+
+  /** The deepest zone cut the cache knows for `name`, priming the root if needed (RFC 8109). */
+  private async closestZone(name: Name, budget: QueryBudget): Promise<{ zone: Name; nsNames: Name[] }> {
+    for (let strip = 0; strip < name.labelCount; strip++) {
+      const zone = name.parent(strip);
+      const ns = this.o.cache.rrset(zone, RRType.NS);
+      if (ns) return { zone, nsNames: ns.records.map((r) => decodeRdata(RRType.NS, r.rdata)['nsdname'] as Name) };
+    }
+    const root = this.o.cache.rrset(Name.root, RRType.NS);
+    if (!root || root.credibility < Credibility.answer) await this.prime(budget);
+    const ns = this.o.cache.rrset(Name.root, RRType.NS);
+    const nsNames = ns ? ns.records.map((r) => decodeRdata(RRType.NS, r.rdata)['nsdname'] as Name) : this.o.rootHints.servers.map((s) => s.name);
+    return { zone: Name.root, nsNames };
+  }
+
+  private async prime(budget: QueryBudget): Promise<void> {
+    const hints = this.o.rootHints.servers.flatMap((s) => s.addresses.map(port53));
+    let classified: Classified | undefined;
+    const ans = await this.o.upstream.ask(hints, { name: Name.root, type: RRType.NS, class: 1 }, {
+      recursionDesired: false,
+      dnssecOk: true,
+      usable: (r) => r.aa && (classified = classifyResponse(r, Name.root, RRType.NS, Name.root)).kind === 'answer',
+    }, budget);
+    if (!ans || classified?.kind !== 'answer') {
+      for (const s of signedGroups(this.o.rootHints.records)) this.o.cache.storeRrset(s, [], Credibility.glue);
+      return;
+    }
+    for (const s of classified.rrsets) this.o.cache.storeRrset(s.records, s.rrsigs, Credibility.answer);
+    const nsNames = classified.rrsets[0]!.records.map((r) => decodeRdata(RRType.NS, r.rdata)['nsdname'] as Name);
+    const glue = ans.response.additional.filter((rr) => (rr.type === RRType.A || rr.type === RRType.AAAA) && nsNames.some((n) => n.equals(rr.name)));
+    for (const s of signedGroups(glue)) this.o.cache.storeRrset(s, [], Credibility.glue);
+  }
+
+  /**
+   * Addresses of a zone's servers: cached ones first; NS names without any are resolved,
+   * at most `maxNsLookupsPerDelegation` of them (NXNSAttack), stopping at the first that
+   * gives a live address.
+   */
+  private async addressesOf(zone: Name, nsNames: readonly Name[], budget: QueryBudget, depth: number): Promise<ServerAddress[]> {
+    const cache = this.o.cache;
+    const addresses: ServerAddress[] = [];
+    const missing: Name[] = [];
+    for (const ns of nsNames) {
+      const found = [RRType.A, RRType.AAAA].flatMap((t) => cache.rrset(ns, t)?.records ?? []);
+      if (found.length === 0) missing.push(ns);
+      for (const r of found) addresses.push(port53(decodeRdata(r.type, r.rdata)['address'] as string));
+    }
+    if (addresses.length > 0 && missing.length === 0) return addresses;
+    if (addresses.length > 0 && addresses.some((a) => !this.o.upstream.isBackedOff(a))) return addresses;
+    if (depth + 1 > this.o.limits.maxDepth) return addresses;
+    let lookups = 0;
+    for (const ns of shuffle(missing)) {
+      if (ns.isSubdomainOf(zone)) continue; // in-bailiwick without glue: asking the zone would loop
+      if (++lookups > this.o.limits.maxNsLookupsPerDelegation) break;
+      const r = await this.resolve({ name: ns, type: RRType.A, class: 1 }, budget, depth + 1);
+      if (r.failure?.limit === 'deadline' || r.failure?.limit === 'upstream-queries') throw new ResolutionLimitError(r.failure.limit, r.failure.reason);
+      const found = r.answer.filter((a) => a.type === RRType.A).map((a) => port53(decodeRdata(RRType.A, a.rdata)['address'] as string));
+      addresses.push(...found);
+      if (found.length > 0) break;
+    }
+    return addresses;
+  }
+}
+
+function signedGroups(records: readonly ResourceRecord[]): ResourceRecord[][] {
+  const m = new Map<string, ResourceRecord[]>();
+  for (const r of records) {
+    const k = `${r.name.key}/${r.type}`;
+    m.set(k, [...(m.get(k) ?? []), r]);
+  }
+  return [...m.values()];
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

@@ -1,0 +1,171 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
+import type { ResourceRecord } from '../wire/message.js';
+import type { Name } from '../wire/name.js';
+import type { Credibility, SecurityStatus } from './security-status.js';
+
+export interface CacheLimits {
+  /** Upper bound of the cache's memory, in bytes of record data and bookkeeping. */
+  readonly maxBytes: number;
+  readonly minTtl: number;
+  readonly maxTtl: number;
+  /** RFC 2308 §5 suggests 1–3 hours; Unbound and BIND use 1 hour and 3 hours. */
+  readonly maxNegativeTtl: number;
+}
+
+export const DEFAULT_CACHE_LIMITS: CacheLimits = { maxBytes: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3_600 };
+
+export interface CachedRrset {
+  readonly kind: 'rrset';
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+  /** Records with their TTL as received; `ttlAt` gives what remains. */
+  readonly records: readonly ResourceRecord[];
+  readonly rrsigs: readonly ResourceRecord[];
+  readonly credibility: Credibility;
+  security: SecurityStatus;
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface CachedNegative {
+  readonly kind: 'nxdomain' | 'nodata';
+  readonly name: Name;
+  readonly type: number;
+  /** The SOA (with its RRSIGs) and denial records (NSEC/NSEC3 with RRSIGs) of the response. */
+  readonly authority: readonly ResourceRecord[];
+  security: SecurityStatus;
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+export type CacheEntry = CachedRrset | CachedNegative;
+
+export interface CacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+const NXDOMAIN_TYPE = -1;
+
+function keyOf(name: Name, type: number): string {
+  return `${name.key}\u0000${type}`;
+}
+
+function sizeOf(records: readonly ResourceRecord[]): number {
+  let n = 64;
+  for (const r of records) n += 48 + r.name.wire.length + r.rdata.length;
+  return n;
+}
+
+/**
+ * The resolver's memory: RRsets with their signatures, credibility and security status, and
+ * negative answers (RFC 2308), bounded in bytes with least-recently-used eviction. TTLs count
+ * down on the injected clock; what has expired is never returned.
+ */
+export class RecordCache {
+  private readonly lru: LRUCache<string, CacheEntry>;
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
+  ) {
+    this.lru = new LRUCache<string, CacheEntry>({
+      maxSize: limits.maxBytes,
+      sizeCalculation: (e) => (e.kind === 'rrset' ? sizeOf(e.records) + sizeOf(e.rrsigs) : sizeOf(e.authority)),
+    });
+  }
+
+  private clampTtl(ttl: number): number {
+    return Math.min(this.limits.maxTtl, Math.max(this.limits.minTtl, ttl));
+  }
+
+  /** Stores an RRset unless a live entry of higher credibility is there (RFC 2181 §5.4.1). */
+  storeRrset(records: readonly ResourceRecord[], rrsigs: readonly ResourceRecord[], credibility: Credibility, security: SecurityStatus = 'unchecked'): void {
+    const first = records[0];
+    if (!first) return;
+    const key = keyOf(first.name, first.type);
+    const now = this.clock.now();
+    const existing = this.lru.peek(key);
+    if (existing?.kind === 'rrset' && existing.expiresAt > now && existing.credibility > credibility) return;
+    const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
+    const entry: CachedRrset = {
+      kind: 'rrset', name: first.name, type: first.type, class: first.class, records, rrsigs, credibility, security,
+      storedAt: now, expiresAt: now + ttl * 1000,
+    };
+    this.lru.set(key, entry);
+    // A positive answer ends a cached NXDOMAIN for the name.
+    this.lru.delete(keyOf(first.name, NXDOMAIN_TYPE));
+  }
+
+  /** Caches a negative answer for `ttl` seconds (the SOA TTL/minimum rule is the caller's). */
+  storeNegative(kind: 'nxdomain' | 'nodata', name: Name, type: number, authority: readonly ResourceRecord[], ttl: number, security: SecurityStatus = 'unchecked'): void {
+    const now = this.clock.now();
+    const seconds = Math.min(this.limits.maxNegativeTtl, this.clampTtl(ttl));
+    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), { kind, name, type, authority, security, storedAt: now, expiresAt: now + seconds * 1000 });
+  }
+
+  private live(key: string): CacheEntry | undefined {
+    const e = this.lru.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.clock.now()) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  rrset(name: Name, type: number): CachedRrset | undefined {
+    const e = this.live(keyOf(name, type));
+    return e?.kind === 'rrset' ? e : undefined;
+  }
+
+  /** What the cache knows of name/type: the RRset, a CNAME at the name, or a negative answer. */
+  lookup(name: Name, type: number): CacheEntry | undefined {
+    const found =
+      this.live(keyOf(name, NXDOMAIN_TYPE)) ??
+      this.live(keyOf(name, type)) ??
+      (type !== 5 ? this.rrset(name, 5) : undefined);
+    if (found) this.hits++;
+    else this.misses++;
+    return found;
+  }
+
+  /** Seconds left for an entry, never below zero. */
+  remainingTtl(entry: CacheEntry): number {
+    return Math.max(0, Math.floor((entry.expiresAt - this.clock.now()) / 1000));
+  }
+
+  /** The records with their TTLs counted down to what remains. */
+  withRemainingTtl(records: readonly ResourceRecord[], entry: CacheEntry): ResourceRecord[] {
+    const elapsed = Math.floor((this.clock.now() - entry.storedAt) / 1000);
+    return records.map((r) => ({ ...r, ttl: Math.max(0, r.ttl - elapsed) }));
+  }
+
+  /** Removes everything at and below `name`, or everything. Returns how many entries went. */
+  flush(name?: Name): number {
+    if (!name || name.isRoot) {
+      const n = this.lru.size;
+      this.lru.clear();
+      return n;
+    }
+    let n = 0;
+    for (const [key, e] of this.lru.entries()) {
+      if (e.name.isSubdomainOf(name)) {
+        this.lru.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  stats(): CacheStats {
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize ?? 0, maxBytes: this.limits.maxBytes, hits: this.hits, misses: this.misses };
+  }
+}

@@ -1,0 +1,108 @@
+import type { Clock } from '../clock.js';
+import { defaultEdns } from '../wire/edns.js';
+import { encodeMessage } from '../wire/message-encoder.js';
+import { type Message, type Question, Rcode, newMessage } from '../wire/message.js';
+import { type ServerAddress, TransportError, exchangeTcp, exchangeUdp, randomQueryId } from './dns-transport.js';
+import type { QueryBudget } from './resolution-limits.js';
+import type { ServerSelection } from './server-selection.js';
+
+export interface UpstreamAnswer {
+  readonly response: Message;
+  readonly server: ServerAddress;
+}
+
+export interface AskOptions {
+  readonly recursionDesired: boolean;
+  readonly dnssecOk: boolean;
+  /** False for an answer that rules the server out for this question (lame, REFUSED, SERVFAIL). */
+  readonly usable?: (response: Message) => boolean;
+}
+
+export interface UpstreamStats {
+  queries: number;
+  timeouts: number;
+  tcpRetries: number;
+  ednsFallbacks: number;
+}
+
+export function serverKey(s: ServerAddress): string {
+  return `${s.host}#${s.port}`;
+}
+
+const MAX_SERVERS_TRIED = 6;
+
+/**
+ * Asks upstream servers one question: the fastest first, the next on timeout or unusable
+ * answer; TCP when the answer is truncated; without EDNS for servers that reject it
+ * (RFC 6891 §7). Every query sent is charged to the client query's budget.
+ */
+export class UpstreamClient {
+  readonly stats: UpstreamStats = { queries: 0, timeouts: 0, tcpRetries: 0, ednsFallbacks: 0 };
+
+  constructor(
+    private readonly selection: ServerSelection,
+    private readonly clock: Clock,
+  ) {}
+
+  isBackedOff(server: ServerAddress): boolean {
+    return this.selection.isBackedOff(serverKey(server));
+  }
+
+  async ask(servers: readonly ServerAddress[], question: Question, options: AskOptions, budget: QueryBudget): Promise<UpstreamAnswer | undefined> {
+    const byKey = new Map(servers.map((s) => [serverKey(s), s]));
+    const order = this.selection.order([...byKey.keys()]).slice(0, MAX_SERVERS_TRIED);
+    for (const key of order) {
+      const server = byKey.get(key)!;
+      const response = await this.askOne(server, key, question, options, budget);
+      if (!response) continue;
+      if (options.usable && !options.usable(response)) {
+        this.selection.recordFailure(key);
+        continue;
+      }
+      return { response, server };
+    }
+    return undefined;
+  }
+
+  private async askOne(server: ServerAddress, key: string, question: Question, options: AskOptions, budget: QueryBudget): Promise<Message | undefined> {
+    let useEdns = !this.selection.noEdns(key);
+    let tcp = false;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      budget.spendUpstreamQuery(this.clock.now());
+      this.stats.queries++;
+      const query = newMessage({
+        id: randomQueryId(),
+        rd: options.recursionDesired,
+        cd: options.dnssecOk,
+        question: [question],
+        ...(useEdns ? { edns: defaultEdns({ dnssecOk: options.dnssecOk }) } : {}),
+      });
+      const wire = encodeMessage(query);
+      const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
+      const started = performance.now();
+      try {
+        const ex = tcp ? await exchangeTcp(server, query, wire, timeout) : await exchangeUdp(server, query, wire, timeout);
+        const r = ex.response;
+        this.selection.recordAnswer(key, performance.now() - started);
+        if (r.tc && !tcp) {
+          this.stats.tcpRetries++;
+          tcp = true;
+          continue;
+        }
+        if (useEdns && !r.edns && (r.rcode === Rcode.FORMERR || r.rcode === Rcode.NOTIMP || r.rcode === Rcode.SERVFAIL)) {
+          this.stats.ednsFallbacks++;
+          this.selection.markNoEdns(key);
+          useEdns = false;
+          continue;
+        }
+        return r;
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        if (e.code === 'timeout') this.stats.timeouts++;
+        this.selection.recordFailure(key);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}

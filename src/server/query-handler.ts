@@ -1,0 +1,15 @@
+export interface ClientInfo {
+  /** Client IP (IPv4-mapped IPv6 normalised to IPv4). */
+  readonly address: string;
+  readonly port: number;
+  readonly transport: 'udp' | 'tcp';
+  /** The address the query arrived on. */
+  readonly localAddress: string;
+}
+
+/**
+ * Returns the response bytes, or undefined to send nothing (drop). Must never throw for
+ * bad input; if it throws anyway the listener logs and drops. For UDP the handler decides
+ * truncation itself.
+ */
+export type QueryHandler = (query: Uint8Array, client: ClientInfo) => Promise<Uint8Array | undefined> | Uint8Array | undefined;

@@ -1,0 +1,213 @@
+import type { Clock } from '../clock.js';
+import { type CidrPrefix, cidrContains } from '../config/cidr.js';
+import type { Resolution } from '../resolver/iterator.js';
+import type { Resolver } from '../resolver/resolver.js';
+import { EdeCode, defaultEdns, edeOption } from '../wire/edns.js';
+import { decodeMessage } from '../wire/message-decoder.js';
+import { encodeMessage } from '../wire/message-encoder.js';
+import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
+import { Name, lowercaseNameWire } from '../wire/name.js';
+import { RRClass, RRType } from '../wire/rr-type.js';
+import { WireError } from '../wire/wire-error.js';
+import type { Logger } from './logger.js';
+import type { ClientInfo } from './query-handler.js';
+import { ResponseCache } from './response-cache.js';
+
+/** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
+export const MAX_UDP_PAYLOAD = 1232;
+const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
+
+export interface PipelineOptions {
+  readonly resolver: Resolver;
+  readonly recursionAllow: readonly CidrPrefix[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface PipelineStats {
+  queries: number;
+  cachedResponses: number;
+  formerr: number;
+  refused: number;
+  notimp: number;
+  servfail: number;
+}
+
+interface QuickQuestion {
+  readonly key: string;
+  readonly questionEnd: number;
+  readonly maxSize: number;
+}
+
+/**
+ * The request path of DESIGN.md: decode (FORMERR on garbage), access control (REFUSED),
+ * then the resolver, then an encoded answer that fits the client's buffer (TC otherwise).
+ * Cached answers to well-formed plain queries skip decoding and encoding entirely.
+ */
+export class QueryPipeline {
+  readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0 };
+  readonly responses: ResponseCache;
+  readonly resolver: Resolver;
+  private readonly allowedClients = new Map<string, boolean>();
+
+  constructor(private readonly o: PipelineOptions) {
+    this.responses = new ResponseCache(o.clock);
+    this.resolver = o.resolver;
+  }
+
+  private allowed(address: string): boolean {
+    let ok = this.allowedClients.get(address);
+    if (ok === undefined) {
+      ok = this.o.recursionAllow.some((p) => cidrContains(p, address));
+      if (this.allowedClients.size > 10_000) this.allowedClients.clear();
+      this.allowedClients.set(address, ok);
+    }
+    return ok;
+  }
+
+  readonly handle = (query: Uint8Array, client: ClientInfo): Promise<Uint8Array | undefined> | Uint8Array | undefined => {
+    if (query.length < 12 || query[2]! & 0x80) return undefined; // never answer a response
+    this.stats.queries++;
+    const quick = this.allowed(client.address) ? quickQuestion(query, client) : undefined;
+    if (quick) {
+      const cached = this.responses.answer(quick.key, query, quick.questionEnd, quick.maxSize);
+      if (cached) {
+        this.stats.cachedResponses++;
+        return cached;
+      }
+    }
+    return this.slowPath(query, client, quick);
+  };
+
+  private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | undefined> {
+    let request: Message;
+    try {
+      request = decodeMessage(query);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.stats.formerr++;
+      return headerOnlyResponse(query, Rcode.FORMERR);
+    }
+    const maxSize = client.transport === 'tcp' ? 0xffff : request.edns ? Math.max(512, Math.min(request.edns.udpSize, MAX_UDP_PAYLOAD)) : 512;
+    const reply = (fields: Partial<Message> & { ede?: [number, string] }) => this.encode(request, fields, maxSize);
+
+    if (request.opcode !== Opcode.QUERY) {
+      this.stats.notimp++;
+      return reply({ rcode: Rcode.NOTIMP });
+    }
+    if (request.question.length !== 1) {
+      this.stats.formerr++;
+      return reply({ rcode: Rcode.FORMERR });
+    }
+    if (request.edns && request.edns.version !== 0) return reply({ rcode: Rcode.BADVERS, question: [] });
+    if (!this.allowed(client.address)) {
+      this.stats.refused++;
+      return reply({ rcode: Rcode.REFUSED, ede: [EdeCode.PROHIBITED, `recursion is not allowed for ${client.address}`] });
+    }
+    const q = request.question[0]!;
+    if (q.class !== RRClass.IN || q.type === RRType.AXFR || q.type === RRType.IXFR || q.type === RRType.OPT) {
+      this.stats.refused++;
+      return reply({ rcode: Rcode.REFUSED, ede: [EdeCode.NOT_SUPPORTED, 'only class IN queries are resolved; zone transfers are for local zones'] });
+    }
+
+    const result = await this.o.resolver.resolve(q);
+    const dnssecOk = request.edns?.dnssecOk ?? false;
+    if (result.rcode === Rcode.SERVFAIL) {
+      this.stats.servfail++;
+      this.o.logger.debug({ event: 'resolver.servfail', name: q.name.toString(), type: q.type, reason: result.failure?.reason }, 'resolution failed');
+      const code = result.failure?.limit ? EdeCode.OTHER : EdeCode.NO_REACHABLE_AUTHORITY;
+      return reply({ rcode: Rcode.SERVFAIL, ede: [code, result.failure?.reason ?? 'resolution failed'] });
+    }
+    const wire = reply({
+      rcode: result.rcode,
+      answer: visible(result.answer, dnssecOk, q.type),
+      authority: negativeAuthority(result, dnssecOk),
+    });
+    if (quick && !(wire[2]! & 0x02)) this.responses.store(quick.key, q.name, wire, minTtl(result));
+    return wire;
+  }
+
+  private encode(request: Message, fields: Partial<Message> & { ede?: [number, string] }, maxSize: number): Uint8Array {
+    const { ede, ...rest } = fields;
+    const response = newMessage({
+      id: request.id,
+      qr: true,
+      opcode: request.opcode,
+      rd: request.rd,
+      ra: true,
+      cd: request.cd,
+      question: request.question,
+      ...rest,
+    });
+    if (request.edns) response.edns = defaultEdns({ udpSize: MAX_UDP_PAYLOAD, dnssecOk: request.edns.dnssecOk, options: ede ? [edeOption(ede[0], ede[1])] : [] });
+    return encodeMessage(response, { maxSize });
+  }
+
+  flush(name?: Name): number {
+    this.responses.flush(name);
+    return this.o.resolver.flush(name);
+  }
+}
+
+/** RFC 4035 §3.2.1: without DO, no RRSIG/NSEC/NSEC3 unless they were asked for. */
+function visible(records: readonly ResourceRecord[], dnssecOk: boolean, qtype: number): ResourceRecord[] {
+  return dnssecOk ? [...records] : records.filter((r) => !DNSSEC_TYPES.has(r.type) || r.type === qtype);
+}
+
+function negativeAuthority(result: Resolution, dnssecOk: boolean): ResourceRecord[] {
+  return result.authority.filter((r) => r.type === RRType.SOA || (dnssecOk && DNSSEC_TYPES.has(r.type)));
+}
+
+function minTtl(result: Resolution): number {
+  let ttl = Infinity;
+  for (const r of result.answer) ttl = Math.min(ttl, r.ttl);
+  for (const r of result.authority) ttl = Math.min(ttl, r.ttl);
+  return Number.isFinite(ttl) ? ttl : 0;
+}
+
+/** FORMERR to a message we could not parse: its ID and opcode, no sections (RFC 1035 §4.1.1). */
+function headerOnlyResponse(query: Uint8Array, rcode: number): Uint8Array {
+  const out = new Uint8Array(12);
+  out[0] = query[0]!;
+  out[1] = query[1]!;
+  out[2] = 0x80 | (query[2]! & 0x78) | (query[2]! & 0x01);
+  out[3] = 0x80 | rcode;
+  return out;
+}
+
+/**
+ * Reads the question and EDNS of a plain query (one question, at most an OPT record, no
+ * compression) without the general decoder, and says how big the answer may be. Anything
+ * unusual returns undefined and takes the slow path.
+ */
+function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undefined {
+  const u16 = (i: number) => (q[i]! << 8) | q[i + 1]!;
+  if (((q[2]! >> 3) & 0xf) !== 0 || u16(4) !== 1 || u16(6) !== 0 || u16(8) !== 0 || u16(10) > 1) return undefined;
+  let pos = 12;
+  for (;;) {
+    const len = q[pos];
+    if (len === undefined || len > 63 || pos - 12 + len + 1 > 255) return undefined;
+    pos += len + 1;
+    if (len === 0) break;
+  }
+  if (pos + 4 > q.length) return undefined;
+  const nameEnd = pos;
+  const qtype = u16(pos);
+  const qclass = u16(pos + 2);
+  const questionEnd = pos + 4;
+  if (qclass !== RRClass.IN || qtype === RRType.AXFR || qtype === RRType.IXFR || qtype === RRType.OPT) return undefined;
+  let edns = 0;
+  let dnssecOk = 0;
+  let udpSize = 512;
+  if (u16(10) === 1) {
+    pos = questionEnd;
+    if (q[pos] !== 0 || pos + 11 > q.length || u16(pos + 1) !== RRType.OPT || q[pos + 6] !== 0) return undefined;
+    if (pos + 11 + u16(pos + 9) !== q.length) return undefined;
+    edns = 1;
+    udpSize = Math.max(512, Math.min(u16(pos + 3), MAX_UDP_PAYLOAD));
+    dnssecOk = q[pos + 7]! & 0x80 ? 1 : 0;
+  } else if (questionEnd !== q.length) return undefined;
+  const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
+  const cd = q[3]! & 0x10 ? 1 : 0;
+  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize };
+}

@@ -1,0 +1,98 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
+import type { Name } from '../wire/name.js';
+
+interface CachedResponse {
+  readonly name: Name;
+  readonly wire: Uint8Array;
+  /** Offsets of every record's TTL field (OPT excluded), to count them down on reuse. */
+  readonly ttlOffsets: readonly number[];
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+/** Offsets of the TTL fields of the answer, authority and additional records of a message. */
+export function recordTtlOffsets(wire: Uint8Array): number[] {
+  const count = (i: number) => (wire[i]! << 8) | wire[i + 1]!;
+  const skipName = (p: number) => {
+    for (;;) {
+      const len = wire[p]!;
+      if (len === 0) return p + 1;
+      if (len >= 0xc0) return p + 2;
+      p += len + 1;
+    }
+  };
+  let pos = 12;
+  for (let i = 0; i < count(4); i++) pos = skipName(pos) + 4;
+  const offsets: number[] = [];
+  const records = count(6) + count(8) + count(10);
+  for (let i = 0; i < records; i++) {
+    pos = skipName(pos);
+    const type = count(pos);
+    if (type !== 41) offsets.push(pos + 4);
+    pos += 10 + count(pos + 8);
+  }
+  return offsets;
+}
+
+/**
+ * Encoded responses to recent questions. A hit is served by copying bytes and patching the
+ * ID, RD/CD flags, the question's letter case and the TTLs: no decode or encode, which is
+ * what makes cached answers cheap.
+ */
+export class ResponseCache {
+  private readonly lru: LRUCache<string, CachedResponse>;
+
+  constructor(
+    private readonly clock: Clock,
+    maxBytes = 32 * 1024 * 1024,
+  ) {
+    this.lru = new LRUCache({ maxSize: maxBytes, sizeCalculation: (e) => e.wire.length + 64 });
+  }
+
+  /** Stores `wire` for `ttl` seconds; nothing is stored for a TTL of zero. */
+  store(key: string, name: Name, wire: Uint8Array, ttl: number): void {
+    if (ttl <= 0) return;
+    const now = this.clock.now();
+    this.lru.set(key, { name, wire, ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+  }
+
+  /**
+   * The cached response re-addressed to `query`, or undefined. `questionEnd` is where the
+   * query's question ends; both share the question bytes up to there, case aside.
+   */
+  answer(key: string, query: Uint8Array, questionEnd: number, maxSize: number): Uint8Array | undefined {
+    const e = this.lru.get(key);
+    if (!e) return undefined;
+    const now = this.clock.now();
+    if (e.expiresAt <= now) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    if (e.wire.length > maxSize) return undefined;
+    const out = Buffer.allocUnsafe(e.wire.length);
+    out.set(e.wire);
+    out[0] = query[0]!;
+    out[1] = query[1]!;
+    out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01);
+    out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
+    out.set(query.subarray(12, questionEnd), 12);
+    const elapsed = Math.floor((now - e.storedAt) / 1000);
+    if (elapsed > 0) {
+      for (const o of e.ttlOffsets) {
+        const ttl = out.readUInt32BE(o);
+        out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
+      }
+    }
+    return out;
+  }
+
+  flush(name?: Name): void {
+    if (!name || name.isRoot) return this.lru.clear();
+    for (const [key, e] of this.lru.entries()) if (e.name.isSubdomainOf(name)) this.lru.delete(key);
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+}
