@@ -82,18 +82,19 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
       chain.push(exact);
       return { kind: 'answer', rrsets: chain };
     }
-    const cname = answers.find((s) => s.records[0]!.name.equals(name) && s.records[0]!.type === RRType.CNAME);
-    const dname = cname ? undefined : answers.find((s) => s.records[0]!.type === RRType.DNAME && name.isSubdomainOf(s.records[0]!.name) && !name.equals(s.records[0]!.name));
+    // A DNAME wins over the CNAME a server synthesised from it (RFC 6672 §3.4): we make our own.
+    const dname = answers.find((s) => s.records[0]!.type === RRType.DNAME && name.isSubdomainOf(s.records[0]!.name) && !name.equals(s.records[0]!.name));
+    const cname = dname ? undefined : answers.find((s) => s.records[0]!.name.equals(name) && s.records[0]!.type === RRType.CNAME);
     if (!cname && !dname) break;
     let target: Name;
-    if (cname) {
-      chain.push(cname);
-      target = decodeRdata(RRType.CNAME, cname.records[0]!.rdata)['target'] as Name;
-    } else {
-      const synthesised = synthesiseFromDname(dname!.records[0]!, name);
+    if (dname) {
+      const synthesised = synthesiseFromDname(dname.records[0]!, name);
       if (!synthesised) return { kind: 'lame', reason: 'DNAME substitution longer than 255 octets' };
-      chain.push(dname!, { records: [synthesised], rrsigs: [], synthesised: true });
+      chain.push(dname, { records: [synthesised], rrsigs: [], synthesised: true });
       target = decodeRdata(RRType.CNAME, synthesised.rdata)['target'] as Name;
+    } else {
+      chain.push(cname!);
+      target = decodeRdata(RRType.CNAME, cname!.records[0]!.rdata)['target'] as Name;
     }
     if (!target.isSubdomainOf(zone) || i === 15) return { kind: 'cname', rrsets: chain, target };
     name = target;
