@@ -46,7 +46,13 @@ describe('defaults', () => {
       '192.168.0.0/16',
       'fc00::/7',
     ]);
-    expect(config.resolver).toEqual({ rootHints: { kind: 'builtin' }, forwarders: [] });
+    expect(config.resolver).toEqual({
+      rootHints: { kind: 'builtin' },
+      forwarders: [],
+      qnameMinimisation: true,
+      limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10 },
+      cache: { maxSize: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
+    });
     expect(config.dnssec).toEqual({ enable: true, validation: true });
     expect(config.trustAnchors).toEqual({
       rootAnchors: { kind: 'url', url: IANA_ROOT_ANCHORS_URL },
@@ -309,5 +315,22 @@ describe('resolveConfig', () => {
     expect(loaded.file).toBe(join(dir, 'k.yaml'));
     expect(loaded.config.stateDir).toBe('/tmp/other');
     expect(loaded.config.control.port).toBe(1234);
+  });
+});
+
+describe('resolver limits and cache', () => {
+  it('reads limits, cache size units and durations', () => {
+    const config = parse('resolver:\n  qnameMinimisation: false\n  limits: { maxReferrals: 10, deadline: 3s }\n  cache: { maxSize: 64m, maxTtl: 2h }\n');
+    expect(config.resolver.qnameMinimisation).toBe(false);
+    expect(config.resolver.limits.maxReferrals).toBe(10);
+    expect(config.resolver.limits.deadline).toBe(3);
+    expect(config.resolver.limits.maxCnameChain).toBe(12);
+    expect(config.resolver.cache.maxSize).toBe(64 * 1024 * 1024);
+    expect(config.resolver.cache.maxTtl).toBe(7200);
+  });
+
+  it('names the key of a bad limit or size', () => {
+    expect(only('resolver:\n  limits: { maxReferrals: 0 }\n')).toMatchObject({ path: 'resolver.limits.maxReferrals', line: 2 });
+    expect(only('resolver:\n  cache: { maxSize: lots }\n')).toMatchObject({ path: 'resolver.cache.maxSize', line: 2 });
   });
 });
