@@ -1,7 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import type { KeymasterConfig } from '../config/schema.js';
+import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
+import { startDnsListeners } from './dns-listeners.js';
+import { createResolverService, registerCacheRoutes, resolverStatus } from './resolver-service.js';
 import { logEvent, type Logger } from './logger.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { KEYMASTER_VERSION } from './version.js';
@@ -21,28 +24,6 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-/** The DNS side of the process, as the seam below hands it back. */
-interface DnsListeners {
-  readonly listeners: readonly ListenerInfo[];
-  close(): Promise<void>;
-}
-
-/**
- * SEAM — DNS listeners. UDP and TCP sockets on every `config.listen` address, feeding the query
- * pipeline of DESIGN.md (decode → access control → local zone / policy → resolver → encode),
- * are started here and closed by `close()`. Until that pipeline exists nothing is bound, and
- * the server says so in its log rather than pretending to answer.
- */
-async function startDnsListeners(config: KeymasterConfig, logger: Logger): Promise<DnsListeners> {
-  logEvent(
-    logger,
-    'server.dns-not-built',
-    { listen: config.listen.map(formatSocketAddress) },
-    { level: 'warn', msg: 'DNS listeners are not built in this version; only the control API is running' },
-  );
-  return { listeners: [], close: async () => {} };
-}
-
 /** Starts the control API and the DNS listeners; logs `server.started` once all are up. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, configFile, logger } = options;
@@ -50,16 +31,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
-  let dns: DnsListeners = { listeners: [], close: async () => {} };
+  const pipeline = await createResolverService(config, systemClock, logger);
+  registerCacheRoutes(control, pipeline, logger);
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void> } = { listeners: [], close: async () => {} };
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
   ];
-  registerStatusRoute(control, { version: KEYMASTER_VERSION, startedAt, configFile, stateDir: config.stateDir, listeners, now: Date.now });
+  registerStatusRoute(control, {
+    version: KEYMASTER_VERSION,
+    startedAt,
+    configFile,
+    stateDir: config.stateDir,
+    listeners,
+    resolver: () => resolverStatus(pipeline),
+    now: Date.now,
+  });
 
   await control.start();
   try {
-    dns = await startDnsListeners(config, logger);
+    dns = await startDnsListeners(config.listen, pipeline.handle, logger);
   } catch (error) {
     await control.stop();
     throw error;

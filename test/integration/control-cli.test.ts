@@ -114,7 +114,11 @@ describe('keymaster serve + status over the control API', () => {
       version: VERSION,
       configFile,
       stateDir,
-      listeners: [{ purpose: 'control', protocol: 'http', address: control }],
+      listeners: [
+        { purpose: 'control', protocol: 'http', address: control },
+        { purpose: 'dns', protocol: 'udp', address: `${HOST}:5300` },
+        { purpose: 'dns', protocol: 'tcp', address: `${HOST}:5300` },
+      ],
     });
     expect(Date.parse(started['time'] as string)).not.toBeNaN();
     expect(server.logs.find((l) => l.event === 'control.token-created')).toMatchObject({ path: join(stateDir, 'control.token') });
@@ -148,9 +152,14 @@ describe('keymaster serve + status over the control API', () => {
       pid: server.child.pid,
       startedAt: expect.any(String),
       uptimeSeconds: expect.any(Number),
-      listeners: [{ purpose: 'control', protocol: 'http', address: control }],
+      listeners: [
+        { purpose: 'control', protocol: 'http', address: control },
+        { purpose: 'dns', protocol: 'udp', address: `${HOST}:5300` },
+        { purpose: 'dns', protocol: 'tcp', address: `${HOST}:5300` },
+      ],
       configFile,
       stateDir,
+      resolver: expect.objectContaining({ queries: 0, cache: expect.objectContaining({ entries: expect.any(Number), maxBytes: 128 * 1024 * 1024 }) }),
     });
     expect(Date.parse(status.startedAt)).toBeLessThanOrEqual(Date.now());
     expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);
