@@ -160,7 +160,10 @@ export class Name {
 
   /** Case-folded identity, usable as a Map key. */
   get key(): string {
-    if (this.keyCache === undefined) this.keyCache = Buffer.from(lowercaseNameWire(this.wire)).toString('latin1');
+    if (this.keyCache === undefined) {
+      const lower = lowercaseNameWire(this.wire);
+      this.keyCache = Buffer.from(lower.buffer, lower.byteOffset, lower.length).toString('latin1');
+    }
     return this.keyCache;
   }
 
@@ -186,6 +189,7 @@ export class Name {
   isSubdomainOf(other: Name): boolean {
     const diff = this.wire.length - other.wire.length;
     if (diff < 0) return false;
+    if (other.isRoot) return true; // the root label has no entry in offsets()
     const offs = this.offsets();
     if (diff !== 0 && !offs.includes(diff)) return false;
     for (let i = 0; i < other.wire.length; i++) {

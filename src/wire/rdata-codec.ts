@@ -1,6 +1,6 @@
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip-address.js';
 import { Name } from './name.js';
-import { readName } from './name-codec.js';
+import { readName, skipName } from './name-codec.js';
 import { type FieldKind, type RdataSchema, hasNameFields, rdataSchema } from './rdata-schema.js';
 import { WireError } from './wire-error.js';
 
@@ -30,6 +30,8 @@ export function decodeBitmap(b: Uint8Array, start: number, end: number): number[
     if (window <= lastWindow) throw new WireError('bad-rdata', 'type bitmap windows out of order', pos);
     if (len < 1 || len > 32) throw new WireError('bad-rdata', `type bitmap window length ${len}`, pos);
     need(pos + 2, len, end);
+    // RFC 4034 §4.1.2: no empty windows, no trailing zero octets; so one type list has one form.
+    if (b[pos + 1 + len] === 0) throw new WireError('bad-rdata', 'type bitmap window ends in a zero octet', pos);
     for (let i = 0; i < len; i++) {
       const byte = b[pos + 2 + i]!;
       for (let bit = 0; bit < 8; bit++) if (byte & (0x80 >> bit)) types.push(window * 256 + i * 8 + bit);
@@ -75,6 +77,89 @@ function decodeSvcParams(b: Uint8Array, start: number, end: number): SvcParam[] 
   return params;
 }
 
+/** CAA tags (RFC 8659 §4.1) and NSEC3 next hashed owner names (RFC 5155 §3.2) have at least one octet. */
+function checkNotEmpty(kind: FieldKind, pos?: number): void {
+  if (kind === 'tag') throw new WireError('bad-rdata', 'empty CAA tag', pos);
+  if (kind === 'base32hex8') throw new WireError('bad-rdata', 'empty NSEC3 next hashed owner name', pos);
+}
+
+/**
+ * Checks one field without building its value and returns the offset after it; for a name
+ * that used compression pointers, the offset is negated.
+ */
+function skipField(kind: FieldKind, b: Uint8Array, pos: number, end: number, allowPointers: boolean): number {
+  switch (kind) {
+    case 'u8':
+      need(pos, 1, end);
+      return pos + 1;
+    case 'u16':
+    case 'type':
+      need(pos, 2, end);
+      return pos + 2;
+    case 'u32':
+    case 'ttl':
+    case 'time':
+    case 'ipv4':
+      need(pos, 4, end);
+      return pos + 4;
+    case 'u48':
+      need(pos, 6, end);
+      return pos + 6;
+    case 'ipv6':
+      need(pos, 16, end);
+      return pos + 16;
+    case 'name':
+      return skipName(b, pos, allowPointers, end, 'bad-rdlength');
+    case 'string':
+    case 'tag':
+    case 'hex8':
+    case 'base32hex8': {
+      need(pos, 1, end);
+      const len = b[pos]!;
+      need(pos + 1, len, end);
+      if (len === 0) checkNotEmpty(kind, pos);
+      return pos + 1 + len;
+    }
+    case 'base64len16': {
+      need(pos, 2, end);
+      const len = u16(b, pos);
+      need(pos + 2, len, end);
+      return pos + 2 + len;
+    }
+    case 'strings': {
+      let p = pos;
+      do p = skipField('string', b, p, end, false);
+      while (p < end);
+      return p;
+    }
+    case 'base64':
+    case 'hex':
+    case 'textRest':
+      return end;
+    case 'bitmap':
+      decodeBitmap(b, pos, end);
+      return end;
+    case 'svcParams':
+      decodeSvcParams(b, pos, end);
+      return end;
+  }
+}
+
+/** Checks RDATA against its schema; true when a name in it used compression pointers. */
+function checkFields(schema: RdataSchema, b: Uint8Array, start: number, end: number, allowPointers: boolean): boolean {
+  let pos = start;
+  let compressed = false;
+  for (const field of schema.fields) {
+    const next = skipField(field.kind, b, pos, end, allowPointers);
+    if (next < 0) {
+      compressed = true;
+      pos = -next;
+    } else pos = next;
+  }
+  if (pos !== end) throw new WireError('bad-rdlength', `RDLENGTH leaves ${end - pos} unread bytes`, pos);
+  return compressed;
+}
+
 /**
  * Reads one field. `toEnd` kinds consume everything up to `end`. Names may use pointers
  * into `buf` only when `allowPointers` (then `buf` is the whole message).
@@ -103,7 +188,7 @@ function readField(kind: FieldKind, b: Uint8Array, pos: number, end: number, all
       need(pos, 16, end);
       return [formatIpv6(b.subarray(pos, pos + 16)), pos + 16];
     case 'name': {
-      const r = readName(b, pos, allowPointers, end);
+      const r = readName(b, pos, allowPointers, end, 'bad-rdlength');
       return [r.name, r.end];
     }
     case 'string':
@@ -113,7 +198,7 @@ function readField(kind: FieldKind, b: Uint8Array, pos: number, end: number, all
       need(pos, 1, end);
       const len = b[pos]!;
       need(pos + 1, len, end);
-      if (kind === 'tag' && len === 0) throw new WireError('bad-rdata', 'empty CAA tag', pos);
+      if (len === 0) checkNotEmpty(kind, pos);
       return [b.subarray(pos + 1, pos + 1 + len), pos + 1 + len];
     }
     case 'base64len16': {
@@ -157,26 +242,64 @@ function walk(schema: RdataSchema, b: Uint8Array, start: number, end: number, al
 /**
  * Takes the RDATA of one record out of a message: checked against its type's layout
  * (a wrong RDLENGTH is an error, never a silently shifted record) and returned
- * uncompressed. Types without names come back as a view into `message`, with no copy.
+ * uncompressed. RDATA without compression pointers comes back as a view into `message`,
+ * with no copy; only RDATA whose names were compressed is rebuilt.
  */
 export function extractRdata(message: Uint8Array, start: number, length: number, type: number): Uint8Array {
   const end = start + length;
   if (end > message.length) throw new WireError('truncated', 'RDATA runs past the end of the message', start);
   const schema = rdataSchema(type);
   if (!schema) return message.subarray(start, end);
-  if (!hasNameFields(schema) || schema.names === 'none') {
-    walk(schema, message, start, end, false);
+  if (schema.fixedLength !== undefined) {
+    if (length !== schema.fixedLength) throw new WireError('bad-rdlength', `RDLENGTH ${length}, ${schema.fixedLength} expected`, start);
     return message.subarray(start, end);
   }
-  const fields: RdataFields = {};
-  walk(schema, message, start, end, true, fields);
-  return encodeRdataFields(schema, fields);
+  if (!checkFields(schema, message, start, end, schema.names !== 'none')) return message.subarray(start, end);
+  return decompressRdata(schema, message, start, end);
+}
+
+/** Room for any RDATA once decompressed: 65535 octets plus 253 more per name (at most two). */
+const decompressed = new Uint8Array(0xffff + 2 * 253);
+
+/** RDATA with its compressed names written out; already checked by `checkFields`. */
+function decompressRdata(schema: RdataSchema, message: Uint8Array, start: number, end: number): Uint8Array {
+  const out = decompressed;
+  let at = 0;
+  let pos = start;
+  for (const field of schema.fields) {
+    if (field.kind === 'name') {
+      const r = readName(message, pos, true, end, 'bad-rdlength');
+      out.set(r.name.wire, at);
+      at += r.name.wire.length;
+      pos = r.end;
+    } else {
+      const next = skipField(field.kind, message, pos, end, true);
+      for (let i = pos; i < next; i++) out[at++] = message[i]!;
+      pos = next;
+    }
+  }
+  if (at > 0xffff) throw new WireError('too-big', 'RDATA longer than 65535 bytes once decompressed');
+  return out.slice(0, at);
 }
 
 /** Checks standalone (uncompressed) RDATA against its type's layout. */
 export function validateRdata(type: number, rdata: Uint8Array): void {
   const schema = rdataSchema(type);
-  if (schema) walk(schema, rdata, 0, rdata.length, false);
+  if (schema) checkFields(schema, rdata, 0, rdata.length, false);
+}
+
+/**
+ * Offsets of the name fields in valid uncompressed RDATA, written into `out`; returns how
+ * many. For the encoder, which must not allocate per record.
+ */
+export function nameFieldOffsets(schema: RdataSchema, rdata: Uint8Array, out: number[]): number {
+  let count = 0;
+  let pos = 0;
+  for (const field of schema.fields) {
+    if (field.kind === 'name') out[count++] = pos;
+    pos = skipField(field.kind, rdata, pos, rdata.length, false);
+  }
+  return count;
 }
 
 /** The typed view of RDATA: one property per schema field; unknown types give `{ data }`. */
@@ -262,7 +385,7 @@ function writeField(sink: ByteSink, name: string, kind: FieldKind, v: RdataValue
     case 'hex8':
     case 'base32hex8': {
       const b = checkBytes(name, v, 255);
-      if (kind === 'tag' && b.length === 0) throw new WireError('bad-rdata', 'empty CAA tag');
+      if (b.length === 0) checkNotEmpty(kind);
       sink.u8(b.length);
       return sink.bytes(b);
     }

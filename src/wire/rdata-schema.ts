@@ -45,6 +45,10 @@ export interface RdataSchema {
   readonly names: NameCompression;
   /** Names are lowercased in canonical form (RFC 4034 §6.2 item 3, as amended by RFC 6840 §5.1). */
   readonly canonicalLowercase: boolean;
+  /** Whether any field is a domain name. */
+  readonly hasNames: boolean;
+  /** The RDATA length when every field has a fixed size (A: 4, AAAA: 16), else undefined. */
+  readonly fixedLength: number | undefined;
 }
 
 const f = (name: string, kind: FieldKind): Field => ({ name, kind });
@@ -140,6 +144,18 @@ const definitions: ReadonlyArray<readonly [number, readonly Field[]]> = [
   [RRType.CAA, [f('flags', 'u8'), f('tag', 'tag'), f('value', 'textRest')]],
 ];
 
+const FIXED_SIZES: Partial<Record<FieldKind, number>> = { u8: 1, u16: 2, u32: 4, u48: 6, ttl: 4, time: 4, type: 2, ipv4: 4, ipv6: 16 };
+
+function fixedLength(fields: readonly Field[]): number | undefined {
+  let n = 0;
+  for (const field of fields) {
+    const size = FIXED_SIZES[field.kind];
+    if (size === undefined) return undefined;
+    n += size;
+  }
+  return n;
+}
+
 const schemas = new Map<number, RdataSchema>(
   definitions.map(([type, fields]) => [
     type,
@@ -148,6 +164,8 @@ const schemas = new Map<number, RdataSchema>(
       fields,
       names: COMPRESSED.has(type) ? 'compress' : DECOMPRESSED.has(type) ? 'decompress' : 'none',
       canonicalLowercase: CANONICAL_LOWERCASE.has(type),
+      hasNames: fields.some((x) => x.kind === 'name'),
+      fixedLength: fixedLength(fields),
     },
   ]),
 );
@@ -158,5 +176,5 @@ export function rdataSchema(type: number): RdataSchema | undefined {
 }
 
 export function hasNameFields(schema: RdataSchema): boolean {
-  return schema.fields.some((x) => x.kind === 'name');
+  return schema.hasNames;
 }

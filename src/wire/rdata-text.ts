@@ -29,49 +29,99 @@ function parseSvcKey(text: string): number {
   throw new WireError('bad-text', `unknown SvcParamKey "${text}"`);
 }
 
-function splitList(value: Uint8Array): Uint8Array[] {
-  return value.length === 0 ? [] : Array.from({ length: value.length / 2 }, (_, i) => value.subarray(i * 2, i * 2 + 2));
+/** A SvcParam value that breaks its key's format; `rdataToText` then falls back to `\#`. */
+function malformed(key: number): WireError {
+  return new WireError('bad-rdata', `malformed value for SvcParamKey ${svcKeyName(key)}`);
 }
 
-function svcValueToText(p: SvcParam): string {
-  const v = p.value;
-  switch (p.key) {
-    case 0:
-      return splitList(v).map((b) => svcKeyName((b[0]! << 8) | b[1]!)).join(',');
-    case 1: {
-      const ids: string[] = [];
-      for (let i = 0; i < v.length; i += 1 + v[i]!) {
-        const raw = quoteText(v.subarray(i + 1, i + 1 + v[i]!)).slice(1, -1);
-        ids.push(raw.replace(/,/g, '\\\\,'));
-      }
-      return `"${ids.join(',')}"`;
-    }
-    case 3:
-      return String((v[0]! << 8) | v[1]!);
-    case 4:
-      return Array.from({ length: v.length / 4 }, (_, i) => formatIpv4(v.subarray(i * 4, i * 4 + 4))).join(',');
-    case 5:
-      return toBase64(v);
-    case 6:
-      return Array.from({ length: v.length / 16 }, (_, i) => formatIpv6(v.subarray(i * 16, i * 16 + 16))).join(',');
-    default:
-      return quoteText(v);
+/** RFC 9460 Appendix A.1 value-list items: `,` separates, `\` escapes the next octet. */
+function splitValueList(bytes: Uint8Array): number[][] {
+  const items: number[][] = [[]];
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === 0x5c) {
+      if (++i >= bytes.length) throw new WireError('bad-text', 'dangling backslash in a SvcParam value list');
+      items[items.length - 1]!.push(bytes[i]!);
+    } else if (c === 0x2c) items.push([]);
+    else items[items.length - 1]!.push(c);
   }
+  return items;
+}
+
+/** `key` or `key=value` in presentation format; throws when the value is malformed. */
+function svcParamToText(p: SvcParam): string {
+  const v = p.value;
+  const u16 = (i: number) => (v[i]! << 8) | v[i + 1]!;
+  let value: string;
+  switch (p.key) {
+    case 0: {
+      if (v.length === 0 || v.length % 2 !== 0) throw malformed(p.key);
+      const keys: string[] = [];
+      for (let i = 0; i < v.length; i += 2) {
+        if (i > 0 && u16(i) <= u16(i - 2)) throw malformed(p.key);
+        keys.push(svcKeyName(u16(i)));
+      }
+      value = keys.join(',');
+      break;
+    }
+    case 1: {
+      const ids: number[] = [];
+      let i = 0;
+      while (i < v.length) {
+        const len = v[i]!;
+        if (len === 0 || i + 1 + len > v.length) throw malformed(p.key);
+        if (i > 0) ids.push(0x2c);
+        for (const c of v.subarray(i + 1, i + 1 + len)) ids.push(...(c === 0x2c || c === 0x5c ? [0x5c, c] : [c]));
+        i += 1 + len;
+      }
+      if (v.length === 0) throw malformed(p.key);
+      value = quoteText(Uint8Array.from(ids));
+      break;
+    }
+    case 2:
+      if (v.length !== 0) throw malformed(p.key);
+      return svcKeyName(p.key);
+    case 3:
+      if (v.length !== 2) throw malformed(p.key);
+      value = String(u16(0));
+      break;
+    case 4:
+      if (v.length === 0 || v.length % 4 !== 0) throw malformed(p.key);
+      value = Array.from({ length: v.length / 4 }, (_, i) => formatIpv4(v.subarray(i * 4, i * 4 + 4))).join(',');
+      break;
+    case 5:
+      value = toBase64(v);
+      break;
+    case 6:
+      if (v.length === 0 || v.length % 16 !== 0) throw malformed(p.key);
+      value = Array.from({ length: v.length / 16 }, (_, i) => formatIpv6(v.subarray(i * 16, i * 16 + 16))).join(',');
+      break;
+    default:
+      value = quoteText(v);
+  }
+  return value === '' ? svcKeyName(p.key) : `${svcKeyName(p.key)}=${value}`;
 }
 
 function svcValueFromText(key: number, raw: string): Uint8Array {
-  const text = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  const quoted = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"');
+  // Values are <character-string>s first (RFC 9460 §2.1), then read by their key's rules.
+  const bytes = unescapeText(quoted ? raw.slice(1, -1) : raw);
+  const text = Buffer.from(bytes).toString('latin1');
   const u16 = (n: number) => [n >> 8, n & 0xff];
   switch (key) {
-    case 0:
-      return Uint8Array.from(text.split(',').flatMap((k) => u16(parseSvcKey(k))));
+    case 0: {
+      const keys = text.split(',').map(parseSvcKey).sort((a, b) => a - b);
+      if (keys.some((k, i) => i > 0 && k === keys[i - 1])) throw new WireError('bad-text', `mandatory lists a key twice in "${raw}"`);
+      return Uint8Array.from(keys.flatMap(u16));
+    }
     case 1: {
-      const ids = text.split(/(?<!\\),/).map((s) => unescapeText(s.replace(/\\,/g, ',')));
+      const ids = splitValueList(bytes);
+      for (const id of ids) if (id.length === 0 || id.length > 255) throw new WireError('bad-text', `bad alpn id in "${raw}"`);
       return Uint8Array.from(ids.flatMap((id) => [id.length, ...id]));
     }
     case 2:
-      if (text !== '') throw new WireError('bad-text', 'no-default-alpn takes no value');
-      return new Uint8Array(0);
+      if (bytes.length !== 0) throw new WireError('bad-text', 'no-default-alpn takes no value');
+      return bytes;
     case 3: {
       if (!/^[0-9]+$/.test(text) || Number(text) > 0xffff) throw new WireError('bad-text', `bad port "${text}"`);
       return Uint8Array.from(u16(Number(text)));
@@ -83,7 +133,7 @@ function svcValueFromText(key: number, raw: string): Uint8Array {
     case 6:
       return Uint8Array.from(text.split(',').flatMap((a) => [...parseIpv6(a)]));
     default:
-      return unescapeText(text);
+      return bytes;
   }
 }
 
@@ -114,8 +164,12 @@ function fieldToText(kind: FieldKind, v: unknown): string {
     case 'string':
     case 'textRest':
       return quoteText(v as Uint8Array);
-    case 'tag':
-      return Buffer.from(v as Uint8Array).toString('latin1');
+    case 'tag': {
+      // RFC 8659 §4.1: letters and digits; anything else makes the record print as `\#`.
+      const tag = Buffer.from(v as Uint8Array).toString('latin1');
+      if (!/^[A-Za-z0-9]+$/.test(tag)) throw new WireError('bad-rdata', `CAA tag "${tag}" is not alphanumeric`);
+      return tag;
+    }
     case 'strings':
       return (v as Uint8Array[]).map(quoteText).join(' ');
     case 'base64':
@@ -129,7 +183,7 @@ function fieldToText(kind: FieldKind, v: unknown): string {
     case 'bitmap':
       return (v as number[]).map(typeToString).join(' ');
     case 'svcParams':
-      return (v as SvcParam[]).map((p) => (p.value.length === 0 && p.key === 2 ? svcKeyName(p.key) : `${svcKeyName(p.key)}=${svcValueToText(p)}`)).join(' ');
+      return (v as SvcParam[]).map(svcParamToText).join(' ');
     case 'base64len16':
       return (v as Uint8Array).length === 0 ? '0' : `${(v as Uint8Array).length} ${toBase64(v as Uint8Array)}`;
   }
@@ -249,6 +303,15 @@ export function rdataFromText(type: number, tokens: readonly TextToken[], origin
   return encodeRdata(type, fields);
 }
 
+/** The index of the `"` that closes a quoted string whose text starts at `from`. */
+function closingQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  throw new WireError('bad-text', 'unterminated quoted string');
+}
+
 /** Splits one line of RDATA text into tokens (quotes and escapes honoured). */
 export function tokenizeRdata(text: string): TextToken[] {
   const tokens: TextToken[] = [];
@@ -269,6 +332,13 @@ export function tokenizeRdata(text: string): TextToken[] {
         continue;
       }
       if (quoted ? ch === '"' : ch === ' ' || ch === '\t') break;
+      if (!quoted && ch === '"' && s.endsWith('=') && !s.endsWith('\\=')) {
+        // `key="value"` is one token with its quotes, as in zone files (RFC 9460 SvcParams).
+        const close = closingQuote(text, i + 1);
+        s += text.slice(i, close + 1);
+        i = close;
+        continue;
+      }
       s += ch;
     }
     if (quoted) {

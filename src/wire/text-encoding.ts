@@ -58,7 +58,7 @@ export function fromBase32Hex(text: string): Uint8Array {
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
-/** A TTL as a number of seconds or with BIND's units (1w2d3h4m5s), below 2^31 (RFC 2181 §8). */
+/** A 32-bit count of seconds, plain or with BIND's units (1w2d3h4m5s); callers that hold a TTL apply RFC 2181 §8's 2^31-1 cap. */
 export function parseTtl(text: string): number {
   let seconds: number;
   if (/^[0-9]+$/.test(text)) seconds = Number(text);
