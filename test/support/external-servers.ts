@@ -1,7 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { exchangeUdp, randomQueryId } from '../../src/resolver/dns-transport.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { newMessage } from '../../src/wire/message.js';
@@ -155,4 +157,231 @@ export function signZoneWithBind(zone: string, zoneText: string, algorithm: stri
 
 export function removeDir(dir: string): void {
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keymaster itself as a child process, and raw-packet clients for protocol and fuzz tests.
+// ---------------------------------------------------------------------------------------------
+
+export interface KeymasterOptions {
+  /** DNS listen address (UDP and TCP). */
+  readonly address: string;
+  readonly port?: number;
+  /** Control API `ADDR:PORT` (loopback). */
+  readonly control: string;
+  /** `resolver.rootHints`: a named.root-style file, or "builtin". */
+  readonly rootHints: string;
+  /** `resolver.forwarders` (forward-only when given). */
+  readonly forwarders?: readonly string[];
+  /** `recursion.allow`; the server's default when absent. */
+  readonly allow?: readonly string[];
+  /** More top-level YAML appended to the generated config (keys not written above). */
+  readonly extraYaml?: string;
+  /** How long to wait for the first DNS answer. Default 30 s. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface KeymasterServer extends RunningServer {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configFile: string;
+  readonly child: ChildProcess;
+  /** The server's stdout and stderr (pino JSON lines), the last 256 KB. */
+  log(): string;
+  /** The process has not exited. */
+  alive(): boolean;
+  /** Runs `keymaster ARGS --config CONFIGFILE`; never rejects on a non-zero exit. */
+  cli(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
+}
+
+const KEYMASTER_CLI = resolvePath('dist/cli/main.js');
+
+/** Runs `node dist/cli/main.js ARGS`; never rejects on a non-zero exit. */
+export function runKeymasterCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile('node', [KEYMASTER_CLI, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/**
+ * `keymaster serve --config <generated yaml>` on address:port (contract keys of DESIGN.md only:
+ * listen, stateDir, control, recursion.allow, resolver.rootHints, dnssec.validation: false,
+ * trustAnchors.rootAnchors: the shipped trust-anchors/root-anchors.xml). Resolves once the server
+ * answers a DNS query (any RCODE); rejects with its log if it exits or does not answer in time.
+ */
+export async function startKeymaster(options: KeymasterOptions): Promise<KeymasterServer> {
+  const port = options.port ?? 53;
+  const dir = tempDir('keymaster');
+  const stateDir = join(dir, 'state');
+  const configFile = join(dir, 'keymaster.yaml');
+  const q = (s: string) => JSON.stringify(s);
+  writeFileSync(
+    configFile,
+    `listen: [${q(`${options.address}:${port}`)}]\n` +
+      `stateDir: ${q(stateDir)}\n` +
+      `control: ${q(options.control)}\n` +
+      (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
+      `resolver:\n  rootHints: ${q(options.rootHints)}\n` +
+      (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
+      `dnssec:\n  validation: false\n` +
+      `trustAnchors:\n  rootAnchors: ${q(resolvePath('trust-anchors/root-anchors.xml'))}\n` +
+      (options.extraYaml ?? ''),
+  );
+  // Something else answering there (another test run) would pass the readiness check below.
+  const probe = newMessage({ id: randomQueryId(), rd: true, question: [{ name: Name.root, type: RRType.NS, class: 1 }] });
+  const squatter = await exchangeUdp({ host: options.address, port }, probe, encodeMessage(probe), 300).then(() => true, () => false);
+  if (squatter) {
+    removeDir(dir);
+    throw new Error(`${options.address}#${port} already answers DNS: another server (another test run?) is using it`);
+  }
+  const child = spawn('node', [KEYMASTER_CLI, 'serve', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const append = (d: Buffer) => {
+    log += d.toString();
+    if (log.length > 512 * 1024) log = log.slice(-256 * 1024);
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const stop = stopper(child, dir);
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  let answered = false;
+  while (!answered && alive() && Date.now() < deadline) {
+    if (log.includes('"server.dns-not-built"')) break;
+    const query = newMessage({ id: randomQueryId(), rd: true, question: [{ name: Name.root, type: RRType.NS, class: 1 }] });
+    try {
+      await exchangeUdp({ host: options.address, port }, query, encodeMessage(query), 500);
+      answered = true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  if (answered) {
+    // An answer from a process that then fails to start (control address taken…) does not count.
+    await new Promise((r) => setTimeout(r, 200));
+    answered = alive();
+  }
+  if (!answered) {
+    const why = !alive()
+      ? `exited with ${child.exitCode ?? child.signalCode}`
+      : log.includes('"server.dns-not-built"')
+        ? 'started without DNS listeners (server.dns-not-built: the resolver is not in this build)'
+        : `did not answer a DNS query on ${options.address}#${port} in time`;
+    const tail = log.slice(-8000);
+    await stop();
+    throw new Error(`keymaster serve ${why}\n--- config ---\n${readFileSafe(configFile)}\n--- log ---\n${tail}`);
+  }
+  return {
+    address: options.address,
+    port,
+    dir,
+    stateDir,
+    configFile,
+    child,
+    log: () => log,
+    alive,
+    cli: (args, timeoutMs) => runKeymasterCli([...args, '--config', configFile], timeoutMs),
+    stop,
+  };
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '(gone)';
+  }
+}
+
+/**
+ * Sends raw bytes over UDP (from `source` when given: bind to that local address) and resolves
+ * with the first datagram that comes back from the server, or undefined after timeoutMs.
+ */
+export function udpExchangeRaw(server: { host: string; port: number }, bytes: Uint8Array, options: { source?: string; timeoutMs?: number } = {}): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    let settled = false;
+    const finish = (value: Uint8Array | undefined, error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(undefined), options.timeoutMs ?? 5000);
+    socket.on('error', (e) => finish(undefined, e));
+    socket.on('message', (msg, rinfo) => {
+      if (rinfo.address === server.host && rinfo.port === server.port) finish(new Uint8Array(msg));
+    });
+    socket.bind({ address: options.source ?? '0.0.0.0', port: 0 }, () => socket.send(bytes, server.port, server.host));
+  });
+}
+
+/** Prepends the RFC 1035 §4.2.2 two-byte length to each message and joins them. */
+export function tcpFrames(messages: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(messages.map((m) => {
+    const frame = Buffer.alloc(2 + m.length);
+    frame.writeUInt16BE(m.length, 0);
+    frame.set(m, 2);
+    return frame;
+  }));
+}
+
+/**
+ * Writes `payload` (already framed, or garbage) on one TCP connection (from `source` when given),
+ * in `chunks` writes, and collects framed messages until `expect` have come, the server closes,
+ * or timeoutMs passes.
+ */
+export function tcpExchangeRaw(
+  server: { host: string; port: number },
+  payload: Uint8Array,
+  options: { expect: number; timeoutMs?: number; chunks?: number; source?: string },
+): Promise<{ messages: Uint8Array[]; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: server.host, port: server.port, ...(options.source ? { localAddress: options.source } : {}) });
+    const messages: Uint8Array[] = [];
+    let buffered = Buffer.alloc(0);
+    let closedByServer = false;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ messages, closedByServer });
+    };
+    const timer = setTimeout(finish, options.timeoutMs ?? 10_000);
+    socket.on('error', () => {
+      closedByServer = true;
+      finish();
+    });
+    socket.on('end', () => {
+      closedByServer = true;
+      finish();
+    });
+    socket.on('connect', () => {
+      const chunks = Math.max(1, options.chunks ?? 1);
+      const size = Math.ceil(payload.length / chunks);
+      for (let i = 0; i < payload.length; i += size) socket.write(payload.subarray(i, i + size));
+      if (options.expect === 0) setTimeout(finish, 50);
+    });
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        const len = buffered.readUInt16BE(0);
+        messages.push(new Uint8Array(buffered.subarray(2, 2 + len)));
+        buffered = buffered.subarray(2 + len);
+      }
+      if (messages.length >= options.expect) finish();
+    });
+  });
 }
