@@ -4,7 +4,7 @@ import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 import { buildNsecChain } from './nsec-chain.js';
 import { type SignatureWindow, type SigningKey, signRrset } from './rrset-signer.js';
-import { groupRrsets } from './rrsets.js';
+import { groupRrsets } from '../wire/rrsets.js';
 
 export interface ZoneSigningKey extends SigningKey {
   readonly dnskeyRdata: Uint8Array;

@@ -4,6 +4,7 @@ import { Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
+import { groupRrsets } from '../wire/rrsets.js';
 import type { ServerAddress } from './dns-transport.js';
 import type { CacheEntry, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimits } from './resolution-limits.js';
@@ -54,7 +55,7 @@ export class Iterator {
   private readonly inflight = new Map<string, Promise<Step>>();
 
   constructor(private readonly o: IteratorOptions) {
-    for (const s of signedGroups(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
+    for (const s of groupRrsets(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
   }
 
   async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0): Promise<Resolution> {
@@ -225,13 +226,13 @@ export class Iterator {
       usable: (r) => r.aa && (classified = classifyResponse(r, Name.root, RRType.NS, Name.root)).kind === 'answer',
     }, budget);
     if (!ans || classified?.kind !== 'answer') {
-      for (const s of signedGroups(this.o.rootHints.records)) this.o.cache.storeRrset(s, [], Credibility.glue);
+      for (const s of groupRrsets(this.o.rootHints.records)) this.o.cache.storeRrset(s, [], Credibility.glue);
       return;
     }
     for (const s of classified.rrsets) this.o.cache.storeRrset(s.records, s.rrsigs, Credibility.answer);
     const nsNames = classified.rrsets[0]!.records.map((r) => decodeRdata(RRType.NS, r.rdata)['nsdname'] as Name);
     const glue = ans.response.additional.filter((rr) => (rr.type === RRType.A || rr.type === RRType.AAAA) && nsNames.some((n) => n.equals(rr.name)));
-    for (const s of signedGroups(glue)) this.o.cache.storeRrset(s, [], Credibility.glue);
+    for (const s of groupRrsets(glue)) this.o.cache.storeRrset(s, [], Credibility.glue);
   }
 
   /**
@@ -263,15 +264,6 @@ export class Iterator {
     }
     return addresses;
   }
-}
-
-function signedGroups(records: readonly ResourceRecord[]): ResourceRecord[][] {
-  const m = new Map<string, ResourceRecord[]>();
-  for (const r of records) {
-    const k = `${r.name.key}/${r.type}`;
-    m.set(k, [...(m.get(k) ?? []), r]);
-  }
-  return [...m.values()];
 }
 
 function shuffle<T>(items: T[]): T[] {

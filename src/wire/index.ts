@@ -19,3 +19,4 @@ export * from './zone-tokenizer.js';
 export * from './zone-file.js';
 export * from './zone-file-reader.js';
 export * from './key-files.js';
+export * from './rrsets.js';

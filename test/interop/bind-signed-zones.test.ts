@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rrsigSignatureVerifies } from '../../src/dnssec/rrsig-signature.js';
-import { groupRrsets } from '../../src/authority/rrsets.js';
+import { groupRrsets } from '../../src/wire/rrsets.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { RRType } from '../../src/wire/rr-type.js';

@@ -1,4 +1,4 @@
-import type { ResourceRecord } from '../wire/message.js';
+import type { ResourceRecord } from './message.js';
 
 /** Records grouped into RRsets by owner (case-folded), class and type, in first-seen order. */
 export function groupRrsets(records: readonly ResourceRecord[]): ResourceRecord[][] {
