@@ -56,10 +56,31 @@ function keyOf(name: Name, type: number): string {
   return `${name.key}\u0000${type}`;
 }
 
+// Rough V8 costs (object headers, typed-array views, the entry and its key), so that
+// maxBytes bounds the process's memory, not just the record bytes.
+const ENTRY_OVERHEAD = 320;
+const RECORD_OVERHEAD = 160;
+
 function sizeOf(records: readonly ResourceRecord[]): number {
-  let n = 64;
-  for (const r of records) n += 48 + r.name.wire.length + r.rdata.length;
+  let n = ENTRY_OVERHEAD;
+  for (const r of records) n += RECORD_OVERHEAD + r.name.wire.length + r.rdata.length;
   return n;
+}
+
+/**
+ * Copies the RDATA of records into one buffer of their own: decoded RDATA is a view into
+ * the whole response packet, which a cached record would otherwise keep alive.
+ */
+function compact(records: readonly ResourceRecord[]): ResourceRecord[] {
+  const total = records.reduce((n, r) => n + r.rdata.length, 0);
+  const buffer = new Uint8Array(total);
+  let pos = 0;
+  return records.map((r) => {
+    buffer.set(r.rdata, pos);
+    const rdata = buffer.subarray(pos, pos + r.rdata.length);
+    pos += r.rdata.length;
+    return { name: r.name, type: r.type, class: r.class, ttl: r.ttl, rdata };
+  });
 }
 
 /**
@@ -96,7 +117,7 @@ export class RecordCache {
     if (existing?.kind === 'rrset' && existing.expiresAt > now && existing.credibility > credibility) return;
     const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
     const entry: CachedRrset = {
-      kind: 'rrset', name: first.name, type: first.type, class: first.class, records, rrsigs, credibility, security,
+      kind: 'rrset', name: first.name, type: first.type, class: first.class, records: compact(records), rrsigs: compact(rrsigs), credibility, security,
       storedAt: now, expiresAt: now + ttl * 1000,
     };
     this.lru.set(key, entry);
@@ -108,7 +129,7 @@ export class RecordCache {
   storeNegative(kind: 'nxdomain' | 'nodata', name: Name, type: number, authority: readonly ResourceRecord[], ttl: number, security: SecurityStatus = 'unchecked'): void {
     const now = this.clock.now();
     const seconds = Math.min(this.limits.maxNegativeTtl, this.clampTtl(ttl));
-    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), { kind, name, type, authority, security, storedAt: now, expiresAt: now + seconds * 1000 });
+    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), { kind, name, type, authority: compact(authority), security, storedAt: now, expiresAt: now + seconds * 1000 });
   }
 
   private live(key: string): CacheEntry | undefined {
