@@ -20,6 +20,7 @@ import { Name } from '../../src/wire/name.js';
 import { parseType } from '../../src/wire/rr-type.js';
 import { EXPECTED_ANSWERS, type ExpectedAnswer, type Hierarchy, answerSet, ask, authoritySoaOwners, describeResponse, startHierarchy } from '../support/dns-hierarchy.js';
 import { type KeymasterServer, haveTool, startKeymaster, tcpExchangeRaw, tcpFrames } from '../support/external-servers.js';
+import { mulberry32 } from '../unit/wire-helpers.js';
 
 const KEYMASTER = { host: '127.10.5.200', port: 53 };
 const CONTROL = '127.10.5.200:5380';
@@ -34,17 +35,7 @@ const tools = ['nsd', 'unbound'].every(haveTool);
 
 type Rand = () => number;
 
-/** mulberry32: small, seeded, good enough to spread mutations. */
-function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng: (seed: number) => Rand = mulberry32;
 
 const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 const int = (r: Rand, below: number) => Math.floor(r() * below);
