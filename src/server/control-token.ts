@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 
 /** The bearer token of the control API lives in the state dir, like BIND's rndc.key. */
 export const CONTROL_TOKEN_FILE = 'control.token';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient, ControlClientError } from '../../src/cli/control-client.js';
 import { formatFields, formatTable } from '../../src/cli/table.js';
 import { parseSocketAddress } from '../../src/config/socket-address.js';
-import { writeFileAtomic } from '../../src/server/atomic-file.js';
+import { writeFileAtomic } from '../../src/storage/atomic-file.js';
 import { ControlApi } from '../../src/server/control-api.js';
 import { ControlError, ControlResponse, ControlRouter } from '../../src/server/control-router.js';
 import { createLogger, logDnssecEvent, logEvent, type Logger } from '../../src/server/logger.js';
