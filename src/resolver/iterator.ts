@@ -21,13 +21,13 @@ export interface Resolution {
   readonly authority: ResourceRecord[];
   readonly security: SecurityStatus;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
-  readonly failure?: { readonly reason: string; readonly limit?: LimitName };
+  readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
 type Step =
-  | { kind: 'answer'; records: ResourceRecord[] }
-  | { kind: 'cname'; records: ResourceRecord[]; target: Name }
+  | { kind: 'answer'; records: ResourceRecord[]; proofs: ResourceRecord[] }
+  | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
   | { kind: 'servfail'; reason: string; limit?: LimitName };
 
@@ -60,6 +60,7 @@ export class Iterator {
 
   async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0): Promise<Resolution> {
     const answer: ResourceRecord[] = [];
+    const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
     let name = question.name;
     for (let links = 0; ; links++) {
@@ -72,7 +73,7 @@ export class Iterator {
       }
       switch (step.kind) {
         case 'answer':
-          return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: [], security: 'unchecked' };
+          return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked' };
         case 'nxdomain':
         case 'nodata':
           return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked' };
@@ -80,6 +81,7 @@ export class Iterator {
           return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) } };
         case 'cname':
           answer.push(...step.records);
+          proofs.push(...step.proofs);
           seen.add(name.key);
           if (links + 1 > this.o.limits.maxCnameChain)
             return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: `CNAME chain longer than ${this.o.limits.maxCnameChain}`, limit: 'cname-chain' } };
@@ -99,7 +101,7 @@ export class Iterator {
       if (!d) continue;
       const cname = synthesiseFromDname(cache.withRemainingTtl(d.records, d)[0]!, name);
       if (!cname) return { kind: 'servfail', reason: 'DNAME substitution longer than 255 octets' };
-      return { kind: 'cname', records: [...cache.withRemainingTtl(d.records, d), ...d.rrsigs, cname], target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name };
+      return { kind: 'cname', records: [...cache.withRemainingTtl(d.records, d), ...d.rrsigs, cname], target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name, proofs: [] };
     }
     return undefined;
   }
@@ -108,8 +110,9 @@ export class Iterator {
     const cache = this.o.cache;
     if (e.kind !== 'rrset') return { kind: e.kind, authority: cache.withRemainingTtl(e.authority, e) };
     const records = [...cache.withRemainingTtl(e.records, e), ...cache.withRemainingTtl(e.rrsigs, e)];
-    if (e.type === type || type === RRType.CNAME) return { kind: 'answer', records };
-    return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name };
+    const proofs = e.proofs.length > 0 ? cache.withRemainingTtl(e.proofs, e) : [];
+    if (e.type === type || type === RRType.CNAME) return { kind: 'answer', records, proofs };
+    return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name, proofs };
   }
 
   private async step(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
@@ -127,7 +130,8 @@ export class Iterator {
     const forwarders = this.o.forwardersFor(name);
     if (forwarders) return this.forward(name, type, forwarders, budget);
 
-    let { zone, nsNames } = await this.closestZone(name, budget);
+    // A DS RRset lives on the parent side of a zone cut (RFC 4035 §5.2): ask from above it.
+    let { zone, nsNames } = await this.closestZone(type === RRType.DS && !name.isRoot ? name.parent(1) : name, budget);
     let minimised = this.o.qnameMinimisation ? zone.labelCount + 1 : name.labelCount;
     let minimiseSteps = 0;
     for (let referrals = 0; referrals <= this.o.limits.maxReferrals; ) {
@@ -173,14 +177,15 @@ export class Iterator {
       case 'answer':
       case 'cname': {
         const credibility = authoritative ? Credibility.answer : Credibility.authority;
-        for (const s of c.rrsets) if (!s.synthesised) cache.storeRrset(s.records, s.rrsigs, credibility);
+        // Wildcard proofs belong to the RRset whose RRSIG shows the expansion; all of them go with each, cheaply.
+        for (const s of c.rrsets) if (!s.synthesised) cache.storeRrset(s.records, s.rrsigs, credibility, 'unchecked', c.proofs);
         const first = c.rrsets[0]!;
-        if (c.kind === 'answer' && c.rrsets.length === 1) return { kind: 'answer', records: flatten(c.rrsets) };
+        if (c.kind === 'answer' && c.rrsets.length === 1) return { kind: 'answer', records: flatten(c.rrsets), proofs: c.proofs };
         // Return only the first link; the rest is in the cache (or fetched) on the next step.
         const link = first.records[0]!.type === RRType.DNAME ? c.rrsets.slice(0, 2) : [first];
         const cname = link[link.length - 1]!.records[0]!;
-        if (type === RRType.CNAME && cname.name.equals(name) && first.records[0]!.type === RRType.CNAME) return { kind: 'answer', records: flatten([first]) };
-        return { kind: 'cname', records: flatten(link), target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name };
+        if (type === RRType.CNAME && cname.name.equals(name) && first.records[0]!.type === RRType.CNAME) return { kind: 'answer', records: flatten([first]), proofs: c.proofs };
+        return { kind: 'cname', records: flatten(link), target: decodeRdata(RRType.CNAME, cname.rdata)['target'] as Name, proofs: c.proofs };
       }
       case 'nxdomain':
       case 'nodata':
@@ -264,6 +269,18 @@ export class Iterator {
     }
     return addresses;
   }
+}
+
+/** Records without repeats (the same proof can come with several links of a chain). */
+function distinct(records: ResourceRecord[]): ResourceRecord[] {
+  if (records.length < 2) return records;
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = `${r.name.key}/${r.type}/${Buffer.from(r.rdata).toString('base64')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function shuffle<T>(items: T[]): T[] {

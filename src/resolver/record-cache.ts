@@ -23,6 +23,8 @@ export interface CachedRrset {
   /** Records with their TTL as received; `ttlAt` gives what remains. */
   readonly records: readonly ResourceRecord[];
   readonly rrsigs: readonly ResourceRecord[];
+  /** NSEC/NSEC3 (with RRSIGs) that came with the answer: the proof of a wildcard expansion. */
+  readonly proofs: readonly ResourceRecord[];
   readonly credibility: Credibility;
   security: SecurityStatus;
   readonly storedAt: number;
@@ -99,7 +101,7 @@ export class RecordCache {
   ) {
     this.lru = new LRUCache<string, CacheEntry>({
       maxSize: limits.maxBytes,
-      sizeCalculation: (e) => (e.kind === 'rrset' ? sizeOf(e.records) + sizeOf(e.rrsigs) : sizeOf(e.authority)),
+      sizeCalculation: (e) => (e.kind === 'rrset' ? sizeOf(e.records) + sizeOf(e.rrsigs) + (e.proofs.length > 0 ? sizeOf(e.proofs) : 0) : sizeOf(e.authority)),
     });
   }
 
@@ -108,7 +110,7 @@ export class RecordCache {
   }
 
   /** Stores an RRset unless a live entry of higher credibility is there (RFC 2181 §5.4.1). */
-  storeRrset(records: readonly ResourceRecord[], rrsigs: readonly ResourceRecord[], credibility: Credibility, security: SecurityStatus = 'unchecked'): void {
+  storeRrset(records: readonly ResourceRecord[], rrsigs: readonly ResourceRecord[], credibility: Credibility, security: SecurityStatus = 'unchecked', proofs: readonly ResourceRecord[] = []): void {
     const first = records[0];
     if (!first) return;
     const key = keyOf(first.name, first.type);
@@ -117,7 +119,7 @@ export class RecordCache {
     if (existing?.kind === 'rrset' && existing.expiresAt > now && existing.credibility > credibility) return;
     const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
     const entry: CachedRrset = {
-      kind: 'rrset', name: first.name, type: first.type, class: first.class, records: compact(records), rrsigs: compact(rrsigs), credibility, security,
+      kind: 'rrset', name: first.name, type: first.type, class: first.class, records: compact(records), rrsigs: compact(rrsigs), proofs: proofs.length > 0 ? compact(proofs) : [], credibility, security,
       storedAt: now, expiresAt: now + ttl * 1000,
     };
     this.lru.set(key, entry);
@@ -167,6 +169,12 @@ export class RecordCache {
   withRemainingTtl(records: readonly ResourceRecord[], entry: CacheEntry): ResourceRecord[] {
     const elapsed = Math.floor((this.clock.now() - entry.storedAt) / 1000);
     return records.map((r) => ({ ...r, ttl: Math.max(0, r.ttl - elapsed) }));
+  }
+
+  /** Forgets one RRset or negative answer (bogus data, so the next query fetches it again). */
+  remove(name: Name, type: number): void {
+    this.lru.delete(keyOf(name, type));
+    this.lru.delete(keyOf(name, NXDOMAIN_TYPE));
   }
 
   /** Removes everything at and below `name`, or everything. Returns how many entries went. */

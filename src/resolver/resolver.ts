@@ -1,18 +1,48 @@
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import type { Question } from '../wire/message.js';
+import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
+import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
+import { type ValidationOutcome, bogus, insecure } from '../dnssec/validation-outcome.js';
+import { EdeCode } from '../wire/edns.js';
+import type { Question, ResourceRecord } from '../wire/message.js';
+import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
+import { AnswerValidator } from './answer-validator.js';
+import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type Resolution } from './iterator.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
-import { QueryBudget, type ResolutionLimits } from './resolution-limits.js';
+import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
 import { UpstreamClient, type UpstreamStats } from './upstream-client.js';
+import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
   /** Lowercased name the rule covers (itself and below). */
   readonly namespace: Name;
   readonly servers: readonly ServerAddress[];
+}
+
+/** What the policy table (NRPT-like) says about a name; the longest namespace match. */
+export interface PolicyDecision {
+  readonly namespace: string;
+  readonly mode: 'require' | 'log-only' | 'no-validation' | 'default';
+  readonly until?: Date;
+}
+
+export interface ResolverPolicy {
+  match(name: Name, now: number): PolicyDecision | undefined;
+  forwardersFor(name: Name, now: number): readonly ServerAddress[] | undefined;
+}
+
+export interface ValidationOptions {
+  /** The global switch (dnssec.validation). */
+  readonly enabled: boolean;
+  readonly anchors: TrustAnchorSource;
+  readonly limits: ValidationLimits;
+  /** Seconds a bogus verdict is kept before the data is fetched and checked again. */
+  readonly bogusTtl: number;
 }
 
 export interface ResolverOptions {
@@ -22,9 +52,39 @@ export interface ResolverOptions {
   readonly cacheLimits: CacheLimits;
   /** Forward-only for every name when not empty. */
   readonly forwarders: readonly ServerAddress[];
-  /** Per-namespace forwarders; the longest match wins over the global list. */
+  /** Per-namespace forwarders from the config; the longest match wins over the global list. */
   readonly namespaceForwarders: readonly NamespaceForwarders[];
   readonly qnameMinimisation: boolean;
+  readonly validation?: ValidationOptions;
+  /** The live policy table: its forwarders and validation modes apply without a restart. */
+  readonly policy?: ResolverPolicy;
+  /** Called for every answer that failed validation (logged by the server, throttled). */
+  readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
+}
+
+export interface ValidationFailureEvent {
+  readonly name: string;
+  readonly type: number;
+  readonly state: string;
+  readonly reason: string;
+  readonly ede?: number;
+  /** The policy rule that let the answer through anyway (log-only), if any. */
+  readonly logOnly?: string;
+}
+
+export interface ResolveOptions {
+  /** CD=1: the data unvalidated (RFC 4035 §3.2.2). */
+  readonly checkingDisabled?: boolean;
+  /** Walk the whole chain again and record it (keymaster explain). */
+  readonly explain?: boolean;
+}
+
+/** A resolution with its DNSSEC verdict. */
+export interface ResolverAnswer extends Resolution {
+  readonly outcome?: ValidationOutcome;
+  readonly trace?: readonly TraceStep[];
+  /** The policy rule that applied, if any. */
+  readonly policy?: PolicyDecision;
 }
 
 export interface ResolverStats {
@@ -33,19 +93,33 @@ export interface ResolverStats {
   readonly servers: ReturnType<ServerSelection['snapshot']>;
   readonly clientQueries: number;
   readonly servfails: number;
+  readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number };
 }
 
+interface ValidatedEntry {
+  readonly answer: ResolverAnswer;
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+const DEFAULT_BOGUS_TTL = 60;
+
 /**
- * The recursive side of the server: cache, iterator and forwarders behind one call. The
- * validator and the policy table slot in here, between the iterator's answer and the client.
+ * The recursive side of the server: cache, iterator, forwarders, the validator and the
+ * policy table behind one call. Answers are validated once and kept with their verdict for
+ * their TTL (a bogus verdict for `bogusTtl`), so cache hits cost no signature checks.
  */
 export class Resolver {
   readonly cache: RecordCache;
   private readonly selection: ServerSelection;
   private readonly upstream: UpstreamClient;
   private readonly iterator: Iterator;
+  private readonly chain?: ChainOfTrust;
+  private readonly validator?: AnswerValidator;
+  private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
   private clientQueries = 0;
   private servfails = 0;
+  private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0 };
 
   constructor(private readonly options: ResolverOptions) {
     this.cache = new RecordCache(options.clock, options.cacheLimits);
@@ -60,21 +134,112 @@ export class Resolver {
       limits: options.limits,
       qnameMinimisation: options.qnameMinimisation,
       forwardersFor: (name) => {
+        const fromPolicy = options.policy?.forwardersFor(name, options.clock.now());
+        if (fromPolicy && fromPolicy.length > 0) return fromPolicy;
         const rule = rules.find((r) => name.isSubdomainOf(r.namespace));
         if (rule) return rule.servers;
         return options.forwarders.length > 0 ? options.forwarders : undefined;
       },
     });
+    if (options.validation) {
+      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl });
+      this.validator = new AnswerValidator(this.chain);
+    }
   }
 
-  async resolve(question: Question): Promise<Resolution> {
+  async resolve(question: Question, opts: ResolveOptions = {}): Promise<ResolverAnswer> {
     this.clientQueries++;
-    const result = await this.iterator.resolve(question, new QueryBudget(this.options.limits, this.options.clock.now()));
-    if (result.failure) this.servfails++;
-    return result;
+    const now = this.options.clock.now();
+    const policy = this.options.policy?.match(question.name, now);
+    const validation = this.options.validation;
+    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const key = `${question.name.key}/${question.type}`;
+    if (validating && !opts.explain) {
+      const hit = this.validated.get(key);
+      if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+    }
+
+    const budget = new QueryBudget(this.options.limits, now);
+    const resolution = await this.iterator.resolve(question, budget);
+    if (!validating) {
+      const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
+      return this.counted({ ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) });
+    }
+    if (resolution.rcode === Rcode.SERVFAIL) return this.counted({ ...resolution, ...(policy ? { policy } : {}) });
+
+    const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
+    const vbudget = new ValidationBudget(validation.limits);
+    const run: ValidationRun = {
+      now: Math.floor(now / 1000),
+      limits: validation.limits,
+      budget: vbudget,
+      fetch: async (name, type) => {
+        try {
+          return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
+        } catch (e) {
+          if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
+          throw e;
+        }
+      },
+      ...(trace ? { trace, fresh: true } : {}),
+    };
+    let outcome: ValidationOutcome;
+    try {
+      outcome = await this.validator!.validate(question, resolution, run);
+    } catch (e) {
+      if (!(e instanceof ValidationLimitError)) throw e;
+      outcome = bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
+    }
+    this.verdicts.signatureChecks += vbudget.signatureChecks;
+    this.verdicts[outcome.state]++;
+    const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
+    this.remember(key, answer, outcome, now);
+    return this.counted(answer);
+  }
+
+  /** The verdict turned into what the client gets: bogus → SERVFAIL, unless log-only; required → SERVFAIL unless secure. */
+  private applyPolicy(question: Question, resolution: Resolution, outcome: ValidationOutcome, policy: PolicyDecision | undefined, trace: TraceStep[] | undefined): ResolverAnswer {
+    const extra = { outcome, ...(trace ? { trace } : {}), ...(policy ? { policy } : {}) };
+    const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
+    if (failed || (policy?.mode === 'require' && outcome.state !== 'secure')) {
+      this.options.onValidationFailure?.({
+        name: question.name.toString(), type: question.type, state: outcome.state, reason: outcome.reason,
+        ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}),
+        ...(policy?.mode === 'log-only' ? { logOnly: policy.namespace } : {}),
+      });
+    }
+    if (policy?.mode === 'require' && outcome.state !== 'secure') {
+      const ede: [number, string][] = [[EdeCode.UNABLE_TO_CONFORM_TO_POLICY, `policy ${policy.namespace} requires validation: ${outcome.reason}`]];
+      if (outcome.ede !== undefined && outcome.ede !== EdeCode.UNABLE_TO_CONFORM_TO_POLICY) ede.push([outcome.ede, outcome.reason]);
+      trace?.push({ zone: policy.namespace, kind: 'policy', subject: question.name.toString(), state: 'bogus', detail: `policy ${policy.namespace} requires validation; the answer is ${outcome.state}` });
+      return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: outcome.state, failure: { reason: ede[0]![1], ede }, ...extra };
+    }
+    if (failed && policy?.mode !== 'log-only') {
+      return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: outcome.state, failure: { reason: outcome.reason, ede: [[outcome.ede ?? EdeCode.DNSSEC_BOGUS, outcome.reason]] }, ...extra };
+    }
+    if (failed) trace?.push({ zone: policy!.namespace, kind: 'policy', subject: question.name.toString(), state: outcome.state, detail: `policy ${policy!.namespace} is log-only: answered without AD` });
+    return { ...resolution, security: outcome.state, ...extra };
+  }
+
+  private remember(key: string, answer: ResolverAnswer, outcome: ValidationOutcome, now: number): void {
+    const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
+    const ttl = failed ? this.options.validation!.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
+    if (ttl <= 0) return;
+    if (failed && answer.rcode === Rcode.SERVFAIL) {
+      // Fetch the data afresh once the verdict expires: another server may have it right.
+      for (const r of answer.answer) this.cache.remove(r.name, r.type);
+    }
+    this.validated.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
+  }
+
+  private counted(answer: ResolverAnswer): ResolverAnswer {
+    if (answer.rcode === Rcode.SERVFAIL) this.servfails++;
+    return answer;
   }
 
   flush(name?: Name): number {
+    this.chain?.flush();
+    this.validated.clear(); // verdicts depend on keys above the name too: all go
     return this.cache.flush(name);
   }
 
@@ -85,6 +250,19 @@ export class Resolver {
       servers: this.selection.snapshot(),
       clientQueries: this.clientQueries,
       servfails: this.servfails,
+      validation: { ...this.verdicts },
     };
   }
+}
+
+function minTtl(records: readonly ResourceRecord[]): number {
+  let ttl = Infinity;
+  for (const r of records) ttl = Math.min(ttl, r.ttl);
+  return Number.isFinite(ttl) ? ttl : 0;
+}
+
+function aged(answer: ResolverAnswer, seconds: number): ResolverAnswer {
+  if (seconds <= 0) return answer;
+  const age = (rs: readonly ResourceRecord[]) => rs.map((r) => ({ ...r, ttl: Math.max(0, r.ttl - seconds) }));
+  return { ...answer, answer: age(answer.answer), authority: age(answer.authority) };
 }

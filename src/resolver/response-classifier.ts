@@ -13,13 +13,18 @@ export interface SignedRrset {
 }
 
 export type Classified =
-  | { kind: 'answer'; rrsets: SignedRrset[] }
-  | { kind: 'cname'; rrsets: SignedRrset[]; target: Name }
+  | { kind: 'answer'; rrsets: SignedRrset[]; proofs: ResourceRecord[] }
+  | { kind: 'cname'; rrsets: SignedRrset[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'referral'; zone: Name; ns: SignedRrset; nsNames: Name[]; glue: SignedRrset[]; ds: SignedRrset[]; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[]; negativeTtl: number }
   | { kind: 'lame'; reason: string };
 
 const coveredType = (sig: ResourceRecord) => (sig.rdata[0]! << 8) | sig.rdata[1]!;
+
+/** NSEC, NSEC3 and the RRSIGs over them. */
+export function isDenialRecord(rr: ResourceRecord): boolean {
+  return rr.type === RRType.NSEC || rr.type === RRType.NSEC3 || (rr.type === RRType.RRSIG && (coveredType(rr) === RRType.NSEC || coveredType(rr) === RRType.NSEC3));
+}
 
 /** Groups a section into RRsets, attaching each RRSIG to the RRset it covers. */
 export function signedRrsets(section: readonly ResourceRecord[]): SignedRrset[] {
@@ -72,6 +77,8 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
   if (r.rcode !== Rcode.NOERROR && r.rcode !== Rcode.NXDOMAIN) return { kind: 'lame', reason: `rcode ${r.rcode}` };
   const inZone = (rr: ResourceRecord) => rr.name.isSubdomainOf(zone);
   const answers = signedRrsets(r.answer.filter(inZone));
+  // NSEC/NSEC3 beside a positive answer prove that a wildcard was the closest match (RFC 4035 §3.1.3.3).
+  const proofs = r.answer.length > 0 ? r.authority.filter((rr) => inZone(rr) && isDenialRecord(rr)) : [];
 
   // Follow the chain from qname through the answer section, as far as it goes.
   const chain: SignedRrset[] = [];
@@ -80,7 +87,7 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
     const exact = answers.find((s) => s.records[0]!.name.equals(name) && (s.records[0]!.type === qtype || qtype === RRType.ANY));
     if (exact) {
       chain.push(exact);
-      return { kind: 'answer', rrsets: chain };
+      return { kind: 'answer', rrsets: chain, proofs };
     }
     // A DNAME wins over the CNAME a server synthesised from it (RFC 6672 §3.4): we make our own.
     const dname = answers.find((s) => s.records[0]!.type === RRType.DNAME && name.isSubdomainOf(s.records[0]!.name) && !name.equals(s.records[0]!.name));
@@ -96,10 +103,10 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
       chain.push(cname!);
       target = decodeRdata(RRType.CNAME, cname!.records[0]!.rdata)['target'] as Name;
     }
-    if (!target.isSubdomainOf(zone) || i === 15) return { kind: 'cname', rrsets: chain, target };
+    if (!target.isSubdomainOf(zone) || i === 15) return { kind: 'cname', rrsets: chain, target, proofs };
     name = target;
   }
-  if (chain.length > 0) return { kind: 'cname', rrsets: chain, target: name };
+  if (chain.length > 0) return { kind: 'cname', rrsets: chain, target: name, proofs };
 
   const authority = r.authority.filter(inZone);
   const soa = authority.find((rr) => rr.type === RRType.SOA && qname.isSubdomainOf(rr.name));
@@ -123,7 +130,7 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
       nsNames,
       glue,
       ds: dsAndProofs.filter((s) => s.records[0]!.type === RRType.DS && s.records[0]!.name.equals(cut)),
-      proofs: authority.filter((rr) => rr.type === RRType.NSEC || rr.type === RRType.NSEC3 || (rr.type === RRType.RRSIG && (coveredType(rr) === RRType.NSEC || coveredType(rr) === RRType.NSEC3))),
+      proofs: authority.filter(isDenialRecord),
     };
   }
   if (soa || r.aa) return { kind: 'nodata', authority: soa ? denial : [], negativeTtl: negativeTtl(soa) };

@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
-import { Resolver } from '../resolver/resolver.js';
+import { DEFAULT_VALIDATION_LIMITS } from '../dnssec/validation-budget.js';
+import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
+import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
+import { keyFileNameInfo, parseKeyFile } from '../wire/key-files.js';
+import { RRType } from '../wire/rr-type.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
 import { Name } from '../wire/name.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { Logger } from './logger.js';
-import { QueryPipeline } from './query-pipeline.js';
+import { type LocalZones, QueryPipeline } from './query-pipeline.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -21,9 +26,40 @@ async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   return parseRootHints(text, source.path);
 }
 
+/** What the resolver consults live: the trust anchors and the policy table. */
+export interface ResolverServices {
+  readonly anchors?: TrustAnchorSource;
+  readonly policy?: ResolverPolicy;
+  /** Local zones, answered before the resolver (zone-service.ts). */
+  readonly localZones?: LocalZones;
+}
+
+/** Anchors read once from the keyset-/dsset- files of `trustAnchors.import` (used when no TrustAnchors store is given). */
+async function anchorsFromImportFiles(files: readonly string[]): Promise<TrustAnchorSource> {
+  const anchors: TrustAnchor[] = [];
+  for (const file of files) {
+    const info = keyFileNameInfo(file);
+    const text = await readFile(file, 'latin1').catch((e: Error) => {
+      throw new Error(`trustAnchors.import: cannot read ${file}: ${e.message}`);
+    });
+    const kind = info?.kind ?? (/\bDS\b/.test(text) ? 'dsset' : 'keyset');
+    const contents = parseKeyFile(kind, text, { fileName: file });
+    const zone = contents.records[0]?.name;
+    if (!zone) continue;
+    anchors.push({
+      zone,
+      ds: contents.records.filter((r) => r.type === RRType.DS).map((r) => r.rdata),
+      dnskey: contents.records.filter((r) => r.type === RRType.DNSKEY).map((r) => r.rdata),
+    });
+  }
+  return { anchors: () => anchors };
+}
+
 /** The resolver and the query pipeline built from the config, with their control routes. */
-export async function createResolverService(config: KeymasterConfig, clock: Clock, logger: Logger): Promise<QueryPipeline> {
+export async function createResolverService(config: KeymasterConfig, clock: Clock, logger: Logger, services: ResolverServices = {}): Promise<QueryPipeline> {
   const rootHints = await loadRootHints(config);
+  const anchors = services.anchors ?? (await anchorsFromImportFiles(config.trustAnchors.import));
+  const failures = new ThrottledEventLog(logger, 'validation.failed', 'warn', { perWindow: 20 });
   const limits = config.resolver.limits;
   const resolver = new Resolver({
     clock,
@@ -35,9 +71,12 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
       .filter((r) => r.forwarders.length > 0)
       .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
+    validation: { enabled: config.dnssec.validation, anchors, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
+    ...(services.policy ? { policy: services.policy } : {}),
+    onValidationFailure: (event) => failures.log({ ...event }),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger });
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, ...(services.localZones ? { localZones: services.localZones } : {}) });
 }
 
 export interface ResolverStatus {

@@ -1,0 +1,131 @@
+/**
+ * Keymaster's validator against the BIND-signed tree (test/support/signed-hierarchy.ts): every
+ * case of SIGNED_CASES must get the rcode, AD bit, answer type and EDE the table says, and the
+ * same rcode and AD as Unbound validating the same tree in the same run. With CD=1 the data comes
+ * back unvalidated and without AD. `keymaster explain` names the fault of each bogus case.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extendedErrors } from '../../src/wire/edns.js';
+import { type Message, rcodeToString } from '../../src/wire/message.js';
+import { typeToString } from '../../src/wire/rr-type.js';
+import { type KeymasterServer, type RunningServer, haveTool, startKeymaster } from '../support/external-servers.js';
+import { SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy } from '../support/signed-hierarchy.js';
+
+const PREFIX = '127.10.22';
+const KEYMASTER = '127.10.23.1';
+const UNBOUND = '127.10.23.2';
+const CONTROL = '127.10.23.1:5380';
+
+const tools = ['unbound', 'nsd', 'dnssec-signzone', 'dnssec-keygen', 'dnssec-dsfromkey', 'ldns-signzone'].every(haveTool);
+
+function summary(r: Message): string {
+  const ede = extendedErrors(r.edns).map((e) => `${e.infoCode}${e.extraText ? ` (${e.extraText})` : ''}`);
+  return `${rcodeToString(r.rcode)} ad=${r.ad} answer=[${r.answer.map((rr) => `${rr.name} ${typeToString(rr.type)}`).join(', ')}] ede=[${ede.join('; ')}]`;
+}
+
+describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against Unbound', () => {
+  let tree: SignedHierarchy;
+  let keymaster: KeymasterServer;
+  let unbound: RunningServer;
+  const km = () => ({ host: KEYMASTER, port: 53 });
+  const ub = () => ({ host: UNBOUND, port: 53 });
+
+  beforeAll(async () => {
+    tree = await startSignedHierarchy({ prefix: PREFIX });
+    [keymaster, unbound] = await Promise.all([
+      startKeymaster({ address: KEYMASTER, control: CONTROL, rootHints: tree.rootHintsFile, validation: true, rootAnchors: 'none', importAnchors: [tree.rootDsset] }),
+      tree.startUnbound(UNBOUND, 53),
+    ]);
+  });
+
+  afterAll(async () => {
+    await keymaster?.stop();
+    await unbound?.stop();
+    await tree?.stop();
+  });
+
+  describe('without CD: rcode, AD, answer type and EDE as the table says, and as Unbound answers', () => {
+    it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
+      const r = await askDnssec(km(), c.qname, c.qtype);
+      const seen = summary(r);
+      if (process.env.SIGNED_HIERARCHY_LOG) console.log(`${c.id.padEnd(32)} ${seen}`);
+      expect(rcodeToString(r.rcode), `${c.why}\n${seen}`).toBe(c.expect.rcode);
+      expect(r.ad, `${c.why}\n${seen}`).toBe(c.expect.ad);
+      if (c.expect.answerType) expect(r.answer.some((rr) => typeToString(rr.type) === c.expect.answerType), seen).toBe(true);
+      const codes = extendedErrors(r.edns).map((e) => e.infoCode);
+      if (c.expect.rcode === 'SERVFAIL') {
+        expect(codes.length, `no EDE: ${seen}`).toBeGreaterThan(0);
+        expect(c.expect.ede, seen).toContain(codes[0]);
+        // EXTRA-TEXT names the zone and the fault.
+        expect(extendedErrors(r.edns)[0]!.extraText, seen).toMatch(/\S+\.:/);
+      } else if (c.expect.ede) {
+        for (const code of codes) expect(c.expect.ede, seen).toContain(code);
+      } else if (c.expect.ad) {
+        expect(codes, seen).toEqual([]);
+      } else {
+        // Insecure because of what this validator cannot check: RFC 8914 codes 1, 2 and 27 say so.
+        for (const code of codes) expect([1, 2, 27], seen).toContain(code);
+      }
+      if (!c.unboundDiffers) {
+        const u = await askDnssec(ub(), c.qname, c.qtype);
+        expect(`${rcodeToString(r.rcode)} ad=${r.ad}`, `Unbound: ${summary(u)}\nKeymaster: ${seen}`).toBe(`${rcodeToString(u.rcode)} ad=${u.ad}`);
+      }
+    });
+  });
+
+  describe('with CD=1: the data, unvalidated, never AD', () => {
+    it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
+      const want = c.cd ?? { rcode: c.expect.rcode, ...(c.expect.answerType ? { answerType: c.expect.answerType } : {}) };
+      const r = await askDnssec(km(), c.qname, c.qtype, { cd: true });
+      const seen = summary(r);
+      expect(rcodeToString(r.rcode), seen).toBe(want.rcode);
+      expect(r.ad, seen).toBe(false);
+      if (want.answerType) expect(r.answer.some((rr) => typeToString(rr.type) === want.answerType), seen).toBe(true);
+    });
+  });
+
+  it('keymaster explain walks the chain: anchor, each DS and DNSKEY, the RRset, with signatures and their windows', async () => {
+    const r = await keymaster.cli(['explain', 'www.alg13.sec.', 'A', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout) as { security: string; rcode: string; trace: { zone: string; kind: string; subject: string; state: string; signatures?: { keyTag: number; inception: string; expiration: string; result: string }[] }[] };
+    expect(e.rcode).toBe('NOERROR');
+    expect(e.security).toBe('secure');
+    const kinds = e.trace.map((t) => `${t.kind} ${t.subject}`);
+    expect(kinds).toEqual(['anchor .', 'dnskey ./DNSKEY', 'ds sec./DS', 'dnskey sec./DNSKEY', 'ds alg13.sec./DS', 'dnskey alg13.sec./DNSKEY', 'rrset www.alg13.sec./A']);
+    for (const step of e.trace) expect(step.state).toBe('secure');
+    const rrset = e.trace.at(-1)!;
+    expect(rrset.signatures!.some((s) => s.result === 'valid' && s.inception < s.expiration)).toBe(true);
+    const text = await keymaster.cli(['explain', 'www.alg13.sec.']);
+    expect(text.stdout).toMatch(/^Name\s+: www\.alg13\.sec\. A$/m);
+    expect(text.stdout).toMatch(/^Result\s+: NOERROR, secure$/m);
+    expect(text.stdout).toMatch(/rrsig\s+key \d+ alg 13\s+valid/);
+  });
+
+  it('keymaster explain answers "why SERVFAIL?" for each bogus zone, naming the zone and the fault', async () => {
+    const faults: Record<string, RegExp> = {
+      'bogus-expired': /expired/,
+      'bogus-not-yet-valid': /not valid before/,
+      'bogus-bad-signature': /does not verify/,
+      'bogus-ds-mismatch': /no DNSKEY matches the DS/,
+      'bogus-rrsig-missing': /no RRSIG/,
+    };
+    for (const [id, fault] of Object.entries(faults)) {
+      const c = SIGNED_CASES.find((x) => x.id === id)!;
+      const r = await keymaster.cli(['explain', c.qname, c.qtype, '--json']);
+      const e = JSON.parse(r.stdout) as { rcode: string; security: string; reason: string; ede: { code: number }[]; trace: { state: string; detail: string }[] };
+      expect(e.rcode, id).toBe('SERVFAIL');
+      expect(e.security, id).toBe('bogus');
+      expect(e.reason, id).toMatch(fault);
+      expect(e.ede.map((x) => x.code), id).toContain(c.expect.ede![0]);
+      expect(e.trace.some((t) => t.state === 'bogus' && fault.test(t.detail)), id).toBe(true);
+    }
+  });
+
+  it('caches verdicts: asking every case again costs no more upstream queries', async () => {
+    for (const c of SIGNED_CASES) await askDnssec(km(), c.qname, c.qtype);
+    const before = JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.upstream.queries as number;
+    for (const c of SIGNED_CASES) if (c.expect.rcode !== 'SERVFAIL') await askDnssec(km(), c.qname, c.qtype);
+    const after = JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.upstream.queries as number;
+    expect(after - before).toBe(0);
+  });
+});
