@@ -2,10 +2,15 @@ import { ConfigError, formatConfigIssue } from '../config/config-error.js';
 import { KEYMASTER_VERSION } from '../server/version.js';
 import { ControlClientError } from './control-client.js';
 import { runCacheCommand } from './cache-command.js';
+import { runExplainCommand } from './explain-command.js';
 import { runPendingCommand } from './pending-command.js';
+import { runPolicyCommand } from './policy-command.js';
 import { runQueryCommand } from './query-command.js';
 import { runServeCommand } from './serve-command.js';
 import { runStatusCommand } from './status-command.js';
+import { runTrustAnchorCommand } from './trust-anchor-command.js';
+import { runTrustPointCommand } from './trust-point-command.js';
+import { runZoneCommand } from './zone-command.js';
 import { MAIN_USAGE, PENDING_VERB_USAGE, UsageError } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -15,6 +20,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   status: runStatusCommand,
   query: runQueryCommand,
   cache: runCacheCommand,
+  'trust-point': runTrustPointCommand,
+  'trust-anchor': runTrustAnchorCommand,
+  zone: runZoneCommand,
+  explain: runExplainCommand,
+  policy: runPolicyCommand,
 };
 
 function isUsageError(error: unknown): error is Error {

@@ -32,6 +32,9 @@ export function formatStatus(status: ServerStatus): string {
     ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
     ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
+    ...(r.validation
+      ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
+      : []),
   ]);
   return `${fields}\n\n${listeners}\n\n${resolver}\n`;
 }

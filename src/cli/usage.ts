@@ -25,18 +25,72 @@ Shows the running server's version, uptime, listeners, config file and state dir
 ${CLIENT_FLAGS_HELP}
 `;
 
+export const POLICY_USAGE = `usage: keymaster policy list [--json]
+       keymaster policy add NAMESPACE [--require-validation | --log-only | --no-validation [--until TIME]]
+                                      [--forwarders ADDR[:PORT],...] [--json]
+       keymaster policy remove NAMESPACE [--json]
+
+The NRPT-like policy table: rules keyed by namespace, the longest match wins.
+NAMESPACE is ".corp.example" (that name and everything below it), "corp.example" (that
+name only) or "." (every name); an exact name beats the suffix of the same name, otherwise
+the namespace with more labels wins. A rule's mode and its forwarders are each taken from
+the longest matching rule that sets them.
+  --require-validation  answers that are not secure are refused (SERVFAIL, with an EDE saying so)
+  --log-only            validate, but answer anyway (without AD) and log failures (a roll-out mode)
+  --no-validation       a negative trust anchor (RFC 7646): no validation and no AD for the namespace
+  --until TIME          with --no-validation: it ends at TIME, an RFC 3339 time with its offset
+                        (2026-12-31T00:00:00Z) or a duration from now (90m, 12h, 7d); it is also
+                        removed earlier when the zone validates again
+  --forwarders LIST     send queries for the namespace to these servers (port 53 by default)
+  --json                print the server's JSON reply
+${CLIENT_FLAGS_HELP}
+Rules added here take effect at once and are kept in STATEDIR/policy.json across restarts.
+Rules from the config file's "policy:" list load at every start; a rule added here for the
+same namespace overrides it (Source "store (overrides config)") until removed. A config
+rule cannot be removed here: edit the config file and restart.
+`;
+
+export const ZONE_USAGE = `usage: keymaster zone list [--json]
+       keymaster zone show ZONE [--json]
+       keymaster zone add ZONE --file FILE [--allow-transfer CIDR,...]
+       keymaster zone remove ZONE
+       keymaster zone sign ZONE [--defaults | --like ZONE | options...]
+       keymaster zone unsign ZONE
+       keymaster zone keys ZONE [--json]
+       keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
+       keymaster zone key-master ZONE [SERVER]
+
+Local zones: served authoritatively from their zone files, transferred (AXFR, TCP) to the
+allowed secondaries, and signed by this server as their Key Master.
+
+  sign          signs with the defaults (ECDSAP256SHA256, NSEC3 without extra iterations or salt,
+                RFC 5011 rollover: a standby KSK and a pre-published next ZSK), with the
+                parameters of another signed zone (--like), or with the defaults changed by:
+    --algorithm ALG            8/RSASHA256, 10/RSASHA512, 13/ECDSAP256SHA256, 14/ECDSAP384SHA384,
+                               15/ED25519, 16/ED448
+    --ksk-size BITS, --zsk-size BITS   RSA key sizes (default 2048)
+    --nsec | --nsec3           authenticated denial of existence (default NSEC3)
+    --iterations N, --salt-length OCTETS, --opt-out   NSEC3 parameters (default 0, 0, no)
+    --dnskey-validity DUR      signatures over the DNSKEY RRset (default 168h)
+    --ds-validity DUR          signatures over DS RRsets (default 168h)
+    --signature-validity DUR   every other signature (default 240h)
+    --inception DUR            signature inception this long before now (default 1h)
+    --dnskey-ttl DUR, --ds-ttl DUR      (default 1h)
+    --ds-digest sha256|sha384  digest of the dsset- file (default sha256)
+    --ksk-rollover DUR, --zsk-rollover DUR   rollover frequencies (default 755d, 90d)
+    --no-rfc5011               one KSK and one ZSK, no standby keys
+    --distribute-trust-anchor  add the zone's trust anchor to this server's store
+                writes STATEDIR/dsset-ZONE. and STATEDIR/keyset-ZONE. for the parent.
+  unsign        removes every DNSSEC record (the keys stay in the key store)
+  keys          the zone's signing keys, like Get-DnsServerSigningKey (never private keys)
+  export-keys   prints the dsset- and keyset- text for the parent
+  key-master    shows the zone's Key Master, or sets it (before signing); a file-backed zone's
+                Key Master is always this server
+${CLIENT_FLAGS_HELP}
+`;
+
 /** Verbs of the contract that this version does not implement yet, with their planned usage. */
 export const PENDING_VERB_USAGE: Readonly<Record<string, string>> = {
-  'trust-point': `keymaster trust-point list | show ZONE | add-root [--url URL | --file FILE] | remove ZONE | refresh ZONE`,
-  'trust-anchor': `keymaster trust-anchor list [ZONE] | add ZONE (--ds RDATA | --dnskey RDATA)
-                       | import (--keyset FILE | --dsset FILE) | remove ZONE KEYTAG`,
-  policy: `keymaster policy list | add NAMESPACE [--require-validation | --log-only | --no-validation
-                       [--until TIME]] [--forwarders ADDR,...] | remove NAMESPACE`,
-  zone: `keymaster zone list | add ZONE --file FILE | remove ZONE | sign ZONE [--defaults | --like ZONE | options]
-                       | unsign ZONE | keys ZONE | export-keys ZONE [--digest sha256]
-                       | key-master ZONE [SERVER] | roll ZONE KEY-ID | step-rollover ZONE KEY-ID
-                       | record add|remove ZONE NAME TYPE RDATA`,
-  explain: `keymaster explain NAME [TYPE]`,
 };
 
 export const MAIN_USAGE = `usage: keymaster VERB [ARGS...]
@@ -47,11 +101,11 @@ Verbs:
   serve          run the server
   query          send one query, like dig
   status         show the running server's status
-  trust-point    manage trust points (RFC 5011)            [not available yet]
-  trust-anchor   manage trust anchors                      [not available yet]
-  policy         manage the validation policy table        [not available yet]
-  zone           manage local zones and their signing      [not available yet]
-  explain        show the chain of trust for a name        [not available yet]
+  trust-point    manage trust points (RFC 5011)
+  trust-anchor   manage trust anchors
+  policy         manage the validation policy table (NRPT-like)
+  zone           manage local zones, their signing and keys (Key Master)
+  explain        show the chain of trust for a name, and why it is (not) secure
   cache          flush the cache
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.

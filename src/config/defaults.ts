@@ -25,7 +25,14 @@ export const CONFIG_DEFAULTS = {
     limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10 },
     cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },
   },
-  dnssec: { enable: true, validation: true },
+  dnssec: {
+    enable: true,
+    validation: true,
+    clockSkew: '5m',
+    bogusTtl: '60s',
+    // Validation work per client query (KeyTrap, NSEC3 hash exhaustion); see README, "Limits".
+    limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32 },
+  },
   trustAnchors: {
     rootAnchors: IANA_ROOT_ANCHORS_URL,
     import: [],
@@ -58,10 +65,14 @@ export const SIGNING_DEFAULTS = {
   kskRollover: '755d',
   zskRollover: '90d',
   dnskeySignatureValidity: '168h',
+  dsSignatureValidity: '168h',
   signatureValidity: '240h',
   signatureInception: '1h',
   dnskeyTtl: '1h',
   dsTtl: '1h',
   dsDigest: 'sha256',
   rfc5011: true,
+  kskKeySize: 0,
+  zskKeySize: 0,
+  distributeTrustAnchor: false,
 } as const;

@@ -29,11 +29,12 @@ import { formatSocketAddress, isLoopbackAddress, parseSocketAddress, type Socket
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const SIGNING_ALGORITHMS = ['RSASHA256', 'RSASHA512', 'ECDSAP256SHA256', 'ECDSAP384SHA384', 'ED25519'] as const;
+export const SIGNING_ALGORITHMS = ['RSASHA256', 'RSASHA512', 'ECDSAP256SHA256', 'ECDSAP384SHA384', 'ED25519', 'ED448'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 export type RootHintsSource = { readonly kind: 'builtin' } | { readonly kind: 'file'; readonly path: string };
-export type RootAnchorsSource = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'file'; readonly path: string };
+/** `none`: no root trust point is bootstrapped (a lab with a private root imports its own anchors). */
+export type RootAnchorsSource = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'none' };
 
 export interface LogConfig {
   readonly level: LogLevel;
@@ -78,6 +79,21 @@ export interface DnssecConfig {
   /** Serve DNSSEC records at all (the Microsoft server's EnableDnsSec). */
   readonly enable: boolean;
   readonly validation: boolean;
+  /** Seconds of clock skew tolerated at both ends of a signature's validity window. */
+  readonly clockSkew: number;
+  /** Seconds a bogus verdict is kept before the data is fetched and checked again. */
+  readonly bogusTtl: number;
+  readonly limits: ValidationLimitsConfig;
+}
+
+/** Bounds on the validation work of one client query (KeyTrap, NSEC3 hash exhaustion). */
+export interface ValidationLimitsConfig {
+  readonly maxKeysPerKeyTag: number;
+  readonly maxSignaturesPerRrset: number;
+  readonly maxSignatureChecks: number;
+  readonly maxNsec3Hashes: number;
+  readonly maxNsec3Iterations: number;
+  readonly maxDenialRecords: number;
 }
 
 /** RFC 5011 timers, in seconds. */
@@ -122,6 +138,8 @@ export interface SigningOptions {
   readonly kskRollover: number;
   readonly zskRollover: number;
   readonly dnskeySignatureValidity: number;
+  /** Validity of signatures over DS RRsets (delegations to signed children). */
+  readonly dsSignatureValidity: number;
   readonly signatureValidity: number;
   /** How far before now a new signature's inception is set. */
   readonly signatureInception: number;
@@ -130,6 +148,11 @@ export interface SigningOptions {
   readonly dsDigest: 'sha256' | 'sha384';
   /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover). */
   readonly rfc5011: boolean;
+  /** RSA key sizes in bits; 0: the algorithm's default (fixed for ECDSA and EdDSA). */
+  readonly kskKeySize: number;
+  readonly zskKeySize: number;
+  /** Put the zone's trust anchor into this server's own trust anchor store. */
+  readonly distributeTrustAnchor: boolean;
 }
 
 export interface ZoneConfig {
@@ -243,7 +266,8 @@ export const rootHintsSchema = text<RootHintsSource>('"builtin" or a named.root-
   return value.trim() === '' ? fail('must be "builtin" or a file path') : { kind: 'file', path: resolve(ctx.baseDir, value) };
 });
 
-export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-anchors.xml', (value, ctx) => {
+export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-anchors.xml, or "none"', (value, ctx) => {
+  if (value === 'none') return { kind: 'none' };
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
   if (scheme) {
     if (!/^https?$/i.test(scheme[1]!)) return fail(`"${value}": only http and https URLs are fetched; give a file as a path`);
@@ -271,12 +295,16 @@ const signingTable = table<SigningOptions>(
     kskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.kskRollover),
     zskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.zskRollover),
     dnskeySignatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.dnskeySignatureValidity),
+    dsSignatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.dsSignatureValidity),
     signatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.signatureValidity),
     signatureInception: withDefault(duration(0), SIGNING_DEFAULTS.signatureInception),
     dnskeyTtl: withDefault(duration(0), SIGNING_DEFAULTS.dnskeyTtl),
     dsTtl: withDefault(duration(0), SIGNING_DEFAULTS.dsTtl),
     dsDigest: withDefault(oneOf(['sha256', 'sha384'] as const), SIGNING_DEFAULTS.dsDigest),
     rfc5011: withDefault(boolean(), SIGNING_DEFAULTS.rfc5011),
+    kskKeySize: withDefault(integer(0, 4096), SIGNING_DEFAULTS.kskKeySize),
+    zskKeySize: withDefault(integer(0, 4096), SIGNING_DEFAULTS.zskKeySize),
+    distributeTrustAnchor: withDefault(boolean(), SIGNING_DEFAULTS.distributeTrustAnchor),
   },
   (options, report) => {
     if (options.denial === 'nsec' && (options.nsec3.iterations !== 0 || options.nsec3.saltLength !== 0 || options.nsec3.optOut))
@@ -352,6 +380,19 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
     table<DnssecConfig>({
       enable: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.enable),
       validation: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.validation),
+      clockSkew: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.clockSkew),
+      bogusTtl: withDefault(duration(1), CONFIG_DEFAULTS.dnssec.bogusTtl),
+      limits: withDefault(
+        table<ValidationLimitsConfig>({
+          maxKeysPerKeyTag: withDefault(integer(1, 64), CONFIG_DEFAULTS.dnssec.limits.maxKeysPerKeyTag),
+          maxSignaturesPerRrset: withDefault(integer(1, 64), CONFIG_DEFAULTS.dnssec.limits.maxSignaturesPerRrset),
+          maxSignatureChecks: withDefault(integer(4, 1000), CONFIG_DEFAULTS.dnssec.limits.maxSignatureChecks),
+          maxNsec3Hashes: withDefault(integer(10, 100_000), CONFIG_DEFAULTS.dnssec.limits.maxNsec3Hashes),
+          maxNsec3Iterations: withDefault(integer(0, 2500), CONFIG_DEFAULTS.dnssec.limits.maxNsec3Iterations),
+          maxDenialRecords: withDefault(integer(2, 1000), CONFIG_DEFAULTS.dnssec.limits.maxDenialRecords),
+        }),
+        {},
+      ),
     }),
     {},
   ),

@@ -75,8 +75,10 @@ export interface ValidationFailureEvent {
 export interface ResolveOptions {
   /** CD=1: the data unvalidated (RFC 4035 §3.2.2). */
   readonly checkingDisabled?: boolean;
-  /** Walk the whole chain again and record it (keymaster explain). */
+  /** Walk the whole chain again and record it (keymaster explain); the verdict is not cached. */
   readonly explain?: boolean;
+  /** Validate even under a negative trust anchor (to see whether the zone validates again). */
+  readonly ignorePolicy?: boolean;
 }
 
 /** A resolution with its DNSSEC verdict. */
@@ -93,7 +95,7 @@ export interface ResolverStats {
   readonly servers: ReturnType<ServerSelection['snapshot']>;
   readonly clientQueries: number;
   readonly servfails: number;
-  readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number };
+  readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
 }
 
 interface ValidatedEntry {
@@ -117,9 +119,11 @@ export class Resolver {
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
   private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
+  /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
+  private readonly validating = new Map<string, Promise<ResolverAnswer>>();
   private clientQueries = 0;
   private servfails = 0;
-  private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0 };
+  private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0, nsec3Hashes: 0 };
 
   constructor(private readonly options: ResolverOptions) {
     this.cache = new RecordCache(options.clock, options.cacheLimits);
@@ -150,22 +154,32 @@ export class Resolver {
   async resolve(question: Question, opts: ResolveOptions = {}): Promise<ResolverAnswer> {
     this.clientQueries++;
     const now = this.options.clock.now();
-    const policy = this.options.policy?.match(question.name, now);
+    const policy = opts.ignorePolicy ? undefined : this.options.policy?.match(question.name, now);
     const validation = this.options.validation;
     const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const key = `${question.name.key}/${question.type}`;
     if (validating && !opts.explain) {
       const hit = this.validated.get(key);
       if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      const running = this.validating.get(key);
+      if (running) return this.counted(await running);
+      const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
+      this.validating.set(key, work);
+      return this.counted(await work);
     }
+    return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
+  }
 
+  private async resolveAndValidate(question: Question, key: string, policy: PolicyDecision | undefined, opts: ResolveOptions, now: number): Promise<ResolverAnswer> {
+    const validation = this.options.validation;
+    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const budget = new QueryBudget(this.options.limits, now);
     const resolution = await this.iterator.resolve(question, budget);
     if (!validating) {
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
-      return this.counted({ ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) });
+      return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
-    if (resolution.rcode === Rcode.SERVFAIL) return this.counted({ ...resolution, ...(policy ? { policy } : {}) });
+    if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
 
     const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
     const vbudget = new ValidationBudget(validation.limits);
@@ -191,10 +205,11 @@ export class Resolver {
       outcome = bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
     }
     this.verdicts.signatureChecks += vbudget.signatureChecks;
+    this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
     this.verdicts[outcome.state]++;
     const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
-    this.remember(key, answer, outcome, now);
-    return this.counted(answer);
+    if (!opts.explain) this.remember(key, answer, outcome, now);
+    return answer;
   }
 
   /** The verdict turned into what the client gets: bogus → SERVFAIL, unless log-only; required → SERVFAIL unless secure. */

@@ -10,15 +10,36 @@ import { Name, lowercaseNameWire } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
 import { WireError } from '../wire/wire-error.js';
 import type { Logger } from './logger.js';
-import type { ClientInfo } from './query-handler.js';
+import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;
 const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
 
+/** A local zone's response: flags and sections (the pipeline fills the header), or a zone transfer's messages. */
+export type LocalZoneResponse =
+  | {
+      readonly kind: 'answer';
+      readonly rcode: number;
+      readonly aa: boolean;
+      readonly answer: ResourceRecord[];
+      readonly authority: ResourceRecord[];
+      readonly additional: ResourceRecord[];
+      readonly ede?: readonly (readonly [number, string])[];
+    }
+  | { readonly kind: 'transfer'; readonly messages: readonly Message[] };
+
+/** The zones this server is authoritative for (src/server/zone-service.ts). */
+export interface LocalZones {
+  /** Undefined when no local zone holds the question's name: the resolver answers. */
+  answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined;
+}
+
 export interface PipelineOptions {
   readonly resolver: Resolver;
+  /** Answered before the recursion check, for every client; never cached in the response cache. */
+  readonly localZones?: LocalZones;
   readonly recursionAllow: readonly CidrPrefix[];
   readonly clock: Clock;
   readonly logger: Logger;
@@ -65,7 +86,7 @@ export class QueryPipeline {
     return ok;
   }
 
-  readonly handle = (query: Uint8Array, client: ClientInfo): Promise<Uint8Array | undefined> | Uint8Array | undefined => {
+  readonly handle = (query: Uint8Array, client: ClientInfo): Promise<Uint8Array | MultiMessageResponse | undefined> | Uint8Array | undefined => {
     if (query.length < 12 || query[2]! & 0x80) return undefined; // never answer a response
     this.stats.queries++;
     const quick = this.allowed(client.address) ? quickQuestion(query, client) : undefined;
@@ -79,7 +100,7 @@ export class QueryPipeline {
     return this.slowPath(query, client, quick);
   };
 
-  private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | undefined> {
+  private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | MultiMessageResponse | undefined> {
     let request: Message;
     try {
       request = decodeMessage(query);
@@ -89,7 +110,7 @@ export class QueryPipeline {
       return headerOnlyResponse(query, Rcode.FORMERR);
     }
     const maxSize = client.transport === 'tcp' ? 0xffff : request.edns ? Math.max(512, Math.min(request.edns.udpSize, MAX_UDP_PAYLOAD)) : 512;
-    const reply = (fields: Partial<Message> & { ede?: [number, string] }) => this.encode(request, fields, maxSize);
+    const reply = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => this.encode(request, fields, maxSize);
 
     if (request.opcode !== Opcode.QUERY) {
       this.stats.notimp++;
@@ -100,34 +121,44 @@ export class QueryPipeline {
       return reply({ rcode: Rcode.FORMERR });
     }
     if (request.edns && request.edns.version !== 0) return reply({ rcode: Rcode.BADVERS, question: [] });
+    const local = this.o.localZones?.answer(request, client);
+    if (local) {
+      if (local.kind === 'transfer') return local.messages.map((m) => encodeMessage(m));
+      const { kind: _kind, ...fields } = local;
+      return reply({ ...fields, ra: this.allowed(client.address) });
+    }
     if (!this.allowed(client.address)) {
       this.stats.refused++;
-      return reply({ rcode: Rcode.REFUSED, ede: [EdeCode.PROHIBITED, `recursion is not allowed for ${client.address}`] });
+      return reply({ rcode: Rcode.REFUSED, ede: [[EdeCode.PROHIBITED, `recursion is not allowed for ${client.address}`]] });
     }
     const q = request.question[0]!;
     if (q.class !== RRClass.IN || q.type === RRType.AXFR || q.type === RRType.IXFR || q.type === RRType.OPT) {
       this.stats.refused++;
-      return reply({ rcode: Rcode.REFUSED, ede: [EdeCode.NOT_SUPPORTED, 'only class IN queries are resolved; zone transfers are for local zones'] });
+      return reply({ rcode: Rcode.REFUSED, ede: [[EdeCode.NOT_SUPPORTED, 'only class IN queries are resolved; zone transfers are for local zones']] });
     }
 
-    const result = await this.o.resolver.resolve(q);
+    const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd });
     const dnssecOk = request.edns?.dnssecOk ?? false;
     if (result.rcode === Rcode.SERVFAIL) {
       this.stats.servfail++;
       this.o.logger.debug({ event: 'resolver.servfail', name: q.name.toString(), type: q.type, reason: result.failure?.reason }, 'resolution failed');
-      const code = result.failure?.limit ? EdeCode.OTHER : EdeCode.NO_REACHABLE_AUTHORITY;
-      return reply({ rcode: Rcode.SERVFAIL, ede: [code, result.failure?.reason ?? 'resolution failed'] });
+      const ede = result.failure?.ede ?? [[result.failure?.limit ? EdeCode.OTHER : EdeCode.NO_REACHABLE_AUTHORITY, result.failure?.reason ?? 'resolution failed']];
+      return reply({ rcode: Rcode.SERVFAIL, ede });
     }
+    // RFC 6840 §5.7–5.8: AD only on secure data, only when the client asked (AD or DO), never with CD.
+    const ad = result.security === 'secure' && !request.cd && (request.ad || dnssecOk);
     const wire = reply({
       rcode: result.rcode,
+      ad,
       answer: visible(result.answer, dnssecOk, q.type),
       authority: negativeAuthority(result, dnssecOk),
+      ...(result.outcome?.ede !== undefined && result.outcome.state === 'insecure' ? { ede: [[result.outcome.ede, result.outcome.reason]] } : {}),
     });
     if (quick && !(wire[2]! & 0x02)) this.responses.store(quick.key, q.name, wire, minTtl(result));
     return wire;
   }
 
-  private encode(request: Message, fields: Partial<Message> & { ede?: [number, string] }, maxSize: number): Uint8Array {
+  private encode(request: Message, fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }, maxSize: number): Uint8Array {
     const { ede, ...rest } = fields;
     const response = newMessage({
       id: request.id,
@@ -139,7 +170,7 @@ export class QueryPipeline {
       question: request.question,
       ...rest,
     });
-    if (request.edns) response.edns = defaultEdns({ udpSize: MAX_UDP_PAYLOAD, dnssecOk: request.edns.dnssecOk, options: ede ? [edeOption(ede[0], ede[1])] : [] });
+    if (request.edns) response.edns = defaultEdns({ udpSize: MAX_UDP_PAYLOAD, dnssecOk: request.edns.dnssecOk, options: ede ? ede.map(([code, text]) => edeOption(code, text)) : [] });
     return encodeMessage(response, { maxSize });
   }
 
@@ -209,5 +240,6 @@ function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undef
   } else if (questionEnd !== q.length) return undefined;
   const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
   const cd = q[3]! & 0x10 ? 1 : 0;
-  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize };
+  const ad = q[3]! & 0x20 ? 1 : 0;
+  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize };
 }

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
-import { DEFAULT_VALIDATION_LIMITS } from '../dnssec/validation-budget.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
 import { keyFileNameInfo, parseKeyFile } from '../wire/key-files.js';
 import { RRType } from '../wire/rr-type.js';
 import { ThrottledEventLog } from './throttled-event-log.js';
+import { parsePolicyNamespace } from '../resolver/policy-table.js';
+import type { PolicyService } from './policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
 import { Name } from '../wire/name.js';
 import type { ControlApi } from './control-api.js';
@@ -67,11 +68,12 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     limits: { ...limits, deadlineMs: limits.deadline * 1000 },
     cacheLimits: { maxBytes: config.resolver.cache.maxSize, minTtl: config.resolver.cache.minTtl, maxTtl: config.resolver.cache.maxTtl, maxNegativeTtl: config.resolver.cache.maxNegativeTtl },
     forwarders: config.resolver.forwarders.map((f) => ({ host: f.host, port: f.port })),
-    namespaceForwarders: config.policy
+    // The live policy table carries the config's rules too; without it, the config's forwarders only.
+    namespaceForwarders: services.policy ? [] : config.policy
       .filter((r) => r.forwarders.length > 0)
       .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
-    validation: { enabled: config.dnssec.validation, anchors, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
+    validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl },
     ...(services.policy ? { policy: services.policy } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
   });
@@ -87,6 +89,8 @@ export interface ResolverStatus {
   readonly servfail: number;
   readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number };
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
+  /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
+  readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
 }
 
 export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
@@ -102,6 +106,7 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     servfail: p.servfail,
     cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
+    validation: s.validation,
   };
 }
 
@@ -120,5 +125,22 @@ export function registerCacheRoutes(api: ControlApi, pipeline: QueryPipeline, lo
     const flushed = pipeline.flush(name);
     logger.info({ event: 'cache.flushed', name: name?.toString() ?? null, entries: flushed }, 'cache flushed');
     return { name: name?.toString() ?? null, flushed };
+  });
+}
+
+/**
+ * Keeps the resolver in step with the policy table: a change drops cached answers and verdicts
+ * under its namespace, and each negative trust anchor added by `keymaster policy add` is checked
+ * again periodically and removed once its zone validates (RFC 7646 §2.1).
+ */
+export function watchPolicy(policy: PolicyService, pipeline: QueryPipeline): void {
+  policy.onChange((change) => {
+    pipeline.flush(parsePolicyNamespace(change.namespace).name);
+  });
+  policy.onRecheck(async (rule) => {
+    if (rule.mode !== 'no-validation') return;
+    const zone = parsePolicyNamespace(rule.namespace).name;
+    const answer = await pipeline.resolver.resolve({ name: zone, type: RRType.SOA, class: 1 }, { ignorePolicy: true, explain: true });
+    if (answer.security === 'secure') await policy.remove(rule.namespace, 'zone validates again');
   });
 }

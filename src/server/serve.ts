@@ -4,9 +4,16 @@ import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
 import { startDnsListeners } from './dns-listeners.js';
-import { createResolverService, registerCacheRoutes, resolverStatus } from './resolver-service.js';
+import { registerExplainRoute } from './explain-route.js';
+import { createResolverService, registerCacheRoutes, resolverStatus, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from './logger.js';
+import { registerPolicyRoutes } from './policy-routes.js';
+import { startPolicyService, type PolicyService } from './policy-service.js';
+import { registerTrustRoutes } from './trust-routes.js';
+import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
+import { registerZoneRoutes } from './zone-routes.js';
+import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -19,6 +26,8 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly control: ControlApi;
   readonly startedAt: Date;
+  /** The policy table (config + `keymaster policy` rules); `policy.table` is what the query path consults. */
+  readonly policy: PolicyService;
   listeners(): readonly ListenerInfo[];
   /** Closes every listener; safe to call more than once. */
   stop(reason?: string): Promise<void>;
@@ -31,8 +40,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
-  const pipeline = await createResolverService(config, systemClock, logger);
+  // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
+  const policy = await startPolicyService({ configRules: config.policy, stateDir: config.stateDir, clock: systemClock, logger, configFile });
+  registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
+  // Local zones load (and signed ones are signed) before any query is answered; a bad config
+  // zone file stops the start with its file and line. The pipeline flushes a zone's cached
+  // answers whenever the zone changes.
+  let flushZone: (zone: import('../wire/name.js').Name) => void = () => {};
+  const zones = await ZoneService.start({ config, clock: systemClock, logger, onZoneChanged: (zone) => flushZone(zone) });
+  registerZoneRoutes(control, zones);
+  // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
+  const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey: unavailableDnskeyFetcher(logger) });
+  registerTrustRoutes(control, trust, () => systemClock.now());
+  const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
+  watchPolicy(policy, pipeline);
+  flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
+  registerExplainRoute(control, pipeline.resolver);
   let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void> } = { listeners: [], close: async () => {} };
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
@@ -53,6 +77,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     dns = await startDnsListeners(config.listen, pipeline.handle, logger);
   } catch (error) {
     await control.stop();
+    await policy.stop();
+    await trust.stop();
     throw error;
   }
   logEvent(
@@ -67,7 +93,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     (stopping ??= (async () => {
       await dns.close();
       await control.stop();
+      await policy.stop();
+      await trust.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });
     })());
-  return { control, startedAt, listeners, stop };
+  return { control, startedAt, policy, listeners, stop };
 }

@@ -198,17 +198,26 @@ export class TcpConnection {
       stats.dropped++;
       return;
     }
-    if (!(response instanceof Uint8Array) || response.length > MAX_MESSAGE_LENGTH) {
+    // A zone transfer answers with several messages; they go out in order, in one write.
+    const messages = Array.isArray(response) ? (response as unknown[]) : [response];
+    const bad = messages.find((m) => !(m instanceof Uint8Array) || m.length > MAX_MESSAGE_LENGTH);
+    if (bad !== undefined || messages.length === 0) {
       stats.dropped++;
-      const why = response instanceof Uint8Array ? `answer of ${response.length} bytes exceeds the TCP maximum of 65535` : describeBadResult(response);
+      const why = bad instanceof Uint8Array ? `answer of ${bad.length} bytes exceeds the TCP maximum of 65535` : describeBadResult(bad);
       this.options.handlerErrorLog.log({ transport: 'tcp', client: this.client.address, error: why }, 'query handler failed; query dropped');
       return;
     }
     // Prefix and message in one buffer and one write: a pipelined answer must never be split by
     // another answer's bytes, and one segment is what the client's reader hopes for.
-    const framed = Buffer.allocUnsafe(2 + response.length);
-    framed.writeUInt16BE(response.length, 0);
-    framed.set(response, 2);
+    let total = 0;
+    for (const m of messages as Uint8Array[]) total += 2 + m.length;
+    const framed = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const m of messages as Uint8Array[]) {
+      framed.writeUInt16BE(m.length, at);
+      framed.set(m, at + 2);
+      at += 2 + m.length;
+    }
     this.idleTimer.refresh();
     try {
       if (!this.socket.write(framed)) this.writeBlocked = true;

@@ -284,12 +284,12 @@ describe('keymaster verbs and help', () => {
     expect((await keymaster(['--version'])).stdout).toBe(`keymaster ${VERSION}\n`);
   });
 
-  it('verbs not built yet say so and exit 2', async () => {
-    for (const args of [['trust-point', 'list'], ['trust-anchor', 'list'], ['policy', 'list'], ['zone', 'list'], ['explain', 'example.']]) {
-      const { code, stdout, stderr } = await keymaster(args);
-      expect(code).toBe(2);
-      expect(stdout).toBe('');
-      expect(stderr).toMatch(new RegExp(`^keymaster ${args[0]}: not available yet in this version \\(${VERSION.replace(/\./g, '\\.')}\\)\\.\nPlanned usage:\n  keymaster ${args[0]} `));
+  it('every verb of the contract is built: trust-point and trust-anchor have their own help', async () => {
+    expect((await keymaster(['--help'])).stdout).not.toContain('[not available yet]');
+    for (const verb of ['trust-point', 'trust-anchor']) {
+      const { code, stdout } = await keymaster([verb, '--help']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^usage: keymaster ${verb} list`));
     }
   });
 

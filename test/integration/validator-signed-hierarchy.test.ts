@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extendedErrors } from '../../src/wire/edns.js';
 import { type Message, rcodeToString } from '../../src/wire/message.js';
 import { typeToString } from '../../src/wire/rr-type.js';
-import { type KeymasterServer, type RunningServer, haveTool, startKeymaster } from '../support/external-servers.js';
-import { SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy } from '../support/signed-hierarchy.js';
+import { type KeymasterServer, type RunningServer, haveTool, runKeymasterCli, startKeymaster } from '../support/external-servers.js';
+import { KEYTRAP_QNAME, SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy } from '../support/signed-hierarchy.js';
 
 const PREFIX = '127.10.22';
 const KEYMASTER = '127.10.23.1';
@@ -121,11 +121,92 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
     }
   });
 
+  it('KeyTrap: SERVFAIL within the per-query signature budget, while another client keeps getting secure answers', async () => {
+    const status = async () => JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.validation as { bogus: number; signatureChecks: number };
+    await askDnssec(km(), 'www.alg13.sec.', 'A'); // the other client's name is cached and validated
+    const rounds = 5;
+    const before = await status();
+    let benign = 0;
+    let stop = false;
+    const other = (async () => {
+      while (!stop) {
+        const r = await askDnssec(km(), 'www.alg13.sec.', 'A');
+        expect(rcodeToString(r.rcode)).toBe('NOERROR');
+        expect(r.ad).toBe(true);
+        benign++;
+      }
+    })();
+    for (let i = 0; i < rounds; i++) {
+      await keymaster.cli(['cache', 'flush', 'keytrap.sec.']);
+      // Twenty identical attack queries at once share one validation.
+      const answers = await Promise.all(Array.from({ length: 20 }, () => askDnssec(km(), KEYTRAP_QNAME, 'A')));
+      for (const r of answers) {
+        expect(rcodeToString(r.rcode)).toBe('SERVFAIL');
+        expect(extendedErrors(r.edns).map((e) => e.infoCode)[0]).toBe(6);
+      }
+    }
+    stop = true;
+    await other;
+    const after = await status();
+    expect(benign).toBeGreaterThan(0);
+    // One validation per round (flush clears key state too: the chain is walked again), each within 64 checks.
+    expect(after.bogus - before.bogus).toBeLessThanOrEqual(rounds);
+    expect(after.signatureChecks - before.signatureChecks).toBeLessThanOrEqual(rounds * 64);
+  });
+
   it('caches verdicts: asking every case again costs no more upstream queries', async () => {
     for (const c of SIGNED_CASES) await askDnssec(km(), c.qname, c.qtype);
     const before = JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.upstream.queries as number;
     for (const c of SIGNED_CASES) if (c.expect.rcode !== 'SERVFAIL') await askDnssec(km(), c.qname, c.qtype);
     const after = JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.upstream.queries as number;
     expect(after - before).toBe(0);
+  });
+
+  describe('policy table end to end with keymaster query', () => {
+    interface QueryJson { status: string; flags: { ad: boolean }; edns?: { ede: { code: number; text: string }[] }; answer: { type: string }[] }
+    const query = async (name: string, ...flags: string[]) => {
+      const r = await runKeymasterCli(['query', name, 'A', '--server', `${KEYMASTER}:53`, '--dnssec', '--json', ...flags]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as QueryJson;
+    };
+
+    it('a namespace that requires validation: its insecure answers become SERVFAIL with EDE 28, the rest is untouched', async () => {
+      expect((await query('www.insecure.sec.')).status).toBe('NOERROR');
+      const add = await keymaster.cli(['policy', 'add', '.insecure.sec', '--require-validation']);
+      expect(add.code, add.stderr).toBe(0);
+      const r = await query('www.insecure.sec.');
+      expect(r.status).toBe('SERVFAIL');
+      expect(r.edns!.ede[0]!.code).toBe(28);
+      expect(r.edns!.ede[0]!.text).toMatch(/policy \.insecure\.sec requires validation/);
+      const secureOne = await query('www.alg13.sec.');
+      expect(secureOne.status).toBe('NOERROR');
+      expect(secureOne.flags.ad).toBe(true);
+      expect((await keymaster.cli(['policy', 'remove', '.insecure.sec'])).code).toBe(0);
+      expect((await query('www.insecure.sec.')).status).toBe('NOERROR');
+    });
+
+    it('a negative trust anchor on a bogus zone gives the data without AD until it expires', async () => {
+      expect((await query('www.expired.sec.')).status).toBe('SERVFAIL');
+      const until = Date.now() + 4000;
+      const add = await keymaster.cli(['policy', 'add', '.expired.sec', '--no-validation', '--until', new Date(until).toISOString()]);
+      expect(add.code, add.stderr).toBe(0);
+      const r = await query('www.expired.sec.');
+      expect(r.status).toBe('NOERROR');
+      expect(r.flags.ad).toBe(false);
+      expect(r.answer.some((a) => a.type === 'A')).toBe(true);
+      await new Promise((done) => setTimeout(done, Math.max(0, until - Date.now()) + 1500));
+      expect((await query('www.expired.sec.')).status).toBe('SERVFAIL');
+    });
+
+    it('log-only: a bogus answer goes out without AD and the failure is logged with its reason', async () => {
+      expect((await keymaster.cli(['policy', 'add', '.notyet.sec', '--log-only'])).code).toBe(0);
+      const r = await query('www.notyet.sec.');
+      expect(r.status).toBe('NOERROR');
+      expect(r.flags.ad).toBe(false);
+      const line = keymaster.log().split('\n').find((l) => l.includes('"validation.failed"') && l.includes('www.notyet.sec.') && l.includes('logOnly'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!).reason).toMatch(/not valid before/);
+      expect((await keymaster.cli(['policy', 'remove', '.notyet.sec'])).code).toBe(0);
+    });
   });
 });

@@ -175,6 +175,12 @@ export interface KeymasterOptions {
   readonly forwarders?: readonly string[];
   /** `recursion.allow`; the server's default when absent. */
   readonly allow?: readonly string[];
+  /** `dnssec.validation`; default false (most resolver tests run on unsigned trees). */
+  readonly validation?: boolean;
+  /** `trustAnchors.rootAnchors`; default the shipped trust-anchors/root-anchors.xml. */
+  readonly rootAnchors?: string;
+  /** `trustAnchors.import`: keyset-/dsset- files. */
+  readonly importAnchors?: readonly string[];
   /** More top-level YAML appended to the generated config (keys not written above). */
   readonly extraYaml?: string;
   /** How long to wait for the first DNS answer. Default 30 s. */
@@ -231,8 +237,9 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
       `resolver:\n  rootHints: ${q(options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
-      `dnssec:\n  validation: false\n` +
-      `trustAnchors:\n  rootAnchors: ${q(resolvePath('trust-anchors/root-anchors.xml'))}\n` +
+      `dnssec:\n  validation: ${options.validation ?? false}\n` +
+      `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
+      (options.importAnchors ? `  import: [${options.importAnchors.map(q).join(', ')}]\n` : '') +
       (options.extraYaml ?? ''),
   );
   // Something else answering there (another test run) would pass the readiness check below.
@@ -384,4 +391,52 @@ export function tcpExchangeRaw(
       if (messages.length >= options.expect) finish();
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secondaries: an authoritative server that takes its zones by AXFR from a primary.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * NSD as a secondary on address:port for each zone (name → primary "addr@port"), taking the
+ * zones by AXFR (`request-xfr: AXFR`). Resolves once NSD answers every zone's SOA with AA,
+ * i.e. once every transfer has been loaded; rejects with NSD's log otherwise.
+ */
+export async function startNsdSecondary(address: string, port: number, zones: Record<string, string>, timeoutMs = 20_000): Promise<RunningServer> {
+  const dir = tempDir('nsd2');
+  const conf = join(dir, 'nsd.conf');
+  const zoneBlocks = Object.entries(zones)
+    // Transfers leave from the secondary's own address (outgoing-interface), so a primary's ACL can name it.
+    .map(([name, primary], i) => `zone:\n  name: "${name}"\n  zonefile: "${dir}/zone${i}.db"\n  request-xfr: AXFR ${primary} NOKEY\n  allow-notify: ${primary.split('@')[0]} NOKEY\n  outgoing-interface: ${address}\n`)
+    .join('');
+  writeFileSync(
+    conf,
+    `server:\n  ip-address: ${address}@${port}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
+      `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  xfrdfile: "${dir}/xfrd.state"\n` +
+      `  pidfile: "${dir}/nsd.pid"\n  logfile: "${dir}/nsd.log"\n  server-count: 1\n  verbosity: 2\n` +
+
+      `  xfrdir: "${dir}"\nremote-control:\n  control-enable: no\n${zoneBlocks}`,
+  );
+  const child = startProcess('nsd', ['-d', '-c', conf], dir);
+  const stop = stopper(child, dir);
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(Object.keys(zones));
+  while (pending.size > 0 && Date.now() < deadline && child.exitCode === null) {
+    for (const zone of [...pending]) {
+      const query = newMessage({ id: randomQueryId(), question: [{ name: Name.parse(zone), type: RRType.SOA, class: 1 }] });
+      try {
+        const { response } = await exchangeUdp({ host: address, port }, query, encodeMessage(query), 300);
+        if (response.aa && response.rcode === 0 && response.answer.length > 0) pending.delete(zone);
+      } catch {
+        // not up yet
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (pending.size > 0) {
+    const log = readFileSafe(join(dir, 'nsd.log')) + (child as ChildProcess & { log?: () => string }).log?.();
+    await stop();
+    throw new Error(`NSD secondary on ${address}#${port} did not load ${[...pending].join(', ')}:\n${log}`);
+  }
+  return { address, port, stop };
 }

@@ -53,7 +53,7 @@ describe('defaults', () => {
       limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10 },
       cache: { maxSize: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
     });
-    expect(config.dnssec).toEqual({ enable: true, validation: true });
+    expect(config.dnssec).toEqual({ enable: true, validation: true, clockSkew: 300, bogusTtl: 60, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32 } });
     expect(config.trustAnchors).toEqual({
       rootAnchors: { kind: 'url', url: IANA_ROOT_ANCHORS_URL },
       import: [],
@@ -66,7 +66,9 @@ describe('defaults', () => {
   it('a file of comments is the same as no file, and so is the shipped config/keymaster.yaml', async () => {
     expect(parse('# nothing here\n')).toEqual(defaultConfig({ baseDir: BASE }));
     const shipped = await loadConfigFile('config/keymaster.yaml', { baseDir: process.cwd() });
-    expect(shipped.config).toEqual(defaultConfig());
+    // Except that the shipped file hosts and signs the sample zone home.arpa.
+    expect({ ...shipped.config, zones: [] }).toEqual(defaultConfig());
+    expect(shipped.config.zones.map((z) => [z.name, z.file, z.signing?.algorithm])).toEqual([['home.arpa.', join(process.cwd(), 'config/zones/home.arpa.zone'), 'ECDSAP256SHA256']]);
     expect(shipped.file).toBe(join(process.cwd(), 'config/keymaster.yaml'));
   });
 
@@ -74,7 +76,7 @@ describe('defaults', () => {
     const config = parse('trustAnchors:\n  rfc5011: { addHoldDown: 2m }\ndnssec: { validation: false }\n');
     expect(config.trustAnchors.rfc5011).toEqual({ addHoldDown: 120, removeHoldDown: 30 * 86400, minRefresh: 3600 });
     expect(config.trustAnchors.rootAnchors).toEqual({ kind: 'url', url: IANA_ROOT_ANCHORS_URL });
-    expect(config.dnssec).toEqual({ enable: true, validation: false });
+    expect(config.dnssec).toMatchObject({ enable: true, validation: false, clockSkew: 300 });
   });
 });
 

@@ -1,0 +1,177 @@
+import type { KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-encoding.js';
+import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
+import type { Name } from '../wire/name.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+
+/**
+ * Where a key is in its life. `active` keys sign; `standby` (a KSK kept ready for an RFC 5011
+ * rollover) and `next` (a ZSK pre-published for the next ZSK rollover) are in the DNSKEY RRset
+ * but sign nothing; `retired` keys are kept on disk but no longer published.
+ */
+export type KeyState = 'active' | 'standby' | 'next' | 'retired';
+export type KeyRole = 'ksk' | 'zsk';
+
+/** What the store keeps beside each private key (never the private key itself). */
+export interface KeyMetadata {
+  readonly id: string;
+  /** The zone, lowercased, fully qualified. */
+  readonly zone: string;
+  readonly role: KeyRole;
+  readonly algorithm: number;
+  readonly bits: number;
+  readonly keyTag: number;
+  /** DNSKEY flags: 257 for a KSK (SEP), 256 for a ZSK. */
+  readonly flags: number;
+  /** The DNSKEY public key field, base64. */
+  readonly publicKey: string;
+  readonly state: KeyState;
+  /** ISO 8601 times. */
+  readonly created: string;
+  readonly activated?: string;
+  readonly retired?: string;
+  /** When the rollover schedule next rolls this key (active keys only). */
+  readonly nextRollover?: string;
+}
+
+export interface StoredKey {
+  readonly metadata: KeyMetadata;
+  readonly privateKey: KeyObject;
+}
+
+/** The key directory or a key file cannot be written or read; names the path and why. */
+export class KeyStoreError extends Error {
+  override readonly name = 'KeyStoreError';
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`key store ${path}: ${reason}`, options);
+  }
+}
+
+const PRIVATE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+function reason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return `permission denied (${e.code})`;
+  if (e?.code === 'EROFS') return 'read-only file system (EROFS)';
+  if (e?.code === 'ENOSPC') return 'no space left on device (ENOSPC)';
+  if (e?.code === 'ENOTDIR') return 'a path component is not a directory (ENOTDIR)';
+  return e?.message ?? String(error);
+}
+
+/** A zone's directory name: its presentation form without the final dot, `/` and `%` escaped; `.` for the root is `root`. */
+export function zoneDirectoryName(zone: Name): string {
+  if (zone.isRoot) return 'root';
+  return zone.lowercase().toString().slice(0, -1).replace(/%/g, '%25').replace(/\//g, '%2F');
+}
+
+/**
+ * Private keys as PKCS#8 PEM files of mode 0600 (`STATEDIR/keys/ZONE/ID.pem`) with JSON
+ * metadata beside them (`ID.json`), both written atomically; the directories are 0700. The
+ * private key file is written before its metadata, so a key listed is a key that can sign.
+ * Nothing here logs or returns private key material except `StoredKey.privateKey` in memory.
+ */
+export class KeyStore {
+  readonly root: string;
+
+  constructor(stateDir: string) {
+    this.root = join(stateDir, 'keys');
+  }
+
+  zoneDirectory(zone: Name): string {
+    return join(this.root, zoneDirectoryName(zone));
+  }
+
+  /** Every key of the zone, oldest first; an unreadable or inconsistent file is an error naming it. */
+  async list(zone: Name): Promise<StoredKey[]> {
+    const dir = this.zoneDirectory(zone);
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new KeyStoreError(dir, `cannot list keys: ${reason(error)}`, { cause: error });
+    }
+    const keys: StoredKey[] = [];
+    for (const file of files.filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()) {
+      const metaPath = join(dir, file);
+      let metadata: KeyMetadata;
+      try {
+        metadata = JSON.parse(await readFile(metaPath, 'utf8')) as KeyMetadata;
+      } catch (error) {
+        throw new KeyStoreError(metaPath, `cannot read key metadata: ${reason(error)}`, { cause: error });
+      }
+      const pemPath = join(dir, `${metadata.id}.pem`);
+      let privateKey: KeyObject;
+      try {
+        privateKey = importPrivateKey(await readFile(pemPath, 'utf8'));
+      } catch (error) {
+        throw new KeyStoreError(pemPath, `cannot read the private key of ${metadata.id}: ${reason(error)}`, { cause: error });
+      }
+      if (!keyMatchesAlgorithm(metadata.algorithm, privateKey))
+        throw new KeyStoreError(pemPath, `the private key is not a key for algorithm ${metadata.algorithm} as ${file} says`);
+      const mode = (await stat(pemPath)).mode & 0o777;
+      if (mode & 0o077) throw new KeyStoreError(pemPath, `private key file is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+      keys.push({ metadata, privateKey });
+    }
+    return keys.sort((a, b) => a.metadata.created.localeCompare(b.metadata.created) || a.metadata.id.localeCompare(b.metadata.id));
+  }
+
+  /** Checks the key directory can be created and written, before any key is generated. */
+  async checkWritable(zone: Name): Promise<void> {
+    const dir = this.zoneDirectory(zone);
+    try {
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+      await writeFileAtomic(join(dir, '.write-test'), '', PRIVATE_MODE);
+      await rm(join(dir, '.write-test'), { force: true });
+    } catch (error) {
+      throw new KeyStoreError(dir, `cannot write keys: ${reason(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Writes new keys: all private keys, then all metadata. If any write fails, the files of
+   * this call are removed again and the error names the path, so a failed signing leaves
+   * the store as it was.
+   */
+  async add(zone: Name, keys: readonly StoredKey[]): Promise<void> {
+    const dir = this.zoneDirectory(zone);
+    const written: string[] = [];
+    let current = dir;
+    try {
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+      for (const key of keys) {
+        current = join(dir, `${key.metadata.id}.pem`);
+        await writeFileAtomic(current, exportPrivateKeyPem(key.privateKey), PRIVATE_MODE);
+        written.push(current);
+      }
+      for (const key of keys) {
+        current = join(dir, `${key.metadata.id}.json`);
+        await writeFileAtomic(current, `${JSON.stringify(key.metadata, null, 2)}\n`, PRIVATE_MODE);
+        written.push(current);
+      }
+    } catch (error) {
+      await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
+      throw new KeyStoreError(current, `cannot write: ${reason(error)}`, { cause: error });
+    }
+  }
+
+  /** Replaces the metadata of existing keys (state changes); private keys are untouched. */
+  async updateMetadata(zone: Name, metadata: readonly KeyMetadata[]): Promise<void> {
+    const dir = this.zoneDirectory(zone);
+    for (const m of metadata) {
+      const path = join(dir, `${m.id}.json`);
+      try {
+        await writeFileAtomic(path, `${JSON.stringify(m, null, 2)}\n`, PRIVATE_MODE);
+      } catch (error) {
+        throw new KeyStoreError(path, `cannot write: ${reason(error)}`, { cause: error });
+      }
+    }
+  }
+}

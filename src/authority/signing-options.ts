@@ -1,0 +1,136 @@
+import { algorithmFromMnemonic, algorithmMnemonic, isSupportedAlgorithm } from '../crypto/algorithms.js';
+import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../crypto/key-generation.js';
+import { algorithmProfile } from '../crypto/algorithm-profile.js';
+
+/**
+ * The zone signing wizard's parameters (the Microsoft DNS Server's "Customize zone signing
+ * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text.
+ * `config/schema.ts` has the YAML form; the zone service converts one to the other.
+ */
+export interface SigningPolicy {
+  /** DNSSEC algorithm number of both KSK and ZSK (one algorithm per zone: RFC 6840 §5.11). */
+  readonly algorithm: number;
+  /** RSA modulus bits, 0 for the algorithm's default; fixed for ECDSA and EdDSA. */
+  readonly kskBits: number;
+  readonly zskBits: number;
+  readonly denial: 'nsec' | 'nsec3';
+  /** Extra NSEC3 iterations (RFC 9276: 0). */
+  readonly nsec3Iterations: number;
+  /** Octets of random salt (RFC 9276: 0, no salt). */
+  readonly nsec3SaltLength: number;
+  readonly nsec3OptOut: boolean;
+  /** Seconds a signature over the DNSKEY RRset is valid. */
+  readonly dnskeySignatureValidity: number;
+  /** Seconds a signature over a DS RRset is valid. */
+  readonly dsSignatureValidity: number;
+  /** Seconds every other signature is valid. */
+  readonly signatureValidity: number;
+  /** Seconds before now that a new signature's inception is put, for clocks running behind. */
+  readonly signatureInception: number;
+  readonly dnskeyTtl: number;
+  readonly dsTtl: number;
+  /** DS digest type written to dsset- files (2 SHA-256, 4 SHA-384). */
+  readonly dsDigest: 2 | 4;
+  /** Rollover frequencies in seconds (the rollover work reads them). */
+  readonly kskRollover: number;
+  readonly zskRollover: number;
+  /** RFC 5011 rollover: a standby KSK and a pre-published next ZSK from the start. */
+  readonly rfc5011: boolean;
+  /** Put the zone's trust anchor into this server's own trust anchor store. */
+  readonly distributeTrustAnchor: boolean;
+}
+
+const HOUR = 3600;
+const DAY = 86400;
+
+/** The issue's defaults: ECDSA P-256, NSEC3 with no extra iterations and no salt, the wizard's periods. */
+export const DEFAULT_SIGNING_POLICY: SigningPolicy = {
+  algorithm: 13,
+  kskBits: 0,
+  zskBits: 0,
+  denial: 'nsec3',
+  nsec3Iterations: 0,
+  nsec3SaltLength: 0,
+  nsec3OptOut: false,
+  dnskeySignatureValidity: 168 * HOUR,
+  dsSignatureValidity: 168 * HOUR,
+  signatureValidity: 240 * HOUR,
+  signatureInception: 1 * HOUR,
+  dnskeyTtl: HOUR,
+  dsTtl: HOUR,
+  dsDigest: 2,
+  kskRollover: 755 * DAY,
+  zskRollover: 90 * DAY,
+  rfc5011: true,
+  distributeTrustAnchor: false,
+};
+
+/** A bad signing parameter; `field` names it as the CLI and config spell it. */
+export class SigningPolicyError extends Error {
+  override readonly name = 'SigningPolicyError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** The fixed key size of a non-RSA algorithm, in bits as dnssec-keygen counts them. */
+export function fixedKeyBits(algorithm: number): number | undefined {
+  const profile = algorithmProfile(algorithm);
+  if (profile.keyType === 'rsa') return undefined;
+  return profile.keyType === 'ec' ? profile.size * 8 : profile.publicKeyLength * 8;
+}
+
+/** An algorithm given as a number (`13`) or mnemonic (`ECDSAP256SHA256`); only ones we can sign with. */
+export function parseSigningAlgorithm(text: string | number): number {
+  const number = typeof text === 'number' ? text : /^[0-9]+$/.test(text) ? Number(text) : algorithmFromMnemonic(text.replace(/_/g, '-'));
+  if (number === undefined || !isSupportedAlgorithm(number))
+    throw new SigningPolicyError('algorithm', `unknown or unsupported DNSSEC algorithm "${text}" (use 8 RSASHA256, 10 RSASHA512, 13 ECDSAP256SHA256, 14 ECDSAP384SHA384, 15 ED25519 or 16 ED448)`);
+  if (number === 5 || number === 7)
+    throw new SigningPolicyError('algorithm', `algorithm ${number} (${algorithmMnemonic(number)}) uses SHA-1 and must not be used to sign (RFC 8624)`);
+  return number;
+}
+
+/**
+ * Checks a policy and fills key sizes that follow from the algorithm. Throws
+ * SigningPolicyError naming the first bad field; returns a new policy otherwise.
+ */
+export function normalizeSigningPolicy(policy: SigningPolicy): SigningPolicy {
+  const algorithm = parseSigningAlgorithm(policy.algorithm);
+  const fixed = fixedKeyBits(algorithm);
+  const bits = (field: 'kskBits' | 'zskBits', value: number): number => {
+    if (fixed !== undefined) return fixed;
+    const v = value === 0 || value === undefined ? RSA_DEFAULT_BITS : value;
+    if (!Number.isInteger(v) || v < RSA_MIN_BITS || v > RSA_MAX_BITS) throw new SigningPolicyError(field, `RSA key size must be ${RSA_MIN_BITS}..${RSA_MAX_BITS} bits, got ${value}`);
+    return v;
+  };
+  const positive = (field: keyof SigningPolicy, min: number) => {
+    const v = policy[field] as number;
+    if (!Number.isInteger(v) || v < min) throw new SigningPolicyError(field, `must be an integer of at least ${min}, got ${v}`);
+  };
+  positive('dnskeySignatureValidity', HOUR);
+  positive('dsSignatureValidity', HOUR);
+  positive('signatureValidity', HOUR);
+  positive('signatureInception', 0);
+  positive('dnskeyTtl', 0);
+  positive('dsTtl', 0);
+  positive('kskRollover', HOUR);
+  positive('zskRollover', HOUR);
+  if (!Number.isInteger(policy.nsec3Iterations) || policy.nsec3Iterations < 0 || policy.nsec3Iterations > 500)
+    throw new SigningPolicyError('nsec3Iterations', `must be 0..500 (RFC 9276 recommends 0), got ${policy.nsec3Iterations}`);
+  if (!Number.isInteger(policy.nsec3SaltLength) || policy.nsec3SaltLength < 0 || policy.nsec3SaltLength > 255)
+    throw new SigningPolicyError('nsec3SaltLength', `must be 0..255 octets, got ${policy.nsec3SaltLength}`);
+  if (policy.dsDigest !== 2 && policy.dsDigest !== 4) throw new SigningPolicyError('dsDigest', `must be sha256 (2) or sha384 (4), got ${String(policy.dsDigest)}`);
+  if (policy.denial !== 'nsec' && policy.denial !== 'nsec3') throw new SigningPolicyError('denial', `must be nsec or nsec3, got ${String(policy.denial)}`);
+  return { ...policy, algorithm, kskBits: bits('kskBits', policy.kskBits), zskBits: bits('zskBits', policy.zskBits) };
+}
+
+/** `sha256` / `sha384` (or 2 / 4) as a DS digest type. */
+export function parseDsDigest(text: string | number): 2 | 4 {
+  const t = String(text).toLowerCase();
+  if (t === 'sha256' || t === 'sha-256' || t === '2') return 2;
+  if (t === 'sha384' || t === 'sha-384' || t === '4') return 4;
+  throw new SigningPolicyError('digest', `unknown DS digest "${text}" (use sha256 or sha384)`);
+}

@@ -1,0 +1,278 @@
+import { parseArgs } from 'node:util';
+import type { SigningPolicy } from '../authority/signing-options.js';
+import { algorithmMnemonic } from '../crypto/algorithms.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
+import type { ZoneKeyView, ZoneSummary } from '../server/zone-service.js';
+import { UsageError, ZONE_USAGE } from './usage.js';
+import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
+import { formatFields, formatTable } from './table.js';
+
+const SIGN_OPTIONS = {
+  defaults: { type: 'boolean' },
+  like: { type: 'string' },
+  algorithm: { type: 'string' },
+  'ksk-size': { type: 'string' },
+  'zsk-size': { type: 'string' },
+  nsec: { type: 'boolean' },
+  nsec3: { type: 'boolean' },
+  iterations: { type: 'string' },
+  'salt-length': { type: 'string' },
+  'opt-out': { type: 'boolean' },
+  'dnskey-validity': { type: 'string' },
+  'ds-validity': { type: 'string' },
+  'signature-validity': { type: 'string' },
+  inception: { type: 'string' },
+  'dnskey-ttl': { type: 'string' },
+  'ds-ttl': { type: 'string' },
+  'ds-digest': { type: 'string' },
+  'ksk-rollover': { type: 'string' },
+  'zsk-rollover': { type: 'string' },
+  'no-rfc5011': { type: 'boolean' },
+  'distribute-trust-anchor': { type: 'boolean' },
+} as const;
+
+const PENDING_ACTIONS = new Set(['roll', 'step-rollover', 'record']);
+
+function integer(flag: string, value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function duration(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+}
+
+type SignValues = { [K in keyof typeof SIGN_OPTIONS]?: (typeof SIGN_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The sign request body from the flags: defaults, like, or options over the defaults. */
+export function signBody(values: SignValues): Record<string, unknown> {
+  const options: Partial<Record<keyof SigningPolicy, unknown>> = {};
+  const put = (key: keyof SigningPolicy, value: unknown) => {
+    if (value !== undefined) options[key] = value;
+  };
+  if (values.nsec && values.nsec3) throw new UsageError('--nsec and --nsec3 exclude each other');
+  put('algorithm', values.algorithm);
+  put('kskBits', values['ksk-size'] === undefined ? undefined : integer('ksk-size', values['ksk-size']));
+  put('zskBits', values['zsk-size'] === undefined ? undefined : integer('zsk-size', values['zsk-size']));
+  put('denial', values.nsec ? 'nsec' : values.nsec3 ? 'nsec3' : undefined);
+  put('nsec3Iterations', values.iterations === undefined ? undefined : integer('iterations', values.iterations));
+  put('nsec3SaltLength', values['salt-length'] === undefined ? undefined : integer('salt-length', values['salt-length']));
+  put('nsec3OptOut', values['opt-out'] ? true : undefined);
+  if (values.nsec && (values['opt-out'] || values.iterations !== undefined || values['salt-length'] !== undefined))
+    throw new UsageError('--opt-out, --iterations and --salt-length are NSEC3 options; they do not go with --nsec');
+  const durations: [keyof SigningPolicy, keyof SignValues][] = [
+    ['dnskeySignatureValidity', 'dnskey-validity'], ['dsSignatureValidity', 'ds-validity'], ['signatureValidity', 'signature-validity'],
+    ['signatureInception', 'inception'], ['dnskeyTtl', 'dnskey-ttl'], ['dsTtl', 'ds-ttl'], ['kskRollover', 'ksk-rollover'], ['zskRollover', 'zsk-rollover'],
+  ];
+  for (const [key, flag] of durations) {
+    const v = values[flag];
+    if (typeof v === 'string') put(key, duration(flag, v));
+  }
+  if (values['ds-digest'] !== undefined) {
+    const d = values['ds-digest'].toLowerCase();
+    if (d !== 'sha256' && d !== 'sha384') throw new UsageError(`--ds-digest must be sha256 or sha384, got "${values['ds-digest']}"`);
+    put('dsDigest', d === 'sha256' ? 2 : 4);
+  }
+  put('rfc5011', values['no-rfc5011'] ? false : undefined);
+  put('distributeTrustAnchor', values['distribute-trust-anchor'] ? true : undefined);
+  const hasOptions = Object.keys(options).length > 0;
+  if ([values.defaults, values.like !== undefined, hasOptions].filter(Boolean).length > 1)
+    throw new UsageError('give --defaults, --like ZONE, or signing options, not several');
+  if (values.like !== undefined) return { like: values.like };
+  if (hasOptions) return { options };
+  return { defaults: true };
+}
+
+function algorithmText(n: number): string {
+  return `${algorithmMnemonic(n) ?? 'ALG'}(${n})`;
+}
+
+function zoneTable(zones: readonly ZoneSummary[]): string {
+  return formatTable<ZoneSummary>(
+    [
+      { header: 'ZoneName', value: (z) => z.name },
+      { header: 'IsSigned', value: (z) => (z.signed ? 'True' : 'False') },
+      { header: 'Denial', value: (z) => (z.denial ?? '-').toUpperCase() },
+      { header: 'Serial', value: (z) => String(z.serial), align: 'right' },
+      { header: 'Names', value: (z) => String(z.names), align: 'right' },
+      { header: 'KeyMaster', value: (z) => z.keyMaster },
+      { header: 'Source', value: (z) => z.source },
+      { header: 'ZoneFile', value: (z) => z.file },
+    ],
+    zones,
+  );
+}
+
+function keyTable(keys: readonly ZoneKeyView[]): string {
+  return formatTable<ZoneKeyView>(
+    [
+      { header: 'KeyId', value: (k) => k.keyId },
+      { header: 'KeyType', value: (k) => k.keyType },
+      { header: 'CurrentState', value: (k) => k.state },
+      { header: 'KeyTag', value: (k) => String(k.keyTag), align: 'right' },
+      { header: 'CryptoAlgorithm', value: (k) => algorithmText(k.algorithm) },
+      { header: 'KeyLength', value: (k) => String(k.keyLength), align: 'right' },
+      { header: 'CreatedTime', value: (k) => k.created.replace(/\.\d+Z$/, 'Z') },
+      { header: 'NextRolloverTime', value: (k) => k.nextRolloverTime?.replace(/\.\d+Z$/, 'Z') ?? '-' },
+      { header: 'RolloverType', value: (k) => k.rolloverType },
+    ],
+    keys,
+  );
+}
+
+function policyFields(p: SigningPolicy): [string, string][] {
+  return [
+    ['Algorithm', algorithmText(p.algorithm)],
+    ['KskKeyLength', String(p.kskBits)],
+    ['ZskKeyLength', String(p.zskBits)],
+    ['DenialOfExistence', p.denial.toUpperCase()],
+    ...(p.denial === 'nsec3' ? ([['NSec3Iterations', String(p.nsec3Iterations)], ['NSec3SaltLength', String(p.nsec3SaltLength)], ['NSec3OptOut', String(p.nsec3OptOut)]] as [string, string][]) : []),
+    ['DnsKeySignatureValidity', formatDuration(p.dnskeySignatureValidity)],
+    ['DsSignatureValidity', formatDuration(p.dsSignatureValidity)],
+    ['ZoneSignatureValidity', formatDuration(p.signatureValidity)],
+    ['SignatureInceptionOffset', formatDuration(p.signatureInception)],
+    ['DnsKeyRecordSetTtl', formatDuration(p.dnskeyTtl)],
+    ['DSRecordSetTtl', formatDuration(p.dsTtl)],
+    ['DSRecordGenerationAlgorithm', p.dsDigest === 2 ? 'Sha256' : 'Sha384'],
+    ['KskRolloverFrequency', formatDuration(p.kskRollover)],
+    ['ZskRolloverFrequency', formatDuration(p.zskRollover)],
+    ['EnableRfc5011KeyRollover', String(p.rfc5011)],
+    ['DistributeTrustAnchor', String(p.distributeTrustAnchor)],
+  ];
+}
+
+export async function runZoneCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...CLIENT_OPTIONS,
+      ...SIGN_OPTIONS,
+      file: { type: 'string' },
+      'allow-transfer': { type: 'string' },
+      digest: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(ZONE_USAGE);
+    return 0;
+  }
+  const [action, zone, ...rest] = positionals;
+  if (action === undefined) throw new UsageError('missing action: list, show, add, remove, sign, unsign, keys, export-keys or key-master');
+  if (PENDING_ACTIONS.has(action)) {
+    process.stderr.write(`keymaster zone ${action}: not available yet in this version (online signing and rollover come later).\n`);
+    return 2;
+  }
+  const needZone = () => {
+    if (zone === undefined) throw new UsageError(`zone ${action} needs a ZONE`);
+    return encodeURIComponent(zone);
+  };
+  const noMore = (allowed = 0) => {
+    if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
+  };
+  const out = (data: unknown, human: () => string) => process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+
+  switch (action) {
+    case 'list': {
+      if (zone !== undefined) throw new UsageError(`unexpected argument "${zone}"`);
+      const client = await connectToServer(values);
+      const result = await client.get<{ zones: ZoneSummary[] }>('/v1/zones');
+      out(result, () => (result.zones.length === 0 ? 'No local zones.' : zoneTable(result.zones)));
+      return 0;
+    }
+    case 'show': {
+      const path = needZone();
+      noMore();
+      const client = await connectToServer(values);
+      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null }>(`/v1/zones/${path}`);
+      out(z, () =>
+        formatFields([
+          ['ZoneName', z.name],
+          ['ZoneFile', z.file],
+          ['Source', z.source],
+          ['SerialNumber', String(z.serial)],
+          ['Names', String(z.names)],
+          ['Records', String(z.records)],
+          ['IsSigned', z.signed ? 'True' : 'False'],
+          ['KeyMasterServer', z.keyMaster],
+          ['AllowTransfer', z.allowTransfer.join(', ') || '(none)'],
+          ...(z.signedAt ? ([['SignedAt', z.signedAt]] as [string, string][]) : []),
+          ...(z.policy ? policyFields(z.policy) : []),
+        ]),
+      );
+      return 0;
+    }
+    case 'add': {
+      const path = needZone();
+      noMore();
+      if (values.file === undefined) throw new UsageError('zone add needs --file FILE');
+      const allowTransfer = values['allow-transfer']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+      const client = await connectToServer(values);
+      const z = await client.request<ZoneSummary>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer });
+      out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.`);
+      return 0;
+    }
+    case 'remove': {
+      const path = needZone();
+      noMore();
+      const client = await connectToServer(values);
+      const r = await client.request<{ name: string }>('DELETE', `/v1/zones/${path}`);
+      out(r, () => `Removed zone ${r.name}.`);
+      return 0;
+    }
+    case 'sign': {
+      const path = needZone();
+      noMore();
+      const request = signBody(values);
+      const client = await connectToServer(values);
+      const z = await client.request<ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/sign`, request, );
+      out(z, () => `Signed zone ${z.name} (serial ${z.serial}, ${z.records} records).\n\n${formatFields(policyFields(z.policy))}\n\n${keyTable(z.keys.filter((k) => k.state !== 'Retired'))}`);
+      return 0;
+    }
+    case 'unsign': {
+      const path = needZone();
+      noMore();
+      const client = await connectToServer(values);
+      const z = await client.request<ZoneSummary>('POST', `/v1/zones/${path}/unsign`);
+      out(z, () => `Unsigned zone ${z.name}: DNSKEY, RRSIG, NSEC/NSEC3 and NSEC3PARAM records removed (keys kept in the key store).`);
+      return 0;
+    }
+    case 'keys': {
+      const path = needZone();
+      noMore();
+      const client = await connectToServer(values);
+      const r = await client.get<{ zone: string; keys: ZoneKeyView[] }>(`/v1/zones/${path}/keys`);
+      out(r, () => (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
+      return 0;
+    }
+    case 'export-keys': {
+      const path = needZone();
+      noMore();
+      const digest = values.digest;
+      if (digest !== undefined && !/^sha(256|384)$/i.test(digest)) throw new UsageError(`--digest must be sha256 or sha384, got "${digest}"`);
+      const client = await connectToServer(values);
+      const r = await client.get<{ zone: string; dsset: string; keyset: string }>(`/v1/zones/${path}/export-keys${digest ? `?digest=${digest.toLowerCase()}` : ''}`);
+      if (values.json) out(r, () => '');
+      else process.stdout.write(`; dsset-${r.zone}\n${r.dsset}; keyset-${r.zone}\n${r.keyset}`);
+      return 0;
+    }
+    case 'key-master': {
+      const path = needZone();
+      noMore(1);
+      const server = rest[0];
+      const client = await connectToServer(values);
+      type KeyMasterView = { zone: string; keyMaster: string; thisServer: string; isThisServer: boolean; fileBacked: boolean };
+      const r = server === undefined ? await client.get<KeyMasterView>(`/v1/zones/${path}/key-master`) : await client.request<KeyMasterView>('PUT', `/v1/zones/${path}/key-master`, { server });
+      out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown action "${action}"`);
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The running server's policy table: config-file rules and `keymaster policy add` rules merged,
+ * changed at run time through the control API, persisted, and kept clean of expired negative
+ * trust anchors.
+ *
+ * - Config rules are read at every start; store rules (STATEDIR/policy.json) are loaded after
+ *   them, and where both name the same namespace the store rule wins (the operator's latest
+ *   word). Removing that store rule brings the config rule back.
+ * - A config rule cannot be removed at run time: it would come back at the next start. The
+ *   operator edits the config file instead (or overrides the rule with `policy add`).
+ * - Negative trust anchors (RFC 7646) with an `until` stop matching at that time (PolicyTable
+ *   checks `until` on every lookup); a timer then removes them, persists the removal and logs
+ *   `policy.nta-expired`. Expired ones found at start are dropped the same way.
+ * - RFC 7646 §2.1: an NTA should go as soon as its zone validates again. Whoever can validate
+ *   (the resolver) registers `onRecheck`; every `recheckIntervalMs` it is called for each NTA
+ *   added with `keymaster policy add` and calls `remove(namespace, 'zone validates again')`
+ *   when the zone validates. Config-file NTAs are permanent, like Unbound's domain-insecure
+ *   and BIND's validate-except, and are not rechecked.
+ * Every change logs `policy.rule-added`, `policy.rule-removed` or `policy.nta-expired`.
+ */
+import type { Clock } from '../clock.js';
+import type { PolicyRule } from '../config/schema.js';
+import type { ServerAddress } from '../resolver/dns-transport.js';
+import {
+  checkPolicyRule,
+  formatServerAddress,
+  isExpired,
+  parsePolicyNamespace,
+  PolicyRuleError,
+  PolicyTable,
+  type PolicyMode,
+  type PolicyRuleEntry,
+} from '../resolver/policy-table.js';
+import { logEvent, type Logger } from './logger.js';
+import { PolicyStore } from './policy-store.js';
+
+/** BIND's nta-recheck default. */
+export const DEFAULT_NTA_RECHECK_MS = 5 * 60_000;
+/** Longest sleep of the expiry timer; it re-arms from the clock, so a clock jump is caught within this. */
+export const DEFAULT_MAX_SWEEP_DELAY_MS = 60 * 60_000;
+
+export interface PolicyServiceOptions {
+  readonly configRules: readonly PolicyRule[];
+  readonly stateDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Named in the refusal to remove a config rule. */
+  readonly configFile?: string | undefined;
+  readonly recheckIntervalMs?: number;
+  readonly maxSweepDelayMs?: number;
+  /** Run the expiry and recheck timers (default true). Tests drive `sweep()` and `recheck()` by hand. */
+  readonly timers?: boolean;
+}
+
+/** What `keymaster policy add` asks for. */
+export interface PolicyRuleRequest {
+  readonly namespace: string;
+  readonly mode: PolicyMode;
+  readonly until?: Date | undefined;
+  readonly forwarders?: readonly ServerAddress[] | undefined;
+}
+
+/** A rule as listed: the rule in effect and whether it hides a config rule of the same namespace. */
+export interface PolicyListEntry {
+  readonly rule: PolicyRuleEntry;
+  readonly overridesConfig: boolean;
+}
+
+export interface PolicyChange {
+  readonly kind: 'added' | 'removed' | 'expired';
+  readonly namespace: string;
+  /** The rule added, or the one removed or expired. */
+  readonly rule: PolicyRuleEntry;
+}
+
+/** A change that cannot be made: no such rule, or a rule from the config file. */
+export class PolicyChangeError extends Error {
+  override readonly name = 'PolicyChangeError';
+  constructor(
+    readonly kind: 'not-found' | 'config-rule',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A config-file rule as a table entry (`source: 'config'`). */
+export function policyEntryFromConfig(rule: PolicyRule): PolicyRuleEntry {
+  const mode: PolicyMode = rule.requireValidation ? 'require' : rule.logOnly ? 'log-only' : rule.noValidation ? 'no-validation' : 'default';
+  return {
+    namespace: rule.namespace,
+    mode,
+    ...(rule.until === undefined ? {} : { until: rule.until }),
+    forwarders: rule.forwarders.map((f) => ({ host: f.host, port: f.port })),
+    source: 'config',
+  };
+}
+
+function describe(rule: PolicyRuleEntry): Record<string, unknown> {
+  return {
+    namespace: rule.namespace,
+    mode: rule.mode,
+    until: rule.until?.toISOString() ?? null,
+    forwarders: rule.forwarders.map(formatServerAddress),
+    source: rule.source,
+  };
+}
+
+export class PolicyService {
+  /** The rules in effect; the resolver calls `match` and `forwardersFor` on it for every query. */
+  readonly table = new PolicyTable();
+  private readonly store: PolicyStore;
+  /** The store's rules by namespace: what policy.json holds. */
+  private storeRules = new Map<string, PolicyRuleEntry>();
+  private readonly recheckers = new Set<(rule: PolicyRuleEntry) => unknown>();
+  private readonly changeListeners = new Set<(change: PolicyChange) => void>();
+  /** Changes run one at a time, so the file and the table never disagree. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(private readonly options: PolicyServiceOptions) {
+    this.store = new PolicyStore(options.stateDir);
+  }
+
+  /** Loads the config rules and the store (throws PolicyStoreError for a damaged file), drops expired NTAs, starts the timers. */
+  static async start(options: PolicyServiceOptions): Promise<PolicyService> {
+    const service = new PolicyService(options);
+    await service.load();
+    if (options.timers ?? true) {
+      service.armSweep();
+      service.recheckTimer = setInterval(() => void service.recheck(), options.recheckIntervalMs ?? DEFAULT_NTA_RECHECK_MS);
+      service.recheckTimer.unref();
+    }
+    return service;
+  }
+
+  /** The store file's path. */
+  get storePath(): string {
+    return this.store.path;
+  }
+
+  private get now(): number {
+    return this.options.clock.now();
+  }
+
+  private async load(): Promise<void> {
+    const { logger } = this.options;
+    const now = this.now;
+    let configRules = 0;
+    for (const rule of this.options.configRules) {
+      const entry = policyEntryFromConfig(rule);
+      if (isExpired(entry, now)) {
+        logEvent(logger, 'policy.nta-expired', { ...describe(entry), atStart: true }, { msg: `negative trust anchor for ${entry.namespace} in the config file has expired; ignored` });
+        continue;
+      }
+      this.table.set(entry);
+      configRules++;
+    }
+    const stored = await this.store.load();
+    const expired = stored.filter((r) => isExpired(r, now));
+    this.storeRules = new Map(stored.filter((r) => !isExpired(r, now)).map((r) => [r.namespace, r]));
+    if (expired.length > 0) {
+      await this.store.save([...this.storeRules.values()]);
+      for (const entry of expired)
+        logEvent(logger, 'policy.nta-expired', { ...describe(entry), atStart: true }, { msg: `negative trust anchor for ${entry.namespace} expired while the server was down; removed` });
+    }
+    for (const entry of this.storeRules.values()) this.table.set(entry);
+    logEvent(logger, 'policy.loaded', { file: this.store.path, configRules, storeRules: this.storeRules.size, rules: this.table.size });
+  }
+
+  private serialise<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Adds (or replaces) a rule as `keymaster policy add` does: persisted, then in effect. Throws
+   * PolicyRuleError for a bad rule (an `until` not in the future, …). A rule for a namespace the
+   * config file also names overrides it.
+   */
+  add(request: PolicyRuleRequest): Promise<{ rule: PolicyRuleEntry; replaced?: PolicyRuleEntry; overridesConfig: boolean }> {
+    return this.serialise(async () => {
+      const now = this.now;
+      const rule = checkPolicyRule(
+        {
+          namespace: request.namespace,
+          mode: request.mode,
+          ...(request.until === undefined ? {} : { until: request.until }),
+          forwarders: (request.forwarders ?? []).map((f) => ({ host: f.host, port: f.port })),
+          source: 'store',
+          addedAt: new Date(now),
+        },
+        now,
+      );
+      if (rule.mode === 'default' && rule.forwarders.length === 0)
+        throw new PolicyRuleError('mode', `the rule for ${rule.namespace} has neither a validation mode nor forwarders, so it would do nothing`);
+      const next = new Map(this.storeRules);
+      next.set(rule.namespace, rule);
+      await this.store.save([...next.values()]);
+      this.storeRules = next;
+      const replaced = this.table.set(rule);
+      const overridesConfig = this.table.overridesConfig(rule.namespace);
+      logEvent(
+        this.options.logger,
+        'policy.rule-added',
+        { ...describe(rule), replaced: replaced ? describe(replaced) : null, overridesConfig },
+        { msg: `policy rule for ${rule.namespace} added (${rule.mode})` },
+      );
+      this.armSweep();
+      this.notify({ kind: 'added', namespace: rule.namespace, rule });
+      return { rule, ...(replaced ? { replaced } : {}), overridesConfig };
+    });
+  }
+
+  /**
+   * Removes a rule added with `keymaster policy add` (the config rule it hid, if any, applies
+   * again). Throws PolicyRuleError for a bad namespace, PolicyChangeError when there is no such
+   * rule or it comes from the config file.
+   */
+  remove(namespace: string, reason: string): Promise<{ removed: PolicyRuleEntry; restored?: PolicyRuleEntry }> {
+    return this.serialise(async () => {
+      const ns = parsePolicyNamespace(namespace).text;
+      const removed = this.storeRules.get(ns);
+      if (!removed) {
+        if (this.table.get(ns, 'config')) {
+          const file = this.options.configFile ? ` ${this.options.configFile}` : '';
+          throw new PolicyChangeError(
+            'config-rule',
+            `the rule for ${ns} comes from the config file${file}; it would come back at the next start, so remove it there and restart (or override it now with "keymaster policy add ${ns} ...")`,
+          );
+        }
+        throw new PolicyChangeError('not-found', `there is no policy rule for ${ns}`);
+      }
+      const next = new Map(this.storeRules);
+      next.delete(ns);
+      await this.store.save([...next.values()]);
+      this.storeRules = next;
+      this.table.delete(ns, 'store');
+      const restored = this.inForce(ns);
+      logEvent(
+        this.options.logger,
+        'policy.rule-removed',
+        { ...describe(removed), reason, restored: restored ? describe(restored) : null },
+        { msg: `policy rule for ${ns} removed: ${reason}` },
+      );
+      this.armSweep();
+      this.notify({ kind: 'removed', namespace: ns, rule: removed });
+      return { removed, ...(restored ? { restored } : {}) };
+    });
+  }
+
+  /** The rule in force for the namespace now (after a store rule went: the config rule it hid, if any). */
+  private inForce(namespace: string): PolicyRuleEntry | undefined {
+    const rule = this.table.get(namespace);
+    return rule && !isExpired(rule, this.now) ? rule : undefined;
+  }
+
+  /** The rules in effect, in canonical order of their namespaces. */
+  list(): PolicyListEntry[] {
+    return this.table.rules().map((rule) => ({ rule, overridesConfig: this.table.overridesConfig(rule.namespace) }));
+  }
+
+  /** Removes the negative trust anchors whose `until` has passed (persisting it) and logs `policy.nta-expired` for each. */
+  sweep(): Promise<PolicyRuleEntry[]> {
+    return this.serialise(async () => {
+      const now = this.now;
+      const expired = this.table.expired(now);
+      if (expired.length === 0) {
+        this.armSweep();
+        return [];
+      }
+      const storeExpired = expired.filter((r) => r.source === 'store');
+      if (storeExpired.length > 0) {
+        const next = new Map(this.storeRules);
+        for (const rule of storeExpired) next.delete(rule.namespace);
+        await this.store.save([...next.values()]);
+        this.storeRules = next;
+      }
+      for (const rule of expired) {
+        this.table.delete(rule.namespace, rule.source);
+        const restored = this.inForce(rule.namespace);
+        logEvent(
+          this.options.logger,
+          'policy.nta-expired',
+          { ...describe(rule), restored: restored ? describe(restored) : null },
+          { msg: `negative trust anchor for ${rule.namespace} expired at ${rule.until?.toISOString()}; validation applies again` },
+        );
+        this.notify({ kind: 'expired', namespace: rule.namespace, rule });
+      }
+      this.armSweep();
+      return expired;
+    });
+  }
+
+  /**
+   * Registers the RFC 7646 §2.1 recheck: `fn` is called every recheck interval for each negative
+   * trust anchor added with `keymaster policy add` that is still in effect, and is expected to
+   * call `remove(rule.namespace, 'zone validates again')` once its zone validates. Returns the
+   * function that unregisters it.
+   */
+  onRecheck(fn: (rule: PolicyRuleEntry) => unknown): () => void {
+    this.recheckers.add(fn);
+    return () => this.recheckers.delete(fn);
+  }
+
+  /** Called after every change (e.g. to drop cached answers for the namespace). Returns the unregister function. */
+  onChange(fn: (change: PolicyChange) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  /** Runs the recheck hooks once now (the timer calls this). */
+  async recheck(): Promise<void> {
+    if (this.recheckers.size === 0) return;
+    const now = this.now;
+    const ntas = this.table.rules().filter((r) => r.mode === 'no-validation' && r.source === 'store' && !isExpired(r, now));
+    for (const rule of ntas)
+      for (const fn of this.recheckers) {
+        try {
+          await fn(rule);
+        } catch (error) {
+          logEvent(this.options.logger, 'policy.recheck-failed', { namespace: rule.namespace, err: error }, { level: 'warn' });
+        }
+      }
+  }
+
+  private notify(change: PolicyChange): void {
+    for (const fn of this.changeListeners) {
+      try {
+        fn(change);
+      } catch (error) {
+        logEvent(this.options.logger, 'policy.listener-failed', { namespace: change.namespace, err: error }, { level: 'error' });
+      }
+    }
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    if (this.stopped || !(this.options.timers ?? true)) return;
+    const next = this.table.nextExpiry();
+    if (!next) return;
+    const delay = Math.min(Math.max(0, next.getTime() - this.now), this.options.maxSweepDelayMs ?? DEFAULT_MAX_SWEEP_DELAY_MS);
+    this.sweepTimer = setTimeout(() => {
+      this.sweep().catch((error: unknown) => {
+        logEvent(this.options.logger, 'policy.sweep-failed', { err: error }, { level: 'error' });
+        // Try again later rather than spin on a failing disk.
+        this.sweepTimer = setTimeout(() => this.armSweep(), 60_000);
+        this.sweepTimer.unref();
+      });
+    }, delay);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops the timers and waits for a change in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    await this.queue;
+  }
+}
+
+/** Loads the policy rules (config file, then STATEDIR/policy.json) and starts the expiry and recheck timers. */
+export function startPolicyService(options: PolicyServiceOptions): Promise<PolicyService> {
+  return PolicyService.start(options);
+}

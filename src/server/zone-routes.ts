@@ -1,0 +1,75 @@
+import type { SigningPolicy } from '../authority/signing-options.js';
+import type { ControlApi } from './control-api.js';
+import { ControlError, type ControlRequest } from './control-router.js';
+import { type SignRequest, type ZoneService, ZoneServiceError } from './zone-service.js';
+
+/** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
+const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
+  'algorithm', 'kskBits', 'zskBits', 'denial', 'nsec3Iterations', 'nsec3SaltLength', 'nsec3OptOut',
+  'dnskeySignatureValidity', 'dsSignatureValidity', 'signatureValidity', 'signatureInception',
+  'dnskeyTtl', 'dsTtl', 'dsDigest', 'kskRollover', 'zskRollover', 'rfc5011', 'distributeTrustAnchor',
+];
+
+function body(request: ControlRequest): Record<string, unknown> {
+  const b = request.body ?? {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new ControlError(400, 'bad-body', 'the request body must be a JSON object');
+  return b as Record<string, unknown>;
+}
+
+function text(b: Record<string, unknown>, field: string, required: true): string;
+function text(b: Record<string, unknown>, field: string, required?: false): string | undefined;
+function text(b: Record<string, unknown>, field: string, required = false): string | undefined {
+  const v = b[field];
+  if (v === undefined || v === null) {
+    if (required) throw new ControlError(400, 'missing-field', `"${field}" is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ControlError(400, 'bad-field', `"${field}" must be a string`);
+  return v;
+}
+
+function signRequest(b: Record<string, unknown>): SignRequest {
+  const like = text(b, 'like');
+  const options = b['options'];
+  const modes = [b['defaults'] === true, like !== undefined, options !== undefined].filter(Boolean).length;
+  if (modes > 1) throw new ControlError(400, 'bad-body', 'give one of "defaults", "like" or "options"');
+  if (like !== undefined) return { mode: 'like', zone: like };
+  if (options === undefined) return { mode: 'defaults' };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ControlError(400, 'bad-field', '"options" must be an object');
+  for (const key of Object.keys(options)) if (!POLICY_FIELDS.includes(key as keyof SigningPolicy)) throw new ControlError(400, 'bad-field', `unknown signing option "${key}"`);
+  return { mode: 'options', options: options as Partial<SigningPolicy> };
+}
+
+/** Control API errors from the zone service's. */
+async function call<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ZoneServiceError) throw new ControlError(error.status, error.code, error.message);
+    throw error;
+  }
+}
+
+/**
+ * `/v1/zones`: list and add; `/v1/zones/:zone`: show and remove; `/sign`, `/unsign`, `/keys`,
+ * `/export-keys?digest=`, `/key-master` (GET, PUT). Private keys are never in any reply.
+ */
+export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
+  api.registerRoute('GET', '/v1/zones', () => ({ zones: zones.list() }));
+  api.registerRoute('POST', '/v1/zones', (request) =>
+    call(() => {
+      const b = body(request);
+      const allow = b['allowTransfer'];
+      if (allow !== undefined && (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string'))) throw new ControlError(400, 'bad-field', '"allowTransfer" must be a list of CIDR prefixes');
+      return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? []);
+    }),
+  );
+  api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));
+  api.registerRoute('DELETE', '/v1/zones/:zone', ({ params }) => call(() => zones.remove(params['zone']!)));
+  api.registerRoute('POST', '/v1/zones/:zone/sign', (request) => call(() => zones.sign(request.params['zone']!, signRequest(body(request)))));
+  api.registerRoute('POST', '/v1/zones/:zone/unsign', ({ params }) => call(() => zones.unsign(params['zone']!)));
+  api.registerRoute('GET', '/v1/zones/:zone/keys', ({ params }) => call(() => zones.keys(params['zone']!)));
+  api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
+  api.registerRoute('GET', '/v1/zones/:zone/key-master', ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));
+  api.registerRoute('PUT', '/v1/zones/:zone/key-master', (request) => call(() => zones.setKeyMaster(request.params['zone']!, text(body(request), 'server', true))));
+}

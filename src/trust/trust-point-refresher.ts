@@ -1,0 +1,273 @@
+import type { Clock } from '../clock.js';
+import { authenticateDnskeyRrset } from '../dnssec/dnskey-authentication.js';
+import { absoluteSignatureTime } from '../dnssec/rrset-verification.js';
+import { DEFAULT_VALIDATION_LIMITS, ValidationBudget, type ValidationLimits } from '../dnssec/validation-budget.js';
+import { logDnssecEvent, logEvent, type Logger } from '../server/logger.js';
+import type { ResourceRecord } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { RRType } from '../wire/rr-type.js';
+import { decodeRrsig } from '../wire/signed-data.js';
+import {
+  activeRefreshSeconds,
+  applyRevocations,
+  applyTimers,
+  applyValidatedKeys,
+  retrySeconds,
+  withJitter,
+  type Rfc5011Timers,
+  type StateChange,
+} from './rfc5011.js';
+import { selfSignedRevocations } from './self-signed-revocation.js';
+import type { TrustAnchorStore } from './trust-anchor-store.js';
+import { anchorTrustedAt, keyIdentity, zoneKey, type TrustPoint } from './trust-point.js';
+
+/**
+ * Fetches a trust point's DNSKEY RRset with its RRSIGs (checking disabled: the refresher
+ * validates it against the trust point itself). Undefined or a throw: the fetch failed.
+ */
+export type DnskeyFetcher = (zone: Name) => Promise<{ records: ResourceRecord[]; rrsigs: ResourceRecord[] } | undefined>;
+
+export interface TrustPointRefresherOptions {
+  readonly store: TrustAnchorStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly fetchDnskey: DnskeyFetcher;
+  readonly timers: Rfc5011Timers;
+  /** [0, 1) for the refresh jitter; tests pass () => 0. */
+  readonly random?: () => number;
+  readonly limits?: ValidationLimits;
+  /** Longest real-time sleep between checks for due refreshes (ms); default 60 s. */
+  readonly maxSleepMs?: number;
+}
+
+export interface RefreshOutcome {
+  readonly zone: string;
+  /** A validated DNSKEY RRset was applied. */
+  readonly ok: boolean;
+  readonly result: string;
+  readonly changes: readonly StateChange[];
+  /** §5: every anchor revoked, the trust point is gone. */
+  readonly deleted: boolean;
+  readonly nextRefresh?: number;
+}
+
+/**
+ * RFC 5011 active refresh (§2.3) of every trust point, on the Clock: each trust point is
+ * refreshed when its nextRefresh is due, the fetched DNSKEY RRset is authenticated against the
+ * anchors the trust point trusts now (only a validated RRset counts), and the state machine's
+ * result is written to the store with one log event per state change.
+ */
+export class TrustPointRefresher {
+  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private sweep: Promise<unknown> | undefined;
+
+  constructor(private readonly options: TrustPointRefresherOptions) {}
+
+  /** Refreshes one trust point now (joins a refresh already under way). */
+  refresh(zone: Name | string): Promise<RefreshOutcome> {
+    const key = zoneKey(zone);
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const run = this.refreshOnce(key).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, run);
+    return run;
+  }
+
+  /** Refreshes every trust point whose next refresh is due at the clock's now (never-refreshed ones included). */
+  async runDue(): Promise<RefreshOutcome[]> {
+    const now = this.options.clock.now();
+    const due = this.options.store.list().filter((tp) => tp.nextRefresh === undefined || tp.nextRefresh <= now);
+    const outcomes: RefreshOutcome[] = [];
+    for (const tp of due) outcomes.push(await this.refresh(tp.zone));
+    // RemTime needs no fetch: a revoked key's remove hold-down ends on time even while fetches fail.
+    for (const tp of this.options.store.list()) {
+      const { trustPoint, changes } = applyTimers(tp, now);
+      if (changes.length > 0) this.commit(tp.zone, trustPoint, changes);
+    }
+    return outcomes;
+  }
+
+  /** Starts checking for due refreshes in real time. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Re-plans the next wake-up (after a trust point was added or changed). */
+  wake(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.sweep?.catch(() => {});
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.sweep) return;
+      this.sweep = this.runDue()
+        .catch((error: unknown) => logEvent(this.options.logger, 'trust-point.refresh-error', { err: (error as Error).message }, { level: 'error' }))
+        .finally(() => {
+          this.sweep = undefined;
+          if (this.running) this.schedule(this.untilNextDue());
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private untilNextDue(): number {
+    const now = this.options.clock.now();
+    const times = this.options.store.list().flatMap((tp) => [tp.nextRefresh ?? now, ...tp.anchors.flatMap((a) => (a.state === 'Revoked' && a.next !== undefined ? [a.next] : []))]);
+    const next = times.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...times);
+    return Math.max(1000, Math.min(this.options.maxSleepMs ?? 60_000, next - now));
+  }
+
+  private async refreshOnce(zone: string): Promise<RefreshOutcome> {
+    const { store, clock, logger, timers } = this.options;
+    const started = store.get(zone);
+    if (!started) return { zone, ok: false, result: 'no such trust point', changes: [], deleted: false };
+    const name = Name.parse(zone);
+    let fetched: Awaited<ReturnType<DnskeyFetcher>>;
+    let fetchError: string | undefined;
+    try {
+      fetched = await this.options.fetchDnskey(name);
+      if (!fetched) fetchError = 'no DNSKEY RRset could be fetched';
+      else if (!fetched.records.some((r) => r.type === RRType.DNSKEY && r.name.equals(name))) fetchError = 'the answer holds no DNSKEY RRset';
+    } catch (error) {
+      fetchError = `fetching the DNSKEY RRset failed: ${(error as Error).message}`;
+    }
+    const now = clock.now();
+    // The trust point may have changed (or gone) while the fetch was under way: work on the current one.
+    const tp = store.get(zone);
+    if (!tp) return { zone, ok: false, result: 'trust point removed during the refresh', changes: [], deleted: false };
+    if (fetchError !== undefined || !fetched) return this.failed(tp, now, fetchError ?? 'fetch failed');
+
+    const limits = this.options.limits ?? DEFAULT_VALIDATION_LIMITS;
+    const trusted = tp.anchors.filter((a) => anchorTrustedAt(a, now));
+    const seconds = Math.floor(now / 1000);
+    const auth = authenticateDnskeyRrset(
+      name,
+      fetched.records,
+      fetched.rrsigs,
+      { ds: trusted.filter((a) => a.type === 'DS').map((a) => a.rdata), dnskey: trusted.filter((a) => a.type === 'DNSKEY').map((a) => a.rdata) },
+      { now: seconds, limits, budget: new ValidationBudget({ ...limits, maxSignatureChecks: Math.max(limits.maxSignatureChecks, 256) }) },
+    );
+    const dnskeys = fetched.records.filter((r) => r.type === RRType.DNSKEY && r.name.equals(name));
+    if (auth.outcome.state !== 'secure') {
+      const why = `DNSKEY RRset not validated (${auth.outcome.state}): ${auth.outcome.reason}`;
+      // A trusted key may still revoke itself by its own signature (RFC 5011 §2.1, §5).
+      const proven = selfSignedRevocations(name, dnskeys, fetched.rrsigs, seconds, limits);
+      const revoked = new Map(dnskeys.filter((r) => proven.has(keyIdentity(r.rdata))).map((r) => [keyIdentity(r.rdata), r.rdata] as const));
+      const { trustPoint, changes } = applyRevocations(tp, revoked, now, timers);
+      if (changes.length === 0) return this.failed(tp, now, why);
+      this.commit(zone, trustPoint, changes);
+      if (!trustPoint) return { zone, ok: false, result: `${why}; every anchor revoked: trust point deleted (RFC 5011 §5)`, changes, deleted: true };
+      const failed = this.failed(trustPoint, now, `${why} (revocations applied)`);
+      return { ...failed, changes };
+    }
+
+    const timing = rrsetTiming(name, dnskeys, fetched.rrsigs, auth.linkedBy, seconds);
+    const { trustPoint, changes } = applyValidatedKeys(
+      tp,
+      {
+        dnskeys: dnskeys.map((r) => r.rdata),
+        selfSignedRevocations: selfSignedRevocations(name, dnskeys, fetched.rrsigs, seconds, limits),
+        originalTtl: timing.originalTtl,
+        at: now,
+      },
+      timers,
+    );
+    const interval = withJitter(activeRefreshSeconds(timing, timers), timers, this.options.random ?? Math.random);
+    const nextRefresh = now + interval * 1000;
+    const counts = countStates(trustPoint);
+    const result = `ok: ${dnskeys.length} DNSKEYs, TTL ${timing.originalTtl}s${counts ? `; anchors ${counts}` : ''}`;
+    const updated = trustPoint && {
+      ...trustPoint,
+      lastRefresh: now,
+      lastSuccess: now,
+      nextRefresh,
+      lastResult: result,
+      originalTtl: timing.originalTtl,
+      expirationInterval: timing.expirationInterval,
+      failures: 0,
+    };
+    this.commit(zone, updated, changes);
+    logDnssecEvent(logger, 'trust-point.refreshed', { zone, ok: true, result, nextRefresh: new Date(nextRefresh).toISOString() });
+    return updated
+      ? { zone, ok: true, result, changes, deleted: false, nextRefresh }
+      : { zone, ok: true, result: `${result}; every anchor revoked: trust point deleted (RFC 5011 §5)`, changes, deleted: true };
+  }
+
+  private failed(tp: TrustPoint, now: number, why: string): RefreshOutcome {
+    const interval = withJitter(retrySeconds(tp, this.options.timers), this.options.timers, this.options.random ?? Math.random);
+    const nextRefresh = now + interval * 1000;
+    this.options.store.put({ ...tp, lastRefresh: now, nextRefresh, lastResult: `failed: ${why}`, failures: tp.failures + 1 });
+    logDnssecEvent(
+      this.options.logger,
+      'trust-point.refreshed',
+      { zone: tp.zone, ok: false, result: why, failures: tp.failures + 1, nextRefresh: new Date(nextRefresh).toISOString() },
+      { level: 'warn', msg: 'trust point refresh failed; anchors unchanged' },
+    );
+    return { zone: tp.zone, ok: false, result: `failed: ${why}`, changes: [], deleted: false, nextRefresh };
+  }
+
+  private commit(zone: string, tp: TrustPoint | undefined, changes: readonly StateChange[]): void {
+    for (const c of changes)
+      logDnssecEvent(
+        this.options.logger,
+        'trust-anchor.state-changed',
+        { zone: c.zone, keyTag: c.keyTag, algorithm: c.algorithm, type: c.type, from: c.from, to: c.to, at: new Date(c.at).toISOString(), reason: c.why },
+        { msg: `${c.zone} ${c.type} ${c.keyTag}: ${c.from} → ${c.to}` },
+      );
+    if (tp) this.options.store.put(tp);
+    else {
+      this.options.store.remove(zone);
+      logEvent(this.options.logger, 'trust-point.deleted', { zone, reason: 'every trust anchor revoked (RFC 5011 §5)' }, { level: 'warn' });
+    }
+  }
+}
+
+function countStates(tp: TrustPoint | undefined): string {
+  if (!tp) return '';
+  const counts = new Map<string, number>();
+  for (const a of tp.anchors) counts.set(`${a.type === 'DS' ? 'DS ' : ''}${a.state}`, (counts.get(`${a.type === 'DS' ? 'DS ' : ''}${a.state}`) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+/**
+ * The original TTL (from the RRSIG that linked the set to the anchors, else the records) and
+ * the RRSIG expiration interval: seconds from now to the earliest expiration among those RRSIGs.
+ */
+function rrsetTiming(
+  zone: Name,
+  dnskeys: readonly ResourceRecord[],
+  rrsigs: readonly ResourceRecord[],
+  linkedBy: readonly number[],
+  now: number,
+): { originalTtl: number; expirationInterval?: number } {
+  const sigs = rrsigs.flatMap((r) => {
+    if (r.type !== RRType.RRSIG || !r.name.equals(zone)) return [];
+    try {
+      const sig = decodeRrsig(r.rdata);
+      return sig.typeCovered === RRType.DNSKEY ? [sig] : [];
+    } catch {
+      return [];
+    }
+  });
+  const linked = sigs.filter((s) => linkedBy.includes(s.keyTag));
+  const used = linked.length > 0 ? linked : sigs;
+  const recordTtl = Math.min(...dnskeys.map((r) => r.ttl));
+  const originalTtl = used.length > 0 ? Math.max(...used.map((s) => s.originalTtl)) : recordTtl;
+  if (used.length === 0) return { originalTtl };
+  const expirationInterval = Math.max(0, Math.min(...used.map((s) => absoluteSignatureTime(s.expiration, now) - now)));
+  return { originalTtl, expirationInterval };
+}
