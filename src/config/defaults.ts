@@ -30,6 +30,8 @@ export const CONFIG_DEFAULTS = {
     validation: true,
     clockSkew: '5m',
     bogusTtl: '60s',
+    keyTagSignaling: true,
+    rootKeySentinel: true,
     // Validation work per client query (KeyTrap, NSEC3 hash exhaustion); see README, "Limits".
     limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32 },
   },

@@ -84,6 +84,10 @@ export interface DnssecConfig {
   /** Seconds a bogus verdict is kept before the data is fetched and checked again. */
   readonly bogusTtl: number;
   readonly limits: ValidationLimitsConfig;
+  /** RFC 8145 §5: tell each trust point's servers which key tags we trust (`_ta-` queries). */
+  readonly keyTagSignaling: boolean;
+  /** RFC 8509: answer root-key-sentinel-is-ta-/not-ta- queries from the root trust anchors. */
+  readonly rootKeySentinel: boolean;
 }
 
 /** Bounds on the validation work of one client query (KeyTrap, NSEC3 hash exhaustion). */
@@ -382,6 +386,8 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
       validation: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.validation),
       clockSkew: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.clockSkew),
       bogusTtl: withDefault(duration(1), CONFIG_DEFAULTS.dnssec.bogusTtl),
+      keyTagSignaling: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.keyTagSignaling),
+      rootKeySentinel: withDefault(boolean(), CONFIG_DEFAULTS.dnssec.rootKeySentinel),
       limits: withDefault(
         table<ValidationLimitsConfig>({
           maxKeysPerKeyTag: withDefault(integer(1, 64), CONFIG_DEFAULTS.dnssec.limits.maxKeysPerKeyTag),

@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
 import { type ValidationOutcome, bogus, insecure } from '../dnssec/validation-outcome.js';
+import { anchorKeyTags, sentinelLabel, sentinelRefuses } from '../dnssec/trust-signals.js';
 import { EdeCode } from '../wire/edns.js';
+import { RRType } from '../wire/rr-type.js';
 import type { Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
@@ -43,6 +45,8 @@ export interface ValidationOptions {
   readonly limits: ValidationLimits;
   /** Seconds a bogus verdict is kept before the data is fetched and checked again. */
   readonly bogusTtl: number;
+  /** RFC 8509 root-key-sentinel answers. */
+  readonly rootKeySentinel?: boolean;
 }
 
 export interface ResolverOptions {
@@ -207,6 +211,14 @@ export class Resolver {
     this.verdicts.signatureChecks += vbudget.signatureChecks;
     this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
     this.verdicts[outcome.state]++;
+    const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
+    if (sentinel) {
+      const root = validation.anchors.anchors().find((a) => a.zone.isRoot);
+      if (sentinelRefuses(sentinel, anchorKeyTags(root))) {
+        const reason = `root-key-sentinel (RFC 8509): key ${sentinel.keyTag} is ${sentinel.kind === 'is-ta' ? 'not ' : ''}a root trust anchor here`;
+        return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
+      }
+    }
     const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
     if (!opts.explain) this.remember(key, answer, outcome, now);
     return answer;

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
-import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
+import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
-import { keyFileNameInfo, parseKeyFile } from '../wire/key-files.js';
 import { RRType } from '../wire/rr-type.js';
 import { ThrottledEventLog } from './throttled-event-log.js';
 import { parsePolicyNamespace } from '../resolver/policy-table.js';
+import { anchorKeyTags, keyTagQueryName } from '../dnssec/trust-signals.js';
 import type { PolicyService } from './policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
 import { Name } from '../wire/name.js';
@@ -35,31 +35,11 @@ export interface ResolverServices {
   readonly localZones?: LocalZones;
 }
 
-/** Anchors read once from the keyset-/dsset- files of `trustAnchors.import` (used when no TrustAnchors store is given). */
-async function anchorsFromImportFiles(files: readonly string[]): Promise<TrustAnchorSource> {
-  const anchors: TrustAnchor[] = [];
-  for (const file of files) {
-    const info = keyFileNameInfo(file);
-    const text = await readFile(file, 'latin1').catch((e: Error) => {
-      throw new Error(`trustAnchors.import: cannot read ${file}: ${e.message}`);
-    });
-    const kind = info?.kind ?? (/\bDS\b/.test(text) ? 'dsset' : 'keyset');
-    const contents = parseKeyFile(kind, text, { fileName: file });
-    const zone = contents.records[0]?.name;
-    if (!zone) continue;
-    anchors.push({
-      zone,
-      ds: contents.records.filter((r) => r.type === RRType.DS).map((r) => r.rdata),
-      dnskey: contents.records.filter((r) => r.type === RRType.DNSKEY).map((r) => r.rdata),
-    });
-  }
-  return { anchors: () => anchors };
-}
-
 /** The resolver and the query pipeline built from the config, with their control routes. */
 export async function createResolverService(config: KeymasterConfig, clock: Clock, logger: Logger, services: ResolverServices = {}): Promise<QueryPipeline> {
   const rootHints = await loadRootHints(config);
-  const anchors = services.anchors ?? (await anchorsFromImportFiles(config.trustAnchors.import));
+  // The TrustAnchors store (src/server/trust-service.ts); none: nothing validates as secure.
+  const anchors = services.anchors ?? { anchors: () => [] };
   const failures = new ThrottledEventLog(logger, 'validation.failed', 'warn', { perWindow: 20 });
   const limits = config.resolver.limits;
   const resolver = new Resolver({
@@ -73,7 +53,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
       .filter((r) => r.forwarders.length > 0)
       .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
-    validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl },
+    validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
   });
@@ -143,4 +123,14 @@ export function watchPolicy(policy: PolicyService, pipeline: QueryPipeline): voi
     const answer = await pipeline.resolver.resolve({ name: zone, type: RRType.SOA, class: 1 }, { ignorePolicy: true, explain: true });
     if (answer.security === 'secure') await policy.remove(rule.namespace, 'zone validates again');
   });
+}
+
+/**
+ * RFC 8145 §5: after a trust point's DNSKEY refresh, one query (type NULL, CD) for
+ * `_ta-<tags>.<zone>` tells the zone's operators which keys resolvers trust; its answer is ignored.
+ */
+export function signalKeyTags(resolver: Resolver, zone: Name, anchors: TrustAnchorSource): void {
+  const name = keyTagQueryName(zone, anchorKeyTags(anchors.anchors().find((a) => a.zone.equals(zone))));
+  if (!name) return;
+  resolver.resolve({ name, type: RRType.NULL, class: 1 }, { checkingDisabled: true }).catch(() => undefined);
 }

@@ -5,7 +5,7 @@ import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
 import { startDnsListeners } from './dns-listeners.js';
 import { registerExplainRoute } from './explain-route.js';
-import { createResolverService, registerCacheRoutes, resolverStatus, watchPolicy } from './resolver-service.js';
+import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from './logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from './policy-service.js';
@@ -15,6 +15,9 @@ import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
+import type { Resolver } from '../resolver/resolver.js';
+import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
+import { RRType } from '../wire/rr-type.js';
 
 export interface ServeOptions {
   readonly config: KeymasterConfig;
@@ -50,10 +53,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const zones = await ZoneService.start({ config, clock: systemClock, logger, onZoneChanged: (zone) => flushZone(zone) });
   registerZoneRoutes(control, zones);
   // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
-  const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey: unavailableDnskeyFetcher(logger) });
+  // RFC 5011 active refresh asks through this server's own resolver (bound once it exists), CD=1:
+  // the refresher validates the DNSKEY RRset against the trust point's own anchors.
+  let resolverForTrust: Resolver | undefined;
+  const fetchDnskey: DnskeyFetcher = config.dnssec.validation
+    ? async (zone) => {
+        if (!resolverForTrust) return undefined;
+        const r = await resolverForTrust.resolve({ name: zone, type: RRType.DNSKEY, class: 1 }, { checkingDisabled: true });
+        const records = r.answer.filter((x) => x.type === RRType.DNSKEY && x.name.equals(zone));
+        if (records.length === 0) return undefined;
+        if (config.dnssec.keyTagSignaling) signalKeyTags(resolverForTrust, zone, trust.source);
+        return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
+      }
+    : unavailableDnskeyFetcher(logger);
+  const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
   registerTrustRoutes(control, trust, () => systemClock.now());
   const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
   watchPolicy(policy, pipeline);
+  resolverForTrust = pipeline.resolver;
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);

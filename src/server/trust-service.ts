@@ -139,7 +139,7 @@ export function unavailableDnskeyFetcher(logger: Logger): DnskeyFetcher {
   return async (zone) => {
     if (!logged) {
       logged = true;
-      logEvent(logger, 'trust-point.refresh-unavailable', { zone: zone.toString() }, { level: 'warn', msg: 'RFC 5011 active refresh has no DNSKEY fetcher in this build; anchors are kept as they are' });
+      logEvent(logger, 'trust-point.refresh-unavailable', { zone: zone.toString() }, { level: 'warn', msg: 'RFC 5011 active refresh is off while dnssec.validation is false; anchors are kept as they are' });
     }
     return undefined;
   };

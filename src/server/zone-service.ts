@@ -272,7 +272,10 @@ export class ZoneService implements LocalZones {
         },
         denial: policy.denial === 'nsec' ? { kind: 'nsec' } : { kind: 'nsec3', iterations: policy.nsec3Iterations, salt, optOut: policy.nsec3OptOut },
         dnskeyTtl: policy.dnskeyTtl,
-        onProgress: (done, total) => logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) }),
+        // Progress of big zones only: every 10 000 RRsets.
+        onProgress: (done, total) => {
+          if (total >= 10_000) logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) });
+        },
       });
       const data = ZoneData.fromRecords(entry.name, records);
       const files = await writeParentFiles(this.o.config.stateDir, entry.name, parentFilesText(entry.name, change.keys, policy));

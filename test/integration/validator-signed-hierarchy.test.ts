@@ -154,6 +154,19 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
     expect(after.signatureChecks - before.signatureChecks).toBeLessThanOrEqual(rounds * 64);
   });
 
+  it('RFC 8509 root key sentinel: is-ta / not-ta answered from the root trust anchor', async () => {
+    const rootTag = Number(tree.rootDs[0]!.split(' ')[0]);
+    const other = rootTag === 11111 ? 22222 : 11111;
+    const pad = (n: number) => String(n).padStart(5, '0');
+    const ask = async (label: string) => rcodeToString((await askDnssec(km(), `${label}.wild.nsec.sec.`, 'A')).rcode);
+    expect(await ask(`root-key-sentinel-is-ta-${pad(rootTag)}`)).toBe('NOERROR');
+    expect(await ask(`root-key-sentinel-not-ta-${pad(rootTag)}`)).toBe('SERVFAIL');
+    expect(await ask(`root-key-sentinel-is-ta-${pad(other)}`)).toBe('SERVFAIL');
+    expect(await ask(`root-key-sentinel-not-ta-${pad(other)}`)).toBe('NOERROR');
+    // Insecure answers are never refused (RFC 8509 §3.2: only validated responses).
+    expect(rcodeToString((await askDnssec(km(), `root-key-sentinel-is-ta-${pad(other)}.insecure.sec.`, 'A')).rcode)).not.toBe('SERVFAIL');
+  });
+
   it('caches verdicts: asking every case again costs no more upstream queries', async () => {
     for (const c of SIGNED_CASES) await askDnssec(km(), c.qname, c.qtype);
     const before = JSON.parse((await keymaster.cli(['status', '--json'])).stdout).resolver.upstream.queries as number;
