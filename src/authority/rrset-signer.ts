@@ -3,7 +3,7 @@ import { signData } from '../crypto/sign-verify.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
-import { encodeRrsig, rrsigSignedData } from '../wire/signed-data.js';
+import { type RrsigFields, encodeRrsig, rrsigSignedData } from '../wire/signed-data.js';
 
 export interface SigningKey {
   readonly zone: Name;
@@ -23,10 +23,25 @@ export interface SignatureWindow {
  * validators can tell a wildcard expansion; the original TTL is the RRset's TTL.
  */
 export function signRrset(rrset: readonly ResourceRecord[], key: SigningKey, window: SignatureWindow): ResourceRecord {
+  const pending = prepareRrsig(rrset, key, window);
+  return finishRrsig(pending, signData(key.algorithm, key.privateKey, pending.data));
+}
+
+/** An RRSIG waiting for its signature: the fields and the exact bytes to sign (so another thread can sign them). */
+export interface PendingRrsig {
+  readonly owner: ResourceRecord['name'];
+  readonly class: number;
+  readonly ttl: number;
+  readonly fields: Omit<RrsigFields, 'signature'>;
+  readonly data: Uint8Array;
+}
+
+export function prepareRrsig(rrset: readonly ResourceRecord[], key: SigningKey, window: SignatureWindow): PendingRrsig {
   const first = rrset[0];
   if (!first) throw new RangeError('cannot sign an empty RRset');
   const labels = first.name.labelCount - (first.name.isWildcard ? 1 : 0);
-  const ttl = Math.min(...rrset.map((r) => r.ttl));
+  let ttl = first.ttl;
+  for (const r of rrset) if (r.ttl < ttl) ttl = r.ttl;
   const fields = {
     typeCovered: first.type,
     algorithm: key.algorithm,
@@ -37,6 +52,9 @@ export function signRrset(rrset: readonly ResourceRecord[], key: SigningKey, win
     keyTag: key.keyTag,
     signerName: key.zone,
   };
-  const signature = signData(key.algorithm, key.privateKey, rrsigSignedData(fields, rrset));
-  return { name: first.name, type: RRType.RRSIG, class: first.class, ttl, rdata: encodeRrsig({ ...fields, signature }) };
+  return { owner: first.name, class: first.class, ttl, fields, data: rrsigSignedData(fields, rrset) };
+}
+
+export function finishRrsig(pending: PendingRrsig, signature: Uint8Array): ResourceRecord {
+  return { name: pending.owner, type: RRType.RRSIG, class: pending.class, ttl: pending.ttl, rdata: encodeRrsig({ ...pending.fields, signature }) };
 }

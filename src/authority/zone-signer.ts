@@ -89,7 +89,32 @@ export function zoneShape(zone: Name, records: readonly ResourceRecord[]): ZoneS
  * Delegation NS RRsets and glue stay unsigned (§2.2). NSEC/NSEC3 TTL is the lesser of the SOA
  * minimum and the SOA TTL (RFC 9077).
  */
-export function signZone(records: readonly ResourceRecord[], options: FullZoneSigningOptions): ResourceRecord[] {
+export function signZone(records: readonly ResourceRecord[], options: FullZoneSigningOptions, plan = planZoneSigning(records, options)): ResourceRecord[] {
+  const signatures: ResourceRecord[] = [];
+  const every = options.progressEvery ?? 10_000;
+  plan.jobs.forEach((job, i) => {
+    if (options.onProgress && i > 0 && i % every === 0) options.onProgress(i, plan.jobs.length);
+    signatures.push(signRrset(job.rrset, job.key, job.window));
+  });
+  options.onProgress?.(plan.jobs.length, plan.jobs.length);
+  return [...plan.records, ...signatures];
+}
+
+/** One signature to make: which RRset, with which key, valid when. */
+export interface SigningJob {
+  readonly rrset: readonly ResourceRecord[];
+  readonly key: ZoneSigningKey;
+  readonly window: SignatureWindow;
+}
+
+/** A zone ready to sign: its records with DNSKEYs and the NSEC/NSEC3 chain added, and the signatures to make. */
+export interface ZoneSigningPlan {
+  readonly records: ResourceRecord[];
+  readonly jobs: SigningJob[];
+}
+
+/** Everything `signZone` does except making the signatures (which `parallel-signer.ts` spreads over threads). */
+export function planZoneSigning(records: readonly ResourceRecord[], options: Omit<FullZoneSigningOptions, 'onProgress' | 'progressEvery'>): ZoneSigningPlan {
   const { zone, keys, windows, denial } = options;
   const inZone = records.filter((r) => r.name.isSubdomainOf(zone) && !DNSSEC_TYPES.has(r.type));
   const soa = inZone.find((r) => r.type === RRType.SOA && r.name.equals(zone));
@@ -127,17 +152,13 @@ export function signZone(records: readonly ResourceRecord[], options: FullZoneSi
   const ksks = signing.filter((k) => k.role === 'ksk');
   const zsks = signing.some((k) => k.role === 'zsk') ? signing.filter((k) => k.role === 'zsk') : ksks;
   if (ksks.length === 0) throw new Error(`zone ${zone.toString()}: no active KSK to sign the DNSKEY RRset with`);
-  const signatures: ResourceRecord[] = [];
-  const rrsets = groupRrsets([...all, ...chain]);
-  const every = options.progressEvery ?? 10_000;
-  rrsets.forEach((rrset, i) => {
+  const jobs: SigningJob[] = [];
+  for (const rrset of groupRrsets([...all, ...chain])) {
     const { name, type } = rrset[0]!;
-    if (options.onProgress && i > 0 && i % every === 0) options.onProgress(i, rrsets.length);
-    if (type !== RRType.NSEC3 && shape.isBelowCut(name)) return;
-    if (shape.isCut(name) && type !== RRType.DS && type !== RRType.NSEC) return;
+    if (type !== RRType.NSEC3 && shape.isBelowCut(name)) continue;
+    if (shape.isCut(name) && type !== RRType.DS && type !== RRType.NSEC) continue;
     const window = type === RRType.DNSKEY ? windows.dnskey : type === RRType.DS ? windows.ds : windows.other;
-    for (const key of type === RRType.DNSKEY ? ksks : zsks) signatures.push(signRrset(rrset, key, window));
-  });
-  options.onProgress?.(rrsets.length, rrsets.length);
-  return [...all, ...chain, ...signatures];
+    for (const key of type === RRType.DNSKEY ? ksks : zsks) jobs.push({ rrset, key, window });
+  }
+  return { records: [...all, ...chain], jobs };
 }

@@ -6,7 +6,7 @@ import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parent
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
-import { signZone } from '../authority/zone-signer.js';
+import { signZoneInParallel } from '../authority/parallel-signer.js';
 import { type PersistedZone, ZoneStateStore } from '../authority/zone-state-store.js';
 import { axfrMessages, transferRefusal } from '../authority/zone-transfer.js';
 import type { Clock } from '../clock.js';
@@ -240,7 +240,6 @@ export class ZoneService implements LocalZones {
       entry.served = entry.unsigned;
       entry.policy = undefined;
       entry.signedAt = undefined;
-      entry.keys = entry.keys.length > 0 ? entry.keys : [];
     }
     this.zones.set(entry.name.toString(), entry);
     logEvent(this.o.logger, 'zone.loaded', { zone: entry.name.toString(), file: entry.file, serial: entry.served.serial, names: entry.served.nameCount, signed: policy !== undefined, reason: why });
@@ -262,7 +261,7 @@ export class ZoneService implements LocalZones {
       const now = Math.floor(this.o.clock.now() / 1000);
       const inception = now - policy.signatureInception;
       const salt = policy.denial === 'nsec3' ? this.saltFor(entry, policy) : new Uint8Array(0);
-      const records = signZone(entry.unsigned.unsignedRecords(), {
+      const records = await signZoneInParallel(entry.unsigned.unsignedRecords(), {
         zone: entry.name,
         keys: zoneSigningKeys(entry.name, change.keys),
         windows: {
@@ -469,7 +468,7 @@ export class ZoneService implements LocalZones {
         this.o.onZoneChanged?.(e.name);
         throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${(error as Error).message}`);
       }
-      return { ...this.summary(next), policy, keys: next.keys.map(keyView) };
+      return { ...this.summary(next), policy, keys: sortKeys(next.keys).map(keyView) };
     });
   }
 
@@ -488,7 +487,7 @@ export class ZoneService implements LocalZones {
   async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
     const e = this.entry(zone);
     const keys = await this.keyMaster.keys(e.name);
-    return { zone: e.name.toString(), keys: keys.map(keyView) };
+    return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {
@@ -521,6 +520,18 @@ export class ZoneService implements LocalZones {
   get size(): number {
     return this.zones.size;
   }
+}
+
+const STATE_ORDER = ['active', 'standby', 'next', 'retired'];
+
+/** KSKs before ZSKs, active before standby/next before retired, then oldest first: the order Get-DnsServerSigningKey reads best in. */
+function sortKeys<K extends { metadata: KeyMetadata }>(keys: readonly K[]): K[] {
+  return [...keys].sort(
+    (a, b) =>
+      (a.metadata.role === b.metadata.role ? 0 : a.metadata.role === 'ksk' ? -1 : 1) ||
+      STATE_ORDER.indexOf(a.metadata.state) - STATE_ORDER.indexOf(b.metadata.state) ||
+      a.metadata.created.localeCompare(b.metadata.created),
+  );
 }
 
 function keyLogFields(m: KeyMetadata): Record<string, unknown> {
