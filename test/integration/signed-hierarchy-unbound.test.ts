@@ -9,17 +9,12 @@ import { extendedErrors } from '../../src/wire/edns.js';
 import { type Message, rcodeToString } from '../../src/wire/message.js';
 import { typeToString } from '../../src/wire/rr-type.js';
 import { type RunningServer, haveTool } from '../support/external-servers.js';
-import { SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy } from '../support/signed-hierarchy.js';
+import { SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy, summariseAnswer } from '../support/signed-hierarchy.js';
 
 const PREFIX = '127.10.20';
 const UNBOUND = '127.10.21.1';
 
 const tools = ['unbound', 'nsd', 'dnssec-signzone', 'dnssec-keygen', 'dnssec-dsfromkey', 'ldns-signzone'].every(haveTool);
-
-function summary(r: Message): string {
-  const ede = extendedErrors(r.edns).map((e) => `${e.infoCode}${e.extraText ? ` (${e.extraText})` : ''}`);
-  return `${rcodeToString(r.rcode)} ad=${r.ad} answer=[${r.answer.map((rr) => `${rr.name} ${typeToString(rr.type)}`).join(', ')}] ede=[${ede.join('; ')}]`;
-}
 
 describe.skipIf(!tools)('signed hierarchy (BIND-signed, NSD-served) validated by Unbound', () => {
   let tree: SignedHierarchy;
@@ -48,7 +43,7 @@ describe.skipIf(!tools)('signed hierarchy (BIND-signed, NSD-served) validated by
   describe('without CD: rcode, AD, answer type and EDE as the table says', () => {
     it.each(checked.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
       const r = await askDnssec(server(), c.qname, c.qtype);
-      const seen = summary(r);
+      const seen = summariseAnswer(r);
       if (process.env.SIGNED_HIERARCHY_LOG) console.log(`${c.id.padEnd(32)} ${seen}`);
       expect(rcodeToString(r.rcode), `${c.why}\n${seen}`).toBe(c.expect.rcode);
       expect(r.ad, `${c.why}\n${seen}`).toBe(c.expect.ad);
@@ -72,7 +67,7 @@ describe.skipIf(!tools)('signed hierarchy (BIND-signed, NSD-served) validated by
     it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
       const want = c.cd ?? { rcode: c.expect.rcode, ...(c.expect.answerType ? { answerType: c.expect.answerType } : {}) };
       const r = await askDnssec(server(), c.qname, c.qtype, { cd: true });
-      const seen = summary(r);
+      const seen = summariseAnswer(r);
       expect(rcodeToString(r.rcode), seen).toBe(want.rcode);
       // The table's contract (issue 4) is no AD with CD=1. RFC 4035 §3.2.3 lets a resolver set AD
       // on data it did authenticate anyway, and Unbound does (it validates CD queries too and

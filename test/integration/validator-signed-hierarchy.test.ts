@@ -9,7 +9,7 @@ import { extendedErrors } from '../../src/wire/edns.js';
 import { type Message, rcodeToString } from '../../src/wire/message.js';
 import { typeToString } from '../../src/wire/rr-type.js';
 import { type KeymasterServer, type RunningServer, haveTool, runKeymasterCli, startKeymaster } from '../support/external-servers.js';
-import { KEYTRAP_QNAME, SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy } from '../support/signed-hierarchy.js';
+import { KEYTRAP_QNAME, SIGNED_CASES, type SignedCase, type SignedHierarchy, askDnssec, startSignedHierarchy, summariseAnswer } from '../support/signed-hierarchy.js';
 
 const PREFIX = '127.10.22';
 const KEYMASTER = '127.10.23.1';
@@ -17,11 +17,6 @@ const UNBOUND = '127.10.23.2';
 const CONTROL = '127.10.23.1:5380';
 
 const tools = ['unbound', 'nsd', 'dnssec-signzone', 'dnssec-keygen', 'dnssec-dsfromkey', 'ldns-signzone'].every(haveTool);
-
-function summary(r: Message): string {
-  const ede = extendedErrors(r.edns).map((e) => `${e.infoCode}${e.extraText ? ` (${e.extraText})` : ''}`);
-  return `${rcodeToString(r.rcode)} ad=${r.ad} answer=[${r.answer.map((rr) => `${rr.name} ${typeToString(rr.type)}`).join(', ')}] ede=[${ede.join('; ')}]`;
-}
 
 describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against Unbound', () => {
   let tree: SignedHierarchy;
@@ -47,7 +42,7 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
   describe('without CD: rcode, AD, answer type and EDE as the table says, and as Unbound answers', () => {
     it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
       const r = await askDnssec(km(), c.qname, c.qtype);
-      const seen = summary(r);
+      const seen = summariseAnswer(r);
       if (process.env.SIGNED_HIERARCHY_LOG) console.log(`${c.id.padEnd(32)} ${seen}`);
       expect(rcodeToString(r.rcode), `${c.why}\n${seen}`).toBe(c.expect.rcode);
       expect(r.ad, `${c.why}\n${seen}`).toBe(c.expect.ad);
@@ -68,7 +63,7 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
       }
       if (!c.unboundDiffers) {
         const u = await askDnssec(ub(), c.qname, c.qtype);
-        expect(`${rcodeToString(r.rcode)} ad=${r.ad}`, `Unbound: ${summary(u)}\nKeymaster: ${seen}`).toBe(`${rcodeToString(u.rcode)} ad=${u.ad}`);
+        expect(`${rcodeToString(r.rcode)} ad=${r.ad}`, `Unbound: ${summariseAnswer(u)}\nKeymaster: ${seen}`).toBe(`${rcodeToString(u.rcode)} ad=${u.ad}`);
       }
     });
   });
@@ -77,7 +72,7 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
     it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
       const want = c.cd ?? { rcode: c.expect.rcode, ...(c.expect.answerType ? { answerType: c.expect.answerType } : {}) };
       const r = await askDnssec(km(), c.qname, c.qtype, { cd: true });
-      const seen = summary(r);
+      const seen = summariseAnswer(r);
       expect(rcodeToString(r.rcode), seen).toBe(want.rcode);
       expect(r.ad, seen).toBe(false);
       if (want.answerType) expect(r.answer.some((rr) => typeToString(rr.type) === want.answerType), seen).toBe(true);

@@ -24,11 +24,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyTag } from '../../src/crypto/key-tag.js';
 import { exchangeTcp, exchangeUdp, randomQueryId } from '../../src/resolver/dns-transport.js';
-import { defaultEdns } from '../../src/wire/edns.js';
+import { defaultEdns, extendedErrors } from '../../src/wire/edns.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
-import { type Message, newMessage } from '../../src/wire/message.js';
+import { type Message, newMessage, rcodeToString } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
-import { parseType } from '../../src/wire/rr-type.js';
+import { parseType, typeToString } from '../../src/wire/rr-type.js';
 import { type RunningServer, removeDir, startNsd, tempDir, waitForDns } from './external-servers.js';
 
 // -------------------------------------------------------------------------------------------
@@ -786,3 +786,10 @@ export async function askDnssec(server: { host: string; port: number }, qname: s
   if (!udp.response.tc) return udp.response;
   return (await exchangeTcp(server, query, wire, timeout)).response;
 }
+
+/** One line for a failed expectation: rcode, AD, the answer's owners and types, the EDEs. */
+export function summariseAnswer(r: Message): string {
+  const ede = extendedErrors(r.edns).map((e) => `${e.infoCode}${e.extraText ? ` (${e.extraText})` : ''}`);
+  return `${rcodeToString(r.rcode)} ad=${r.ad} answer=[${r.answer.map((rr) => `${rr.name} ${typeToString(rr.type)}`).join(', ')}] ede=[${ede.join('; ')}]`;
+}
+
