@@ -26,6 +26,7 @@ export interface SignatureCheck {
   readonly keyTag: number;
   readonly algorithm: number;
   readonly signer: string;
+  /** Absolute unix seconds: the 32-bit fields read by serial arithmetic around `now` (RFC 4034 §3.1.5). */
   readonly inception: number;
   readonly expiration: number;
   /** 'valid', or why the signature did not count. */
@@ -89,8 +90,11 @@ export function verifyRrset(rrset: readonly ResourceRecord[], rrsigs: readonly R
     } catch {
       continue;
     }
+    // Absolute times, so that reasons name the real date after the 2106 wrap too.
+    const inception = absoluteSignatureTime(sig.inception, ctx.now);
+    const expiration = absoluteSignatureTime(sig.expiration, ctx.now);
     const record = (result: SignatureCheck['result']) => {
-      checks.push({ keyTag: sig.keyTag, algorithm: sig.algorithm, signer: sig.signerName.toString(), inception: sig.inception, expiration: sig.expiration, result });
+      checks.push({ keyTag: sig.keyTag, algorithm: sig.algorithm, signer: sig.signerName.toString(), inception, expiration, result });
     };
     if (!isSupportedAlgorithm(sig.algorithm)) {
       record('unsupported-algorithm'); // RFC 6840 §5.11: ignored, another RRSIG may do
@@ -116,8 +120,6 @@ export function verifyRrset(rrset: readonly ResourceRecord[], rrsigs: readonly R
       continue;
     }
     tried++;
-    const inception = absoluteSignatureTime(sig.inception, ctx.now);
-    const expiration = absoluteSignatureTime(sig.expiration, ctx.now);
     if (expiration < inception) {
       record('expired');
       continue;
@@ -171,9 +173,9 @@ function failureOutcome(zone: string, what: string, checks: readonly SignatureCh
   const bad = has('bad-signature');
   if (bad) return bogus(`${zone}: the RRSIG by key ${bad.keyTag} over ${what} does not verify`, EdeCode.DNSSEC_BOGUS);
   const expired = has('expired');
-  if (expired) return bogus(`${zone}: the RRSIG by key ${expired.keyTag} over ${what} expired at ${iso(expired.expiration >>> 0)}`, EdeCode.SIGNATURE_EXPIRED);
+  if (expired) return bogus(`${zone}: the RRSIG by key ${expired.keyTag} over ${what} expired at ${iso(expired.expiration)}`, EdeCode.SIGNATURE_EXPIRED);
   const early = has('not-yet-valid');
-  if (early) return bogus(`${zone}: the RRSIG by key ${early.keyTag} over ${what} is not valid before ${iso(early.inception >>> 0)}`, EdeCode.SIGNATURE_NOT_YET_VALID);
+  if (early) return bogus(`${zone}: the RRSIG by key ${early.keyTag} over ${what} is not valid before ${iso(early.inception)}`, EdeCode.SIGNATURE_NOT_YET_VALID);
   const noKey = has('no-key');
   if (noKey) return bogus(`${zone}: no trusted DNSKEY with tag ${noKey.keyTag} (algorithm ${noKey.algorithm}) for the RRSIG over ${what}`, EdeCode.DNSKEY_MISSING);
   if (has('skipped')) return bogus(`${zone}: too many RRSIGs over ${what} (limit reached)`, EdeCode.DNSSEC_BOGUS);

@@ -23,6 +23,6 @@ export interface TraceStep {
 }
 
 export function traceSignatures(checks: readonly SignatureCheck[]): TraceStep['signatures'] {
-  const iso = (t: number) => new Date((t >>> 0) * 1000).toISOString();
+  const iso = (t: number) => new Date(t * 1000).toISOString();
   return checks.map((c) => ({ keyTag: c.keyTag, algorithm: c.algorithm, signer: c.signer, inception: iso(c.inception), expiration: iso(c.expiration), result: c.result }));
 }
