@@ -80,7 +80,7 @@ export class ChainOfTrust {
       this.flush();
     }
     let best: TrustAnchor | undefined;
-    for (const a of anchors) if ((a.ds.length > 0 || a.dnskey.length > 0) && name.isSubdomainOf(a.zone) && (!best || a.zone.labelCount > best.zone.labelCount)) best = a;
+    for (const a of anchors) if (name.isSubdomainOf(a.zone) && (!best || a.zone.labelCount > best.zone.labelCount)) best = a;
     return best;
   }
 
@@ -120,6 +120,14 @@ export class ChainOfTrust {
     if (cached && cached.expiresAt > this.now(run)) {
       if (cached.kind === 'secure' || cached.kind === 'insecure' || cached.kind === 'bogus') run.trace?.push({ zone, kind: 'cached', subject: `${zone}/DNSKEY`, state: cached.kind, detail: `(cached) ${cached.outcome.reason}` });
       return cached;
+    }
+    if (anchor.ds.length === 0 && anchor.dnskey.length === 0) {
+      // Fail closed: a configured trust point whose keys are all pending or out of their window.
+      const outcome = bogus(`${zone}: the trust point has no trusted key now (keys pending their add hold-down, or DS outside validFrom/validUntil)`, EdeCode.DNSKEY_MISSING);
+      run.trace?.push({ zone, kind: 'anchor', subject: zone, state: 'bogus', detail: outcome.reason });
+      const info: CutInfo = { kind: 'bogus', outcome, expiresAt: this.now(run) + this.o.bogusTtl * 1000 };
+      this.anchorKeys.set(key, info);
+      return info;
     }
     run.trace?.push({ zone, kind: 'anchor', subject: zone, state: 'secure', detail: `trust anchor: ${anchor.ds.length} DS, ${anchor.dnskey.length} DNSKEY` });
     const r = await run.fetch(anchor.zone, RRType.DNSKEY);

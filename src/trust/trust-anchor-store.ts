@@ -340,7 +340,9 @@ export class TrustAnchorStore implements TrustAnchorSource {
         if (a.validFrom !== undefined && a.validFrom > now) until = Math.min(until, a.validFrom);
         if (a.validUntil !== undefined && a.validUntil > now) until = Math.min(until, a.validUntil);
       }
-      if (trusted.length === 0) continue;
+      // A trust point with nothing trusted now (keys in AddPend, all DS outside their window) stays
+      // in the list with no keys: the validator fails closed under it rather than treating the
+      // zone as unsigned. RFC 5011 §5's all-revoked case deletes the trust point instead.
       anchors.push({
         zone: Name.parse(tp.zone),
         ds: trusted.filter((a) => a.type === 'DS').map((a) => a.rdata),

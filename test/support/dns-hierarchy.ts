@@ -548,7 +548,7 @@ class NsdServer implements HierarchyServer {
       conf,
       `server:\n  ip-address: ${this.address}@53\n  port: 53\n  username: ""\n  chroot: ""\n  zonesdir: "${this.dir}"\n` +
         `  database: ""\n  zonelistfile: "${this.dir}/zone.list"\n  xfrdfile: "${this.dir}/xfrd.state"\n` +
-        `  pidfile: "${this.dir}/nsd.pid"\n  logfile: "${this.dir}/nsd.log"\n  server-count: 1\n  verbosity: 1\n` +
+        `  pidfile: "${this.dir}/nsd.pid"\n  logfile: "${this.dir}/nsd.log"\n  server-count: 1\n  verbosity: 1\n  rrl-ratelimit: 0\n` +
         `  xfrdir: "${this.dir}"\n  hide-version: yes\n  refuse-any: no\n  minimal-responses: no\n` +
         `remote-control:\n  control-enable: no\n${zoneBlocks}`,
     );

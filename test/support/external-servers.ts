@@ -73,8 +73,13 @@ function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
     });
 }
 
+/** An NSD from `startNsd`: `reload()` sends SIGHUP, which makes NSD reread zone files whose mtime changed. */
+export interface NsdServer extends RunningServer {
+  reload(): void;
+}
+
 /** NSD serving the given zone files (name → path) on address:port, in the foreground. */
-export async function startNsd(address: string, port: number, zones: Record<string, string>): Promise<RunningServer> {
+export async function startNsd(address: string, port: number, zones: Record<string, string>): Promise<NsdServer> {
   const dir = tempDir('nsd');
   const conf = join(dir, 'nsd.conf');
   const zoneBlocks = Object.entries(zones)
@@ -84,12 +89,12 @@ export async function startNsd(address: string, port: number, zones: Record<stri
     conf,
     `server:\n  ip-address: ${address}@${port}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
       `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  xfrdfile: "${dir}/xfrd.state"\n` +
-      `  pidfile: "${dir}/nsd.pid"\n  logfile: "${dir}/nsd.log"\n  server-count: 1\n  verbosity: 1\n` +
+      `  pidfile: "${dir}/nsd.pid"\n  logfile: "${dir}/nsd.log"\n  server-count: 1\n  verbosity: 1\n  rrl-ratelimit: 0\n` +
       `  xfrdir: "${dir}"\nremote-control:\n  control-enable: no\n${zoneBlocks}`,
   );
   const child = startProcess('nsd', ['-d', '-c', conf], dir);
   await waitForDns(address, port, Object.keys(zones)[0]!, child);
-  return { address, port, stop: stopper(child, dir) };
+  return { address, port, stop: stopper(child, dir), reload: () => void child.kill('SIGHUP') };
 }
 
 export interface UnboundOptions {
@@ -181,6 +186,10 @@ export interface KeymasterOptions {
   readonly rootAnchors?: string;
   /** `trustAnchors.import`: keyset-/dsset- files. */
   readonly importAnchors?: readonly string[];
+  /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
+  readonly trustAnchorsYaml?: string;
+  /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
+  readonly stateDir?: string;
   /** More top-level YAML appended to the generated config (keys not written above). */
   readonly extraYaml?: string;
   /** How long to wait for the first DNS answer. Default 30 s. */
@@ -226,7 +235,7 @@ export function runKeymasterCli(args: readonly string[], timeoutMs = 30_000): Pr
 export async function startKeymaster(options: KeymasterOptions): Promise<KeymasterServer> {
   const port = options.port ?? 53;
   const dir = tempDir('keymaster');
-  const stateDir = join(dir, 'state');
+  const stateDir = options.stateDir ?? join(dir, 'state');
   const configFile = join(dir, 'keymaster.yaml');
   const q = (s: string) => JSON.stringify(s);
   writeFileSync(
@@ -240,6 +249,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
       (options.importAnchors ? `  import: [${options.importAnchors.map(q).join(', ')}]\n` : '') +
+      (options.trustAnchorsYaml ?? '') +
       (options.extraYaml ?? ''),
   );
   // Something else answering there (another test run) would pass the readiness check below.
@@ -413,7 +423,7 @@ export async function startNsdSecondary(address: string, port: number, zones: Re
     conf,
     `server:\n  ip-address: ${address}@${port}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
       `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  xfrdfile: "${dir}/xfrd.state"\n` +
-      `  pidfile: "${dir}/nsd.pid"\n  logfile: "${dir}/nsd.log"\n  server-count: 1\n  verbosity: 2\n` +
+      `  pidfile: "${dir}/nsd.pid"\n  logfile: "${dir}/nsd.log"\n  server-count: 1\n  verbosity: 2\n  rrl-ratelimit: 0\n` +
 
       `  xfrdir: "${dir}"\nremote-control:\n  control-enable: no\n${zoneBlocks}`,
   );
