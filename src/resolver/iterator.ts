@@ -94,7 +94,9 @@ export class Iterator {
   private fromCache(name: Name, type: number): Step | undefined {
     const cache = this.o.cache;
     const e = cache.lookup(name, type);
-    if (e) return this.stepFromEntry(e, type);
+    // Glue and root hints steer the iteration but are never an answer (RFC 2181 §5.4.1): they
+    // carry no signatures, and the zone's own servers may say otherwise.
+    if (e && !(e.kind === 'rrset' && e.credibility < Credibility.authority)) return this.stepFromEntry(e, type);
     // A cached DNAME above the name redirects it (RFC 6672 §3.2).
     for (let strip = 1; strip < name.labelCount; strip++) {
       const d = cache.rrset(name.parent(strip), RRType.DNAME);

@@ -39,6 +39,12 @@ describe.skipIf(!tools)('validator: the BIND-signed tree, case by case, against 
     await tree?.stop();
   });
 
+  it('answers the root NS from the root, signed, not from the unsigned root hints (RFC 2181 §5.4.1)', async () => {
+    // startKeymaster's readiness probe asked ". NS" already, right after start.
+    const r = await askDnssec(km(), '.', 'NS');
+    expect(summariseAnswer(r)).toMatch(/^NOERROR ad=true answer=\[\. NS.*\. RRSIG\]/);
+  });
+
   describe('without CD: rcode, AD, answer type and EDE as the table says, and as Unbound answers', () => {
     it.each(SIGNED_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c: SignedCase) => {
       const r = await askDnssec(km(), c.qname, c.qtype);
