@@ -1,5 +1,6 @@
 import { isSupportedAlgorithm } from '../crypto/algorithms.js';
 import { keyTag } from '../crypto/key-tag.js';
+import { signatureFingerprint } from '../crypto/signature-fingerprint.js';
 import { verifySignature } from '../crypto/sign-verify.js';
 import { EdeCode } from '../wire/edns.js';
 import type { ResourceRecord } from '../wire/message.js';
@@ -19,6 +20,14 @@ export interface VerifyContext {
   readonly now: number;
   readonly limits: ValidationLimits;
   readonly budget: ValidationBudget;
+  /** Fingerprints of signature checks that succeeded before: a repeat costs no verification. */
+  readonly verified?: VerifiedSignatures;
+}
+
+/** A memory of successful signature checks (the caller bounds it; an LRU fits). */
+export interface VerifiedSignatures {
+  has(fingerprint: string): boolean;
+  add(fingerprint: string): void;
 }
 
 /** One RRSIG as it was judged, for `explain` and for the reason of a failure. */
@@ -146,8 +155,14 @@ export function verifyRrset(rrset: readonly ResourceRecord[], rrsigs: readonly R
     }
     let verified: Uint8Array | undefined;
     for (const key of matching) {
+      const fingerprint = ctx.verified ? signatureFingerprint(key.rdata, data, sig.signature) : undefined;
+      if (fingerprint && ctx.verified!.has(fingerprint)) {
+        verified = key.rdata;
+        break;
+      }
       ctx.budget.spendSignatureCheck();
       if (verifySignature(sig.algorithm, decodeDnskey(key.rdata).publicKey, data, sig.signature)) {
+        if (fingerprint) ctx.verified!.add(fingerprint);
         verified = key.rdata;
         break;
       }

@@ -123,6 +123,8 @@ export class Resolver {
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
   private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
+  /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
+  private readonly verifiedSignatures = new LRUCache<string, true>({ max: 50_000 });
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
   private readonly validating = new Map<string, Promise<ResolverAnswer>>();
   private clientQueries = 0;
@@ -191,6 +193,7 @@ export class Resolver {
       now: Math.floor(now / 1000),
       limits: validation.limits,
       budget: vbudget,
+      verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
       fetch: async (name, type) => {
         try {
           return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
@@ -267,6 +270,7 @@ export class Resolver {
   flush(name?: Name): number {
     this.chain?.flush();
     this.validated.clear(); // verdicts depend on keys above the name too: all go
+    this.verifiedSignatures.clear();
     return this.cache.flush(name);
   }
 
