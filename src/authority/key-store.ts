@@ -5,13 +5,17 @@ import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-enc
 import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 
 /**
  * Where a key is in its life. `active` keys sign; `standby` (a KSK kept ready for an RFC 5011
  * rollover) and `next` (a ZSK pre-published for the next ZSK rollover) are in the DNSKEY RRset
  * but sign nothing; `retired` keys are kept on disk but no longer published.
+ * Rollover states (src/authority/rollover/): `inactive` is a rolled ZSK still published, signing
+ * nothing, until its signatures are out of every cache; `revoked` is a rolled RFC 5011 KSK
+ * published with the REVOKE bit (flags 385) that signs the DNSKEY RRset, for the remove hold-down.
  */
-export type KeyState = 'active' | 'standby' | 'next' | 'retired';
+export type KeyState = 'active' | 'standby' | 'next' | 'retired' | 'inactive' | 'revoked';
 export type KeyRole = 'ksk' | 'zsk';
 
 /** What the store keeps beside each private key (never the private key itself). */
@@ -34,6 +38,10 @@ export interface KeyMetadata {
   readonly retired?: string;
   /** When the rollover schedule next rolls this key (active keys only). */
   readonly nextRollover?: string;
+  /** When the key's DNSKEY was first served (keys made by a rollover); older keys: `created`. */
+  readonly published?: string;
+  /** Where this key's rollover is (src/authority/rollover/rollover-state.ts), persisted so a restart resumes it. */
+  readonly rollover?: KeyRolloverRecord;
 }
 
 export interface StoredKey {

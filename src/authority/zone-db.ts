@@ -88,6 +88,23 @@ interface Nsec3Entry {
   readonly rrset: ZoneRrset;
 }
 
+/** The hash an NSEC3 owner name carries in its first label (empty when it is not base32hex). */
+function nsec3OwnerHash(owner: Name, origin: Name): Uint8Array {
+  const label = owner.labelCount > origin.labelCount ? Buffer.from(owner.label(0)).toString('latin1') : '';
+  try {
+    return fromBase32Hex(label);
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+function nsec3ParamsAt(apex: ZoneNode | undefined): Nsec3ChainParams | undefined {
+  const param = apex?.rrsets.get(RRType.NSEC3PARAM)?.records[0];
+  if (!param) return undefined;
+  const f = decodeRdata(RRType.NSEC3PARAM, param.rdata);
+  return { hashAlgorithm: f['hashAlgorithm'] as number, flags: f['flags'] as number, iterations: f['iterations'] as number, salt: f['salt'] as Uint8Array };
+}
+
 /**
  * One zone as the authoritative server reads it: nodes keyed by owner and kept in canonical
  * order (so the NSEC predecessor of any name and the names below any name are a binary search
@@ -108,18 +125,22 @@ export class ZoneData {
     readonly origin: Name,
     readonly zoneClass: number,
     rrsets: readonly ZoneRrset[],
+    /** Structures already built (by `withChanges`): nothing is indexed or sorted again. */
+    prebuilt?: { nodes: Map<string, ZoneNode>; sorted: ZoneNode[]; nsec3: Nsec3Entry[]; nsec3ByOwner: Map<string, ZoneRrset>; cuts: Set<string> },
   ) {
+    if (prebuilt) {
+      this.nodes = prebuilt.nodes;
+      this.sorted = prebuilt.sorted;
+      this.nsec3 = prebuilt.nsec3;
+      this.nsec3ByOwner = prebuilt.nsec3ByOwner;
+      this.cuts = prebuilt.cuts;
+      this.nsec3Params = nsec3ParamsAt(this.nodes.get(origin.key));
+      return;
+    }
     const nsec3: Nsec3Entry[] = [];
     for (const set of rrsets) {
       if (set.type === RRType.NSEC3) {
-        const label = set.name.labelCount > origin.labelCount ? Buffer.from(set.name.label(0)).toString('latin1') : '';
-        let hash: Uint8Array;
-        try {
-          hash = fromBase32Hex(label);
-        } catch {
-          hash = new Uint8Array(0);
-        }
-        nsec3.push({ hash, rrset: set });
+        nsec3.push({ hash: nsec3OwnerHash(set.name, origin), rrset: set });
         this.nsec3ByOwner.set(set.name.key, set);
         continue;
       }
@@ -133,11 +154,79 @@ export class ZoneData {
     }
     this.sorted = [...this.nodes.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
     this.nsec3 = nsec3.sort((a, b) => compareBytes(a.hash, b.hash));
-    const param = this.nodes.get(origin.key)?.rrsets.get(RRType.NSEC3PARAM)?.records[0];
-    if (param) {
-      const f = decodeRdata(RRType.NSEC3PARAM, param.rdata);
-      this.nsec3Params = { hashAlgorithm: f['hashAlgorithm'] as number, flags: f['flags'] as number, iterations: f['iterations'] as number, salt: f['salt'] as Uint8Array };
+    this.nsec3Params = nsec3ParamsAt(this.nodes.get(origin.key));
+  }
+
+  /**
+   * The zone with some owners' RRsets replaced, sharing every other node with this one (for
+   * online signing: a change costs copying the indexes, not rebuilding and re-checking them).
+   * `owners` gives, per owner name, all its RRsets afterwards (none: the name is gone);
+   * `nsec3` puts NSEC3 RRsets (by owner) and removes others. Nothing is validated: the caller
+   * keeps the zone as `fromRecords` would accept it.
+   */
+  withChanges(owners: Iterable<{ readonly name: Name; readonly rrsets: readonly ZoneRrset[] }>, nsec3: { readonly put?: readonly ZoneRrset[]; readonly remove?: readonly Name[] } = {}): ZoneData {
+    const nodes = new Map(this.nodes);
+    const cuts = new Set(this.cuts);
+    const replaced = new Map<string, ZoneNode | undefined>();
+    const added: ZoneNode[] = [];
+    for (const { name, rrsets } of owners) {
+      const had = nodes.get(name.key);
+      cuts.delete(name.key);
+      if (rrsets.length === 0) {
+        if (had) {
+          nodes.delete(name.key);
+          replaced.set(had.sortKey, undefined);
+        }
+        continue;
+      }
+      const node: ZoneNode = { name: had?.name ?? name, sortKey: had?.sortKey ?? canonicalSortKey(name), rrsets: new Map(rrsets.map((set) => [set.type, set])) };
+      nodes.set(name.key, node);
+      if (had) replaced.set(had.sortKey, node);
+      else added.push(node);
+      if (node.rrsets.has(RRType.NS) && !name.equals(this.origin)) cuts.add(name.key);
     }
+    // Copy the arrays (a memcpy) and patch them by binary search: a change of k owners costs
+    // O(n) copying plus O(k log n), not a pass comparing every node.
+    const sorted = this.sorted.slice();
+    const removedAt: number[] = [];
+    for (const [sortKey, node] of replaced) {
+      const i = firstIndexAtOrAfter(sorted, sortKey);
+      if (node) sorted[i] = node;
+      else removedAt.push(i);
+    }
+    removedAt.sort((a, b) => b - a).forEach((i) => sorted.splice(i, 1));
+    for (const node of added) sorted.splice(firstIndexAtOrAfter(sorted, node.sortKey), 0, node);
+
+    let chain = this.nsec3;
+    let byOwner = this.nsec3ByOwner;
+    if ((nsec3.put?.length ?? 0) > 0 || (nsec3.remove?.length ?? 0) > 0) {
+      byOwner = new Map(this.nsec3ByOwner);
+      chain = this.nsec3.slice();
+      const at = (hash: Uint8Array) => {
+        let lo = 0;
+        let hi = chain.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compareBytes(chain[mid]!.hash, hash) < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        return lo;
+      };
+      for (const n of nsec3.remove ?? []) {
+        if (!byOwner.delete(n.key)) continue;
+        const hash = nsec3OwnerHash(n, this.origin);
+        const i = at(hash);
+        if (chain[i] && compareBytes(chain[i]!.hash, hash) === 0) chain.splice(i, 1);
+      }
+      for (const set of nsec3.put ?? []) {
+        const hash = nsec3OwnerHash(set.name, this.origin);
+        const i = at(hash);
+        if (byOwner.has(set.name.key) && chain[i] && compareBytes(chain[i]!.hash, hash) === 0) chain[i] = { hash, rrset: set };
+        else chain.splice(i, 0, { hash, rrset: set });
+        byOwner.set(set.name.key, set);
+      }
+    }
+    return new ZoneData(this.origin, this.zoneClass, [], { nodes, sorted, nsec3: chain, nsec3ByOwner: byOwner, cuts });
   }
 
   /**

@@ -59,6 +59,8 @@ export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone keys ZONE [--json]
        keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
        keymaster zone key-master ZONE [SERVER]
+       keymaster zone roll ZONE KEY-ID | step-rollover ZONE KEY-ID
+       keymaster zone record add ZONE NAME TYPE RDATA... [--ttl DUR] | record remove ZONE NAME TYPE [RDATA...]
 
 Local zones: served authoritatively from their zone files, transferred (AXFR, TCP) to the
 allowed secondaries, and signed by this server as their Key Master.
@@ -82,10 +84,17 @@ allowed secondaries, and signed by this server as their Key Master.
     --distribute-trust-anchor  add the zone's trust anchor to this server's store
                 writes STATEDIR/dsset-ZONE. and STATEDIR/keyset-ZONE. for the parent.
   unsign        removes every DNSSEC record (the keys stay in the key store)
-  keys          the zone's signing keys, like Get-DnsServerSigningKey (never private keys)
+  keys          the zone's signing keys, like Get-DnsServerSigningKey (never private keys), with
+                each key's rollover status, next action and its time, last rollover, method
+  roll          starts the rollover of an active key now (Invoke-DnsServerSigningKeyRollover)
+  step-rollover tells a KSK waiting in KskWaitingForDSUpdate that the parent's DS is there
+                (Step-DnsServerSigningKeyRollover); the DS TTL is still waited out
   export-keys   prints the dsset- and keyset- text for the parent
   key-master    shows the zone's Key Master, or sets it (before signing); a file-backed zone's
                 Key Master is always this server
+  record        adds or removes one record (remove without RDATA: the whole RRset); NAME is
+                relative to the zone unless it ends in a dot; a signed zone re-signs only what
+                changed; the serial goes up and the change is journaled before the reply
 ${CLIENT_FLAGS_HELP}
 `;
 

@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ZoneKeyView, ZoneSummary } from '../server/zone-service.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
-import { formatFields, formatTable } from './table.js';
+import { type Column, formatFields, formatTable } from './table.js';
 
 const SIGN_OPTIONS = {
   defaults: { type: 'boolean' },
@@ -31,7 +31,7 @@ const SIGN_OPTIONS = {
   'distribute-trust-anchor': { type: 'boolean' },
 } as const;
 
-const PENDING_ACTIONS = new Set(['roll', 'step-rollover', 'record']);
+const PENDING_ACTIONS = new Set<string>([]);
 
 function integer(flag: string, value: string): number {
   if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
@@ -108,6 +108,10 @@ function zoneTable(zones: readonly ZoneSummary[]): string {
 }
 
 function keyTable(keys: readonly ZoneKeyView[]): string {
+  const time = (t: string | null | undefined) => t?.replace(/\.\d+Z$/, 'Z') ?? '-';
+  // With rollover columns (a signed zone): Get-DnsServerSigningKey | FT KeyType, CurrentState,
+  // CurrentRolloverStatus, NextRolloverAction, NextRolloverTime, LastRolloverTime, RolloverType.
+  const rolling = keys.some((k) => k.rollover);
   return formatTable<ZoneKeyView>(
     [
       { header: 'KeyId', value: (k) => k.keyId },
@@ -115,10 +119,20 @@ function keyTable(keys: readonly ZoneKeyView[]): string {
       { header: 'CurrentState', value: (k) => k.state },
       { header: 'KeyTag', value: (k) => String(k.keyTag), align: 'right' },
       { header: 'CryptoAlgorithm', value: (k) => algorithmText(k.algorithm) },
-      { header: 'KeyLength', value: (k) => String(k.keyLength), align: 'right' },
-      { header: 'CreatedTime', value: (k) => k.created.replace(/\.\d+Z$/, 'Z') },
-      { header: 'NextRolloverTime', value: (k) => k.nextRolloverTime?.replace(/\.\d+Z$/, 'Z') ?? '-' },
-      { header: 'RolloverType', value: (k) => k.rolloverType },
+      ...(rolling
+        ? ([
+            { header: 'CurrentRolloverStatus', value: (k) => k.rollover?.currentRolloverStatus ?? '-' },
+            { header: 'NextRolloverAction', value: (k) => k.rollover?.nextRolloverAction ?? '-' },
+            { header: 'NextRolloverTime', value: (k) => time(k.rollover?.nextRolloverActionTime) },
+            { header: 'LastRolloverTime', value: (k) => time(k.rollover?.lastRolloverTime) },
+            { header: 'RolloverType', value: (k) => k.rollover?.rolloverMethod ?? k.rolloverType },
+          ] satisfies Column<ZoneKeyView>[])
+        : ([
+            { header: 'KeyLength', value: (k) => String(k.keyLength), align: 'right' },
+            { header: 'CreatedTime', value: (k) => time(k.created) },
+            { header: 'NextRolloverTime', value: (k) => time(k.nextRolloverTime) },
+            { header: 'RolloverType', value: (k) => k.rolloverType },
+          ] satisfies Column<ZoneKeyView>[])),
     ],
     keys,
   );
@@ -155,6 +169,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       file: { type: 'string' },
       'allow-transfer': { type: 'string' },
       digest: { type: 'string' },
+      ttl: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -272,7 +287,52 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
       return 0;
     }
+    case 'record':
+      return runRecordCommand(zone, rest, values, out);
+    case 'roll':
+    case 'step-rollover': {
+      // zone roll ZONE KEY-ID (Invoke-DnsServerSigningKeyRollover); zone step-rollover ZONE KEY-ID (Step-DnsServerSigningKeyRollover).
+      const path = needZone();
+      const keyId = rest[0];
+      if (keyId === undefined) throw new UsageError(`zone ${action} needs ZONE KEY-ID (the KeyId column of zone keys)`);
+      noMore(1);
+      const client = await connectToServer(values);
+      const r = await client.request<{ zone: string; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/keys/${encodeURIComponent(keyId)}/${action}`);
+      const k = r.keys.find((x) => x.keyId === keyId);
+      const status = k?.rollover ? `${k.rollover.currentRolloverStatus}${k.rollover.nextRolloverAction ? `, next: ${k.rollover.nextRolloverAction} at ${k.rollover.nextRolloverActionTime?.replace(/\.\d+Z$/, 'Z') ?? 'when the parent DS is seen'}` : ''}` : (k?.state ?? 'unknown');
+      out(r, () => `${action === 'roll' ? 'Rollover started for' : 'Rollover stepped for'} key ${keyId} of ${r.zone}: ${status}.\n\n${keyTable(r.keys.filter((x) => x.state !== 'Retired'))}`);
+      return 0;
+    }
     default:
       throw new UsageError(`unknown action "${action}"`);
   }
+}
+
+/**
+ * `zone record add ZONE NAME TYPE RDATA... [--ttl DUR]` and `zone record remove ZONE NAME TYPE
+ * [RDATA...]` (no RDATA: the whole RRset). RDATA is the rest of the line, as in a zone file.
+ */
+async function runRecordCommand(
+  op: string | undefined,
+  args: readonly string[],
+  values: Parameters<typeof connectToServer>[0] & { ttl?: string | undefined },
+  out: (data: unknown, human: () => string) => void,
+): Promise<number> {
+  if (op !== 'add' && op !== 'remove') throw new UsageError('zone record needs add or remove: zone record add|remove ZONE NAME TYPE RDATA');
+  const [zone, name, type, ...rdataWords] = args;
+  if (zone === undefined || name === undefined || type === undefined) throw new UsageError(`zone record ${op} needs ZONE NAME TYPE${op === 'add' ? ' RDATA' : ' [RDATA]'}`);
+  const rdata = rdataWords.join(' ');
+  if (op === 'add' && rdata === '') throw new UsageError('zone record add needs the RDATA after the TYPE');
+  if (op === 'remove' && values.ttl !== undefined) throw new UsageError('--ttl is for zone record add');
+  const body: Record<string, unknown> = { name, type, ...(rdata === '' ? {} : { rdata }) };
+  if (values.ttl !== undefined) body['ttl'] = duration('ttl', values.ttl);
+  const client = await connectToServer(values);
+  type Summary = { zone: string; serial: number; changed: boolean; removed: string[]; added: string[]; signatures: number };
+  const r = await client.request<Summary>(op === 'add' ? 'POST' : 'DELETE', `/v1/zones/${encodeURIComponent(zone)}/records`, body);
+  out(r, () => {
+    if (!r.changed) return `No change: the record is already in ${r.zone} (serial ${r.serial}).`;
+    const lines = [...r.removed.map((t) => `- ${t}`), ...r.added.map((t) => `+ ${t}`)];
+    return `${op === 'add' ? 'Added to' : 'Removed from'} ${r.zone} (serial ${r.serial}, ${r.signatures} signature${r.signatures === 1 ? '' : 's'} made):\n${lines.join('\n')}`;
+  });
+  return 0;
 }

@@ -88,6 +88,19 @@ export interface DnssecConfig {
   readonly keyTagSignaling: boolean;
   /** RFC 8509: answer root-key-sentinel-is-ta-/not-ta- queries from the root trust anchors. */
   readonly rootKeySentinel: boolean;
+  /** Key rollover timers of signed local zones, in seconds (src/authority/rollover/rollover-state.ts). */
+  readonly rollover: RolloverConfig;
+}
+
+export interface RolloverConfig {
+  readonly minimumWait: number;
+  readonly propagationDelay: number;
+  readonly parentPropagationDelay: number;
+  /** The secure delegation polling period: how often the parent's DS is checked while a KSK waits for it. */
+  readonly dsPollingPeriod: number;
+  readonly addHoldDown: number;
+  readonly removeHoldDown: number;
+  readonly minRefresh: number;
 }
 
 /** Bounds on the validation work of one client query (KeyTrap, NSEC3 hash exhaustion). */
@@ -167,6 +180,25 @@ export interface ZoneConfig {
   readonly allowTransfer: readonly CidrPrefix[];
   /** Absent: the zone is served unsigned. */
   readonly signing?: SigningOptions;
+  /** RFC 2136 dynamic UPDATE; absent: every UPDATE is refused. */
+  readonly update?: ZoneUpdateConfig;
+}
+
+export const TSIG_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
+
+/** A TSIG key (RFC 8945), as `nsupdate -y ALGORITHM:NAME:SECRET` names it. */
+export interface TsigKeyConfig {
+  /** Lowercased, fully qualified. */
+  readonly name: string;
+  readonly algorithm: (typeof TSIG_ALGORITHMS)[number];
+  /** The shared secret, base64 (as `tsig-keygen` prints it). */
+  readonly secret: string;
+}
+
+/** Who may send UPDATEs: signed with one of `keys` (TSIG is required), from an address in `allow` (empty: any address). */
+export interface ZoneUpdateConfig {
+  readonly keys: readonly TsigKeyConfig[];
+  readonly allow: readonly CidrPrefix[];
 }
 
 export interface KeymasterConfig {
@@ -322,11 +354,28 @@ const signingSchema = either<SigningOptions>('"defaults" or a table of signing o
   return undefined;
 });
 
+const tsigSecret = text('a base64 secret such as tsig-keygen prints', (value) => {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return fail(`"${value.slice(0, 8)}…" is not base64`);
+  return Buffer.from(value, 'base64').length >= 16 ? value : fail('a TSIG secret must be at least 16 octets (RFC 8945 §6: as long as the hash)');
+});
+
+const tsigKeySchema = table<TsigKeyConfig>({
+  name: required(zoneName),
+  algorithm: withDefault(oneOf(TSIG_ALGORITHMS), 'hmac-sha256'),
+  secret: required(tsigSecret),
+});
+
+const zoneUpdateSchema = table<ZoneUpdateConfig>({
+  keys: required(listOf(tsigKeySchema, { minItems: 1, unique: { key: (k) => k.name, field: 'name' } })),
+  allow: withDefault(listOf(cidr), []),
+});
+
 const zoneSchema = table<ZoneConfig>({
   name: required(zoneName),
   file: required(filePath),
   allowTransfer: withDefault(listOf(cidr), ZONE_DEFAULTS.allowTransfer),
   signing: optional(signingSchema),
+  update: optional(zoneUpdateSchema),
 });
 
 const policyRuleSchema = table<PolicyRule>(
@@ -396,6 +445,18 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
           maxNsec3Hashes: withDefault(integer(10, 100_000), CONFIG_DEFAULTS.dnssec.limits.maxNsec3Hashes),
           maxNsec3Iterations: withDefault(integer(0, 2500), CONFIG_DEFAULTS.dnssec.limits.maxNsec3Iterations),
           maxDenialRecords: withDefault(integer(2, 1000), CONFIG_DEFAULTS.dnssec.limits.maxDenialRecords),
+        }),
+        {},
+      ),
+      rollover: withDefault(
+        table<RolloverConfig>({
+          minimumWait: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.minimumWait),
+          propagationDelay: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.propagationDelay),
+          parentPropagationDelay: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.parentPropagationDelay),
+          dsPollingPeriod: withDefault(duration(1), CONFIG_DEFAULTS.dnssec.rollover.dsPollingPeriod),
+          addHoldDown: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.addHoldDown),
+          removeHoldDown: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.removeHoldDown),
+          minRefresh: withDefault(duration(1), CONFIG_DEFAULTS.dnssec.rollover.minRefresh),
         }),
         {},
       ),

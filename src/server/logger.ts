@@ -45,7 +45,8 @@ export function logEvent(logger: Logger, event: string, fields: Record<string, u
 
 /**
  * The DNSSEC events and their Microsoft DNS Server event ids (7646 zone signed, 7647 unsigned,
- * 7650 signing started, 7669/7670 rollover started/complete, 784/785 KSK/ZSK rollover stage).
+ * 7650 signing started, 7667 rolls within a day, 7669/7670 rollover started/complete, 784/785
+ * KSK/ZSK rollover stage).
  * Names are a contract for log consumers: add new ones, never rename.
  */
 export const DNSSEC_EVENTS = {
@@ -55,10 +56,15 @@ export const DNSSEC_EVENTS = {
   'zone.signing-failed': { level: 'error' },
   'zone.keys-generated': {},
   'zone.key-retired': {},
+  'key.rollover-due': { eventId: 7667 },
   'key.rollover-started': { eventId: 7669 },
   'key.rollover-completed': { eventId: 7670 },
   'key.ksk-rollover-stage': { eventId: 784 },
   'key.zsk-rollover-stage': { eventId: 785 },
+  'key.rollover-waiting-for-ds': { level: 'warn' },
+  'key.rollover-error': { level: 'error' },
+  'key.rollover-timers-lowered': { level: 'warn' },
+  'zone.parent-ds-updated': {},
   'trust-anchor.state-changed': {},
   'trust-point.refreshed': {},
   'validation.failed': { level: 'warn' },

@@ -34,6 +34,8 @@ export type LocalZoneResponse =
 export interface LocalZones {
   /** Undefined when no local zone holds the question's name: the resolver answers. */
   answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined;
+  /** An RFC 2136 UPDATE (opcode 5), as the raw bytes its TSIG covers; the answer is encoded (and signed) by the zones. */
+  update?(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array>;
 }
 
 export interface PipelineOptions {
@@ -101,6 +103,8 @@ export class QueryPipeline {
   };
 
   private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | MultiMessageResponse | undefined> {
+    // UPDATE goes to the local zones undecoded: its records may have empty RDATA, and TSIG covers the exact bytes.
+    if (((query[2]! >> 3) & 0xf) === Opcode.UPDATE && this.o.localZones?.update) return this.o.localZones.update(query, client);
     let request: Message;
     try {
       request = decodeMessage(query);

@@ -50,7 +50,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached
   // answers whenever the zone changes.
   let flushZone: (zone: import('../wire/name.js').Name) => void = () => {};
-  const zones = await ZoneService.start({ config, clock: systemClock, logger, onZoneChanged: (zone) => flushZone(zone) });
+  const zones = await ZoneService.start({ config, clock: systemClock, logger, onZoneChanged: (zone) => flushZone(zone), rollover: { timers: config.dnssec.rollover } });
   registerZoneRoutes(control, zones);
   // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
   // RFC 5011 active refresh asks through this server's own resolver (bound once it exists), CD=1:
@@ -71,6 +71,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
   watchPolicy(policy, pipeline);
   resolverForTrust = pipeline.resolver;
+  // Key rollover on the clock; a KSK waiting for its DS asks the parent through this server's
+  // own resolver (validated answers only) every secure delegation polling period. A parent
+  // hosted here is read (and updated) directly by the zone service.
+  zones.startRollovers({
+    dsAtParent: async (zone) => {
+      const r = await pipeline.resolver.resolve({ name: zone, type: RRType.DS, class: 1 });
+      if (r.security !== 'secure') return undefined;
+      const ds = r.answer.filter((x) => x.type === RRType.DS && x.name.equals(zone));
+      return { ds: ds.map((x) => x.rdata), ...(ds[0] ? { ttl: ds[0].ttl } : {}) };
+    },
+  });
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
@@ -96,6 +107,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await control.stop();
     await policy.stop();
     await trust.stop();
+    await zones.stop();
     throw error;
   }
   logEvent(
@@ -112,6 +124,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await control.stop();
       await policy.stop();
       await trust.stop();
+      await zones.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });
     })());
   return { control, startedAt, policy, listeners, stop };

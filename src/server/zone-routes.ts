@@ -1,7 +1,7 @@
 import type { SigningPolicy } from '../authority/signing-options.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, type ControlRequest } from './control-router.js';
-import { type SignRequest, type ZoneService, ZoneServiceError } from './zone-service.js';
+import { type RecordRequest, type SignRequest, type ZoneService, ZoneServiceError } from './zone-service.js';
 
 /** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
 const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
@@ -40,6 +40,15 @@ function signRequest(b: Record<string, unknown>): SignRequest {
   return { mode: 'options', options: options as Partial<SigningPolicy> };
 }
 
+/** The body of `/records`: name, type, rdata (RDATA text; optional to remove an RRset), ttl (seconds, to add). */
+function recordRequest(b: Record<string, unknown>, adding: boolean): RecordRequest {
+  const ttl = b['ttl'];
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl))) throw new ControlError(400, 'bad-field', '"ttl" must be a whole number of seconds');
+  if (!adding && ttl !== undefined) throw new ControlError(400, 'bad-field', '"ttl" is for adding a record');
+  const rdata = adding ? text(b, 'rdata', true) : text(b, 'rdata');
+  return { name: text(b, 'name', true), type: text(b, 'type', true), ...(rdata === undefined ? {} : { rdata }), ...(ttl === undefined ? {} : { ttl: ttl as number }) };
+}
+
 /** Control API errors from the zone service's. */
 async function call<T>(work: () => T | Promise<T>): Promise<T> {
   try {
@@ -52,7 +61,8 @@ async function call<T>(work: () => T | Promise<T>): Promise<T> {
 
 /**
  * `/v1/zones`: list and add; `/v1/zones/:zone`: show and remove; `/sign`, `/unsign`, `/keys`,
- * `/export-keys?digest=`, `/key-master` (GET, PUT). Private keys are never in any reply.
+ * `/export-keys?digest=`, `/key-master` (GET, PUT), `/records` (POST add, DELETE remove).
+ * Private keys are never in any reply.
  */
 export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute('GET', '/v1/zones', () => ({ zones: zones.list() }));
@@ -72,4 +82,11 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
   api.registerRoute('GET', '/v1/zones/:zone/key-master', ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));
   api.registerRoute('PUT', '/v1/zones/:zone/key-master', (request) => call(() => zones.setKeyMaster(request.params['zone']!, text(body(request), 'server', true))));
+  // Online signing: one record added or removed, re-signed and journaled before the reply.
+  api.registerRoute('POST', '/v1/zones/:zone/records', (request) => call(() => zones.addRecord(request.params['zone']!, recordRequest(body(request), true))));
+  api.registerRoute('DELETE', '/v1/zones/:zone/records', (request) => call(() => zones.removeRecord(request.params['zone']!, recordRequest(body(request), false))));
+  // Key rollover: start a key's rollover now (Invoke-DnsServerSigningKeyRollover); move a KSK
+  // waiting for its parent DS on (Step-DnsServerSigningKeyRollover). Both reply with the keys.
+  api.registerRoute('POST', '/v1/zones/:zone/keys/:key/roll', ({ params }) => call(() => zones.rollKey(params['zone']!, params['key']!)));
+  api.registerRoute('POST', '/v1/zones/:zone/keys/:key/step-rollover', ({ params }) => call(() => zones.stepKeyRollover(params['zone']!, params['key']!)));
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
@@ -20,6 +21,27 @@ import { readZoneFile } from '../wire/zone-file-reader.js';
 import { logDnssecEvent, logEvent, type Logger } from './logger.js';
 import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
+import { type RecordChange, type UpdateRequest, applyUpdate, serialChange } from '../authority/dynamic-update.js';
+import { applyDiff } from '../authority/incremental-signer.js';
+import { signChange } from '../authority/online-signer.js';
+import { nextRefreshTime } from '../authority/signature-refresh.js';
+import { type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
+import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-message.js';
+import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
+import { changeFromDiff } from '../authority/dynamic-update.js';
+import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
+import { rdataToText } from '../wire/rdata-text.js';
+import { kskSignaturesOverParentSignals, maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
+import { RolloverRequestError, type KeyRolloverView } from '../authority/rollover/rollover-engine.js';
+import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
+import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
+import { ZoneJournal } from '../authority/zone-journal.js';
+import { defaultEdns } from '../wire/edns.js';
+import { encodeMessage } from '../wire/message-encoder.js';
+import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
+import { rdataFromText, tokenizeRdata } from '../wire/rdata-text.js';
+import { recordToText } from '../wire/record-text.js';
+import { isMetaType, tryParseType, typeToString } from '../wire/rr-type.js';
 
 /** A zone request that cannot be done; `code` and `status` map onto the control API's errors. */
 export class ZoneServiceError extends Error {
@@ -84,6 +106,8 @@ export interface ZoneKeyView {
   readonly retired: string | null;
   readonly nextRolloverTime: string | null;
   readonly rolloverType: 'DoubleSignature' | 'PrePublish';
+  /** Rollover columns (src/authority/rollover/): CurrentRolloverStatus, NextRolloverAction and its time, LastRolloverTime, the method. */
+  readonly rollover?: KeyRolloverView;
 }
 
 export interface ZoneServiceOptions {
@@ -94,6 +118,10 @@ export interface ZoneServiceOptions {
   readonly serverName?: string;
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
+  /** How often signatures due for refresh are looked for (default 5 minutes); 0: never by timer (tests call refreshSignatures). */
+  readonly refreshIntervalMs?: number;
+  /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
+  readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
 }
 
 const ALGORITHM_BY_CONFIG: Record<SigningOptions['algorithm'], number> = {
@@ -162,6 +190,13 @@ export class ZoneService implements LocalZones {
   private queue: Promise<unknown> = Promise.resolve();
   readonly serverName: string;
   private readonly dnssecEnabled: boolean;
+  /** Online signing: journals, UPDATE access, refresh schedule (see "Online signing" below). */
+  private readonly online: OnlineState;
+  /** Key rollover (see "Key rollover" below). */
+  private readonly rollover: ZoneRollover;
+  /** When each zone's rollovers are next due (ms). */
+  private readonly rolloverDue = new Map<string, number>();
+  private rolloverTimer: { timer: NodeJS.Timeout | undefined; running: boolean; inRun?: boolean; again?: boolean; schedule?: (delay: number) => void } = { timer: undefined, running: false };
 
   private constructor(private readonly o: ZoneServiceOptions) {
     this.store = new KeyStore(o.config.stateDir);
@@ -169,6 +204,14 @@ export class ZoneService implements LocalZones {
     this.state = new ZoneStateStore(o.config.stateDir);
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
+    this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
+    this.rollover = new ZoneRollover({
+      store: this.store,
+      clock: o.clock,
+      timers: rolloverTimers(o.rollover?.timers),
+      log: (e) => logDnssecEvent(o.logger, e.name, { ...e.fields, keyId: e.keyId, keyTag: e.keyTag, role: e.role }, { msg: e.msg }),
+      ...(o.rollover?.dsAtParent ? { dsAtParent: o.rollover.dsAtParent } : {}),
+    });
   }
 
   /**
@@ -189,14 +232,17 @@ export class ZoneService implements LocalZones {
         logEvent(o.logger, 'zone.load-failed', { zone: p.name, file: p.file, error: (error as Error).message }, { level: 'error', msg: 'zone not loaded' });
       }
     }
+    service.scheduleRefresh();
+    await service.startRolloverState();
     return service;
   }
 
   private async loadConfigZone(zc: ZoneConfig): Promise<void> {
     const name = zoneName(zc.name);
-    const data = await loadZoneFile(name, zc.file).catch((error: Error) => {
+    const loaded = await loadZoneFile(name, zc.file).catch((error: Error) => {
       throw new Error(`zone ${zc.name}: ${error.message}`);
     });
+    const data = await this.recoverJournal(name, zc.file, loaded);
     const p = this.persisted.get(name.toString());
     const entry = this.newEntry(name, zc.file, 'config', zc.allowTransfer, data, p);
     const sign = p?.signed ?? zc.signing !== undefined;
@@ -206,7 +252,7 @@ export class ZoneService implements LocalZones {
 
   private async loadAddedZone(p: PersistedZone): Promise<void> {
     const name = zoneName(p.name);
-    const data = await loadZoneFile(name, p.file!);
+    const data = await this.recoverJournal(name, p.file!, await loadZoneFile(name, p.file!));
     const allow = (p.allowTransfer ?? []).map(parseCidr);
     const entry = this.newEntry(name, p.file!, 'added', allow, data, p);
     await this.install(entry, p.signed ? normalizeSigningPolicy(p.policy ?? DEFAULT_SIGNING_POLICY) : undefined, 'start');
@@ -254,16 +300,16 @@ export class ZoneService implements LocalZones {
     logDnssecEvent(logger, 'zone.signing-started', { zone, reason: why, algorithm: policy.algorithm, denial: policy.denial, names: entry.unsigned.nameCount }, { msg: `signing ${zone}` });
     const started = Date.now();
     try {
-      const change = await this.keyMaster.keysFor(entry.name, policy);
+      const change = await keysForSigning(this.keyMaster, entry.name, policy);
       if (change.generated.length > 0)
         logDnssecEvent(logger, 'zone.keys-generated', { zone, keys: change.generated.map(keyLogFields) }, { msg: `generated ${change.generated.length} keys for ${zone}` });
       for (const m of change.retired) logDnssecEvent(logger, 'zone.key-retired', { zone, ...keyLogFields(m) });
       const now = Math.floor(this.o.clock.now() / 1000);
       const inception = now - policy.signatureInception;
       const salt = policy.denial === 'nsec3' ? this.saltFor(entry, policy) : new Uint8Array(0);
-      const records = await signZoneInParallel(entry.unsigned.unsignedRecords(), {
+      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy), {
         zone: entry.name,
-        keys: zoneSigningKeys(entry.name, change.keys),
+        keys: rolloverSigningKeys(entry.name, change.keys),
         windows: {
           dnskey: { inception, expiration: now + policy.dnskeySignatureValidity },
           ds: { inception, expiration: now + policy.dsSignatureValidity },
@@ -276,8 +322,10 @@ export class ZoneService implements LocalZones {
           if (total >= 10_000) logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) });
         },
       });
+      // RFC 7344 §4.1: CDS/CDNSKEY signed by a KSK too.
+      records.push(...kskSignaturesOverParentSignals(entry.name, records, rolloverSigningKeys(entry.name, change.keys), { inception, expiration: now + policy.dnskeySignatureValidity }));
       const data = ZoneData.fromRecords(entry.name, records);
-      const files = await writeParentFiles(this.o.config.stateDir, entry.name, parentFilesText(entry.name, change.keys, policy));
+      const files = await writeParentFiles(this.o.config.stateDir, entry.name, rolloverParentFiles(entry.name, change.keys, policy));
       logDnssecEvent(
         logger,
         'zone.signed',
@@ -346,8 +394,10 @@ export class ZoneService implements LocalZones {
   answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined {
     const q = request.question[0];
     if (!q || q.class !== RRClass.IN || this.zones.size === 0) return undefined;
-    const entry = this.findZone(q.name);
+    let entry = this.findZone(q.name);
     if (!entry) return undefined;
+    // RFC 4035 §3.1.4.1: the DS at a zone cut is the parent's; with both sides hosted here, the parent answers.
+    if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
     const a = answerFromZone(entry.served, q.name, q.type, dnssec);
@@ -416,6 +466,7 @@ export class ZoneService implements LocalZones {
       });
       const path = resolvePath(file);
       const data = await loadZoneFile(name, path);
+      await this.deleteJournal(name);
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
       await this.persist(entry, name.toString());
@@ -429,6 +480,7 @@ export class ZoneService implements LocalZones {
       const e = this.entry(zone);
       if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
+      await this.deleteJournal(e.name);
       this.zones.delete(e.name.toString());
       logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString() });
       this.o.onZoneChanged?.(e.name);
@@ -468,6 +520,8 @@ export class ZoneService implements LocalZones {
         this.o.onZoneChanged?.(e.name);
         throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${(error as Error).message}`);
       }
+      await this.syncDsAround(next);
+      this.wakeRollovers();
       return { ...this.summary(next), policy, keys: sortKeys(next.keys).map(keyView) };
     });
   }
@@ -479,6 +533,7 @@ export class ZoneService implements LocalZones {
       const next: ZoneEntry = { ...e, signedByCommand: false };
       await this.persist({ ...next, policy: undefined }, e.name.toString());
       await this.install(next, undefined, 'zone unsign');
+      await this.syncDsAround(next);
       logDnssecEvent(this.o.logger, 'zone.unsigned', { zone: e.name.toString(), serial: next.served.serial }, { msg: `zone ${e.name.toString()} unsigned` });
       return this.summary(next);
     });
@@ -487,7 +542,9 @@ export class ZoneService implements LocalZones {
   async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
     const e = this.entry(zone);
     const keys = await this.keyMaster.keys(e.name);
-    return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
+    if (!e.policy) return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
+    const views = this.rollover.views(keys.map((k) => k.metadata), e.policy, maxZoneTtl(e.unsigned.unsignedRecords(), e.policy.dnskeyTtl));
+    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {
@@ -499,7 +556,7 @@ export class ZoneService implements LocalZones {
     } catch (error) {
       throw new ZoneServiceError(400, 'bad-digest', (error as Error).message);
     }
-    const files = parentFilesText(e.name, e.keys, e.policy, digestType);
+    const files = rolloverParentFiles(e.name, e.keys, e.policy, digestType);
     return { zone: e.name.toString(), ...files };
   }
 
@@ -517,12 +574,485 @@ export class ZoneService implements LocalZones {
     });
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Online signing: changes by UPDATE (RFC 2136, TSIG RFC 8945) and `zone record add|remove`,
+  // re-signing only what a change touches, journaled before they are acknowledged, and
+  // signatures refreshed before they expire. State in `this.online`.
+  // ------------------------------------------------------------------------------------------
+
+  /** The zone's data after its snapshot and journal (changes made since the file was loaded). */
+  private async recoverJournal(name: Name, file: string, data: ZoneData): Promise<ZoneData> {
+    const journal = new ZoneJournal(ZoneJournal.directory(this.o.config.stateDir), name);
+    const zone = name.toString();
+    try {
+      const r = await journal.recover(data.records({ withSignatures: false }), await readFile(file));
+      this.online.journals.set(zone, journal);
+      if (r.discarded)
+        logEvent(this.o.logger, 'zone.journal-discarded', { zone, file, movedTo: r.discarded }, { level: 'error', msg: `${file} changed since the last dynamic update of ${zone}: the journal no longer applies and was moved aside; the file wins` });
+      if (r.replayed === 0 && !r.fromSnapshot) return data;
+      const recovered = ZoneData.fromRecords(name, r.records);
+      logEvent(this.o.logger, 'zone.journal-replayed', { zone, changes: r.replayed, fromSnapshot: r.fromSnapshot, droppedTornLine: r.droppedTornLine, serial: recovered.serial });
+      return recovered;
+    } catch (error) {
+      await journal.close();
+      throw new ZoneServiceError(500, 'bad-journal', `zone ${zone}: ${(error as Error).message}`);
+    }
+  }
+
+  /** The zone's open journal; a zone added at run time gets a fresh one (and any left from an earlier zone of that name goes). */
+  private async journalFor(entry: ZoneEntry): Promise<ZoneJournal> {
+    const zone = entry.name.toString();
+    const open = this.online.journals.get(zone);
+    if (open) return open;
+    const journal = new ZoneJournal(ZoneJournal.directory(this.o.config.stateDir), entry.name);
+    await journal.delete();
+    await journal.recover(entry.unsigned.records({ withSignatures: false }), await readFile(entry.file));
+    this.online.journals.set(zone, journal);
+    return journal;
+  }
+
+  /** Forgets a zone's journal and snapshot (the zone is removed or added anew). */
+  private async deleteJournal(name: Name): Promise<void> {
+    const zone = name.toString();
+    const journal = this.online.journals.get(zone) ?? new ZoneJournal(ZoneJournal.directory(this.o.config.stateDir), name);
+    this.online.journals.delete(zone);
+    await journal.delete();
+  }
+
+  /**
+   * Makes a change live: the new unsigned data, re-signed incrementally when the zone is
+   * signed, appended to the journal and fsynced, and only then served. Throws without
+   * changing anything when any step fails.
+   */
+  private async commitChange(entry: ZoneEntry, change: RecordChange, refreshBatch?: number): Promise<{ signatures: number; refreshed: number; deferred: number; incremental: boolean }> {
+    const now = this.o.clock.now();
+    const unsigned = applyDiff(entry.unsigned, change);
+    let served = unsigned;
+    let stats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true };
+    if (entry.policy && entry.served.isSigned) {
+      const policy = entry.policy;
+      const salt = this.saltFor(entry, policy);
+      const r = signChange(entry.served, change, {
+        zone: entry.name,
+        keys: rolloverSigningKeys(entry.name, entry.keys),
+        policy,
+        denial: policy.denial === 'nsec' ? { kind: 'nsec' } : { kind: 'nsec3', iterations: policy.nsec3Iterations, salt, optOut: policy.nsec3OptOut },
+        now: Math.floor(now / 1000),
+        ...(refreshBatch === undefined ? {} : { refreshBatch }),
+      });
+      served = r.data;
+      stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental };
+    }
+    const journal = await this.journalFor(entry);
+    await journal.append(change, now);
+    entry.unsigned = unsigned;
+    entry.served = served;
+    this.o.onZoneChanged?.(entry.name);
+    if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compactJournal(entry, journal);
+    return stats;
+  }
+
+  private async compactJournal(entry: ZoneEntry, journal: ZoneJournal): Promise<void> {
+    try {
+      await journal.compact(entry.unsigned.records({ withSignatures: false }), entry.unsigned.serial, this.o.clock.now());
+      logEvent(this.o.logger, 'zone.journal-compacted', { zone: entry.name.toString(), serial: entry.unsigned.serial, sequence: journal.sequence });
+    } catch (error) {
+      // The journal still holds every change: nothing is lost, the next compaction tries again.
+      logEvent(this.o.logger, 'zone.journal-compaction-failed', { zone: entry.name.toString(), error: (error as Error).message }, { level: 'error' });
+    }
+  }
+
+  /** The TSIG keys and client prefixes of each zone's `update:` config. */
+  private static updateAccess(zones: readonly ZoneConfig[]): OnlineState['access'] {
+    const keyring = new Map<string, TsigKey>();
+    const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[] }>();
+    for (const zc of zones) {
+      if (!zc.update) continue;
+      const names = new Set<string>();
+      for (const k of zc.update.keys) {
+        const key: TsigKey = { name: Name.parse(k.name).lowercase(), algorithm: tsigAlgorithmName(k.algorithm), secret: new Uint8Array(Buffer.from(k.secret, 'base64')) };
+        const other = keyring.get(key.name.key);
+        if (other && (!other.algorithm.equals(key.algorithm) || Buffer.compare(other.secret, key.secret) !== 0))
+          throw new Error(`zone ${zc.name}: TSIG key ${k.name} is defined again with another algorithm or secret (a key name is one key)`);
+        keyring.set(key.name.key, key);
+        names.add(key.name.key);
+      }
+      perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow });
+    }
+    return { keyring, perZone };
+  }
+
+  /**
+   * An RFC 2136 UPDATE, from the query path. TSIG is checked first (RFC 8945 §5.2: NOTAUTH with
+   * BADKEY, BADSIG or BADTIME), then the zone section (FORMERR, NOTAUTH for a zone not hosted
+   * here), then who may update (REFUSED: unsigned, a key not allowed for the zone, an address
+   * outside `allow`), then the prerequisites and the update itself. The answer to a signed
+   * request is signed. NOERROR is sent only after the change is in the journal on disk.
+   */
+  async update(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array> {
+    const now = Math.floor(this.o.clock.now() / 1000);
+    const log = (rcode: number, reason: string, fields: Record<string, unknown> = {}) =>
+      logEvent(this.o.logger, 'zone.update-refused', { client: client.address, rcode: rcodeToString(rcode), reason, ...fields }, { level: 'warn' });
+    let signed: SignedMessage | undefined;
+    let message: UpdateMessage;
+    try {
+      signed = extractTsig(wire);
+      message = decodeUpdateMessage(signed?.unsigned ?? wire);
+    } catch (error) {
+      log(Rcode.FORMERR, (error as Error).message);
+      return updateFormerr(wire);
+    }
+    const id = (wire[0]! << 8) | wire[1]!;
+    let verification: TsigVerification | undefined;
+    const respond = (rcode: number): Uint8Array => {
+      const response = encodeMessage(newMessage({ id, qr: true, opcode: Opcode.UPDATE, rcode, question: [...message.zone], ...(message.edns ? { edns: defaultEdns({ udpSize: 1232 }) } : {}) }));
+      return verification ? signTsigResponse(response, verification, now) : response;
+    };
+    const keyName = signed?.keyName.toString();
+    if (signed) {
+      verification = verifyTsig(signed, (n) => this.online.access.keyring.get(n.lowercase().key), now);
+      if (!verification.ok) {
+        log(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH, `TSIG ${tsigErrorName(verification.error)}: ${verification.reason}`, { key: keyName });
+        return respond(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH);
+      }
+    }
+    const zq = message.zone[0];
+    if (message.zone.length !== 1 || zq!.type !== RRType.SOA) {
+      log(Rcode.FORMERR, 'the zone section must hold one SOA question');
+      return respond(Rcode.FORMERR);
+    }
+    const zone = zq!.name.lowercase().toString();
+    const target = this.zones.get(zone);
+    if (!target || zq!.class !== target.unsigned.zoneClass) {
+      log(Rcode.NOTAUTH, `not authoritative for ${zone}`, { zone, key: keyName });
+      return respond(Rcode.NOTAUTH);
+    }
+    const access = this.online.access.perZone.get(zone);
+    const refusal = !access
+      ? `zone ${zone} accepts no dynamic updates (no update: in its config)`
+      : !signed
+        ? 'the UPDATE is not signed: TSIG is required'
+        : !access.keys.has(signed.keyName.lowercase().key)
+          ? `key ${keyName} may not update ${zone}`
+          : access.allow.length > 0 && !access.allow.some((p) => cidrContains(p, client.address))
+            ? `${client.address} is not in the zone's update allow list`
+            : undefined;
+    if (refusal) {
+      log(Rcode.REFUSED, refusal, { zone, key: keyName });
+      return respond(Rcode.REFUSED);
+    }
+    return this.serialize(async () => {
+      const entry = this.zones.get(zone);
+      if (!entry) return respond(Rcode.NOTAUTH);
+      const outcome = applyUpdate(entry.unsigned, message);
+      if (outcome.rcode !== Rcode.NOERROR) {
+        log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
+        return respond(outcome.rcode);
+      }
+      const change = 'change' in outcome ? outcome.change : undefined;
+      if (!change) return respond(Rcode.NOERROR);
+      try {
+        const stats = await this.commitChange(entry, change);
+        logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, client: client.address, key: keyName, removed: change.removed.length, added: change.added.length, ...stats });
+        return respond(Rcode.NOERROR);
+      } catch (error) {
+        logEvent(this.o.logger, 'zone.update-failed', { zone, client: client.address, error: (error as Error).message }, { level: 'error', msg: 'update not applied' });
+        return respond(Rcode.SERVFAIL);
+      }
+    });
+  }
+
+  /** `zone record add`: one record, its TTL that of its RRset (or the SOA's) unless given. */
+  addRecord(zone: string, record: RecordRequest): Promise<RecordChangeSummary> {
+    return this.serialize(async () => {
+      const entry = this.entry(zone);
+      const rr = parseRecordRequest(entry, record, true);
+      return this.applyRecordChange(entry, { prerequisites: [], updates: [rr] }, 'zone record add');
+    });
+  }
+
+  /** `zone record remove`: one record, or with no RDATA the whole RRset. */
+  removeRecord(zone: string, record: RecordRequest): Promise<RecordChangeSummary> {
+    return this.serialize(async () => {
+      const entry = this.entry(zone);
+      const rr = parseRecordRequest(entry, record, false);
+      const summary = await this.applyRecordChange(entry, { prerequisites: [], updates: [rr] }, 'zone record remove');
+      if (!summary.changed) throw new ZoneServiceError(404, 'no-such-record', `${record.name} ${record.type}${record.rdata ? ` ${record.rdata}` : ''} is not in ${entry.name.toString()}`);
+      return summary;
+    });
+  }
+
+  private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
+    const zone = entry.name.toString();
+    const outcome = applyUpdate(entry.unsigned, request);
+    if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
+    const change = 'change' in outcome ? outcome.change : undefined;
+    if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
+    let stats;
+    try {
+      stats = await this.commitChange(entry, change);
+    } catch (error) {
+      if (error instanceof ZoneDataError) throw new ZoneServiceError(400, 'bad-record', error.message);
+      throw new ZoneServiceError(500, 'change-failed', `${why} on ${zone} failed, nothing changed: ${(error as Error).message}`);
+    }
+    logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, via: why, removed: change.removed.length, added: change.added.length, ...stats });
+    const text = (rs: readonly ResourceRecord[]) => rs.filter((r) => r.type !== RRType.SOA).map(recordToText);
+    return { zone, serial: change.serial, changed: true, removed: text(change.removed), added: text(change.added), signatures: stats.signatures };
+  }
+
+  /**
+   * One pass of signature refresh over every signed zone: a zone with a signature due (see
+   * signature-refresh.ts) gets its serial bumped and its due signatures remade, at most
+   * REFRESH_BATCH that are not yet urgent per zone and pass, so that a zone signed all at once
+   * is re-signed a slice at a time. The timer calls it every `refreshIntervalMs`; tests call it
+   * after moving a ManualClock.
+   */
+  async refreshSignatures(): Promise<{ zone: string; serial: number; refreshed: number; deferred: number }[]> {
+    const report: { zone: string; serial: number; refreshed: number; deferred: number }[] = [];
+    for (const zone of [...this.zones.keys()]) {
+      await this.serialize(async () => {
+        const entry = this.zones.get(zone);
+        if (!entry?.policy || !entry.served.isSigned) return;
+        const now = Math.floor(this.o.clock.now() / 1000);
+        let cached = this.online.nextRefresh.get(zone);
+        if (cached?.served !== entry.served) {
+          cached = { served: entry.served, at: nextRefreshTime(entry.served, now) ?? Infinity };
+          this.online.nextRefresh.set(zone, cached);
+        }
+        if (cached.at > now) return;
+        try {
+          const change = serialChange(entry.unsigned);
+          const stats = await this.commitChange(entry, change, REFRESH_BATCH);
+          report.push({ zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
+          logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
+        } catch (error) {
+          logEvent(this.o.logger, 'zone.refresh-failed', { zone, error: (error as Error).message }, { level: 'error' });
+        }
+      });
+    }
+    return report;
+  }
+
+  /** Compacts every journal with changes in it (the timer does this every JOURNAL_COMPACT_INTERVAL_MS). */
+  async compactJournals(): Promise<void> {
+    for (const [zone, journal] of [...this.online.journals]) {
+      await this.serialize(async () => {
+        const entry = this.zones.get(zone);
+        if (entry && journal.pending > 0 && this.online.journals.get(zone) === journal) await this.compactJournal(entry, journal);
+      });
+    }
+  }
+
+  private scheduleRefresh(): void {
+    const interval = this.o.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+    if (this.online.stopped || interval <= 0) return;
+    this.online.timer = setTimeout(() => {
+      void (async () => {
+        await this.refreshSignatures();
+        if (this.o.clock.now() - this.online.lastCompaction >= JOURNAL_COMPACT_INTERVAL_MS) {
+          this.online.lastCompaction = this.o.clock.now();
+          await this.compactJournals();
+        }
+      })()
+        .catch((error: Error) => logEvent(this.o.logger, 'zone.refresh-failed', { error: error.message }, { level: 'error' }))
+        .finally(() => this.scheduleRefresh());
+    }, interval);
+    this.online.timer.unref();
+  }
+
+  /** Stops the refresh timer and closes the journals (every change in them is already on disk). */
+  async stop(): Promise<void> {
+    this.stopRollovers();
+    this.online.stopped = true;
+    if (this.online.timer) clearTimeout(this.online.timer);
+    await this.serialize(async () => {
+      for (const journal of this.online.journals.values()) await journal.close();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Key rollover (src/authority/rollover/): the engine on a timer for every zone this server is
+  // the Key Master of, a full re-sign and a serial bump when the key set changes, CDS/CDNSKEY
+  // and dsset-/keyset- from the signing above, the DS in a parent zone hosted here kept equal to
+  // the child's, `zone roll` and `zone step-rollover`.
+  // ------------------------------------------------------------------------------------------
+
+  /** At start: warn about lowered timers, bring the DS of local children in local parents up to date. */
+  private async startRolloverState(): Promise<void> {
+    const lowered = loweredRolloverTimers(this.rollover.timers);
+    if (lowered.length > 0)
+      logDnssecEvent(this.o.logger, 'key.rollover-timers-lowered', { timers: Object.fromEntries(lowered.map((k) => [k, this.rollover.timers[k]])) }, { msg: `key rollover timers lowered below the RFC values (${lowered.join(', ')}): for test labs only` });
+    for (const entry of [...this.zones.values()]) await this.syncParentDs(entry.name);
+  }
+
+  /** The zone as the rollover driver sees it, or undefined when it does not roll here (unsigned, or another Key Master). */
+  private rolloverZone(entry: ZoneEntry): RolloverZone | undefined {
+    if (!entry.policy || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.serverName, true)) return undefined;
+    const name = entry.name;
+    const local = this.localParentOf(entry);
+    return {
+      name,
+      policy: entry.policy,
+      maxZoneTtl: maxZoneTtl(entry.unsigned.unsignedRecords(), entry.policy.dnskeyTtl),
+      resign: () => this.resignForRollover(name),
+      // A parent hosted here is read directly: its data is what this server answers.
+      ...(local
+        ? {
+            dsAtParent: async () => {
+              const ds = this.zones.get(local.name.toString())?.served.rrset(name, RRType.DS)?.records ?? [];
+              return { ds: ds.map((r) => r.rdata), ttl: ds[0]?.ttl ?? 0 };
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Re-signs a zone whose key set changed, moves its serial on (secondaries must transfer it), and updates the DS at a local parent. */
+  private async resignForRollover(name: Name): Promise<void> {
+    const e = this.zones.get(name.toString());
+    if (!e?.policy) return;
+    const next: ZoneEntry = { ...e };
+    await this.install(next, e.policy, 'key rollover'); // throws: nothing served changed, the driver undoes its writes
+    try {
+      await this.commitChange(next, serialChange(next.unsigned));
+    } catch (error) {
+      logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: name.toString(), error: (error as Error).message }, { msg: `the new keys of ${name.toString()} are served, but the serial could not be moved on: secondaries may lag` });
+    }
+    await this.syncDsAround(next);
+  }
+
+  /** Runs every zone's rollovers that are due at the clock's now; returns when to run again (ms). */
+  async runRollovers(): Promise<number | undefined> {
+    let wake: number | undefined;
+    for (const zone of [...this.zones.keys()]) {
+      const at = await this.serialize(async () => {
+        const entry = this.zones.get(zone);
+        const rz = entry && this.rolloverZone(entry);
+        if (!rz) return undefined;
+        // A zone is looked at when the engine said, and at least hourly (its keys are read from disk).
+        const due = this.rolloverDue.get(zone);
+        if (due !== undefined && due > this.o.clock.now()) return due;
+        try {
+          const next = (await this.rollover.run(rz)).wakeAt;
+          this.rolloverDue.set(zone, Math.min(next ?? Infinity, this.o.clock.now() + ROLLOVER_RECHECK_MS));
+          return next;
+        } catch (error) {
+          logDnssecEvent(this.o.logger, 'key.rollover-error', { zone, error: (error as Error).message }, { msg: `key rollover of ${zone} failed; keys and zone as they were, retried later` });
+          return this.o.clock.now() + ROLLOVER_RETRY_MS;
+        }
+      });
+      if (at !== undefined && (wake === undefined || at < wake)) wake = at;
+    }
+    return wake;
+  }
+
+  /** Runs the rollovers on a real-time timer (woken at the engine's next time, at least every minute); `dsAtParent` from the server's resolver. */
+  startRollovers(options: { dsAtParent?: DsAtParent } = {}): void {
+    if (options.dsAtParent) this.rollover.dsAtParent = options.dsAtParent;
+    if (this.rolloverTimer.running) return;
+    this.rolloverTimer.running = true;
+    const schedule = (this.rolloverTimer.schedule = (delay: number) => {
+      if (!this.rolloverTimer.running) return;
+      if (this.rolloverTimer.timer) clearTimeout(this.rolloverTimer.timer);
+      this.rolloverTimer.timer = setTimeout(() => {
+        this.rolloverTimer.timer = undefined;
+        this.rolloverTimer.inRun = true;
+        void this.runRollovers()
+          .catch(() => undefined)
+          .then((wake) => {
+            this.rolloverTimer.inRun = false;
+            const again = this.rolloverTimer.again;
+            this.rolloverTimer.again = false;
+            schedule(again ? 0 : Math.min(ROLLOVER_MAX_SLEEP_MS, Math.max(10, (wake ?? Infinity) - this.o.clock.now())));
+          });
+      }, delay);
+      this.rolloverTimer.timer.unref();
+    });
+    schedule(0);
+  }
+
+  /** Runs the rollovers again soon (a roll was asked for, a zone was signed: the next wake-up may be earlier). */
+  private wakeRollovers(): void {
+    this.rolloverDue.clear();
+    if (this.rolloverTimer.inRun) this.rolloverTimer.again = true;
+    else this.rolloverTimer.schedule?.(0);
+  }
+
+  stopRollovers(): void {
+    this.rolloverTimer.running = false;
+    if (this.rolloverTimer.timer) clearTimeout(this.rolloverTimer.timer);
+    this.rolloverTimer.timer = undefined;
+  }
+
+  /** `zone roll ZONE KEY-ID` (Invoke-DnsServerSigningKeyRollover). */
+  rollKey(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+    return this.rolloverRequest(zone, keyId, (rz) => this.rollover.roll(rz, keyId));
+  }
+
+  /** `zone step-rollover ZONE KEY-ID` (Step-DnsServerSigningKeyRollover). */
+  stepKeyRollover(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+    return this.rolloverRequest(zone, keyId, (rz) => this.rollover.step(rz, keyId));
+  }
+
+  private async rolloverRequest(zone: string, keyId: string, work: (rz: RolloverZone) => Promise<unknown>): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+    await this.serialize(async () => {
+      const e = this.entry(zone);
+      const rz = this.rolloverZone(e);
+      if (!rz) throw new ZoneServiceError(409, e.policy ? 'not-key-master' : 'not-signed', `zone ${e.name.toString()} ${e.policy ? 'is not rolled by this server (not its Key Master)' : 'is not signed'}`);
+      try {
+        await work(rz);
+      } catch (error) {
+        if (error instanceof RolloverRequestError) throw new ZoneServiceError(error.code === 'no-such-key' ? 404 : 409, error.code, `zone ${e.name.toString()}: ${error.message}`);
+        throw error;
+      }
+    });
+    this.wakeRollovers();
+    return this.keys(zone);
+  }
+
+  /** The zone hosted here that delegates `child` (its nearest enclosing local zone, with NS at the child). */
+  private localParentOf(child: ZoneEntry): ZoneEntry | undefined {
+    if (child.name.isRoot) return undefined;
+    const parent = this.findZone(child.name.parent());
+    return parent && parent.unsigned.rrset(child.name, RRType.NS) ? parent : undefined;
+  }
+
+  /** Updates the DS of `entry` in its local parent and of its local children in it. */
+  private async syncDsAround(entry: ZoneEntry): Promise<void> {
+    await this.syncParentDs(entry.name);
+    for (const child of [...this.zones.values()]) if (!child.name.equals(entry.name) && this.localParentOf(child)?.name.equals(entry.name)) await this.syncParentDs(child.name);
+  }
+
+  /**
+   * When the parent of a zone signed here is hosted here too, its DS RRset for the zone is made
+   * the one the child asks for (its CDS: active and standby KSKs), journaled and re-signed like
+   * a dynamic update, with a serial bump. An unsigned child gets no DS.
+   */
+  private async syncParentDs(childName: Name): Promise<void> {
+    const child = this.zones.get(childName.toString());
+    const parent = child && this.localParentOf(child);
+    if (!child || !parent) return;
+    const signedHere = child.policy !== undefined && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, this.serverName, true);
+    const want = signedHere ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
+    const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
+    const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
+    if (same) return;
+    const soa = parent.unsigned.soa;
+    const serial = nextSerial(soaSerial(soa));
+    try {
+      await this.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
+      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)) }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated` });
+    } catch (error) {
+      logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: child.name.toString(), parent: parent.name.toString(), error: (error as Error).message }, { msg: `could not update the DS of ${child.name.toString()} in ${parent.name.toString()}` });
+    }
+  }
+
   get size(): number {
     return this.zones.size;
   }
 }
 
-const STATE_ORDER = ['active', 'standby', 'next', 'retired'];
+const STATE_ORDER = ['active', 'standby', 'next', 'inactive', 'revoked', 'retired'];
 
 /** KSKs before ZSKs, active before standby/next before retired, then oldest first: the order Get-DnsServerSigningKey reads best in. */
 function sortKeys<K extends { metadata: KeyMetadata }>(keys: readonly K[]): K[] {
@@ -555,4 +1085,109 @@ function keyView(k: ManagedKey | { metadata: KeyMetadata }): ZoneKeyView {
     nextRolloverTime: m.nextRollover ?? null,
     rolloverType: ksk ? 'DoubleSignature' : 'PrePublish',
   };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Online signing (dynamic update, journal, signature refresh): module-level parts.
+// ------------------------------------------------------------------------------------------------
+
+/** Key rollover: a failed run is tried again after this long; the timer wakes at least this often. */
+const ROLLOVER_RETRY_MS = 5 * 60_000;
+const ROLLOVER_MAX_SLEEP_MS = 60_000;
+const ROLLOVER_RECHECK_MS = 3600_000;
+
+/** Compact a zone's journal into its snapshot after this many changes, and at least hourly when it has any. */
+const JOURNAL_COMPACT_EVERY = 200;
+const JOURNAL_COMPACT_INTERVAL_MS = 3600_000;
+/** How often the refresh timer looks for signatures that fall due. */
+const DEFAULT_REFRESH_INTERVAL_MS = 5 * 60_000;
+/** Signatures due but not urgent that one refresh pass remakes per zone (urgent ones are always remade). */
+const REFRESH_BATCH = 2000;
+
+interface OnlineState {
+  readonly journals: Map<string, ZoneJournal>;
+  readonly access: {
+    /** Every configured TSIG key, by name. */
+    readonly keyring: Map<string, TsigKey>;
+    /** Per zone: the key names allowed to update it and the client prefixes (empty: any). */
+    readonly perZone: Map<string, { readonly keys: Set<string>; readonly allow: readonly CidrPrefix[] }>;
+  };
+  /** When a zone's next signature falls due, computed for the served data it was computed from. */
+  readonly nextRefresh: Map<string, { readonly served: ZoneData; readonly at: number }>;
+  timer: NodeJS.Timeout | undefined;
+  stopped: boolean;
+  lastCompaction: number;
+}
+
+/** A record as `zone record add|remove` gives it: presentation text, names relative to the zone unless they end in a dot. */
+export interface RecordRequest {
+  readonly name: string;
+  readonly type: string;
+  /** Required to add; to remove, absent means the whole RRset. */
+  readonly rdata?: string;
+  readonly ttl?: number;
+}
+
+export interface RecordChangeSummary {
+  readonly zone: string;
+  readonly serial: number;
+  /** False when the record was already there (add). */
+  readonly changed: boolean;
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
+  /** Signatures made for the change. */
+  readonly signatures: number;
+}
+
+function tsigErrorName(error: number): string {
+  return error === TsigError.BADSIG ? 'BADSIG' : error === TsigError.BADKEY ? 'BADKEY' : error === TsigError.BADTIME ? 'BADTIME' : rcodeToString(error);
+}
+
+/** FORMERR to an UPDATE that does not parse: its ID and opcode, no sections (RFC 2136 §3.8 allows empty sections). */
+function updateFormerr(wire: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12);
+  out[0] = wire[0] ?? 0;
+  out[1] = wire[1] ?? 0;
+  out[2] = 0x80 | (Opcode.UPDATE << 3);
+  out[3] = Rcode.FORMERR;
+  return out;
+}
+
+/** `www` is relative to the zone; `www.lab.example` (inside the zone) and `www.lab.example.` are absolute; `@` is the apex. */
+function recordOwner(text: string, origin: Name): Name {
+  const t = text.trim();
+  if (t === '@') return origin;
+  if (t.endsWith('.')) return Name.parse(t);
+  const absolute = Name.parse(`${t}.`);
+  return absolute.isSubdomainOf(origin) ? absolute : Name.parse(t, origin);
+}
+
+/** A `zone record` request as the update RR that does it (RFC 2136 §2.5: class IN adds, NONE deletes a record, ANY an RRset). */
+function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean): ResourceRecord {
+  const origin = entry.name;
+  const bad = (field: string, message: string) => new ZoneServiceError(400, 'bad-record', `${field}: ${message}`);
+  let name: Name;
+  try {
+    name = recordOwner(r.name, origin).lowercase();
+  } catch (error) {
+    throw bad('name', `"${r.name}" is not a domain name: ${(error as Error).message}`);
+  }
+  if (!name.isSubdomainOf(origin)) throw new ZoneServiceError(400, 'not-in-zone', `${name.toString()} is not in zone ${origin.toString()}`);
+  const type = tryParseType(r.type);
+  if (type === undefined || isMetaType(type)) throw bad('type', `"${r.type}" is not a record type`);
+  if (isSignerType(type)) throw bad('type', `${typeToString(type)} records are made by the Key Master when it signs the zone`);
+  if (type === RRType.SOA) throw bad('type', 'the SOA is not edited record by record; its serial goes up by itself with every change');
+  const rdataText = r.rdata?.trim() ?? '';
+  if (!adding && rdataText === '') return { name, type, class: RRClass.ANY, ttl: 0, rdata: new Uint8Array(0) };
+  if (rdataText === '') throw bad('rdata', `RDATA is needed to add a ${typeToString(type)} record`);
+  let rdata: Uint8Array;
+  try {
+    rdata = rdataFromText(type, tokenizeRdata(rdataText), origin);
+  } catch (error) {
+    throw bad('rdata', `${typeToString(type)} "${rdataText}": ${(error as Error).message}`);
+  }
+  if (!adding) return { name, type, class: RRClass.NONE, ttl: 0, rdata };
+  const ttl = r.ttl ?? entry.unsigned.rrset(name, type)?.records[0]?.ttl ?? entry.unsigned.soa.ttl;
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw bad('ttl', `must be 0..2147483647 seconds, got ${ttl}`);
+  return { name, type, class: entry.unsigned.zoneClass, ttl, rdata };
 }

@@ -188,6 +188,8 @@ export interface KeymasterOptions {
   readonly importAnchors?: readonly string[];
   /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
   readonly trustAnchorsYaml?: string;
+  /** More YAML under `dnssec:` (two-space indented lines, e.g. a `rollover:` block). */
+  readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
   readonly stateDir?: string;
   /** More top-level YAML appended to the generated config (keys not written above). */
@@ -247,6 +249,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       `resolver:\n  rootHints: ${q(options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
+      (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
       (options.importAnchors ? `  import: [${options.importAnchors.map(q).join(', ')}]\n` : '') +
       (options.trustAnchorsYaml ?? '') +

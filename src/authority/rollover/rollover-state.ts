@@ -1,0 +1,143 @@
+/**
+ * The vocabulary of automatic key rollover: the states a key passes through while it is rolled
+ * (the Microsoft DNS Server's CurrentRolloverStatus values), the methods, the record persisted
+ * in each key's metadata, and the timers. Plain data, no I/O.
+ */
+
+/** Get-DnsServerSigningKey's CurrentRolloverStatus values, in the order a rollover meets them. */
+export const ROLLOVER_STATUSES = [
+  'NotRolling',
+  'Queued',
+  'RollStarted',
+  'ZskWaitingForDnsKeyTtl',
+  'ZskWaitingForMaxZoneTtl',
+  'KskWaitingForDSUpdate',
+  'KskWaitingForDSTtl',
+  'KskWaitingForDnsKeyTtl',
+  'WaitingForRFC5011RemoveHoldDown',
+  'RollError',
+] as const;
+export type RolloverStatus = (typeof ROLLOVER_STATUSES)[number];
+
+/**
+ * How a key is rolled. ZSK: pre-publication (RFC 6781 §4.1.1.1). KSK: double signature with the
+ * DS changed at the parent at the same time (RFC 7583 §3.3.3 "Double-RRset"), or RFC 5011
+ * (standby KSK takes over, the old one is revoked through the remove hold-down).
+ */
+export type RolloverMethod = 'PrePublish' | 'DoubleSignature' | 'RFC5011';
+
+/** A rollover under way (a status other than NotRolling and RollError). */
+export function isRolling(status: RolloverStatus | undefined): boolean {
+  return status !== undefined && status !== 'NotRolling' && status !== 'RollError';
+}
+
+/**
+ * What a key's metadata says about its rollover. The key being rolled carries the record of
+ * the roll; every time is ISO 8601 and is when the zone with that change was published.
+ */
+export interface KeyRolloverRecord {
+  readonly status: RolloverStatus;
+  /** When the key entered `status`. */
+  readonly since: string;
+  readonly method?: RolloverMethod;
+  /** When this roll started (RollStarted). */
+  readonly started?: string;
+  /** The key that takes over from this one (set when the roll starts). */
+  readonly successor?: string;
+  /** When the parent's DS RRset was first seen with the successor's DS (or the operator stepped). */
+  readonly dsSeen?: string;
+  /** The parent's DS TTL as observed (seconds); the policy's DS TTL when not observed. */
+  readonly dsTtl?: number;
+  /** The operator moved the roll past KskWaitingForDSUpdate (`zone step-rollover`). */
+  readonly dsStepped?: boolean;
+  /** The last time the parent's DS RRset was checked, and how many checks did not find the DS. */
+  readonly lastDsCheck?: string;
+  readonly dsMisses?: number;
+  /** When an RFC 5011 KSK was published with its REVOKE bit. */
+  readonly revoked?: string;
+  /** The nextRollover for which the "rolls within a day" notice (7667) was given. */
+  readonly dueNotice?: string;
+  /** When the last rollover this key took part in completed (as the old key or the successor). */
+  readonly lastRollover?: string;
+  /** Why the roll stopped in RollError. */
+  readonly error?: string;
+}
+
+const DAY = 86_400;
+const HOUR = 3_600;
+
+/**
+ * The times the engine waits with, in seconds. The RFC values are the defaults; lowering any of
+ * `minimumWait`, `addHoldDown`, `removeHoldDown`, `minRefresh` is for test labs and is warned about.
+ */
+export interface RolloverTimers {
+  /** The least any wait lasts (the Microsoft DNS Server's one hour). */
+  readonly minimumWait: number;
+  /** Dprp of RFC 7583 for this zone: how long until every secondary serves a change. */
+  readonly propagationDelay: number;
+  /** DprpP: the same for the parent zone. */
+  readonly parentPropagationDelay: number;
+  /** How often the parent's DS RRset is checked while a KSK waits for it (secure delegation polling period). */
+  readonly dsPollingPeriod: number;
+  /** RFC 5011 §2.4.1 add hold-down of the resolvers that track this zone as a trust point. */
+  readonly addHoldDown: number;
+  /** RFC 5011 §2.4.2 remove hold-down: how long a revoked KSK stays published. */
+  readonly removeHoldDown: number;
+  /** RFC 5011 §2.3 floor of the resolvers' active refresh interval. */
+  readonly minRefresh: number;
+  /** How long before a rollover event 7667 ("rolls within a day") is given. */
+  readonly advanceNotice: number;
+}
+
+export const DEFAULT_ROLLOVER_TIMERS: RolloverTimers = {
+  minimumWait: HOUR,
+  propagationDelay: 300,
+  parentPropagationDelay: HOUR,
+  dsPollingPeriod: 12 * HOUR,
+  addHoldDown: 30 * DAY,
+  removeHoldDown: 30 * DAY,
+  minRefresh: HOUR,
+  advanceNotice: DAY,
+};
+
+/** The timers set below the values the RFCs and the reference give: a lab setting, worth a warning. */
+export function loweredRolloverTimers(timers: RolloverTimers): (keyof RolloverTimers)[] {
+  const guarded: (keyof RolloverTimers)[] = ['minimumWait', 'addHoldDown', 'removeHoldDown', 'minRefresh'];
+  return guarded.filter((k) => timers[k] < DEFAULT_ROLLOVER_TIMERS[k]);
+}
+
+/** Timers from partial settings over the defaults; a negative or non-integer value is an error naming it. */
+export function rolloverTimers(settings: Partial<RolloverTimers> = {}): RolloverTimers {
+  const timers = { ...DEFAULT_ROLLOVER_TIMERS, ...settings };
+  for (const [name, value] of Object.entries(timers))
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`rollover timer ${name} must be a whole number of seconds, got ${String(value)}`);
+  if (timers.dsPollingPeriod < 1) throw new RangeError('rollover timer dsPollingPeriod must be at least 1 second');
+  return timers;
+}
+
+/** A bad persisted rollover record: names the key and the field. */
+export class RolloverRecordError extends Error {
+  override readonly name = 'RolloverRecordError';
+}
+
+const METHODS: readonly RolloverMethod[] = ['PrePublish', 'DoubleSignature', 'RFC5011'];
+const TIME_FIELDS = ['since', 'started', 'dsSeen', 'lastDsCheck', 'revoked', 'dueNotice', 'lastRollover'] as const;
+
+/** Checks a record read from a key's metadata file; `where` names the key for the error. */
+export function checkRolloverRecord(value: unknown, where: string): KeyRolloverRecord {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RolloverRecordError(`${where}: rollover must be an object`);
+  const r = value as Record<string, unknown>;
+  if (!ROLLOVER_STATUSES.includes(r['status'] as RolloverStatus)) throw new RolloverRecordError(`${where}: rollover.status "${String(r['status'])}" is not one of ${ROLLOVER_STATUSES.join(', ')}`);
+  if (r['method'] !== undefined && !METHODS.includes(r['method'] as RolloverMethod)) throw new RolloverRecordError(`${where}: rollover.method "${String(r['method'])}" is not one of ${METHODS.join(', ')}`);
+  if (typeof r['since'] !== 'string') throw new RolloverRecordError(`${where}: rollover.since is missing`);
+  for (const f of TIME_FIELDS) {
+    const v = r[f];
+    if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) throw new RolloverRecordError(`${where}: rollover.${f} "${String(v)}" is not an ISO 8601 time`);
+  }
+  for (const f of ['dsTtl', 'dsMisses'] as const) {
+    const v = r[f];
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) throw new RolloverRecordError(`${where}: rollover.${f} must be a whole number, got ${String(v)}`);
+  }
+  if (r['successor'] !== undefined && typeof r['successor'] !== 'string') throw new RolloverRecordError(`${where}: rollover.successor must be a key id`);
+  return value as KeyRolloverRecord;
+}
