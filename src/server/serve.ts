@@ -17,6 +17,7 @@ import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
+import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 
 export interface ServeOptions {
@@ -49,8 +50,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached
   // answers whenever the zone changes.
-  let flushZone: (zone: import('../wire/name.js').Name) => void = () => {};
-  const zones = await ZoneService.start({ config, clock: systemClock, logger, onZoneChanged: (zone) => flushZone(zone), rollover: { timers: config.dnssec.rollover } });
+  let flushZone: (zone: Name) => void = () => {};
+  // Signing with distributeTrustAnchor puts the zone's KSKs in this server's own trust store.
+  // Zones signed at start come before the trust store opens: their keysets wait for it.
+  const earlyAnchors: [Name, { text: string; file: string }][] = [];
+  let distributeAnchors: (zone: Name, keyset: { text: string; file: string }) => void = (zone, keyset) => void earlyAnchors.push([zone, keyset]);
+  const zones = await ZoneService.start({
+    config, clock: systemClock, logger,
+    onZoneChanged: (zone) => flushZone(zone),
+    onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
+    rollover: { timers: config.dnssec.rollover },
+  });
   registerZoneRoutes(control, zones);
   // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
   // RFC 5011 active refresh asks through this server's own resolver (bound once it exists), CD=1:
@@ -67,6 +77,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
     : unavailableDnskeyFetcher(logger);
   const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
+  distributeAnchors = (zone, keyset) => {
+    try {
+      trust.importKeyFile('keyset', keyset.text, keyset.file);
+      logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file });
+    } catch (error) {
+      logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: (error as Error).message }, { level: 'warn' });
+    }
+  };
+  for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
   registerTrustRoutes(control, trust, () => systemClock.now());
   const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
   watchPolicy(policy, pipeline);

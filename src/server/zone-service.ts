@@ -120,6 +120,11 @@ export interface ZoneServiceOptions {
   readonly onZoneChanged?: (zone: Name) => void;
   /** How often signatures due for refresh are looked for (default 5 minutes); 0: never by timer (tests call refreshSignatures). */
   readonly refreshIntervalMs?: number;
+  /**
+   * Signing policy `distributeTrustAnchor`: told the zone's keyset- file (its KSKs) whenever it is
+   * written, so this server's own TrustAnchors store holds the zone as a trust point.
+   */
+  readonly onTrustAnchors?: (zone: Name, keyset: { readonly text: string; readonly file: string }) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
 }
@@ -325,7 +330,9 @@ export class ZoneService implements LocalZones {
       // RFC 7344 §4.1: CDS/CDNSKEY signed by a KSK too.
       records.push(...kskSignaturesOverParentSignals(entry.name, records, rolloverSigningKeys(entry.name, change.keys), { inception, expiration: now + policy.dnskeySignatureValidity }));
       const data = ZoneData.fromRecords(entry.name, records);
-      const files = await writeParentFiles(this.o.config.stateDir, entry.name, rolloverParentFiles(entry.name, change.keys, policy));
+      const parentFiles = rolloverParentFiles(entry.name, change.keys, policy);
+      const files = await writeParentFiles(this.o.config.stateDir, entry.name, parentFiles);
+      if (policy.distributeTrustAnchor) this.o.onTrustAnchors?.(entry.name, { text: parentFiles.keyset, file: files.keyset });
       logDnssecEvent(
         logger,
         'zone.signed',

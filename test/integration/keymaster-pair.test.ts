@@ -31,7 +31,7 @@ describe('Keymaster validating a zone signed and served by another Keymaster', (
     ].join('\n'));
     const hints = join(dir, 'named.root');
     writeFileSync(hints, `. 3600000 NS a.root-servers.test.\na.root-servers.test. 3600000 A ${DEAD_ROOT}\n`);
-    a = await startKeymaster({ address: A, control: `${A}:5380`, rootHints: hints, extraYaml: `zones:\n  - name: corp.test.\n    file: ${JSON.stringify(zoneFile)}\n    signing: defaults\n` });
+    a = await startKeymaster({ address: A, control: `${A}:5380`, rootHints: hints, extraYaml: `zones:\n  - name: corp.test.\n    file: ${JSON.stringify(zoneFile)}\n    signing: { distributeTrustAnchor: true }\n` });
     b = await startKeymaster({
       address: B, control: `${B}:5380`, rootHints: hints, validation: true, rootAnchors: 'none',
       extraYaml: `policy:\n  - { namespace: .corp.test, forwarders: ["${A}:53"] }\n`,
@@ -67,6 +67,14 @@ describe('Keymaster validating a zone signed and served by another Keymaster', (
     const explain = JSON.parse((await b.cli(['explain', 'www.corp.test.', 'A', '--json'])).stdout) as { security: string; trace: { kind: string; subject: string }[] };
     expect(explain.security).toBe('secure');
     expect(explain.trace[0]).toMatchObject({ kind: 'anchor', subject: 'corp.test.' });
+  });
+
+  it('distributeTrustAnchor: the Key Master put the zone\'s KSKs in its own trust store', async () => {
+    const list = await a.cli(['trust-anchor', 'list', 'corp.test.', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const text = list.stdout;
+    expect(text).toMatch(/DNSKEY/);
+    expect(a.log()).toMatch(/"event":"zone.trust-anchor-distributed"/);
   });
 
   it('an anchor that matches none of the zone keys makes its answers bogus: SERVFAIL with EDE 9', async () => {
