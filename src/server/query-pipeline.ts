@@ -45,6 +45,8 @@ export interface PipelineOptions {
   readonly recursionAllow: readonly CidrPrefix[];
   readonly clock: Clock;
   readonly logger: Logger;
+  /** dnssec.enable: false (EnableDnsSec off) omits RRSIG/NSEC/NSEC3 from answers even with DO=1. */
+  readonly serveDnssecRecords?: boolean;
 }
 
 export interface PipelineStats {
@@ -142,7 +144,8 @@ export class QueryPipeline {
     }
 
     const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd });
-    const dnssecOk = request.edns?.dnssecOk ?? false;
+    const clientDo = request.edns?.dnssecOk ?? false;
+    const dnssecOk = (this.o.serveDnssecRecords ?? true) && clientDo;
     if (result.rcode === Rcode.SERVFAIL) {
       this.stats.servfail++;
       this.o.logger.debug({ event: 'resolver.servfail', name: q.name.toString(), type: q.type, reason: result.failure?.reason }, 'resolution failed');
@@ -150,7 +153,7 @@ export class QueryPipeline {
       return reply({ rcode: Rcode.SERVFAIL, ede });
     }
     // RFC 6840 §5.7–5.8: AD only on secure data, only when the client asked (AD or DO), never with CD.
-    const ad = result.security === 'secure' && !request.cd && (request.ad || dnssecOk);
+    const ad = result.security === 'secure' && !request.cd && (request.ad || clientDo);
     const wire = reply({
       rcode: result.rcode,
       ad,

@@ -58,7 +58,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     onValidationFailure: (event) => failures.log({ ...event }),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, ...(services.localZones ? { localZones: services.localZones } : {}) });
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });
 }
 
 export interface ResolverStatus {

@@ -90,4 +90,25 @@ describe('Keymaster validating a zone signed and served by another Keymaster', (
     expect(rcodeToString(r.rcode)).toBe('SERVFAIL');
     expect(extendedErrors(r.edns)[0]!.infoCode).toBe(9);
   });
+
+  it('dnssec.enable: false — a third server forwarding to A validates but sends no RRSIG, NSEC or NSEC3, even with DO', async () => {
+    const c = await startKeymaster({
+      address: '127.10.100.3', control: '127.10.100.3:5380', rootHints: join(dir, 'named.root'), validation: true, rootAnchors: 'none',
+      dnssecYaml: '  enable: false\n',
+      extraYaml: `policy:\n  - { namespace: .corp.test, forwarders: ["${A}:53"] }\n`,
+    });
+    try {
+      expect((await c.cli(['trust-anchor', 'import', '--keyset', join(a.stateDir, 'keyset-corp.test.')])).code).toBe(0);
+      for (const [name, type] of [['www.corp.test.', 'A'], ['nope.corp.test.', 'A'], ['www.corp.test.', 'TXT']] as const) {
+        const r = await askDnssec({ host: '127.10.100.3', port: 53 }, name, type);
+        expect(r.ad, `${name} ${type}`).toBe(true);
+        expect([...r.answer, ...r.authority].filter((x) => x.type === 46 || x.type === 47 || x.type === 50), `${name} ${type}`).toEqual([]);
+      }
+      // A's own answers with DO carry them (enable: true there).
+      const fromA = await askDnssec({ host: A, port: 53 }, 'www.corp.test.', 'A');
+      expect(fromA.answer.some((x) => x.type === 46)).toBe(true);
+    } finally {
+      await c.stop();
+    }
+  });
 });
