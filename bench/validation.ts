@@ -334,6 +334,7 @@ async function measureResolution(): Promise<string> {
     });
 
     const keymaster = await startKeymaster({
+      ...(process.env['BENCH_PROFILE'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] } : {}),
       address: KEYMASTER,
       control: `${KEYMASTER}:5380`,
       rootHints: tree.rootHintsFile,

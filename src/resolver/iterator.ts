@@ -142,6 +142,11 @@ export class Iterator {
       const minimising = minimised < name.labelCount && minimiseSteps < this.o.limits.maxMinimiseSteps;
       const qname = minimising ? name.suffix(minimised) : name;
       const qtype = minimising ? RRType.A : type;
+      if (minimising && this.knownNotACut(qname, zone)) {
+        // The zone's servers answered for this label before: no cut here, go one label deeper.
+        minimised++;
+        continue;
+      }
       let classified: Classified | undefined;
       const ans = await this.o.upstream.ask(servers, { name: qname, type: qtype, class: 1 }, {
         recursionDesired: false,
@@ -164,6 +169,9 @@ export class Iterator {
       if (minimising) {
         // The minimised name is not a cut. NXDOMAIN there would end the search (RFC 8020),
         // but broken servers say it of empty non-terminals, so ask the full name instead.
+        // What the zone said of it is kept, so the next name below it skips this step.
+        if (c.kind === 'nodata' && ans.response.aa) this.o.cache.storeNegative('nodata', qname, qtype, c.authority, c.negativeTtl);
+        if (c.kind === 'answer' && ans.response.aa) for (const set of c.rrsets) if (!set.synthesised) this.o.cache.storeRrset(set.records, set.rrsigs, Credibility.answer, 'unchecked', c.proofs);
         minimiseSteps++;
         minimised = c.kind === 'nxdomain' ? name.labelCount : minimised + 1;
         continue;
@@ -171,6 +179,18 @@ export class Iterator {
       return this.stepFromClassified(c, name, type, ans.response.aa);
     }
     return { kind: 'servfail', reason: `more than ${this.o.limits.maxReferrals} referrals`, limit: 'referrals' };
+  }
+
+  /**
+   * Whether a minimised name is known, from an answer of `zone`'s own servers still in the cache,
+   * not to be a zone cut: its A data, a CNAME or a NODATA came from the zone, not a referral.
+   */
+  private knownNotACut(qname: Name, zone: Name): boolean {
+    const e = this.o.cache.peek(qname, RRType.A);
+    if (!e || e.kind === 'nxdomain') return false;
+    if (e.kind === 'rrset' && e.credibility < Credibility.authority) return false;
+    if (this.o.cache.rrset(qname, RRType.NS)) return false;
+    return qname.isSubdomainOf(zone) && !qname.equals(zone);
   }
 
   private stepFromClassified(c: Classified, name: Name, type: number, authoritative: boolean): Step {

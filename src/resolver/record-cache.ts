@@ -160,6 +160,11 @@ export class RecordCache {
     return found;
   }
 
+  /** Like lookup, without counting a hit or a miss (the iterator's own bookkeeping). */
+  peek(name: Name, type: number): CacheEntry | undefined {
+    return this.live(keyOf(name, NXDOMAIN_TYPE)) ?? this.live(keyOf(name, type)) ?? (type !== 5 ? this.rrset(name, 5) : undefined);
+  }
+
   /** Seconds left for an entry, never below zero. */
   remainingTtl(entry: CacheEntry): number {
     return Math.max(0, Math.floor((entry.expiresAt - this.clock.now()) / 1000));

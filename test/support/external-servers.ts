@@ -180,6 +180,8 @@ export interface KeymasterOptions {
   readonly forwarders?: readonly string[];
   /** `recursion.allow`; the server's default when absent. */
   readonly allow?: readonly string[];
+  /** Arguments for node before the script (e.g. `--cpu-prof` for a benchmark's profile). */
+  readonly nodeArgs?: readonly string[];
   /** `dnssec.validation`; default false (most resolver tests run on unsigned trees). */
   readonly validation?: boolean;
   /** `trustAnchors.rootAnchors`; default the shipped trust-anchors/root-anchors.xml. */
@@ -262,7 +264,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
     removeDir(dir);
     throw new Error(`${options.address}#${port} already answers DNS: another server (another test run?) is using it`);
   }
-  const child = spawn('node', [KEYMASTER_CLI, 'serve', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [...(options.nodeArgs ?? []), KEYMASTER_CLI, 'serve', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const append = (d: Buffer) => {
     log += d.toString();
