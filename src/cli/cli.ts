@@ -3,7 +3,6 @@ import { KEYMASTER_VERSION } from '../server/version.js';
 import { ControlClientError } from './control-client.js';
 import { runCacheCommand } from './cache-command.js';
 import { runExplainCommand } from './explain-command.js';
-import { runPendingCommand } from './pending-command.js';
 import { runPolicyCommand } from './policy-command.js';
 import { runQueryCommand } from './query-command.js';
 import { runServeCommand } from './serve-command.js';
@@ -11,7 +10,7 @@ import { runStatusCommand } from './status-command.js';
 import { runTrustAnchorCommand } from './trust-anchor-command.js';
 import { runTrustPointCommand } from './trust-point-command.js';
 import { runZoneCommand } from './zone-command.js';
-import { MAIN_USAGE, PENDING_VERB_USAGE, UsageError } from './usage.js';
+import { MAIN_USAGE, UsageError } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -63,7 +62,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(`keymaster ${KEYMASTER_VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[verb] ?? (Object.hasOwn(PENDING_VERB_USAGE, verb) ? (args: string[]) => runPendingCommand(verb, args) : undefined);
+  const command = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb] : undefined;
   if (!command) {
     process.stderr.write(`keymaster: unknown verb "${verb}"\n\n${MAIN_USAGE}`);
     return 2;

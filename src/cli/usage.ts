@@ -98,10 +98,6 @@ allowed secondaries, and signed by this server as their Key Master.
 ${CLIENT_FLAGS_HELP}
 `;
 
-/** Verbs of the contract that this version does not implement yet, with their planned usage. */
-export const PENDING_VERB_USAGE: Readonly<Record<string, string>> = {
-};
-
 export const MAIN_USAGE = `usage: keymaster VERB [ARGS...]
 
 Keymaster: a caching validating recursive DNS resolver, trust-point manager and DNSSEC Key Master.

@@ -31,7 +31,6 @@ const SIGN_OPTIONS = {
   'distribute-trust-anchor': { type: 'boolean' },
 } as const;
 
-const PENDING_ACTIONS = new Set<string>([]);
 
 function integer(flag: string, value: string): number {
   if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
@@ -180,10 +179,6 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
   }
   const [action, zone, ...rest] = positionals;
   if (action === undefined) throw new UsageError('missing action: list, show, add, remove, sign, unsign, keys, export-keys or key-master');
-  if (PENDING_ACTIONS.has(action)) {
-    process.stderr.write(`keymaster zone ${action}: not available yet in this version (online signing and rollover come later).\n`);
-    return 2;
-  }
   const needZone = () => {
     if (zone === undefined) throw new UsageError(`zone ${action} needs a ZONE`);
     return encodeURIComponent(zone);
