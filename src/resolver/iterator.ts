@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Question, ResourceRecord } from '../wire/message.js';
+import type { Message, Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
@@ -20,18 +20,28 @@ export interface Resolution {
   /** For a negative answer: the SOA and the NSEC/NSEC3 proofs, with RRSIGs. */
   readonly authority: ResourceRecord[];
   readonly security: SecurityStatus;
+  /** Some link of the answer came from a zone this server hosts (trusted as it is, never validated). */
+  readonly local?: boolean;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
-type Step =
+type Step = (
   | { kind: 'answer'; records: ResourceRecord[]; proofs: ResourceRecord[] }
   | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
+) & { local?: boolean }
   | { kind: 'servfail'; reason: string; limit?: LimitName };
 
+/** What a zone this server hosts says of a name: consulted before the cache and the network. */
+export interface LocalZoneLookup {
+  (name: Name, type: number): { readonly zone: Name; readonly rcode: number; readonly aa: boolean; readonly answer: ResourceRecord[]; readonly authority: ResourceRecord[] } | undefined;
+}
+
 export interface IteratorOptions {
+  /** The server's own zones: their data is used as it is, never fetched or cached. */
+  readonly localZones?: LocalZoneLookup;
   readonly clock: Clock;
   readonly cache: RecordCache;
   readonly upstream: UpstreamClient;
@@ -63,6 +73,7 @@ export class Iterator {
     const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
     let name = question.name;
+    let local = false;
     for (let links = 0; ; links++) {
       let step: Step;
       try {
@@ -71,12 +82,14 @@ export class Iterator {
         if (!(e instanceof ResolutionLimitError)) throw e;
         step = { kind: 'servfail', reason: e.message, limit: e.limit };
       }
+      if (step.kind !== 'servfail' && step.local) local = true;
+      const from = local ? { local } : {};
       switch (step.kind) {
         case 'answer':
-          return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked' };
+          return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked', ...from };
         case 'nxdomain':
         case 'nodata':
-          return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked' };
+          return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked', ...from };
         case 'servfail':
           return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) } };
         case 'cname':
@@ -89,6 +102,17 @@ export class Iterator {
           name = step.target;
       }
     }
+  }
+
+  /** The answer of a zone this server hosts (authoritative data only; a delegation out of it is iterated as usual). */
+  private fromLocalZone(name: Name, type: number): Step | undefined {
+    const found = this.o.localZones?.(name, type);
+    if (!found || !found.aa) return undefined;
+    const response = { rcode: found.rcode, aa: true, answer: found.answer, authority: found.authority, additional: [] } as unknown as Message;
+    const c = classifyResponse(response, name, type, found.zone);
+    if (c.kind === 'lame' || c.kind === 'referral') return undefined;
+    const step = this.stepFromClassified(c, name, type, true, false);
+    return step.kind === 'servfail' ? undefined : { ...step, local: true };
   }
 
   private fromCache(name: Name, type: number): Step | undefined {
@@ -118,6 +142,8 @@ export class Iterator {
   }
 
   private async step(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+    const local = this.fromLocalZone(name, type);
+    if (local) return local;
     const cached = this.fromCache(name, type);
     if (cached) return cached;
     const key = `${name.key}/${type}`;
@@ -193,14 +219,14 @@ export class Iterator {
     return qname.isSubdomainOf(zone) && !qname.equals(zone);
   }
 
-  private stepFromClassified(c: Classified, name: Name, type: number, authoritative: boolean): Step {
+  private stepFromClassified(c: Classified, name: Name, type: number, authoritative: boolean, remember = true): Step {
     const cache = this.o.cache;
     switch (c.kind) {
       case 'answer':
       case 'cname': {
         const credibility = authoritative ? Credibility.answer : Credibility.authority;
         // Wildcard proofs belong to the RRset whose RRSIG shows the expansion; all of them go with each, cheaply.
-        for (const s of c.rrsets) if (!s.synthesised) cache.storeRrset(s.records, s.rrsigs, credibility, 'unchecked', c.proofs);
+        if (remember) for (const s of c.rrsets) if (!s.synthesised) cache.storeRrset(s.records, s.rrsigs, credibility, 'unchecked', c.proofs);
         const first = c.rrsets[0]!;
         if (c.kind === 'answer' && c.rrsets.length === 1) return { kind: 'answer', records: flatten(c.rrsets), proofs: c.proofs };
         // Return only the first link; the rest is in the cache (or fetched) on the next step.
@@ -211,7 +237,7 @@ export class Iterator {
       }
       case 'nxdomain':
       case 'nodata':
-        cache.storeNegative(c.kind, name, type, c.authority, c.negativeTtl);
+        if (remember) cache.storeNegative(c.kind, name, type, c.authority, c.negativeTtl);
         return { kind: c.kind, authority: c.authority };
       case 'referral':
       case 'lame':

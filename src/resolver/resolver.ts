@@ -12,7 +12,7 @@ import type { Name } from '../wire/name.js';
 import { AnswerValidator } from './answer-validator.js';
 import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
-import { Iterator, type Resolution } from './iterator.js';
+import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
@@ -60,6 +60,8 @@ export interface ResolverOptions {
   readonly namespaceForwarders: readonly NamespaceForwarders[];
   readonly qnameMinimisation: boolean;
   readonly validation?: ValidationOptions;
+  /** The zones this server hosts: trusted as they are when a resolution reaches them (a CNAME into one). */
+  readonly localZones?: LocalZoneLookup;
   /** The live policy table: its forwarders and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
   /** Called for every answer that failed validation (logged by the server, throttled). */
@@ -143,6 +145,7 @@ export class Resolver {
       rootHints: options.rootHints,
       limits: options.limits,
       qnameMinimisation: options.qnameMinimisation,
+      ...(options.localZones ? { localZones: options.localZones } : {}),
       forwardersFor: (name) => {
         const fromPolicy = options.policy?.forwardersFor(name, options.clock.now());
         if (fromPolicy && fromPolicy.length > 0) return fromPolicy;
@@ -186,6 +189,12 @@ export class Resolver {
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
     if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
+    if (resolution.local) {
+      // The server's own zones are trusted without validation: no AD on what passed through them.
+      const outcome = insecure('answered from a zone this server hosts: trusted without validation');
+      const trace = opts.explain ? [{ zone: '-', kind: 'rrset' as const, subject: question.name.toString(), state: 'insecure' as const, detail: outcome.reason }] : undefined;
+      return { ...resolution, security: 'insecure', outcome, ...(policy ? { policy } : {}), ...(trace ? { trace } : {}) };
+    }
 
     const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
     const vbudget = new ValidationBudget(validation.limits);

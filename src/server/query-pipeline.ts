@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains } from '../config/cidr.js';
 import type { Resolution } from '../resolver/iterator.js';
+import type { LocalZoneLookup } from '../resolver/iterator.js';
 import type { Resolver } from '../resolver/resolver.js';
 import { EdeCode, defaultEdns, edeOption } from '../wire/edns.js';
 import { decodeMessage } from '../wire/message-decoder.js';
@@ -36,6 +37,8 @@ export interface LocalZones {
   answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined;
   /** An RFC 2136 UPDATE (opcode 5), as the raw bytes its TSIG covers; the answer is encoded (and signed) by the zones. */
   update?(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array>;
+  /** For the resolver: what a hosted zone says of a name a resolution reaches (a CNAME into it). */
+  lookup?: LocalZoneLookup;
 }
 
 export interface PipelineOptions {

@@ -55,6 +55,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     qnameMinimisation: config.resolver.qnameMinimisation,
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
+    ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');

@@ -31,7 +31,7 @@ import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from
 import { changeFromDiff } from '../authority/dynamic-update.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
-import { kskSignaturesOverParentSignals, maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
+import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
 import { RolloverRequestError, type KeyRolloverView } from '../authority/rollover/rollover-engine.js';
 import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
 import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
@@ -327,8 +327,7 @@ export class ZoneService implements LocalZones {
           if (total >= 10_000) logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) });
         },
       });
-      // RFC 7344 §4.1: CDS/CDNSKEY signed by a KSK too.
-      records.push(...kskSignaturesOverParentSignals(entry.name, records, rolloverSigningKeys(entry.name, change.keys), { inception, expiration: now + policy.dnskeySignatureValidity }));
+      // CDS/CDNSKEY are signed by the KSK too (RFC 7344 §4.1): the signer's rule, authority/rrset-signers.ts.
       const data = ZoneData.fromRecords(entry.name, records);
       const parentFiles = rolloverParentFiles(entry.name, change.keys, policy);
       const files = await writeParentFiles(this.o.config.stateDir, entry.name, parentFiles);
@@ -409,6 +408,19 @@ export class ZoneService implements LocalZones {
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
     const a = answerFromZone(entry.served, q.name, q.type, dnssec);
     return { kind: 'answer', ...a };
+  }
+
+  /**
+   * The resolver's view of the hosted zones (a CNAME from elsewhere into one of them): the zone's
+   * authoritative answer with its DNSSEC records, or undefined when no hosted zone holds the name.
+   */
+  lookup(name: Name, type: number): { zone: Name; rcode: number; aa: boolean; answer: ResourceRecord[]; authority: ResourceRecord[] } | undefined {
+    if (this.zones.size === 0 || type === RRType.AXFR || type === RRType.IXFR) return undefined;
+    let entry = this.findZone(name);
+    if (!entry) return undefined;
+    if (type === RRType.DS && entry.name.equals(name) && !name.isRoot) entry = this.findZone(name.parent()) ?? entry;
+    const a = answerFromZone(entry.served, name, type, this.dnssecEnabled);
+    return { zone: entry.name, rcode: a.rcode, aa: a.aa, answer: a.answer, authority: a.authority };
   }
 
   private transfer(entry: ZoneEntry, request: Message, client: ClientInfo): LocalZoneResponse {

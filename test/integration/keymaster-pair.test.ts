@@ -27,14 +27,16 @@ describe('Keymaster validating a zone signed and served by another Keymaster', (
     writeFileSync(zoneFile, [
       '$ORIGIN corp.test.', '$TTL 300',
       '@ SOA ns1 hostmaster 1 3600 600 86400 300', '@ NS ns1', 'ns1 A 127.10.100.1',
-      'www A 192.0.2.80', 'www AAAA 2001:db8::80', 'mail A 192.0.2.25', '@ MX 10 mail', '*.apps A 192.0.2.99', '',
+      'www A 192.0.2.80', 'www AAAA 2001:db8::80', 'intranet CNAME portal.b.local.', 'mail A 192.0.2.25', '@ MX 10 mail', '*.apps A 192.0.2.99', '',
     ].join('\n'));
+    const localZone = join(dir, 'b.local.zone');
+    writeFileSync(localZone, ['$ORIGIN b.local.', '$TTL 300', '@ SOA ns hostmaster 1 3600 600 86400 300', '@ NS ns', 'ns A 127.10.100.2', 'portal A 10.0.0.7', ''].join('\n'));
     const hints = join(dir, 'named.root');
     writeFileSync(hints, `. 3600000 NS a.root-servers.test.\na.root-servers.test. 3600000 A ${DEAD_ROOT}\n`);
     a = await startKeymaster({ address: A, control: `${A}:5380`, rootHints: hints, extraYaml: `zones:\n  - name: corp.test.\n    file: ${JSON.stringify(zoneFile)}\n    signing: { distributeTrustAnchor: true }\n` });
     b = await startKeymaster({
       address: B, control: `${B}:5380`, rootHints: hints, validation: true, rootAnchors: 'none',
-      extraYaml: `policy:\n  - { namespace: .corp.test, forwarders: ["${A}:53"] }\n`,
+      extraYaml: `policy:\n  - { namespace: .corp.test, forwarders: ["${A}:53"] }\nzones:\n  - name: b.local.\n    file: ${JSON.stringify(localZone)}\n`,
     });
   });
 
@@ -67,6 +69,16 @@ describe('Keymaster validating a zone signed and served by another Keymaster', (
     const explain = JSON.parse((await b.cli(['explain', 'www.corp.test.', 'A', '--json'])).stdout) as { security: string; trace: { kind: string; subject: string }[] };
     expect(explain.security).toBe('secure');
     expect(explain.trace[0]).toMatchObject({ kind: 'anchor', subject: 'corp.test.' });
+  });
+
+  it('a CNAME from elsewhere into a zone this server hosts is followed into the zone: trusted, no AD', async () => {
+    const r = await askDnssec({ host: B, port: 53 }, 'intranet.corp.test.', 'A');
+    expect(rcodeToString(r.rcode)).toBe('NOERROR');
+    expect(r.answer.map((x) => `${x.name} ${x.type}`)).toEqual(expect.arrayContaining(['intranet.corp.test. 5', 'portal.b.local. 1']));
+    expect(r.ad).toBe(false);
+    const e = JSON.parse((await b.cli(['explain', 'intranet.corp.test.', 'A', '--json'])).stdout) as { security: string; reason: string };
+    expect(e.security).toBe('insecure');
+    expect(e.reason).toMatch(/zone this server hosts/);
   });
 
   it('distributeTrustAnchor: the Key Master put the zone\'s KSKs in its own trust store', async () => {
