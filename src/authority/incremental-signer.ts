@@ -10,7 +10,8 @@ import { type SignatureWindow, signRrset } from './rrset-signer.js';
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicy, signatureTimes } from './signature-refresh.js';
 import type { SigningPolicy } from './signing-options.js';
 import { type ZoneData, type ZoneNode, type ZoneRrset, canonicalSortKey } from './zone-db.js';
-import type { DenialOfExistence, ZoneSigningKey } from './zone-signer.js';
+import { type DenialOfExistence, type ZoneSigningKey, signatureWindow } from './zone-signer.js';
+import { type RrsetSigners, rrsetSigners, signersOf } from './rrset-signers.js';
 
 /**
  * Incremental online signing: a signed zone brought up to date with a change of its unsigned
@@ -86,13 +87,6 @@ function sameTags(a: Set<number>, keys: readonly ZoneSigningKey[]): boolean {
   return a.size === keys.length && keys.every((k) => a.has(k.keyTag));
 }
 
-/** The keys that sign what: the DNSKEY RRset by the active KSKs, everything else by the active ZSKs (by the KSKs when there is none). */
-function signers(keys: readonly ZoneSigningKey[]): { ksks: ZoneSigningKey[]; zsks: ZoneSigningKey[] } {
-  const signing = keys.filter((k) => k.signs !== false);
-  const ksks = signing.filter((k) => k.role === 'ksk');
-  const zsks = signing.some((k) => k.role === 'zsk') ? signing.filter((k) => k.role === 'zsk') : ksks;
-  return { ksks, zsks };
-}
 
 /** The change's records by owner. */
 function byOwner(diff: RecordDiff): Map<string, { name: Name; removed: ResourceRecord[]; added: ResourceRecord[] }> {
@@ -150,10 +144,11 @@ export function incrementalRefusal(previous: ZoneData, diff: RecordDiff, o: Incr
   if (d.kind === 'nsec3' && d.optOut) return 'NSEC3 Opt-Out';
   const dnskey = apex.rrsets.get(RRType.DNSKEY);
   const published = new Set((dnskey?.records ?? []).map((r) => Buffer.from(r.rdata).toString('latin1')));
-  if (published.size !== o.keys.length || o.keys.some((k) => !published.has(Buffer.from(k.dnskeyRdata).toString('latin1'))) || dnskey!.records[0]!.ttl !== o.policy.dnskeyTtl)
+  const keys = o.keys.filter((k) => k.published !== false);
+  if (published.size !== keys.length || keys.some((k) => !published.has(Buffer.from(k.dnskeyRdata).toString('latin1'))) || dnskey!.records[0]!.ttl !== o.policy.dnskeyTtl)
     return 'the DNSKEY RRset changes';
-  const { ksks, zsks } = signers(o.keys);
-  if (!sameTags(sigTags(dnskey), ksks) || !sameTags(sigTags(apex.rrsets.get(RRType.SOA)), zsks)) return 'other keys sign than signed the zone';
+  const signers = rrsetSigners(o.keys);
+  if (!sameTags(sigTags(dnskey), signers.dnskey) || !sameTags(sigTags(apex.rrsets.get(RRType.SOA)), signers.other)) return 'other keys sign than signed the zone';
   for (const r of [...diff.removed, ...diff.added]) {
     if (CHAIN_TYPES.has(r.type) || r.type === RRType.DNSKEY || r.type === RRType.NSEC3PARAM || r.type === RRType.RRSIG) return 'the change touches DNSSEC records';
     if (!r.name.equals(previous.origin) && (r.type === RRType.NS || r.type === RRType.DS || r.type === RRType.DNAME)) return 'a delegation changes';
@@ -171,15 +166,19 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
   const zone = o.zone;
   const now = o.now;
   const inception = now - o.policy.signatureInception;
-  const other: SignatureWindow = { inception, expiration: now + o.policy.signatureValidity };
-  const windowFor = (type: number): SignatureWindow =>
-    type === RRType.DNSKEY ? { inception, expiration: now + o.policy.dnskeySignatureValidity } : type === RRType.DS ? { inception, expiration: now + o.policy.dsSignatureValidity } : other;
-  const { ksks, zsks } = signers(o.keys);
+  const windows = {
+    dnskey: { inception, expiration: now + o.policy.dnskeySignatureValidity },
+    ds: { inception, expiration: now + o.policy.dsSignatureValidity },
+    other: { inception, expiration: now + o.policy.signatureValidity },
+  };
+  // The same rule as whole-zone signing (rrset-signers.ts): a re-signed CDS keeps its KSK signature.
+  const signers: RrsetSigners = rrsetSigners(o.keys);
+  const zsks = signers.other;
   const touched = new Set<string>();
   const sign = (set: ZoneRrset): ZoneRrset => {
     touched.add(`${set.name.toString()} ${set.type}`);
-    const window = windowFor(set.type);
-    return { ...set, sigs: (set.type === RRType.DNSKEY ? ksks : zsks).map((k) => signRrset(set.records, k, window)) };
+    const window: SignatureWindow = signatureWindow(windows, set.type);
+    return { ...set, sigs: signersOf(signers, zone, set.name, set.type).map((k) => signRrset(set.records, k, window)) };
   };
   let signedChanged = 0;
   const ttl = previous.negativeTtl;
@@ -195,8 +194,9 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
     for (const type of changedTypes) {
       const set = sets.get(type);
       if (set) {
-        sets.set(type, sign(set));
-        signedChanged += zsks.length;
+        const signed = sign(set);
+        sets.set(type, signed);
+        signedChanged += signed.sigs.length;
       }
     }
     owners.set(c.name.key, { name: c.name, sets });

@@ -34,9 +34,9 @@ function managed(key: StoredKey): ManagedKey {
   return { ...key, dnskeyRdata: dnskeyRdataOf(key.metadata) };
 }
 
-/** Published keys: in the DNSKEY RRset (active, standby, next). */
+/** Published keys: in the DNSKEY RRset (every state but retired and the two of an algorithm rollover that sign unpublished). */
 export function isPublished(state: KeyState): boolean {
-  return state !== 'retired';
+  return state !== 'retired' && state !== 'presigning' && state !== 'unpublished';
 }
 
 /** The keys the signer uses: every published key, signing only when active. */

@@ -14,8 +14,11 @@ import type { KeyRolloverRecord } from './rollover/rollover-state.js';
  * Rollover states (src/authority/rollover/): `inactive` is a rolled ZSK still published, signing
  * nothing, until its signatures are out of every cache; `revoked` is a rolled RFC 5011 KSK
  * published with the REVOKE bit (flags 385) that signs the DNSKEY RRset, for the remove hold-down.
+ * Algorithm rollover (RFC 6781 §4.1.4): `presigning` is a key of the new algorithm that signs
+ * what its role signs before its DNSKEY is published; `unpublished` is a key of the old algorithm
+ * whose DNSKEY is gone but which still signs until no cache holds a DNSKEY RRset listing it.
  */
-export type KeyState = 'active' | 'standby' | 'next' | 'retired' | 'inactive' | 'revoked';
+export type KeyState = 'active' | 'standby' | 'next' | 'retired' | 'inactive' | 'revoked' | 'presigning' | 'unpublished';
 export type KeyRole = 'ksk' | 'zsk';
 
 /** What the store keeps beside each private key (never the private key itself). */

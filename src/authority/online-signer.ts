@@ -79,11 +79,25 @@ function reusableSignature(previous: ZoneData, job: SigningJob, zone: Name): Res
   });
 }
 
+/**
+ * The apex CDS and CDNSKEY RRsets are the Key Master's (rollover-keys.ts `recordsToSign` adds
+ * them when the zone is signed whole), not part of the zone's data as its file and its changes
+ * say: a re-plan from that data keeps the ones the zone serves, so they are neither dropped nor
+ * signed differently than by a whole-zone signing (rrset-signers.ts).
+ */
+function withParentSignals(previous: ZoneData, unsigned: readonly ResourceRecord[]): readonly ResourceRecord[] {
+  const apex = previous.origin;
+  const isSignal = (r: ResourceRecord) => (r.type === RRType.CDS || r.type === RRType.CDNSKEY) && r.name.equals(apex);
+  if (unsigned.some(isSignal)) return unsigned;
+  const served = [RRType.CDS, RRType.CDNSKEY].flatMap((type) => previous.rrset(apex, type)?.records ?? []);
+  return served.length === 0 ? unsigned : [...unsigned, ...served];
+}
+
 export function resignZone(previous: ZoneData, unsigned: readonly ResourceRecord[], o: OnlineSigningOptions): OnlineSigningResult {
   const { now, policy } = o;
   const refresh = o.refresh ?? DEFAULT_REFRESH_POLICY;
   const inception = now - policy.signatureInception;
-  const plan = planZoneSigning(unsigned, {
+  const plan = planZoneSigning(withParentSignals(previous, unsigned), {
     zone: o.zone,
     keys: o.keys,
     windows: {

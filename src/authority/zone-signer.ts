@@ -6,6 +6,7 @@ import { groupRrsets } from '../wire/rrsets.js';
 import { buildNsecChain } from './nsec-chain.js';
 import { buildNsec3Chain, nsec3ParamRecord } from './nsec3-chain.js';
 import { type SignatureWindow, type SigningKey, signRrset } from './rrset-signer.js';
+import { rrsetSigners, signersOf } from './rrset-signers.js';
 
 export interface ZoneSigningKey extends SigningKey {
   readonly dnskeyRdata: Uint8Array;
@@ -16,6 +17,11 @@ export interface ZoneSigningKey extends SigningKey {
    * DNSKEY is in the zone but it makes no signatures. Default true.
    */
   readonly signs?: boolean;
+  /**
+   * False for a key that signs without its DNSKEY in the DNSKEY RRset (an algorithm rollover's
+   * new keys before they are published, its old ones after: RFC 6781 §4.1.4). Default true.
+   */
+  readonly published?: boolean;
 }
 
 export interface ZoneSigningOptions {
@@ -78,7 +84,8 @@ export function zoneShape(zone: Name, records: readonly ResourceRecord[]): ZoneS
     for (let up = n.labelCount - zone.labelCount - 1; up >= 1; up--) if (cuts.has(n.parent(up).key)) return true;
     return false;
   };
-  return { isCut: (n) => cuts.has(n.key), isBelowCut };
+  // No cuts, no key to make: an NSEC3 owner's key would be built for this question alone.
+  return { isCut: (n) => cuts.size !== 0 && cuts.has(n.key), isBelowCut };
 }
 
 /**
@@ -100,6 +107,15 @@ export function signZone(records: readonly ResourceRecord[], options: FullZoneSi
   return [...plan.records, ...signatures];
 }
 
+/**
+ * The validity window of a signature over an RRset of `type`, whichever key makes it (every
+ * signing path uses this): the DNSKEY window for the DNSKEY RRset, the DS window for DS RRsets,
+ * the other window for everything else, CDS and CDNSKEY included (by the ZSK and the KSK alike).
+ */
+export function signatureWindow(windows: FullZoneSigningOptions['windows'], type: number): SignatureWindow {
+  return type === RRType.DNSKEY ? windows.dnskey : type === RRType.DS ? windows.ds : windows.other;
+}
+
 /** One signature to make: which RRset, with which key, valid when. */
 export interface SigningJob {
   readonly rrset: readonly ResourceRecord[];
@@ -115,6 +131,34 @@ export interface ZoneSigningPlan {
 
 /** Everything `signZone` does except making the signatures (which `parallel-signer.ts` spreads over threads). */
 export function planZoneSigning(records: readonly ResourceRecord[], options: Omit<FullZoneSigningOptions, 'onProgress' | 'progressEvery'>): ZoneSigningPlan {
+  return completePlan(stageZoneSigning(records, options));
+}
+
+/**
+ * A zone plan in two steps, so that signing the zone's data can start on other threads
+ * while this one builds the NSEC/NSEC3 chain (the longest step before the first signature).
+ */
+export interface StagedZoneSigning {
+  /** The zone's records with the DNSKEYs (and NSEC3PARAM) added, and their signatures. */
+  readonly data: ZoneSigningPlan;
+  /** Names the chain will cover (NSEC3 adds empty non-terminals, Opt-Out leaves some out): a size estimate. */
+  readonly chainOwners: number;
+  /** Builds the NSEC or NSEC3 chain: its records and their signatures. Call once. */
+  chain(): ZoneSigningPlan;
+}
+
+/** `data` then `chain()`: the plan `planZoneSigning` returns, records and jobs in the same order. */
+export function completePlan(staged: StagedZoneSigning): ZoneSigningPlan {
+  const chain = staged.chain();
+  return { records: [...staged.data.records, ...chain.records], jobs: [...staged.data.jobs, ...chain.jobs] };
+}
+
+/**
+ * The first step of `planZoneSigning`. The chain's records are NSEC or NSEC3, which the data
+ * never holds (old DNSSEC records are dropped), so grouping data and chain apart gives the
+ * RRsets, and so the jobs, in the order grouping them together would.
+ */
+export function stageZoneSigning(records: readonly ResourceRecord[], options: Omit<FullZoneSigningOptions, 'onProgress' | 'progressEvery'>): StagedZoneSigning {
   const { zone, keys, windows, denial } = options;
   const inZone = records.filter((r) => r.name.isSubdomainOf(zone) && !DNSSEC_TYPES.has(r.type));
   const soa = inZone.find((r) => r.type === RRType.SOA && r.name.equals(zone));
@@ -122,7 +166,7 @@ export function planZoneSigning(records: readonly ResourceRecord[], options: Omi
   if (keys.length === 0) throw new Error(`zone ${zone.toString()}: no keys to sign with`);
   const soaMinimum = decodeRdata(RRType.SOA, soa.rdata)['minimum'] as number;
   const negativeTtl = Math.min(soaMinimum, soa.ttl);
-  const dnskeys: ResourceRecord[] = keys.map((k) => ({ name: zone, type: RRType.DNSKEY, class: soa.class, ttl: options.dnskeyTtl ?? soa.ttl, rdata: k.dnskeyRdata }));
+  const dnskeys: ResourceRecord[] = keys.filter((k) => k.published !== false).map((k) => ({ name: zone, type: RRType.DNSKEY, class: soa.class, ttl: options.dnskeyTtl ?? soa.ttl, rdata: k.dnskeyRdata }));
   const all = [...inZone, ...dnskeys];
   if (denial.kind === 'nsec3') all.push(nsec3ParamRecord(zone, soa.class, denial.iterations, denial.salt));
 
@@ -134,31 +178,42 @@ export function planZoneSigning(records: readonly ResourceRecord[], options: Omi
     o.types.add(r.type);
     owners.set(r.name.key, o);
   }
-  let chain: ResourceRecord[];
-  if (denial.kind === 'nsec') {
-    chain = buildNsecChain([...owners.values()], negativeTtl, soa.class);
-  } else {
-    chain = buildNsec3Chain(
-      zone,
-      [...owners.values()].map((o) => {
-        const insecure = shape.isCut(o.name) && !o.types.has(RRType.DS);
-        return { name: o.name, types: insecure ? o.types : new Set([...o.types, RRType.RRSIG]), insecureDelegation: insecure };
-      }),
-      { iterations: denial.iterations, salt: denial.salt, optOut: denial.optOut, ttl: negativeTtl, class: soa.class },
-    );
-  }
 
-  const signing = keys.filter((k) => k.signs !== false);
-  const ksks = signing.filter((k) => k.role === 'ksk');
-  const zsks = signing.some((k) => k.role === 'zsk') ? signing.filter((k) => k.role === 'zsk') : ksks;
-  if (ksks.length === 0) throw new Error(`zone ${zone.toString()}: no active KSK to sign the DNSKEY RRset with`);
-  const jobs: SigningJob[] = [];
-  for (const rrset of groupRrsets([...all, ...chain])) {
-    const { name, type } = rrset[0]!;
-    if (type !== RRType.NSEC3 && shape.isBelowCut(name)) continue;
-    if (shape.isCut(name) && type !== RRType.DS && type !== RRType.NSEC) continue;
-    const window = type === RRType.DNSKEY ? windows.dnskey : type === RRType.DS ? windows.ds : windows.other;
-    for (const key of type === RRType.DNSKEY ? ksks : zsks) jobs.push({ rrset, key, window });
-  }
-  return { records: [...all, ...chain], jobs };
+  // Which keys sign what: one rule for every signing path (rrset-signers.ts).
+  const signers = rrsetSigners(keys);
+  if (signers.dnskey.length === 0) throw new Error(`zone ${zone.toString()}: no active KSK to sign the DNSKEY RRset with`);
+  const jobsOf = (rrsets: ResourceRecord[][]): SigningJob[] => {
+    const jobs: SigningJob[] = [];
+    for (const rrset of rrsets) {
+      const { name, type } = rrset[0]!;
+      if (type !== RRType.NSEC3 && shape.isBelowCut(name)) continue;
+      if (shape.isCut(name) && type !== RRType.DS && type !== RRType.NSEC) continue;
+      const window = signatureWindow(windows, type);
+      for (const key of signersOf(signers, zone, name, type)) jobs.push({ rrset, key, window });
+    }
+    return jobs;
+  };
+
+  let built = false;
+  const chain = (): ZoneSigningPlan => {
+    if (built) throw new Error('the chain of a staged zone is built once');
+    built = true;
+    let records: ResourceRecord[];
+    if (denial.kind === 'nsec') {
+      records = buildNsecChain([...owners.values()], negativeTtl, soa.class);
+    } else {
+      records = buildNsec3Chain(
+        zone,
+        [...owners.values()].map((o) => {
+          const insecure = shape.isCut(o.name) && !o.types.has(RRType.DS);
+          return { name: o.name, types: insecure ? o.types : new Set([...o.types, RRType.RRSIG]), insecureDelegation: insecure };
+        }),
+        { iterations: denial.iterations, salt: denial.salt, optOut: denial.optOut, ttl: negativeTtl, class: soa.class },
+      );
+    }
+    // Every chain record has an owner of its own (one NSEC per name, one NSEC3 per distinct
+    // hash), so each is its own RRset: grouping them would only cost a key per record.
+    return { records, jobs: jobsOf(records.map((r) => [r])) };
+  };
+  return { data: { records: all, jobs: jobsOf(groupRrsets(all)) }, chainOwners: owners.size, chain };
 }

@@ -1071,7 +1071,7 @@ export class ZoneService implements LocalZones {
   }
 }
 
-const STATE_ORDER = ['active', 'standby', 'next', 'inactive', 'revoked', 'retired'];
+const STATE_ORDER = ['active', 'presigning', 'standby', 'next', 'inactive', 'unpublished', 'revoked', 'retired'];
 
 /** KSKs before ZSKs, active before standby/next before retired, then oldest first: the order Get-DnsServerSigningKey reads best in. */
 function sortKeys<K extends { metadata: KeyMetadata }>(keys: readonly K[]): K[] {

@@ -1,4 +1,5 @@
-import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
+import { authenticateDnskeyRrset, decodeDs } from '../../src/dnssec/dnskey-authentication.js';
+import { decodeDnskey } from '../../src/dnssec/rrsig-signature.js';
 import { type VerifyContext, verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget, type ValidationLimits } from '../../src/dnssec/validation-budget.js';
 import { activeRefreshSeconds, applyTimers, applyValidatedKeys, type Rfc5011Timers } from '../../src/trust/rfc5011.js';
@@ -21,6 +22,12 @@ import type { DsVersion, ZoneVersion } from './rollover-world.js';
  * (refreshing on the RFC's schedule, some seeing the newest and some the oldest cacheable DNSKEY
  * RRset) must at every instant authenticate, from the anchors they hold then, every DNSKEY RRset
  * they could fetch then (the zone's, or an older one a secondary still serves).
+ *
+ * Besides resolvers that follow RFC 6840 §5.11 (any one valid path is enough), two stricter kinds
+ * are checked whenever more than one algorithm is in play (an algorithm rollover): one that wants
+ * every algorithm of the DNSKEY RRset it holds to sign every RRset, the DNSKEY RRset included
+ * (RFC 4035 §2.2 read as a validator's rule), and one that wants every algorithm of the DS RRset
+ * it holds to authenticate the DNSKEY RRset (Unbound's harden-algo-downgrade).
  *
  * The instants: the first moment of every version, and the last second before each version's
  * data of each TTL leaves the caches. Between two such instants the set of cacheable
@@ -52,6 +59,8 @@ export interface ProofResult {
   readonly dnskeyChecks: number;
   readonly rrsetChecks: number;
   readonly refreshes: number;
+  /** Checks of the strict resolvers (one per algorithm, where more than one is in play). */
+  readonly strictChecks: number;
 }
 
 interface PreparedRrset {
@@ -104,6 +113,7 @@ export function proveRolloverTiming(input: ProofInput): ProofResult {
   let dnskeyChecks = 0;
   let rrsetChecks = 0;
   let refreshes = 0;
+  let strictChecks = 0;
   const fail = (t: number, what: string) => {
     if (failures.length < 50) failures.push(`${new Date(t).toISOString()}: ${what}`);
   };
@@ -149,6 +159,14 @@ export function proveRolloverTiming(input: ProofInput): ProofResult {
         const auth = authenticateDnskeyRrset(zone, k.dnskey.records, k.dnskey.sigs, { ds: d.ds, dnskey: [] }, ctxAt(t));
         if (auth.outcome.state !== 'secure') fail(t, `DS ${d.label} + DNSKEY of ${k.label}: ${auth.outcome.state}: ${auth.outcome.reason}`);
         else keys = auth.keys;
+        // Every algorithm of the DS RRset must authenticate the DNSKEY RRset (harden-algo-downgrade).
+        const dsAlgorithms = algorithmsOf(d.ds.map((x) => decodeDs(x).algorithm));
+        if (dsAlgorithms.length > 1)
+          for (const a of dsAlgorithms) {
+            strictChecks++;
+            const strict = authenticateDnskeyRrset(zone, k.dnskey.records, k.dnskey.sigs, { ds: d.ds.filter((x) => decodeDs(x).algorithm === a), dnskey: [] }, ctxAt(t));
+            if (strict.outcome.state !== 'secure') fail(t, `DS ${d.label} (algorithm ${a}, every DS algorithm required) + DNSKEY of ${k.label}: ${strict.outcome.reason}`);
+          }
       }
       // A trust-point resolver validates a DNSKEY RRset when it fetches it, with the anchors it
       // holds then, and keeps using the validated copy until its TTL runs out (it is not
@@ -162,12 +180,25 @@ export function proveRolloverTiming(input: ProofInput): ProofResult {
         else keys ??= auth.keys;
       }
       if (!keys || only) continue;
+      // A strict validator wants a valid signature by every algorithm of the DNSKEY RRset it holds.
+      const trusted = keys;
+      const keyAlgorithms = algorithmsOf(trusted.map((x) => decodeDnskey(x).algorithm));
+      const strictly = (records: ResourceRecord[], sigs: ResourceRecord[], what: string) => {
+        if (keyAlgorithms.length < 2) return;
+        for (const a of keyAlgorithms) {
+          strictChecks++;
+          const verified = verifyRrset(records, sigs, zone, trusted.filter((x) => decodeDnskey(x).algorithm === a), ctxAt(t));
+          if (verified.outcome.state !== 'secure') fail(t, `${what} (algorithm ${a}, every DNSKEY algorithm required): ${verified.outcome.reason}`);
+        }
+      };
+      strictly(k.dnskey.records, k.dnskey.sigs, `the DNSKEY RRset of ${k.label}`);
       for (const v of versions) {
         for (const s of v.rrsets) {
           if (!cacheable(v.from, v.to, s.ttl, input.propagationDelay, t)) continue;
           rrsetChecks++;
           const verified = verifyRrset(s.records, s.sigs, zone, keys, ctxAt(t));
           if (verified.outcome.state !== 'secure') fail(t, `${s.what} of ${v.label} with the DNSKEY RRset of ${k.label}: ${verified.outcome.reason}`);
+          strictly(s.records, s.sigs, `${s.what} of ${v.label} with the DNSKEY RRset of ${k.label}`);
         }
       }
     }
@@ -212,5 +243,10 @@ export function proveRolloverTiming(input: ProofInput): ProofResult {
     check(nextInstant);
     i++;
   }
-  return { failures, instants: sorted.length, dnskeyChecks, rrsetChecks, refreshes };
+  return { failures, instants: sorted.length, dnskeyChecks, rrsetChecks, refreshes, strictChecks };
+}
+
+/** The distinct algorithms, in order. */
+function algorithmsOf(algorithms: readonly number[]): number[] {
+  return [...new Set(algorithms)].sort((a, b) => a - b);
 }

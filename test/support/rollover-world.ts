@@ -11,9 +11,9 @@ import {
   stepRollover,
   stepRolloverManually,
 } from '../../src/authority/rollover/rollover-engine.js';
-import { kskSignaturesOverParentSignals, maxZoneTtl, parentDsKeys, parentSignalRecords, rolloverSigningKeys, dsRdataFor } from '../../src/authority/rollover/rollover-keys.js';
+import { maxZoneTtl, parentDsKeys, parentSignalRecords, rolloverSigningKeys, dsRdataFor } from '../../src/authority/rollover/rollover-keys.js';
 import { type RolloverTimers, checkRolloverRecord, rolloverTimers } from '../../src/authority/rollover/rollover-state.js';
-import { DEFAULT_SIGNING_POLICY, type SigningPolicy } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, type SigningPolicy, fixedKeyBits } from '../../src/authority/signing-options.js';
 import { signZone } from '../../src/authority/zone-signer.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
@@ -64,6 +64,8 @@ export type ParentBehaviour =
   | { readonly kind: 'never' }
   /** Publishes a DS for another key beside the old one at the first scan. */
   | { readonly kind: 'wrong-key'; readonly every: number }
+  /** Adds what the CDS asks for but never removes a DS (an operator who only adds). */
+  | { readonly kind: 'add-only'; readonly every: number }
   /** Follows the CDS like cds-scan, but Keymaster's lookups fail (the operator must step). */
   | { readonly kind: 'invisible'; readonly every: number };
 
@@ -81,6 +83,10 @@ export interface WorldOptions {
   readonly servedDnskeyTtl?: number;
   /** TTL the parent really serves the DS with while lookups report the policy's (a lie, ditto). */
   readonly parentServesDsTtl?: number;
+  /** More zone file lines for the zone's data. */
+  readonly extraRecords?: string;
+  /** The largest TTL the engine is told the zone has, if not the true one (a lie, ditto). */
+  readonly toldMaxZoneTtl?: number;
 }
 
 interface WorldKey {
@@ -88,9 +94,13 @@ interface WorldKey {
   readonly privateKey: KeyObject;
 }
 
+/** RSA keys of the simulation: the smallest size allowed, for speed (the timing is what is tested). */
+const RSA_TEST_BITS = 1024;
+
 export class RolloverWorld {
   readonly zone = Name.parse('child.example.');
-  readonly policy: SigningPolicy;
+  /** `zone sign` with other options changes it (e.g. the algorithm: an algorithm rollover follows). */
+  policy: SigningPolicy;
   readonly timers: RolloverTimers;
   now: number;
   readonly keys = new Map<string, WorldKey>();
@@ -110,7 +120,7 @@ export class RolloverWorld {
     this.now = options.start ?? Date.UTC(2026, 0, 1);
     this.policy = { ...DEFAULT_SIGNING_POLICY, rfc5011: options.rfc5011, dnskeyTtl: 3600, dsTtl: 3600, kskRollover: 60 * 86400, zskRollover: 30 * 86400, ...options.policy };
     this.timers = rolloverTimers(options.timers);
-    this.unsigned = parseZoneText(ZONE_TEXT, { origin: this.zone }).records;
+    this.unsigned = parseZoneText(ZONE_TEXT + (options.extraRecords ?? ''), { origin: this.zone }).records;
     // The keys `zone sign` makes (KeyMaster.keysFor): active KSK and ZSK, with RFC 5011 a standby KSK and a next ZSK.
     this.addKey('ksk', 'active');
     this.addKey('zsk', 'active');
@@ -138,24 +148,25 @@ export class RolloverWorld {
     return this.metadata.filter((k) => k.role === role && k.state === state).sort((a, b) => a.created.localeCompare(b.created));
   }
 
-  private addKey(role: KeyRole, state: KeyState): KeyMetadata {
-    const pair = generateKeyPair(this.policy.algorithm);
+  private addKey(role: KeyRole, state: KeyState, algorithm = this.policy.algorithm): KeyMetadata {
+    const bits = fixedKeyBits(algorithm) ?? RSA_TEST_BITS;
+    const pair = generateKeyPair(algorithm, bits);
     const flags = role === 'ksk' ? KSK_FLAGS : ZSK_FLAGS;
-    const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm: this.policy.algorithm, publicKey: pair.publicKeyField });
+    const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm, publicKey: pair.publicKeyField });
     const at = new Date(this.now).toISOString();
     const period = (role === 'ksk' ? this.policy.kskRollover : this.policy.zskRollover) * 1000;
     const metadata: KeyMetadata = {
       id: randomUUID(),
       zone: this.zone.toString(),
       role,
-      algorithm: this.policy.algorithm,
-      bits: 256,
+      algorithm,
+      bits,
       keyTag: keyTag(rdata),
       flags,
       publicKey: toBase64(pair.publicKeyField),
       state,
       created: at,
-      published: at,
+      ...(state === 'presigning' ? {} : { published: at }),
       ...(state === 'active' ? { activated: at } : {}),
       ...(state === 'active' && this.versions.length === 0 ? { nextRollover: new Date(this.now + period).toISOString() } : {}),
     };
@@ -167,12 +178,38 @@ export class RolloverWorld {
     return [...this.keys.values()].map((k) => ({ metadata: k.metadata, privateKey: k.privateKey, dnskeyRdata: dnskeyRdataOf(k.metadata) }));
   }
 
+  /** TTLsig as the engine is told it. */
+  get maxZoneTtl(): number {
+    return this.options.toldMaxZoneTtl ?? maxZoneTtl(this.unsigned, this.policy.dnskeyTtl);
+  }
+
+  /**
+   * `zone sign` with other options (keysForSigning keeps the keys; the engine does the rest,
+   * e.g. rolls the algorithm), then the engine's step, as the zone service wakes it.
+   */
+  sign(options: Partial<SigningPolicy>): void {
+    this.policy = { ...this.policy, ...options };
+    this.step();
+  }
+
+  /**
+   * What `zone sign` with another algorithm did before algorithm rollover: every key replaced at
+   * once by keys of the new algorithm, the zone re-signed (for the proof to show it is unsafe).
+   */
+  swapAlgorithmAtOnce(algorithm: number): void {
+    for (const k of this.keys.values()) if (k.metadata.state !== 'retired') k.metadata = { ...k.metadata, state: 'retired', retired: new Date(this.now).toISOString() };
+    this.policy = { ...this.policy, algorithm };
+    const fresh = [this.addKey('ksk', 'active'), this.addKey('zsk', 'active')];
+    if (this.options.rfc5011) fresh.push(this.addKey('ksk', 'standby'), this.addKey('zsk', 'next'));
+    this.resign('algorithm swapped at once');
+  }
+
   /** The DS RRset the child asks for (its CDS). */
   wantedDs(): Uint8Array[] {
     return parentDsKeys(this.metadata.map((metadata) => ({ metadata }))).map((k) => dsRdataFor(this.zone, k.metadata, this.policy.dsDigest));
   }
 
-  /** Signs the zone as the zone service does: the rollover's keys, CDS/CDNSKEY with KSK signatures too. */
+  /** Signs the zone as the zone service does: the rollover's keys, CDS/CDNSKEY (signed by the KSK too: the signer's rule). */
   resign(label: string): void {
     const now = Math.floor(this.now / 1000);
     const keys = rolloverSigningKeys(this.zone, this.managed());
@@ -186,7 +223,6 @@ export class RolloverWorld {
       denial: { kind: 'nsec3', iterations: 0, salt: new Uint8Array(0), optOut: false },
       dnskeyTtl: this.options.servedDnskeyTtl ?? p.dnskeyTtl,
     });
-    signed.push(...kskSignaturesOverParentSignals(this.zone, signed, keys, window(p.dnskeySignatureValidity)));
     const last = this.versions.at(-1);
     if (last && last.from === this.now) this.versions.pop(); // only the last state of an instant is served
     this.versions.push({ from: this.now, records: signed, label });
@@ -206,6 +242,7 @@ export class RolloverWorld {
     const served = this.versions.at(-1)!.records.filter((r) => r.type === RRType.CDS).map((r) => r.rdata);
     let next: Uint8Array[] | undefined;
     if (p.kind === 'cds-scan' || p.kind === 'invisible') next = served;
+    if (p.kind === 'add-only') next = [...current.ds, ...served.filter((d) => !current.ds.some((c) => Buffer.from(c).equals(Buffer.from(d))))];
     if (p.kind === 'wrong-key' && current.ds.length === 1) {
       const other = generateKeyPair(13);
       const fake: KeyMetadata = { ...this.metadata[0]!, publicKey: toBase64(other.publicKeyField), flags: KSK_FLAGS, algorithm: 13 };
@@ -222,7 +259,7 @@ export class RolloverWorld {
     let changed = false;
     let justCrashed = false;
     for (let guard = 0; guard < 100; guard++) {
-      const result = stepRollover({ zone: this.zone, keys: this.metadata, policy: this.policy, timers: this.timers, maxZoneTtl: maxZoneTtl(this.unsigned, this.policy.dnskeyTtl), now: this.now, ...(parentDs ? { parentDs } : {}) });
+      const result = stepRollover({ zone: this.zone, keys: this.metadata, policy: this.policy, timers: this.timers, maxZoneTtl: this.maxZoneTtl, now: this.now, ...(parentDs ? { parentDs } : {}) });
       parentDs = undefined;
       this.events.push(...result.events);
       if (result.generate) {
@@ -239,7 +276,7 @@ export class RolloverWorld {
         return result.wakeAt;
       }
       // Crash once in each step that writes more than one key (its redo after the restart runs through).
-      const crash = this.options.crashMidStep === true && result.writes.length > 1 && !justCrashed;
+      const crash: boolean = this.options.crashMidStep === true && result.writes.length > 1 && !justCrashed;
       justCrashed = crash;
       for (const m of crash ? result.writes.slice(0, 1) : result.writes) this.write(m);
       if (result.keySetChanged) changed = true;
@@ -255,7 +292,7 @@ export class RolloverWorld {
   }
 
   private generate(request: KeyRequest): void {
-    this.addKey(request.role, request.state);
+    this.addKey(request.role, request.state, request.algorithm);
   }
 
   private write(m: KeyMetadata): void {

@@ -238,6 +238,77 @@ describe('key rollover in the zone service', () => {
     await again.service.stop();
   });
 
+  it('zone sign with another algorithm rolls it (RFC 6781 §4.1.4), the DS replaced in a parent hosted here, a restart in every state', async () => {
+    const lab = await setup(true);
+    await lab.service.sign('example.', policy(false));
+    const rsa = { mode: 'options' as const, options: { rfc5011: false, algorithm: 8 } };
+    await lab.service.sign('child.example.', rsa);
+    const dsAlgorithms = (l: Lab) => rrset(l, 'example.', 'child.example.', RRType.DS)!.records.map((r) => (decodeRdata(RRType.DS, r.rdata) as { algorithm: number }).algorithm);
+    const dnskeyAlgorithms = (l: Lab) => rrset(l, 'child.example.', 'child.example.', RRType.DNSKEY)!.records.map((r) => r.rdata[3]!).sort((a, b) => a - b);
+    const signerAlgorithms = (l: Lab, owner: string, type: number) => [...new Set(rrset(l, 'child.example.', owner, type)!.sigs.map((x) => decodeRrsig(x.rdata).algorithm))].sort((a, b) => a - b);
+    const validates = (l: Lab) => childValidates(l, rrset(l, 'example.', 'child.example.', RRType.DS)!.records.map((x) => x.rdata));
+    expect(dsAlgorithms(lab)).toEqual([8]);
+    const k1 = await keyOf(lab, 'child.example.', (k) => k.role === 'ksk');
+
+    // zone sign with ECDSA keeps the RSA keys (no swap at once) and the engine starts the rollover.
+    const signed = await lab.service.sign('child.example.', { mode: 'options', options: { rfc5011: false, algorithm: 13 } });
+    expect(signed.keys.filter((k) => k.state !== 'Retired').map((k) => k.algorithm)).toEqual([8, 8]);
+    await lab.service.runRollovers();
+    let keys = (await lab.service.keys('child.example.')).keys;
+    expect(keys.filter((k) => k.algorithm === 13).map((k) => k.state)).toEqual(['Presigning', 'Presigning']);
+    expect(keys.find((k) => k.keyId === k1.keyId)!.rollover).toMatchObject({ currentRolloverStatus: 'AlgorithmWaitingForMaxZoneTtl', rolloverMethod: 'Algorithm', nextRolloverAction: 'PublishNewAlgorithmKeys' });
+    expect(keys.find((k) => k.role === 'zsk' && k.algorithm === 8)!.rollover).toMatchObject({ currentRolloverStatus: 'AlgorithmWaitingForMaxZoneTtl', rolloverMethod: 'Algorithm' });
+    expect(dnskeyAlgorithms(lab)).toEqual([8, 8]);
+    expect(signerAlgorithms(lab, 'www.child.example.', RRType.A)).toEqual([8, 13]);
+    expect(signerAlgorithms(lab, 'child.example.', RRType.DNSKEY)).toEqual([8, 13]);
+    expect(validates(lab)).toBe('secure');
+
+    // Each stage after a restart: the served zone is the same, the rollover carries on.
+    let l = lab;
+    const restartAndRun = async (advance: number) => {
+      const dnskeys = dnskeyAlgorithms(l);
+      await l.service.stop();
+      l = await open({ ...l });
+      expect(dnskeyAlgorithms(l)).toEqual(dnskeys);
+      l.clock.advance(advance);
+      await l.service.runRollovers();
+      return (await keyOf(l, 'child.example.', (k) => k.keyId === k1.keyId)).rollover!.currentRolloverStatus;
+    };
+    expect(await restartAndRun(65 * 60_000)).toBe('AlgorithmWaitingForNewDnsKeyTtl');
+    expect(dnskeyAlgorithms(l)).toEqual([8, 8, 13, 13]);
+    expect(dsAlgorithms(l)).toEqual([8]);
+    expect(validates(l)).toBe('secure');
+    // The CDS and the local parent's DS change to the new algorithm only; the parent is read at once.
+    expect(await restartAndRun(65 * 60_000)).toBe('KskWaitingForDSTtl');
+    expect(dsAlgorithms(l)).toEqual([13]);
+    expect(rrset(l, 'child.example.', 'child.example.', RRType.CDS)!.records.map((r) => r.rdata[2]!)).toEqual([13]);
+    expect(readFileSync(join(l.stateDir, 'dsset-child.example.'), 'utf8')).toMatch(/ DS \d+ 13 2 /);
+    expect(validates(l)).toBe('secure');
+    expect(await restartAndRun(2 * HOUR)).toBe('AlgorithmWaitingForOldDnsKeyTtl');
+    expect(dnskeyAlgorithms(l)).toEqual([13, 13]);
+    expect(signerAlgorithms(l, 'www.child.example.', RRType.A)).toEqual([8, 13]);
+    expect((await l.service.keys('child.example.')).keys.filter((k) => k.algorithm === 8).map((k) => k.state)).toEqual(['Unpublished', 'Unpublished']);
+    expect(validates(l)).toBe('secure');
+    expect(await restartAndRun(65 * 60_000)).toBe('NotRolling');
+    keys = (await l.service.keys('child.example.')).keys;
+    expect(keys.filter((k) => k.state !== 'Retired').map((k) => `${k.role}:${k.algorithm}`).sort()).toEqual(['ksk:13', 'zsk:13']);
+    expect(signerAlgorithms(l, 'www.child.example.', RRType.A)).toEqual([13]);
+    expect(validates(l)).toBe('secure');
+    expect(events(l, 'key.rollover-started')).toMatchObject([{ eventId: 7669, keyId: k1.keyId, method: 'Algorithm', fromAlgorithm: 8, toAlgorithm: 13 }]);
+    expect(events(l, 'key.ksk-rollover-stage').map((e) => e['status'])).toEqual([
+      'Queued',
+      'RollStarted',
+      'AlgorithmWaitingForMaxZoneTtl',
+      'AlgorithmWaitingForNewDnsKeyTtl',
+      'KskWaitingForDSUpdate',
+      'KskWaitingForDSTtl',
+      'AlgorithmWaitingForOldDnsKeyTtl',
+      'NotRolling',
+    ]);
+    expect(events(l, 'key.rollover-completed')).toMatchObject([{ eventId: 7670, keyId: k1.keyId }]);
+    await l.service.stop();
+  });
+
   it('warns at start when rollover timers are lowered below the RFC values (a lab), and uses them', async () => {
     const lab = await setup(false);
     await lab.service.sign('child.example.', policy(false));

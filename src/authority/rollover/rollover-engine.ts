@@ -1,7 +1,9 @@
 import type { Name } from '../../wire/name.js';
 import type { KeyMetadata, KeyRole, KeyState } from '../key-store.js';
 import type { SigningPolicy } from '../signing-options.js';
-import { dsKeyTag, dsMatchesKey, revokedMetadata } from './rollover-keys.js';
+import { isPublished } from '../key-master.js';
+import { algorithmDiffers, algorithmRolloverLead, algorithmRolloverOf, isCancellable } from './algorithm-rollover.js';
+import { dsAlgorithm, dsKeyTag, dsMatchesKey, revokedMetadata } from './rollover-keys.js';
 import { type KeyRolloverRecord, type RolloverMethod, type RolloverStatus, type RolloverTimers, isRolling } from './rollover-state.js';
 import { type ZoneTiming, dsRetireInterval, publishInterval, revokedKeepInterval, standbyReadyInterval, zskRetireInterval } from './rollover-timing.js';
 
@@ -48,9 +50,13 @@ export interface RolloverInput {
 /** A key the driver must generate (and store, published in `state`) before stepping again. */
 export interface KeyRequest {
   readonly role: KeyRole;
-  readonly state: Extract<KeyState, 'active' | 'standby' | 'next'>;
+  readonly state: Extract<KeyState, 'active' | 'standby' | 'next' | 'presigning'>;
   /** The key whose rollover needs it. */
   readonly forKey: string;
+  /** Its algorithm: the rolled key's (an algorithm rollover: the one rolled to). */
+  readonly algorithm: number;
+  /** Its size when the algorithm is not the policy's (the rolled key's); otherwise the policy's sizes apply. */
+  readonly bits?: number;
 }
 
 export type RolloverEventName =
@@ -152,18 +158,30 @@ export function pendingAction(key: KeyMetadata, keys: readonly KeyMetadata[], in
   const timers = input.timers;
   const all = new Keys(keys);
   const successor = r?.successor ? all.byId.get(r.successor) : undefined;
+  const algorithmRoll = r?.method === 'Algorithm';
   switch (r?.status ?? 'NotRolling') {
     case 'NotRolling':
-      if (key.state !== 'active' || key.nextRollover === undefined || all.successors().has(key.id)) return undefined;
+      // While the algorithm rolls (or is about to), nothing else is scheduled.
+      if (key.state !== 'active' || all.successors().has(key.id) || algorithmRolloverOf(keys)) return undefined;
+      if (algorithmDiffers(keys, input.policy.algorithm))
+        return algorithmRolloverLead(keys, input.policy.algorithm, all.successors())?.id === key.id ? { action: 'StartAlgorithmRollover', at: undefined } : undefined;
+      if (key.nextRollover === undefined) return undefined;
       return { action: 'StartRollover', at: Date.parse(key.nextRollover) };
     case 'Queued': {
+      if (algorithmRoll) return { action: 'StartAlgorithmRollover', at: Date.parse(r!.since) };
       if (r!.method !== 'RFC5011') return { action: 'StartRollover', at: Date.parse(r!.since) };
       const standby = all.of('ksk', 'standby', key.algorithm)[0];
       if (!standby) return { action: 'GenerateStandby', at: Date.parse(r!.since) };
       return { action: 'StartRollover', at: publishedAt(standby) + standbyReadyInterval(t, timers) * S };
     }
     case 'RollStarted':
-      return { action: 'PublishSuccessor', at: Date.parse(r!.since) };
+      return { action: algorithmRoll ? 'SignWithNewAlgorithm' : 'PublishSuccessor', at: Date.parse(r!.since) };
+    case 'AlgorithmWaitingForMaxZoneTtl':
+      return { action: 'PublishNewAlgorithmKeys', at: Date.parse(r!.since) + zskRetireInterval(t, timers) * S };
+    case 'AlgorithmWaitingForNewDnsKeyTtl':
+      return { action: 'RequestNewAlgorithmDS', at: successor ? publishedAt(successor) + publishInterval(t, timers) * S : undefined };
+    case 'AlgorithmWaitingForOldDnsKeyTtl':
+      return { action: 'RemoveOldAlgorithmSignatures', at: Date.parse(r!.since) + publishInterval(t, timers) * S };
     case 'ZskWaitingForDnsKeyTtl':
       return { action: 'ActivateSuccessor', at: successor ? publishedAt(successor) + publishInterval(t, timers) * S : undefined };
     case 'ZskWaitingForMaxZoneTtl':
@@ -172,8 +190,14 @@ export function pendingAction(key: KeyMetadata, keys: readonly KeyMetadata[], in
       const last = ms(r!.lastDsCheck);
       return { action: 'CheckParentDS', at: last === undefined ? Date.parse(r!.since) : last + timers.dsPollingPeriod * S };
     }
-    case 'KskWaitingForDSTtl':
-      return { action: r!.method === 'RFC5011' ? 'ActivateSuccessor' : 'RemoveOldKey', at: Date.parse(r!.dsSeen ?? r!.since) + dsRetireInterval(t, timers, r!.dsTtl) * S };
+    case 'KskWaitingForDSTtl': {
+      const dsGone = Date.parse(r!.dsSeen ?? r!.since) + dsRetireInterval(t, timers, r!.dsTtl) * S;
+      if (!algorithmRoll) return { action: r!.method === 'RFC5011' ? 'ActivateSuccessor' : 'RemoveOldKey', at: dsGone };
+      if (!successor) return { action: 'WithdrawOldAlgorithmKeys', at: undefined };
+      // The new DNSKEYs in every cache, and with RFC 5011 keys taken through the trust-point resolvers' add hold-down.
+      const keysKnown = publishedAt(successor) + (input.policy.rfc5011 ? standbyReadyInterval(t, timers) : publishInterval(t, timers)) * S;
+      return { action: 'WithdrawOldAlgorithmKeys', at: Math.max(dsGone, keysKnown) };
+    }
     case 'KskWaitingForDnsKeyTtl':
       return { action: 'RemoveOldKey', at: successor ? publishedAt(successor) + publishInterval(t, timers) * S : undefined };
     case 'WaitingForRFC5011RemoveHoldDown':
@@ -248,6 +272,8 @@ export function stepRollover(input: RolloverInput): RolloverStep {
 
   // Rolls under way first, oldest key first: one change per step.
   const rolling = keys.all.filter((k) => isRolling(k.rollover?.status)).sort(byCreated);
+  // The zone's keys are not all of the policy's algorithm: no ordinary roll starts, the algorithm is rolled.
+  const algorithmChange = algorithmRolloverOf(keys.all) !== undefined || algorithmDiffers(keys.all, policy.algorithm);
   for (const o of rolling) {
     const r = o.rollover!;
     const method = r.method ?? rolloverMethod(o.role, policy);
@@ -255,11 +281,18 @@ export function stepRollover(input: RolloverInput): RolloverStep {
     const successor = r.successor ? keys.byId.get(r.successor) : undefined;
     if (r.successor && (!successor || successor.state === 'retired'))
       return fail(o, `its successor ${r.successor} is ${successor ? 'retired' : 'missing from the key store'}`);
+    if (method === 'Algorithm') {
+      const step = algorithmStep(o, p!, successor);
+      if (step) return step;
+      continue;
+    }
+    // Keys a request makes for an ordinary roll are of the rolled key's algorithm and size.
+    const request = (role: KeyRole, state: KeyRequest['state']): KeyRequest => ({ role, state, forKey: o.id, algorithm: o.algorithm, ...(o.algorithm === policy.algorithm ? {} : { bits: o.bits }) });
     switch (r.status) {
       case 'Queued': {
         const busy = rolling.some((k) => k.id !== o.id && k.role === o.role && k.rollover!.status !== 'Queued');
-        if (busy) continue;
-        if (method === 'RFC5011' && keys.of('ksk', 'standby', o.algorithm).length === 0) return done({ generate: { role: 'ksk', state: 'standby', forKey: o.id } });
+        if (busy || algorithmChange) continue;
+        if (method === 'RFC5011' && keys.of('ksk', 'standby', o.algorithm).length === 0) return done({ generate: request('ksk', 'standby') });
         if (p!.at! > now) continue;
         const started = moveTo(o, 'RollStarted', { method, started: iso(now) });
         event(started, 'key.rollover-started', `keys for the signing key ${o.id} in zone ${zone} are starting the rollover process`, { method });
@@ -269,7 +302,7 @@ export function stepRollover(input: RolloverInput): RolloverStep {
         if (o.role === 'zsk') {
           const nexts = keys.of('zsk', 'next', o.algorithm);
           const need = policy.rfc5011 ? 2 : 1;
-          if (nexts.length < need) return done({ generate: { role: 'zsk', state: 'next', forKey: o.id } });
+          if (nexts.length < need) return done({ generate: request('zsk', 'next') });
           // The successor is recorded before anything else changes, so a redo after a crash
           // continues with the same key (the swap happens in the next step when it is ready).
           moveTo(o, 'ZskWaitingForDnsKeyTtl', { successor: nexts[0]!.id });
@@ -277,12 +310,12 @@ export function stepRollover(input: RolloverInput): RolloverStep {
         }
         if (method === 'DoubleSignature') {
           const s = keys.of('ksk', 'active', o.algorithm).filter((k) => k.id !== o.id && statusOf(k) === 'NotRolling' && k.nextRollover === undefined)[0];
-          if (!s) return done({ generate: { role: 'ksk', state: 'active', forKey: o.id } });
+          if (!s) return done({ generate: request('ksk', 'active') });
           moveTo(o, 'KskWaitingForDSUpdate', { successor: s.id, dsMisses: 0 });
           return done();
         }
         const standbys = keys.of('ksk', 'standby', o.algorithm);
-        if (standbys.length < 2) return done({ generate: { role: 'ksk', state: 'standby', forKey: o.id } });
+        if (standbys.length < 2) return done({ generate: request('ksk', 'standby') });
         moveTo(o, 'KskWaitingForDSUpdate', { successor: standbys[0]!.id, dsMisses: 0 });
         return done();
       }
@@ -329,8 +362,17 @@ export function stepRollover(input: RolloverInput): RolloverStep {
     }
   }
 
-  // Keys whose rollover is scheduled: notice a day ahead (7667), queue when due.
+  // Keys whose rollover is scheduled: notice a day ahead (7667), queue when due. When the zone's
+  // keys are not of the policy's algorithm, the algorithm is rolled instead (and nothing else).
   const successors = keys.successors();
+  if (algorithmChange) {
+    if (algorithmRolloverOf(keys.all)) return done();
+    const lead = algorithmRolloverLead(keys.all, policy.algorithm, successors);
+    if (!lead) return done(); // another roll holds the KSKs: the algorithm waits for it
+    const queued = record(lead, { ...keepHistory(lead.rollover), status: 'Queued', since: iso(now), method: 'Algorithm', algorithm: policy.algorithm });
+    stage(queued, 'Queued');
+    return done();
+  }
   for (const k of keys.all.sort(byCreated)) {
     if (k.state !== 'active' || k.nextRollover === undefined || isRolling(k.rollover?.status) || k.rollover?.status === 'RollError' || successors.has(k.id)) continue;
     const due = Date.parse(k.nextRollover);
@@ -347,6 +389,108 @@ export function stepRollover(input: RolloverInput): RolloverStep {
     }
   }
   return done();
+
+  /** One step of an algorithm rollover (algorithm-rollover.ts has the order and why), or undefined when nothing is due. */
+  function algorithmStep(o: KeyMetadata, p: PendingAction, s: KeyMetadata | undefined): RolloverStep | undefined {
+    const r = o.rollover!;
+    const to = r.algorithm!;
+    const roll = algorithmRolloverOf(keys.all)!;
+    // Called off while nothing of the new algorithm is published, when the policy no longer asks for it.
+    if (policy.algorithm !== to && isCancellable(roll, keys.all)) return cancelAlgorithm(o);
+    const due = p.at !== undefined && p.at <= now;
+    const newKey = (role: KeyRole) => keys.all.filter((k) => k.role === role && k.algorithm === to && (k.state === 'presigning' || k.state === 'active')).sort(byCreated)[0];
+    const request = (role: KeyRole, state: KeyRequest['state']): RolloverStep => done({ generate: { role, state, forKey: o.id, algorithm: to } });
+    switch (r.status) {
+      case 'Queued': {
+        if (rolling.some((k) => k.id !== o.id && k.rollover!.status !== 'Queued') || !due) return undefined;
+        // Rolls queued for other keys are part of this one: every key is replaced.
+        for (const k of rolling) if (k.id !== o.id) record(k, { ...keepHistory(k.rollover), status: 'NotRolling', since: iso(now) });
+        const started = moveTo(o, 'RollStarted', { started: iso(now) });
+        event(started, 'key.rollover-started', `keys for the signing key ${o.id} in zone ${zone} are starting the rollover process: algorithm ${o.algorithm} to ${to}, every key of the zone`, { method: 'Algorithm', fromAlgorithm: o.algorithm, toAlgorithm: to });
+        return done();
+      }
+      case 'RollStarted': {
+        // 1. The new algorithm signs everything, its DNSKEYs not yet published.
+        const ksk = newKey('ksk');
+        if (!ksk) return request('ksk', 'presigning');
+        if (!newKey('zsk')) return request('zsk', 'presigning');
+        moveTo(o, 'AlgorithmWaitingForMaxZoneTtl', { successor: ksk.id });
+        return done();
+      }
+      case 'AlgorithmWaitingForMaxZoneTtl': {
+        if (!due) return undefined;
+        // 2. Every cached RRset has the new signatures: the new DNSKEYs are published.
+        const presigning = keys.all.filter((k) => k.algorithm === to && k.state === 'presigning').sort(byCreated);
+        if (presigning.length > 0) {
+          for (const k of presigning) write({ ...k, state: 'active', published: iso(now), activated: iso(now) }, k);
+          return done();
+        }
+        if (policy.rfc5011 && !keys.all.some((k) => k.role === 'ksk' && k.algorithm === to && k.state === 'standby')) return request('ksk', 'standby');
+        if (policy.rfc5011 && !keys.all.some((k) => k.role === 'zsk' && k.algorithm === to && k.state === 'next')) return request('zsk', 'next');
+        moveTo(o, 'AlgorithmWaitingForNewDnsKeyTtl');
+        return done();
+      }
+      case 'AlgorithmWaitingForNewDnsKeyTtl':
+        if (!due) return undefined;
+        // 3. Every cached DNSKEY RRset has the new keys: the CDS/CDNSKEY now ask for their DS only.
+        moveTo(o, 'KskWaitingForDSUpdate', { dsMisses: 0 });
+        keySetChanged = true;
+        return done();
+      case 'KskWaitingForDSUpdate':
+        if (input.parentDs) return observeDs(o, s!, input.parentDs);
+        return due ? done({ dsCheckDue: true }) : undefined;
+      case 'KskWaitingForDSTtl': {
+        if (!due) return undefined;
+        // 4. No cache holds a DS of the old algorithm: its DNSKEYs go, its signatures stay. The
+        // old KSK's first, so a crash between the writes leaves no published key of the old
+        // algorithm whose signatures are gone from the data it should sign.
+        moveTo(o, 'AlgorithmWaitingForOldDnsKeyTtl', {}, { state: 'unpublished' });
+        withdrawOldAlgorithm(o);
+        return done();
+      }
+      case 'AlgorithmWaitingForOldDnsKeyTtl': {
+        // After a crash between the writes above: the rest withdrawn now, and the wait counted from now.
+        if (oldAlgorithmKeys(o).some((k) => isPublished(k.state))) {
+          withdrawOldAlgorithm(o);
+          record(o, { ...r, since: iso(now) });
+          return done();
+        }
+        if (!due) return undefined;
+        // 5. No cache holds a DNSKEY RRset with the old keys: their signatures go.
+        for (const k of oldAlgorithmKeys(o)) write({ ...k, state: 'retired', retired: iso(now) }, k);
+        const zsk = keys.all.find((k) => k.role === 'zsk' && k.algorithm === to && k.state === 'active' && k.nextRollover === undefined);
+        if (zsk) {
+          const nextRollover = iso(Math.max(Date.parse(zsk.activated ?? iso(now)) + policy.zskRollover * S, now + timers.minimumWait * S));
+          write({ ...zsk, nextRollover, rollover: { ...keepHistory(zsk.rollover), status: 'NotRolling', since: iso(now), lastRollover: iso(now) } }, zsk);
+        }
+        return complete(o, s!);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** The old algorithm's keys other than the lead, not yet retired. */
+  function oldAlgorithmKeys(o: KeyMetadata): KeyMetadata[] {
+    return keys.all.filter((k) => k.id !== o.id && k.algorithm === o.algorithm && k.state !== 'retired');
+  }
+
+  /** The old algorithm's published keys leave the DNSKEY RRset: the signing ones keep signing (`unpublished`), the rest go. */
+  function withdrawOldAlgorithm(o: KeyMetadata): void {
+    for (const k of oldAlgorithmKeys(o)) {
+      if (!isPublished(k.state)) continue;
+      write(k.state === 'active' ? { ...k, state: 'unpublished' } : { ...k, state: 'retired', retired: iso(now) }, k);
+    }
+  }
+
+  /** Calls the algorithm rollover off: the new algorithm's unpublished keys go, the zone stays as it was. */
+  function cancelAlgorithm(o: KeyMetadata): RolloverStep {
+    const to = o.rollover!.algorithm!;
+    for (const k of keys.all) if (k.algorithm === to && k.state === 'presigning') write({ ...k, state: 'retired', retired: iso(now) }, k);
+    const back = record(o, { ...keepHistory(o.rollover), status: 'NotRolling', since: iso(now) });
+    events.push({ ...stageEvent(zone, back, 'NotRolling'), fields: { zone: zone.toString(), status: 'NotRolling', cancelled: true, toAlgorithm: to, policyAlgorithm: policy.algorithm } });
+    return done();
+  }
 
   function swapZsk(o: KeyMetadata, s: KeyMetadata): RolloverStep {
     // The successor signs first (for a moment both do), then the old key stops signing.
@@ -368,7 +512,11 @@ export function stepRollover(input: RolloverInput): RolloverStep {
   function observeDs(o: KeyMetadata, s: KeyMetadata, seen: ParentDsObservation): RolloverStep {
     const r = o.rollover!;
     const checked = { lastDsCheck: iso(seen.at) };
-    if (seen.ds?.some((ds) => dsMatchesKey(zone, ds, s))) {
+    // An algorithm rollover waits until the DS RRset is the new algorithm's only (RFC 6781
+    // §4.1.4: replaced), so no validator is left with a DS algorithm the DNSKEY RRset lacks.
+    const oldAlgorithm = r.method === 'Algorithm' ? (seen.ds ?? []).filter((ds) => dsAlgorithm(ds) === o.algorithm) : [];
+    const hasNew = seen.ds?.some((ds) => dsMatchesKey(zone, ds, s)) ?? false;
+    if (hasNew && oldAlgorithm.length === 0) {
       moveTo(o, 'KskWaitingForDSTtl', { ...checked, dsSeen: iso(seen.at), dsTtl: Math.max(policy.dsTtl, seen.ttl ?? 0) });
       return done();
     }
@@ -378,7 +526,9 @@ export function stepRollover(input: RolloverInput): RolloverStep {
         ? 'the parent DS RRset could not be looked up or did not validate'
         : seen.ds.length === 0
           ? 'the parent has no DS RRset for the zone'
-          : `the parent DS RRset names key tags ${seen.ds.map(dsKeyTag).join(', ')}, not ${s.keyTag}`;
+          : hasNew
+            ? `the parent DS RRset still names key tags ${oldAlgorithm.map(dsKeyTag).join(', ')} of the old algorithm ${o.algorithm} beside ${s.keyTag}`
+            : `the parent DS RRset names key tags ${seen.ds.map(dsKeyTag).join(', ')}, not ${s.keyTag}`;
     const waited = record(o, { ...r, ...checked, dsMisses: misses });
     event(waited, 'key.rollover-waiting-for-ds', `KSK rollover of ${zone} waits for the DS of key ${s.keyTag} at the parent since ${r.since}: ${why}; the old key ${o.keyTag} stays (keymaster zone step-rollover ${zone} ${o.id} once the DS is there)`, {
       waitingFor: s.keyTag,
@@ -410,15 +560,25 @@ function keepHistory(r: KeyRolloverRecord | undefined): Partial<KeyRolloverRecor
 
 /**
  * `zone roll ZONE KEY-ID` (Invoke-DnsServerSigningKeyRollover): queue the rollover of an active
- * key now. A key whose roll stopped in RollError is queued again. Returns the metadata to write.
+ * key now. A key whose roll stopped in RollError is queued again. A KSK of another algorithm than
+ * the policy's is queued for an algorithm rollover (every key of the zone is replaced); while
+ * one is under way, no key is rolled by itself. Returns the metadata to write.
  */
-export function queueRollover(keys: readonly KeyMetadata[], keyId: string, policy: Pick<SigningPolicy, 'rfc5011'>, now: number): KeyMetadata {
+export function queueRollover(keys: readonly KeyMetadata[], keyId: string, policy: Pick<SigningPolicy, 'rfc5011' | 'algorithm'>, now: number): KeyMetadata {
   const k = keys.find((x) => x.id === keyId);
   if (!k) throw new RolloverRequestError('no-such-key', `no key ${keyId}`);
+  const roll = algorithmRolloverOf(keys);
+  if (roll && roll.lead.id !== k.id)
+    throw new RolloverRequestError('already-rolling', `an algorithm rollover of the zone (${roll.from} to ${roll.to}, key ${roll.lead.id}, ${roll.status}) is under way: it replaces every key`);
   if (isRolling(k.rollover?.status)) throw new RolloverRequestError('already-rolling', `key ${keyId} is already rolling (${k.rollover!.status})`);
   const all = new Keys(keys);
   if (k.state !== 'active' || all.successors().has(k.id))
     throw new RolloverRequestError('not-rollable', `key ${keyId} is ${all.successors().has(k.id) ? 'the successor in a rollover under way' : k.state}: only an active key is rolled (its successor is chosen by the rollover)`);
+  if (k.algorithm !== policy.algorithm) {
+    if (k.role !== 'ksk')
+      throw new RolloverRequestError('not-rollable', `key ${keyId} is of algorithm ${k.algorithm}, the zone's policy of ${policy.algorithm}: the algorithm rollover, which replaces every key, is started with the active KSK`);
+    return { ...k, rollover: { ...keepHistory(k.rollover), status: 'Queued', since: iso(now), method: 'Algorithm', algorithm: policy.algorithm } };
+  }
   return { ...k, rollover: { ...keepHistory(k.rollover), status: 'Queued', since: iso(now), method: rolloverMethod(k.role, policy) } };
 }
 
@@ -448,6 +608,20 @@ export interface KeyRolloverView {
 
 export function rolloverView(key: KeyMetadata, keys: readonly KeyMetadata[], input: Pick<RolloverInput, 'policy' | 'timers' | 'maxZoneTtl'>): KeyRolloverView {
   const r = key.rollover;
+  // The old algorithm's other keys go through an algorithm rollover with its lead (the old KSK).
+  const roll = algorithmRolloverOf(keys);
+  if (roll && key.id !== roll.lead.id && key.algorithm === roll.from && key.state !== 'retired') {
+    const p = pendingAction(roll.lead, keys, input);
+    return {
+      currentRolloverStatus: roll.status,
+      rolloverMethod: 'Algorithm',
+      nextRolloverAction: p?.action ?? null,
+      nextRolloverActionTime: p?.at === undefined ? null : iso(p.at),
+      lastRolloverTime: r?.lastRollover ?? null,
+      successor: null,
+      rolloverError: null,
+    };
+  }
   const p = key.state === 'retired' ? undefined : pendingAction(key, keys, input);
   return {
     currentRolloverStatus: r?.status ?? 'NotRolling',

@@ -5,11 +5,11 @@ import type { ResourceRecord } from '../../wire/message.js';
 import type { Name } from '../../wire/name.js';
 import { decodeRdata, encodeRdata } from '../../wire/rdata-codec.js';
 import { RRType } from '../../wire/rr-type.js';
-import { type ManagedKey, dnskeyRdataOf } from '../key-master.js';
+import { type ManagedKey, dnskeyRdataOf, isPublished } from '../key-master.js';
 import type { KeyMetadata } from '../key-store.js';
 import type { SigningPolicy } from '../signing-options.js';
-import { type SignatureWindow, signRrset } from '../rrset-signer.js';
 import type { ZoneSigningKey } from '../zone-signer.js';
+import { algorithmRolloverOf, parentDsAlgorithm } from './algorithm-rollover.js';
 
 /** RFC 5011 §3: the REVOKE bit of the DNSKEY flags (257 → 385). */
 export const DNSKEY_REVOKE_FLAG = 0x0080;
@@ -25,19 +25,24 @@ export function unrevokedDnskey(m: KeyMetadata): Uint8Array {
   return dnskeyRdataOf({ ...m, flags: m.flags & ~DNSKEY_REVOKE_FLAG });
 }
 
-export function isPublishedState(state: KeyMetadata['state']): boolean {
-  return state !== 'retired';
+/** In the DNSKEY RRset: every state but retired, and the two of an algorithm rollover that sign unpublished. */
+export const isPublishedState = isPublished;
+
+/** Whether a key in `state` makes signatures (with its role's share: rrset-signers.ts). */
+export function signsInState(m: Pick<KeyMetadata, 'state' | 'role'>): boolean {
+  return m.state === 'active' || m.state === 'presigning' || m.state === 'unpublished' || (m.state === 'revoked' && m.role === 'ksk');
 }
 
 /**
  * The keys the signer uses while keys roll: every published key in the DNSKEY RRset (a revoked
  * KSK with flags 385), signing when active; a revoked KSK also signs the DNSKEY RRset, so
  * resolvers can verify the revocation with the key itself (RFC 5011 §2.1). Inactive ZSKs and
- * standby/next keys are published and sign nothing.
+ * standby/next keys are published and sign nothing. In an algorithm rollover, `presigning` and
+ * `unpublished` keys sign without being published (RFC 6781 §4.1.4).
  */
 export function rolloverSigningKeys(zone: Name, keys: readonly ManagedKey[]): ZoneSigningKey[] {
   return keys
-    .filter((k) => isPublishedState(k.metadata.state))
+    .filter((k) => k.metadata.state !== 'retired')
     .map((k) => ({
       zone,
       algorithm: k.metadata.algorithm,
@@ -45,16 +50,23 @@ export function rolloverSigningKeys(zone: Name, keys: readonly ManagedKey[]): Zo
       privateKey: k.privateKey,
       dnskeyRdata: k.dnskeyRdata,
       role: k.metadata.role,
-      signs: k.metadata.state === 'active' || (k.metadata.state === 'revoked' && k.metadata.role === 'ksk'),
+      signs: signsInState(k.metadata),
+      published: isPublishedState(k.metadata.state),
     }));
 }
 
 /**
  * The KSKs whose DS the parent should hold now: active and standby ones. A revoked key is left
- * out (a validator never uses it: RFC 5011 §2.1), as is a key on its way out.
+ * out (a validator never uses it: RFC 5011 §2.1), as is a key on its way out. During an
+ * algorithm rollover, only those of the old algorithm until the new DNSKEYs are in every cache,
+ * then only those of the new one (RFC 6781 §4.1.4: the DS is replaced, not added to).
  */
 export function parentDsKeys<K extends { metadata: KeyMetadata }>(keys: readonly K[]): K[] {
-  return keys.filter((k) => k.metadata.role === 'ksk' && (k.metadata.state === 'active' || k.metadata.state === 'standby'));
+  const roll = algorithmRolloverOf(keys.map((k) => k.metadata));
+  const algorithm = roll ? parentDsAlgorithm(roll) : undefined;
+  return keys.filter(
+    (k) => k.metadata.role === 'ksk' && (k.metadata.state === 'active' || k.metadata.state === 'standby') && (algorithm === undefined || k.metadata.algorithm === algorithm),
+  );
 }
 
 /** DS RDATA for a key (computed over its DNSKEY without the REVOKE bit). */
@@ -74,6 +86,15 @@ export function dsMatchesKey(zone: Name, ds: Uint8Array, m: KeyMetadata): boolea
   const dnskey = unrevokedDnskey(m);
   if (f.algorithm !== m.algorithm || f.keyTag !== keyTag(dnskey) || !isSupportedDigestType(f.digestType)) return false;
   return Buffer.from(dsDigest(f.digestType, zone.lowercase().wire, dnskey)).equals(Buffer.from(f.digest));
+}
+
+/** The algorithm a DS RDATA names. */
+export function dsAlgorithm(ds: Uint8Array): number | undefined {
+  try {
+    return (decodeRdata(RRType.DS, ds) as { algorithm: number }).algorithm;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The key tag a DS RDATA names (for messages). */
@@ -109,21 +130,6 @@ export function rolloverParentFiles(zone: Name, keys: readonly { metadata: KeyMe
     dsset: dssetToText(parentDsRecords(zone, keys, policy, 1, digestType)),
     keyset: keysetToText(wanted.map((k) => ({ name: zone, type: RRType.DNSKEY, class: 1, ttl: policy.dnskeyTtl, rdata: unrevokedDnskey(k.metadata) }))),
   };
-}
-
-/**
- * RFC 7344 §4.1: the CDS/CDNSKEY RRsets are signed with a key the parent's DS names, i.e. a
- * KSK, besides the ZSK signature every RRset gets. Returns the KSK RRSIGs over the apex CDS and
- * CDNSKEY RRsets of `records` (a revoked KSK makes none).
- */
-export function kskSignaturesOverParentSignals(zone: Name, records: readonly ResourceRecord[], keys: readonly ZoneSigningKey[], window: SignatureWindow): ResourceRecord[] {
-  const ksks = keys.filter((k) => k.role === 'ksk' && k.signs !== false && (((k.dnskeyRdata[0]! << 8) | k.dnskeyRdata[1]!) & DNSKEY_REVOKE_FLAG) === 0);
-  const out: ResourceRecord[] = [];
-  for (const type of [RRType.CDS, RRType.CDNSKEY]) {
-    const rrset = records.filter((r) => r.type === type && r.name.equals(zone));
-    if (rrset.length > 0) for (const k of ksks) out.push(signRrset(rrset, k, window));
-  }
-  return out;
 }
 
 /** TTLsig: the largest TTL of any RRset the signed zone will hold (its data, the DNSKEY and CDS/CDNSKEY RRsets). */

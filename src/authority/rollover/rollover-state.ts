@@ -4,16 +4,26 @@
  * in each key's metadata, and the timers. Plain data, no I/O.
  */
 
-/** Get-DnsServerSigningKey's CurrentRolloverStatus values, in the order a rollover meets them. */
+/**
+ * Get-DnsServerSigningKey's CurrentRolloverStatus values, in the order a rollover meets them,
+ * and the three of an algorithm rollover (RFC 6781 §4.1.4), which the Microsoft DNS Server does
+ * not roll by itself: the new algorithm signing everything before its keys are published
+ * (AlgorithmWaitingForMaxZoneTtl), its keys published (AlgorithmWaitingForNewDnsKeyTtl), and,
+ * after the DS change (KskWaitingForDSUpdate, KskWaitingForDSTtl), the old keys withdrawn while
+ * their signatures stay (AlgorithmWaitingForOldDnsKeyTtl).
+ */
 export const ROLLOVER_STATUSES = [
   'NotRolling',
   'Queued',
   'RollStarted',
   'ZskWaitingForDnsKeyTtl',
   'ZskWaitingForMaxZoneTtl',
+  'AlgorithmWaitingForMaxZoneTtl',
+  'AlgorithmWaitingForNewDnsKeyTtl',
   'KskWaitingForDSUpdate',
   'KskWaitingForDSTtl',
   'KskWaitingForDnsKeyTtl',
+  'AlgorithmWaitingForOldDnsKeyTtl',
   'WaitingForRFC5011RemoveHoldDown',
   'RollError',
 ] as const;
@@ -22,9 +32,11 @@ export type RolloverStatus = (typeof ROLLOVER_STATUSES)[number];
 /**
  * How a key is rolled. ZSK: pre-publication (RFC 6781 §4.1.1.1). KSK: double signature with the
  * DS changed at the parent at the same time (RFC 7583 §3.3.3 "Double-RRset"), or RFC 5011
- * (standby KSK takes over, the old one is revoked through the remove hold-down).
+ * (standby KSK takes over, the old one is revoked through the remove hold-down). Algorithm:
+ * every key of the zone replaced by keys of another algorithm, in the conservative order of
+ * RFC 6781 §4.1.4 (the record is carried by the old active KSK).
  */
-export type RolloverMethod = 'PrePublish' | 'DoubleSignature' | 'RFC5011';
+export type RolloverMethod = 'PrePublish' | 'DoubleSignature' | 'RFC5011' | 'Algorithm';
 
 /** A rollover under way (a status other than NotRolling and RollError). */
 export function isRolling(status: RolloverStatus | undefined): boolean {
@@ -44,6 +56,8 @@ export interface KeyRolloverRecord {
   readonly started?: string;
   /** The key that takes over from this one (set when the roll starts). */
   readonly successor?: string;
+  /** An algorithm rollover: the DNSSEC algorithm number the zone rolls to. */
+  readonly algorithm?: number;
   /** When the parent's DS RRset was first seen with the successor's DS (or the operator stepped). */
   readonly dsSeen?: string;
   /** The parent's DS TTL as observed (seconds); the policy's DS TTL when not observed. */
@@ -120,7 +134,7 @@ export class RolloverRecordError extends Error {
   override readonly name = 'RolloverRecordError';
 }
 
-const METHODS: readonly RolloverMethod[] = ['PrePublish', 'DoubleSignature', 'RFC5011'];
+const METHODS: readonly RolloverMethod[] = ['PrePublish', 'DoubleSignature', 'RFC5011', 'Algorithm'];
 const TIME_FIELDS = ['since', 'started', 'dsSeen', 'lastDsCheck', 'revoked', 'dueNotice', 'lastRollover'] as const;
 
 /** Checks a record read from a key's metadata file; `where` names the key for the error. */
@@ -134,10 +148,11 @@ export function checkRolloverRecord(value: unknown, where: string): KeyRolloverR
     const v = r[f];
     if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) throw new RolloverRecordError(`${where}: rollover.${f} "${String(v)}" is not an ISO 8601 time`);
   }
-  for (const f of ['dsTtl', 'dsMisses'] as const) {
+  for (const f of ['dsTtl', 'dsMisses', 'algorithm'] as const) {
     const v = r[f];
     if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) throw new RolloverRecordError(`${where}: rollover.${f} must be a whole number, got ${String(v)}`);
   }
   if (r['successor'] !== undefined && typeof r['successor'] !== 'string') throw new RolloverRecordError(`${where}: rollover.successor must be a key id`);
+  if (r['method'] === 'Algorithm' && r['algorithm'] === undefined) throw new RolloverRecordError(`${where}: rollover.algorithm (the algorithm rolled to) is missing from an algorithm rollover`);
   return value as KeyRolloverRecord;
 }

@@ -8,7 +8,9 @@ import { RRType } from '../../wire/rr-type.js';
 import { toBase64 } from '../../wire/text-encoding.js';
 import { KSK_FLAGS, type KeyMaster, type KeySetChange, type ManagedKey, ZSK_FLAGS } from '../key-master.js';
 import { type KeyMetadata, type KeyStore, KeyStoreError, type StoredKey } from '../key-store.js';
-import type { SigningPolicy } from '../signing-options.js';
+import { type SigningPolicy, fixedKeyBits } from '../signing-options.js';
+import { RSA_DEFAULT_BITS } from '../../crypto/key-generation.js';
+import { algorithmDiffers, algorithmRolloverOf } from './algorithm-rollover.js';
 import {
   type KeyRequest,
   type KeyRolloverView,
@@ -171,24 +173,28 @@ export class ZoneRollover {
     const { policy } = zone;
     await this.o.store.checkWritable(zone.name);
     const used = new Set(stored.flatMap((k) => [k.metadata.keyTag, revokedMetadata(k.metadata).keyTag]));
-    const bits = request.role === 'ksk' ? policy.kskBits : policy.zskBits;
+    // The policy's sizes for its algorithm; a key of another (an ordinary roll of a zone whose
+    // algorithm is being changed) is the size of the key it replaces.
+    const { algorithm } = request;
+    const bits = algorithm === policy.algorithm ? (request.role === 'ksk' ? policy.kskBits : policy.zskBits) : (request.bits ?? fixedKeyBits(algorithm) ?? RSA_DEFAULT_BITS);
     const flags = request.role === 'ksk' ? KSK_FLAGS : ZSK_FLAGS;
     for (let attempt = 0; attempt < 16; attempt++) {
-      const pair = await generateKeyPairAsync(policy.algorithm, bits);
-      const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm: policy.algorithm, publicKey: pair.publicKeyField });
+      const pair = await generateKeyPairAsync(algorithm, bits);
+      const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm, publicKey: pair.publicKeyField });
       const at = new Date(now).toISOString();
       const metadata: KeyMetadata = {
         id: randomUUID(),
         zone: zone.name.lowercase().toString(),
         role: request.role,
-        algorithm: policy.algorithm,
+        algorithm,
         bits,
         keyTag: keyTag(rdata),
         flags,
         publicKey: toBase64(pair.publicKeyField),
         state: request.state,
         created: at,
-        published: at,
+        // A presigning key is published when the algorithm rollover publishes it.
+        ...(request.state === 'presigning' ? {} : { published: at }),
         ...(request.state === 'active' ? { activated: at } : {}),
       };
       if (used.has(metadata.keyTag) || used.has(revokedMetadata(metadata).keyTag)) continue;
@@ -226,12 +232,17 @@ export class ZoneRollover {
  * The keys to sign with, rollovers respected: while a rollover is under way (or has left keys
  * the plain Key Master does not know: inactive ZSKs, revoked KSKs, a second active key) the
  * stored keys are used as they are, so signing or a restart never retires a key a rollover
- * still needs. Otherwise the Key Master decides (first signing, policy changes).
+ * still needs. The same when the policy names another algorithm than the zone's keys have:
+ * swapping them at once would leave every resolver that cached the old DS or DNSKEY RRset with
+ * a bogus zone, so the rollover engine rolls the algorithm (RFC 6781 §4.1.4) from these keys.
+ * Otherwise the Key Master decides (first signing, other sizes, RFC 5011 on or off).
  */
 export async function keysForSigning(keyMaster: KeyMaster, zone: Name, policy: SigningPolicy): Promise<KeySetChange> {
   const stored: ManagedKey[] = await keyMaster.keys(zone);
   const published = stored.filter((k) => k.metadata.state !== 'retired');
   const activeOf = (role: 'ksk' | 'zsk') => published.filter((k) => k.metadata.role === role && k.metadata.state === 'active').length;
+  const metadata = published.map((k) => k.metadata);
+  if (algorithmRolloverOf(metadata) || (algorithmDiffers(metadata, policy.algorithm) && activeOf('ksk') > 0 && activeOf('zsk') > 0)) return { keys: stored, generated: [], retired: [] };
   const rolling =
     published.some((k) => isRolling(k.metadata.rollover?.status) || k.metadata.state === 'inactive' || k.metadata.state === 'revoked') || activeOf('ksk') > 1 || activeOf('zsk') > 1;
   const fits = published.every((k) => k.metadata.algorithm === policy.algorithm && k.metadata.bits === (k.metadata.role === 'ksk' ? policy.kskBits : policy.zskBits));
