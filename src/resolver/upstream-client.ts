@@ -30,6 +30,8 @@ export function serverKey(s: ServerAddress): string {
 }
 
 const MAX_SERVERS_TRIED = 6;
+/** Passes over the servers when answers are lost (Unbound re-sends up to 5 times: outbound-msg-retry). */
+const RETRY_ROUNDS = 3;
 
 /**
  * Asks upstream servers one question: the fastest first, the next on timeout or unusable
@@ -50,21 +52,32 @@ export class UpstreamClient {
 
   async ask(servers: readonly ServerAddress[], question: Question, options: AskOptions, budget: QueryBudget): Promise<UpstreamAnswer | undefined> {
     const byKey = new Map(servers.map((s) => [serverKey(s), s]));
-    const order = this.selection.order([...byKey.keys()]).slice(0, MAX_SERVERS_TRIED);
-    for (const key of order) {
-      const server = byKey.get(key)!;
-      const response = await this.askOne(server, key, question, options, budget);
-      if (!response) continue;
-      if (options.usable && !options.usable(response)) {
-        this.selection.recordFailure(key);
-        continue;
+    let order = this.selection.order([...byKey.keys()]).slice(0, MAX_SERVERS_TRIED);
+    // A lost packet (a busy or rate-limiting server drops some) is not a dead server: servers that
+    // only timed out are asked again, in later rounds, while the client query's budget lasts.
+    for (let round = 0; round < RETRY_ROUNDS && order.length > 0; round++) {
+      const silent: string[] = [];
+      for (const key of order) {
+        const server = byKey.get(key)!;
+        const response = await this.askOne(server, key, question, options, budget);
+        if (response === 'timeout') {
+          silent.push(key);
+          continue;
+        }
+        if (!response) continue;
+        if (options.usable && !options.usable(response)) {
+          this.selection.recordFailure(key);
+          continue;
+        }
+        return { response, server };
       }
-      return { response, server };
+      if (budget.remainingMs(this.clock.now()) <= 0) break;
+      order = silent;
     }
     return undefined;
   }
 
-  private async askOne(server: ServerAddress, key: string, question: Question, options: AskOptions, budget: QueryBudget): Promise<Message | undefined> {
+  private async askOne(server: ServerAddress, key: string, question: Question, options: AskOptions, budget: QueryBudget): Promise<Message | 'timeout' | undefined> {
     let useEdns = !this.selection.noEdns(key);
     let tcp = false;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -98,8 +111,11 @@ export class UpstreamClient {
         return r;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
-        if (e.code === 'timeout') this.stats.timeouts++;
         this.selection.recordFailure(key);
+        if (e.code === 'timeout') {
+          this.stats.timeouts++;
+          return 'timeout';
+        }
         return undefined;
       }
     }
