@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/loader.js';
-import { createLogger, logEvent, type Logger } from '../server/logger.js';
+import { createLogger, logEvent, type Logger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import { SERVE_USAGE, UsageError } from './usage.js';
 

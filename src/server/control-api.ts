@@ -10,7 +10,7 @@ import {
   type ControlRequest,
   type HttpMethod,
 } from './control-router.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 
 export interface ControlApiOptions {
   /** Must be a loopback address; port 0 picks a free port. */

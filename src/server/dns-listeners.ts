@@ -1,6 +1,6 @@
 import { formatSocketAddress, type SocketAddress } from '../config/socket-address.js';
 import { createListenerStats, type ListenerStats } from './listener-stats.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import type { ListenerInfo } from './status-route.js';
 import { TcpConnectionLimiter } from './tcp-connection-limiter.js';

@@ -31,7 +31,7 @@ import {
   type PolicyMode,
   type PolicyRuleEntry,
 } from '../resolver/policy-table.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
 
 /** BIND's nta-recheck default. */

@@ -10,7 +10,7 @@ import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '..
 import { Name, lowercaseNameWire } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
 import { WireError } from '../wire/wire-error.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
 

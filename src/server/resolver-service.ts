@@ -12,7 +12,7 @@ import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/ro
 import { Name } from '../wire/name.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {

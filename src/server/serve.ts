@@ -6,7 +6,7 @@ import { ControlApi } from './control-api.js';
 import { startDnsListeners } from './dns-listeners.js';
 import { registerExplainRoute } from './explain-route.js';
 import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from './policy-service.js';
 import { registerTrustRoutes } from './trust-routes.js';

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { formatSocketAddress, type SocketAddress } from '../config/socket-address.js';
 import { normaliseClientAddress } from './client-address.js';
 import type { ListenerStats } from './listener-stats.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { TcpConnectionLimiter } from './tcp-connection-limiter.js';

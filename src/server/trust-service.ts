@@ -19,7 +19,7 @@ import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } fro
 import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
 import { zoneKey, type Anchor, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 
 export interface TrustServiceOptions {
   readonly config: KeymasterConfig;

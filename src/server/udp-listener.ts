@@ -3,7 +3,7 @@ import { formatSocketAddress, type SocketAddress } from '../config/socket-addres
 import { normaliseClientAddress } from './client-address.js';
 import { describeBadResult, isPendingResult } from './handler-result.js';
 import type { ListenerStats } from './listener-stats.js';
-import { logEvent, type Logger } from './logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import type { ClientInfo, QueryHandler } from './query-handler.js';
 import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
 

@@ -18,7 +18,7 @@ import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
 import { readZoneFile } from '../wire/zone-file-reader.js';
-import { logDnssecEvent, logEvent, type Logger } from './logger.js';
+import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
 import { type RecordChange, type UpdateRequest, applyUpdate, serialChange } from '../authority/dynamic-update.js';

@@ -3,7 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
-import { logEvent, type Logger } from '../server/logger.js';
+import { logEvent, type Logger } from '../logging/logger.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { authenticateDnskeyRrset } from '../dnssec/dnskey-authentication.js';
 import { absoluteSignatureTime } from '../dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget, type ValidationLimits } from '../dnssec/validation-budget.js';
-import { logDnssecEvent, logEvent, type Logger } from '../server/logger.js';
+import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { ResourceRecord } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';

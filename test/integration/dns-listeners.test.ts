@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSocketAddress } from '../../src/config/socket-address.js';
 import { DnsListenError, startDnsListeners, type RunningDnsListeners } from '../../src/server/dns-listeners.js';
-import { createLogger, type Logger } from '../../src/server/logger.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
 import type { ClientInfo, QueryHandler } from '../../src/server/query-handler.js';
 
 // 127.10.4.0/24 belongs to this file; each block below has its own address so that blocks with

@@ -9,7 +9,7 @@ import type { ZoneConfig } from '../../src/config/schema.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
 import { rrsigSignatureVerifies } from '../../src/dnssec/rrsig-signature.js';
 import type { Resolver } from '../../src/resolver/resolver.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { ZoneService } from '../../src/server/zone-service.js';

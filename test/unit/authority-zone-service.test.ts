@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/clock.js';
 import { parseCidr } from '../../src/config/cidr.js';
 import type { ZoneConfig } from '../../src/config/schema.js';
 import type { Resolver } from '../../src/resolver/resolver.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { ZoneService } from '../../src/server/zone-service.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { PolicyRule } from '../../src/config/schema.js';
 import { PolicyRuleError, type PolicyRuleEntry } from '../../src/resolver/policy-table.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { PolicyChangeError, PolicyService, startPolicyService, type PolicyChange } from '../../src/server/policy-service.js';
 import { encodePolicyStore, POLICY_STORE_FILE, PolicyStoreError } from '../../src/server/policy-store.js';
 import { Name } from '../../src/wire/name.js';

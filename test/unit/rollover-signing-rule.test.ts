@@ -9,7 +9,7 @@ import type { ZoneSigningKey } from '../../src/authority/zone-signer.js';
 import { ManualClock } from '../../src/clock.js';
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { ZoneService } from '../../src/server/zone-service.js';
 import { Name } from '../../src/wire/name.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';

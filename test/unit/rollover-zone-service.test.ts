@@ -8,7 +8,7 @@ import { keyTag } from '../../src/crypto/key-tag.js';
 import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { ZoneService, type ZoneKeyView } from '../../src/server/zone-service.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { type ResourceRecord, newMessage } from '../../src/wire/message.js';

@@ -6,7 +6,7 @@ import { keyTag } from '../../src/crypto/key-tag.js';
 import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
 import type { TrustAnchorSource } from '../../src/dnssec/trust-anchor.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
-import { createLogger, type Logger } from '../../src/server/logger.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';
