@@ -34,7 +34,7 @@
  * Environment: BENCH_NAMES (5000), BENCH_CLIENTS (dnsperf -c, 4), BENCH_OUTSTANDING (dnsperf -q,
  * 100), BENCH_VERIFY_MS (2000), BENCH_PARTS (signatures,resolution).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { type KeyObject, verify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -50,7 +50,7 @@ import { decodeRrsig, rrsigSignedData } from '../src/wire/signed-data.js';
 import { rcodeToString } from '../src/wire/message.js';
 import { Name } from '../src/wire/name.js';
 import { parseRecordLine } from '../src/wire/record-text.js';
-import { type RunningServer, haveTool, removeDir, startKeymaster, tempDir, waitForDns } from '../test/support/external-servers.js';
+import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
 import { askDnssec, type SignedHierarchy, startSignedHierarchy } from '../test/support/signed-hierarchy.js';
 
 const NAMES = Math.max(4, Number(process.env['BENCH_NAMES'] ?? 5000));
@@ -265,55 +265,6 @@ function total(runs: readonly KindRun[]): PerfResult {
   };
 }
 
-/** SIGTERM, SIGKILL after 3 s; resolves when the process has exited, then removes `dir`. */
-function stopProcess(child: ReturnType<typeof spawn>, dir: string): () => Promise<void> {
-  return () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        removeDir(dir);
-        resolve();
-      };
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        done();
-      });
-      child.kill('SIGTERM');
-    });
-}
-
-/**
- * Unbound configured as test/support/signed-hierarchy.ts's `startValidatingUnbound` (which takes
- * no extra options) plus `extra` lines in its server: clause.
- */
-async function startUnboundWith(address: string, tree: SignedHierarchy, extra: readonly string[]): Promise<RunningServer> {
-  const dir = tempDir('bench-unbound');
-  const anchors = join(dir, 'root-ds.txt');
-  writeFileSync(anchors, tree.rootDs.map((ds) => `. IN DS ${ds}`).join('\n') + '\n');
-  const conf = join(dir, 'unbound.conf');
-  writeFileSync(
-    conf,
-    `server:\n  interface: ${address}@53\n  port: 53\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n` +
-      `  pidfile: "${dir}/unbound.pid"\n  do-daemonize: no\n  use-syslog: no\n  logfile: ""\n  verbosity: 1\n` +
-      `  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  do-ip6: no\n  num-threads: 1\n` +
-      `  module-config: "validator iterator"\n  root-hints: "${tree.rootHintsFile}"\n  trust-anchor-file: "${anchors}"\n` +
-      `  val-log-level: 2\n  ede: yes\n  discard-timeout: 0\n  harden-algo-downgrade: yes\n` +
-      extra.map((l) => `  ${l}\n`).join('') +
-      `remote-control:\n  control-enable: no\n`,
-  );
-  execFileSync('unbound-checkconf', [conf]);
-  const child = spawn('unbound', ['-d', '-c', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.resume();
-  try {
-    await waitForDns(address, 53, '.', child, 20_000);
-  } catch (error) {
-    removeDir(dir);
-    throw error;
-  }
-  return { address, port: 53, stop: stopProcess(child, dir) };
-}
-
 async function measureResolution(): Promise<string> {
   for (const tool of ['nsd', 'unbound', 'dnsperf', 'dnssec-signzone']) if (!haveTool(tool)) throw new Error(`${tool} is not installed`);
   const aggressiveDefault = execFileSync('unbound-checkconf', ['-o', 'aggressive-nsec', '/dev/null'], { encoding: 'utf8' }).trim();
@@ -359,7 +310,7 @@ async function measureResolution(): Promise<string> {
     const ub = await measureResolver(`Unbound (aggressive-nsec: ${aggressiveDefault}, default)`, UNBOUND, files);
     await stopLast();
 
-    const plain = await startUnboundWith(UNBOUND_NO_AGGRESSIVE, tree, ['aggressive-nsec: no']);
+    const plain = await tree.startUnbound(UNBOUND_NO_AGGRESSIVE, 53, ['aggressive-nsec: no']);
     stops.push(() => plain.stop());
     const ubPlain = await measureResolver('Unbound (aggressive-nsec: no)', UNBOUND_NO_AGGRESSIVE, files);
     await stopLast();

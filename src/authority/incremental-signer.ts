@@ -9,7 +9,7 @@ import { nsec3OwnerName } from './nsec3-chain.js';
 import { type SignatureWindow, signRrset } from './rrset-signer.js';
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicy, signatureTimes } from './signature-refresh.js';
 import type { SigningPolicy } from './signing-options.js';
-import { type ZoneData, type ZoneNode, type ZoneRrset, canonicalSortKey } from './zone-db.js';
+import { type ZoneData, type ZoneNode, type ZoneRrset, canonicalSortKey, compareBytes, firstIndexAtOrAfter } from './zone-db.js';
 import { type DenialOfExistence, type ZoneSigningKey, signatureWindow } from './zone-signer.js';
 import { type RrsetSigners, rrsetSigners, signersOf } from './rrset-signers.js';
 
@@ -30,14 +30,19 @@ export interface RecordDiff {
   readonly added: readonly ResourceRecord[];
 }
 
-export interface IncrementalOptions {
+/** What bringing a signed zone up to date needs, whether incrementally or by `resignZone`. */
+export interface ResigningOptions {
   readonly zone: Name;
+  /** The zone's published keys; only those that sign (`signs !== false`) make signatures. */
   readonly keys: readonly ZoneSigningKey[];
   readonly policy: Pick<SigningPolicy, 'dnskeySignatureValidity' | 'dsSignatureValidity' | 'signatureValidity' | 'signatureInception' | 'dnskeyTtl'>;
   readonly denial: DenialOfExistence;
   /** Unix seconds. */
   readonly now: number;
   readonly refresh?: RefreshPolicy;
+}
+
+export interface IncrementalOptions extends ResigningOptions {
   /**
    * Look through every signature for ones due (a refresh pass) and remake at most this many
    * that are due but not urgent (urgent ones always). Undefined: no look (an update).
@@ -61,23 +66,6 @@ function sameRecords(a: readonly ResourceRecord[], b: readonly ResourceRecord[])
   if (a.length !== b.length) return false;
   const ids = new Set(a.map(recordId));
   return b.every((r) => ids.has(recordId(r)));
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-function firstAtOrAfter(sorted: readonly ZoneNode[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]!.sortKey < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The key tags of the RRSIGs over one RRset. */
@@ -226,7 +214,7 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
     const sorted = previous.sorted;
     const next = (key: string): Name => {
       let a: ZoneNode | undefined;
-      for (let i = firstAtOrAfter(sorted, key); i < sorted.length; i++) {
+      for (let i = firstIndexAtOrAfter(sorted, key); i < sorted.length; i++) {
         const n = sorted[i]!;
         if (n.sortKey !== key && isMember(n)) {
           a = n;
@@ -239,7 +227,7 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
     };
     const prev = (key: string): ZoneNode | { name: Name; sortKey: string } | undefined => {
       let a: ZoneNode | undefined;
-      for (let i = firstAtOrAfter(sorted, key) - 1; i >= 0; i--)
+      for (let i = firstIndexAtOrAfter(sorted, key) - 1; i >= 0; i--)
         if (isMember(sorted[i]!)) {
           a = sorted[i]!;
           break;
@@ -284,7 +272,7 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
     const sorted = previous.sorted;
     const hasDescendant = (name: Name): boolean => {
       const prefix = canonicalSortKey(name);
-      for (let i = firstAtOrAfter(sorted, prefix); i < sorted.length && sorted[i]!.sortKey.startsWith(prefix); i++) {
+      for (let i = firstIndexAtOrAfter(sorted, prefix); i < sorted.length && sorted[i]!.sortKey.startsWith(prefix); i++) {
         const n = sorted[i]!;
         if (n.sortKey !== prefix && !gone.has(n.name.key)) return true;
       }

@@ -3,11 +3,10 @@ import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { decodeRrsig } from '../wire/signed-data.js';
 import { signRrset } from './rrset-signer.js';
-import { DEFAULT_REFRESH_POLICY, type RefreshPolicy, signatureState, signatureTimes } from './signature-refresh.js';
-import type { SigningPolicy } from './signing-options.js';
-import { type IncrementalOptions, incrementalRefusal, signIncrementally } from './incremental-signer.js';
+import { DEFAULT_REFRESH_POLICY, signatureState, signatureTimes } from './signature-refresh.js';
+import { type IncrementalOptions, type ResigningOptions, incrementalRefusal, signIncrementally } from './incremental-signer.js';
 import { ZoneData, type ZoneRrset } from './zone-db.js';
-import { type DenialOfExistence, type SigningJob, type ZoneSigningKey, planZoneSigning } from './zone-signer.js';
+import { type SigningJob, planZoneSigning } from './zone-signer.js';
 
 /**
  * Online signing: a signed zone brought up to date with new unsigned data (after an UPDATE) or
@@ -21,15 +20,7 @@ import { type DenialOfExistence, type SigningJob, type ZoneSigningKey, planZoneS
  * serial went up); nothing else.
  */
 
-export interface OnlineSigningOptions {
-  readonly zone: Name;
-  /** The zone's published keys; only those that sign (`signs !== false`) make signatures. */
-  readonly keys: readonly ZoneSigningKey[];
-  readonly policy: Pick<SigningPolicy, 'dnskeySignatureValidity' | 'dsSignatureValidity' | 'signatureValidity' | 'signatureInception' | 'dnskeyTtl'>;
-  readonly denial: DenialOfExistence;
-  /** Unix seconds. */
-  readonly now: number;
-  readonly refresh?: RefreshPolicy;
+export interface OnlineSigningOptions extends ResigningOptions {
   /**
    * At most this many signatures that are due but not yet urgent are remade in this pass
    * (most overdue first); the rest keep theirs for a later pass. Default: all of them.

@@ -66,7 +66,8 @@ export function isSignerType(type: number): boolean {
   return DNSSEC_DATA.has(type);
 }
 
-function firstIndexAtOrAfter(sorted: readonly ZoneNode[], key: string): number {
+/** Index of the first node whose sort key is `key` or sorts after it (binary search; `sorted.length` if none). */
+export function firstIndexAtOrAfter(sorted: readonly ZoneNode[], key: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -77,7 +78,8 @@ function firstIndexAtOrAfter(sorted: readonly ZoneNode[], key: string): number {
   return lo;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+/** Unsigned byte-wise order (NSEC3 hashes, canonical RDATA), shorter first on a common prefix. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;

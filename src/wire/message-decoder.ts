@@ -1,4 +1,5 @@
 import type { Edns, EdnsOption, Message, Question, ResourceRecord } from './message.js';
+import type { Name } from './name.js';
 import { readName } from './name-codec.js';
 import { extractRdata } from './rdata-codec.js';
 import { RRType } from './rr-type.js';
@@ -6,7 +7,8 @@ import { WireError } from './wire-error.js';
 
 const u16 = (b: Uint8Array, p: number) => (b[p]! << 8) | b[p + 1]!;
 
-function decodeOptions(b: Uint8Array, start: number, end: number): EdnsOption[] {
+/** The options in an OPT record's RDATA (b[start, end)), as views of `b`. */
+export function decodeEdnsOptions(b: Uint8Array, start: number, end: number): EdnsOption[] {
   const options: EdnsOption[] = [];
   let pos = start;
   while (pos < end) {
@@ -18,6 +20,35 @@ function decodeOptions(b: Uint8Array, start: number, end: number): EdnsOption[] 
     pos += 4 + len;
   }
   return options;
+}
+
+/** One question (or UPDATE zone) entry at `pos`; `section` names it in the truncation error. */
+export function readQuestion(b: Uint8Array, pos: number, section = 'question'): { question: Question; end: number } {
+  const r = readName(b, pos, true);
+  if (r.end + 4 > b.length) throw new WireError('truncated', `${section} runs past the end`, r.end);
+  return { question: { name: r.name, type: u16(b, r.end), class: u16(b, r.end + 2) }, end: r.end + 4 };
+}
+
+/** A resource record's owner and fixed fields; its RDATA is b[rdataStart, rdataStart + rdlength). */
+export interface RecordHeader {
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+  readonly ttl: number;
+  readonly rdlength: number;
+  readonly rdataStart: number;
+}
+
+/** Reads the record at `pos` up to its RDATA, which is checked to lie within `b`. */
+export function readRecordHeader(b: Uint8Array, pos: number): RecordHeader {
+  const r = readName(b, pos, true);
+  pos = r.end;
+  if (pos + 10 > b.length) throw new WireError('truncated', 'record header runs past the end', pos);
+  const rdlength = u16(b, pos + 8);
+  const rdataStart = pos + 10;
+  if (rdataStart + rdlength > b.length) throw new WireError('truncated', 'RDATA runs past the end', rdataStart);
+  const ttl = ((b[pos + 4]! << 24) >>> 0) + (b[pos + 5]! << 16) + (b[pos + 6]! << 8) + b[pos + 7]!;
+  return { name: r.name, type: u16(b, pos), class: u16(b, pos + 2), ttl, rdlength, rdataStart };
 }
 
 /**
@@ -32,30 +63,23 @@ export function decodeMessage(b: Uint8Array): Message {
   let pos = 12;
   const question: Question[] = [];
   for (let i = 0; i < counts[0]; i++) {
-    const r = readName(b, pos, true);
-    if (r.end + 4 > b.length) throw new WireError('truncated', 'question runs past the end', r.end);
-    question.push({ name: r.name, type: u16(b, r.end), class: u16(b, r.end + 2) });
-    pos = r.end + 4;
+    const q = readQuestion(b, pos);
+    question.push(q.question);
+    pos = q.end;
   }
   const sections: ResourceRecord[][] = [[], [], []];
   let opt: { udpSize: number; ttl: number; options: EdnsOption[] } | undefined;
   for (let s = 0; s < 3; s++) {
     const list = sections[s]!;
     for (let i = 0; i < counts[s + 1]!; i++) {
-      const r = readName(b, pos, true);
-      pos = r.end;
-      if (pos + 10 > b.length) throw new WireError('truncated', 'record header runs past the end', pos);
-      const type = u16(b, pos);
-      const cls = u16(b, pos + 2);
-      const ttl = ((b[pos + 4]! << 24) >>> 0) + (b[pos + 5]! << 16) + (b[pos + 6]! << 8) + b[pos + 7]!;
-      const rdlength = u16(b, pos + 8);
-      pos += 10;
-      if (pos + rdlength > b.length) throw new WireError('truncated', 'RDATA runs past the end', pos);
+      const r = readRecordHeader(b, pos);
+      const { type, class: cls, ttl, rdlength } = r;
+      pos = r.rdataStart;
       if (type === RRType.OPT) {
         if (s !== 2) throw new WireError('bad-opt', 'OPT outside the additional section', pos);
         if (opt) throw new WireError('bad-opt', 'more than one OPT record', pos);
         if (!r.name.isRoot) throw new WireError('bad-opt', 'OPT owner is not the root', pos);
-        opt = { udpSize: cls, ttl, options: decodeOptions(b, pos, pos + rdlength) };
+        opt = { udpSize: cls, ttl, options: decodeEdnsOptions(b, pos, pos + rdlength) };
       } else {
         list.push({ name: r.name, type, class: cls, ttl, rdata: extractRdata(b, pos, rdlength, type) });
       }

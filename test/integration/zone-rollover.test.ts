@@ -9,16 +9,15 @@
  * 5011 KSK rollover (standby takes over, the old key revoked) in the second: not one answer may
  * be SERVFAIL or lack AD.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyTag } from '../../src/crypto/key-tag.js';
 import type { ZoneKeyView } from '../../src/server/zone-service.js';
-import { rcodeToString } from '../../src/wire/message.js';
 import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { type KeymasterServer, haveTool, removeDir, startKeymaster, tempDir, waitForDns } from '../support/external-servers.js';
+import { type KeymasterServer, type RunningServer, haveTool, removeDir, startKeymaster, startUnbound, tempDir } from '../support/external-servers.js';
+import { LAB_ROLLOVER_TIMERS, type ValidationWatch, sleep, watchValidation, zoneKeys } from '../support/live-rollover.js';
 import { askDnssec } from '../support/signed-hierarchy.js';
 
 const AUTH = '127.10.90.1';
@@ -30,49 +29,15 @@ const CHILD = `$TTL 2\n@ SOA ns hostmaster 1 60 30 600 2\n@ NS ns\nns A ${AUTH}\
 const SIGNING = (rfc5011: boolean) =>
   `{ rfc5011: ${rfc5011}, dnskeyTtl: 2s, dsTtl: 2s, signatureInception: 1h, dnskeySignatureValidity: 2h, dsSignatureValidity: 2h, signatureValidity: 2h }`;
 const LAB_HOLDDOWNS = '  rfc5011: { addHoldDown: 10s, removeHoldDown: 10s, minRefresh: 1s }\n';
-const LAB_TIMERS = '  rollover: { minimumWait: 1s, propagationDelay: 0s, parentPropagationDelay: 1s, dsPollingPeriod: 2s, addHoldDown: 10s, removeHoldDown: 10s, minRefresh: 1s }\n';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Unbound validating from `anchors` (trust-anchor-file) and tracking `tracked` by RFC 5011 (auto-trust-anchor-file, lab hold-downs). */
-async function startTrackingUnbound(dir: string, anchors: string, tracked: string): Promise<{ stop(): Promise<void>; log(): string }> {
-  writeFileSync(join(dir, 'anchors.txt'), anchors);
-  writeFileSync(join(dir, 'tracked.txt'), tracked);
-  const conf = join(dir, 'unbound.conf');
-  writeFileSync(
-    conf,
-    `server:\n  interface: ${UNBOUND}@53\n  port: 53\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n  pidfile: "${dir}/unbound.pid"\n` +
-      `  do-daemonize: no\n  use-syslog: no\n  logfile: ""\n  verbosity: 1\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n` +
-      `  module-config: "validator iterator"\n  trust-anchor-file: "${dir}/anchors.txt"\n  auto-trust-anchor-file: "${dir}/tracked.txt"\n` +
-      `  add-holddown: 10\n  del-holddown: 10\n  keep-missing: 60\n  permit-small-holddown: yes\n  val-log-level: 2\n  qname-minimisation: no\n  num-threads: 1\n` +
-      `remote-control:\n  control-enable: no\nstub-zone:\n  name: "example."\n  stub-addr: ${AUTH}@53\n`,
-  );
-  const child: ChildProcess = spawn('unbound', ['-d', '-c', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout?.on('data', (d) => (log += d));
-  child.stderr?.on('data', (d) => (log += d));
-  await waitForDns(UNBOUND, 53, 'example.', child);
-  return {
-    log: () => log,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
-  };
-}
+/** Unbound's RFC 5011 hold-downs, in seconds, for the tracked zone. */
+const UNBOUND_LAB_HOLDDOWNS = '  add-holddown: 10\n  del-holddown: 10\n  keep-missing: 60\n  permit-small-holddown: yes\n';
 
 describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated all along by Unbound and Keymaster', () => {
   let dir: string;
-  let unboundDir: string | undefined;
   let auth: KeymasterServer;
-  let unbound: { stop(): Promise<void>; log(): string };
+  let unbound: RunningServer;
   let resolver: KeymasterServer;
-  const outcomes: { at: number; via: string; ok: boolean; what: string }[] = [];
-  let querying = true;
-  let loop: Promise<void> | undefined;
+  let watch: ValidationWatch;
 
   beforeAll(async () => {
     dir = tempDir('zone-rollover');
@@ -84,7 +49,7 @@ describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated 
       control: `${AUTH}:5380`,
       rootHints: 'builtin',
       forwarders: ['127.10.90.254'], // never used: local zones answer first
-      dnssecYaml: LAB_TIMERS,
+      dnssecYaml: LAB_ROLLOVER_TIMERS,
       extraYaml:
         `zones:\n` +
         `  - { name: example., file: ${JSON.stringify(join(dir, 'parent.zone'))}, signing: ${SIGNING(false)} }\n` +
@@ -93,41 +58,27 @@ describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated 
     });
     const keyset = join(auth.stateDir, 'keyset-example.');
     const tracked = join(auth.stateDir, 'keyset-t5011.example.');
-    unboundDir = tempDir('zone-rollover-unbound');
-    unbound = await startTrackingUnbound(unboundDir, readFileSync(keyset, 'utf8'), readFileSync(tracked, 'utf8'));
+    unbound = await startUnbound(UNBOUND, 53, {
+      stubs: { 'example.': `${AUTH}@53` },
+      trustAnchors: [readFileSync(keyset, 'utf8')],
+      trackedAnchors: [readFileSync(tracked, 'utf8')],
+      serverConfig: UNBOUND_LAB_HOLDDOWNS,
+    });
     resolver = await startKeymaster({ address: RESOLVER, control: `${RESOLVER}:5380`, rootHints: 'builtin', forwarders: [AUTH], validation: true, importAnchors: [keyset, tracked], trustAnchorsYaml: LAB_HOLDDOWNS });
-    loop = (async () => {
-      while (querying) {
-        for (const [via, host] of [['unbound', UNBOUND], ['keymaster', RESOLVER]] as const) {
-          for (const name of ['www.child.example.', 'www.t5011.example.']) {
-            try {
-              const r = await askDnssec({ host, port: 53 }, name, 'A', { timeoutMs: 3000 });
-              outcomes.push({ at: Date.now(), via, ok: r.rcode === 0 && r.ad && r.answer.some((x) => x.type === RRType.A), what: `${name} ${rcodeToString(r.rcode)} ad=${r.ad}` });
-            } catch (error) {
-              outcomes.push({ at: Date.now(), via, ok: false, what: `${name} ${(error as Error).message}` });
-            }
-          }
-        }
-        await sleep(300);
-      }
-    })();
+    watch = watchValidation([['unbound', UNBOUND], ['keymaster', RESOLVER]], ['www.child.example.', 'www.t5011.example.']);
   }, 90_000);
 
   afterAll(async () => {
-    querying = false;
-    await loop;
+    await watch?.stop();
     await resolver?.stop();
     await unbound?.stop();
     await auth?.stop();
     if (dir) removeDir(dir);
-    if (unboundDir) removeDir(unboundDir);
   });
 
-  const keys = async (zone = 'child.example.'): Promise<ZoneKeyView[]> => {
-    const r = await auth.cli(['zone', 'keys', zone, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { keys: ZoneKeyView[] }).keys;
-  };
+  const keys = (zone = 'child.example.') => zoneKeys(auth, zone);
+  const outcomes = () => watch.outcomes;
+  const failures = () => watch.failures();
   const until = async (what: string, done: (k: ZoneKeyView[]) => boolean, timeoutMs = 40_000, zone = 'child.example.') => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -137,12 +88,11 @@ describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated 
       await sleep(300);
     }
   };
-  const failures = () => outcomes.filter((o) => !o.ok);
 
   it('both resolvers validate the child before any rollover', async () => {
     await sleep(1500);
-    expect(outcomes.filter((o) => o.via === 'unbound' && o.ok).length).toBeGreaterThan(0);
-    expect(outcomes.filter((o) => o.via === 'keymaster' && o.ok).length).toBeGreaterThan(0);
+    expect(outcomes().filter((o) => o.via === 'unbound' && o.ok).length).toBeGreaterThan(0);
+    expect(outcomes().filter((o) => o.via === 'keymaster' && o.ok).length).toBeGreaterThan(0);
     expect(failures()).toEqual([]);
   });
 
@@ -171,7 +121,7 @@ describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated 
     expect(dnskey.answer.filter((x) => x.type === RRType.DNSKEY).map((x) => keyTag(x.rdata))).not.toContain(k1.keyTag);
     expect(readFileSync(join(auth.stateDir, 'dsset-child.example.'), 'utf8')).toContain(` ${k2.keyTag} 13 2 `);
     expect(failures()).toEqual([]);
-    expect(outcomes.length).toBeGreaterThan(40);
+    expect(outcomes().length).toBeGreaterThan(40);
     for (const id of ['7669', '784', '785', '7670']) expect(auth.log()).toContain(`"eventId":${id}`);
     expect(auth.log()).toContain('"event":"zone.parent-ds-updated"');
   }, 60_000);
@@ -190,7 +140,7 @@ describe.skipIf(!haveTool('unbound'))('live key rollover on loopback, validated 
     await until('the removal of the revoked key', (k) => k.find((x) => x.keyId === k1.keyId)!.state === 'Retired', 60_000, zone);
     await sleep(4000);
     expect(failures()).toEqual([]);
-    expect(outcomes.filter((o) => o.what.startsWith('www.t5011.example.') && o.ok).length).toBeGreaterThan(40);
+    expect(outcomes().filter((o) => o.what.startsWith('www.t5011.example.') && o.ok).length).toBeGreaterThan(40);
     // Keymaster's resolver followed the roll: the old key revoked (then removed after its lab
     // hold-down), the former standby trusted, the new standby learned.
     const tp = await resolver.cli(['trust-anchor', 'list', zone, '--json']);

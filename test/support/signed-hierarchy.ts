@@ -259,8 +259,8 @@ export interface SignedHierarchy {
   readonly cases: readonly SignedCase[];
   /** Where the zone files (unsigned and signed), keys and dsset- files are. */
   readonly zonesDir: string;
-  /** Unbound validating from the root hints and root DS, EDE on (see `startValidatingUnbound`). */
-  startUnbound(address: string, port?: number): Promise<RunningServer>;
+  /** Unbound validating from the root hints and root DS, EDE on (see `startValidatingUnbound`), plus `extra` server: lines. */
+  startUnbound(address: string, port?: number, extra?: readonly string[]): Promise<RunningServer>;
   /** Stops every NSD and removes the temp dir; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -684,7 +684,7 @@ export async function startSignedHierarchy(options: SignedHierarchyOptions = {})
       rootDs,
       cases: SIGNED_CASES,
       zonesDir: dir,
-      startUnbound: (address, port) => startValidatingUnbound(address, port ?? 53, { rootHintsFile, rootDs: rootZone.ds }),
+      startUnbound: (address, port, extra) => startValidatingUnbound(address, port ?? 53, { rootHintsFile, rootDs: rootZone.ds }, extra),
       stop,
     };
   } catch (error) {
@@ -710,9 +710,15 @@ function kskLines(signedText: string): string[] {
 
 /**
  * Unbound validating from the private root: root hints, the root DS as trust anchor, EDE on,
- * one thread, no discard timeout, real time (the zones are signed around now).
+ * one thread, no discard timeout, real time (the zones are signed around now); `extra` lines
+ * (e.g. "aggressive-nsec: no") go at the end of its server: clause.
  */
-export async function startValidatingUnbound(address: string, port: number, tree: { rootHintsFile: string; rootDs: readonly string[] }): Promise<RunningServer> {
+export async function startValidatingUnbound(
+  address: string,
+  port: number,
+  tree: { rootHintsFile: string; rootDs: readonly string[] },
+  extra: readonly string[] = [],
+): Promise<RunningServer> {
   const dir = tempDir('unbound-signed');
   const anchors = join(dir, 'root-ds.txt');
   writeFileSync(anchors, tree.rootDs.join('\n') + '\n');
@@ -727,6 +733,7 @@ export async function startValidatingUnbound(address: string, port: number, tree
       // when a SHA-256 one is there); it would also insist on every DS algorithm, which no zone
       // here has more than one of.
       `  val-log-level: 2\n  ede: yes\n  discard-timeout: 0\n  harden-algo-downgrade: yes\n` +
+      extra.map((l) => `  ${l}\n`).join('') +
       `remote-control:\n  control-enable: no\n`,
   );
   execFileSync('unbound-checkconf', [conf]);

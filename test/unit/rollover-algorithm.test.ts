@@ -8,6 +8,7 @@ import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { decodeRrsig } from '../../src/wire/signed-data.js';
 import { DAY, HOUR, RolloverWorld, type WorldOptions } from '../support/rollover-world.js';
+import { ALGORITHM_ROLLOVER_STAGES } from '../support/rollover-stages.js';
 
 /**
  * Algorithm rollover (RSASHA256 → ECDSAP256SHA256) in the order of RFC 6781 §4.1.4: the new
@@ -115,16 +116,7 @@ describe('algorithm rollover, RFC 6781 §4.1.4', () => {
     expect(w.key(z1!.id).state).toBe('retired');
     expect(w.key(k2.id)).toMatchObject({ state: 'active', nextRollover: iso(t0 + 65 * MIN + 60 * DAY), rollover: { status: 'NotRolling' } });
     expect(w.key(z2.id)).toMatchObject({ state: 'active', nextRollover: iso(t0 + 65 * MIN + 30 * DAY), rollover: { status: 'NotRolling' } });
-    expect(w.statusesOf(k1!.id)).toEqual([
-      'Queued',
-      'RollStarted',
-      'AlgorithmWaitingForMaxZoneTtl',
-      'AlgorithmWaitingForNewDnsKeyTtl',
-      'KskWaitingForDSUpdate',
-      'KskWaitingForDSTtl',
-      'AlgorithmWaitingForOldDnsKeyTtl',
-      'NotRolling',
-    ]);
+    expect(w.statusesOf(k1!.id)).toEqual(ALGORITHM_ROLLOVER_STAGES);
     const mine = w.events.filter((e) => e.keyId === k1!.id).map((e) => `${e.name}${e.fields['status'] ? `:${e.fields['status']}` : ''}`);
     expect(mine.filter((e) => e !== 'key.rollover-waiting-for-ds')).toEqual([
       'key.ksk-rollover-stage:Queued',
