@@ -174,7 +174,10 @@ export interface KeymasterOptions {
   readonly port?: number;
   /** Control API `ADDR:PORT` (loopback). */
   readonly control: string;
-  /** `resolver.rootHints`: a named.root-style file, or "builtin". */
+  /**
+   * `resolver.rootHints`: a named.root-style file, or "builtin" — which tests get as a root that
+   * never answers (127.10.255.254), so no test ever sends a query to the real root servers.
+   */
   readonly rootHints: string;
   /** `resolver.forwarders` (forward-only when given). */
   readonly forwarders?: readonly string[];
@@ -221,6 +224,13 @@ export interface KeymasterServer extends RunningServer {
 
 const KEYMASTER_CLI = resolvePath('dist/cli/main.js');
 
+/** A named.root-style file naming one root server nobody listens on. */
+function deadRootHints(dir: string): string {
+  const file = join(dir, 'dead.root');
+  writeFileSync(file, '. 3600000 NS a.root-servers.invalid.\na.root-servers.invalid. 3600000 A 127.10.255.254\n');
+  return file;
+}
+
 /** Runs `node dist/cli/main.js ARGS`; never rejects on a non-zero exit. */
 export function runKeymasterCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((done) => {
@@ -248,7 +258,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       `stateDir: ${q(stateDir)}\n` +
       `control: ${q(options.control)}\n` +
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
-      `resolver:\n  rootHints: ${q(options.rootHints)}\n` +
+      `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
