@@ -7,7 +7,7 @@ import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 import { decodeDnskey } from './rrsig-signature.js';
-import { DNSKEY_FLAG_REVOKE, type SignatureCheck, type VerifyContext, usableZoneKeys, verifyRrset } from './rrset-verification.js';
+import { DNSKEY_FLAG_REVOKE, DNSKEY_FLAG_ZONE, type SignatureCheck, type VerifyContext, usableZoneKeys, verifyRrset } from './rrset-verification.js';
 import { type ValidationOutcome, bogus, insecure, secure } from './validation-outcome.js';
 
 export interface DsFields {
@@ -118,6 +118,13 @@ export function authenticateDnskeyRrset(
     }
   }
   if (linked.length === 0) {
+    // Say why when the matching key is there but may not be used (RFC 8914 §4.12, RFC 5011 §2.1).
+    const unusable = rrset.map((r) => r.rdata).find((key) => !zoneKeys.includes(key) && (anchorKeys.some((a) => sameKeyIgnoringRevoke(a, key)) || ds.some((d) => d.keyTag === keyTag(key) && d.algorithm === decodeDnskey(key).algorithm && equalBytes(dsDigest(d.digestType, zone.lowercase().wire, key), d.digest))));
+    if (unusable) {
+      const f = decodeDnskey(unusable);
+      if ((f.flags & DNSKEY_FLAG_ZONE) === 0) return none(bogus(`${zone}: the DNSKEY the ${ds.length > 0 ? 'DS' : 'trust anchor'} names (key tag ${keyTag(unusable)}) has no Zone Key bit`, EdeCode.NO_ZONE_KEY_BIT_SET));
+      if ((f.flags & DNSKEY_FLAG_REVOKE) !== 0) return none(bogus(`${zone}: the DNSKEY the ${ds.length > 0 ? 'DS' : 'trust anchor'} names (key tag ${keyTag(unusable)}) is revoked`, EdeCode.DNSKEY_MISSING));
+    }
     const wanted = [...new Set([...ds.map((d) => d.keyTag), ...anchorKeys.map((k) => keyTag(k))])].join(', ');
     return none(bogus(`${zone}: no DNSKEY matches the ${ds.length > 0 ? 'DS' : 'trust anchor'} (key tag ${wanted})`, EdeCode.DNSKEY_MISSING));
   }

@@ -55,6 +55,20 @@ describe('authenticateDnskeyRrset with a DS (RFC 4035 §5.2)', () => {
     expect(authenticateDnskeyRrset(ZONE, keyset, [rrsig], { ...none, ds: [dsRdata(ksk)] }, context()).ttl).toBe(600);
   });
 
+  it('the DS names a key without the Zone Key bit: bogus, EDE 11; a revoked one: bogus, saying so', () => {
+    const noZoneBit = makeKey('example.', { flags: 1 });
+    const set = dnskeyRrset([noZoneBit, zsk]);
+    const auth = authenticateDnskeyRrset(ZONE, set, [sign(set, noZoneBit)], { ...none, ds: [dsRdata(noZoneBit)] }, context());
+    expect(auth.outcome.state).toBe('bogus');
+    expect(auth.outcome.ede).toBe(EdeCode.NO_ZONE_KEY_BIT_SET);
+    expect(auth.outcome.reason).toMatch(new RegExp(`key tag ${noZoneBit.tag}\\) has no Zone Key bit`));
+    const revoked = makeKey('example.', { flags: 257 | 0x80 });
+    const set2 = dnskeyRrset([revoked, zsk]);
+    const auth2 = authenticateDnskeyRrset(ZONE, set2, [sign(set2, revoked)], { ...none, ds: [dsRdata(revoked)] }, context());
+    expect(auth2.outcome).toMatchObject({ state: 'bogus', ede: EdeCode.DNSKEY_MISSING });
+    expect(auth2.outcome.reason).toMatch(/is revoked/);
+  });
+
   it('a DS matching no key of the set: bogus, DNSKEY Missing, naming the tag', () => {
     const stranger = makeKey('example.');
     const auth = authenticateDnskeyRrset(ZONE, keyset, signedByKsk, { ...none, ds: [dsRdata(stranger)] }, context());
