@@ -121,10 +121,24 @@ export async function startUnbound(address: string, port: number, options: Unbou
       `  trust-anchor-file: "${anchors}"\n  val-log-level: 2\n  qname-minimisation: no\n  num-threads: 1\n` +
       `  harden-dnssec-stripped: yes\nremote-control:\n  control-enable: no\n${stubs}`,
   );
+  return runUnbound(conf, dir, address, port, Object.keys(options.stubs)[0]!);
+}
+
+/**
+ * Unbound from a config the caller wrote into `dir`, in the foreground: checked with
+ * unbound-checkconf, started, and ready once it answers for `probeZone`. The dir goes on stop
+ * (or at once if it never answers).
+ */
+export async function runUnbound(conf: string, dir: string, address: string, port: number, probeZone = '.'): Promise<RunningServer & { log(): string }> {
   execFileSync('unbound-checkconf', [conf]);
   const child = startProcess('unbound', ['-d', '-c', conf], dir);
-  await waitForDns(address, port, Object.keys(options.stubs)[0]!, child);
-  return { address, port, stop: stopper(child, dir) };
+  try {
+    await waitForDns(address, port, probeZone, child, 20_000);
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+  return { address, port, log: (child as ChildProcess & { log: () => string }).log, stop: stopper(child, dir) };
 }
 
 export interface BindSignedZone {

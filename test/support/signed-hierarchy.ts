@@ -18,7 +18,7 @@
  * signatures valid from now-1h to now+30d unless the case says otherwise. The trust anchor is
  * the root's DS (`rootDsset`, `rootDs`) or its KSK (`rootKeyset`).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { type Message, newMessage, rcodeToString } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { parseType, typeToString } from '../../src/wire/rr-type.js';
-import { type RunningServer, removeDir, startNsd, tempDir, waitForDns } from './external-servers.js';
+import { type RunningServer, removeDir, runUnbound, startNsd, tempDir } from './external-servers.js';
 
 // -------------------------------------------------------------------------------------------
 // The contract: cases and what a validating resolver must answer
@@ -736,41 +736,7 @@ export async function startValidatingUnbound(
       extra.map((l) => `  ${l}\n`).join('') +
       `remote-control:\n  control-enable: no\n`,
   );
-  execFileSync('unbound-checkconf', [conf]);
-  const child = spawn('unbound', ['-d', '-c', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const append = (d: Buffer) => {
-    log += d.toString();
-    if (log.length > 262_144) log = log.slice(-131_072);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  (child as typeof child & { log: () => string }).log = () => log;
-  try {
-    await waitForDns(address, port, '.', child, 20_000);
-  } catch (error) {
-    removeDir(dir);
-    throw error;
-  }
-  return {
-    address,
-    port,
-    log: () => log,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          removeDir(dir);
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  } as RunningServer & { log(): string };
+  return runUnbound(conf, dir, address, port);
 }
 
 // -------------------------------------------------------------------------------------------
