@@ -10,12 +10,17 @@ import { newMessage } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { RRType } from '../../src/wire/rr-type.js';
 
-/** Independent implementations from Debian used as oracles and as peers on loopback. */
+/**
+ * Independent implementations from Debian used as oracles and as peers on loopback. A developer
+ * without one skips the tests that need it; on CI (CI=true), where `.ci/run` installs every tool
+ * the tests use, a missing tool is a failure, never a silent skip.
+ */
 export function haveTool(tool: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     return true;
   } catch {
+    if (process.env['CI']) throw new Error(`${tool} is not installed: .ci/run installs every tool the tests use`);
     return false;
   }
 }
