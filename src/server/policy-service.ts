@@ -33,6 +33,7 @@ import {
 } from '../resolver/policy-table.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
+import type { DocumentStore } from '../store/document-store.js';
 
 /** BIND's nta-recheck default. */
 export const DEFAULT_NTA_RECHECK_MS = 5 * 60_000;
@@ -41,7 +42,8 @@ export const DEFAULT_MAX_SWEEP_DELAY_MS = 60 * 60_000;
 
 export interface PolicyServiceOptions {
   readonly configRules: readonly PolicyRule[];
-  readonly stateDir: string;
+  /** Where the operator's rules are kept (the `policy` document). */
+  readonly documents: DocumentStore;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Named in the refusal to remove a config rule. */
@@ -121,7 +123,7 @@ export class PolicyService {
   private stopped = false;
 
   private constructor(private readonly options: PolicyServiceOptions) {
-    this.store = new PolicyStore(options.stateDir);
+    this.store = new PolicyStore(options.documents);
   }
 
   /** Loads the config rules and the store (throws PolicyStoreError for a damaged file), drops expired NTAs, starts the timers. */

@@ -9,6 +9,7 @@ import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTa
 import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from './policy-service.js';
+import { FileDocumentStore } from '../store/file-document-store.js';
 import { registerTrustRoutes } from './trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
@@ -45,7 +46,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
-  const policy = await startPolicyService({ configRules: config.policy, stateDir: config.stateDir, clock: systemClock, logger, configFile });
+  const policy = await startPolicyService({ configRules: config.policy, documents: await FileDocumentStore.open(config.stateDir), clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached

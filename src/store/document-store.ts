@@ -53,6 +53,8 @@ export interface DocumentChange {
 export interface DocumentStore {
   /** What the store is, for logs and errors (`files in /var/lib/keymaster`). */
   readonly description: string;
+  /** Where `key` lives (a file path, an etcd key), for logs and errors. */
+  locate(key: string): string;
   /** The document at `key`, or undefined when there is none. Throws StoreError for a damaged one. */
   read<T>(key: string, type: DocumentType<T>): Promise<StoredDocument<T> | undefined>;
   /** Replaces the document at `key`; resolves once the write is durable. */

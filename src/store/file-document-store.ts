@@ -39,12 +39,12 @@ export class FileDocumentStore implements DocumentStore {
     return new FileDocumentStore(dir);
   }
 
-  pathOf(key: string): string {
+  locate(key: string): string {
     return join(this.dir, `${checkKey(key)}${SUFFIX}`);
   }
 
   async read<T>(key: string, type: DocumentType<T>): Promise<StoredDocument<T> | undefined> {
-    const path = this.pathOf(key);
+    const path = this.locate(key);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -61,7 +61,7 @@ export class FileDocumentStore implements DocumentStore {
   }
 
   async write<T>(key: string, type: DocumentType<T>, value: T, options: WriteOptions = {}): Promise<StoredDocument<T>> {
-    const path = this.pathOf(key);
+    const path = this.locate(key);
     return this.serialised(key, async () => {
       const current = await this.currentRevision(key, path);
       this.checkExpected(path, current, options);
@@ -79,7 +79,7 @@ export class FileDocumentStore implements DocumentStore {
   }
 
   async delete(key: string, options: WriteOptions = {}): Promise<boolean> {
-    const path = this.pathOf(key);
+    const path = this.locate(key);
     return this.serialised(key, async () => {
       const current = await this.currentRevision(key, path);
       this.checkExpected(path, current, options);

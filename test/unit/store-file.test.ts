@@ -11,7 +11,7 @@ describeStoreContract('files in the state dir', async () => {
   return {
     store,
     reopen: () => FileDocumentStore.open(dir),
-    writeRaw: async (key, text) => writeFileSync(store.pathOf(key), text),
+    writeRaw: async (key, text) => writeFileSync(store.locate(key), text),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
