@@ -10,6 +10,7 @@ import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from './policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
+import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from './trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
@@ -46,7 +47,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
-  const policy = await startPolicyService({ configRules: config.policy, documents: await FileDocumentStore.open(config.stateDir), clock: systemClock, logger, configFile });
+  const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
+  const policy = await startPolicyService({ configRules: config.policy, documents: await FileDocumentStore.open(config.stateDir), scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached
@@ -126,6 +128,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (error) {
     await control.stop();
     await policy.stop();
+    await scheduler.stop();
     await trust.stop();
     await zones.stop();
     throw error;
@@ -143,6 +146,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await dns.close();
       await control.stop();
       await policy.stop();
+      await scheduler.stop();
       await trust.stop();
       await zones.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });

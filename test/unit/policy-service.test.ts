@@ -6,6 +6,7 @@ import { ManualClock } from '../../src/clock.js';
 import type { PolicyRule } from '../../src/config/schema.js';
 import { PolicyRuleError, type PolicyRuleEntry } from '../../src/resolver/policy-table.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { PolicyChangeError, PolicyService, startPolicyService, type PolicyChange } from '../../src/server/policy-service.js';
 import { POLICY_DOCUMENT, PolicyStoreError } from '../../src/server/policy-store.js';
@@ -39,7 +40,7 @@ afterEach(async () => {
 
 async function start(configRules: PolicyRule[] = []): Promise<PolicyService> {
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
-  const service = await startPolicyService({ configRules, documents: await FileDocumentStore.open(dir), clock, logger, configFile: '/etc/keymaster/keymaster.yaml', timers: false });
+  const service = await startPolicyService({ configRules, documents: await FileDocumentStore.open(dir), scheduler: createScheduler({ clock, mode: 'manual' }), clock, logger, configFile: '/etc/keymaster/keymaster.yaml' });
   services.push(service);
   return service;
 }
