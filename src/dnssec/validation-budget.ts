@@ -11,7 +11,13 @@ export interface ValidationLimits {
   readonly maxSignaturesPerRrset: number;
   /** Signature verifications for one client query, all RRsets and zone cuts together. */
   readonly maxSignatureChecks: number;
-  /** NSEC3 hash computations for one client query (each costs iterations+1 hashes). */
+  /**
+   * NSEC3 hash computations for one client query: one per name hashed, whatever its iteration
+   * count (as Unbound and PowerDNS count them). The cost of each is bounded by
+   * `maxNsec3Iterations`, so the CPU time of a query is at most this × (that + 1) SHA-1 blocks;
+   * one proof hashes at most its name's depth below the apex plus two, so the default fits
+   * every denial at or below `maxNsec3Iterations` several times over.
+   */
   readonly maxNsec3Hashes: number;
   /** NSEC3 iterations above this make the answer insecure (RFC 9276 §3.2, EDE 27). */
   readonly maxNsec3Iterations: number;
@@ -52,10 +58,13 @@ export class ValidationBudget {
       throw new ValidationLimitError('signature-checks', `more than ${this.limits.maxSignatureChecks} signature checks for one query`);
   }
 
-  /** One NSEC3 hash of `iterations` extra iterations costs iterations+1 hash computations. */
-  spendNsec3Hash(iterations: number): void {
-    this.nsec3Hashes += iterations + 1;
-    if (this.nsec3Hashes > this.limits.maxNsec3Hashes)
-      throw new ValidationLimitError('nsec3-hashes', `more than ${this.limits.maxNsec3Hashes} NSEC3 hash iterations for one query`);
+  /**
+   * One NSEC3 hash of a name. Counting iterations instead (600 meant four hashes at 150) made a
+   * legitimate NXDOMAIN three labels below the apex fail; the iteration count is bounded apart,
+   * by `maxNsec3Iterations`, before any hashing.
+   */
+  spendNsec3Hash(): void {
+    if (++this.nsec3Hashes > this.limits.maxNsec3Hashes)
+      throw new ValidationLimitError('nsec3-hashes', `more than ${this.limits.maxNsec3Hashes} NSEC3 hashes for one query`);
   }
 }

@@ -10,7 +10,7 @@ import type { ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
-import type { Resolution } from './iterator.js';
+import { type Resolution, rrsetKey } from './iterator.js';
 import { signedRrsets } from './response-classifier.js';
 import { type TraceStep, traceSignatures } from './validation-trace.js';
 
@@ -18,6 +18,9 @@ import { type TraceStep, traceSignatures } from './validation-trace.js';
 export type ZoneSecurity =
   | { readonly state: 'secure'; readonly zone: Name; readonly keys: readonly Uint8Array[]; readonly outcome: ValidationOutcome }
   | { readonly state: 'insecure' | 'bogus' | 'indeterminate'; readonly zone: Name; readonly outcome: ValidationOutcome };
+
+/** A zone the walk proved secure, with the keys that may sign its data. */
+export type SecureZone = Extract<ZoneSecurity, { state: 'secure' }>;
 
 /** What the walk learnt at one name below a secure zone. */
 type CutInfo =
@@ -34,6 +37,19 @@ export interface ValidationRun extends VerifyContext {
   readonly trace?: TraceStep[];
   /** explain: walk every link again instead of using cached key state. */
   readonly fresh?: boolean;
+  /**
+   * RFC 4035 §5.3.3: for each RRset found secure (`name key/type`), the TTL it may be served and
+   * kept with: at most the RRSIG's original TTL and the time left before the signature expires.
+   */
+  readonly ttlCaps?: Map<string, number>;
+}
+
+/** Notes the TTL cap of a verified RRset (the lowest when it is verified more than once). */
+export function capTtl(run: ValidationRun, records: readonly ResourceRecord[], ttl: number): void {
+  const first = records[0];
+  if (!first || !run.ttlCaps) return;
+  const key = rrsetKey(first.name, first.type);
+  run.ttlCaps.set(key, Math.min(ttl, run.ttlCaps.get(key) ?? ttl));
 }
 
 export interface ChainOfTrustOptions {
@@ -97,7 +113,7 @@ export class ChainOfTrust {
     let current: ZoneSecurity = { state: 'secure', zone: anchor.zone, keys: top.keys, outcome: top.outcome };
     for (let n = anchor.zone.labelCount + 1; n <= name.labelCount; n++) {
       const label = name.suffix(n);
-      const cut = await this.cutAt(label, current as Extract<ZoneSecurity, { state: 'secure' }>, run);
+      const cut = await this.cutAt(label, current as SecureZone, run);
       if (cut.kind === 'none') continue;
       if (cut.kind === 'nonexistent') break;
       if (cut.kind === 'secure') {
@@ -154,7 +170,7 @@ export class ChainOfTrust {
   }
 
   /** What `label` is, seen from the secure zone above it. */
-  private async cutAt(label: Name, parent: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<CutInfo> {
+  private async cutAt(label: Name, parent: SecureZone, run: ValidationRun): Promise<CutInfo> {
     const key = label.key;
     const cached = run.fresh ? undefined : this.cuts.get(key);
     if (cached && cached.expiresAt > this.now(run)) {
@@ -166,7 +182,7 @@ export class ChainOfTrust {
     return info;
   }
 
-  private async learnCut(label: Name, parent: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<CutInfo> {
+  private async learnCut(label: Name, parent: SecureZone, run: ValidationRun): Promise<CutInfo> {
     const zone = parent.zone.toString();
     const name = label.toString();
     const now = this.now(run);
@@ -198,7 +214,8 @@ export class ChainOfTrust {
     // A negative answer: it must be proven with records the zone above signed.
     const denial = await this.verifiedDenial(r.authority, parent, run);
     if ('outcome' in denial) return fail(denial.outcome);
-    const ttl = Math.max(1, Math.min(...r.authority.map((x) => x.ttl), this.o.maxKeyTtl));
+    // RFC 4035 §5.3.3: kept no longer than the proof's signatures are valid.
+    const ttl = Math.max(1, Math.min(...r.authority.map((x) => x.ttl), denial.ttl, this.o.maxKeyTtl));
     if (r.rcode === Rcode.NXDOMAIN) {
       const proof = prove('nxdomain', label, RRType.DS, parent.zone, denial.records, run);
       run.trace?.push({ zone, kind: 'denial', subject: `${name}/DS`, state: proof.state, detail: proof.reason });
@@ -222,9 +239,10 @@ export class ChainOfTrust {
    * The NSEC/NSEC3 records of a negative answer whose signatures verify with the zone's keys
    * (the SOA too, when there is one), or why they do not.
    */
-  async verifiedDenial(authority: readonly ResourceRecord[], zone: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<{ records: ResourceRecord[] } | { outcome: ValidationOutcome }> {
+  async verifiedDenial(authority: readonly ResourceRecord[], zone: SecureZone, run: ValidationRun): Promise<{ records: ResourceRecord[]; ttl: number } | { outcome: ValidationOutcome }> {
     const sets = signedRrsets(authority);
     const records: ResourceRecord[] = [];
+    let ttl = Infinity;
     const proofSets = sets.filter((s) => denialTypes.has(s.records[0]!.type));
     if (proofSets.length === 0) return { outcome: bogus(`${zone.zone}: negative answer without NSEC or NSEC3 from a signed zone`, EdeCode.NSEC_MISSING) };
     if (proofSets.length > run.limits.maxDenialRecords) return { outcome: bogus(`${zone.zone}: negative answer padded with ${proofSets.length} NSEC/NSEC3 RRsets`, EdeCode.DNSSEC_BOGUS) };
@@ -235,11 +253,13 @@ export class ChainOfTrust {
       const verified = verifyRrset(s.records, s.rrsigs, zone.zone, zone.keys, run);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject: `${s.records[0]!.name}/${type === RRType.SOA ? 'SOA' : type === RRType.NSEC ? 'NSEC' : 'NSEC3'}`, state: verified.outcome.state, detail: verified.outcome.reason, signatures: traceSignatures(verified.checks) });
       if (verified.outcome.state !== 'secure') return { outcome: verified.outcome };
+      capTtl(run, s.records, verified.ttl);
+      ttl = Math.min(ttl, verified.ttl);
       if (type !== RRType.SOA) records.push(...s.records);
       await yieldToOthers();
     }
     if (records.length === 0) return { outcome: bogus(`${zone.zone}: no NSEC or NSEC3 of the zone in the negative answer`, EdeCode.NSEC_MISSING) };
-    return { records };
+    return { records, ttl };
   }
 }
 
