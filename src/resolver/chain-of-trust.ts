@@ -42,6 +42,8 @@ export interface ValidationRun extends VerifyContext {
    * kept with: at most the RRSIG's original TTL and the time left before the signature expires.
    */
   readonly ttlCaps?: Map<string, number>;
+  /** Whether the resolver knows a zone cut at `name` (a delegation it followed): key finding walks past the signer then. */
+  readonly knownCut?: (name: Name) => boolean;
 }
 
 /** Notes the TTL cap of a verified RRset (the lowest when it is verified more than once). */
@@ -220,6 +222,10 @@ export class ChainOfTrust {
       const proof = prove('nxdomain', label, RRType.DS, parent.zone, denial.records, run);
       run.trace?.push({ zone, kind: 'denial', subject: `${name}/DS`, state: proof.state, detail: proof.reason });
       if (proof.state === 'secure') return { kind: 'nonexistent', expiresAt: now + ttl * 1000 };
+      // Servers that answer NXDOMAIN for an empty non-terminal sign an NSEC that shows it exists:
+      // the records, not the rcode, decide (as Unbound reads a DS reply), so it is no cut.
+      const nodata = prove('nodata', label, RRType.DS, parent.zone, denial.records, run);
+      if (nodata.state === 'secure' && (nodata as { delegation?: boolean }).delegation !== true) return { kind: 'none', expiresAt: now + ttl * 1000 };
       return this.toInfo(proof, [], ttl, run);
     }
     const noDs = proveNoDs(label, parent.zone, denial.records, run.budget);

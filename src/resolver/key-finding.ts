@@ -34,8 +34,9 @@ export function holderOf(owner: Name, type: number): Name {
  *    for data and denials alike.
  *
  * Where the signer steered the walk, the labels between the signer's zone and the holder are
- * not probed for a further cut (Unbound's trade-off: a DS query per leaf name otherwise); only a
- * signature made with the keys of a zone on the chain of trust verifies there.
+ * not asked for DS (Unbound's trade-off: a DS query per leaf name otherwise); but a cut there
+ * that the resolver knows of (a delegation it followed, `run.knownCut`) takes the walk on to the
+ * holder, so a parent's signature over its child's data does not count.
  */
 export async function findKeys(chain: ChainOfTrust, holder: Name, signer: Name | undefined, subject: string, run: ValidationRun): Promise<KeyFinding> {
   const anchor = chain.anchorFor(holder);
@@ -44,7 +45,7 @@ export async function findKeys(chain: ChainOfTrust, holder: Name, signer: Name |
     run.trace?.push({ zone: holder.toString(), kind: 'anchor', subject: holder.toString(), state: 'insecure', detail: outcome.reason });
     return { outcome, zone: holder };
   }
-  const hint = signer && holder.isSubdomainOf(signer) && signer.isSubdomainOf(anchor.zone) ? signer : undefined;
+  const hint = signer && holder.isSubdomainOf(signer) && signer.isSubdomainOf(anchor.zone) && !cutBetween(signer, holder, run) ? signer : undefined;
   const zone = await chain.zoneOf(hint ?? holder, run);
   if (zone.state !== 'secure') {
     run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: zone.state, detail: zone.outcome.reason });
@@ -57,6 +58,13 @@ export async function findKeys(chain: ChainOfTrust, holder: Name, signer: Name |
     return { outcome, zone: zone.zone };
   }
   return { keys: zone };
+}
+
+/** A cut the resolver followed below `signer`, at or above `holder`: the signer's zone does not hold the data. */
+function cutBetween(signer: Name, holder: Name, run: ValidationRun): boolean {
+  if (!run.knownCut) return false;
+  for (let n = signer.labelCount + 1; n <= holder.labelCount; n++) if (run.knownCut(holder.suffix(n))) return true;
+  return false;
 }
 
 /** The signer named by the RRSIGs (the first decodable one); a malformed RRSIG names nothing. */

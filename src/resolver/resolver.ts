@@ -230,6 +230,7 @@ export class Resolver {
         ttlCaps: caps,
         verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
         fetch: (name, type) => this.fetchForValidation(name, type, budget),
+        knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
         ...(trace ? { trace, fresh: true } : {}),
       };
       const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
