@@ -12,6 +12,7 @@ import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { type Resolution, rrsetKey } from './iterator.js';
 import { signedRrsets } from './response-classifier.js';
+import { serverKey } from './upstream-client.js';
 import { type TraceStep, traceSignatures } from './validation-trace.js';
 
 /** The security of the zone that holds a name: its keys when secure, else why not. */
@@ -31,9 +32,18 @@ type CutInfo =
   /** The name does not exist, so nothing below it is a cut either. */
   | { kind: 'nonexistent'; expiresAt: number };
 
+/** How a key fetch is asked again after bogus keys: fresh (not from the cache), avoiding the servers that gave them. */
+export interface FetchOptions {
+  readonly avoid?: ReadonlySet<string>;
+  readonly refresh?: boolean;
+}
+
+/** Times a bogus DS or DNSKEY answer is asked again of the zone's other servers (inside the query's budget). */
+const MAX_KEY_RETRIES = 2;
+
 /** One client query's validation: its clock reading, budget, limits and (for explain) trace. */
 export interface ValidationRun extends VerifyContext {
-  readonly fetch: (name: Name, type: number) => Promise<Resolution>;
+  readonly fetch: (name: Name, type: number, options?: FetchOptions) => Promise<Resolution>;
   readonly trace?: TraceStep[];
   /** explain: walk every link again instead of using cached key state. */
   readonly fresh?: boolean;
@@ -148,6 +158,39 @@ export class ChainOfTrust {
       return info;
     }
     run.trace?.push({ zone, kind: 'anchor', subject: zone, state: 'secure', detail: `trust anchor: ${anchor.ds.length} DS, ${anchor.dnskey.length} DNSKEY` });
+    const info = await this.learnAvoiding((r) => this.learnAnchorKeys(anchor, r), run);
+    this.anchorKeys.set(key, info);
+    return info;
+  }
+
+  /**
+   * Learns key state, and when it comes out bogus asks again, fresh, of the servers that did not
+   * give it (as Unbound re-queries with the bad server blacklisted for the query), at most
+   * `MAX_KEY_RETRIES` times. Every attempt spends from the query's budgets.
+   */
+  private async learnAvoiding(learn: (run: ValidationRun) => Promise<CutInfo>, run: ValidationRun): Promise<CutInfo> {
+    const avoid = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      const used = new Map<string, true>();
+      const options: FetchOptions | undefined = attempt === 0 ? undefined : { avoid, refresh: true };
+      const scoped: ValidationRun = {
+        ...run,
+        fetch: async (name, type) => {
+          const r = await run.fetch(name, type, options);
+          for (const sv of r.servers ?? []) used.set(serverKey(sv), true);
+          return r;
+        },
+      };
+      const info = await learn(scoped);
+      if (info.kind !== 'bogus' || attempt >= MAX_KEY_RETRIES) return info;
+      const fresh = [...used.keys()].filter((k) => !avoid.has(k));
+      if (fresh.length === 0 && attempt > 0) return info;
+      for (const k of fresh) avoid.add(k);
+    }
+  }
+
+  private async learnAnchorKeys(anchor: TrustAnchor, run: ValidationRun): Promise<CutInfo> {
+    const zone = anchor.zone.toString();
     const r = await run.fetch(anchor.zone, RRType.DNSKEY);
     const sets = signedRrsets(r.answer).filter((s) => s.records[0]!.type === RRType.DNSKEY && s.records[0]!.name.equals(anchor.zone));
     let info: CutInfo;
@@ -160,7 +203,6 @@ export class ChainOfTrust {
       run.trace?.push({ zone, kind: 'dnskey', subject: `${zone}/DNSKEY`, state: auth.outcome.state, detail: auth.outcome.reason, signatures: traceSignatures(auth.checks) });
       info = this.toInfo(auth.outcome, auth.keys, auth.ttl, run);
     }
-    this.anchorKeys.set(key, info);
     return info;
   }
 
@@ -179,7 +221,7 @@ export class ChainOfTrust {
       if (cached.kind !== 'none' && cached.kind !== 'nonexistent') run.trace?.push({ zone: label.toString(), kind: 'cached', subject: `${label}/DS`, state: cached.kind, detail: `(cached) ${cached.outcome.reason}` });
       return cached;
     }
-    const info = await this.learnCut(label, parent, run);
+    const info = await this.learnAvoiding((r) => this.learnCut(label, parent, r), run);
     this.cuts.set(key, info);
     return info;
   }

@@ -11,7 +11,7 @@ import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { AnswerValidator } from './answer-validator.js';
-import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
+import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
@@ -229,7 +229,7 @@ export class Resolver {
         budget: vbudget,
         ttlCaps: caps,
         verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
-        fetch: (name, type) => this.fetchForValidation(name, type, budget),
+        fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options),
         knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
         ...(trace ? { trace, fresh: true } : {}),
       };
@@ -262,9 +262,10 @@ export class Resolver {
     }
   }
 
-  private async fetchForValidation(name: Name, type: number, budget: QueryBudget): Promise<Resolution> {
+  private async fetchForValidation(name: Name, type: number, budget: QueryBudget, options?: FetchOptions): Promise<Resolution> {
+    if (options?.refresh) this.cache.remove(name, type);
     try {
-      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
+      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, options?.avoid ? { avoid: options.avoid } : {});
     } catch (e) {
       if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
       throw e;
