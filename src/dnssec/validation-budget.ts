@@ -53,6 +53,11 @@ export class ValidationBudget {
 
   constructor(readonly limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS) {}
 
+  /** Spent: any further check or hash throws, so asking again elsewhere is pointless. */
+  get exhausted(): boolean {
+    return this.signatureChecks >= this.limits.maxSignatureChecks || this.nsec3Hashes >= this.limits.maxNsec3Hashes;
+  }
+
   spendSignatureCheck(): void {
     if (++this.signatureChecks > this.limits.maxSignatureChecks)
       throw new ValidationLimitError('signature-checks', `more than ${this.limits.maxSignatureChecks} signature checks for one query`);

@@ -238,6 +238,7 @@ export class Resolver {
       if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
       if (outcome.state !== 'bogus') break;
       this.forget(question, resolution);
+      if (vbudget.exhausted) break;
       const servers = resolution.servers ?? [];
       const fresh = servers.filter((sv) => !avoid.has(serverKey(sv)));
       // Data from the cache is fetched once more; data from servers is asked of the others.

@@ -67,7 +67,7 @@ function withRrsigQuestions(zones: readonly ZoneData[], base: ReturnType<typeof 
 let servers: ScriptedServer[] = [];
 let clock: ManualClock;
 
-function resolver(): Resolver {
+function resolver(limits: Partial<typeof DEFAULT_VALIDATION_LIMITS> = {}): Resolver {
   return new Resolver({
     clock,
     rootHints: parseRootHints(`. 3600 IN NS ns1.\nns1. 3600 IN A ${ROOT}\n`),
@@ -77,7 +77,7 @@ function resolver(): Resolver {
     namespaceForwarders: [],
     qnameMinimisation: false,
     localZones,
-    validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
+    validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: { ...DEFAULT_VALIDATION_LIMITS, ...limits }, bogusTtl: 60 },
   });
 }
 
@@ -161,5 +161,21 @@ describe('a bogus answer from one server leads to the zone’s other server', ()
     expect(a.security, a.outcome?.reason).toBe('secure');
     expect(liar.queriesAtOrBelow('www.two.example.').length).toBeGreaterThan(liarBefore);
     expect(honest.queriesAtOrBelow('www.two.example.').length).toBeGreaterThan(honestBefore);
+  });
+});
+
+describe('the work budget spans the whole client query, retries included', () => {
+  it('with room for 3 signature checks, the retry after the liar cannot buy more: bogus, and at most 3 checks made', async () => {
+    const r = resolver({ maxSignatureChecks: 3 });
+    const selection = (r as unknown as { selection: { recordAnswer(a: string, ms: number): void } }).selection;
+    selection.recordAnswer(`${LIAR}#53`, 0);
+    selection.recordAnswer(`${HONEST}#53`, 900);
+    const a = await ask(r, 'www.two.example.', RRType.A);
+    expect(a.rcode).toBe(Rcode.SERVFAIL);
+    expect(a.outcome?.reason).toContain('signature checks');
+    // The check that would have been the 4th throws before it is made.
+    expect(r.stats().validation.signatureChecks).toBeLessThanOrEqual(4);
+    // The same question with room enough is secure: the limit, not the data, stopped it.
+    expect((await ask(resolver({ maxSignatureChecks: 16 }), 'www.two.example.', RRType.A)).security).toBe('secure');
   });
 });

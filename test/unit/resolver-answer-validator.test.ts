@@ -208,3 +208,20 @@ describe('key state is kept no longer than the DNSKEY signature is valid', () =>
     expect(later.state).toBe('secure'); // within the 300 s clock skew
   });
 });
+
+describe('the NSEC3 budget counts hashes, not iterations', () => {
+  const world = SignedWorld.build([{ origin: 'n3.', records: ['www.n3. 3600 IN A 192.0.2.3'], denial: { kind: 'nsec3', iterations: 150, salt: new Uint8Array([0xab, 0xcd]), optOut: false } }]);
+
+  it('a legitimate NXDOMAIN at 150 iterations three labels below the apex is secure within the default budget', async () => {
+    const { validator } = validatorFor([world.anchor('n3.')]);
+    const run = world.run();
+    const outcome = await validator.validate(q('x.y.z.n3.', RRType.A), world.answer(n('x.y.z.n3.'), RRType.A), run);
+    expect(outcome.state, outcome.reason).toBe('secure');
+    expect(run.budget.nsec3Hashes).toBe(4); // y.z.n3., z.n3., n3. walked up; *.n3.
+  });
+
+  it('the budget still stops a query that hashes too many names', async () => {
+    const { validator } = validatorFor([world.anchor('n3.')]);
+    await expect(validator.validate(q('x.y.z.n3.', RRType.A), world.answer(n('x.y.z.n3.'), RRType.A), world.run({ limits: { maxNsec3Hashes: 3 } }))).rejects.toThrow('more than 3 NSEC3 hashes');
+  });
+});
