@@ -170,21 +170,25 @@ export class ChainOfTrust {
    */
   private async learnAvoiding(learn: (run: ValidationRun) => Promise<CutInfo>, run: ValidationRun): Promise<CutInfo> {
     const avoid = new Set<string>();
+    let first: CutInfo | undefined;
     for (let attempt = 0; ; attempt++) {
-      const used = new Map<string, true>();
+      // The last fetch of a learning step brought the data it judged (the DS, then the DNSKEY).
+      let last: readonly string[] = [];
       const options: FetchOptions | undefined = attempt === 0 ? undefined : { avoid, refresh: true };
       const scoped: ValidationRun = {
         ...run,
         fetch: async (name, type) => {
           const r = await run.fetch(name, type, options);
-          for (const sv of r.servers ?? []) used.set(serverKey(sv), true);
+          last = (r.servers ?? []).map(serverKey);
           return r;
         },
       };
       const info = await learn(scoped);
-      if (info.kind !== 'bogus' || attempt >= MAX_KEY_RETRIES) return info;
-      const fresh = [...used.keys()].filter((k) => !avoid.has(k));
-      if (fresh.length === 0 && attempt > 0) return info;
+      if (info.kind !== 'bogus') return info;
+      // A retry that finds nothing better keeps the first verdict: it says what was wrong.
+      first ??= info;
+      const fresh = last.filter((k) => !avoid.has(k));
+      if (attempt >= MAX_KEY_RETRIES || (fresh.length === 0 && attempt > 0)) return first;
       for (const k of fresh) avoid.add(k);
     }
   }
