@@ -9,11 +9,10 @@ import { AnswerValidator } from '../../src/resolver/answer-validator.js';
 import { ChainOfTrust } from '../../src/resolver/chain-of-trust.js';
 import { type Resolution, rrsetKey } from '../../src/resolver/iterator.js';
 import { EdeCode } from '../../src/wire/edns.js';
-import { Rcode, type ResourceRecord } from '../../src/wire/message.js';
+import { Rcode } from '../../src/wire/message.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { decodeRrsig } from '../../src/wire/signed-data.js';
-import { SignedWorld, rrsetsOf } from '../fixtures/validation/signed-world.js';
-import { NOW, type TestKey, corrupt, makeKey, n, rr, signWith } from '../fixtures/validation/signing.js';
+import { SignedWorld, forged } from '../fixtures/validation/signed-world.js';
+import { NOW, corrupt, makeKey, n, rr, signWith } from '../fixtures/validation/signing.js';
 
 const q = (name: string, type: number) => ({ name: n(name), type, class: 1 });
 
@@ -21,24 +20,6 @@ function validatorFor(anchors: readonly TrustAnchor[]): { validator: AnswerValid
   const chain = new ChainOfTrust({ anchors: { anchors: () => anchors }, bogusTtl: 60, maxKeyTtl: 86_400 });
   return { validator: new AnswerValidator(chain), chain };
 }
-
-/**
- * The same sections with every RRSIG replaced by one the attacker made with `key`, naming
- * `signer` (default the key's zone), label count and original TTL kept: what an off-path
- * attacker who knows no key of the zone can send.
- */
-function resign(records: readonly ResourceRecord[], key: TestKey, signer = key.zone, garbage = false): ResourceRecord[] {
-  const out: ResourceRecord[] = [];
-  for (const set of rrsetsOf(records).values()) {
-    out.push(...set.records);
-    const old = set.rrsigs[0] ? decodeRrsig(set.rrsigs[0].rdata) : undefined;
-    const sig = signWith(set.records, key, { signerName: signer, ...(old ? { labels: old.labels, originalTtl: old.originalTtl } : {}) });
-    out.push(garbage ? corrupt(sig) : sig);
-  }
-  return out;
-}
-
-const forged = (r: Resolution, key: TestKey, signer = key.zone, garbage = true): Resolution => ({ ...r, answer: resign(r.answer, key, signer, garbage), authority: resign(r.authority, key, signer, garbage) });
 
 describe('island of security: corp.example. anchored by a DS, example. unsigned', () => {
   const world = SignedWorld.build([
