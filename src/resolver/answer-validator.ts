@@ -7,7 +7,8 @@ import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType, typeToString } from '../wire/rr-type.js';
 import { type ChainOfTrust, type ValidationRun, capTtl, prove, yieldToOthers } from './chain-of-trust.js';
-import { type Resolution, rrsetKey } from './iterator.js';
+import type { Resolution } from './iterator.js';
+import { DENIAL_LINK, rrsetKey } from './link-origins.js';
 import { findKeys, holderOf, signerOf } from './key-finding.js';
 import { type SignedRrset, signedRrsets, synthesiseFromDname } from './response-classifier.js';
 import { traceSignatures } from './validation-trace.js';
@@ -58,13 +59,18 @@ export class AnswerValidator {
       }
       const outcome = resolution.hostedLinks?.has(rrsetKey(first.name, first.type)) ? hosted(first, run) : await this.validateRrset(set, proofs, run);
       outcomes.push(outcome);
-      if (outcome.state === 'bogus') return outcome;
+      if (outcome.state === 'bogus') {
+        run.failedLink = rrsetKey(first.name, first.type);
+        return outcome;
+      }
       if (first.type === RRType.CNAME && !(question.type === RRType.CNAME && first.name.equals(question.name))) lastName = decodeRdata(RRType.CNAME, first.rdata)['target'] as Name;
       else if (first.type !== RRType.DNAME) answered = true;
     }
     if (!answered) {
       const kind = resolution.rcode === Rcode.NXDOMAIN ? 'nxdomain' : 'nodata';
-      outcomes.push(resolution.hostedDenial ? hosted(undefined, run, `${lastName}/${kind}`) : await this.validateDenial(kind, lastName, question.type, resolution.authority, run));
+      const denial = resolution.hostedDenial ? hosted(undefined, run, `${lastName}/${kind}`) : await this.validateDenial(kind, lastName, question.type, resolution.authority, run);
+      if (denial.state === 'bogus') run.failedLink = DENIAL_LINK;
+      outcomes.push(denial);
     }
     return weakest(outcomes);
   }

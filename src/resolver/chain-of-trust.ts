@@ -10,7 +10,8 @@ import type { ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
-import { type Resolution, rrsetKey } from './iterator.js';
+import type { Resolution } from './iterator.js';
+import { rrsetKey } from './link-origins.js';
 import { signedRrsets } from './response-classifier.js';
 import { serverKey } from './upstream-client.js';
 import { type TraceStep, traceSignatures } from './validation-trace.js';
@@ -52,6 +53,8 @@ export interface ValidationRun extends VerifyContext {
    * kept with: at most the RRSIG's original TTL and the time left before the signature expires.
    */
   readonly ttlCaps?: Map<string, number>;
+  /** Set by the answer validator to the link (`rrsetKey`, or `DENIAL_LINK`) that made the answer bogus. */
+  failedLink?: string;
   /** Whether the resolver knows a zone cut at `name` (a delegation it followed): key finding walks past the signer then. */
   readonly knownCut?: (name: Name) => boolean;
 }

@@ -11,29 +11,26 @@ import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimit
 import { type Classified, type SignedRrset, classifyResponse, synthesiseFromDname } from './response-classifier.js';
 import type { RootHints } from './root-hints.js';
 import { Credibility, type SecurityStatus } from './security-status.js';
+import { DENIAL_LINK, LinkOrigins, type LinkOriginFields } from './link-origins.js';
 import { type UpstreamClient, serverKey } from './upstream-client.js';
 
-export interface Resolution {
+export interface Resolution extends LinkOriginFields {
   readonly rcode: number;
   /** The answer chain (CNAME/DNAME links and the final RRset), with RRSIGs. */
   readonly answer: ResourceRecord[];
   /** For a negative answer: the SOA and the NSEC/NSEC3 proofs, with RRSIGs. */
   readonly authority: ResourceRecord[];
   readonly security: SecurityStatus;
-  /** Some link of the answer came from a zone this server hosts (trusted as it is, never validated). */
+  /**
+   * Some link of the answer came from a zone this server hosts (trusted as it is, never
+   * validated); `hostedLinks`/`hostedDenial` say which, `servers`/`servedBy` which upstream
+   * server answered each other link (none for cached links): see `LinkOrigins`.
+   */
   readonly local?: boolean;
-  /** Which links those are (`rrsetKey` of each RRset): only they go unvalidated, every other link is checked. */
-  readonly hostedLinks?: ReadonlySet<string>;
-  /** The negative answer at the end of the chain came from a hosted zone. */
-  readonly hostedDenial?: boolean;
-  /** The servers whose answers made up the resolution (none for cached or hosted links): a bogus answer is asked of the others. */
-  readonly servers?: readonly ServerAddress[];
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
 }
 
-/** An RRset's key among a resolution's links: its owner and type. */
-export const rrsetKey = (name: Name, type: number) => `${name.key}/${type}`;
 
 /** What one resolution may be told beyond the question (the validator's retry elsewhere). */
 export interface IteratorResolveOptions {
@@ -88,9 +85,7 @@ export class Iterator {
     const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
     let name = question.name;
-    // Locality and origin per link: a hosted link is trusted, the links around it are not.
-    const hostedLinks = new Set<string>();
-    const servers = new Map<string, ServerAddress>();
+    const origins = new LinkOrigins();
     for (let links = 0; ; links++) {
       let step: Step;
       try {
@@ -99,14 +94,8 @@ export class Iterator {
         if (!(e instanceof ResolutionLimitError)) throw e;
         step = { kind: 'servfail', reason: e.message, limit: e.limit };
       }
-      if ((step.kind === 'answer' || step.kind === 'cname') && step.local) for (const r of step.records) if (r.type !== RRType.RRSIG) hostedLinks.add(rrsetKey(r.name, r.type));
-      if (step.kind !== 'servfail' && step.server) servers.set(serverKey(step.server), step.server);
-      const hostedDenial = step.kind !== 'servfail' && !!step.local && (step.kind === 'nxdomain' || step.kind === 'nodata');
-      const from = {
-        ...(hostedLinks.size > 0 || hostedDenial ? { local: true, hostedLinks } : {}),
-        ...(hostedDenial ? { hostedDenial } : {}),
-        ...(servers.size > 0 ? { servers: [...servers.values()] } : {}),
-      };
+      if (step.kind !== 'servfail') origins.note(step.kind === 'answer' || step.kind === 'cname' ? step.records : DENIAL_LINK, step.local, step.server);
+      const from = origins.fields();
       switch (step.kind) {
         case 'answer':
           return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked', ...from };

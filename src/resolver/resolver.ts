@@ -239,7 +239,9 @@ export class Resolver {
       if (outcome.state !== 'bogus') break;
       this.forget(question, resolution);
       if (vbudget.exhausted) break;
-      const servers = resolution.servers ?? [];
+      // The server of the link that failed; all of them when the validator could not say which.
+      const culprit = run.failedLink ? resolution.servedBy?.get(run.failedLink) : undefined;
+      const servers = culprit ? [culprit] : run.failedLink ? [] : (resolution.servers ?? []);
       const fresh = servers.filter((sv) => !avoid.has(serverKey(sv)));
       // Data from the cache is fetched once more; data from servers is asked of the others.
       if (attempt >= MAX_BOGUS_RETRIES || (servers.length > 0 && fresh.length === 0) || (servers.length === 0 && attempt > 0)) break;

@@ -1,6 +1,7 @@
 import type { ResourceRecord } from '../wire/message.js';
 import { RRType } from '../wire/rr-type.js';
-import { type Resolution, rrsetKey } from './iterator.js';
+import type { Resolution } from './iterator.js';
+import { rrsetKey } from './link-origins.js';
 
 const coveredType = (sig: ResourceRecord) => (sig.rdata[0]! << 8) | sig.rdata[1]!;
 

@@ -33,7 +33,7 @@ const world = SignedWorld.build([
   {
     origin: 'example.',
     servers: [EXAMPLE],
-    records: ['www.example. 3600 IN A 192.0.2.2', 'alias.example. 3600 IN CNAME www.hosted.test.', 'forged.example. 3600 IN CNAME www.hosted.test.'],
+    records: ['www.example. 3600 IN A 192.0.2.2', 'alias.example. 3600 IN CNAME www.hosted.test.', 'forged.example. 3600 IN CNAME www.hosted.test.', 'to-two.example. 3600 IN CNAME www.two.example.'],
   },
   { origin: 'short.example.', servers: [SHORT], records: ['www.short.example. 3600 IN A 192.0.2.20'], window: { inception: NOW - 3600, expiration: NOW + 20 }, dnskeyWindow: { inception: NOW - 3600, expiration: NOW + 86_400 } },
   { origin: 'two.example.', servers: [LIAR, HONEST], records: ['www.two.example. 3600 IN A 192.0.2.30'] },
@@ -161,6 +161,19 @@ describe('a bogus answer from one server leads to the zone’s other server', ()
     expect(a.security, a.outcome?.reason).toBe('secure');
     expect(liar.queriesAtOrBelow('www.two.example.').length).toBeGreaterThan(liarBefore);
     expect(honest.queriesAtOrBelow('www.two.example.').length).toBeGreaterThan(honestBefore);
+  });
+});
+
+describe('a retry avoids only the server of the link that failed', () => {
+  it('a CNAME from example. (one honest server) into two.example. (the liar first): only the liar is avoided, the answer is secure', async () => {
+    const r = resolver();
+    const selection = (r as unknown as { selection: { recordAnswer(a: string, ms: number): void } }).selection;
+    selection.recordAnswer(`${LIAR}#53`, 0);
+    selection.recordAnswer(`${HONEST}#53`, 900);
+    const a = await ask(r, 'to-two.example.', RRType.A);
+    expect(a.rcode, a.failure?.reason ?? a.outcome?.reason).toBe(Rcode.NOERROR);
+    expect(a.security, a.outcome?.reason).toBe('secure');
+    expect(a.answer.map((x) => x.type)).toEqual(expect.arrayContaining([RRType.CNAME, RRType.A]));
   });
 });
 
