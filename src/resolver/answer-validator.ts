@@ -9,7 +9,7 @@ import { RRType, typeToString } from '../wire/rr-type.js';
 import { type ChainOfTrust, type ValidationRun, capTtl, prove, yieldToOthers } from './chain-of-trust.js';
 import type { Resolution } from './iterator.js';
 import { DENIAL_LINK, rrsetKey } from './link-origins.js';
-import { findKeys, holderOf, signerOf } from './key-finding.js';
+import { findKeys, holderOf, signersOf } from './key-finding.js';
 import { type SignedRrset, signedRrsets, synthesiseFromDname } from './response-classifier.js';
 import { traceSignatures } from './validation-trace.js';
 
@@ -79,11 +79,11 @@ export class AnswerValidator {
   private async validateRrset(set: SignedRrset, proofs: readonly ResourceRecord[], run: ValidationRun): Promise<ValidationOutcome> {
     const first = set.records[0]!;
     const subject = `${first.name}/${typeName(first.type)}`;
-    const signer = signerOf(set.rrsigs);
-    const found = await findKeys(this.chain, holderOf(first.name, first.type), signer, subject, run);
+    const signers = signersOf(set.rrsigs);
+    const found = await findKeys(this.chain, holderOf(first.name, first.type), signers, subject, run);
     if ('outcome' in found) return found.outcome;
     const zone = found.keys;
-    if (!signer) {
+    if (signers.length === 0) {
       const outcome = bogus(`${zone.zone}: ${subject} is in a signed zone but has no RRSIG`, EdeCode.RRSIGS_MISSING);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: 'bogus', detail: outcome.reason });
       return outcome;
@@ -110,11 +110,11 @@ export class AnswerValidator {
   /** NXDOMAIN or NODATA for `name`: proven with NSEC/NSEC3 the zone holding `name` signed, or that zone is insecure. */
   private async validateDenial(kind: 'nxdomain' | 'nodata', name: Name, qtype: number, authority: readonly ResourceRecord[], run: ValidationRun): Promise<ValidationOutcome> {
     const subject = `${name}/${kind === 'nxdomain' ? 'NXDOMAIN' : `NODATA ${typeName(qtype)}`}`;
-    const signer = signerOf(authority);
-    const found = await findKeys(this.chain, holderOf(name, qtype), signer, subject, run);
+    const signers = signersOf(authority);
+    const found = await findKeys(this.chain, holderOf(name, qtype), signers, subject, run);
     if ('outcome' in found) return found.outcome;
     const zone = found.keys;
-    if (!signer) {
+    if (signers.length === 0) {
       const outcome = bogus(`${zone.zone}: ${subject} from a signed zone without a signed NSEC or NSEC3 proof`, EdeCode.NSEC_MISSING);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'denial', subject, state: 'bogus', detail: outcome.reason });
       return outcome;

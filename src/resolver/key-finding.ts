@@ -38,21 +38,31 @@ export function holderOf(owner: Name, type: number): Name {
  * that the resolver knows of (a delegation it followed, `run.knownCut`) takes the walk on to the
  * holder, so a parent's signature over its child's data does not count.
  */
-export async function findKeys(chain: ChainOfTrust, holder: Name, signer: Name | undefined, subject: string, run: ValidationRun): Promise<KeyFinding> {
+export async function findKeys(chain: ChainOfTrust, holder: Name, signers: readonly Name[], subject: string, run: ValidationRun): Promise<KeyFinding> {
   const anchor = chain.anchorFor(holder);
   if (!anchor) {
     const outcome = insecure(`no trust anchor at or above ${holder}`);
     run.trace?.push({ zone: holder.toString(), kind: 'anchor', subject: holder.toString(), state: 'insecure', detail: outcome.reason });
     return { outcome, zone: holder };
   }
-  const hint = signer && holder.isSubdomainOf(signer) && signer.isSubdomainOf(anchor.zone) && !cutBetween(signer, holder, run) ? signer : undefined;
+  // The deepest signer that may steer the walk; a forged RRSIG beside a real one cannot shorten it.
+  const hints = signers.filter((s) => holder.isSubdomainOf(s) && s.isSubdomainOf(anchor.zone) && !cutBetween(s, holder, run));
+  const hint = hints.sort((a, b) => b.labelCount - a.labelCount)[0];
   const zone = await chain.zoneOf(hint ?? holder, run);
   if (zone.state !== 'secure') {
     run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: zone.state, detail: zone.outcome.reason });
     return { outcome: zone.outcome, zone: zone.zone };
   }
-  if (signer && !signer.equals(zone.zone)) {
-    const why = hint ? `${signer} is not a zone apex` : !holder.isSubdomainOf(signer) ? `${signer} does not enclose it` : `${signer} is above the trust anchor ${anchor.zone}`;
+  // Only RRSIGs whose signer is the zone count; one of them is enough (the others are skipped).
+  const signer = signers.find((s) => !s.equals(zone.zone));
+  if (signer && !signers.some((s) => s.equals(zone.zone))) {
+    const why = !holder.isSubdomainOf(signer)
+      ? `${signer} does not enclose it`
+      : !signer.isSubdomainOf(anchor.zone)
+        ? `${signer} is above the trust anchor ${anchor.zone}`
+        : signer.isSubdomainOf(zone.zone)
+          ? `${signer} is not a zone apex`
+          : `${signer} is a zone above the one that holds it`;
     const outcome = bogus(`${zone.zone}: bad signer name: ${subject} is signed by ${signer}, not by its zone ${zone.zone} (${why})`, EdeCode.DNSSEC_BOGUS);
     run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: 'bogus', detail: outcome.reason });
     return { outcome, zone: zone.zone };
@@ -67,15 +77,17 @@ function cutBetween(signer: Name, holder: Name, run: ValidationRun): boolean {
   return false;
 }
 
-/** The signer named by the RRSIGs (the first decodable one); a malformed RRSIG names nothing. */
-export function signerOf(rrsigs: readonly ResourceRecord[]): Name | undefined {
+/** The signers the RRSIGs name, each once; a malformed RRSIG names nothing. */
+export function signersOf(rrsigs: readonly ResourceRecord[]): Name[] {
+  const out: Name[] = [];
   for (const sig of rrsigs) {
     if (sig.type !== RRType.RRSIG) continue;
     try {
-      return decodeRrsig(sig.rdata).signerName;
+      const signer = decodeRrsig(sig.rdata).signerName;
+      if (!out.some((s) => s.equals(signer))) out.push(signer);
     } catch {
-      // another RRSIG may name it
+      // another RRSIG may name one
     }
   }
-  return undefined;
+  return out;
 }

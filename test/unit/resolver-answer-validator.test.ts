@@ -207,3 +207,16 @@ describe('the NSEC3 budget counts hashes, not iterations', () => {
     await expect(validator.validate(q('x.y.z.n3.', RRType.A), world.answer(n('x.y.z.n3.'), RRType.A), world.run({ limits: { maxNsec3Hashes: 3 } }))).rejects.toThrow('more than 3 NSEC3 hashes');
   });
 });
+
+describe('several RRSIGs with different signers', () => {
+  const world = SignedWorld.build([{ origin: 'corp.example.', noDs: true, records: ['www.corp.example. 3600 IN A 192.0.2.1'] }]);
+  const { validator } = validatorFor([world.anchor('corp.example.')]);
+
+  it.each(['example.', 'www.corp.example.', 'other.test.'])('a forged RRSIG naming %s beside the zone’s real one: the real one counts, secure', async (signer) => {
+    const honest = world.answer(n('www.corp.example.'), RRType.A);
+    const a = honest.answer.filter((r) => r.type === RRType.A);
+    const fake = corrupt(signWith(a, makeKey(signer, { flags: 256 })));
+    const outcome = await validator.validate(q('www.corp.example.', RRType.A), { ...honest, answer: [...a, fake, ...honest.answer.filter((r) => r.type === RRType.RRSIG)] }, world.run());
+    expect(outcome.state, outcome.reason).toBe('secure');
+  });
+});
