@@ -31,7 +31,6 @@ export interface Resolution extends LinkOriginFields {
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
 }
 
-
 /** What one resolution may be told beyond the question (the validator's retry elsewhere). */
 export interface IteratorResolveOptions {
   /** Servers (`serverKey`) not to ask: they gave this client query bogus data (as Unbound's per-query blacklist). */
