@@ -246,7 +246,7 @@ export class Resolver {
       // Data from the cache is fetched once more; data from servers is asked of the others.
       if (attempt >= MAX_BOGUS_RETRIES || (servers.length > 0 && fresh.length === 0) || (servers.length === 0 && attempt > 0)) break;
       for (const sv of fresh) avoid.add(serverKey(sv));
-      trace?.push({ zone: '-', kind: 'policy', subject: question.name.toString(), state: 'bogus', detail: `bogus data${fresh.length > 0 ? ` from ${fresh.map(serverKey).join(', ')}` : ' in the cache'}: asking again${avoid.size > 0 ? `, avoiding ${[...avoid].join(', ')}` : ''}` });
+      trace?.push({ zone: '-', kind: 'retry', subject: question.name.toString(), state: 'bogus', detail: `bogus data${fresh.length > 0 ? ` from ${fresh.map(serverKey).join(', ')}` : ' in the cache'}: asking again${avoid.size > 0 ? `, avoiding ${[...avoid].join(', ')}` : ''}` });
       const next = await this.iterator.resolve(question, budget, 0, { avoid });
       if (next.rcode === Rcode.SERVFAIL) break;
       resolution = next;
