@@ -177,12 +177,14 @@ export class ChainOfTrust {
     for (let attempt = 0; ; attempt++) {
       // The last fetch of a learning step brought the data it judged (the DS, then the DNSKEY).
       let last: readonly string[] = [];
+      let unanswered = false;
       const options: FetchOptions | undefined = attempt === 0 ? undefined : { avoid, refresh: true };
       const scoped: ValidationRun = {
         ...run,
         fetch: async (name, type) => {
           const r = await run.fetch(name, type, options);
           last = (r.servers ?? []).map(serverKey);
+          unanswered = r.rcode === Rcode.SERVFAIL;
           return r;
         },
       };
@@ -190,6 +192,8 @@ export class ChainOfTrust {
       if (info.kind !== 'bogus') return info;
       // A retry that finds nothing better keeps the first verdict: it says what was wrong.
       first ??= info;
+      // No answer at all: the iterator already tried every server; asking again only waits longer.
+      if (unanswered) return first;
       const fresh = last.filter((k) => !avoid.has(k));
       if (attempt >= MAX_KEY_RETRIES || (fresh.length === 0 && attempt > 0)) return first;
       for (const k of fresh) avoid.add(k);

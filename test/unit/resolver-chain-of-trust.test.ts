@@ -70,6 +70,18 @@ describe('bogus keys from one server are asked again of the others', () => {
     expect([...calls[1]!.avoid!]).toEqual(['192.0.2.66#53']);
   });
 
+  it('no answer at all is not asked again (the iterator already tried every server)', async () => {
+    let calls = 0;
+    const run = { ...world.run(), fetch: async (): Promise<Resolution> => {
+      calls++;
+      return { rcode: 2, answer: [], authority: [], security: 'unchecked', failure: { reason: 'no usable answer' } };
+    } };
+    const zone = await chainFor().zoneOf(n('www.corp.example.'), run);
+    expect(zone).toMatchObject({ state: 'bogus' });
+    expect(zone.outcome.ede).toBe(EdeCode.NO_REACHABLE_AUTHORITY);
+    expect(calls).toBe(1);
+  });
+
   it('when every server lies it stays bogus, after a bounded number of tries', async () => {
     let calls = 0;
     const run = { ...world.run(), fetch: async (name: Name, type: number) => {
