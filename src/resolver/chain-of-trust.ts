@@ -55,6 +55,8 @@ export interface ValidationRun extends VerifyContext {
   readonly ttlCaps?: Map<string, number>;
   /** Set by the answer validator to the link (`rrsetKey`, or `DENIAL_LINK`) that made the answer bogus. */
   failedLink?: string;
+  /** Set when the keys of a zone, not the data, were bogus: asking for the data again cannot help. */
+  keysFailed?: boolean;
   /** Whether the resolver knows a zone cut at `name` (a delegation it followed): key finding walks past the signer then. */
   readonly knownCut?: (name: Name) => boolean;
 }

@@ -50,6 +50,7 @@ export async function findKeys(chain: ChainOfTrust, holder: Name, signers: reado
   const hint = hints.sort((a, b) => b.labelCount - a.labelCount)[0];
   const zone = await chain.zoneOf(hint ?? holder, run);
   if (zone.state !== 'secure') {
+    if (zone.state !== 'insecure') run.keysFailed = true;
     run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: zone.state, detail: zone.outcome.reason });
     return { outcome: zone.outcome, zone: zone.zone };
   }

@@ -236,7 +236,8 @@ export class Resolver {
       const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
       // A retry that finds nothing better keeps the first verdict: it says what was wrong.
       if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
-      if (outcome.state !== 'bogus') break;
+      // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
+      if (outcome.state !== 'bogus' || run.keysFailed) break;
       this.forget(question, resolution);
       if (vbudget.exhausted) break;
       // The server of the link that failed; all of them when the validator could not say which.
