@@ -11,6 +11,9 @@
  *   .5  two.           ┘  .5 is honest
  *   .6  sig.              signed, answers questions for type RRSIG
  *   .7  soon.             signed; every signature but the DNSKEY RRset's expires 60 s from now
+ *   .8  ent.              signed; answers NXDOMAIN (with the NSEC that shows it exists) for the
+ *                         DS of the empty non-terminal b.ent.
+ *   .9  a.b.ent.          signed, with a DS in ent.
  *  .50  Unbound
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +46,8 @@ const world = SignedWorld.build([
   { origin: 'corp.island.', noDs: true, servers: [`${P}.3`], window, records: ['www.corp.island. 300 IN A 192.0.2.1', 'forged.corp.island. 300 IN A 192.0.2.66', '*.wild.corp.island. 300 IN A 192.0.2.7'] },
   { origin: 'two.', servers: [`${P}.4`, `${P}.5`], window, records: ['www.two. 300 IN A 192.0.2.30'] },
   { origin: 'sig.', servers: [`${P}.6`], window, records: ['www.sig. 300 IN A 192.0.2.40'] },
+  { origin: 'ent.', servers: [`${P}.8`], window },
+  { origin: 'a.b.ent.', servers: [`${P}.9`], window, records: ['www.a.b.ent. 300 IN A 192.0.2.60'] },
   { origin: 'soon.', servers: [`${P}.7`], window: { inception: T - 3600, expiration: T + 60 }, dnskeyWindow: window, records: ['www.soon. 3600 IN A 192.0.2.50'] },
 ]);
 const data = (origin: string) => world.zone(origin).data;
@@ -116,6 +121,12 @@ beforeAll(async () => {
     startScriptedServer(`${P}.5`, zoneScript([data('two.')])),
     startScriptedServer(`${P}.6`, sigScript),
     startScriptedServer(`${P}.7`, zoneScript([data('soon.')])),
+    startScriptedServer(`${P}.8`, (query, transport) => {
+      const m = zoneScript([data('ent.')])(query, transport);
+      const q = query.question[0];
+      return m && q?.type === RRType.DS && q.name.equals(Name.parse('b.ent.')) ? { ...m, rcode: Rcode.NXDOMAIN } : m;
+    }),
+    startScriptedServer(`${P}.9`, zoneScript([data('a.b.ent.')])),
   ]);
   if (!haveTool('unbound')) return;
   unbound = await startUnbound(UNBOUND, 53, { stubs: { '.': `${P}.1@53` }, trustAnchors: [dsLine(world.zone('.')), dsLine(world.zone('corp.island.'))] });
@@ -157,6 +168,7 @@ const CASES: readonly [string, string, Expected, string][] = [
   ['x.wild.corp.island.', 'A', { rcode: Rcode.SERVFAIL, secure: false }, 'a wildcard expansion signed by island.: bogus'],
   ['www.two.', 'A', { rcode: Rcode.NOERROR, secure: true }, 'one of two servers corrupts every signature: the other one’s answer is secure'],
   ['www.sig.', 'RRSIG', { rcode: Rcode.NOERROR, secure: false, answerTypes: '46' }, 'a question for type RRSIG: the RRSIGs, without AD'],
+  ['www.a.b.ent.', 'A', { rcode: Rcode.NOERROR, secure: true }, 'NXDOMAIN for the DS of the empty non-terminal above the signed zone: the NSEC shows it exists, the chain goes on'],
   ['www.soon.', 'A', { rcode: Rcode.NOERROR, secure: true, maxTtl: atMost(60) }, 'TTL 3600 signed until 60 s from now: served with TTL ≤ 60 (RFC 4035 §5.3.3)'],
 ];
 
@@ -174,4 +186,9 @@ describe.each(CASES)('%s %s', (name, type, expected, why) => {
     const seen = await askUnbound(name, type);
     expect(seen).toMatchObject(UNBOUND_DIFFERS[`${name} ${type}`] ?? expected);
   });
+});
+
+it('the empty non-terminal case was exercised: ent.’s server was asked for the DS of b.ent. and said NXDOMAIN', () => {
+  const asked = servers[7]!.queriesAtOrBelow('b.ent.').filter((q) => q.message.question[0]?.type === RRType.DS && q.message.question[0].name.equals(Name.parse('b.ent.')));
+  expect(asked.length).toBeGreaterThan(0);
 });
