@@ -11,19 +11,30 @@ import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimit
 import { type Classified, type SignedRrset, classifyResponse, synthesiseFromDname } from './response-classifier.js';
 import type { RootHints } from './root-hints.js';
 import { Credibility, type SecurityStatus } from './security-status.js';
-import type { UpstreamClient } from './upstream-client.js';
+import { DENIAL_LINK, LinkOrigins, type LinkOriginFields } from './link-origins.js';
+import { type UpstreamClient, serverKey } from './upstream-client.js';
 
-export interface Resolution {
+export interface Resolution extends LinkOriginFields {
   readonly rcode: number;
   /** The answer chain (CNAME/DNAME links and the final RRset), with RRSIGs. */
   readonly answer: ResourceRecord[];
   /** For a negative answer: the SOA and the NSEC/NSEC3 proofs, with RRSIGs. */
   readonly authority: ResourceRecord[];
   readonly security: SecurityStatus;
-  /** Some link of the answer came from a zone this server hosts (trusted as it is, never validated). */
+  /**
+   * Some link of the answer came from a zone this server hosts (trusted as it is, never
+   * validated); `hostedLinks`/`hostedDenial` say which, `servers`/`servedBy` which upstream
+   * server answered each other link (none for cached links): see `LinkOrigins`.
+   */
   readonly local?: boolean;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
+}
+
+/** What one resolution may be told beyond the question (the validator's retry elsewhere). */
+export interface IteratorResolveOptions {
+  /** Servers (`serverKey`) not to ask: they gave this client query bogus data (as Unbound's per-query blacklist). */
+  readonly avoid?: ReadonlySet<string>;
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
@@ -31,7 +42,7 @@ type Step = (
   | { kind: 'answer'; records: ResourceRecord[]; proofs: ResourceRecord[] }
   | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
-) & { local?: boolean }
+) & { local?: boolean; server?: ServerAddress }
   | { kind: 'servfail'; reason: string; limit?: LimitName };
 
 /** What a zone this server hosts says of a name: consulted before the cache and the network. */
@@ -68,22 +79,22 @@ export class Iterator {
     for (const s of groupRrsets(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
   }
 
-  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0): Promise<Resolution> {
+  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0, options: IteratorResolveOptions = {}): Promise<Resolution> {
     const answer: ResourceRecord[] = [];
     const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
     let name = question.name;
-    let local = false;
+    const origins = new LinkOrigins();
     for (let links = 0; ; links++) {
       let step: Step;
       try {
-        step = await this.step(name, question.type, budget, depth);
+        step = await this.step(name, question.type, budget, depth, options);
       } catch (e) {
         if (!(e instanceof ResolutionLimitError)) throw e;
         step = { kind: 'servfail', reason: e.message, limit: e.limit };
       }
-      if (step.kind !== 'servfail' && step.local) local = true;
-      const from = local ? { local } : {};
+      if (step.kind !== 'servfail') origins.note(step.kind === 'answer' || step.kind === 'cname' ? step.records : DENIAL_LINK, step.local, step.server);
+      const from = origins.fields();
       switch (step.kind) {
         case 'answer':
           return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked', ...from };
@@ -141,30 +152,32 @@ export class Iterator {
     return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name, proofs };
   }
 
-  private async step(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+  private async step(name: Name, type: number, budget: QueryBudget, depth: number, options: IteratorResolveOptions = {}): Promise<Step> {
     const local = this.fromLocalZone(name, type);
     if (local) return local;
     const cached = this.fromCache(name, type);
     if (cached) return cached;
-    const key = `${name.key}/${type}`;
+    const key = `${name.key}/${type}${options.avoid?.size ? `/avoid:${[...options.avoid].join(',')}` : ''}`;
     const running = this.inflight.get(key);
     if (running) return running;
-    const fetch = this.fetch(name, type, budget, depth).finally(() => this.inflight.delete(key));
+    const fetch = this.fetch(name, type, budget, depth, options.avoid).finally(() => this.inflight.delete(key));
     this.inflight.set(key, fetch);
     return fetch;
   }
 
-  private async fetch(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+  private async fetch(name: Name, type: number, budget: QueryBudget, depth: number, avoid?: ReadonlySet<string>): Promise<Step> {
+    const usable = (list: readonly ServerAddress[]) => (avoid?.size ? list.filter((s) => !avoid.has(serverKey(s))) : [...list]);
     const forwarders = this.o.forwardersFor(name);
-    if (forwarders) return this.forward(name, type, forwarders, budget);
+    if (forwarders) return usable(forwarders).length > 0 ? this.forward(name, type, usable(forwarders), budget) : { kind: 'servfail', reason: `every forwarder for ${name} gave bogus data` };
 
     // A DS RRset lives on the parent side of a zone cut (RFC 4035 §5.2): ask from above it.
     let { zone, nsNames } = await this.closestZone(type === RRType.DS && !name.isRoot ? name.parent(1) : name, budget);
     let minimised = this.o.qnameMinimisation ? zone.labelCount + 1 : name.labelCount;
     let minimiseSteps = 0;
     for (let referrals = 0; referrals <= this.o.limits.maxReferrals; ) {
-      const servers = await this.addressesOf(zone, nsNames, budget, depth);
-      if (servers.length === 0) return { kind: 'servfail', reason: `no address for any name server of ${zone}` };
+      const all = await this.addressesOf(zone, nsNames, budget, depth);
+      const servers = usable(all);
+      if (servers.length === 0) return { kind: 'servfail', reason: all.length > 0 ? `every server of ${zone} gave bogus data` : `no address for any name server of ${zone}` };
       const minimising = minimised < name.labelCount && minimiseSteps < this.o.limits.maxMinimiseSteps;
       const qname = minimising ? name.suffix(minimised) : name;
       const qtype = minimising ? RRType.A : type;
@@ -202,7 +215,7 @@ export class Iterator {
         minimised = c.kind === 'nxdomain' ? name.labelCount : minimised + 1;
         continue;
       }
-      return this.stepFromClassified(c, name, type, ans.response.aa);
+      return withServer(this.stepFromClassified(c, name, type, ans.response.aa), ans.server);
     }
     return { kind: 'servfail', reason: `more than ${this.o.limits.maxReferrals} referrals`, limit: 'referrals' };
   }
@@ -253,7 +266,7 @@ export class Iterator {
       usable: (r) => (classified = classifyResponse(r, name, type, Name.root)).kind !== 'lame' && classified.kind !== 'referral',
     }, budget);
     if (!ans || !classified) return { kind: 'servfail', reason: `no usable answer from the forwarders for ${name}` };
-    return this.stepFromClassified(classified, name, type, true);
+    return withServer(this.stepFromClassified(classified, name, type, true), ans.server);
   }
 
   /** The deepest zone cut the cache knows for `name`, priming the root if needed (RFC 8109). */
@@ -317,6 +330,10 @@ export class Iterator {
     }
     return addresses;
   }
+}
+
+function withServer(step: Step, server: ServerAddress): Step {
+  return step.kind === 'servfail' ? step : { ...step, server };
 }
 
 /** Records without repeats (the same proof can come with several links of a chain). */

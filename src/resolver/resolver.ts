@@ -9,15 +9,17 @@ import { RRType } from '../wire/rr-type.js';
 import type { Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
+import { decodeRdata } from '../wire/rdata-codec.js';
 import { AnswerValidator } from './answer-validator.js';
-import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
+import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
-import { UpstreamClient, type UpstreamStats } from './upstream-client.js';
+import { capTtls } from './ttl-cap.js';
+import { UpstreamClient, type UpstreamStats, serverKey } from './upstream-client.js';
 import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
@@ -111,6 +113,8 @@ interface ValidatedEntry {
 }
 
 const DEFAULT_BOGUS_TTL = 60;
+/** Times a bogus answer is asked again of other servers (Unbound: VAL_MAX_RESTART_COUNT, 5). */
+const MAX_BOGUS_RETRIES = 3;
 
 /**
  * The recursive side of the server: cache, iterator, forwarders, the validator and the
@@ -189,39 +193,9 @@ export class Resolver {
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
     if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
-    if (resolution.local) {
-      // The server's own zones are trusted without validation: no AD on what passed through them.
-      const outcome = insecure('answered from a zone this server hosts: trusted without validation');
-      const trace = opts.explain ? [{ zone: '-', kind: 'rrset' as const, subject: question.name.toString(), state: 'insecure' as const, detail: outcome.reason }] : undefined;
-      return { ...resolution, security: 'insecure', outcome, ...(policy ? { policy } : {}), ...(trace ? { trace } : {}) };
-    }
-
     const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
-    const vbudget = new ValidationBudget(validation.limits);
-    const run: ValidationRun = {
-      now: Math.floor(now / 1000),
-      limits: validation.limits,
-      budget: vbudget,
-      verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
-      fetch: async (name, type) => {
-        try {
-          return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
-        } catch (e) {
-          if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
-          throw e;
-        }
-      },
-      ...(trace ? { trace, fresh: true } : {}),
-    };
-    let outcome: ValidationOutcome;
-    try {
-      outcome = await this.validator!.validate(question, resolution, run);
-    } catch (e) {
-      if (!(e instanceof ValidationLimitError)) throw e;
-      outcome = bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
-    }
-    this.verdicts.signatureChecks += vbudget.signatureChecks;
-    this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
+    const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now);
+    const outcome = validated.outcome;
     this.verdicts[outcome.state]++;
     const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
     if (sentinel) {
@@ -231,9 +205,85 @@ export class Resolver {
         return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
       }
     }
-    const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
+    const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
     if (!opts.explain) this.remember(key, answer, outcome, now);
     return answer;
+  }
+
+  /**
+   * Validates a resolution; when it is bogus, forgets the data and asks the zone's other servers,
+   * avoiding every server that gave this query bogus data (as Unbound's per-query blacklist),
+   * at most `MAX_BOGUS_RETRIES` times. Every attempt spends from the same budgets, so a retry
+   * never buys a query more signature checks, NSEC3 hashes, upstream queries or time.
+   */
+  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
+    const vbudget = new ValidationBudget(limits);
+    const avoid = new Set<string>();
+    let resolution = first;
+    let result: { resolution: Resolution; outcome: ValidationOutcome } | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const caps = new Map<string, number>();
+      const run: ValidationRun = {
+        now: Math.floor(now / 1000),
+        limits,
+        budget: vbudget,
+        ttlCaps: caps,
+        verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
+        fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options),
+        knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
+        ...(trace ? { trace, fresh: true } : {}),
+      };
+      const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
+      // A retry that finds nothing better keeps the first verdict: it says what was wrong.
+      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
+      // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
+      if (outcome.state !== 'bogus' || run.keysFailed) break;
+      this.forget(question, resolution);
+      if (vbudget.exhausted) break;
+      // The server of the link that failed; all of them when the validator could not say which.
+      const culprit = run.failedLink ? resolution.servedBy?.get(run.failedLink) : undefined;
+      const servers = culprit ? [culprit] : run.failedLink ? [] : (resolution.servers ?? []);
+      const fresh = servers.filter((sv) => !avoid.has(serverKey(sv)));
+      // Data from the cache is fetched once more; data from servers is asked of the others.
+      if (attempt >= MAX_BOGUS_RETRIES || (servers.length > 0 && fresh.length === 0) || (servers.length === 0 && attempt > 0)) break;
+      for (const sv of fresh) avoid.add(serverKey(sv));
+      trace?.push({ zone: '-', kind: 'retry', subject: question.name.toString(), state: 'bogus', detail: `bogus data${fresh.length > 0 ? ` from ${fresh.map(serverKey).join(', ')}` : ' in the cache'}: asking again${avoid.size > 0 ? `, avoiding ${[...avoid].join(', ')}` : ''}` });
+      const next = await this.iterator.resolve(question, budget, 0, { avoid });
+      if (next.rcode === Rcode.SERVFAIL) break;
+      resolution = next;
+    }
+    this.verdicts.signatureChecks += vbudget.signatureChecks;
+    this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
+    return result;
+  }
+
+  private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {
+    try {
+      return await this.validator!.validate(question, resolution, run);
+    } catch (e) {
+      if (!(e instanceof ValidationLimitError)) throw e;
+      return bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
+    }
+  }
+
+  private async fetchForValidation(name: Name, type: number, budget: QueryBudget, options?: FetchOptions): Promise<Resolution> {
+    if (options?.refresh) this.cache.remove(name, type);
+    try {
+      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, options?.avoid ? { avoid: options.avoid } : {});
+    } catch (e) {
+      if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
+      throw e;
+    }
+  }
+
+  /** Drops what a bogus resolution left in the record cache, so the next look is a fresh fetch. */
+  private forget(question: Question, resolution: Resolution): void {
+    this.cache.remove(question.name, question.type);
+    for (const r of resolution.answer) {
+      this.cache.remove(r.name, r.type);
+      this.cache.remove(r.name, question.type);
+      if (r.type === RRType.CNAME) this.cache.remove(decodeRdata(RRType.CNAME, r.rdata)['target'] as Name, question.type);
+    }
   }
 
   /** The verdict turned into what the client gets: bogus → SERVFAIL, unless log-only; required → SERVFAIL unless secure. */
@@ -264,10 +314,6 @@ export class Resolver {
     const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
     const ttl = failed ? this.options.validation!.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
     if (ttl <= 0) return;
-    if (failed && answer.rcode === Rcode.SERVFAIL) {
-      // Fetch the data afresh once the verdict expires: another server may have it right.
-      for (const r of answer.answer) this.cache.remove(r.name, r.type);
-    }
     this.validated.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
@@ -293,6 +339,16 @@ export class Resolver {
       validation: { ...this.verdicts },
     };
   }
+}
+
+/**
+ * A question for type RRSIG: RRSIGs are not an RRset any signature covers (RFC 4035 §5.3), so
+ * they are returned unvalidated and insecure, never AD, as Unbound does.
+ */
+function rrsigQuestion(trace: TraceStep[] | undefined, question: Question): ValidationOutcome {
+  const outcome = insecure(`${question.name}/RRSIG: RRSIG records are not validated as an RRset; returned without AD`);
+  trace?.push({ zone: '-', kind: 'rrset', subject: `${question.name}/RRSIG`, state: 'insecure', detail: outcome.reason });
+  return outcome;
 }
 
 function minTtl(records: readonly ResourceRecord[]): number {
