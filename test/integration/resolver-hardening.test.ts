@@ -418,7 +418,7 @@ describe('validator hardening (validation on, signed test root)', () => {
     const forged = await askDnssec(km(), 'forged.good.', 'A');
     expect(forged.rcode, summariseAnswer(forged)).toBe(Rcode.SERVFAIL);
     expect(planted(forged)).toEqual([]);
-    expect(ede(forged)).toContain(6);
+    expect(ede(forged)[0]).toBe(6);
     // The same answer with an honest label count is secure: the label count alone made it bogus.
     const honest = await askDnssec(km(), 'forged-ok.good.', 'A');
     expect(honest.rcode, summariseAnswer(honest)).toBe(Rcode.NOERROR);
@@ -429,7 +429,7 @@ describe('validator hardening (validation on, signed test root)', () => {
     // RFC 4034 §4.1.1: the last NSEC's next name is the apex; a chain that leaves the zone is broken.
     const outside = await askDnssec(km(), 'nx4.good.', 'A');
     expect(outside.rcode, summariseAnswer(outside)).toBe(Rcode.SERVFAIL);
-    expect(ede(outside)).toContain(6);
+    expect(ede(outside)[0]).toBe(6);
     // The same proof with the next name inside the zone holds: the out-of-zone name alone made it bogus.
     const inside = await askDnssec(km(), 'nx4ok.good.', 'A');
     expect(inside.rcode, summariseAnswer(inside)).toBe(Rcode.NXDOMAIN);
