@@ -106,12 +106,12 @@ export class TrustService {
    * keyset of a local zone signed with distributeTrustAnchor: every record must be fit, or
    * nothing is imported (AnchorInputError naming the file and line).
    */
-  importKeyFile(kind: KeyFileKind, text: string, fileName: string, via: Extract<AnchorSourceKind, 'import' | 'zone-signing'> = 'import'): Promise<AnchorsChanged> {
+  async importKeyFile(kind: KeyFileKind, text: string, fileName: string, via: Extract<AnchorSourceKind, 'import' | 'zone-signing'> = 'import'): Promise<AnchorsChanged> {
     return this.merge(anchorsFromKeyFile(kind, text, fileName, this.now(), sourceOf(via, fileName)), `imported from ${fileName}`);
   }
 
   /** `trust-anchor add ZONE --ds|--dnskey RDATA`. */
-  addAnchor(zone: string, type: AnchorType, rdataText: string): Promise<AnchorsChanged> {
+  async addAnchor(zone: string, type: AnchorType, rdataText: string): Promise<AnchorsChanged> {
     return this.merge(anchorFromRdataText(zone, type, rdataText, this.now(), 'manual', sourceOf('add')), 'added by the operator');
   }
 
