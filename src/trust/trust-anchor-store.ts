@@ -212,6 +212,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
 
   /** Writes what is pending (one attempt if writes are failing), then stops retrying. */
   async close(): Promise<void> {
+    await this.writeLock; // a change the operator is waiting for is finished, not cut off
     if (this.writing) await this.writing.catch(() => {});
     if (this.writtenVersion < this.version) await this.writeOnce().catch(() => {});
     this.closed = true;

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { encodeRdata } from '../../src/wire/rdata-codec.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { captureLogger } from '../unit/trust-fixtures.js';
+import { localRootZoneYaml } from '../support/local-root-zone.js';
 import { removeDir, startKeymaster, tempDir, type KeymasterServer } from '../support/external-servers.js';
 
 /**
@@ -27,10 +27,7 @@ const stateRoot = tempDir('trust-api-crash');
 const stateDir = join(stateRoot, 'state');
 afterAll(() => removeDir(stateRoot));
 
-// A root zone served here answers startKeymaster's readiness probe (". NS") at once, where a dead
-// root would make every start wait for the resolver's deadline.
-const rootZone = join(stateRoot, 'root.zone');
-writeFileSync(rootZone, '. 3600 IN SOA a.root.test. hostmaster.test. 1 3600 600 86400 3600\n. 3600 IN NS a.root.test.\na.root.test. 3600 IN A 127.10.140.2\n');
+const rootZoneYaml = localRootZoneYaml(stateRoot, '127.10.140.2');
 
 function start(): Promise<KeymasterServer> {
   return startKeymaster({
@@ -39,7 +36,7 @@ function start(): Promise<KeymasterServer> {
     rootHints: 'builtin',
     stateDir,
     rootAnchors: 'none',
-    extraYaml: `zones:\n  - name: "."\n    file: ${JSON.stringify(rootZone)}\n`,
+    extraYaml: rootZoneYaml,
   });
 }
 
