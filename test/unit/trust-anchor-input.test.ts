@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
-import { startTrustService, type TrustService } from '../../src/server/trust-service.js';
+import type { ControlApi } from '../../src/server/control-api.js';
+import { ControlError, ControlResponse, type ControlHandler, type ControlRequest, type HttpMethod } from '../../src/server/control-router.js';
+import { registerTrustRoutes } from '../../src/server/trust-routes.js';
+import { startTrustService } from '../../src/server/trust-service.js';
 import { AnchorInputError } from '../../src/trust/anchor-import.js';
 import { TRUST_ANCHOR_STORE_FILE, TrustStoreWriteError, type StoreWriter } from '../../src/trust/trust-anchor-store.js';
 import { writeFileAtomic } from '../../src/storage/atomic-file.js';
@@ -246,5 +249,50 @@ describe('trustAnchors.import in the config', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as InstanceType<typeof ConfigError>).message).toMatch(/trustAnchors\.import\[1\].*"corp\.ds": the file name must be keyset-ZONE or dsset-ZONE/);
+  });
+});
+
+describe('the trust routes of the control API', () => {
+  async function routes(writer: StoreWriter) {
+    const { svc } = await service(tempDir(), [], writer);
+    const handlers = new Map<string, ControlHandler>();
+    const api = { registerRoute: (method: string, path: string, handler: ControlHandler) => void handlers.set(`${method} ${path}`, handler) };
+    registerTrustRoutes(api as unknown as ControlApi, svc, () => T0);
+    const call = async (method: HttpMethod, path: string, init: { query?: string; body?: unknown } = {}) => {
+      try {
+        const result = await handlers.get(`${method} ${path}`)!({ method, path, params: {}, query: new URLSearchParams(init.query ?? ''), body: init.body } as ControlRequest);
+        return result instanceof ControlResponse ? { status: result.status, body: result.body } : { status: 200, body: result };
+      } catch (error) {
+        if (error instanceof ControlError) return { status: error.status, body: { code: error.code, message: error.message } };
+        throw error;
+      }
+    };
+    return { svc, call };
+  }
+
+  it('bad input is a 400 naming the field; a store that cannot be written is a 503 and changes nothing', async () => {
+    let failing = false;
+    const { svc, call } = await routes(async (path, data) => {
+      if (failing) throw new Error('EROFS: read-only file system');
+      await writeFileAtomic(path, data, 0o600);
+    });
+    expect(await call('POST', '/v1/trust-anchors', { body: { zone: 'corp.example', ds: `${goodTag} 13 2 ABCD` } })).toEqual({
+      status: 400,
+      body: { code: 'bad-anchor', message: 'ds: the digest has 2 octets; digest type 2 (SHA-256) has 32' },
+    });
+    expect(await call('POST', '/v1/trust-anchors', { body: { zone: 'corp.example', ds: goodDs } })).toMatchObject({ status: 201, body: { added: 1 } });
+    failing = true;
+    const other = rdataToText(RRType.DNSKEY, makeKey(zone).rdata);
+    for (const [method, path, init] of [
+      ['POST', '/v1/trust-anchors', { body: { zone: 'corp.example', dnskey: other } }],
+      ['DELETE', '/v1/trust-anchors', { query: `zone=corp.example&keyTag=${goodTag}` }],
+      ['DELETE', '/v1/trust-points', { query: 'zone=corp.example' }],
+    ] as const)
+      expect(await call(method, path, init), `${method} ${path}`).toEqual({
+        status: 503,
+        body: { code: 'store-write-failed', message: expect.stringMatching(/trust-anchors\.json: EROFS: read-only file system; nothing was changed$/) },
+      });
+    expect(svc.store.get(zone)!.anchors.map((a) => a.type)).toEqual(['DS']);
+    await svc.stop();
   });
 });

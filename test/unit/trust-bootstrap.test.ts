@@ -212,4 +212,17 @@ describe('where each anchor came from', () => {
     expect(formatAnchors(detail.anchors, false)).toMatch(/ RFC 5011\n$/);
     await svc.stop();
   });
+
+  it('a DNSKEY that replaced a DS anchor at a validated refresh keeps the DS anchor\'s source', async () => {
+    const l = lab();
+    const file = join(l.dir, 'dsset-corp.example.');
+    const a = makeKey(zone);
+    writeDsset(file, [a]);
+    const svc = await start(l, [file]);
+    l.publish = { keys: [a], signers: [a] };
+    expect(await svc.refresh(zone)).toMatchObject({ ok: true });
+    const [anchor] = trustPointDetail(svc.store.get(zone)!, l.clock.now()).anchors;
+    expect(anchor).toMatchObject({ type: 'DNSKEY', origin: 'ds-match', source: `config import ${file}`, sourceKind: 'config-import' });
+    await svc.stop();
+  });
 });
