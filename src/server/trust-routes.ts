@@ -98,13 +98,16 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('POST', '/v1/trust-points/refresh', async (request) => {
-    const zone = zoneParam(body(request)['zone'], 'zone');
-    if (!trust.store.get(zone)) throw notFound(zone);
-    const outcome = await trust.refresh(zone);
-    const tp = trust.store.get(zone);
-    return { ...outcome, nextRefresh: outcome.nextRefresh === undefined ? undefined : new Date(outcome.nextRefresh).toISOString(), trustPoint: tp ? trustPointDetail(tp, now()) : null };
-  });
+  api.registerRoute('POST', '/v1/trust-points/refresh', (request) =>
+    inputErrors(async () => {
+      const zone = zoneParam(body(request)['zone'], 'zone');
+      if (!trust.store.get(zone)) throw notFound(zone);
+      const outcome = await trust.refresh(zone);
+      await trust.store.sync(); // the state changes the reply reports are on disk
+      const tp = trust.store.get(zone);
+      return { ...outcome, nextRefresh: outcome.nextRefresh === undefined ? undefined : new Date(outcome.nextRefresh).toISOString(), trustPoint: tp ? trustPointDetail(tp, now()) : null };
+    }),
+  );
 
   api.registerRoute('GET', '/v1/trust-anchors', ({ query }) => {
     const zone = query.get('zone');

@@ -210,6 +210,19 @@ export class TrustAnchorStore implements TrustAnchorSource {
     while (this.writtenVersion < this.version && !this.closed) await (this.writing ?? this.startWriting());
   }
 
+  /**
+   * Resolves once every change so far is on disk, writing now if need be (one attempt; the
+   * background retries go on). For changes the server made itself at an operator's request (an
+   * RFC 5011 refresh): throws TrustStoreWriteError when the write fails, the change staying in force.
+   */
+  async sync(): Promise<void> {
+    try {
+      await this.writeOnce();
+    } catch (error) {
+      throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${(error as Error).message}; the change is in force but not yet on disk (retried in the background)`);
+    }
+  }
+
   /** Writes what is pending (one attempt if writes are failing), then stops retrying. */
   async close(): Promise<void> {
     await this.writeLock; // a change the operator is waiting for is finished, not cut off

@@ -293,6 +293,13 @@ describe('the trust routes of the control API', () => {
         body: { code: 'store-write-failed', message: expect.stringMatching(/trust-anchors\.json: EROFS: read-only file system; nothing was changed$/) },
       });
     expect(svc.store.get(zone)!.anchors.map((a) => a.type)).toEqual(['DS']);
+    // A refresh's result is the server's own change: in force at once, but the reply says it is not on disk yet.
+    expect(await call('POST', '/v1/trust-points/refresh', { body: { zone: 'corp.example' } })).toEqual({
+      status: 503,
+      body: { code: 'store-write-failed', message: expect.stringMatching(/EROFS: read-only file system; the change is in force but not yet on disk/) },
+    });
+    failing = false;
+    expect(await call('POST', '/v1/trust-points/refresh', { body: { zone: 'corp.example' } })).toMatchObject({ status: 200, body: { ok: false, result: expect.stringMatching(/^failed: /) } });
     await svc.stop();
   });
 });
