@@ -1,4 +1,4 @@
-import { keyFileNameInfo, type KeyFileKind } from '../wire/key-files.js';
+import { DEFAULT_KEY_FILE_TTL, keyFileNameInfo, type KeyFileKind } from '../wire/key-files.js';
 import { Name } from '../wire/name.js';
 import { rdataFromText, tokenizeRdata } from '../wire/rdata-text.js';
 import { RRType, typeToString } from '../wire/rr-type.js';
@@ -46,7 +46,7 @@ export function readKeyFileAnchors(kind: KeyFileKind, text: string, fileName: st
   const rrtype = kind === 'keyset' ? RRType.DNSKEY : RRType.DS;
   let parsed;
   try {
-    parsed = parseZoneText(text, { origin: Name.root, fileName, defaultTtl: 3600 });
+    parsed = parseZoneText(text, { origin: Name.root, fileName, defaultTtl: DEFAULT_KEY_FILE_TTL });
   } catch (error) {
     throw new AnchorInputError(error instanceof ZoneFileError ? error.message : `${fileName}: ${(error as Error).message}`);
   }
