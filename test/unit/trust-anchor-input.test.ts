@@ -7,7 +7,7 @@ import type { ControlApi } from '../../src/server/control-api.js';
 import { ControlError, ControlResponse, type ControlHandler, type ControlRequest, type HttpMethod } from '../../src/server/control-router.js';
 import { registerTrustRoutes } from '../../src/server/trust-routes.js';
 import { startTrustService } from '../../src/server/trust-service.js';
-import { AnchorInputError } from '../../src/trust/anchor-import.js';
+import { AnchorInputError, readKeyFileAnchors } from '../../src/trust/anchor-import.js';
 import { TRUST_ANCHOR_STORE_FILE, TrustStoreWriteError, type StoreWriter } from '../../src/trust/trust-anchor-store.js';
 import { writeFileAtomic } from '../../src/storage/atomic-file.js';
 import { Name } from '../../src/wire/name.js';
@@ -135,6 +135,15 @@ describe('bad anchor records in trustAnchors.import: warned with file and line, 
       ['lab.example.', 0],
     ]);
     await svc.stop();
+  });
+});
+
+describe('key files as BIND writes them', () => {
+  it('a multi-line record is named by the line it starts on', () => {
+    const text = `$ORIGIN .\ncorp.example 3600 IN DNSKEY 257 3 13 (\n  ${goodB64}\n  ) ; KSK\ncorp.example 3600 IN DNSKEY 1 3 13 (\n  ${goodB64}\n  )\n`;
+    const read = readKeyFileAnchors('keyset', text, 'keyset-corp.example.', T0);
+    expect(read.anchors.map((a) => a.keyTag)).toEqual([good.signer.keyTag]);
+    expect(read.rejected).toEqual(['keyset-corp.example.:5: flags 1: the DNSKEY has no Zone Key flag (256); it cannot sign a zone']);
   });
 });
 
