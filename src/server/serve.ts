@@ -78,9 +78,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     : unavailableDnskeyFetcher(logger);
   const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
   distributeAnchors = (zone, keyset) => {
-    // importKeyFile is durable (it resolves once the store is synced) and may throw before its promise.
-    void Promise.resolve()
-      .then(() => trust.importKeyFile('keyset', keyset.text, keyset.file, 'zone-signing'))
+    // Durable: resolves once the store file holding the keys is synced.
+    void trust
+      .importKeyFile('keyset', keyset.text, keyset.file, 'zone-signing')
       .then(
         () => logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file }),
         (error: Error) => logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: error.message }, { level: 'warn' }),
