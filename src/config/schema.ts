@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { keyFileNameInfo } from '../wire/key-files.js';
 import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
@@ -302,6 +303,13 @@ export const rootHintsSchema = text<RootHintsSource>('"builtin" or a named.root-
   return value.trim() === '' ? fail('must be "builtin" or a file path') : { kind: 'file', path: resolve(ctx.baseDir, value) };
 });
 
+/** trustAnchors.import: the zone comes from the name (keyset-ZONE, dsset-ZONE) so a file that cannot be read still fails its zone closed. */
+const anchorFilePath = text('a keyset- or dsset- file path', (value, ctx) => {
+  if (value.trim() === '') return fail('must not be empty');
+  if (!keyFileNameInfo(value)) return fail(`"${value}": the file name must be keyset-ZONE or dsset-ZONE (as BIND and a Key Master name them)`);
+  return resolve(ctx.baseDir, value);
+});
+
 export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-anchors.xml, or "none"', (value, ctx) => {
   if (value === 'none') return { kind: 'none' };
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
@@ -466,7 +474,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   trustAnchors: withDefault(
     table<TrustAnchorsConfig>({
       rootAnchors: withDefault(rootAnchorsSchema, CONFIG_DEFAULTS.trustAnchors.rootAnchors),
-      import: withDefault(listOf(filePath), CONFIG_DEFAULTS.trustAnchors.import),
+      import: withDefault(listOf(anchorFilePath), CONFIG_DEFAULTS.trustAnchors.import),
       rfc5011: withDefault(
         table<Rfc5011Config>({
           addHoldDown: withDefault(duration(1), CONFIG_DEFAULTS.trustAnchors.rfc5011.addHoldDown),

@@ -81,12 +81,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     : unavailableDnskeyFetcher(logger);
   const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
   distributeAnchors = (zone, keyset) => {
-    try {
-      trust.importKeyFile('keyset', keyset.text, keyset.file);
-      logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file });
-    } catch (error) {
-      logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: (error as Error).message }, { level: 'warn' });
-    }
+    // Durable: resolves once the store file holding the keys is synced.
+    void trust
+      .importKeyFile('keyset', keyset.text, keyset.file, 'zone-signing')
+      .then(
+        () => logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file }),
+        (error: Error) => logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: error.message }, { level: 'warn' }),
+      );
   };
   for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
   registerTrustRoutes(control, trust, () => systemClock.now());
