@@ -24,7 +24,7 @@ export function formatStatus(status: ServerStatus): string {
     status.listeners,
   );
   const r = status.resolver;
-  if (!r) return `${fields}\n\n${listeners}\n`;
+  if (!r) return `${fields}\n\n${listeners}\n${formatLocalZones(status)}`;
   const resolver = formatFields([
     ['Client queries', String(r.queries)],
     ['Cache', `${r.cache.entries} RRsets, ${(r.cache.bytes / 1048576).toFixed(1)} of ${(r.cache.maxBytes / 1048576).toFixed(0)} MiB, ${r.cache.responses} encoded answers`],
@@ -36,7 +36,17 @@ export function formatStatus(status: ServerStatus): string {
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
       : []),
   ]);
-  return `${fields}\n\n${listeners}\n\n${resolver}\n`;
+  return `${fields}\n\n${listeners}\n\n${resolver}\n${formatLocalZones(status)}`;
+}
+
+/** The locally served zones (RFC 6761/6303/7686/8375): those answered here, then the others and why. */
+function formatLocalZones(status: ServerStatus): string {
+  const lz = status.localZones;
+  if (!lz) return '';
+  if (!lz.enabled) return '\nLocally served zones: none (resolver.localZones.enable is false)\n';
+  const served = lz.zones.filter((z) => z.state === 'served').map((z) => z.zone);
+  const others = lz.zones.filter((z) => z.state !== 'served').map((z) => `  ${z.zone} (${z.state === 'hosted' ? 'hosted here' : z.state === 'forwarded' ? 'forwarder set' : 'disabled in config'})`);
+  return `\nLocally served zones (${served.length}): ${served.join(' ')}\n${others.length ? `Not served locally:\n${others.join('\n')}\n` : ''}`;
 }
 
 export async function runStatusCommand(argv: string[]): Promise<number> {

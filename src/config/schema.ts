@@ -3,6 +3,7 @@ import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema } from './good-citizen-schema.js';
 import {
   boolean,
   describeValue,
@@ -73,6 +74,8 @@ export interface ResolverConfig {
   readonly qnameMinimisation: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
+  /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
+  readonly localZones: LocalZonesConfig;
 }
 
 export interface DnssecConfig {
@@ -214,6 +217,8 @@ export interface KeymasterConfig {
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** DNS cookies, server and upstream (good-citizen-schema.ts). */
+  readonly cookies: CookiesConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,6 +431,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         }),
         {},
       ),
+      localZones: withDefault(localZonesSchema, {}),
     }),
     {},
   ),
@@ -480,4 +486,5 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   ),
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+  cookies: withDefault(cookiesSchema, {}),
 });

@@ -24,6 +24,8 @@ export interface Resolution {
   readonly local?: boolean;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
+  /** A cache-only resolution (RD=0) found the name neither in the cache nor in a hosted zone. */
+  readonly cacheMiss?: boolean;
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
@@ -32,7 +34,7 @@ type Step = (
   | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
 ) & { local?: boolean }
-  | { kind: 'servfail'; reason: string; limit?: LimitName };
+  | { kind: 'servfail'; reason: string; limit?: LimitName; miss?: true };
 
 /** What a zone this server hosts says of a name: consulted before the cache and the network. */
 export interface LocalZoneLookup {
@@ -68,7 +70,8 @@ export class Iterator {
     for (const s of groupRrsets(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
   }
 
-  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0): Promise<Resolution> {
+  /** `cacheOnly` (RD=0): from hosted zones and the cache only; a miss is a `cacheMiss` SERVFAIL, never a query upstream. */
+  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0, cacheOnly = false): Promise<Resolution> {
     const answer: ResourceRecord[] = [];
     const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
@@ -77,7 +80,7 @@ export class Iterator {
     for (let links = 0; ; links++) {
       let step: Step;
       try {
-        step = await this.step(name, question.type, budget, depth);
+        step = await this.step(name, question.type, budget, depth, cacheOnly);
       } catch (e) {
         if (!(e instanceof ResolutionLimitError)) throw e;
         step = { kind: 'servfail', reason: e.message, limit: e.limit };
@@ -91,7 +94,7 @@ export class Iterator {
         case 'nodata':
           return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked', ...from };
         case 'servfail':
-          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) } };
+          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) }, ...(step.miss ? { cacheMiss: true } : {}) };
         case 'cname':
           answer.push(...step.records);
           proofs.push(...step.proofs);
@@ -141,11 +144,12 @@ export class Iterator {
     return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name, proofs };
   }
 
-  private async step(name: Name, type: number, budget: QueryBudget, depth: number): Promise<Step> {
+  private async step(name: Name, type: number, budget: QueryBudget, depth: number, cacheOnly = false): Promise<Step> {
     const local = this.fromLocalZone(name, type);
     if (local) return local;
     const cached = this.fromCache(name, type);
     if (cached) return cached;
+    if (cacheOnly) return { kind: 'servfail', reason: `${name} ${type} is not in the cache (RD=0: answered from the cache only)`, miss: true };
     const key = `${name.key}/${type}`;
     const running = this.inflight.get(key);
     if (running) return running;

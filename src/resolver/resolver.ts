@@ -85,6 +85,8 @@ export interface ResolveOptions {
   readonly explain?: boolean;
   /** Validate even under a negative trust anchor (to see whether the zone validates again). */
   readonly ignorePolicy?: boolean;
+  /** RD=0: from the cache and hosted zones only, never a query upstream; a miss says `cacheMiss`, and nothing is remembered. */
+  readonly cacheOnly?: boolean;
 }
 
 /** A resolution with its DNSSEC verdict. */
@@ -170,6 +172,7 @@ export class Resolver {
     if (validating && !opts.explain) {
       const hit = this.validated.get(key);
       if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
       if (running) return this.counted(await running);
       const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
@@ -183,7 +186,7 @@ export class Resolver {
     const validation = this.options.validation;
     const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const budget = new QueryBudget(this.options.limits, now);
-    const resolution = await this.iterator.resolve(question, budget);
+    const resolution = await this.iterator.resolve(question, budget, 0, opts.cacheOnly);
     if (!validating) {
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
@@ -205,7 +208,7 @@ export class Resolver {
       verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
       fetch: async (name, type) => {
         try {
-          return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
+          return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, opts.cacheOnly);
         } catch (e) {
           if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
           throw e;
@@ -232,7 +235,7 @@ export class Resolver {
       }
     }
     const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
-    if (!opts.explain) this.remember(key, answer, outcome, now);
+    if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
     return answer;
   }
 

@@ -14,6 +14,8 @@ import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
+import type { ServerCookies } from './server-cookies.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -33,6 +35,9 @@ export interface ResolverServices {
   readonly policy?: ResolverPolicy;
   /** Local zones, answered before the resolver (zone-service.ts). */
   readonly localZones?: LocalZones;
+  /** The RFC 6761/6303/7686/8375 zones answered here (good-citizen-service.ts). */
+  readonly locallyServed?: LocallyServedZones;
+  readonly cookies?: ServerCookies;
 }
 
 /** The resolver and the query pipeline built from the config, with their control routes. */
@@ -59,7 +64,8 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     onValidationFailure: (event) => failures.log({ ...event }),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}) });
 }
 
 export interface ResolverStatus {
