@@ -32,6 +32,10 @@ export function formatStatus(status: ServerStatus): string {
     ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
     ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
+    ...(r.goodCitizen
+      ? [['Local and RD=0', `${r.goodCitizen.locallyServed} answered from locally served zones; ${r.goodCitizen.cacheOnly} RD=0 (${r.goodCitizen.cacheOnlyMisses} not in the cache)`] as const,
+         ['Cookies', `${r.goodCitizen.validCookies} valid server cookies, ${r.goodCitizen.badCookies} BADCOOKIE`] as const]
+      : []),
     ...(r.validation
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
       : []),

@@ -134,7 +134,8 @@ function soaOf(z: LocallyServedZone): ResourceRecord {
 
 function staticAnswer(z: LocallyServedZone, q: Question): LocalZoneAnswer {
   const at = z.records.filter((r) => r.name.equals(q.name));
-  const matching = q.type === RRType.ANY ? at : at.filter((r) => r.type === q.type);
+  // ANY gets NODATA, as from Unbound's local zones (RFC 8482 lets a server decline ANY).
+  const matching = at.filter((r) => r.type === q.type);
   if (matching.length > 0) return { zone: z.name, rcode: Rcode.NOERROR, answer: matching, authority: [] };
   // A name with data, or an empty non-terminal above one (0.0.127.in-addr.arpa.), exists: NODATA.
   const exists = at.length > 0 || z.records.some((r) => r.name.isSubdomainOf(q.name));
@@ -143,7 +144,7 @@ function staticAnswer(z: LocallyServedZone, q: Question): LocalZoneAnswer {
 
 function redirectAnswer(z: LocallyServedZone, q: Question): LocalZoneAnswer {
   if (q.name.equals(z.name)) return staticAnswer(z, q);
-  const addresses = z.records.filter((r) => (r.type === RRType.A || r.type === RRType.AAAA) && (q.type === r.type || q.type === RRType.ANY));
+  const addresses = z.records.filter((r) => (r.type === RRType.A || r.type === RRType.AAAA) && q.type === r.type);
   if (addresses.length === 0) return { zone: z.name, rcode: Rcode.NOERROR, answer: [], authority: [soaOf(z)] };
   return { zone: z.name, rcode: Rcode.NOERROR, answer: addresses.map((r) => ({ ...r, name: q.name })), authority: [] };
 }
