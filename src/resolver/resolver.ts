@@ -18,6 +18,7 @@ import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './reso
 import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
 import { UpstreamClient, type UpstreamStats } from './upstream-client.js';
+import type { UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
@@ -66,6 +67,8 @@ export interface ResolverOptions {
   readonly policy?: ResolverPolicy;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
+  /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
+  readonly upstreamCookies?: UpstreamCookies;
 }
 
 export interface ValidationFailureEvent {
@@ -138,7 +141,7 @@ export class Resolver {
   constructor(private readonly options: ResolverOptions) {
     this.cache = new RecordCache(options.clock, options.cacheLimits);
     this.selection = new ServerSelection(options.clock);
-    this.upstream = new UpstreamClient(this.selection, options.clock);
+    this.upstream = new UpstreamClient(this.selection, options.clock, options.upstreamCookies);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,

@@ -16,6 +16,7 @@ import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ServerCookies } from './server-cookies.js';
+import { UpstreamCookies } from '../resolver/upstream-cookies.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -62,6 +63,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
+    ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
