@@ -1,4 +1,4 @@
-import { LocallyServedZones } from '../resolver/locally-served-zones.js';
+import { resolve } from 'node:path';
 import { Name } from '../wire/name.js';
 import { parseDuration } from './duration.js';
 import { boolean, fail, leaf, listOf, table, text, withDefault, type Schema } from './schema-kit.js';
@@ -24,6 +24,7 @@ export interface CookiesConfig {
 export const LOCAL_ZONES_DEFAULTS = { enable: true, disable: [] } as const;
 export const COOKIES_DEFAULTS = { enable: true, secretRotation: '1d', upstream: true } as const;
 
+/** Checked against the list when the server starts (src/server/good-citizen-service.ts): config/ does not import resolver/. */
 const defaultZoneName = text('the name of a default local zone such as "test." or "10.in-addr.arpa."', (value) => {
   let name: Name;
   try {
@@ -31,7 +32,6 @@ const defaultZoneName = text('the name of a default local zone such as "test." o
   } catch (error) {
     return fail(`"${value}" is not a domain name: ${(error as Error).message}`);
   }
-  if (!LocallyServedZones.isDefault(name)) return fail(`"${value}" is not one of the default local zones (see docs/good-citizen.md for the list)`);
   return name.toString();
 });
 
@@ -56,4 +56,17 @@ export const cookiesSchema: Schema<CookiesConfig> = table<CookiesConfig>({
   enable: withDefault(boolean(), COOKIES_DEFAULTS.enable),
   secretRotation: withDefault(rotation, COOKIES_DEFAULTS.secretRotation),
   upstream: withDefault(boolean(), COOKIES_DEFAULTS.upstream),
+});
+
+/** `trustAnchors.rootAnchorsSignature`: an http(s) URL (kept as given) or a file (made absolute). */
+export const rootAnchorsSignatureSchema = text('a URL or file of root-anchors.p7s', (value, ctx) => {
+  if (value.trim() === '') return fail('must not be empty');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
+  if (!scheme) return resolve(ctx.baseDir, value);
+  if (!/^https?$/i.test(scheme[1]!)) return fail(`"${value}": only http and https URLs are fetched; give a file as a path`);
+  try {
+    return new URL(value).href;
+  } catch (error) {
+    return fail(`"${value}" is not a URL: ${(error as Error).message}`);
+  }
 });

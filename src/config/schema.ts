@@ -3,7 +3,7 @@ import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
-import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema } from './good-citizen-schema.js';
+import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
 import {
   boolean,
   describeValue,
@@ -125,6 +125,10 @@ export interface Rfc5011Config {
 
 export interface TrustAnchorsConfig {
   readonly rootAnchors: RootAnchorsSource;
+  /** The detached signature of rootAnchors (URL or file); absent: beside it, `.xml` → `.p7s`. */
+  readonly rootAnchorsSignature?: string;
+  /** The CA (PEM) that signature must chain to; absent: the shipped trust-anchors/icannbundle.pem. */
+  readonly rootAnchorsCa?: string;
   /** keyset-/dsset- files loaded at start. */
   readonly import: readonly string[];
   readonly rfc5011: Rfc5011Config;
@@ -472,6 +476,8 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   trustAnchors: withDefault(
     table<TrustAnchorsConfig>({
       rootAnchors: withDefault(rootAnchorsSchema, CONFIG_DEFAULTS.trustAnchors.rootAnchors),
+      rootAnchorsSignature: optional(rootAnchorsSignatureSchema),
+      rootAnchorsCa: optional(filePath),
       import: withDefault(listOf(filePath), CONFIG_DEFAULTS.trustAnchors.import),
       rfc5011: withDefault(
         table<Rfc5011Config>({

@@ -18,6 +18,8 @@ import { ServerCookies } from './server-cookies.js';
  */
 export function createLocallyServedZones(config: KeymasterConfig, hosted: LocalZones | undefined, policy: ResolverPolicy | undefined, clock: Clock): LocallyServedZones | undefined {
   if (!config.resolver.localZones.enable) return undefined;
+  const unknown = config.resolver.localZones.disable.filter((n) => !LocallyServedZones.isDefault(Name.parse(n)));
+  if (unknown.length > 0) throw new Error(`resolver.localZones.disable: ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'are not default local zones' : 'is not a default local zone'} (the list is in docs/good-citizen.md)`);
   const configRules = config.policy
     .filter((r) => r.forwarders.length > 0)
     .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : `${r.namespace.replace(/^\./, '')}.`), exact: r.namespace !== '.' && !r.namespace.startsWith('.'), servers: r.forwarders }))

@@ -16,6 +16,7 @@ import {
 } from '../trust/anchor-import.js';
 import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
+import { rootAnchorsSignatureOptions } from '../trust/root-anchors-signature-config.js';
 import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
 import { zoneKey, type Anchor, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
@@ -80,7 +81,7 @@ export class TrustService {
 
   /** `trust-point add-root`: root-anchors.xml from a URL (shipped copy as fallback) or file; adds its DS anchors. */
   async addRoot(location: RootAnchorsLocation): Promise<AnchorsChanged & { from: string; fallbackReason?: string }> {
-    const loaded: LoadedRootAnchors = await loadRootAnchors(location, this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {});
+    const loaded: LoadedRootAnchors = await loadRootAnchors(location, { ...(this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {}), ...rootAnchorsSignatureOptions(this.options.config, location, this.now()) });
     logRootAnchorsSource(this.options.logger, location, loaded);
     const changed = this.merge(anchorsFromRootAnchors(loaded.anchors, this.now()), `root anchors from ${loaded.from}`);
     return { ...changed, from: loaded.from, ...(loaded.fallbackReason === undefined ? {} : { fallbackReason: loaded.fallbackReason }) };
@@ -159,6 +160,7 @@ function logRootAnchorsSource(logger: Logger, location: RootAnchorsLocation, loa
     );
   logEvent(logger, 'trust-point.root-anchors-loaded', {
     from: loaded.from,
+    signature: loaded.signature,
     keyDigests: loaded.anchors.keyDigests.map((kd) => ({ id: kd.id, keyTag: kd.keyTag, validFrom: new Date(kd.validFrom).toISOString() })),
   });
 }
