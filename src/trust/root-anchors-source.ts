@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { verifyRootAnchorsSignature } from './root-anchors-signature.js';
-import { parseRootAnchorsXml, type RootAnchors } from './root-anchors-xml.js';
+import { RootAnchorsError, parseRootAnchorsXml, type RootAnchors } from './root-anchors-xml.js';
 
 /** The copy of IANA's root-anchors.xml shipped in `trust-anchors/`: the offline fallback. */
 export const SHIPPED_ROOT_ANCHORS = fileURLToPath(new URL('../../trust-anchors/root-anchors.xml', import.meta.url));
@@ -100,7 +100,7 @@ async function loadRootAnchorsFile(path: string, options: RootAnchorsLoadOptions
   try {
     p7s = await readFile(signaturePath);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.signature !== undefined) throw new Error(`cannot read the signature ${signaturePath} of ${path}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.signature !== undefined) throw new RootAnchorsError(`cannot read the signature ${signaturePath} of ${path}: ${(error as Error).message}`);
   }
   if (!p7s) return { anchors: parseRootAnchorsXml(xml.toString('utf8'), path), from: path, signature: { verified: false, reason: `no signature ${signaturePath} beside it` } };
   // The signature first: a changed file is reported as changed, not as whatever its parse says.
@@ -114,7 +114,7 @@ async function checkSignature(xml: Uint8Array, p7s: Uint8Array, xmlFrom: string,
   try {
     return verifyRootAnchorsSignature(xml, p7s, { caPem, now: options.now ?? Date.now() }).signer.replace(/\n/g, ', ');
   } catch (error) {
-    throw new Error(`${xmlFrom} is refused: its signature ${p7sFrom} does not verify against ${caFile}: ${(error as Error).message}`);
+    throw new RootAnchorsError(`${xmlFrom} is refused: its signature ${p7sFrom} does not verify against ${caFile}: ${(error as Error).message}`);
   }
 }
 

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COOKIE_SECRET_FILE } from '../../src/server/cookie-secret.js';
 import type { ServerStatus } from '../../src/server/status-route.js';
+import { SHIPPED_ROOT_ANCHORS } from '../../src/trust/root-anchors-source.js';
 import { EdnsOptionCode, defaultEdns } from '../../src/wire/edns.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
@@ -14,6 +15,7 @@ import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { ask } from '../support/dns-hierarchy.js';
 import { type KeymasterServer, type RunningServer, haveTool, removeDir, runUnbound, startKeymaster, tempDir, udpExchangeRaw } from '../support/external-servers.js';
+import { type P7sLab, p7sLab } from '../support/p7s-lab.js';
 import { type ScriptedServer, makeZone, records, replyTo, startScriptedServer, zoneScript } from '../support/scripted-server.js';
 
 const run = promisify(execFile);
@@ -55,9 +57,12 @@ describe('a good citizen by default', () => {
   let forwarder: ScriptedServer;
   let km: KeymasterServer;
   let dir: string;
+  let lab: P7sLab | undefined;
 
   beforeAll(async () => {
     dir = tempDir('good-citizen');
+    // A CA of our own stands in for ICANN's, to sign root-anchors.xml copies for add-root.
+    if (haveTool('openssl')) lab = p7sLab(dir);
     const hints = join(dir, 'root.hints');
     writeFileSync(hints, `. 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A ${ROOT}\n`);
     const homeFile = join(dir, 'home.arpa.zone');
@@ -75,6 +80,7 @@ describe('a good citizen by default', () => {
       rootAnchors: 'none',
       allow: ['127.0.0.1/32', '127.10.160.0/25'],
       resolverYaml: '  localZones: { disable: ["invalid."] }\n',
+      ...(lab ? { trustAnchorsYaml: `  rootAnchorsCa: ${JSON.stringify(lab.caFile)}\n` } : {}),
       extraYaml:
         `zones:\n  - name: home.arpa.\n    file: ${JSON.stringify(homeFile)}\n` +
         `policy:\n  - { namespace: .16.172.in-addr.arpa, forwarders: ["${FORWARDER}"] }\n`,
@@ -164,6 +170,23 @@ describe('a good citizen by default', () => {
       const text = await km.cli(['status']);
       expect(text.stdout).toMatch(/Locally served zones \(99\): localhost\. 127\.in-addr\.arpa\./);
       expect(text.stdout).toContain('home.arpa. (hosted here)');
+    });
+  });
+
+  describe('root-anchors.xml and its signature', () => {
+    it('trust-point add-root --file takes a file whose p7s verifies, and refuses it with one byte changed, saying why', async () => {
+      if (!lab) return;
+      copyFileSync(SHIPPED_ROOT_ANCHORS, join(dir, 'root-anchors.xml'));
+      writeFileSync(join(dir, 'root-anchors.p7s'), lab.sign('root-anchors.xml', 'signer', ['inter']));
+      const ok = await km.cli(['trust-point', 'add-root', '--file', join(dir, 'root-anchors.xml')]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(km.log()).toMatch(/"trust-point.root-anchors-loaded".*"verified":true/);
+      const xml = readFileSync(join(dir, 'root-anchors.xml'));
+      xml[xml.indexOf('38696')] = '4'.charCodeAt(0);
+      writeFileSync(join(dir, 'root-anchors.xml'), xml);
+      const bad = await km.cli(['trust-point', 'add-root', '--file', join(dir, 'root-anchors.xml')]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr + bad.stdout).toContain(`${join(dir, 'root-anchors.xml')} is refused: its signature ${join(dir, 'root-anchors.p7s')} does not verify`);
     });
   });
 
