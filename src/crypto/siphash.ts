@@ -58,20 +58,22 @@ function absorb(v: Lanes, hi: number, lo: number): void {
   v[V0 + 1] = (v[V0 + 1]! ^ lo) >>> 0;
 }
 
+// Scratch state, reused: the function is synchronous, so no two calls share it.
+const v: Lanes = new Uint32Array(8);
+const last = new Uint8Array(8);
+
 /** SipHash-2-4 of `message` under a 16-byte `key`: the 8 output bytes, little-endian as the reference code writes them. */
 export function siphash24(key: Uint8Array, message: Uint8Array): Uint8Array {
   if (key.length !== 16) throw new RangeError(`SipHash key must be 16 bytes, got ${key.length}`);
   const k0h = le32(key, 4), k0l = le32(key, 0), k1h = le32(key, 12), k1l = le32(key, 8);
-  const v = new Uint32Array([
-    (k0h ^ 0x736f6d65) >>> 0, (k0l ^ 0x70736575) >>> 0,
-    (k1h ^ 0x646f7261) >>> 0, (k1l ^ 0x6e646f6d) >>> 0,
-    (k0h ^ 0x6c796765) >>> 0, (k0l ^ 0x6e657261) >>> 0,
-    (k1h ^ 0x74656462) >>> 0, (k1l ^ 0x79746573) >>> 0,
-  ]);
+  v[0] = k0h ^ 0x736f6d65; v[1] = k0l ^ 0x70736575;
+  v[2] = k1h ^ 0x646f7261; v[3] = k1l ^ 0x6e646f6d;
+  v[4] = k0h ^ 0x6c796765; v[5] = k0l ^ 0x6e657261;
+  v[6] = k1h ^ 0x74656462; v[7] = k1l ^ 0x79746573;
   const n = message.length;
   const whole = n - (n % 8);
   for (let i = 0; i < whole; i += 8) absorb(v, le32(message, i + 4), le32(message, i));
-  const last = new Uint8Array(8);
+  last.fill(0);
   last.set(message.subarray(whole));
   last[7] = n & 0xff;
   absorb(v, le32(last, 4), le32(last, 0));
@@ -82,9 +84,5 @@ export function siphash24(key: Uint8Array, message: Uint8Array): Uint8Array {
   round(v);
   const hi = (v[V0]! ^ v[V1]! ^ v[V2]! ^ v[V3]!) >>> 0;
   const lo = (v[V0 + 1]! ^ v[V1 + 1]! ^ v[V2 + 1]! ^ v[V3 + 1]!) >>> 0;
-  const out = new Uint8Array(8);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, lo, true);
-  view.setUint32(4, hi, true);
-  return out;
+  return Uint8Array.of(lo & 0xff, (lo >>> 8) & 0xff, (lo >>> 16) & 0xff, lo >>> 24, hi & 0xff, (hi >>> 8) & 0xff, (hi >>> 16) & 0xff, hi >>> 24);
 }

@@ -142,10 +142,9 @@ export class QueryPipeline {
   private withCookie(wire: Uint8Array, cookie: Uint8Array | undefined, verdict: CookieVerdict, client: ClientInfo): Uint8Array | undefined {
     if (!cookie || !this.o.cookies) return wire;
     if (verdict === 'valid') this.stats.validCookies++;
-    const clientCookie = cookie.subarray(0, CLIENT_COOKIE_LENGTH);
     const data = new Uint8Array(CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH);
-    data.set(clientCookie);
-    data.set(this.o.cookies.make(clientCookie, client.address), CLIENT_COOKIE_LENGTH);
+    data.set(cookie.subarray(0, CLIENT_COOKIE_LENGTH));
+    data.set(this.o.cookies.forResponse(cookie, verdict, client.address), CLIENT_COOKIE_LENGTH);
     return appendEdnsOption(wire, EdnsOptionCode.COOKIE, data);
   }
 

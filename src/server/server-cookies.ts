@@ -13,6 +13,7 @@ export const CLIENT_COOKIE_LENGTH = 8;
 /** RFC 9018 §4.3: a cookie older than an hour, or more than 5 minutes in the future, is not valid. */
 const MAX_AGE_SECONDS = 3600;
 const MAX_FUTURE_SECONDS = 300;
+const REUSE_SECONDS = 1800;
 
 /** What a query's COOKIE option says about its sender. */
 export type CookieVerdict =
@@ -33,6 +34,9 @@ export interface CookieSecrets {
 }
 
 export class ServerCookies {
+  /** Client addresses as bytes: parsing them is most of the cost of a cookie. */
+  private readonly addressBytes = new Map<string, Uint8Array>();
+
   constructor(
     private readonly secrets: CookieSecrets,
     private readonly clock: Clock,
@@ -43,7 +47,10 @@ export class ServerCookies {
     const now = Math.floor(this.clock.now() / 1000) >>> 0;
     const cookie = new Uint8Array(SERVER_COOKIE_LENGTH);
     cookie[0] = 1;
-    new DataView(cookie.buffer).setUint32(4, now);
+    cookie[4] = now >>> 24;
+    cookie[5] = (now >>> 16) & 0xff;
+    cookie[6] = (now >>> 8) & 0xff;
+    cookie[7] = now & 0xff;
     cookie.set(this.hash(this.secrets.current(), clientCookie, cookie.subarray(0, 8), clientAddress), 8);
     return cookie;
   }
@@ -51,7 +58,7 @@ export class ServerCookies {
   /** Whether `serverCookie` is one this server made for `clientCookie` from `clientAddress`, recently. */
   verify(clientCookie: Uint8Array, serverCookie: Uint8Array, clientAddress: string): boolean {
     if (serverCookie.length !== SERVER_COOKIE_LENGTH || serverCookie[0] !== 1) return false;
-    const stamp = new DataView(serverCookie.buffer, serverCookie.byteOffset, serverCookie.byteLength).getUint32(4);
+    const stamp = ((serverCookie[4]! << 24) | (serverCookie[5]! << 16) | (serverCookie[6]! << 8) | serverCookie[7]!) >>> 0;
     const now = Math.floor(this.clock.now() / 1000);
     // Serial-number arithmetic on the 32-bit timestamp (RFC 1982), as RFC 9018 §4.3 asks.
     const age = (((now >>> 0) - stamp) | 0);
@@ -64,6 +71,19 @@ export class ServerCookies {
     return false;
   }
 
+  /**
+   * The server cookie a response carries: the client's own while it is under half an hour old
+   * and valid (RFC 9018 §4.3 asks for a new one only after that), else a fresh one.
+   */
+  forResponse(option: Uint8Array, verdict: CookieVerdict, clientAddress: string): Uint8Array {
+    if (verdict === 'valid' && option.length === CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH) {
+      const stamp = ((option[12]! << 24) | (option[13]! << 16) | (option[14]! << 8) | option[15]!) >>> 0;
+      const age = ((Math.floor(this.clock.now() / 1000) >>> 0) - stamp) | 0;
+      if (age >= 0 && age < REUSE_SECONDS) return option.subarray(CLIENT_COOKIE_LENGTH);
+    }
+    return this.make(option.subarray(0, CLIENT_COOKIE_LENGTH), clientAddress);
+  }
+
   /** The verdict for a query's cookie; `undefined` option data means the query had none. */
   judge(option: Uint8Array | undefined, clientAddress: string): CookieVerdict {
     if (!option) return 'none';
@@ -72,8 +92,13 @@ export class ServerCookies {
   }
 
   private hash(secret: Uint8Array, clientCookie: Uint8Array, header: Uint8Array, clientAddress: string): Uint8Array {
-    const family = isIP(clientAddress);
-    const ip = family === 4 ? parseIpv4(clientAddress) : family === 6 ? parseIpv6(clientAddress) : new Uint8Array(0);
+    let ip = this.addressBytes.get(clientAddress);
+    if (!ip) {
+      const family = isIP(clientAddress);
+      ip = family === 4 ? parseIpv4(clientAddress) : family === 6 ? parseIpv6(clientAddress) : new Uint8Array(0);
+      if (this.addressBytes.size >= 10_000) this.addressBytes.clear();
+      this.addressBytes.set(clientAddress, ip);
+    }
     const input = new Uint8Array(CLIENT_COOKIE_LENGTH + 8 + ip.length);
     input.set(clientCookie);
     input.set(header, CLIENT_COOKIE_LENGTH);

@@ -88,3 +88,22 @@ describe('RFC 9018 server cookies', () => {
     for (const n of [8, 16, 24, 40]) expect(isWellFormedCookie(new Uint8Array(n))).toBe(true);
   });
 });
+
+describe('the cookie a response carries', () => {
+  const secret = new Uint8Array(16).fill(4);
+  const client = new Uint8Array(8).fill(2);
+  it('a valid cookie under half an hour old is echoed; an older one, a bad one or none gets a fresh one (RFC 9018 §4.3)', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const cookies = new ServerCookies({ current: () => secret, previous: () => undefined }, clock);
+    const server = cookies.make(client, '192.0.2.7');
+    const option = Uint8Array.from([...client, ...server]);
+    clock.advance(1799_000);
+    expect(hex(cookies.forResponse(option, cookies.judge(option, '192.0.2.7'), '192.0.2.7'))).toBe(hex(server));
+    clock.advance(1000);
+    const renewed = cookies.forResponse(option, cookies.judge(option, '192.0.2.7'), '192.0.2.7');
+    expect(hex(renewed)).not.toBe(hex(server));
+    expect(cookies.verify(client, renewed, '192.0.2.7')).toBe(true);
+    expect(hex(cookies.forResponse(option, 'bad', '192.0.2.7'))).toBe(hex(renewed));
+    expect(hex(cookies.forResponse(client, 'client-only', '192.0.2.7'))).toBe(hex(renewed));
+  });
+});
