@@ -34,7 +34,8 @@ export function formatStatus(status: ServerStatus): string {
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
     ...(r.goodCitizen
       ? [['Local and RD=0', `${r.goodCitizen.locallyServed} answered from locally served zones; ${r.goodCitizen.cacheOnly} RD=0 (${r.goodCitizen.cacheOnlyMisses} not in the cache)`] as const,
-         ['Cookies', `${r.goodCitizen.validCookies} valid server cookies, ${r.goodCitizen.badCookies} BADCOOKIE`] as const]
+         ['Cookies', `${r.goodCitizen.validCookies} valid server cookies, ${r.goodCitizen.badCookies} BADCOOKIE` +
+           (r.goodCitizen.upstreamCookies ? `; upstream: ${r.goodCitizen.upstreamCookies.learned} servers' cookies learned, ${r.goodCitizen.upstreamCookies.badcookie} BADCOOKIE, ${r.goodCitizen.upstreamCookies.spoofed} forged replies` : '')] as const]
       : []),
     ...(r.validation
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]

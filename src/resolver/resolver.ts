@@ -18,7 +18,7 @@ import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './reso
 import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
 import { UpstreamClient, type UpstreamStats } from './upstream-client.js';
-import type { UpstreamCookies } from './upstream-cookies.js';
+import type { UpstreamCookieStats, UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
@@ -107,6 +107,8 @@ export interface ResolverStats {
   readonly clientQueries: number;
   readonly servfails: number;
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** RFC 7873 client cookies sent upstream, server cookies learned, forged echoes and BADCOOKIE seen. */
+  readonly upstreamCookies?: UpstreamCookieStats;
 }
 
 interface ValidatedEntry {
@@ -297,6 +299,7 @@ export class Resolver {
       clientQueries: this.clientQueries,
       servfails: this.servfails,
       validation: { ...this.verdicts },
+      ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
     };
   }
 }

@@ -81,7 +81,10 @@ export interface ResolverStatus {
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
   /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
-  readonly goodCitizen?: { locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number };
+  readonly goodCitizen?: {
+    locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
+    upstreamCookies?: { sent: number; learned: number; spoofed: number; badcookie: number };
+  };
 }
 
 export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
@@ -98,7 +101,10 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
-    goodCitizen: { locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies },
+    goodCitizen: {
+      locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
+      ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),
+    },
   };
 }
 

@@ -14,7 +14,9 @@ import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { parseZoneText } from '../../src/wire/zone-file.js';
 import { ask } from '../support/dns-hierarchy.js';
-import { type KeymasterServer, removeDir, startKeymaster, tempDir } from '../support/external-servers.js';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { type KeymasterServer, type RunningServer, haveTool, removeDir, runNamed, startKeymaster, tempDir } from '../support/external-servers.js';
 import { type ScriptedServer, type Script, makeZone, records, replyTo, startScriptedServer, zoneScript } from '../support/scripted-server.js';
 
 // Loopback addresses of this file: 127.10.161.0/24.
@@ -23,6 +25,8 @@ const KEYMASTER = { host: '127.10.161.3', port: 53 };
 const OTHER = '127.10.161.4';
 const FORGER = '127.10.161.5';
 const STRICT = '127.10.161.6';
+/** BIND's named, authoritative for bind.lab., requiring a server cookie (require-server-cookie yes). */
+const NAMED = '127.10.161.7';
 
 /** The fixed server cookie the scripted servers hand out. */
 const SERVER_COOKIE = Uint8Array.from([1, 0, 0, 0, 0x5c, 0xf7, 0x9f, 0x11, 1, 2, 3, 4, 5, 6, 7, 8]);
@@ -31,6 +35,15 @@ function newKey(zone: Name, role: 'ksk' | 'zsk'): ZoneSigningKey {
   const pair = generateKeyPair(13);
   const dnskeyRdata = encodeRdata(RRType.DNSKEY, { flags: role === 'ksk' ? 257 : 256, protocol: 3, algorithm: 13, publicKey: pair.publicKeyField });
   return { zone, algorithm: 13, keyTag: keyTag(dnskeyRdata), privateKey: pair.privateKey, dnskeyRdata, role };
+}
+
+function addLoopbackAlias(address: string): boolean {
+  try {
+    execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', 'lo'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const cookieOf = (m: Message) => findOption(m.edns, EdnsOptionCode.COOKIE)?.data;
@@ -54,6 +67,8 @@ describe('what Keymaster sends upstream', () => {
   let km: KeymasterServer;
   let dir: string;
   let ksk: ZoneSigningKey;
+  let named: RunningServer | undefined;
+  let aliased = false;
 
   beforeAll(async () => {
     dir = tempDir('upstream-signals');
@@ -77,6 +92,18 @@ describe('what Keymaster sends upstream', () => {
       if (cookie && cookie.length === 24 && hex(cookie.subarray(8)) === hex(SERVER_COOKIE)) return withCookies(ptr('192.0.2.66'))(query, transport);
       return withCookies((q) => replyTo(q, { rcode: Rcode.BADCOOKIE }))(query, transport);
     });
+    // named listens only on addresses an interface has (unlike NSD and Unbound on 127/8): give lo this one for the test.
+    if (haveTool('named') && haveTool('ip') && (aliased = addLoopbackAlias(NAMED))) {
+      const namedDir = tempDir('named-cookies');
+      writeFileSync(join(namedDir, 'bind.lab.zone'), '$TTL 60\n@ SOA ns.bind.lab. admin.bind.lab. 1 60 60 600 60\n@ NS ns.bind.lab.\nns A 127.10.161.7\nwww A 192.0.2.77\n');
+      writeFileSync(
+        join(namedDir, 'named.conf'),
+        `options {\n  directory "${namedDir}";\n  pid-file "${namedDir}/named.pid";\n  listen-on port 53 { ${NAMED}; };\n  listen-on-v6 { none; };\n` +
+          `  recursion no;\n  answer-cookie yes;\n  require-server-cookie yes;\n  dnssec-validation no;\n};\n` +
+          `controls { };\nzone "bind.lab" { type primary; file "${namedDir}/bind.lab.zone"; };\n`,
+      );
+      named = await runNamed(join(namedDir, 'named.conf'), namedDir, NAMED, 53, 'bind.lab.');
+    }
     const keyset = join(dir, 'keyset-.');
     writeFileSync(keyset, keysetToText([{ name: Name.root, type: RRType.DNSKEY, class: 1, ttl: 300, rdata: ksk.dnskeyRdata }]));
     const hints = join(dir, 'root.hints');
@@ -89,13 +116,15 @@ describe('what Keymaster sends upstream', () => {
       rootAnchors: 'none',
       importAnchors: [keyset],
       allow: ['127.0.0.1/32'],
-      extraYaml: `policy:\n  - { namespace: .other.lab, noValidation: true, forwarders: ["${OTHER}"] }\n  - { namespace: .forged.lab, noValidation: true, forwarders: ["${FORGER}"] }\n  - { namespace: .strict.lab, noValidation: true, forwarders: ["${STRICT}"] }\n`,
+      extraYaml: `policy:\n  - { namespace: .other.lab, noValidation: true, forwarders: ["${OTHER}"] }\n  - { namespace: .forged.lab, noValidation: true, forwarders: ["${FORGER}"] }\n  - { namespace: .strict.lab, noValidation: true, forwarders: ["${STRICT}"] }\n  - { namespace: .bind.lab, noValidation: true, forwarders: ["${NAMED}"] }\n`,
     });
   }, 60_000);
 
   afterAll(async () => {
     await km?.stop();
     for (const s of [strict, forger, other, root]) await s?.stop();
+    await named?.stop();
+    if (aliased) execFileSync('ip', ['addr', 'del', `${NAMED}/32`, 'dev', 'lo']);
     if (dir) removeDir(dir);
   });
 
@@ -132,6 +161,20 @@ describe('what Keymaster sends upstream', () => {
     const r = (await ask(KEYMASTER, 'x.forged.lab.', 'A')).response;
     expect(r.answer.map((x) => rdataToText(x.type, x.rdata))).toEqual(['192.0.2.55']);
     expect(forger.queries.map((q) => q.transport)).toEqual(['udp', 'tcp']);
+  });
+
+  it('BIND with require-server-cookie: its BADCOOKIE is answered with its cookie, and the answer comes', async () => {
+    if (!named) return;
+    // named refuses a cookie-aware client without its server cookie (the oracle: kdig with a client cookie only).
+    if (haveTool('kdig')) {
+      const { stdout } = await promisify(execFile)('kdig', [`@${NAMED}`, '+cookie', '+nobadcookie', 'www.bind.lab.', 'A']);
+      expect(stdout).toMatch(/status: BADCOOKIE/);
+    }
+    const r = (await ask(KEYMASTER, 'www.bind.lab.', 'A')).response;
+    expect(r.answer.map((x) => rdataToText(x.type, x.rdata))).toEqual(['192.0.2.77']);
+    const status = JSON.parse((await km.cli(['status', '--json'])).stdout) as { resolver: { goodCitizen: { upstreamCookies: { learned: number; badcookie: number } } } };
+    expect(status.resolver.goodCitizen.upstreamCookies.badcookie).toBeGreaterThanOrEqual(1);
+    expect(status.resolver.goodCitizen.upstreamCookies.learned).toBeGreaterThanOrEqual(1);
   });
 
   it('BADCOOKIE from an upstream server: asked once more with its new cookie', async () => {

@@ -146,6 +146,22 @@ export async function runUnbound(conf: string, dir: string, address: string, por
   return { address, port, log: (child as ChildProcess & { log: () => string }).log, stop: stopper(child, dir) };
 }
 
+/**
+ * BIND's named from a config the caller wrote into `dir`, in the foreground (-g): checked with
+ * named-checkconf, started, and ready once it answers for `probeZone`. The dir goes on stop.
+ */
+export async function runNamed(conf: string, dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  execFileSync('named-checkconf', [conf]);
+  const child = startProcess('named', ['-g', '-c', conf], dir);
+  try {
+    await waitForDns(address, port, probeZone, child, 20_000);
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+  return { address, port, log: (child as ChildProcess & { log: () => string }).log, stop: stopper(child, dir) };
+}
+
 export interface BindSignedZone {
   readonly dir: string;
   /** Path of the signed zone file. */
