@@ -135,15 +135,7 @@ export async function startUnbound(address: string, port: number, options: Unbou
  * (or at once if it never answers).
  */
 export async function runUnbound(conf: string, dir: string, address: string, port: number, probeZone = '.'): Promise<RunningServer & { log(): string }> {
-  execFileSync('unbound-checkconf', [conf]);
-  const child = startProcess('unbound', ['-d', '-c', conf], dir);
-  try {
-    await waitForDns(address, port, probeZone, child, 20_000);
-  } catch (error) {
-    removeDir(dir);
-    throw error;
-  }
-  return { address, port, log: (child as ChildProcess & { log: () => string }).log, stop: stopper(child, dir) };
+  return runChecked(['unbound-checkconf', conf], ['unbound', '-d', '-c', conf], dir, address, port, probeZone);
 }
 
 /**
@@ -151,8 +143,12 @@ export async function runUnbound(conf: string, dir: string, address: string, por
  * named-checkconf, started, and ready once it answers for `probeZone`. The dir goes on stop.
  */
 export async function runNamed(conf: string, dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
-  execFileSync('named-checkconf', [conf]);
-  const child = startProcess('named', ['-g', '-c', conf], dir);
+  return runChecked(['named-checkconf', conf], ['named', '-g', '-c', conf], dir, address, port, probeZone);
+}
+
+async function runChecked(check: readonly string[], command: readonly string[], dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  execFileSync(check[0]!, check.slice(1));
+  const child = startProcess(command[0]!, command.slice(1), dir);
   try {
     await waitForDns(address, port, probeZone, child, 20_000);
   } catch (error) {
