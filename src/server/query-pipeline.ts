@@ -315,7 +315,7 @@ function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undef
     udpSize = Math.max(512, Math.min(u16(pos + 3), MAX_UDP_PAYLOAD));
     dnssecOk = q[pos + 7]! & 0x80 ? 1 : 0;
     let o = pos + 11;
-    for (; o + 4 <= q.length; o += 4 + u16(o + 2)) if (u16(o) === EdnsOptionCode.COOKIE) cookie = q.subarray(o + 4, o + 4 + u16(o + 2));
+    for (; o + 4 <= q.length; o += 4 + u16(o + 2)) if (u16(o) === EdnsOptionCode.COOKIE && !cookie) cookie = q.subarray(o + 4, o + 4 + u16(o + 2)); // the first, as findOption
     if (o !== q.length) return undefined;
   } else if (questionEnd !== q.length) return undefined;
   const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
