@@ -51,7 +51,34 @@ function formatLocalZones(status: ServerStatus): string {
   if (!lz.enabled) return '\nLocally served zones: none (resolver.localZones.enable is false)\n';
   const served = lz.zones.filter((z) => z.state === 'served').map((z) => z.zone);
   const others = lz.zones.filter((z) => z.state !== 'served').map((z) => `  ${z.zone} (${z.state === 'hosted' ? 'hosted here' : z.state === 'forwarded' ? 'forwarder set' : 'disabled in config'})`);
-  return `\nLocally served zones (${served.length}): ${served.join(' ')}\n${others.length ? `Not served locally:\n${others.join('\n')}\n` : ''}`;
+  return `\nLocally served zones (${served.length}):\n${wrap(collapseRanges(served), 100, '  ')}\n${others.length ? `Not served locally:\n${others.join('\n')}\n` : ''}`;
+}
+
+/** `16.172.in-addr.arpa. … 31.172.in-addr.arpa.` as `16-31.172.in-addr.arpa.`: consecutive numeric first labels under one parent. */
+function collapseRanges(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < names.length; ) {
+    const m = /^(\d+)\.(.+)$/.exec(names[i]!);
+    let j = i + 1;
+    if (m) while (j < names.length && names[j] === `${Number(m[1]) + (j - i)}.${m[2]}`) j++;
+    out.push(m && j - i > 2 ? `${m[1]}-${Number(m[1]) + (j - i - 1)}.${m[2]}` : names[i]!);
+    if (!(m && j - i > 2)) j = i + 1;
+    i = j;
+  }
+  return out;
+}
+
+function wrap(words: readonly string[], width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent.length + line.length + 1 + w.length > width) {
+      lines.push(indent + line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(indent + line);
+  return lines.join('\n');
 }
 
 export async function runStatusCommand(argv: string[]): Promise<number> {

@@ -168,7 +168,9 @@ describe('a good citizen by default', () => {
       expect(state('16.172.in-addr.arpa.')).toBe('forwarded');
       expect(status.localZones?.zones.length).toBe(102);
       const text = await km.cli(['status']);
-      expect(text.stdout).toMatch(/Locally served zones \(99\): localhost\. 127\.in-addr\.arpa\./);
+      expect(text.stdout).toMatch(/Locally served zones \(99\):\n  localhost\. 127\.in-addr\.arpa\./);
+      expect(text.stdout).toMatch(/\s17-31\.172\.in-addr\.arpa\.\s/);
+      expect(text.stdout).toMatch(/\s64-127\.100\.in-addr\.arpa\.\s/);
       expect(text.stdout).toContain('home.arpa. (hosted here)');
     });
   });
