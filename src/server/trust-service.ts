@@ -156,7 +156,7 @@ function logRootAnchorsSource(logger: Logger, location: RootAnchorsLocation, loa
       logger,
       'trust-point.root-anchors-fallback',
       { url: location.kind === 'url' ? location.url : undefined, used: loaded.from, reason: loaded.fallbackReason },
-      { level: 'warn', msg: 'could not fetch root-anchors.xml; using the shipped copy' },
+      { level: 'warn', msg: 'could not fetch or verify root-anchors.xml; using the shipped copy' },
     );
   logEvent(logger, 'trust-point.root-anchors-loaded', {
     from: loaded.from,
