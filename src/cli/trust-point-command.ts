@@ -122,7 +122,7 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
       const r = await client.request<{ added: number; skipped: number; from: string; fallbackReason?: string; trustPoint: TrustPointDetail }>('POST', '/v1/trust-points/root', body);
       out(
         r,
-        `${r.fallbackReason ? `Could not fetch the URL (${r.fallbackReason}); used ${r.from}\n` : `Read ${r.from}\n`}Added ${r.added} root anchor(s)${r.skipped ? `, ${r.skipped} already present` : ''}\n\n${formatTrustPointDetail(r.trustPoint)}`,
+        `${r.fallbackReason ? `Could not use the URL (${r.fallbackReason}); used ${r.from}\n` : `Read ${r.from}\n`}Added ${r.added} root anchor(s)${r.skipped ? `, ${r.skipped} already present` : ''}\n\n${formatTrustPointDetail(r.trustPoint)}`,
       );
       return 0;
     }

@@ -4,6 +4,7 @@ import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
 import {
   boolean,
   describeValue,
@@ -74,6 +75,8 @@ export interface ResolverConfig {
   readonly qnameMinimisation: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
+  /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
+  readonly localZones: LocalZonesConfig;
 }
 
 export interface DnssecConfig {
@@ -123,6 +126,10 @@ export interface Rfc5011Config {
 
 export interface TrustAnchorsConfig {
   readonly rootAnchors: RootAnchorsSource;
+  /** The detached signature of rootAnchors (URL or file); absent: beside it, `.xml` → `.p7s`. */
+  readonly rootAnchorsSignature?: string;
+  /** The CA (PEM) that signature must chain to; absent: the shipped trust-anchors/icannbundle.pem. */
+  readonly rootAnchorsCa?: string;
   /** keyset-/dsset- files loaded at start. */
   readonly import: readonly string[];
   readonly rfc5011: Rfc5011Config;
@@ -215,6 +222,8 @@ export interface KeymasterConfig {
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** DNS cookies, server and upstream (good-citizen-schema.ts). */
+  readonly cookies: CookiesConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,6 +443,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         }),
         {},
       ),
+      localZones: withDefault(localZonesSchema, {}),
     }),
     {},
   ),
@@ -474,6 +484,8 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   trustAnchors: withDefault(
     table<TrustAnchorsConfig>({
       rootAnchors: withDefault(rootAnchorsSchema, CONFIG_DEFAULTS.trustAnchors.rootAnchors),
+      rootAnchorsSignature: optional(rootAnchorsSignatureSchema),
+      rootAnchorsCa: optional(filePath),
       import: withDefault(listOf(anchorFilePath), CONFIG_DEFAULTS.trustAnchors.import),
       rfc5011: withDefault(
         table<Rfc5011Config>({
@@ -488,4 +500,5 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   ),
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+  cookies: withDefault(cookiesSchema, {}),
 });

@@ -29,12 +29,16 @@ export interface Resolution extends LinkOriginFields {
   readonly local?: boolean;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
+  /** A cache-only resolution (RD=0) found the name neither in the cache nor in a hosted zone. */
+  readonly cacheMiss?: boolean;
 }
 
 /** What one resolution may be told beyond the question (the validator's retry elsewhere). */
 export interface IteratorResolveOptions {
   /** Servers (`serverKey`) not to ask: they gave this client query bogus data (as Unbound's per-query blacklist). */
   readonly avoid?: ReadonlySet<string>;
+  /** RD=0: from hosted zones and the cache only, never a query upstream. */
+  readonly cacheOnly?: boolean;
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
@@ -43,7 +47,7 @@ type Step = (
   | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
 ) & { local?: boolean; server?: ServerAddress }
-  | { kind: 'servfail'; reason: string; limit?: LimitName };
+  | { kind: 'servfail'; reason: string; limit?: LimitName; miss?: true };
 
 /** What a zone this server hosts says of a name: consulted before the cache and the network. */
 export interface LocalZoneLookup {
@@ -79,6 +83,7 @@ export class Iterator {
     for (const s of groupRrsets(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
   }
 
+  /** `options.cacheOnly` (RD=0): from hosted zones and the cache only; a miss is a `cacheMiss` SERVFAIL, never a query upstream. */
   async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0, options: IteratorResolveOptions = {}): Promise<Resolution> {
     const answer: ResourceRecord[] = [];
     const proofs: ResourceRecord[] = [];
@@ -102,7 +107,7 @@ export class Iterator {
         case 'nodata':
           return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked', ...from };
         case 'servfail':
-          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) } };
+          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}) }, ...(step.miss ? { cacheMiss: true } : {}) };
         case 'cname':
           answer.push(...step.records);
           proofs.push(...step.proofs);
@@ -157,6 +162,7 @@ export class Iterator {
     if (local) return local;
     const cached = this.fromCache(name, type);
     if (cached) return cached;
+    if (options.cacheOnly) return { kind: 'servfail', reason: `${name} ${type} is not in the cache (RD=0: answered from the cache only)`, miss: true };
     const key = `${name.key}/${type}${options.avoid?.size ? `/avoid:${[...options.avoid].join(',')}` : ''}`;
     const running = this.inflight.get(key);
     if (running) return running;

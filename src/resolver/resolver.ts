@@ -20,6 +20,7 @@ import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
 import { capTtls } from './ttl-cap.js';
 import { UpstreamClient, type UpstreamStats, serverKey } from './upstream-client.js';
+import type { UpstreamCookieStats, UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
@@ -68,6 +69,8 @@ export interface ResolverOptions {
   readonly policy?: ResolverPolicy;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
+  /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
+  readonly upstreamCookies?: UpstreamCookies;
 }
 
 export interface ValidationFailureEvent {
@@ -87,6 +90,8 @@ export interface ResolveOptions {
   readonly explain?: boolean;
   /** Validate even under a negative trust anchor (to see whether the zone validates again). */
   readonly ignorePolicy?: boolean;
+  /** RD=0: from the cache and hosted zones only, never a query upstream; a miss says `cacheMiss`, and nothing is remembered. */
+  readonly cacheOnly?: boolean;
 }
 
 /** A resolution with its DNSSEC verdict. */
@@ -104,6 +109,8 @@ export interface ResolverStats {
   readonly clientQueries: number;
   readonly servfails: number;
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** RFC 7873 client cookies sent upstream, server cookies learned, forged echoes and BADCOOKIE seen. */
+  readonly upstreamCookies?: UpstreamCookieStats;
 }
 
 interface ValidatedEntry {
@@ -140,7 +147,7 @@ export class Resolver {
   constructor(private readonly options: ResolverOptions) {
     this.cache = new RecordCache(options.clock, options.cacheLimits);
     this.selection = new ServerSelection(options.clock);
-    this.upstream = new UpstreamClient(this.selection, options.clock);
+    this.upstream = new UpstreamClient(this.selection, options.clock, options.upstreamCookies);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
@@ -174,6 +181,7 @@ export class Resolver {
     if (validating && !opts.explain) {
       const hit = this.validated.get(key);
       if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
       if (running) return this.counted(await running);
       const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
@@ -187,14 +195,14 @@ export class Resolver {
     const validation = this.options.validation;
     const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const budget = new QueryBudget(this.options.limits, now);
-    const resolution = await this.iterator.resolve(question, budget);
+    const resolution = await this.iterator.resolve(question, budget, 0, opts.cacheOnly ? { cacheOnly: true } : {});
     if (!validating) {
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
     if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
     const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
-    const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now);
+    const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now, !!opts.cacheOnly);
     const outcome = validated.outcome;
     this.verdicts[outcome.state]++;
     const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
@@ -206,7 +214,7 @@ export class Resolver {
       }
     }
     const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
-    if (!opts.explain) this.remember(key, answer, outcome, now);
+    if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
     return answer;
   }
 
@@ -216,7 +224,7 @@ export class Resolver {
    * at most `MAX_BOGUS_RETRIES` times. Every attempt spends from the same budgets, so a retry
    * never buys a query more signature checks, NSEC3 hashes, upstream queries or time.
    */
-  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
+  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
     const vbudget = new ValidationBudget(limits);
     const avoid = new Set<string>();
     let resolution = first;
@@ -229,7 +237,7 @@ export class Resolver {
         budget: vbudget,
         ttlCaps: caps,
         verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
-        fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options),
+        fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options, cacheOnly),
         knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
         ...(trace ? { trace, fresh: true } : {}),
       };
@@ -237,7 +245,8 @@ export class Resolver {
       // A retry that finds nothing better keeps the first verdict: it says what was wrong.
       if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
       // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
-      if (outcome.state !== 'bogus' || run.keysFailed) break;
+      // RD=0 changes nothing and asks nobody: the verdict on what the cache holds is the answer.
+      if (outcome.state !== 'bogus' || run.keysFailed || cacheOnly) break;
       this.forget(question, resolution);
       if (vbudget.exhausted) break;
       // The server of the link that failed; all of them when the validator could not say which.
@@ -266,10 +275,10 @@ export class Resolver {
     }
   }
 
-  private async fetchForValidation(name: Name, type: number, budget: QueryBudget, options?: FetchOptions): Promise<Resolution> {
-    if (options?.refresh) this.cache.remove(name, type);
+  private async fetchForValidation(name: Name, type: number, budget: QueryBudget, options: FetchOptions | undefined, cacheOnly: boolean): Promise<Resolution> {
+    if (options?.refresh && !cacheOnly) this.cache.remove(name, type);
     try {
-      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, options?.avoid ? { avoid: options.avoid } : {});
+      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, cacheOnly ? { cacheOnly } : options?.avoid ? { avoid: options.avoid } : {});
     } catch (e) {
       if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
       throw e;
@@ -337,6 +346,7 @@ export class Resolver {
       clientQueries: this.clientQueries,
       servfails: this.servfails,
       validation: { ...this.verdicts },
+      ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
     };
   }
 }

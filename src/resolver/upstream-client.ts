@@ -5,6 +5,7 @@ import { type Message, type Question, Rcode, newMessage } from '../wire/message.
 import { type ServerAddress, TransportError, exchangeTcp, exchangeUdp, randomQueryId } from './dns-transport.js';
 import type { QueryBudget } from './resolution-limits.js';
 import type { ServerSelection } from './server-selection.js';
+import type { UpstreamCookies } from './upstream-cookies.js';
 
 export interface UpstreamAnswer {
   readonly response: Message;
@@ -44,6 +45,8 @@ export class UpstreamClient {
   constructor(
     private readonly selection: ServerSelection,
     private readonly clock: Clock,
+    /** RFC 7873 client cookies; absent: none sent. */
+    private readonly cookies?: UpstreamCookies,
   ) {}
 
   isBackedOff(server: ServerAddress): boolean {
@@ -80,6 +83,7 @@ export class UpstreamClient {
   private async askOne(server: ServerAddress, key: string, question: Question, options: AskOptions, budget: QueryBudget): Promise<Message | 'timeout' | undefined> {
     let useEdns = !this.selection.noEdns(key);
     let tcp = false;
+    let cookieRetried = false;
     for (let attempt = 0; attempt < 3; attempt++) {
       budget.spendUpstreamQuery(this.clock.now());
       this.stats.queries++;
@@ -88,7 +92,7 @@ export class UpstreamClient {
         rd: options.recursionDesired,
         cd: options.dnssecOk,
         question: [question],
-        ...(useEdns ? { edns: defaultEdns({ dnssecOk: options.dnssecOk }) } : {}),
+        ...(useEdns ? { edns: defaultEdns({ dnssecOk: options.dnssecOk, options: this.cookies ? [this.cookies.optionFor(server)] : [] }) } : {}),
       });
       const wire = encodeMessage(query);
       const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
@@ -96,6 +100,18 @@ export class UpstreamClient {
       try {
         const ex = tcp ? await exchangeTcp(server, query, wire, timeout) : await exchangeUdp(server, query, wire, timeout);
         const r = ex.response;
+        // RFC 7873 §5.3: a reply echoing another client cookie is forged (asked again over TCP); BADCOOKIE is asked again once with the new cookie.
+        const cookie = useEdns ? this.cookies?.check(server, r) : undefined;
+        if (cookie === 'spoofed' && !tcp) {
+          tcp = true;
+          continue;
+        }
+        if (cookie === 'spoofed') return undefined;
+        if (cookie === 'retry' && !cookieRetried) {
+          cookieRetried = true;
+          attempt--;
+          continue;
+        }
         this.selection.recordAnswer(key, performance.now() - started);
         if (r.tc && !tcp) {
           this.stats.tcpRetries++;

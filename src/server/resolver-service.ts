@@ -14,6 +14,9 @@ import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
+import type { ServerCookies } from './server-cookies.js';
+import { UpstreamCookies } from '../resolver/upstream-cookies.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -33,6 +36,9 @@ export interface ResolverServices {
   readonly policy?: ResolverPolicy;
   /** Local zones, answered before the resolver (zone-service.ts). */
   readonly localZones?: LocalZones;
+  /** The RFC 6761/6303/7686/8375 zones answered here (good-citizen-service.ts). */
+  readonly locallyServed?: LocallyServedZones;
+  readonly cookies?: ServerCookies;
 }
 
 /** The resolver and the query pipeline built from the config, with their control routes. */
@@ -57,9 +63,11 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
+    ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}) });
 }
 
 export interface ResolverStatus {
@@ -72,6 +80,11 @@ export interface ResolverStatus {
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
+  readonly goodCitizen?: {
+    locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
+    upstreamCookies?: { sent: number; learned: number; spoofed: number; badcookie: number };
+  };
 }
 
 export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
@@ -88,6 +101,10 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
+    goodCitizen: {
+      locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
+      ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),
+    },
   };
 }
 

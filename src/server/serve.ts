@@ -17,6 +17,7 @@ import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
+import { createLocallyServedZones, localZonesStatus, startServerCookies } from './good-citizen-service.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
@@ -91,7 +92,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
   registerTrustRoutes(control, trust, () => systemClock.now());
-  const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
+  const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
+  const serverCookies = await startServerCookies(config, systemClock, logger);
+  const pipeline = await createResolverService(config, systemClock, logger, {
+    localZones: zones, policy: policy.table, anchors: trust.source,
+    ...(locallyServed ? { locallyServed } : {}), ...(serverCookies ? { cookies: serverCookies.cookies } : {}),
+  });
   watchPolicy(policy, pipeline);
   resolverForTrust = pipeline.resolver;
   // Key rollover on the clock; a KSK waiting for its DS asks the parent through this server's
@@ -120,6 +126,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stateDir: config.stateDir,
     listeners,
     resolver: () => resolverStatus(pipeline),
+    localZones: () => localZonesStatus(locallyServed),
     now: Date.now,
   });
 
@@ -144,6 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
+      serverCookies?.stop();
       await dns.close();
       await control.stop();
       await policy.stop();

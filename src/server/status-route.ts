@@ -1,5 +1,6 @@
 import type { ControlApi } from './control-api.js';
 import type { ResolverStatus } from './resolver-service.js';
+import type { LocalZonesStatus } from './good-citizen-service.js';
 
 /** One socket the server has open. */
 export interface ListenerInfo {
@@ -22,6 +23,8 @@ export interface ServerStatus {
   readonly stateDir: string;
   /** Present once the DNS side runs. */
   readonly resolver?: ResolverStatus;
+  /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
+  readonly localZones?: LocalZonesStatus;
 }
 
 export interface StatusSource {
@@ -32,6 +35,7 @@ export interface StatusSource {
   /** Read on every request: listeners come and go. */
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
+  localZones?(): LocalZonesStatus;
   now(): number;
 }
 
@@ -45,5 +49,6 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     configFile: source.configFile ?? null,
     stateDir: source.stateDir,
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
+    ...(source.localZones ? { localZones: source.localZones() } : {}),
   }));
 }

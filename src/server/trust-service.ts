@@ -16,6 +16,7 @@ import { sourceOf, type AnchorSourceKind } from '../trust/anchor-source.js';
 import { applyConfigImports } from '../trust/config-imports.js';
 import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
+import { rootAnchorsSignatureOptions } from '../trust/root-anchors-signature-config.js';
 import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
 import { zoneKey, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
@@ -80,7 +81,7 @@ export class TrustService {
   }
 
   private async loadRoot(location: RootAnchorsLocation, kind: 'config-root-anchors' | 'add-root'): Promise<{ candidate: AnchorCandidate; loaded: LoadedRootAnchors }> {
-    const loaded: LoadedRootAnchors = await loadRootAnchors(location, this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {});
+    const loaded: LoadedRootAnchors = await loadRootAnchors(location, { ...(this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {}), ...rootAnchorsSignatureOptions(this.options.config, location, this.now()) });
     logRootAnchorsSource(this.options.logger, location, loaded);
     return { candidate: anchorsFromRootAnchors(loaded.anchors, this.now(), sourceOf(kind, loaded.from)), loaded };
   }
@@ -168,10 +169,11 @@ function logRootAnchorsSource(logger: Logger, location: RootAnchorsLocation, loa
       logger,
       'trust-point.root-anchors-fallback',
       { url: location.kind === 'url' ? location.url : undefined, used: loaded.from, reason: loaded.fallbackReason },
-      { level: 'warn', msg: 'could not fetch root-anchors.xml; using the shipped copy' },
+      { level: 'warn', msg: 'could not fetch or verify root-anchors.xml; using the shipped copy' },
     );
   logEvent(logger, 'trust-point.root-anchors-loaded', {
     from: loaded.from,
+    signature: loaded.signature,
     keyDigests: loaded.anchors.keyDigests.map((kd) => ({ id: kd.id, keyTag: kd.keyTag, validFrom: new Date(kd.validFrom).toISOString() })),
   });
 }

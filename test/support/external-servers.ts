@@ -135,8 +135,20 @@ export async function startUnbound(address: string, port: number, options: Unbou
  * (or at once if it never answers).
  */
 export async function runUnbound(conf: string, dir: string, address: string, port: number, probeZone = '.'): Promise<RunningServer & { log(): string }> {
-  execFileSync('unbound-checkconf', [conf]);
-  const child = startProcess('unbound', ['-d', '-c', conf], dir);
+  return runChecked(['unbound-checkconf', conf], ['unbound', '-d', '-c', conf], dir, address, port, probeZone);
+}
+
+/**
+ * BIND's named from a config the caller wrote into `dir`, in the foreground (-g): checked with
+ * named-checkconf, started, and ready once it answers for `probeZone`. The dir goes on stop.
+ */
+export async function runNamed(conf: string, dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  return runChecked(['named-checkconf', conf], ['named', '-g', '-c', conf], dir, address, port, probeZone);
+}
+
+async function runChecked(check: readonly string[], command: readonly string[], dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  execFileSync(check[0]!, check.slice(1));
+  const child = startProcess(command[0]!, command.slice(1), dir);
   try {
     await waitForDns(address, port, probeZone, child, 20_000);
   } catch (error) {
@@ -216,6 +228,12 @@ export interface KeymasterOptions {
   readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
   readonly stateDir?: string;
+  /**
+   * More YAML under `resolver:` (two-space indented lines). Default: `localZones: { disable: ["test."] }`,
+   * because the private trees of the tests use the `test.` TLD, which Keymaster (like Unbound, whose
+   * launcher says `local-zone: "test." nodefault`) otherwise answers itself.
+   */
+  readonly resolverYaml?: string;
   /** More top-level YAML appended to the generated config (keys not written above). */
   readonly extraYaml?: string;
   /** How long to wait for the first DNS answer. Default 30 s. */
@@ -279,6 +297,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
       `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
+      (options.resolverYaml ?? '  localZones: { disable: ["test."] }\n') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +

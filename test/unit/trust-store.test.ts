@@ -233,21 +233,29 @@ describe('the trust service at start', () => {
   it('fetches root-anchors.xml over HTTP with undici, and falls back to the shipped copy when the URL fails', async () => {
     const key = makeKey(Name.root);
     const server = createServer((req, res) => {
-      if (req.url === '/root-anchors.xml') res.writeHead(200, { 'content-type': 'application/xml' }).end(rootAnchorsXml([{ id: 'Khttp', key, validFrom: '2020-01-01T00:00:00Z' }]));
+      if (req.url === '/root-anchors.xml' || req.url === '/forged.xml') res.writeHead(200, { 'content-type': 'application/xml' }).end(rootAnchorsXml([{ id: 'Khttp', key, validFrom: '2020-01-01T00:00:00Z' }]));
+      else if (req.url === '/forged.p7s') res.writeHead(200).end('not a signature');
       else res.writeHead(404).end();
     });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.10.30.1', r));
     const base = `http://127.10.30.1:${(server.address() as AddressInfo).port}`;
     const log = captureLogger();
-    const ok = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
-    expect(ok.store.get('.')!.anchors.map((a) => a.label)).toEqual(['Khttp']);
-    expect(log.events('trust-point.root-anchors-loaded')[0]).toMatchObject({ from: `${base}/root-anchors.xml` });
-    await ok.stop();
+    // A download is used only with a root-anchors.p7s that verifies (test/unit/root-anchors-source-signature.test.ts):
+    // without one, or with a bad one, the shipped copy stands in and the reason names the URL.
+    const unsigned = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    expect(unsigned.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]);
+    expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringMatching(/^no signature for http:.*root-anchors\.xml: .*HTTP 404/) });
+    await unsigned.stop();
+    const forged = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    expect(forged.store.get('.')!.anchors.map((a) => a.label)).not.toContain('Khttp');
+    expect(log.events('trust-point.root-anchors-fallback')[1]).toMatchObject({ reason: expect.stringContaining(`${base}/forged.xml is refused: its signature ${base}/forged.p7s does not verify`) });
+    await forged.stop();
 
-    const fell = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const log2 = captureLogger();
+    const fell = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(fell.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]); // 19036 expired in 2019
-    expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
+    expect(log2.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
     await fell.stop();
   });
 
