@@ -16,7 +16,7 @@ import { sourceOf, type AnchorSourceKind } from '../trust/anchor-source.js';
 import { applyConfigImports } from '../trust/config-imports.js';
 import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
-import { rootAnchorsSignatureOptions } from '../trust/root-anchors-signature-config.js';
+import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
 import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
 import { zoneKey, type AnchorType, type TrustPoint } from '../trust/trust-point.js';

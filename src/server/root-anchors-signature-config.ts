@@ -1,5 +1,5 @@
 import type { KeymasterConfig } from '../config/schema.js';
-import type { RootAnchorsLoadOptions, RootAnchorsLocation } from './root-anchors-source.js';
+import type { RootAnchorsLoadOptions, RootAnchorsLocation } from '../trust/root-anchors-source.js';
 
 /**
  * The signature options for loading `location`: `trustAnchors.rootAnchorsSignature` and
