@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
@@ -13,6 +13,7 @@ import { AnswerValidator } from './answer-validator.js';
 import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
+import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
@@ -64,6 +65,8 @@ export interface ResolverOptions {
   readonly localZones?: LocalZoneLookup;
   /** The live policy table: its forwarders and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
+  /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
+  readonly memory?: MemoryBudget;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
 }
@@ -124,9 +127,11 @@ export class Resolver {
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
-  private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
+  /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
+  readonly memory: MemoryBudget;
+  private readonly validated: LRUCache<string, ValidatedEntry>;
   /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
-  private readonly verifiedSignatures = new LRUCache<string, true>({ max: 50_000 });
+  private readonly verifiedSignatures: LRUCache<string, true>;
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
   private readonly validating = new Map<string, Promise<ResolverAnswer>>();
   private clientQueries = 0;
@@ -134,7 +139,10 @@ export class Resolver {
   private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0, nsec3Hashes: 0 };
 
   constructor(private readonly options: ResolverOptions) {
-    this.cache = new RecordCache(options.clock, options.cacheLimits);
+    this.memory = options.memory ?? new MemoryBudget(options.cacheLimits.maxBytes);
+    this.cache = new RecordCache(options.clock, options.cacheLimits, this.memory);
+    this.validated = this.memory.lru('validated', validatedCost);
+    this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.upstream = new UpstreamClient(this.selection, options.clock);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
@@ -155,7 +163,7 @@ export class Resolver {
       },
     });
     if (options.validation) {
-      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl });
+      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
     }
   }
@@ -268,7 +276,9 @@ export class Resolver {
       // Fetch the data afresh once the verdict expires: another server may have it right.
       for (const r of answer.answer) this.cache.remove(r.name, r.type);
     }
-    this.validated.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
+    // Copied out of the upstream packets, which the records are views into.
+    const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
+    this.validated.set(key, { answer: kept, storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
@@ -293,6 +303,13 @@ export class Resolver {
       validation: { ...this.verdicts },
     };
   }
+}
+
+/** A verdict's resident cost: its records, the reasons it carries, and the objects around them. */
+function validatedCost(e: ValidatedEntry, key: string): number {
+  const a = e.answer;
+  const reasons = (a.outcome ? stringCost(a.outcome.reason) : 0) + (a.failure ? stringCost(a.failure.reason) * (1 + (a.failure.ede?.length ?? 0)) : 0);
+  return ENTRY_COST + stringCost(key) + 64 + recordsCost(a.answer) + recordsCost(a.authority) + reasons;
 }
 
 function minTtl(records: readonly ResourceRecord[]): number {
