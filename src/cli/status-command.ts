@@ -23,20 +23,23 @@ export function formatStatus(status: ServerStatus): string {
     ],
     status.listeners,
   );
+  const warnings = (status.warnings ?? []).map((w) => `Warning: ${w.detail} (${w.event})\n`).join('');
   const r = status.resolver;
-  if (!r) return `${fields}\n\n${listeners}\n`;
+  if (!r) return `${fields}\n\n${listeners}\n${warnings}`;
   const resolver = formatFields([
     ['Client queries', String(r.queries)],
     ['Cache', `${r.cache.entries} RRsets, ${(r.cache.bytes / 1048576).toFixed(1)} of ${(r.cache.maxBytes / 1048576).toFixed(0)} MiB, ${r.cache.responses} encoded answers`],
     ['Cache hit ratio', `${(r.cache.hitRatio * 100).toFixed(1)} % (${r.cache.hits} hits, ${r.cache.misses} misses)`],
     ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
     ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
+    ...(r.inFlight ? [['In flight', `${r.inFlight.inFlight} of ${r.inFlight.maxInFlight} (${r.inFlight.maxInFlightPerServer} per server); ${r.inFlight.shed} shed, ${r.inFlight.jostled} jostled`] as const] : []),
+    ...(r.memory ? [['Memory', `${(r.memory.bytes / 1048576).toFixed(1)} of ${(r.memory.maxBytes / 1048576).toFixed(0)} MiB (${Object.entries(r.memory.parts).filter(([, u]) => u.maxBytes > 0).map(([k, u]) => `${k} ${(u.bytes / 1048576).toFixed(1)}`).join(', ')})`] as const] : []),
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
     ...(r.validation
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
       : []),
   ]);
-  return `${fields}\n\n${listeners}\n\n${resolver}\n`;
+  return `${fields}\n\n${listeners}\n\n${resolver}\n${warnings}`;
 }
 
 export async function runStatusCommand(argv: string[]): Promise<number> {

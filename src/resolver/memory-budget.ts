@@ -17,16 +17,16 @@ export type BudgetPart = 'records' | 'responses' | 'validated' | 'signatures' | 
  * How the budget is split. Records get the largest share: they are the data, the other caches are
  * shortcuts over it (a response or verdict evicted is rebuilt from records without a network
  * query). Encoded answers and verdicts each duplicate part of it; key state and the signature memo
- * are small per zone; in-flight state is bounded separately by count and only charged here so the
- * total stays honest.
+ * are small per zone. In-flight queries cost ~10 KiB each resident (a socket apiece): their share
+ * sets how many may wait at once (in-flight-limiter.ts), 10% of 128 MiB affording ~1,300.
  */
 export const BUDGET_SHARES: Readonly<Record<BudgetPart, number>> = {
   records: 0.4,
   responses: 0.2,
   validated: 0.2,
   signatures: 0.05,
-  keys: 0.1,
-  inFlight: 0.05,
+  keys: 0.05,
+  inFlight: 0.1,
 };
 
 /**

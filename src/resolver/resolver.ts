@@ -13,6 +13,7 @@ import { AnswerValidator } from './answer-validator.js';
 import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
+import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
@@ -67,6 +68,10 @@ export interface ResolverOptions {
   readonly policy?: ResolverPolicy;
   /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
   readonly memory?: MemoryBudget;
+  /** Caps on upstream queries in flight (resolver.limits); default DEFAULT_IN_FLIGHT_LIMITS. */
+  readonly inFlightLimits?: InFlightLimits;
+  /** Called for every upstream query shed at the in-flight cap (logged by the server, throttled). */
+  readonly onUpstreamShed?: (event: ShedEvent) => void;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
 }
@@ -129,6 +134,8 @@ export class Resolver {
   private readonly validator?: AnswerValidator;
   /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
   readonly memory: MemoryBudget;
+  /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
+  readonly inFlight: InFlightLimiter;
   private readonly validated: LRUCache<string, ValidatedEntry>;
   /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
   private readonly verifiedSignatures: LRUCache<string, true>;
@@ -144,7 +151,8 @@ export class Resolver {
     this.validated = this.memory.lru('validated', validatedCost);
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
-    this.upstream = new UpstreamClient(this.selection, options.clock);
+    this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,

@@ -3,6 +3,7 @@ import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, type Question, Rcode, newMessage } from '../wire/message.js';
 import { type ServerAddress, TransportError, exchangeTcp, exchangeUdp, randomQueryId } from './dns-transport.js';
+import { InFlightLimiter, DEFAULT_IN_FLIGHT_LIMITS } from './in-flight-limiter.js';
 import type { QueryBudget } from './resolution-limits.js';
 import type { ServerSelection } from './server-selection.js';
 
@@ -44,6 +45,8 @@ export class UpstreamClient {
   constructor(
     private readonly selection: ServerSelection,
     private readonly clock: Clock,
+    /** Caps the queries in flight (in-flight-limiter.ts); a shed query is a server not asked. */
+    readonly inFlight: InFlightLimiter = new InFlightLimiter(DEFAULT_IN_FLIGHT_LIMITS, clock),
   ) {}
 
   isBackedOff(server: ServerAddress): boolean {
@@ -93,8 +96,10 @@ export class UpstreamClient {
       const wire = encodeMessage(query);
       const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
       const started = performance.now();
+      const slot = this.inFlight.acquire(key);
+      if (!slot) return undefined;
       try {
-        const ex = tcp ? await exchangeTcp(server, query, wire, timeout) : await exchangeUdp(server, query, wire, timeout);
+        const ex = tcp ? await exchangeTcp(server, query, wire, timeout, slot.signal) : await exchangeUdp(server, query, wire, timeout, slot.signal);
         const r = ex.response;
         this.selection.recordAnswer(key, performance.now() - started);
         if (r.tc && !tcp) {
@@ -111,12 +116,15 @@ export class UpstreamClient {
         return r;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
+        if (slot.signal.aborted) return undefined; // jostled out: not the server's fault
         this.selection.recordFailure(key);
         if (e.code === 'timeout') {
           this.stats.timeouts++;
           return 'timeout';
         }
         return undefined;
+      } finally {
+        slot.release();
       }
     }
     return undefined;

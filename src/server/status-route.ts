@@ -22,6 +22,13 @@ export interface ServerStatus {
   readonly stateDir: string;
   /** Present once the DNS side runs. */
   readonly resolver?: ResolverStatus;
+  /** Configuration an operator should change (an open resolver), each with its log event name. */
+  readonly warnings: readonly StatusWarning[];
+}
+
+export interface StatusWarning {
+  readonly event: string;
+  readonly detail: string;
 }
 
 export interface StatusSource {
@@ -29,6 +36,7 @@ export interface StatusSource {
   readonly startedAt: Date;
   readonly configFile: string | undefined;
   readonly stateDir: string;
+  readonly warnings?: readonly StatusWarning[];
   /** Read on every request: listeners come and go. */
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
@@ -44,6 +52,7 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     listeners: source.listeners(),
     configFile: source.configFile ?? null,
     stateDir: source.stateDir,
+    warnings: source.warnings ?? [],
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
   }));
 }
