@@ -71,7 +71,10 @@ export class InFlightLimiter {
   ) {
     const affordable = memory ? Math.max(16, Math.floor(memory.bytesFor('inFlight') / IN_FLIGHT_COST)) : Infinity;
     this.maxInFlight = Math.min(limits.maxInFlight, affordable);
-    this.maxInFlightPerServer = Math.min(limits.maxInFlightPerServer, this.maxInFlight);
+    // When the budget lowers the total, the per-server cap shrinks in proportion: one silent
+    // server must still leave the places for every other server that it leaves at full size.
+    const scaled = Math.floor((limits.maxInFlightPerServer * this.maxInFlight) / limits.maxInFlight);
+    this.maxInFlightPerServer = Math.max(1, Math.min(limits.maxInFlightPerServer, scaled));
     memory?.charge('inFlight', () => this.all.size * IN_FLIGHT_COST, () => this.all.size);
   }
 

@@ -76,7 +76,7 @@ export interface ResolverStatus {
   readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number };
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
   /** resolver.cache.maxSize and what each store holds of it (docs/resource-limits.md). */
-  readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']> };
+  readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']>; process: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } };
   /** Upstream queries in flight, their caps, and those shed or jostled at the caps. */
   readonly inFlight: InFlightStats;
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
@@ -98,9 +98,15 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
-    memory: { maxBytes: memory.maxBytes, bytes: memory.totalBytes(), parts: memory.usage() },
+    memory: { maxBytes: memory.maxBytes, bytes: memory.totalBytes(), parts: memory.usage(), process: processMemory() },
     inFlight: pipeline.resolver.inFlight.stats(),
   };
+}
+
+/** What the whole process holds, beside what the budget charges (the difference: code, buffers, garbage not yet collected). */
+function processMemory(): ResolverStatus['memory']['process'] {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
 export function registerCacheRoutes(api: ControlApi, pipeline: QueryPipeline, logger: Logger): void {

@@ -13,6 +13,7 @@ import { registerTrustRoutes } from './trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { openRecursionPrefixes } from './open-recursion.js';
+import { tuneHeapForBoundedMemory } from './heap-tuning.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
@@ -41,6 +42,7 @@ export interface RunningServer {
 /** Starts the control API and the DNS listeners; logs `server.started` once all are up. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, configFile, logger } = options;
+  tuneHeapForBoundedMemory();
   const startedAt = new Date();
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 

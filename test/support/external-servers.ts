@@ -212,6 +212,8 @@ export interface KeymasterOptions {
   readonly importAnchors?: readonly string[];
   /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
   readonly trustAnchorsYaml?: string;
+  /** More YAML under `resolver:` (two-space indented lines, e.g. a `cache:` block). */
+  readonly resolverYaml?: string;
   /** More YAML under `dnssec:` (two-space indented lines, e.g. a `rollover:` block). */
   readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
@@ -279,6 +281,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
       `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
+      (options.resolverYaml ?? '') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
