@@ -14,6 +14,7 @@
 import { ManualClock } from '../src/clock.js';
 import { type ResourceRecord, Rcode, newMessage } from '../src/wire/message.js';
 import { encodeMessage } from '../src/wire/message-encoder.js';
+import { decodeMessage } from '../src/wire/message-decoder.js';
 import { Name } from '../src/wire/name.js';
 import { encodeRdata } from '../src/wire/rdata-codec.js';
 import { RRType } from '../src/wire/rr-type.js';
@@ -41,7 +42,9 @@ function signedA(name: Name, i: number): ResourceRecord[] {
     typeCovered: RRType.A, algorithm: 13, labels: 3, originalTtl: 3600, expiration: 2_000_000_000, inception: 1_700_000_000, keyTag: 12345,
     signerName: zone, signature: new Uint8Array(64).fill(i & 255),
   });
-  return [a, { name, type: RRType.RRSIG, class: 1, ttl: 3600, rdata: sig }];
+  const built = [a, { name, type: RRType.RRSIG, class: 1, ttl: 3600, rdata: sig }];
+  // Through the wire and back, as the iterator gets them: each record with its own Name, RDATA a view into the packet.
+  return decodeMessage(encodeMessage(newMessage({ id: 1, qr: true, question: [{ name, type: RRType.A, class: 1 }], answer: built }))).answer;
 }
 
 function newResolver(clock: ManualClock): Resolver {

@@ -47,6 +47,11 @@ export interface ChainOfTrustOptions {
   readonly memory?: MemoryBudget;
 }
 
+/** Keys copied out of the DNSKEY response they were decoded from, which they would keep alive (up to 64 KB each). */
+function ownKeys(c: CutInfo): CutInfo {
+  return c.kind === 'secure' ? { ...c, keys: c.keys.map((k) => new Uint8Array(k)) } : c;
+}
+
 /** A cut's resident cost: its keys (each its own buffer), the outcome and its reason. */
 function cutCost(c: CutInfo, key: string): number {
   let n = ENTRY_COST + stringCost(key) + 64;
@@ -73,8 +78,8 @@ export class ChainOfTrust {
   constructor(private readonly o: ChainOfTrustOptions) {
     // Key state is charged in bytes to the resolver's budget (its 'keys' share), as every store is.
     const memory = o.memory ?? MemoryBudget.whole('keys', 8 * 1024 * 1024);
-    this.cuts = memory.lru('keys', cutCost);
-    this.anchorKeys = memory.lru('keys', cutCost);
+    this.cuts = memory.lru('keys', cutCost, ownKeys);
+    this.anchorKeys = memory.lru('keys', cutCost, ownKeys);
   }
 
   /** Forgets key state (after anchors change, or on `cache flush`). */

@@ -46,7 +46,7 @@ export const MAX_ENTRY_FRACTION = 1 / 64;
 export const ENTRY_COST = 360;
 /** A Name an entry holds: the object, its wire buffer (besides its bytes) and its cached key string. */
 export const NAME_COST = 180;
-/** One ResourceRecord in an entry, besides the bytes of its owner name and RDATA. */
+/** One ResourceRecord in an entry, besides its owner Name (NAME_COST: each decoded record has its own) and RDATA. */
 export const RECORD_COST = 190;
 /** One separately allocated Uint8Array (its own ArrayBuffer), besides its bytes. */
 export const BUFFER_COST = 120;
@@ -55,7 +55,7 @@ export const BUFFER_COST = 120;
 export function recordsCost(records: readonly ResourceRecord[]): number {
   if (records.length === 0) return 0;
   let n = BUFFER_COST; // the one RDATA buffer compactRecords allocates for them
-  for (const r of records) n += RECORD_COST + r.name.wire.length + r.rdata.length;
+  for (const r of records) n += RECORD_COST + NAME_COST + r.name.wire.length + r.rdata.length;
   return n;
 }
 
@@ -122,8 +122,10 @@ export class MemoryBudget {
    * A least-recently-used map charged to `part`: `cost` says what an entry costs resident
    * (use `recordsCost`, `stringCost` and the `*_COST` constants); an entry above
    * `MAX_ENTRY_FRACTION` of the share is not stored (and evicts an older value for its key).
+   * `keep`, when given, turns each value stored into what is kept (copies out of packets), so a
+   * store's callers cannot keep more alive than its cost says.
    */
-  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number): LRUCache<K, V> {
+  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number, keep?: (value: V) => V): LRUCache<K, V> {
     const maxSize = this.bytesFor(part);
     const lru = new LRUCache<K, V>({
       maxSize,
@@ -132,6 +134,10 @@ export class MemoryBudget {
       sizeCalculation: (value, key) => Math.max(1, Math.ceil(cost(value, key))),
     });
     this.charge(part, () => lru.calculatedSize, () => lru.size);
+    if (keep) {
+      const set = lru.set.bind(lru);
+      lru.set = ((key: K, value: V | undefined, options?: LRUCache.SetOptions<K, V, unknown>) => set(key, value === undefined ? value : keep(value), options)) as typeof lru.set;
+    }
     return lru;
   }
 

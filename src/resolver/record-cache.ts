@@ -2,7 +2,7 @@ import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
-import { ENTRY_COST, MemoryBudget, NAME_COST, compactRecords as compact, recordsCost } from './memory-budget.js';
+import { ENTRY_COST, MemoryBudget, compactRecords as compact, recordsCost } from './memory-budget.js';
 import type { Credibility, SecurityStatus } from './security-status.js';
 
 export interface CacheLimits {
@@ -77,8 +77,9 @@ export class RecordCache {
     readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
     budget: MemoryBudget = MemoryBudget.whole('records', limits.maxBytes),
   ) {
+    // The LRU slot and key, the entry object (a dozen fields), and its records.
     this.lru = budget.lru<string, CacheEntry>('records', (e, key) =>
-      ENTRY_COST + NAME_COST + key.length + (e.kind === 'rrset' ? recordsCost(e.records) + recordsCost(e.rrsigs) + recordsCost(e.proofs) : recordsCost(e.authority)));
+      ENTRY_COST + 100 + key.length + (e.kind === 'rrset' ? recordsCost(e.records) + recordsCost(e.rrsigs) + recordsCost(e.proofs) : recordsCost(e.authority)));
     this.maxBytes = budget.bytesFor('records');
   }
 

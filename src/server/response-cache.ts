@@ -60,7 +60,7 @@ export class ResponseCache {
     if (ttl <= 0) return;
     const now = this.clock.now();
     // Its own copy: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
-    this.lru.set(key, { name, wire: wire.byteLength === wire.buffer.byteLength ? wire : wire.slice(), ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+    this.lru.set(key, { name, wire: wire.byteLength === wire.buffer.byteLength ? wire : new Uint8Array(wire), ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
   /**
