@@ -95,7 +95,8 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     formerr: p.formerr,
     refused: p.refused,
     servfail: p.servfail,
-    cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
+    // bytes and maxBytes: the whole budget (resolver.cache.maxSize), every store together.
+    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
     memory: { maxBytes: memory.maxBytes, bytes: memory.totalBytes(), parts: memory.usage(), process: processMemory() },

@@ -164,9 +164,10 @@ describe('TcpConnectionLimiter', () => {
 });
 
 describe('open recursion', () => {
-  it('finds 0.0.0.0/0, ::/0 and any prefix shorter than /8 in recursion.allow', () => {
-    const allow = ['127.0.0.0/8', '0.0.0.0/0', '10.0.0.0/8', '64.0.0.0/2', '::/0', 'fc00::/7', '::1/128'].map((t) => parseCidr(t));
-    expect(openRecursionPrefixes(allow)).toEqual(['0.0.0.0/0', '64.0.0.0/2', '::/0', 'fc00::/7']);
+  it('finds 0.0.0.0/0, ::/0 and any prefix shorter than /8 in recursion.allow, but not the private fc00::/7', () => {
+    const allow = ['127.0.0.0/8', '0.0.0.0/0', '10.0.0.0/8', '64.0.0.0/2', '::/0', 'fc00::/7', '::1/128', '2000::/3', 'f000::/4'].map((t) => parseCidr(t));
+    expect(openRecursionPrefixes(allow)).toEqual(['0.0.0.0/0', '64.0.0.0/2', '::/0', '2000::/3', 'f000::/4']);
+    expect(openRecursionPrefixes(parseConfigText('', 'lab.yaml', { baseDir: '/srv' }).recursion.allow)).toEqual([]);
     expect(openRecursionPrefixes(['127.0.0.0/8', '192.168.0.0/16'].map((t) => parseCidr(t)))).toEqual([]);
   });
 });
