@@ -171,6 +171,7 @@ describe('resource limits under attack (maxSize 16m)', () => {
     expect(cap).toBeLessThan(1024); // bounded by the in-flight share of 16m, not the default count
     const baseFds = openDescriptors(pid);
     let peakFds = 0;
+    let peakRss = 0;
     let otherAnswered = 0;
     let otherAsked = 0;
     const others: Promise<void>[] = [];
@@ -180,6 +181,7 @@ describe('resource limits under attack (maxSize 16m)', () => {
       ratePerSecond: 2000,
       onTick: () => {
         peakFds = Math.max(peakFds, openDescriptors(pid));
+        peakRss = Math.max(peakRss, residentBytes(pid));
         // A cached name and an uncached name of another zone, asked throughout the flood.
         otherAsked += 2;
         others.push(
@@ -191,8 +193,9 @@ describe('resource limits under attack (maxSize 16m)', () => {
     await flood;
     await Promise.all(others);
     const after = await status();
-    console.log(`silent upstream: fds ${baseFds} → peak ${peakFds} (cap ${cap}); in flight`, JSON.stringify(after.resolver.inFlight), `others ${otherAnswered}/${otherAsked}`);
+    console.log(`silent upstream: fds ${baseFds} → peak ${peakFds} (cap ${cap}); peak RSS ${(peakRss / MiB).toFixed(0)} MiB; in flight`, JSON.stringify(after.resolver.inFlight), `others ${otherAnswered}/${otherAsked}`);
     expect(peakFds).toBeLessThanOrEqual(baseFds + cap + 16);
+    expect(peakRss).toBeLessThan(RSS_BOUND);
     expect(after.resolver.inFlight.shed + after.resolver.inFlight.jostled).toBeGreaterThan(0);
     expect(after.resolver.inFlight.shed).toBeGreaterThan(before.resolver.inFlight.shed);
     expect(km.log()).toContain('"event":"resolver.upstream-shed"');
