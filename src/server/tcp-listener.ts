@@ -5,7 +5,7 @@ import type { ListenerStats } from './listener-stats.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import { TcpConnection } from './tcp-connection.js';
-import type { TcpConnectionLimiter } from './tcp-connection-limiter.js';
+import type { TcpConnectionLimiter, TcpSlotHolder } from './tcp-connection-limiter.js';
 import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
 
 /**
@@ -152,7 +152,16 @@ export class TcpListener {
         },
       },
     );
-    const slot = { prefix: limiter.prefixOf(clientAddress), get busy() { return connection.busy; }, get lastActivity() { return connection.lastActivity; }, evict: () => connection.destroy() };
+    const slot: TcpSlotHolder = {
+      prefix: limiter.prefixOf(clientAddress),
+      get busy() {
+        return connection.busy;
+      },
+      get lastActivity() {
+        return connection.lastActivity;
+      },
+      evict: () => connection.destroy(),
+    };
     this.connections.add(connection);
     const eviction = limiter.admit(slot);
     if (eviction) {
