@@ -11,6 +11,7 @@ import { parseConfigText } from '../../src/config/loader.js';
 import { InFlightLimiter, IN_FLIGHT_COST, type ShedEvent } from '../../src/resolver/in-flight-limiter.js';
 import { BUDGET_SHARES, MAX_ENTRY_FRACTION, MemoryBudget, compactRecords, recordsCost } from '../../src/resolver/memory-budget.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
+import { Resolver } from '../../src/resolver/resolver.js';
 import { Credibility } from '../../src/resolver/security-status.js';
 import { openRecursionPrefixes } from '../../src/server/open-recursion.js';
 import { ResponseCache } from '../../src/server/response-cache.js';
@@ -80,6 +81,27 @@ describe('MemoryBudget', () => {
     const [kept] = compactRecords([r]);
     expect(kept!.rdata.buffer.byteLength).toBe(4);
     expect(recordsCost([r])).toBeLessThan(1000);
+  });
+});
+
+describe('the resolver on one budget', () => {
+  it('charges every store it keeps to resolver.cache.maxSize: records, verdicts, the signature memo, key state, queries in flight, and the encoded answers', () => {
+    const clock = new ManualClock();
+    const resolver = new Resolver({
+      clock,
+      rootHints: { servers: [], records: [] },
+      limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadlineMs: 10_000, maxMinimiseSteps: 10 },
+      cacheLimits: { ...limits, maxBytes: 16 * MiB },
+      forwarders: [],
+      namespaceForwarders: [],
+      qnameMinimisation: true,
+      validation: { enabled: true, anchors: { anchors: () => [] }, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32, clockSkew: 300 }, bogusTtl: 60 },
+    });
+    new ResponseCache(clock, resolver.memory);
+    const usage = resolver.memory.usage();
+    for (const part of Object.keys(BUDGET_SHARES) as (keyof typeof BUDGET_SHARES)[]) expect(usage[part].maxBytes, part).toBe(resolver.memory.bytesFor(part));
+    expect(resolver.memory.maxBytes).toBe(16 * MiB);
+    expect(resolver.inFlight.maxInFlight).toBe(Math.floor(resolver.memory.bytesFor('inFlight') / IN_FLIGHT_COST));
   });
 });
 
