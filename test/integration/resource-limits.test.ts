@@ -158,9 +158,10 @@ describe('resource limits under attack (maxSize 16m)', () => {
   }, 120_000);
 
   it('a flood of ~60 KB answers (fetched over TCP): RSS stays under the bound, and a TCP client still gets a whole one', async () => {
-    const { result } = await floodWithinBound('60 KB flood', (i) => `b${i}.big.test.`, RRType.TXT, 3000, 20);
-    // Answered (truncated over UDP: a client would retry over TCP), so the resolver fetched them all.
-    expect(result.rcodes[Rcode.NOERROR] ?? 0).toBeGreaterThan(2000);
+    const { result } = await floodWithinBound('60 KB flood', (i) => `b${i}.big.test.`, RRType.TXT, 2500, 20);
+    // Answered (truncated over UDP: a client would retry over TCP), so the resolver fetched them
+    // whole: over 60 MB of distinct answers, four times the budget (before it, 2,880 left 1.1 GB).
+    expect(result.rcodes[Rcode.NOERROR] ?? 0).toBeGreaterThan(1000);
     const whole = await tcpExchangeRaw({ host: KEYMASTER, port: 53 }, tcpFrames([query('b1.big.test.', RRType.TXT)]), { expect: 1 });
     expect(decodeMessage(whole.messages[0]!).answer).toHaveLength(240);
   }, 120_000);
