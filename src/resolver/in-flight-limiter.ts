@@ -4,7 +4,7 @@ import type { MemoryBudget } from './memory-budget.js';
 export interface InFlightLimits {
   /** Upstream queries waiting for an answer, all servers together (Unbound: num-queries-per-thread). */
   readonly maxInFlight: number;
-  /** Upstream queries waiting for one server (address#port). */
+  /** Upstream queries waiting for one server (address#port) not known to answer (its last query went unanswered, or none came back yet). */
   readonly maxInFlightPerServer: number;
   /** A query waiting longer than this may be dropped to make room for a new one (Unbound: jostle-timeout, 200 ms). */
   readonly jostleAfterMs: number;
@@ -22,8 +22,12 @@ export const IN_FLIGHT_COST = 10 * 1024;
 /** One upstream query's place; its signal aborts when a newer query takes the place (jostled). */
 export interface InFlightSlot {
   readonly signal: AbortSignal;
-  release(): void;
+  /** Gives the place back; `answered`: the server answered it (else it timed out or failed). Once counts. */
+  release(answered?: boolean): void;
 }
+
+/** Servers remembered as answering; beyond this the least recently heard from is forgotten (held to its share again). */
+const MAX_ANSWERING = 10_000;
 
 export interface ShedEvent {
   readonly server: string;
@@ -53,11 +57,16 @@ interface Slot extends InFlightSlot {
  * one has waited past the jostle time (it is most likely lost, or its server silent), and is shed
  * otherwise. Without a cap a silent upstream holds a socket per pending query until the process
  * runs out of file descriptors and stops answering anyone. The total is also bounded by the
- * in-flight share of the memory budget.
+ * in-flight share of the memory budget. The per-server cap applies to a server that is not
+ * answering (as BIND's adaptive fetches-per-server): a server that answers may use any place, so a
+ * burst of misses to one busy, healthy server is not shed; one not heard from yet, or whose last
+ * query went unanswered, keeps only its share until it answers.
  */
 export class InFlightLimiter {
   private readonly all = new Set<Slot>();
   private readonly byServer = new Map<string, Set<Slot>>();
+  /** Servers whose last query was answered, least recently first; the others are held to their share. */
+  private readonly answering = new Set<string>();
   private shed = 0;
   private jostled = 0;
   readonly maxInFlight: number;
@@ -82,10 +91,15 @@ export class InFlightLimiter {
   acquire(server: string): InFlightSlot | undefined {
     const now = this.clock.now();
     const mine = this.byServer.get(server);
-    if (mine && mine.size >= this.maxInFlightPerServer && !this.jostle(mine, now)) return this.refuse(server, 'per-server', this.maxInFlightPerServer);
+    if (mine && !this.answering.has(server)) {
+      // It went silent while holding more than its share (taken while it still answered): what
+      // has waited past the jostle time goes now, not one for one, so the share is back at once.
+      while (mine.size > this.maxInFlightPerServer && this.jostle(mine, now));
+      if (mine.size >= this.maxInFlightPerServer && !this.jostle(mine, now)) return this.refuse(server, 'per-server', this.maxInFlightPerServer);
+    }
     if (this.all.size >= this.maxInFlight && !this.jostle(this.all, now)) return this.refuse(server, 'total', this.maxInFlight);
     const controller = new AbortController();
-    const slot: Slot = { server, startedAt: now, controller, signal: controller.signal, release: () => this.release(slot) };
+    const slot: Slot = { server, startedAt: now, controller, signal: controller.signal, release: (answered = false) => this.release(slot, answered) };
     this.all.add(slot);
     let set = this.byServer.get(server);
     if (!set) this.byServer.set(server, (set = new Set()));
@@ -102,7 +116,7 @@ export class InFlightLimiter {
     const oldest = slots.values().next().value;
     if (!oldest || now - oldest.startedAt < this.limits.jostleAfterMs) return false;
     this.jostled++;
-    this.release(oldest);
+    this.release(oldest, false);
     oldest.controller.abort();
     return true;
   }
@@ -113,8 +127,13 @@ export class InFlightLimiter {
     return undefined;
   }
 
-  private release(slot: Slot): void {
+  private release(slot: Slot, answered: boolean): void {
     if (!this.all.delete(slot)) return;
+    this.answering.delete(slot.server);
+    if (answered) {
+      if (this.answering.size >= MAX_ANSWERING) this.answering.delete(this.answering.values().next().value!);
+      this.answering.add(slot.server);
+    }
     const set = this.byServer.get(slot.server);
     set?.delete(slot);
     if (set?.size === 0) this.byServer.delete(slot.server);

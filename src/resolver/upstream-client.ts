@@ -100,6 +100,7 @@ export class UpstreamClient {
       if (!slot) return undefined;
       try {
         const ex = tcp ? await exchangeTcp(server, query, wire, timeout, slot.signal) : await exchangeUdp(server, query, wire, timeout, slot.signal);
+        slot.release(true);
         const r = ex.response;
         this.selection.recordAnswer(key, performance.now() - started);
         if (r.tc && !tcp) {

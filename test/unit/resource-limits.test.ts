@@ -133,6 +133,38 @@ describe('InFlightLimiter', () => {
     expect(limiter.stats().inFlight).toBe(3);
   });
 
+  it('holds a server not heard from, or whose last query went unanswered, to its share; one that answers may use any place', () => {
+    const limiter = new InFlightLimiter({ maxInFlight: 5, maxInFlightPerServer: 1, jostleAfterMs: 200 }, new ManualClock());
+    limiter.acquire('busy')!.release(true);
+    limiter.acquire('silent')!.release(); // timed out
+    expect(limiter.acquire('busy')).toBeDefined();
+    expect(limiter.acquire('busy')).toBeDefined();
+    expect(limiter.acquire('busy')).toBeDefined();
+    expect(limiter.acquire('silent')).toBeDefined();
+    expect(limiter.acquire('silent')).toBeUndefined(); // its one place is taken
+    const busy = limiter.acquire('busy');
+    expect(busy).toBeDefined();
+    expect(limiter.acquire('busy')).toBeUndefined(); // the total is full
+    busy!.release(true);
+    expect(limiter.acquire('silent')).toBeUndefined(); // a place is free, but silent has its share
+    expect(limiter.stats()).toMatchObject({ inFlight: 4, shed: 3 });
+  });
+
+  it('a server that goes silent holding more than its share is brought back to it at once', () => {
+    const clock = new ManualClock();
+    const limiter = new InFlightLimiter({ maxInFlight: 10, maxInFlightPerServer: 2, jostleAfterMs: 200 }, clock);
+    limiter.acquire('s')!.release(true);
+    const held = Array.from({ length: 6 }, () => limiter.acquire('s')!); // it answers: any place
+    held[0]!.release(); // then a query times out: it is not answering
+    clock.advance(200);
+    expect(limiter.acquire('s')).toBeDefined(); // drains to its share (2), then jostles one for this
+    expect(held.filter((h) => h.signal.aborted)).toHaveLength(4);
+    expect(limiter.stats()).toMatchObject({ inFlight: 2, jostled: 4 });
+    expect(limiter.acquire('new')).toBeDefined();
+    expect(limiter.acquire('new')).toBeDefined();
+    expect(limiter.acquire('new')).toBeUndefined(); // not heard from yet: its share
+  });
+
   it('charges its queries to the budget, which also bounds the total', () => {
     const budget = new MemoryBudget(16 * MiB);
     const limiter = new InFlightLimiter({ maxInFlight: 100_000, maxInFlightPerServer: 100_000, jostleAfterMs: 200 }, new ManualClock(), budget);
