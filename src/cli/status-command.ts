@@ -33,7 +33,7 @@ export function formatStatus(status: ServerStatus): string {
     ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
     ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
     ...(r.inFlight ? [['In flight', `${r.inFlight.inFlight} of ${r.inFlight.maxInFlight} (${r.inFlight.maxInFlightPerServer} per server); ${r.inFlight.shed} shed, ${r.inFlight.jostled} jostled`] as const] : []),
-    ...(r.memory ? [['Memory', `${(r.memory.bytes / 1048576).toFixed(1)} of ${(r.memory.maxBytes / 1048576).toFixed(0)} MiB (${Object.entries(r.memory.parts).filter(([, u]) => u.maxBytes > 0).map(([k, u]) => `${k} ${(u.bytes / 1048576).toFixed(1)}`).join(', ')})`] as const] : []),
+    ...(r.memory ? [['Memory', `${(r.memory.bytes / 1048576).toFixed(1)} of ${(r.memory.maxBytes / 1048576).toFixed(0)} MiB (${Object.entries(r.memory.parts).filter(([, u]) => u.maxBytes > 0).map(([k, u]) => `${k} ${(u.bytes / 1048576).toFixed(1)}`).join(', ')}); process RSS ${(r.memory.process.rss / 1048576).toFixed(0)} MiB`] as const] : []),
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
     ...(r.validation
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
