@@ -23,14 +23,17 @@ export function formatStatus(status: ServerStatus): string {
     ],
     status.listeners,
   );
+  const warnings = (status.warnings ?? []).map((w) => `Warning: ${w.detail} (${w.event})\n`).join('');
   const r = status.resolver;
-  if (!r) return `${fields}\n\n${listeners}\n${formatLocalZones(status)}`;
+  if (!r) return `${fields}\n\n${listeners}\n${warnings}${formatLocalZones(status)}`;
   const resolver = formatFields([
     ['Client queries', String(r.queries)],
     ['Cache', `${r.cache.entries} RRsets, ${(r.cache.bytes / 1048576).toFixed(1)} of ${(r.cache.maxBytes / 1048576).toFixed(0)} MiB, ${r.cache.responses} encoded answers`],
     ['Cache hit ratio', `${(r.cache.hitRatio * 100).toFixed(1)} % (${r.cache.hits} hits, ${r.cache.misses} misses)`],
     ['Upstream queries', `${r.upstream.queries} (${r.upstream.timeouts} timeouts, ${r.upstream.tcpRetries} over TCP, ${r.upstream.ednsFallbacks} without EDNS)`],
     ['Upstream servers', `${r.upstream.servers} known, ${r.upstream.backedOff} backed off`],
+    ...(r.inFlight ? [['In flight', `${r.inFlight.inFlight} of ${r.inFlight.maxInFlight} (${r.inFlight.maxInFlightPerServer} per server); ${r.inFlight.shed} shed, ${r.inFlight.jostled} jostled`] as const] : []),
+    ...(r.memory ? [['Memory', `${(r.memory.bytes / 1048576).toFixed(1)} of ${(r.memory.maxBytes / 1048576).toFixed(0)} MiB (${Object.entries(r.memory.parts).filter(([, u]) => u.maxBytes > 0).map(([k, u]) => `${k} ${(u.bytes / 1048576).toFixed(1)}`).join(', ')}); process RSS ${(r.memory.process.rss / 1048576).toFixed(0)} MiB`] as const] : []),
     ['Errors', `${r.servfail} SERVFAIL, ${r.refused} REFUSED, ${r.formerr} FORMERR`],
     ...(r.goodCitizen
       ? [['Local and RD=0', `${r.goodCitizen.locallyServed} answered from locally served zones; ${r.goodCitizen.cacheOnly} RD=0 (${r.goodCitizen.cacheOnlyMisses} not in the cache)`] as const,
@@ -41,7 +44,7 @@ export function formatStatus(status: ServerStatus): string {
       ? [['Validation', `${r.validation.secure} secure, ${r.validation.insecure} insecure, ${r.validation.bogus} bogus, ${r.validation.indeterminate} indeterminate; ${r.validation.signatureChecks} signatures checked`] as const]
       : []),
   ]);
-  return `${fields}\n\n${listeners}\n\n${resolver}\n${formatLocalZones(status)}`;
+  return `${fields}\n\n${listeners}\n\n${resolver}\n${warnings}${formatLocalZones(status)}`;
 }
 
 /** The locally served zones (RFC 6761/6303/7686/8375): those answered here, then the others and why. */

@@ -22,9 +22,11 @@ export const CONFIG_DEFAULTS = {
     forwarders: [],
     qnameMinimisation: true,
     // The work one client query may cause (see README, "Limits").
-    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10 },
+    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
     cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },
   },
+  // DNS-over-TCP connections (docs/resource-limits.md).
+  tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },
   dnssec: {
     enable: true,
     validation: true,

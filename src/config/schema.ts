@@ -56,6 +56,20 @@ export interface ResolverLimitsConfig {
   /** Seconds. */
   readonly deadline: number;
   readonly maxMinimiseSteps: number;
+  /** Upstream queries in flight, in total and to one server; docs/resource-limits.md. */
+  readonly maxInFlight: number;
+  readonly maxInFlightPerServer: number;
+  /** Milliseconds a query in flight must have waited before a new one may take its place. */
+  readonly jostleAfterMs: number;
+}
+
+/** DNS-over-TCP connections (docs/resource-limits.md). */
+export interface TcpConfig {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPrefix: number;
+  /** Prefix lengths that group client addresses into one network. */
+  readonly prefixV4: number;
+  readonly prefixV6: number;
 }
 
 export interface ResolverCacheConfig {
@@ -218,6 +232,7 @@ export interface KeymasterConfig {
   readonly log: LogConfig;
   readonly recursion: RecursionConfig;
   readonly resolver: ResolverConfig;
+  readonly tcp: TcpConfig;
   readonly dnssec: DnssecConfig;
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
@@ -431,6 +446,11 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
           maxDepth: withDefault(integer(1, 20), CONFIG_DEFAULTS.resolver.limits.maxDepth),
           deadline: withDefault(duration(1), CONFIG_DEFAULTS.resolver.limits.deadline),
           maxMinimiseSteps: withDefault(integer(0, 20), CONFIG_DEFAULTS.resolver.limits.maxMinimiseSteps),
+          maxInFlight: withDefault(integer(16, 100_000), CONFIG_DEFAULTS.resolver.limits.maxInFlight),
+          maxInFlightPerServer: withDefault(integer(1, 100_000), CONFIG_DEFAULTS.resolver.limits.maxInFlightPerServer),
+          jostleAfterMs: withDefault(integer(10, 60_000), CONFIG_DEFAULTS.resolver.limits.jostleAfterMs),
+        }, (limits, report) => {
+          if (limits.maxInFlightPerServer > limits.maxInFlight) report(['maxInFlightPerServer'], `must not exceed maxInFlight (${limits.maxInFlight})`);
         }),
         {},
       ),
@@ -444,6 +464,17 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         {},
       ),
       localZones: withDefault(localZonesSchema, {}),
+    }),
+    {},
+  ),
+  tcp: withDefault(
+    table<TcpConfig>({
+      maxConnections: withDefault(integer(1, 65_535), CONFIG_DEFAULTS.tcp.maxConnections),
+      maxConnectionsPerPrefix: withDefault(integer(1, 65_535), CONFIG_DEFAULTS.tcp.maxConnectionsPerPrefix),
+      prefixV4: withDefault(integer(8, 32), CONFIG_DEFAULTS.tcp.prefixV4),
+      prefixV6: withDefault(integer(16, 128), CONFIG_DEFAULTS.tcp.prefixV6),
+    }, (tcp, report) => {
+      if (tcp.maxConnectionsPerPrefix > tcp.maxConnections) report(['maxConnectionsPerPrefix'], `must not exceed maxConnections (${tcp.maxConnections})`);
     }),
     {},
   ),

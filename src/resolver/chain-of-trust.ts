@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { authenticateDnskeyRrset, unusableDsOutcome, usableDs } from '../dnssec/dnskey-authentication.js';
 import { proveNoDs, proveWithNsec } from '../dnssec/nsec-proof.js';
 import { proveWithNsec3 } from '../dnssec/nsec3-proof.js';
@@ -12,6 +12,7 @@ import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import type { Resolution } from './iterator.js';
 import { rrsetKey } from './link-origins.js';
+import { BUFFER_COST, ENTRY_COST, MemoryBudget, stringCost } from './memory-budget.js';
 import { signedRrsets } from './response-classifier.js';
 import { serverKey } from './upstream-client.js';
 import { type TraceStep, traceSignatures } from './validation-trace.js';
@@ -75,7 +76,21 @@ export interface ChainOfTrustOptions {
   readonly bogusTtl: number;
   /** Upper bound on how long key state is kept, seconds. */
   readonly maxKeyTtl: number;
-  readonly maxEntries?: number;
+  /** The resolver's memory budget; alone, 8 MiB of its own. */
+  readonly memory?: MemoryBudget;
+}
+
+/** Keys copied out of the DNSKEY response they were decoded from, which they would keep alive (up to 64 KB each). */
+function ownKeys(c: CutInfo): CutInfo {
+  return c.kind === 'secure' ? { ...c, keys: c.keys.map((k) => new Uint8Array(k)) } : c;
+}
+
+/** A cut's resident cost: its keys (each its own buffer), the outcome and its reason. */
+function cutCost(c: CutInfo, key: string): number {
+  let n = ENTRY_COST + stringCost(key) + 64;
+  if (c.kind === 'secure') for (const k of c.keys) n += BUFFER_COST + k.length;
+  if (c.kind === 'secure' || c.kind === 'insecure' || c.kind === 'bogus') n += 64 + stringCost(c.outcome.reason);
+  return n;
 }
 
 const denialTypes = new Set<number>([RRType.NSEC, RRType.NSEC3]);
@@ -94,8 +109,10 @@ export class ChainOfTrust {
   private anchorsFingerprint = '';
 
   constructor(private readonly o: ChainOfTrustOptions) {
-    this.cuts = new LRUCache({ max: o.maxEntries ?? 50_000 });
-    this.anchorKeys = new LRUCache({ max: 1_000 });
+    // Key state is charged in bytes to the resolver's budget (its 'keys' share), as every store is.
+    const memory = o.memory ?? MemoryBudget.whole('keys', 8 * 1024 * 1024);
+    this.cuts = memory.lru('keys', cutCost, ownKeys);
+    this.anchorKeys = memory.lru('keys', cutCost, ownKeys);
   }
 
   /** Forgets key state (after anchors change, or on `cache flush`). */

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
@@ -14,6 +14,8 @@ import { AnswerValidator } from './answer-validator.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
+import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
+import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
@@ -67,6 +69,12 @@ export interface ResolverOptions {
   readonly localZones?: LocalZoneLookup;
   /** The live policy table: its forwarders and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
+  /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
+  readonly memory?: MemoryBudget;
+  /** Caps on upstream queries in flight (resolver.limits); default DEFAULT_IN_FLIGHT_LIMITS. */
+  readonly inFlightLimits?: InFlightLimits;
+  /** Called for every upstream query shed at the in-flight cap (logged by the server, throttled). */
+  readonly onUpstreamShed?: (event: ShedEvent) => void;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
   /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
@@ -135,9 +143,13 @@ export class Resolver {
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
-  private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
+  /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
+  readonly memory: MemoryBudget;
+  /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
+  readonly inFlight: InFlightLimiter;
+  private readonly validated: LRUCache<string, ValidatedEntry>;
   /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
-  private readonly verifiedSignatures = new LRUCache<string, true>({ max: 50_000 });
+  private readonly verifiedSignatures: LRUCache<string, true>;
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
   private readonly validating = new Map<string, Promise<ResolverAnswer>>();
   private clientQueries = 0;
@@ -145,9 +157,13 @@ export class Resolver {
   private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0, nsec3Hashes: 0 };
 
   constructor(private readonly options: ResolverOptions) {
-    this.cache = new RecordCache(options.clock, options.cacheLimits);
+    this.memory = options.memory ?? new MemoryBudget(options.cacheLimits.maxBytes);
+    this.cache = new RecordCache(options.clock, options.cacheLimits, this.memory);
+    this.validated = this.memory.lru('validated', validatedCost);
+    this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
-    this.upstream = new UpstreamClient(this.selection, options.clock, options.upstreamCookies);
+    this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
@@ -166,7 +182,7 @@ export class Resolver {
       },
     });
     if (options.validation) {
-      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl });
+      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
     }
   }
@@ -323,7 +339,9 @@ export class Resolver {
     const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
     const ttl = failed ? this.options.validation!.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
     if (ttl <= 0) return;
-    this.validated.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
+    // Copied out of the upstream packets, which the records are views into.
+    const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
+    this.validated.set(key, { answer: kept, storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
@@ -359,6 +377,13 @@ function rrsigQuestion(trace: TraceStep[] | undefined, question: Question): Vali
   const outcome = insecure(`${question.name}/RRSIG: RRSIG records are not validated as an RRset; returned without AD`);
   trace?.push({ zone: '-', kind: 'rrset', subject: `${question.name}/RRSIG`, state: 'insecure', detail: outcome.reason });
   return outcome;
+}
+
+/** A verdict's resident cost: its records, the reasons it carries, and the objects around them. */
+function validatedCost(e: ValidatedEntry, key: string): number {
+  const a = e.answer;
+  const reasons = (a.outcome ? stringCost(a.outcome.reason) : 0) + (a.failure ? stringCost(a.failure.reason) * (1 + (a.failure.ede?.length ?? 0)) : 0);
+  return ENTRY_COST + stringCost(key) + 64 + recordsCost(a.answer) + recordsCost(a.authority) + reasons;
 }
 
 function minTtl(records: readonly ResourceRecord[]): number {

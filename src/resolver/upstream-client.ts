@@ -3,6 +3,7 @@ import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, type Question, Rcode, newMessage } from '../wire/message.js';
 import { type ServerAddress, TransportError, exchangeTcp, exchangeUdp, randomQueryId } from './dns-transport.js';
+import { InFlightLimiter, DEFAULT_IN_FLIGHT_LIMITS } from './in-flight-limiter.js';
 import type { QueryBudget } from './resolution-limits.js';
 import type { ServerSelection } from './server-selection.js';
 import type { UpstreamCookies } from './upstream-cookies.js';
@@ -45,6 +46,8 @@ export class UpstreamClient {
   constructor(
     private readonly selection: ServerSelection,
     private readonly clock: Clock,
+    /** Caps the queries in flight (in-flight-limiter.ts); a shed query is a server not asked. */
+    readonly inFlight: InFlightLimiter = new InFlightLimiter(DEFAULT_IN_FLIGHT_LIMITS, clock),
     /** RFC 7873 client cookies; absent: none sent. */
     private readonly cookies?: UpstreamCookies,
   ) {}
@@ -97,8 +100,11 @@ export class UpstreamClient {
       const wire = encodeMessage(query);
       const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
       const started = performance.now();
+      const slot = this.inFlight.acquire(key);
+      if (!slot) return undefined;
       try {
-        const ex = tcp ? await exchangeTcp(server, query, wire, timeout) : await exchangeUdp(server, query, wire, timeout);
+        const ex = tcp ? await exchangeTcp(server, query, wire, timeout, slot.signal) : await exchangeUdp(server, query, wire, timeout, slot.signal);
+        slot.release(true);
         const r = ex.response;
         // RFC 7873 §5.3: a reply echoing another client cookie is forged (asked again over TCP); BADCOOKIE is asked again once with the new cookie.
         const cookie = useEdns ? this.cookies?.check(server, r) : undefined;
@@ -127,12 +133,15 @@ export class UpstreamClient {
         return r;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
+        if (slot.signal.aborted) return undefined; // jostled out: not the server's fault
         this.selection.recordFailure(key);
         if (e.code === 'timeout') {
           this.stats.timeouts++;
           return 'timeout';
         }
         return undefined;
+      } finally {
+        slot.release();
       }
     }
     return undefined;

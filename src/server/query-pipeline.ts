@@ -99,7 +99,7 @@ export class QueryPipeline {
   private readonly allowedClients = new Map<string, boolean>();
 
   constructor(private readonly o: PipelineOptions) {
-    this.responses = new ResponseCache(o.clock);
+    this.responses = new ResponseCache(o.clock, o.resolver.memory);
     this.resolver = o.resolver;
   }
 

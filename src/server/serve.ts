@@ -14,6 +14,8 @@ import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from './trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
+import { openRecursionPrefixes } from './open-recursion.js';
+import { tuneHeapForBoundedMemory } from './heap-tuning.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
@@ -43,6 +45,7 @@ export interface RunningServer {
 /** Starts the control API and the DNS listeners; logs `server.started` once all are up. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, configFile, logger } = options;
+  tuneHeapForBoundedMemory();
   const startedAt = new Date();
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 
@@ -119,7 +122,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
   ];
+  const openRecursion = openRecursionPrefixes(config.recursion.allow);
+  if (openRecursion.length > 0) {
+    logEvent(logger, 'recursion.open', { allow: openRecursion }, { level: 'warn', msg: `recursion.allow lets much of the Internet use this resolver (${openRecursion.join(', ')}): an open resolver amplifies attacks; list your own networks` });
+  }
   registerStatusRoute(control, {
+    warnings: openRecursion.length > 0 ? [{ event: 'recursion.open', detail: `recursion.allow is open: ${openRecursion.join(', ')}` }] : [],
     version: KEYMASTER_VERSION,
     startedAt,
     configFile,
@@ -132,7 +140,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, pipeline.handle, logger);
+    dns = await startDnsListeners(config.listen, pipeline.handle, logger, { tcpLimits: config.tcp });
   } catch (error) {
     await control.stop();
     await policy.stop();

@@ -23,8 +23,15 @@ export interface ServerStatus {
   readonly stateDir: string;
   /** Present once the DNS side runs. */
   readonly resolver?: ResolverStatus;
+  /** Configuration an operator should change (an open resolver), each with its log event name. */
+  readonly warnings: readonly StatusWarning[];
   /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
   readonly localZones?: LocalZonesStatus;
+}
+
+export interface StatusWarning {
+  readonly event: string;
+  readonly detail: string;
 }
 
 export interface StatusSource {
@@ -32,6 +39,7 @@ export interface StatusSource {
   readonly startedAt: Date;
   readonly configFile: string | undefined;
   readonly stateDir: string;
+  readonly warnings?: readonly StatusWarning[];
   /** Read on every request: listeners come and go. */
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
@@ -48,6 +56,7 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     listeners: source.listeners(),
     configFile: source.configFile ?? null,
     stateDir: source.stateDir,
+    warnings: source.warnings ?? [],
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
     ...(source.localZones ? { localZones: source.localZones() } : {}),
   }));

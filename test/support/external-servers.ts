@@ -224,6 +224,8 @@ export interface KeymasterOptions {
   readonly importAnchors?: readonly string[];
   /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
   readonly trustAnchorsYaml?: string;
+  /** More YAML under `resolver:` (two-space indented lines, e.g. a `cache:` block). */
+  readonly resolverYaml?: string;
   /** More YAML under `dnssec:` (two-space indented lines, e.g. a `rollover:` block). */
   readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
