@@ -301,7 +301,7 @@ describe('locally served zones against Unbound', () => {
         `  module-config: "iterator"\nremote-control:\n  control-enable: no\n`,
     );
     unbound = await runUnbound(conf, dir, UNBOUND.host, 53, 'localhost.');
-    km = await startKeymaster({ address: '127.10.160.6', control: '127.10.160.6:5380', rootHints: 'builtin', rootAnchors: 'none', resolverYaml: '' });
+    km = await startKeymaster({ address: '127.10.160.6', control: '127.10.160.6:5380', rootHints: 'builtin', rootAnchors: 'none', resolverYaml: '  localZones: { enable: true }\n' });
   }, 60_000);
 
   afterAll(async () => {

@@ -224,18 +224,17 @@ export interface KeymasterOptions {
   readonly importAnchors?: readonly string[];
   /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
   readonly trustAnchorsYaml?: string;
-  /** More YAML under `resolver:` (two-space indented lines, e.g. a `cache:` block). */
+  /**
+   * More YAML under `resolver:` (two-space indented lines, e.g. a `cache:` block). Unless it sets
+   * `localZones`, `localZones: { disable: ["test."] }` is added, because the private trees of the
+   * tests use the `test.` TLD, which Keymaster (like Unbound, whose launcher says
+   * `local-zone: "test." nodefault`) otherwise answers itself.
+   */
   readonly resolverYaml?: string;
   /** More YAML under `dnssec:` (two-space indented lines, e.g. a `rollover:` block). */
   readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
   readonly stateDir?: string;
-  /**
-   * More YAML under `resolver:` (two-space indented lines). Default: `localZones: { disable: ["test."] }`,
-   * because the private trees of the tests use the `test.` TLD, which Keymaster (like Unbound, whose
-   * launcher says `local-zone: "test." nodefault`) otherwise answers itself.
-   */
-  readonly resolverYaml?: string;
   /** More top-level YAML appended to the generated config (keys not written above). */
   readonly extraYaml?: string;
   /** How long to wait for the first DNS answer. Default 30 s. */
@@ -299,7 +298,9 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
       `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
-      (options.resolverYaml ?? '  localZones: { disable: ["test."] }\n') +
+      (options.resolverYaml ?? '') +
+      // The test trees live under test. (locally served by default, as in Unbound): iterate it unless told.
+      (options.resolverYaml?.includes('localZones') ? '' : '  localZones: { disable: ["test."] }\n') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
