@@ -199,6 +199,8 @@ export interface TsigKeyConfig {
 export interface ZoneUpdateConfig {
   readonly keys: readonly TsigKeyConfig[];
   readonly allow: readonly CidrPrefix[];
+  /** Records (prerequisites and updates) one UPDATE may hold; more is REFUSED. Default 2000. */
+  readonly maxRecords?: number;
 }
 
 export interface KeymasterConfig {
@@ -368,6 +370,7 @@ const tsigKeySchema = table<TsigKeyConfig>({
 const zoneUpdateSchema = table<ZoneUpdateConfig>({
   keys: required(listOf(tsigKeySchema, { minItems: 1, unique: { key: (k) => k.name, field: 'name' } })),
   allow: withDefault(listOf(cidr), []),
+  maxRecords: withDefault(integer(1, 65535), 2000),
 });
 
 const zoneSchema = table<ZoneConfig>({

@@ -23,12 +23,15 @@ import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
 import { type RecordChange, type UpdateRequest, applyUpdate, serialChange } from '../authority/dynamic-update.js';
 import { applyDiff } from '../authority/incremental-signer.js';
-import { signChange } from '../authority/online-signer.js';
+import { signChangeYielding } from '../authority/yielding-signer.js';
 import { nextRefreshTime } from '../authority/signature-refresh.js';
-import { type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
+import { TsigReplayGuard } from '../authority/tsig-replay-guard.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
+import { DEFAULT_FUDGE, type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
 import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-message.js';
 import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
 import { changeFromDiff } from '../authority/dynamic-update.js';
+import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
@@ -173,6 +176,7 @@ function zoneName(text: string): Name {
 async function loadZoneFile(name: Name, file: string): Promise<ZoneData> {
   try {
     const parsed = await readZoneFile(file, name);
+    checkDsPlacement(name, parsed.records, parsed.sources);
     return ZoneData.fromRecords(name, parsed.records, parsed.sources);
   } catch (error) {
     throw new ZoneServiceError(400, 'bad-zone-file', (error as Error).message);
@@ -207,6 +211,7 @@ export class ZoneService implements LocalZones {
     this.store = new KeyStore(o.config.stateDir);
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.state = new ZoneStateStore(o.config.stateDir);
+    this.guards = { replay: new TsigReplayGuard(DEFAULT_FUDGE), refusedLog: new ThrottledEventLog(o.logger, 'zone.update-refused', 'warn') };
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
@@ -406,7 +411,7 @@ export class ZoneService implements LocalZones {
     if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
-    const a = answerFromZone(entry.served, q.name, q.type, dnssec);
+    const a = answerFromZone(entry.served, q.name, q.type, dnssec, { minimalAny: client.transport === 'udp' });
     return { kind: 'answer', ...a };
   }
 
@@ -651,7 +656,7 @@ export class ZoneService implements LocalZones {
     if (entry.policy && entry.served.isSigned) {
       const policy = entry.policy;
       const salt = this.saltFor(entry, policy);
-      const r = signChange(entry.served, change, {
+      const r = await signChangeYielding(entry.served, change, {
         zone: entry.name,
         keys: rolloverSigningKeys(entry.name, entry.keys),
         policy,
@@ -681,10 +686,21 @@ export class ZoneService implements LocalZones {
     }
   }
 
+  /** UPDATE hardening: TSIG replays refused (RFC 8945 §5.2.3), refusals logged at a bounded rate. */
+  private readonly guards: { readonly replay: TsigReplayGuard; readonly refusedLog: ThrottledEventLog };
+
+  /** What every change must respect beyond RFC 2136: no DS for a child hosted here unsigned. */
+  private readonly updateOptions = {
+    dsRefusal: (owner: Name) => {
+      const child = this.zones.get(owner.lowercase().toString());
+      return child && !child.policy ? unsignedChildDsReason(child.name) : undefined;
+    },
+  };
+
   /** The TSIG keys and client prefixes of each zone's `update:` config. */
   private static updateAccess(zones: readonly ZoneConfig[]): OnlineState['access'] {
     const keyring = new Map<string, TsigKey>();
-    const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[] }>();
+    const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[]; maxRecords: number }>();
     for (const zc of zones) {
       if (!zc.update) continue;
       const names = new Set<string>();
@@ -696,7 +712,7 @@ export class ZoneService implements LocalZones {
         keyring.set(key.name.key, key);
         names.add(key.name.key);
       }
-      perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow });
+      perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow, maxRecords: zc.update.maxRecords ?? DEFAULT_MAX_UPDATE_RECORDS });
     }
     return { keyring, perZone };
   }
@@ -710,8 +726,8 @@ export class ZoneService implements LocalZones {
    */
   async update(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array> {
     const now = Math.floor(this.o.clock.now() / 1000);
-    const log = (rcode: number, reason: string, fields: Record<string, unknown> = {}) =>
-      logEvent(this.o.logger, 'zone.update-refused', { client: client.address, rcode: rcodeToString(rcode), reason, ...fields }, { level: 'warn' });
+    // An unsigned flood must not write a log line per packet: throttled, with the count suppressed.
+    const log = (rcode: number, reason: string, fields: Record<string, unknown> = {}) => this.guards.refusedLog.log({ client: client.address, rcode: rcodeToString(rcode), reason, ...fields });
     let signed: SignedMessage | undefined;
     let message: UpdateMessage;
     try {
@@ -729,7 +745,7 @@ export class ZoneService implements LocalZones {
     };
     const keyName = signed?.keyName.toString();
     if (signed) {
-      verification = verifyTsig(signed, (n) => this.online.access.keyring.get(n.lowercase().key), now);
+      verification = verifyTsig(signed, (n) => this.online.access.keyring.get(n.lowercase().key), now, { replay: this.guards.replay });
       if (!verification.ok) {
         log(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH, `TSIG ${tsigErrorName(verification.error)}: ${verification.reason}`, { key: keyName });
         return respond(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH);
@@ -755,7 +771,9 @@ export class ZoneService implements LocalZones {
           ? `key ${keyName} may not update ${zone}`
           : access.allow.length > 0 && !access.allow.some((p) => cidrContains(p, client.address))
             ? `${client.address} is not in the zone's update allow list`
-            : undefined;
+            : message.prerequisites.length + message.updates.length > access.maxRecords
+              ? `${message.prerequisites.length + message.updates.length} records in one UPDATE; the zone's update.maxRecords is ${access.maxRecords}`
+              : undefined;
     if (refusal) {
       log(Rcode.REFUSED, refusal, { zone, key: keyName });
       return respond(Rcode.REFUSED);
@@ -763,7 +781,7 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const entry = this.zones.get(zone);
       if (!entry) return respond(Rcode.NOTAUTH);
-      const outcome = applyUpdate(entry.unsigned, message);
+      const outcome = applyUpdate(entry.unsigned, message, this.updateOptions);
       if (outcome.rcode !== Rcode.NOERROR) {
         log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
         return respond(outcome.rcode);
@@ -803,7 +821,7 @@ export class ZoneService implements LocalZones {
 
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
-    const outcome = applyUpdate(entry.unsigned, request);
+    const outcome = applyUpdate(entry.unsigned, request, this.updateOptions);
     if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
     const change = 'change' in outcome ? outcome.change : undefined;
     if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
@@ -1115,6 +1133,9 @@ const ROLLOVER_RETRY_MS = 5 * 60_000;
 const ROLLOVER_MAX_SLEEP_MS = 60_000;
 const ROLLOVER_RECHECK_MS = 3600_000;
 
+/** Records one UPDATE may hold unless the zone's `update.maxRecords` says otherwise. */
+const DEFAULT_MAX_UPDATE_RECORDS = 2000;
+
 /** Compact a zone's journal into its snapshot after this many changes, and at least hourly when it has any. */
 const JOURNAL_COMPACT_EVERY = 200;
 const JOURNAL_COMPACT_INTERVAL_MS = 3600_000;
@@ -1128,8 +1149,8 @@ interface OnlineState {
   readonly access: {
     /** Every configured TSIG key, by name. */
     readonly keyring: Map<string, TsigKey>;
-    /** Per zone: the key names allowed to update it and the client prefixes (empty: any). */
-    readonly perZone: Map<string, { readonly keys: Set<string>; readonly allow: readonly CidrPrefix[] }>;
+    /** Per zone: the key names allowed to update it, the client prefixes (empty: any), the most records one UPDATE may hold. */
+    readonly perZone: Map<string, { readonly keys: Set<string>; readonly allow: readonly CidrPrefix[]; readonly maxRecords: number }>;
   };
   /** When a zone's next signature falls due, computed for the served data it was computed from. */
   readonly nextRefresh: Map<string, { readonly served: ZoneData; readonly at: number }>;

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { type TsigKey, signTsig, tsigAlgorithmName } from '../../src/authority/tsig.js';
 import { ZoneData } from '../../src/authority/zone-db.js';
 import { ManualClock } from '../../src/clock.js';
@@ -21,7 +21,7 @@ import { parseRecordLine } from '../../src/wire/record-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { decodeRrsig } from '../../src/wire/signed-data.js';
 import { fromBase64 } from '../../src/wire/text-encoding.js';
-import { tempDir } from '../support/external-servers.js';
+import { removeDir, tempDir } from '../support/external-servers.js';
 
 /** Shared set-up of the online-signing tests: a signed zone with an update policy, served through the query pipeline. */
 
@@ -71,6 +71,22 @@ export async function startLab(o: { nsec?: boolean; signatureValidity?: number; 
   const { service, pipeline } = await startService(lab);
   await service.sign('lab.example', o.nsec || o.signatureValidity ? { mode: 'options', options: { ...(o.nsec ? { denial: 'nsec' } : {}), ...(o.signatureValidity ? { signatureValidity: o.signatureValidity } : {}) } } : { mode: 'defaults' });
   return { ...lab, service, pipeline };
+}
+
+/** A `startLab` whose labs are stopped and removed after the calling file's tests. */
+export function labsStoppedAfterAll(): (o?: Parameters<typeof startLab>[0]) => Promise<Lab> {
+  const labs: Lab[] = [];
+  afterAll(async () => {
+    for (const lab of labs) {
+      await lab.service.stop();
+      removeDir(lab.dir);
+    }
+  });
+  return async (o) => {
+    const l = await startLab(o);
+    labs.push(l);
+    return l;
+  };
 }
 
 export const client = (address = '192.0.2.53', transport: 'udp' | 'tcp' = 'udp'): ClientInfo => ({ address, port: 5353, transport, localAddress: '127.0.0.1' });
