@@ -203,6 +203,24 @@ export interface ZoneUpdateConfig {
   readonly maxRecords?: number;
 }
 
+/** Response rate limiting of authoritative answers over UDP (src/server/response-rate-limiter.ts). */
+export interface RateLimitConfig {
+  /** Identical answers per second to one client network; 0 (the default, as BIND and Knot ship): off. */
+  readonly responsesPerSecond: number;
+  readonly nxdomainsPerSecond?: number;
+  readonly errorsPerSecond?: number;
+  readonly slip: number;
+  readonly ipv4PrefixLength: number;
+  readonly ipv6PrefixLength: number;
+}
+
+/** The authoritative server's own safety settings. */
+export interface AuthorityConfig {
+  /** The directory `zone add --file` may read zone files from (and `$INCLUDE` within); absent: STATEDIR/zones. */
+  readonly zonesDir?: string;
+  readonly rateLimit: RateLimitConfig;
+}
+
 export interface KeymasterConfig {
   /** DNS over UDP and TCP. */
   readonly listen: readonly SocketAddress[];
@@ -216,6 +234,8 @@ export interface KeymasterConfig {
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** Absent in hand-made configs (tests): the defaults. */
+  readonly authority?: AuthorityConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,4 +503,21 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   ),
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+  authority: withDefault(
+    table<AuthorityConfig>({
+      zonesDir: optional(filePath),
+      rateLimit: withDefault(
+        table<RateLimitConfig>({
+          responsesPerSecond: withDefault(integer(0, 1_000_000), CONFIG_DEFAULTS.authority.rateLimit.responsesPerSecond),
+          nxdomainsPerSecond: optional(integer(0, 1_000_000)),
+          errorsPerSecond: optional(integer(0, 1_000_000)),
+          slip: withDefault(integer(0, 10), CONFIG_DEFAULTS.authority.rateLimit.slip),
+          ipv4PrefixLength: withDefault(integer(8, 32), CONFIG_DEFAULTS.authority.rateLimit.ipv4PrefixLength),
+          ipv6PrefixLength: withDefault(integer(16, 128), CONFIG_DEFAULTS.authority.rateLimit.ipv6PrefixLength),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
 });

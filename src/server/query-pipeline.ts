@@ -13,6 +13,7 @@ import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
+import type { ResponseRateLimiter } from './response-rate-limiter.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;
@@ -50,6 +51,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** dnssec.enable: false (EnableDnsSec off) omits RRSIG/NSEC/NSEC3 from answers even with DO=1. */
   readonly serveDnssecRecords?: boolean;
+  /** Response rate limiting of authoritative answers over UDP (authority.rateLimit); absent: none. */
+  readonly rateLimiter?: ResponseRateLimiter;
 }
 
 export interface PipelineStats {
@@ -134,6 +137,9 @@ export class QueryPipeline {
     if (local) {
       if (local.kind === 'transfer') return local.messages.map((m) => encodeMessage(m));
       const { kind: _kind, ...fields } = local;
+      const verdict = client.transport === 'udp' ? this.o.rateLimiter?.verdict(client.address, { ...local, qname: request.question[0]!.name, qtype: request.question[0]!.type }) : undefined;
+      if (verdict === 'drop') return undefined;
+      if (verdict === 'slip') return reply({ tc: true, aa: local.aa, ra: this.allowed(client.address) });
       return reply({ ...fields, ra: this.allowed(client.address) });
     }
     if (!this.allowed(client.address)) {

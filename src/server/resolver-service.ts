@@ -14,6 +14,7 @@ import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import { ResponseRateLimiter } from './response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -59,7 +60,9 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     onValidationFailure: (event) => failures.log({ ...event }),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });
+  const rateLimit = config.authority?.rateLimit;
+  const rateLimiter = rateLimit && rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(rateLimit, clock) : undefined;
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}), ...(rateLimiter ? { rateLimiter } : {}) });
 }
 
 export interface ResolverStatus {

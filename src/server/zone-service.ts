@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
 import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
@@ -32,6 +32,7 @@ import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-mes
 import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
 import { changeFromDiff } from '../authority/dynamic-update.js';
 import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
+import { ZonesDirectory, ZonesDirectoryError } from '../authority/zones-directory.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
@@ -114,7 +115,7 @@ export interface ZoneKeyView {
 }
 
 export interface ZoneServiceOptions {
-  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'>;
+  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
@@ -173,12 +174,13 @@ function zoneName(text: string): Name {
   }
 }
 
-async function loadZoneFile(name: Name, file: string): Promise<ZoneData> {
+async function loadZoneFile(name: Name, file: string, read = (f: string, n: Name) => readZoneFile(f, n)): Promise<ZoneData> {
   try {
-    const parsed = await readZoneFile(file, name);
+    const parsed = await read(file, name);
     checkDsPlacement(name, parsed.records, parsed.sources);
     return ZoneData.fromRecords(name, parsed.records, parsed.sources);
   } catch (error) {
+    if (error instanceof ZonesDirectoryError) throw new ZoneServiceError(403, 'outside-zones-dir', error.message);
     throw new ZoneServiceError(400, 'bad-zone-file', (error as Error).message);
   }
 }
@@ -211,6 +213,7 @@ export class ZoneService implements LocalZones {
     this.store = new KeyStore(o.config.stateDir);
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.state = new ZoneStateStore(o.config.stateDir);
+    this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(o.config.stateDir, 'zones'), o.config.stateDir);
     this.guards = { replay: new TsigReplayGuard(DEFAULT_FUDGE), refusedLog: new ThrottledEventLog(o.logger, 'zone.update-refused', 'warn') };
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
@@ -231,6 +234,7 @@ export class ZoneService implements LocalZones {
    */
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
     const service = new ZoneService(o);
+    await service.zonesDir.ensure();
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
     for (const zc of o.config.zones) await service.loadConfigZone(zc);
@@ -488,8 +492,13 @@ export class ZoneService implements LocalZones {
           throw new ZoneServiceError(400, 'bad-prefix', `allowTransfer "${text}": ${(error as Error).message}`);
         }
       });
-      const path = resolvePath(file);
-      const data = await loadZoneFile(name, path);
+      // Only from the zones directory, and a bad file is never quoted back (zones-directory.ts).
+      let path = file;
+      const data = await loadZoneFile(name, file, async (f, n) => {
+        const r = await this.zonesDir.read(f, n);
+        path = r.path;
+        return r.parsed;
+      });
       await this.deleteJournal(name);
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
@@ -687,6 +696,7 @@ export class ZoneService implements LocalZones {
   }
 
   /** UPDATE hardening: TSIG replays refused (RFC 8945 §5.2.3), refusals logged at a bounded rate. */
+  private readonly zonesDir: ZonesDirectory;
   private readonly guards: { readonly replay: TsigReplayGuard; readonly refusedLog: ThrottledEventLog };
 
   /** What every change must respect beyond RFC 2136: no DS for a child hosted here unsigned. */

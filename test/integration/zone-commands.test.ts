@@ -43,8 +43,8 @@ describe.skipIf(!haveTool('dig'))('keymaster zone commands', () => {
       rootHints: 'builtin',
       extraYaml: `zones:\n  - name: home.arpa.\n    file: ${JSON.stringify(SAMPLE)}\n    allowTransfer: ["${ALLOWED}/32"]\n    signing: defaults\n`,
     });
-    work = join(km.dir, 'work');
-    mkdirSync(work);
+    work = join(km.stateDir, 'zones'); // the default zones directory: zone add reads files from there only
+    mkdirSync(work, { recursive: true });
   });
 
   afterAll(async () => {

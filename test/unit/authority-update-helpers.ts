@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import { type TsigKey, signTsig, tsigAlgorithmName } from '../../src/authority/tsig.js';
 import { ZoneData } from '../../src/authority/zone-db.js';
@@ -46,7 +46,8 @@ export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock'
   const resolver = { resolve: async () => ({ rcode: Rcode.NXDOMAIN, answer: [], authority: [] }), flush: () => 0 } as unknown as Resolver;
   let pipeline: QueryPipeline | undefined;
   const service = await ZoneService.start({
-    config: { stateDir: lab.stateDir, zones: lab.zones, dnssec: { enable: true, validation: true } },
+    // Zone files are written beside the state dir: that is the zones directory `zone add` may read.
+    config: { stateDir: lab.stateDir, zones: lab.zones, dnssec: { enable: true, validation: true }, authority: { zonesDir: dirname(lab.stateDir), rateLimit: { responsesPerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 } } },
     clock: lab.clock,
     logger,
     serverName: 'km1',

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TsigError, extractTsig, signTsig } from '../../src/authority/tsig.js';
@@ -149,5 +149,40 @@ describe('a DS only at a delegation, never for a child hosted here unsigned', ()
     const bad = join(l.dir, 'bad.zone');
     writeFileSync(bad, `${ZONE_TEXT}www DS ${ds}\n`);
     await expect(l.service.add('bad.example', bad)).rejects.toThrow(/bad\.zone:8: .*not a delegation/);
+  });
+});
+
+describe('zone add --file reads only from the zones directory and never quotes the file', () => {
+  it('a file outside (the control token, the environment), a symlink out, an $INCLUDE out: refused, nothing echoed', async () => {
+    const l = await lab();
+    const secret = 'TOKEN-5f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    const outside = join(l.stateDir, 'control.token.test');
+    writeFileSync(outside, `${secret}\n`);
+    const tries = [outside, '/proc/self/environ', '../state/control.token.test'];
+    symlinkSync(outside, join(l.dir, 'link.zone'));
+    tries.push('link.zone');
+    writeFileSync(join(l.dir, 'inc.zone'), `$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\n$INCLUDE ${outside}\n`);
+    tries.push('inc.zone');
+    for (const file of tries) {
+      const error = await l.service.add('stolen.example', file).catch((e: unknown) => e as ZoneServiceError);
+      expect(error, file).toBeInstanceOf(ZoneServiceError);
+      expect((error as Error).message, file).not.toContain(secret);
+      expect((error as Error).message, file).not.toMatch(/PATH=|HOME=/);
+      if (file !== 'inc.zone') expect((error as ZoneServiceError).code, file).toBe('outside-zones-dir');
+      else expect((error as Error).message).toMatch(/inc\.zone:4: cannot read \$INCLUDE file .*state directory/);
+    }
+    expect(l.service.list().map((z) => z.name)).not.toContain('stolen.example.');
+  });
+
+  it('a bad line inside the directory is reported by file and line, without its text', async () => {
+    const l = await lab();
+    writeFileSync(join(l.dir, 'bad.zone'), '$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\nsecret-value-42 A not-an-address\n');
+    const error = (await l.service.add('bad.example', 'bad.zone').catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/bad\.zone:4: /);
+    expect(error.message).not.toContain('not-an-address');
+    expect(error.message).not.toContain('secret-value-42');
+    // A relative name is a file in the directory.
+    writeFileSync(join(l.dir, 'good.zone'), '$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\n');
+    expect((await l.service.add('good.example', 'good.zone')).file).toBe(join(l.dir, 'good.zone'));
   });
 });
