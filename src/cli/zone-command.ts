@@ -167,6 +167,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       ...SIGN_OPTIONS,
       file: { type: 'string' },
       'allow-transfer': { type: 'string' },
+      'reuse-keys': { type: 'boolean', default: false },
       digest: { type: 'string' },
       ttl: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -200,7 +201,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null }>(`/v1/zones/${path}`);
+      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms?: number[] }>(`/v1/zones/${path}`);
       out(z, () =>
         formatFields([
           ['ZoneName', z.name],
@@ -214,6 +215,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
           ['AllowTransfer', z.allowTransfer.join(', ') || '(none)'],
           ...(z.signedAt ? ([['SignedAt', z.signedAt]] as [string, string][]) : []),
           ...(z.policy ? policyFields(z.policy) : []),
+          ...(z.keyAlgorithms?.length ? ([['KeyAlgorithms', z.keyAlgorithms.map(algorithmText).join(', ')]] as [string, string][]) : []),
         ]),
       );
       return 0;
@@ -224,8 +226,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       if (values.file === undefined) throw new UsageError('zone add needs --file FILE');
       const allowTransfer = values['allow-transfer']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
       const client = await connectToServer(values);
-      const z = await client.request<ZoneSummary>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer });
-      out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.`);
+      const z = await client.request<ZoneSummary & { keysNote?: string }>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer, ...(values['reuse-keys'] ? { reuseKeys: true } : {}) });
+      out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.${z.keysNote ? `\nKeys: ${z.keysNote}.` : ''}`);
       return 0;
     }
     case 'remove': {

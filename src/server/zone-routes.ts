@@ -71,7 +71,9 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
       const b = body(request);
       const allow = b['allowTransfer'];
       if (allow !== undefined && (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string'))) throw new ControlError(400, 'bad-field', '"allowTransfer" must be a list of CIDR prefixes');
-      return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? []);
+      const reuseKeys = b['reuseKeys'];
+      if (reuseKeys !== undefined && typeof reuseKeys !== 'boolean') throw new ControlError(400, 'bad-field', '"reuseKeys" must be true or false');
+      return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? [], { reuseKeys: reuseKeys === true });
     }),
   );
   api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));

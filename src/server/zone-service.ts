@@ -33,6 +33,7 @@ import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from
 import { changeFromDiff } from '../authority/dynamic-update.js';
 import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
 import { ZonesDirectory, ZonesDirectoryError } from '../authority/zones-directory.js';
+import { KeyArchive, NoArchivedKeysError, keysForAddedZone } from '../authority/key-archive.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
@@ -213,6 +214,7 @@ export class ZoneService implements LocalZones {
     this.store = new KeyStore(o.config.stateDir);
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.state = new ZoneStateStore(o.config.stateDir);
+    this.keyArchive = new KeyArchive(this.store, o.config.stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(o.config.stateDir, 'zones'), o.config.stateDir);
     this.guards = { replay: new TsigReplayGuard(DEFAULT_FUDGE), refusedLog: new ThrottledEventLog(o.logger, 'zone.update-refused', 'warn') };
     this.serverName = o.serverName ?? hostname();
@@ -460,9 +462,11 @@ export class ZoneService implements LocalZones {
     return [...this.zones.values()].sort((a, b) => a.name.compareCanonical(b.name)).map((e) => this.summary(e));
   }
 
-  show(zone: string): ZoneSummary & { policy: SigningPolicy | null } {
+  show(zone: string): ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms: number[] } {
     const e = this.entry(zone);
-    return { ...this.summary(e), policy: e.policy ?? null };
+    // What the zone is signed with is what its published keys are, not only what was asked for (an algorithm rollover shows both).
+    const keyAlgorithms = e.policy ? [...new Set(e.keys.filter((k) => isPublished(k.metadata.state) || k.metadata.state === 'presigning').map((k) => k.metadata.algorithm))].sort((a, b) => a - b) : [];
+    return { ...this.summary(e), policy: e.policy ?? null, keyAlgorithms };
   }
 
   private summary(e: ZoneEntry): ZoneSummary {
@@ -481,7 +485,7 @@ export class ZoneService implements LocalZones {
     };
   }
 
-  add(zone: string, file: string, allowTransfer: readonly string[] = []): Promise<ZoneSummary> {
+  add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.serialize(async () => {
       const name = zoneName(zone);
       if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
@@ -500,11 +504,15 @@ export class ZoneService implements LocalZones {
         return r.parsed;
       });
       await this.deleteJournal(name);
+      const keys = await keysForAddedZone(this.keyArchive, name, options.reuseKeys ?? false, new Date(this.o.clock.now())).catch((error: Error) => {
+        throw error instanceof NoArchivedKeysError ? new ZoneServiceError(404, 'no-archived-keys', error.message) : error;
+      });
+      if (keys.note) logDnssecEvent(this.o.logger, keys.reused ? 'zone.keys-reused' : 'zone.archived-keys-not-reused', { zone: name.toString() }, { msg: keys.note });
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
-      return this.summary(entry);
+      return { ...this.summary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
     });
   }
 
@@ -515,7 +523,12 @@ export class ZoneService implements LocalZones {
       await this.persist(undefined, e.name.toString(), true);
       await this.deleteJournal(e.name);
       this.zones.delete(e.name.toString());
-      logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString() });
+      // Retired with the zone, never re-used silently by a later zone of the same name (key-archive.ts).
+      const archived = await this.keyArchive.archive(e.name, new Date(this.o.clock.now())).catch((error: Error) => {
+        logDnssecEvent(this.o.logger, 'zone.keys-archive-failed', { zone: e.name.toString(), error: error.message }, { msg: 'zone removed, but its keys could not be archived; a later zone add will archive them' });
+        return undefined;
+      });
+      logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString(), ...(archived ? { keysArchivedAs: archived.archive, keys: archived.keys } : {}) });
       this.o.onZoneChanged?.(e.name);
       return { name: e.name.toString() };
     });
@@ -697,6 +710,7 @@ export class ZoneService implements LocalZones {
 
   /** UPDATE hardening: TSIG replays refused (RFC 8945 §5.2.3), refusals logged at a bounded rate. */
   private readonly zonesDir: ZonesDirectory;
+  private readonly keyArchive: KeyArchive;
   private readonly guards: { readonly replay: TsigReplayGuard; readonly refusedLog: ThrottledEventLog };
 
   /** What every change must respect beyond RFC 2136: no DS for a child hosted here unsigned. */
