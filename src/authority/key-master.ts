@@ -1,4 +1,5 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { dsDigest } from '../crypto/ds-digest.js';
@@ -100,6 +101,21 @@ export async function writeParentFiles(dir: string, zone: Name, files: ParentFil
     }
   }
   return { dsset, keyset };
+}
+
+/** Removes the zone's dsset-/keyset- files (an unsigned zone has nothing for the parent); returns the paths removed. */
+export async function removeParentFiles(dir: string, zone: Name): Promise<string[]> {
+  const removed: string[] = [];
+  for (const kind of ['dsset', 'keyset'] as const) {
+    const path = join(dir, keyFileName(kind, zone));
+    try {
+      await unlink(path);
+      removed.push(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new KeyStoreError(path, `cannot remove: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return removed;
 }
 
 /** What `keysFor` did: the zone's keys now, and which were made or retired for this policy. */

@@ -79,7 +79,7 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));
   api.registerRoute('DELETE', '/v1/zones/:zone', ({ params }) => call(() => zones.remove(params['zone']!)));
   api.registerRoute('POST', '/v1/zones/:zone/sign', (request) => call(() => zones.sign(request.params['zone']!, signRequest(body(request)))));
-  api.registerRoute('POST', '/v1/zones/:zone/unsign', ({ params }) => call(() => zones.unsign(params['zone']!)));
+  api.registerRoute('POST', '/v1/zones/:zone/unsign', (request) => call(() => zones.unsign(request.params['zone']!, { now: body(request)['now'] === true })));
   api.registerRoute('GET', '/v1/zones/:zone/keys', ({ params }) => call(() => zones.keys(params['zone']!)));
   api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
   api.registerRoute('GET', '/v1/zones/:zone/key-master', ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));

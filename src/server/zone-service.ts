@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
-import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
+import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, removeParentFiles, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
+import { type UnsignState, startUnsign, stepUnsign } from '../authority/rollover/unsign-sequence.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
@@ -81,6 +82,8 @@ interface ZoneEntry {
   keyMaster: string;
   /** From `zone sign`/`unsign`; undefined: the config's `signing` decides. */
   signedByCommand: boolean | undefined;
+  /** Set while `zone unsign` waits for the DS to be gone from every cache (unsign-sequence.ts). */
+  unsigning: UnsignState | undefined;
 }
 
 export interface ZoneSummary {
@@ -95,6 +98,8 @@ export interface ZoneSummary {
   readonly keyMaster: string;
   readonly allowTransfer: readonly string[];
   readonly signedAt: string | null;
+  /** Present while the zone is being unsigned: where the safe unsign is. */
+  readonly unsigning?: UnsignState;
 }
 
 /** A key as `zone keys` shows it (Get-DnsServerSigningKey); never the private key. */
@@ -130,6 +135,8 @@ export interface ZoneServiceOptions {
    * written, so this server's own TrustAnchors store holds the zone as a trust point.
    */
   readonly onTrustAnchors?: (zone: Name, keyset: { readonly text: string; readonly file: string }) => void;
+  /** The zone was unsigned: the trust point `onTrustAnchors` gave this server goes too. */
+  readonly onTrustAnchorsWithdrawn?: (zone: Name) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
 }
@@ -287,6 +294,7 @@ export class ZoneService implements LocalZones {
       signedAt: undefined,
       keyMaster: p?.keyMaster ?? this.serverName,
       signedByCommand: p?.signed,
+      unsigning: p?.signed !== false ? p?.unsigning : undefined,
     };
   }
 
@@ -323,7 +331,7 @@ export class ZoneService implements LocalZones {
       const now = Math.floor(this.o.clock.now() / 1000);
       const inception = now - policy.signatureInception;
       const salt = policy.denial === 'nsec3' ? this.saltFor(entry, policy) : new Uint8Array(0);
-      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy), {
+      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy, { deleteSignal: entry.unsigning !== undefined }), {
         zone: entry.name,
         keys: rolloverSigningKeys(entry.name, change.keys),
         windows: {
@@ -388,6 +396,7 @@ export class ZoneService implements LocalZones {
         ...(entry.signedByCommand === undefined ? {} : { signed: entry.signedByCommand }),
         ...(entry.policy ? { policy: entry.policy } : {}),
         ...(entry.keyMaster !== this.serverName ? { keyMaster: entry.keyMaster } : {}),
+        ...(entry.unsigning ? { unsigning: entry.unsigning } : {}),
       };
       next.set(name, p);
     }
@@ -482,6 +491,7 @@ export class ZoneService implements LocalZones {
       keyMaster: e.keyMaster,
       allowTransfer: e.allowTransfer.map((a) => a.text),
       signedAt: e.signedAt === undefined ? null : new Date(e.signedAt).toISOString(),
+      ...(e.unsigning ? { unsigning: e.unsigning } : {}),
     };
   }
 
@@ -572,25 +582,72 @@ export class ZoneService implements LocalZones {
     });
   }
 
-  unsign(zone: string): Promise<ZoneSummary> {
+  /**
+   * `zone unsign`: going insecure in RFC 6781 §4.3.5's order (unsign-sequence.ts). The DS goes
+   * first (from a parent hosted here, or by the RFC 8078 delete signal), the zone stays signed
+   * until no cache can hold the DS, and the rollover timer (`runRollovers`) removes the DNSSEC
+   * records then. Asked again while under way, it says where it is. `now`: the operator knows no
+   * parent holds a DS (a zone never delegated securely): the records go at once, as they used to.
+   */
+  unsign(zone: string, options: { now?: boolean } = {}): Promise<ZoneSummary> {
     return this.serialize(async () => {
       const e = this.entry(zone);
       if (!e.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${e.name.toString()} is not signed`);
-      const next: ZoneEntry = { ...e, signedByCommand: false };
-      await this.persist({ ...next, policy: undefined }, e.name.toString());
-      await this.install(next, undefined, 'zone unsign');
+      if (options.now) {
+        if (!e.unsigning) logDnssecEvent(this.o.logger, 'zone.unsign-started', { zone: e.name.toString(), server: this.serverName, now: true }, { msg: `unsigning ${e.name.toString()} at once (zone unsign --now): no wait for the DS to leave caches` });
+        return this.summary(await this.finishUnsign(e));
+      }
+      if (e.unsigning) return this.summary(e);
+      const local = this.localParentOf(e);
+      const state = startUnsign(this.o.clock.now(), this.rollover.timers, e.policy.dsTtl, local ? { dsTtl: local.unsigned.rrset(e.name, RRType.DS)?.records[0]?.ttl } : undefined);
+      const next: ZoneEntry = { ...e, unsigning: state };
+      await this.install(next, e.policy, 'zone unsign: DS withdrawn first'); // the delete signal is published, signed
+      await this.persist(next, e.name.toString()).catch((error: Error) => {
+        this.zones.set(e.name.toString(), e);
+        this.o.onZoneChanged?.(e.name);
+        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
+      });
+      await this.commitChange(next, serialChange(next.unsigned)).catch(() => undefined); // secondaries see the delete signal
       await this.syncDsAround(next);
-      logDnssecEvent(this.o.logger, 'zone.unsigned', { zone: e.name.toString(), serial: next.served.serial }, { msg: `zone ${e.name.toString()} unsigned` });
+      logDnssecEvent(this.o.logger, 'zone.unsign-started', { zone: e.name.toString(), server: this.serverName, ...state }, { msg: `started to unsign ${e.name.toString()}: the DS goes first; the DNSSEC records go at ${state.removeAt ?? 'the DS TTL after the parent drops the DS'}` });
+      this.wakeRollovers();
       return this.summary(next);
     });
   }
 
-  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  /** One step of a zone's safe unsign; the DNSSEC records go when the DS is out of every cache. Returns when to look again. */
+  private async runUnsign(e: ZoneEntry): Promise<number | undefined> {
+    const before = e.unsigning!;
+    const step = await stepUnsign(e.name, before, this.o.clock.now(), this.rollover.timers, this.rollover.dsAtParent);
+    if (!('finish' in step)) {
+      if (!step.changed) return step.wakeAt;
+      e.unsigning = step.state;
+      await this.persist(e, e.name.toString());
+      if (step.state.stage !== before.stage) logDnssecEvent(this.o.logger, 'zone.unsign-stage', { zone: e.name.toString(), ...step.state }, { msg: `the parent of ${e.name.toString()} no longer has its DS; DNSSEC records go at ${step.state.removeAt}` });
+      return step.wakeAt;
+    }
+    await this.finishUnsign(e);
+    return undefined;
+  }
+
+  /** The last step of an unsign: the DNSSEC records, the dsset-/keyset- files and the distributed trust anchor go. */
+  private async finishUnsign(e: ZoneEntry): Promise<ZoneEntry> {
+    const next: ZoneEntry = { ...e, signedByCommand: false, unsigning: undefined };
+    await this.persist({ ...next, policy: undefined }, e.name.toString());
+    await this.install(next, undefined, 'zone unsign');
+    await this.syncDsAround(next);
+    const removed = await removeParentFiles(this.o.config.stateDir, e.name);
+    if (e.policy?.distributeTrustAnchor) this.o.onTrustAnchorsWithdrawn?.(e.name);
+    logDnssecEvent(this.o.logger, 'zone.unsigned', { zone: e.name.toString(), serial: next.served.serial, removedFiles: removed, ...(e.unsigning ? { startedAt: e.unsigning.startedAt } : {}) }, { msg: `zone ${e.name.toString()} unsigned` });
+    return next;
+  }
+
+  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
     const e = this.entry(zone);
     const keys = await this.keyMaster.keys(e.name);
     if (!e.policy) return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
     const views = this.rollover.views(keys.map((k) => k.metadata), e.policy, maxZoneTtl(e.unsigned.unsignedRecords(), e.policy.dnskeyTtl));
-    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })) };
+    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {
@@ -717,7 +774,7 @@ export class ZoneService implements LocalZones {
   private readonly updateOptions = {
     dsRefusal: (owner: Name) => {
       const child = this.zones.get(owner.lowercase().toString());
-      return child && !child.policy ? unsignedChildDsReason(child.name) : undefined;
+      return child && (!child.policy || child.unsigning) ? unsignedChildDsReason(child.name) : undefined;
     },
   };
 
@@ -948,7 +1005,7 @@ export class ZoneService implements LocalZones {
 
   /** The zone as the rollover driver sees it, or undefined when it does not roll here (unsigned, or another Key Master). */
   private rolloverZone(entry: ZoneEntry): RolloverZone | undefined {
-    if (!entry.policy || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.serverName, true)) return undefined;
+    if (!entry.policy || entry.unsigning || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.serverName, true)) return undefined;
     const name = entry.name;
     const local = this.localParentOf(entry);
     return {
@@ -988,6 +1045,11 @@ export class ZoneService implements LocalZones {
     for (const zone of [...this.zones.keys()]) {
       const at = await this.serialize(async () => {
         const entry = this.zones.get(zone);
+        if (entry?.unsigning)
+          return this.runUnsign(entry).catch((error: Error) => {
+            logDnssecEvent(this.o.logger, 'key.rollover-error', { zone, error: error.message }, { msg: `unsigning ${zone} failed at this step; the zone is served as it was, retried later` });
+            return this.o.clock.now() + ROLLOVER_RETRY_MS;
+          });
         const rz = entry && this.rolloverZone(entry);
         if (!rz) return undefined;
         // A zone is looked at when the engine said, and at least hourly (its keys are read from disk).
@@ -1093,7 +1155,7 @@ export class ZoneService implements LocalZones {
     const child = this.zones.get(childName.toString());
     const parent = child && this.localParentOf(child);
     if (!child || !parent) return;
-    const signedHere = child.policy !== undefined && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, this.serverName, true);
+    const signedHere = child.policy !== undefined && !child.unsigning && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, this.serverName, true);
     const want = signedHere ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
     const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
     const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));

@@ -12,7 +12,7 @@ import type { Resolver } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService, type ZoneServiceOptions } from '../../src/server/zone-service.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Opcode, Rcode, type ResourceRecord, newMessage } from '../../src/wire/message.js';
@@ -41,7 +41,7 @@ export interface Lab {
   pipeline: QueryPipeline;
 }
 
-export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock' | 'logs'>): Promise<{ service: ZoneService; pipeline: QueryPipeline }> {
+export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock' | 'logs'>, extra: Pick<ZoneServiceOptions, 'rollover'> = {}): Promise<{ service: ZoneService; pipeline: QueryPipeline }> {
   const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lab.logs.push(l) } });
   const resolver = { resolve: async () => ({ rcode: Rcode.NXDOMAIN, answer: [], authority: [] }), flush: () => 0 } as unknown as Resolver;
   let pipeline: QueryPipeline | undefined;
@@ -53,6 +53,7 @@ export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock'
     serverName: 'km1',
     refreshIntervalMs: 0,
     onZoneChanged: (z) => pipeline?.flush(z),
+    ...extra,
   });
   pipeline = new QueryPipeline({ resolver, recursionAllow: [], clock: lab.clock, logger, localZones: service });
   return { service, pipeline };
