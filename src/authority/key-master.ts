@@ -3,7 +3,6 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { dsDigest } from '../crypto/ds-digest.js';
-import { generateKeyPairAsync } from '../crypto/key-generation.js';
 import { keyTag } from '../crypto/key-tag.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { dssetToText, keyFileName, keysetToText } from '../wire/key-files.js';
@@ -15,11 +14,12 @@ import { fromBase64, toBase64 } from '../wire/text-encoding.js';
 import { type KeyMetadata, type KeyRole, type KeyState, type KeyStore, KeyStoreError, type StoredKey } from './key-store.js';
 import type { SigningPolicy } from './signing-options.js';
 import type { ZoneSigningKey } from './zone-signer.js';
+import type { PrivateKeyHandle } from './private-key-handle.js';
 
 /** A key of a zone as the Key Master holds it: metadata, private key, DNSKEY RDATA. */
 export interface ManagedKey {
   readonly metadata: KeyMetadata;
-  readonly privateKey: KeyObject;
+  readonly privateKey: PrivateKeyHandle;
   readonly dnskeyRdata: Uint8Array;
 }
 
@@ -198,7 +198,7 @@ export class KeyMaster {
 
   private async generate(zone: Name, policy: SigningPolicy, wanted: WantedKey, now: number): Promise<StoredKey> {
     const bits = wanted.role === 'ksk' ? policy.kskBits : policy.zskBits;
-    const pair = await generateKeyPairAsync(policy.algorithm, bits);
+    const pair = await this.store.keyPairs(zone).generate(policy.algorithm, bits, `${zone.toString()} ${wanted.role}`);
     const flags = wanted.role === 'ksk' ? KSK_FLAGS : ZSK_FLAGS;
     const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm: policy.algorithm, publicKey: pair.publicKeyField });
     const created = new Date(now).toISOString();
@@ -215,6 +215,7 @@ export class KeyMaster {
       state: wanted.state,
       created,
       ...(wanted.state === 'active' ? { activated: created, nextRollover: new Date(now + rollover * 1000).toISOString() } : {}),
+      ...(pair.storage ? { storage: pair.storage } : {}),
     };
     return { metadata, privateKey: pair.privateKey };
   }

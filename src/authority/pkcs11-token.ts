@@ -195,7 +195,7 @@ export class Pkcs11Token {
 const tokens = new Map<string, Pkcs11Token>();
 
 export function openToken(config: Pkcs11Config): Pkcs11Token {
-  const key = `${config.module}\u0000${config.token}`;
+  const key = `${config.module}\u0000${config.token}\u0000${config.pinFile}`;
   let t = tokens.get(key);
   if (!t) {
     t = Pkcs11Token.open(config);

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { signData } from '../crypto/sign-verify.js';
+import { signWith } from './private-key-handle.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { IncrementalOptions, RecordDiff } from './incremental-signer.js';
 import { signChange } from './online-signer.js';
@@ -34,7 +34,7 @@ export async function signChangeYielding(previous: Parameters<typeof signChange>
     if (i > 0 && i % SLICE === 0) await nextTurn();
     const { key, pending, record } = owed[i]!;
     // The record object is the one the new zone holds; only its RDATA is completed.
-    record.rdata = finishRrsig(pending, signData(key.algorithm, key.privateKey, pending.data)).rdata;
+    record.rdata = finishRrsig(pending, signWith(key.algorithm, key.privateKey, pending.data)).rdata;
   }
   return result;
 }

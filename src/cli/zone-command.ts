@@ -118,6 +118,7 @@ function keyTable(keys: readonly ZoneKeyView[]): string {
       { header: 'CurrentState', value: (k) => k.state },
       { header: 'KeyTag', value: (k) => String(k.keyTag), align: 'right' },
       { header: 'CryptoAlgorithm', value: (k) => algorithmText(k.algorithm) },
+      { header: 'KeyStorage', value: (k) => k.keyStorage ?? 'file' },
       ...(rolling
         ? ([
             { header: 'CurrentRolloverStatus', value: (k) => k.rollover?.currentRolloverStatus ?? '-' },

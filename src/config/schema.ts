@@ -182,6 +182,15 @@ export interface ZoneConfig {
   readonly signing?: SigningOptions;
   /** RFC 2136 dynamic UPDATE; absent: every UPDATE is refused. */
   readonly update?: ZoneUpdateConfig;
+  /** Where the zone's private keys are: PKCS#8 files in the state dir (absent, `file`) or a PKCS#11 token. */
+  readonly keyStorage?: 'file' | { readonly pkcs11: Pkcs11KeyStorage };
+}
+
+/** `keyStorage: { pkcs11: { module, token, pinFile } }` (src/authority/pkcs11-token.ts). */
+export interface Pkcs11KeyStorage {
+  readonly module: string;
+  readonly token: string;
+  readonly pinFile: string;
 }
 
 export const TSIG_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
@@ -370,6 +379,15 @@ const signingTable = table<SigningOptions>(
   },
 );
 
+const keyStorageSchema = either<'file' | { pkcs11: Pkcs11KeyStorage }>('"file" or { pkcs11: { module, token, pinFile } }', (value) => {
+  if (value === 'file') return { expected: '"file"', parse: () => 'file' as const };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return table<{ pkcs11: Pkcs11KeyStorage }>({
+      pkcs11: required(table<Pkcs11KeyStorage>({ module: required(filePath), token: required(text('a token label', (v) => (v.trim() === '' ? fail('must not be empty') : v))), pinFile: required(filePath) })),
+    });
+  return undefined;
+});
+
 const signingSchema = either<SigningOptions>('"defaults" or a table of signing options', (value) => {
   if (value === 'defaults') return { expected: '"defaults"', parse: (_v, path, ctx) => signingTable.parse({}, path, ctx) };
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) return signingTable;
@@ -399,6 +417,7 @@ const zoneSchema = table<ZoneConfig>({
   allowTransfer: withDefault(listOf(cidr), ZONE_DEFAULTS.allowTransfer),
   signing: optional(signingSchema),
   update: optional(zoneUpdateSchema),
+  keyStorage: optional(keyStorageSchema),
 });
 
 const policyRuleSchema = table<PolicyRule>(

@@ -35,6 +35,7 @@ import { changeFromDiff } from '../authority/dynamic-update.js';
 import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
 import { ZonesDirectory, ZonesDirectoryError } from '../authority/zones-directory.js';
 import { KeyArchive, NoArchivedKeysError, keysForAddedZone } from '../authority/key-archive.js';
+import { openToken } from '../authority/pkcs11-token.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
@@ -116,6 +117,8 @@ export interface ZoneKeyView {
   readonly retired: string | null;
   readonly nextRolloverTime: string | null;
   readonly rolloverType: 'DoubleSignature' | 'PrePublish';
+  /** `file` (PKCS#8 in the state dir) or `pkcs11:TOKEN` (the private key never leaves the token). */
+  readonly keyStorage: string;
   /** Rollover columns (src/authority/rollover/): CurrentRolloverStatus, NextRolloverAction and its time, LastRolloverTime, the method. */
   readonly rollover?: KeyRolloverView;
 }
@@ -262,6 +265,13 @@ export class ZoneService implements LocalZones {
 
   private async loadConfigZone(zc: ZoneConfig): Promise<void> {
     const name = zoneName(zc.name);
+    if (zc.keyStorage && zc.keyStorage !== 'file') {
+      try {
+        this.store.useToken(name, openToken(zc.keyStorage.pkcs11));
+      } catch (error) {
+        throw new Error(`zone ${zc.name}: keyStorage: ${(error as Error).message}`);
+      }
+    }
     const loaded = await loadZoneFile(name, zc.file).catch((error: Error) => {
       throw new Error(`zone ${zc.name}: ${error.message}`);
     });
@@ -1207,6 +1217,7 @@ function keyView(k: ManagedKey | { metadata: KeyMetadata }): ZoneKeyView {
     retired: m.retired ?? null,
     nextRolloverTime: m.nextRollover ?? null,
     rolloverType: ksk ? 'DoubleSignature' : 'PrePublish',
+    keyStorage: m.storage?.pkcs11 ? `pkcs11:${m.storage.pkcs11.token}` : 'file',
   };
 }
 
