@@ -577,7 +577,7 @@ export class ZoneService implements LocalZones {
         if (error instanceof ZoneServiceError) throw error;
         throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
       }
-      const next: ZoneEntry = { ...e, signedByCommand: true };
+      const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
       await this.install(next, policy, 'zone sign');
       try {
         await this.persist(next, e.name.toString());

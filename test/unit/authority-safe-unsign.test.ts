@@ -114,3 +114,19 @@ describe('safe unsign', () => {
     expect(await answerTypes(l, CHILD, RRType.DNSKEY)).not.toContain(RRType.DNSKEY);
   });
 });
+
+describe('signing again during an unsign', () => {
+  it('ends the unsign: the DS comes back to the local parent, the delete signal goes, the timer leaves the zone signed', async () => {
+    const l = await parentAndChild();
+    await l.service.unsign(CHILD);
+    expect(await answerTypes(l, CHILD, RRType.DS)).not.toContain(RRType.DS);
+    await l.service.sign(CHILD, { mode: 'options', options: { dsTtl: 7200 } });
+    expect(l.service.show(CHILD).unsigning).toBeUndefined();
+    expect(await answerTypes(l, CHILD, RRType.DS)).toContain(RRType.DS);
+    const cds = (await exchange(l, query(CHILD, RRType.CDS))).message.answer.filter((r) => r.type === RRType.CDS);
+    expect(cds.map((r) => rdataToText(RRType.CDS, r.rdata))).not.toContain('0 0 0 00');
+    l.clock.advance(30 * 86400_000);
+    await l.service.runRollovers();
+    expect(await answerTypes(l, CHILD, RRType.DNSKEY)).toContain(RRType.DNSKEY);
+  });
+});
