@@ -1174,7 +1174,9 @@ export class ZoneService implements LocalZones {
     const serial = nextSerial(soaSerial(soa));
     try {
       await this.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
-      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)) }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated` });
+      // A DS the parent's file or an old state had for a child served unsigned here would make it bogus: removed, with why.
+      const why = signedHere ? {} : { reason: unsignedChildDsReason(child.name) };
+      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)), ...why }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated`, ...(signedHere ? {} : { level: 'warn' as const }) });
     } catch (error) {
       logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: child.name.toString(), parent: parent.name.toString(), error: (error as Error).message }, { msg: `could not update the DS of ${child.name.toString()} in ${parent.name.toString()}` });
     }

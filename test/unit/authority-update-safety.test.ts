@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { TsigError, extractTsig, signTsig } from '../../src/authority/tsig.js';
 import { TsigReplayGuard } from '../../src/authority/tsig-replay-guard.js';
 import { ZoneServiceError } from '../../src/server/zone-service.js';
+import { ManualClock } from '../../src/clock.js';
+import type { ZoneConfig } from '../../src/config/schema.js';
+import { removeDir, tempDir } from '../support/external-servers.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Rcode, newMessage } from '../../src/wire/message.js';
@@ -11,7 +14,7 @@ import { Name } from '../../src/wire/name.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { nsec3Hash } from '../../src/crypto/nsec3-hash.js';
-import { KEY, ZONE_TEXT, client, deleteRecord, exchange, expectZoneSignedAt, labsStoppedAfterAll, rr, servedZone, signedUpdate, updateWire } from './authority-update-helpers.js';
+import { KEY, ZONE_TEXT, client, deleteRecord, exchange, expectZoneSignedAt, labsStoppedAfterAll, rr, servedZone, signedUpdate, startService, updateWire } from './authority-update-helpers.js';
 
 /**
  * Issue 14, Deliver 8 and 9 on the UPDATE path: what an attacker on the network (or an operator's
@@ -194,5 +197,30 @@ describe('zone add --file reads only from the zones directory and never quotes t
     // A relative name is a file in the directory.
     writeFileSync(join(l.dir, 'good.zone'), '$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\n');
     expect((await l.service.add('good.example', 'good.zone')).file).toBe(join(l.dir, 'good.zone'));
+  });
+});
+
+describe('a parent zone file with a DS for a child served here unsigned', () => {
+  it('loses that DS at start, with the reason logged (warn)', async () => {
+    const dir = tempDir('ds-file');
+    try {
+      writeFileSync(join(dir, 'parent.zone'), `${ZONE_TEXT}sub NS ns.sub\nns.sub A 192.0.2.9\nsub DS 12345 13 2 ${'ab'.repeat(32)}\n`);
+      writeFileSync(join(dir, 'sub.zone'), '$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\nns A 192.0.2.9\n');
+      const zones: ZoneConfig[] = [
+        { name: 'lab.example.', file: join(dir, 'parent.zone'), allowTransfer: [], signing: undefined },
+        { name: 'sub.lab.example.', file: join(dir, 'sub.zone'), allowTransfer: [] },
+      ];
+      const lab = { stateDir: join(dir, 'state'), zones, clock: new ManualClock(Date.UTC(2026, 5, 1)), logs: [] as string[] };
+      const { service } = await startService(lab);
+      await service.sign('lab.example', { mode: 'defaults' });
+      const parent = service.show('lab.example');
+      expect(parent.signed).toBe(true);
+      const line = lab.logs.find((x) => x.includes('"event":"zone.parent-ds-updated"'))!;
+      expect(line).toMatch(/"level":"warn"/);
+      expect(line).toMatch(/sub\.lab\.example\. is hosted here unsigned/);
+      await service.stop();
+    } finally {
+      removeDir(dir);
+    }
   });
 });
