@@ -13,6 +13,8 @@ export interface AuthoritativeAnswer {
   answer: ResourceRecord[];
   authority: ResourceRecord[];
   additional: ResourceRecord[];
+  /** Set when a wildcard answered (RFC 4592): its owner, so rate limiting counts a random-name flood as one flow. */
+  wildcard?: Name;
 }
 
 /** How many CNAMEs inside the zone are followed before the rest is left to the resolver. */
@@ -119,6 +121,7 @@ function answerSections(zone: ZoneData, qname: Name, qtype: number, dnssec: bool
     const wildcardName = encloser.prepend('*');
     const wildcard = zone.node(wildcardName);
     if (wildcard) {
+      out.wildcard = wildcardName;
       const set = qtype === RRType.ANY ? undefined : wildcard.rrsets.get(qtype);
       if (qtype === RRType.ANY) for (const s of anySets(wildcard.rrsets.values(), options)) addSet(out.answer, s, name);
       if (set) {

@@ -29,6 +29,8 @@ export type LocalZoneResponse =
       readonly authority: ResourceRecord[];
       readonly additional: ResourceRecord[];
       readonly ede?: readonly (readonly [number, string])[];
+      /** The wildcard that answered, if one did (for response rate limiting). */
+      readonly wildcard?: Name;
     }
   | { readonly kind: 'transfer'; readonly messages: readonly Message[] };
 
@@ -136,7 +138,7 @@ export class QueryPipeline {
     const local = this.o.localZones?.answer(request, client);
     if (local) {
       if (local.kind === 'transfer') return local.messages.map((m) => encodeMessage(m));
-      const { kind: _kind, ...fields } = local;
+      const { kind: _kind, wildcard: _wildcard, ...fields } = local;
       const verdict = client.transport === 'udp' ? this.o.rateLimiter?.verdict(client.address, { ...local, qname: request.question[0]!.name, qtype: request.question[0]!.type }) : undefined;
       if (verdict === 'drop') return undefined;
       if (verdict === 'slip') return reply({ tc: true, aa: local.aa, ra: this.allowed(client.address) });

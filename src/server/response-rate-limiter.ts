@@ -77,6 +77,8 @@ export interface RateLimitedAnswer {
   readonly qname: Name;
   readonly qtype: number;
   readonly authority: readonly ResourceRecord[];
+  /** The wildcard that answered: its answers to any name count as one flow (as BIND's RRL does). */
+  readonly wildcard?: Name;
 }
 
 export class ResponseRateLimiter {
@@ -133,6 +135,6 @@ export class ResponseRateLimiter {
       return { key: `nx|${zone}`, rate: s.nxdomainsPerSecond ?? s.responsesPerSecond };
     }
     if (a.rcode !== Rcode.NOERROR) return { key: 'error', rate: s.errorsPerSecond ?? s.responsesPerSecond };
-    return { key: `${a.qname.key}|${a.qtype}`, rate: s.responsesPerSecond };
+    return { key: `${(a.wildcard ?? a.qname).key}|${a.qtype}`, rate: s.responsesPerSecond };
   }
 }

@@ -74,6 +74,14 @@ describe('response rate limiting of authoritative answers', () => {
     expect((await flood(10, 'www.lab.example.', RRType.A, () => '192.0.2.1')).answered).toBe(10);
   });
 
+  it('answers from one wildcard to random names are one flow (a random-name flood on a wildcard)', async () => {
+    const { lab, ask } = await limitedLab({ responsesPerSecond: 5, slip: 0 });
+    await lab.service.addRecord('lab.example', { name: '*.w', type: 'A', rdata: '192.0.2.5' });
+    let answered = 0;
+    for (let i = 0; i < 50; i++) if ((await ask(`r${i}.w.lab.example.`, RRType.A, '192.0.2.1'))?.answer.length) answered++;
+    expect(answered).toBe(5);
+  });
+
   it('off (0 per second) limits nothing; client networks are /24 and /56', async () => {
     const { flood } = await limitedLab({ responsesPerSecond: 0 });
     expect((await flood(200, 'www.lab.example.', RRType.A, () => '192.0.2.1')).answered).toBe(200);
