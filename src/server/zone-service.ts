@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
-import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, removeParentFiles, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
-import { type UnsignState, startUnsign, stepUnsign } from '../authority/rollover/unsign-sequence.js';
+import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
+import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
+import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
@@ -603,53 +604,45 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const e = this.entry(zone);
       if (!e.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${e.name.toString()} is not signed`);
-      if (options.now) {
-        if (!e.unsigning) logDnssecEvent(this.o.logger, 'zone.unsign-started', { zone: e.name.toString(), server: this.serverName, now: true }, { msg: `unsigning ${e.name.toString()} at once (zone unsign --now): no wait for the DS to leave caches` });
-        return this.summary(await this.finishUnsign(e));
-      }
-      if (e.unsigning) return this.summary(e);
-      const local = this.localParentOf(e);
-      const state = startUnsign(this.o.clock.now(), this.rollover.timers, e.policy.dsTtl, local ? { dsTtl: local.unsigned.rrset(e.name, RRType.DS)?.records[0]?.ttl } : undefined);
-      const next: ZoneEntry = { ...e, unsigning: state };
-      await this.install(next, e.policy, 'zone unsign: DS withdrawn first'); // the delete signal is published, signed
-      await this.persist(next, e.name.toString()).catch((error: Error) => {
-        this.zones.set(e.name.toString(), e);
-        this.o.onZoneChanged?.(e.name);
-        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
-      });
-      await this.commitChange(next, serialChange(next.unsigned)).catch(() => undefined); // secondaries see the delete signal
-      await this.syncDsAround(next);
-      logDnssecEvent(this.o.logger, 'zone.unsign-started', { zone: e.name.toString(), server: this.serverName, ...state }, { msg: `started to unsign ${e.name.toString()}: the DS goes first; the DNSSEC records go at ${state.removeAt ?? 'the DS TTL after the parent drops the DS'}` });
-      this.wakeRollovers();
-      return this.summary(next);
+      const served = await beginUnsign(this.unsignHost, e, options.now ?? false);
+      if (served.unsigning) this.wakeRollovers();
+      return this.summary(served);
     });
   }
 
-  /** One step of a zone's safe unsign; the DNSSEC records go when the DS is out of every cache. Returns when to look again. */
-  private async runUnsign(e: ZoneEntry): Promise<number | undefined> {
-    const before = e.unsigning!;
-    const step = await stepUnsign(e.name, before, this.o.clock.now(), this.rollover.timers, this.rollover.dsAtParent);
-    if (!('finish' in step)) {
-      if (!step.changed) return step.wakeAt;
-      e.unsigning = step.state;
-      await this.persist(e, e.name.toString());
-      if (step.state.stage !== before.stage) logDnssecEvent(this.o.logger, 'zone.unsign-stage', { zone: e.name.toString(), ...step.state }, { msg: `the parent of ${e.name.toString()} no longer has its DS; DNSSEC records go at ${step.state.removeAt}` });
-      return step.wakeAt;
-    }
-    await this.finishUnsign(e);
-    return undefined;
-  }
-
-  /** The last step of an unsign: the DNSSEC records, the dsset-/keyset- files and the distributed trust anchor go. */
-  private async finishUnsign(e: ZoneEntry): Promise<ZoneEntry> {
-    const next: ZoneEntry = { ...e, signedByCommand: false, unsigning: undefined };
-    await this.persist({ ...next, policy: undefined }, e.name.toString());
-    await this.install(next, undefined, 'zone unsign');
-    await this.syncDsAround(next);
-    const removed = await removeParentFiles(this.o.config.stateDir, e.name);
-    if (e.policy?.distributeTrustAnchor) this.o.onTrustAnchorsWithdrawn?.(e.name);
-    logDnssecEvent(this.o.logger, 'zone.unsigned', { zone: e.name.toString(), serial: next.served.serial, removedFiles: removed, ...(e.unsigning ? { startedAt: e.unsigning.startedAt } : {}) }, { msg: `zone ${e.name.toString()} unsigned` });
-    return next;
+  /** The zone service's steps, as the safe unsign (zone-unsign.ts) uses them. */
+  private get unsignHost(): UnsignHost<ZoneEntry> {
+    return {
+      clock: this.o.clock,
+      logger: this.o.logger,
+      serverName: this.serverName,
+      stateDir: this.o.config.stateDir,
+      timers: this.rollover.timers,
+      dsAtParent: this.rollover.dsAtParent,
+      ...(this.o.onTrustAnchorsWithdrawn ? { withdrawTrustAnchor: this.o.onTrustAnchorsWithdrawn } : {}),
+      localParentDs: (e) => {
+        const local = this.localParentOf(e);
+        return local ? { dsTtl: local.unsigned.rrset(e.name, RRType.DS)?.records[0]?.ttl } : undefined;
+      },
+      serveSigned: async (e, next) => {
+        await this.install(next, e.policy, 'zone unsign: DS withdrawn first'); // the delete signal is published, signed
+        await this.persist(next, e.name.toString()).catch((error: Error) => {
+          this.zones.set(e.name.toString(), e);
+          this.o.onZoneChanged?.(e.name);
+          throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
+        });
+        await this.commitChange(next, serialChange(next.unsigned)).catch(() => undefined); // secondaries see the delete signal
+        await this.syncDsAround(next);
+      },
+      save: (e) => this.persist(e, e.name.toString()),
+      serveUnsigned: async (e) => {
+        const next: ZoneEntry = { ...e, signedByCommand: false, unsigning: undefined };
+        await this.persist({ ...next, policy: undefined }, e.name.toString());
+        await this.install(next, undefined, 'zone unsign');
+        await this.syncDsAround(next);
+        return next;
+      },
+    };
   }
 
   async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
@@ -1056,7 +1049,7 @@ export class ZoneService implements LocalZones {
       const at = await this.serialize(async () => {
         const entry = this.zones.get(zone);
         if (entry?.unsigning)
-          return this.runUnsign(entry).catch((error: Error) => {
+          return continueUnsign(this.unsignHost, entry).catch((error: Error) => {
             logDnssecEvent(this.o.logger, 'key.rollover-error', { zone, error: error.message }, { msg: `unsigning ${zone} failed at this step; the zone is served as it was, retried later` });
             return this.o.clock.now() + ROLLOVER_RETRY_MS;
           });
