@@ -60,7 +60,9 @@ export async function signChangeYielding(previous: ZoneData, change: Change, o: 
       result = signChange(previous, change, deferred);
       break;
     }
-    const r = steps.length === 1 ? signChange(before, change, deferred) : signChange(before, { ...steps[i]!, records: change.records }, deferred);
+    const step = steps[i]!;
+    // `records` (the whole zone) only for the fallback that re-plans everything: never read in steps the incremental signer takes.
+    const r = steps.length === 1 ? signChange(before, change, deferred) : signChange(before, { removed: step.removed, added: step.added, get records() { return change.records; } }, deferred);
     signedChanged += r.signedChanged;
     for (const t of r.touched) touched.add(t);
     result = steps.length === 1 ? r : { ...r, signedChanged, touched: [...touched] };
