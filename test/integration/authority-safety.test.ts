@@ -147,3 +147,47 @@ describe.skipIf(!haveTool('unbound') || !haveTool('dig'))('authoritative safety 
     expect(tally.bystanderAnswered).toBe(10);
   }, 30_000);
 });
+
+describe.skipIf(!haveTool('softhsm2-util') || !haveTool('dnssec-verify') || !haveTool('dig'))('keymaster serve with a zone whose keys are in SoftHSM2', () => {
+  const HSM_AUTH = '127.10.183.1';
+  let dir: string;
+  let km: KeymasterServer;
+
+  beforeAll(async () => {
+    dir = tempDir('authority-hsm');
+    const tokens = join(dir, 'tokens');
+    execFileSync('mkdir', ['-p', tokens]);
+    writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    // keymaster serve inherits this environment: SoftHSM2 finds its token directory through it.
+    process.env['SOFTHSM2_CONF'] = join(dir, 'softhsm2.conf');
+    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'km-serve', '--pin', '97531', '--so-pin', '86420'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'pin'), '97531\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'hsm.zone'), `$TTL 300\n@ SOA ns hostmaster 1 3600 900 604800 300\n@ NS ns\nns A ${HSM_AUTH}\nwww A 192.0.2.80\n`);
+    km = await startKeymaster({
+      address: HSM_AUTH,
+      control: `${HSM_AUTH}:5380`,
+      rootHints: 'builtin',
+      extraYaml:
+        `zones:\n  - name: hsm.example.\n    file: ${JSON.stringify(join(dir, 'hsm.zone'))}\n    allowTransfer: ["127.10.183.0/24"]\n    signing: { algorithm: ECDSAP384SHA384 }\n` +
+        `    keyStorage: { pkcs11: { module: /usr/lib/softhsm/libsofthsm2.so, token: km-serve, pinFile: ${JSON.stringify(join(dir, 'pin'))} } }\n`,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await km?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it('signs with token keys (zone keys says pkcs11:km-serve), no private key on disk, the AXFR passes dnssec-verify', async () => {
+    const keys = await km.cli(['zone', 'keys', 'hsm.example.']);
+    expect(keys.code, keys.stderr).toBe(0);
+    expect(keys.stdout).toMatch(/KeyStorage/);
+    expect(keys.stdout.match(/pkcs11:km-serve/g)!.length).toBeGreaterThanOrEqual(2);
+    const keyFiles = execFileSync('ls', [join(km.stateDir, 'keys', 'hsm.example')], { encoding: 'utf8' });
+    expect(keyFiles).not.toMatch(/\.pem/);
+    const axfr = execFileSync('dig', ['-b', HSM_AUTH, `@${HSM_AUTH}`, 'hsm.example.', 'AXFR', '+onesoa', '+noall', '+answer', '+time=10'], { encoding: 'latin1' });
+    writeFileSync(join(dir, 'hsm.axfr'), axfr, 'latin1');
+    const verify = execFileSync('dnssec-verify', ['-o', 'hsm.example.', join(dir, 'hsm.axfr')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(verify).toMatch(/Zone fully signed:[\s\S]*Algorithm: ECDSAP384SHA384/);
+  });
+});
