@@ -44,6 +44,10 @@ export const CONFIG_DEFAULTS = {
   },
   policy: [],
   zones: [],
+  listenTls: [],
+  listenHttps: [],
+  metrics: true,
+  console: true,
 } as const;
 
 /** A policy rule's keys other than `namespace`. */

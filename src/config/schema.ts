@@ -214,6 +214,21 @@ export interface KeymasterConfig {
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** DNS over TLS (RFC 7858); needs `tls`. */
+  readonly listenTls: readonly SocketAddress[];
+  /** DNS over HTTPS (RFC 8484) at /dns-query; needs `tls`. */
+  readonly listenHttps: readonly SocketAddress[];
+  /** Certificate and key (PEM files) for DoT and DoH; reloaded when either file changes. */
+  readonly tls: TlsFilesConfig | undefined;
+  /** Prometheus text at /metrics on the control address. */
+  readonly metrics: boolean;
+  /** The web console on the control address. */
+  readonly console: boolean;
+}
+
+export interface TlsFilesConfig {
+  readonly cert: string;
+  readonly key: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,4 +495,13 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   ),
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+  listenTls: withDefault(listOf(socketAddress(853), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.listenTls),
+  listenHttps: withDefault(listOf(socketAddress(443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.listenHttps),
+  tls: optional(table<TlsFilesConfig>({ cert: required(filePath), key: required(filePath) })),
+  metrics: withDefault(boolean(), CONFIG_DEFAULTS.metrics),
+  console: withDefault(boolean(), CONFIG_DEFAULTS.console),
+}, (config, report) => {
+  if (config.tls !== undefined) return;
+  if (config.listenTls.length > 0) report(['listenTls'], 'DNS over TLS needs a certificate: set tls: { cert: FILE, key: FILE }');
+  if (config.listenHttps.length > 0) report(['listenHttps'], 'DNS over HTTPS needs a certificate: set tls: { cert: FILE, key: FILE }');
 });

@@ -25,11 +25,18 @@ export interface ControlApiOptions {
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 
 /**
+ * A route that answers with its own status, headers and body and does its own access check
+ * (`/metrics`, the console's pages): it is matched before the bearer token is asked for.
+ */
+export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+/**
  * The control API: JSON over HTTP on loopback, every request authenticated by the bearer token
  * in `STATEDIR/control.token`. Features add routes with `registerRoute`, before or after start.
  */
 export class ControlApi {
   private readonly router = new ControlRouter();
+  private readonly rawRoutes = new Map<string, RawRouteHandler>();
   private readonly maxBodyBytes: number;
   private server: Server | undefined;
   private token: string | undefined;
@@ -41,6 +48,12 @@ export class ControlApi {
 
   registerRoute(method: HttpMethod, pattern: string, handler: ControlHandler): void {
     this.router.registerRoute(method, pattern, handler);
+  }
+
+  /** `path` is matched exactly (no query string); GET and HEAD only, unless the handler checks the method. */
+  registerRawRoute(path: string, handler: RawRouteHandler): void {
+    if (this.rawRoutes.has(path)) throw new Error(`raw route ${path} is already registered`);
+    this.rawRoutes.set(path, handler);
   }
 
   /** The address actually bound (its real port when 0 was asked for). */
@@ -86,6 +99,16 @@ export class ControlApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     let status = 500;
+    const raw = this.rawRoutes.get((req.url ?? '/').split('?')[0]!);
+    if (raw) {
+      try {
+        await raw(req, res);
+      } catch (error) {
+        logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
+        send(res, 500, { error: { code: 'internal', message: 'internal error; see the server log for details' } });
+      }
+      return;
+    }
     try {
       const reply = await this.dispatch(req);
       status = reply.status;

@@ -33,6 +33,8 @@ export interface ResolverServices {
   readonly policy?: ResolverPolicy;
   /** Local zones, answered before the resolver (zone-service.ts). */
   readonly localZones?: LocalZones;
+  /** Told of each answer that failed validation (metrics), after it is logged. */
+  readonly onValidationFailure?: (event: { state: string; ede?: number }) => void;
 }
 
 /** The resolver and the query pipeline built from the config, with their control routes. */
@@ -56,7 +58,10 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
-    onValidationFailure: (event) => failures.log({ ...event }),
+    onValidationFailure: (event) => {
+      failures.log({ ...event });
+      services.onValidationFailure?.(event);
+    },
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });

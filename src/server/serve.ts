@@ -3,7 +3,7 @@ import type { KeymasterConfig } from '../config/schema.js';
 import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
-import { startDnsListeners } from './dns-listeners.js';
+import { startDnsListeners, type DnsListenerStats } from './dns-listeners.js';
 import { registerExplainRoute } from './explain-route.js';
 import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -15,6 +15,9 @@ import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
+import { registerMetricsRoute } from './metrics-route.js';
+import { QueryMetrics } from './query-metrics.js';
+import { ServerMetrics, ValidationFailureCounts } from './server-metrics.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
@@ -87,7 +90,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
   registerTrustRoutes(control, trust, () => systemClock.now());
-  const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
+  const validationFailures = new ValidationFailureCounts();
+  const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source, onValidationFailure: validationFailures.record });
   watchPolicy(policy, pipeline);
   resolverForTrust = pipeline.resolver;
   // Key rollover on the clock; a KSK waiting for its DS asks the parent through this server's
@@ -104,7 +108,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void> } = { listeners: [], close: async () => {} };
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  const queryMetrics = new QueryMetrics();
+  const handle = config.metrics ? queryMetrics.wrap(pipeline.handle) : pipeline.handle;
+  const metrics = config.metrics
+    ? new ServerMetrics({ clock: systemClock, stateDir: config.stateDir, queries: queryMetrics, validationFailures, pipeline, trust, zones, listenerStats: () => dns.stats?.(), startedAt })
+    : undefined;
+  if (metrics) registerMetricsRoute(control, metrics);
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
@@ -121,7 +131,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, pipeline.handle, logger);
+    dns = await startDnsListeners(config.listen, handle, logger);
   } catch (error) {
     await control.stop();
     await policy.stop();
@@ -140,6 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
       await dns.close();
+      metrics?.stop();
       await control.stop();
       await policy.stop();
       await trust.stop();
