@@ -16,6 +16,7 @@ import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { startSecureListeners, type RunningSecureListeners } from './secure-listeners.js';
 import { QueryMetrics } from './query-metrics.js';
 import { ServerMetrics, ValidationFailureCounts } from './server-metrics.js';
 import type { Resolver } from '../resolver/resolver.js';
@@ -109,15 +110,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
   let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  let secure: RunningSecureListeners | undefined;
   const queryMetrics = new QueryMetrics();
   const handle = config.metrics ? queryMetrics.wrap(pipeline.handle) : pipeline.handle;
   const metrics = config.metrics
-    ? new ServerMetrics({ clock: systemClock, stateDir: config.stateDir, queries: queryMetrics, validationFailures, pipeline, trust, zones, listenerStats: () => dns.stats?.(), startedAt })
+    ? new ServerMetrics({ clock: systemClock, stateDir: config.stateDir, queries: queryMetrics, validationFailures, pipeline, trust, zones, listenerStats: () => dns.stats?.(), secureStats: () => secure?.stats, startedAt })
     : undefined;
   if (metrics) registerMetricsRoute(control, metrics);
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
+    ...(secure?.listeners ?? []),
   ];
   registerStatusRoute(control, {
     version: KEYMASTER_VERSION,
@@ -132,7 +135,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await control.start();
   try {
     dns = await startDnsListeners(config.listen, handle, logger);
+    secure = await startSecureListeners(config, handle, logger);
   } catch (error) {
+    await dns.close();
+    metrics?.stop();
     await control.stop();
     await policy.stop();
     await trust.stop();
@@ -150,6 +156,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
       await dns.close();
+      await secure?.close();
       metrics?.stop();
       await control.stop();
       await policy.stop();

@@ -28,6 +28,8 @@ export interface MetricsSources {
   readonly trust: TrustService;
   readonly zones: ZoneService;
   readonly listenerStats: () => DnsListenerStats | undefined;
+  /** DNS over TLS and HTTPS. */
+  readonly secureStats?: () => DnsListenerStats | undefined;
   readonly startedAt: Date;
 }
 
@@ -117,13 +119,16 @@ export class ServerMetrics {
   private listenerFamilies(): MetricFamily[] {
     const l = this.s.listenerStats();
     if (!l) return [];
+    const t = this.s.secureStats?.();
+    const secure = (value: (x: DnsListenerStats) => number): MetricSample[] => (t ? [{ labels: { transport: 'tls+https' }, value: value(t) }] : []);
     return [
-      counter('keymaster_dns_messages_received_total', 'DNS messages received, by transport.', [
+      counter('keymaster_dns_messages_received_total', 'DNS messages received by the UDP, TCP and DoT listeners.', [
         { labels: { transport: 'udp' }, value: l.udpQueries },
         { labels: { transport: 'tcp' }, value: l.tcpQueries },
+        ...(t ? [{ labels: { transport: 'tls' }, value: t.tcpQueries }] : []),
       ]),
-      counter('keymaster_dns_tcp_connections_total', 'TCP (and TLS) connections accepted.', one(l.tcpConnections)),
-      counter('keymaster_dns_tcp_connections_refused_total', 'TCP connections closed at accept by a connection limit.', one(l.tcpRejected)),
+      counter('keymaster_dns_connections_total', 'Stream connections accepted (TCP; TLS and HTTPS together).', [{ labels: { transport: 'tcp' }, value: l.tcpConnections }, ...secure((x) => x.tcpConnections)]),
+      counter('keymaster_dns_connections_refused_total', 'Stream connections closed at accept by a connection limit.', [{ labels: { transport: 'tcp' }, value: l.tcpRejected }, ...secure((x) => x.tcpRejected)]),
     ];
   }
 

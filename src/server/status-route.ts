@@ -4,7 +4,7 @@ import type { ResolverStatus } from './resolver-service.js';
 /** One socket the server has open. */
 export interface ListenerInfo {
   readonly purpose: 'dns' | 'control';
-  readonly protocol: 'udp' | 'tcp' | 'http';
+  readonly protocol: 'udp' | 'tcp' | 'tls' | 'https' | 'http';
   /** `127.0.0.1:5300`, `[::1]:53`. */
   readonly address: string;
 }

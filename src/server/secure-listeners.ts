@@ -1,0 +1,54 @@
+import type { KeymasterConfig } from '../config/schema.js';
+import { formatSocketAddress } from '../config/socket-address.js';
+import type { Logger } from '../logging/logger.js';
+import { DnsListenError } from './dns-listeners.js';
+import { startDohListener } from './doh-listener.js';
+import { type BoundListener, startDotListener } from './dot-listener.js';
+import { createListenerStats, type ListenerStats } from './listener-stats.js';
+import type { QueryHandler } from './query-handler.js';
+import type { ListenerInfo } from './status-route.js';
+import { TcpConnectionLimiter } from './tcp-connection-limiter.js';
+import { MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_CLIENT } from './tcp-listener.js';
+import { TlsCertificate } from './tls-certificate.js';
+
+export interface RunningSecureListeners {
+  readonly listeners: ListenerInfo[];
+  /** TLS and HTTPS connections and DoT messages (`tcpQueries`). */
+  readonly stats: Readonly<ListenerStats>;
+  readonly certificate: TlsCertificate | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * DNS over TLS on each `listenTls` address and DNS over HTTPS on each `listenHttps` address,
+ * all feeding the same handler as UDP and TCP (so the same recursion ACL, policy and cache), with
+ * one certificate reloaded when its files change. Their connections are capped on their own
+ * budget (the TCP limits, counted apart): a handshake flood does not take TCP's slots.
+ */
+export async function startSecureListeners(config: KeymasterConfig, handler: QueryHandler, logger: Logger): Promise<RunningSecureListeners> {
+  const stats = createListenerStats();
+  if (!config.tls || (config.listenTls.length === 0 && config.listenHttps.length === 0))
+    return { listeners: [], stats, certificate: undefined, close: async () => {} };
+  const certificate = new TlsCertificate(config.tls, logger);
+  const limiter = new TcpConnectionLimiter(MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_CLIENT);
+  const opened: BoundListener[] = [];
+  const listeners: ListenerInfo[] = [];
+  const closeAll = () => Promise.all(opened.map((l) => l.close())).then(() => undefined);
+  const common = { certificate, handler, logger, stats, limiter };
+  const kinds = [
+    ...config.listenTls.map((address) => ({ address, protocol: 'tls' as const })),
+    ...config.listenHttps.map((address) => ({ address, protocol: 'https' as const })),
+  ];
+  for (const { address, protocol } of kinds) {
+    try {
+      const bound = protocol === 'tls' ? await startDotListener({ ...common, address }) : await startDohListener({ ...common, address });
+      opened.push(bound);
+      listeners.push({ purpose: 'dns', protocol, address: formatSocketAddress(bound.address) });
+    } catch (error) {
+      await closeAll();
+      throw new DnsListenError(protocol, formatSocketAddress(address), (error as NodeJS.ErrnoException).code, error);
+    }
+  }
+  let closing: Promise<void> | undefined;
+  return { listeners, stats, certificate, close: () => (closing ??= closeAll()) };
+}
