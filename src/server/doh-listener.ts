@@ -78,6 +78,9 @@ export async function startDohListener(options: SecureListenerOptions): Promise<
   limitConnections(server, limiter, stats, refusedLog);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
+    // Each answer is a small frame that must leave now: Nagle holding it for the client's delayed
+    // ACK costs tens of milliseconds per round trip.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
