@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from './control-token.js';
 import {
@@ -11,6 +11,7 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
 
 export interface ControlApiOptions {
   /** Must be a loopback address; port 0 picks a free port. */
@@ -23,6 +24,16 @@ export interface ControlApiOptions {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+/**
+ * Open control connections at most; past it new ones are closed at accept. The CLI opens one per
+ * command and the console a few per browser: 256 is far above use and bounds what a local
+ * process can make us hold.
+ */
+export const MAX_CONTROL_CONNECTIONS = 256;
+/** A connection must have sent its request headers by then (checked every second, not Node's 30 s). */
+export const CONTROL_HEADERS_TIMEOUT_MS = 5_000;
+/** The whole request, body included (a zone file of 1 MiB on loopback takes milliseconds). */
+export const CONTROL_REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * A route that answers with its own status, headers and body and does its own access check
@@ -73,9 +84,22 @@ export class ControlApi {
     if (tokenInfo.permissionsTightened)
       logEvent(logger, 'control.token-permissions-fixed', { path: tokenInfo.path }, { level: 'warn', msg: 'token file was readable by others; set to 0600' });
 
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
+    const server = createServer(
+      { connectionsCheckingInterval: 1_000, headersTimeout: CONTROL_HEADERS_TIMEOUT_MS, requestTimeout: CONTROL_REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 },
+      (req, res) => void this.handle(req, res),
+    );
+    server.maxConnections = MAX_CONTROL_CONNECTIONS;
+    // Node's headersTimeout counts only from a request's first byte: a connection that sends
+    // nothing would be held until the client leaves. Once bytes flow, headersTimeout,
+    // requestTimeout and keepAliveTimeout take over.
+    server.on('connection', (socket: Socket) => {
+      const silent = setTimeout(() => socket.destroy(), CONTROL_HEADERS_TIMEOUT_MS);
+      silent.unref();
+      socket.once('data', () => clearTimeout(silent));
+      socket.once('close', () => clearTimeout(silent));
+    });
+    const refused = new ThrottledEventLog(logger, 'control.connection-refused', 'warn');
+    server.on('drop', (drop) => refused.log({ client: drop?.remoteAddress, max: MAX_CONTROL_CONNECTIONS }, 'control connection refused: too many open'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(new Error(`control API cannot listen on ${formatSocketAddress(address)}: ${error.code ?? error.message}`)),
@@ -120,7 +144,8 @@ export class ControlApi {
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
       status = failure.status;
       const headers: Record<string, string> = {};
-      if (failure.status === 401) headers['www-authenticate'] = 'Bearer realm="keymaster"';
+      // Without the token a connection gets its answer and is closed: nothing to keep alive for.
+      if (failure.status === 401) Object.assign(headers, { 'www-authenticate': 'Bearer realm="keymaster"', connection: 'close' });
       if (failure.status === 413) headers['connection'] = 'close';
       if (failure.status === 405) headers['allow'] = (failure.details as { allowed: string[] }).allowed.join(', ');
       const body = { error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) } };

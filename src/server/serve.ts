@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { prepareStateDir } from './state-dir.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
@@ -45,7 +45,7 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, configFile, logger } = options;
   const startedAt = new Date();
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await prepareStateDir(config.stateDir);
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
