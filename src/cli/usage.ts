@@ -104,6 +104,7 @@ Keymaster: a caching validating recursive DNS resolver, trust-point manager and 
 
 Verbs:
   serve          run the server
+  init           write a commented config and create the state directory (a new host)
   query          send one query, like dig
   status         show the running server's status
   trust-point    manage trust points (RFC 5011)
@@ -114,7 +115,7 @@ Verbs:
   cache          flush the cache
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.
-Every verb but serve and query talks to the running server's control API.
+Every verb but serve, init and query talks to the running server's control API.
 `;
 
 /** A command line that does not fit the verb's usage: exit status 2. */

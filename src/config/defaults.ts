@@ -7,6 +7,9 @@
 /** The config file used when no `--config` is given, relative to the working directory. */
 export const DEFAULT_CONFIG_FILE = 'config/keymaster.yaml';
 
+/** On an installed host (`keymaster init`, the systemd unit): read before DEFAULT_CONFIG_FILE when it exists. */
+export const SYSTEM_CONFIG_FILE = '/etc/keymaster/keymaster.yaml';
+
 export const IANA_ROOT_ANCHORS_URL = 'https://data.iana.org/root-anchors/root-anchors.xml';
 
 export const CONFIG_DEFAULTS = {
