@@ -48,6 +48,8 @@ export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export class ControlApi {
   private readonly router = new ControlRouter();
   private readonly rawRoutes = new Map<string, RawRouteHandler>();
+  /** Another way in than the bearer token (the console's session cookie); undefined: not its kind of request. */
+  private alternativeAuth: ((req: IncomingMessage) => true | undefined) | undefined;
   private readonly maxBodyBytes: number;
   private server: Server | undefined;
   private token: string | undefined;
@@ -65,6 +67,16 @@ export class ControlApi {
   registerRawRoute(path: string, handler: RawRouteHandler): void {
     if (this.rawRoutes.has(path)) throw new Error(`raw route ${path} is already registered`);
     this.rawRoutes.set(path, handler);
+  }
+
+  /** Lets requests without an Authorization header in by other means; it throws ControlError to refuse. */
+  setAlternativeAuthentication(check: (req: IncomingMessage) => true | undefined): void {
+    this.alternativeAuth = check;
+  }
+
+  /** The control token, compared in constant time. */
+  isToken(presented: string): boolean {
+    return this.token !== undefined && tokensEqual(presented, this.token);
   }
 
   /** The address actually bound (its real port when 0 was asked for). */
@@ -161,7 +173,7 @@ export class ControlApi {
   }
 
   private async dispatch(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
-    this.authenticate(req.headers.authorization);
+    if (req.headers.authorization !== undefined || this.alternativeAuth?.(req) !== true) this.authenticate(req.headers.authorization);
     const url = new URL(`http://control.invalid${req.url?.startsWith('/') ? req.url : '/'}`);
     const method = (req.method ?? 'GET').toUpperCase();
     const match = this.router.match(method, url.pathname);

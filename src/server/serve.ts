@@ -16,6 +16,8 @@ import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerConsoleRoutes } from './console-route.js';
+import { ConsoleSessions } from './console-sessions.js';
 import { startSecureListeners, type RunningSecureListeners } from './secure-listeners.js';
 import { QueryMetrics } from './query-metrics.js';
 import { ServerMetrics, ValidationFailureCounts } from './server-metrics.js';
@@ -117,6 +119,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ? new ServerMetrics({ clock: systemClock, stateDir: config.stateDir, queries: queryMetrics, validationFailures, pipeline, trust, zones, listenerStats: () => dns.stats?.(), secureStats: () => secure?.stats, startedAt })
     : undefined;
   if (metrics) registerMetricsRoute(control, metrics);
+  if (config.console) registerConsoleRoutes(control, new ConsoleSessions(), { secure: false });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
