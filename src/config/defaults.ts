@@ -51,6 +51,7 @@ export const CONFIG_DEFAULTS = {
   listenHttps: [],
   metrics: true,
   console: true,
+  consoleListen: [],
 } as const;
 
 /** A policy rule's keys other than `namespace`. */

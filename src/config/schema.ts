@@ -224,6 +224,8 @@ export interface KeymasterConfig {
   readonly metrics: boolean;
   /** The web console on the control address. */
   readonly console: boolean;
+  /** The console (and the control API under it) also over HTTPS on these addresses; needs `tls`. */
+  readonly consoleListen: readonly SocketAddress[];
 }
 
 export interface TlsFilesConfig {
@@ -500,8 +502,11 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   tls: optional(table<TlsFilesConfig>({ cert: required(filePath), key: required(filePath) })),
   metrics: withDefault(boolean(), CONFIG_DEFAULTS.metrics),
   console: withDefault(boolean(), CONFIG_DEFAULTS.console),
+  consoleListen: withDefault(listOf(socketAddress(8443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.consoleListen),
 }, (config, report) => {
+  if (config.consoleListen.length > 0 && !config.console) report(['consoleListen'], 'is set but console is false');
   if (config.tls !== undefined) return;
+  if (config.consoleListen.length > 0) report(['consoleListen'], 'the console off loopback is served over HTTPS only: set tls: { cert: FILE, key: FILE }');
   if (config.listenTls.length > 0) report(['listenTls'], 'DNS over TLS needs a certificate: set tls: { cert: FILE, key: FILE }');
   if (config.listenHttps.length > 0) report(['listenHttps'], 'DNS over HTTPS needs a certificate: set tls: { cert: FILE, key: FILE }');
 });

@@ -63,7 +63,12 @@ async function readSmallJson(req: IncomingMessage): Promise<Record<string, unkno
  * the page's CSRF token, `/console/logout`. Every view then calls the same `/v1/` routes as the
  * CLI, authenticated by the cookie (see ConsoleSessions).
  */
-export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions, options: { secure: boolean }): void {
+/** Served over TLS (the console's HTTPS address): the cookie is then `Secure` and the origin https. */
+function overTls(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
+}
+
+export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions): void {
   const dir = consoleAssetDir();
   const files = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
   const page = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
@@ -83,11 +88,11 @@ export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions
     try {
       if (req.method !== 'POST') throw new ControlError(405, 'method-not-allowed', 'POST only');
       // A login from another origin would plant a session of the attacker's choosing (login CSRF).
-      if (!sessions.hostAllowed(req) || !sessions.sameOrigin(req, options.secure)) throw new ControlError(403, 'cross-origin', 'log in from the console page itself');
+      if (!sessions.hostAllowed(req) || !sessions.sameOrigin(req, overTls(req))) throw new ControlError(403, 'cross-origin', 'log in from the console page itself');
       const body = await readSmallJson(req);
       const token = typeof body['token'] === 'string' ? body['token'].trim() : '';
       const { id, csrf } = sessions.login(api.isToken(token));
-      sendJson(res, 200, { csrf }, { 'set-cookie': sessions.cookie(id, options.secure) });
+      sendJson(res, 200, { csrf }, { 'set-cookie': sessions.cookie(id, overTls(req)) });
     } catch (error) {
       if (error instanceof ControlError) fail(res, error);
       else throw error;
@@ -95,9 +100,9 @@ export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions
   });
   api.registerRawRoute('/console/logout', (req, res) => {
     if (req.method !== 'POST') return fail(res, new ControlError(405, 'method-not-allowed', 'POST only'));
-    if (!sessions.sameOrigin(req, options.secure)) return fail(res, new ControlError(403, 'cross-origin', 'log out from the console page itself'));
+    if (!sessions.sameOrigin(req, overTls(req))) return fail(res, new ControlError(403, 'cross-origin', 'log out from the console page itself'));
     sessions.logout(req);
-    sendJson(res, 200, { loggedOut: true }, { 'set-cookie': sessions.cookie('', options.secure) });
+    sendJson(res, 200, { loggedOut: true }, { 'set-cookie': sessions.cookie('', overTls(req)) });
   });
   api.registerRawRoute('/console/session', (req, res) => {
     if (!sessions.hostAllowed(req)) return fail(res, new ControlError(403, 'forbidden-host', 'the console answers only as this machine (Host header)'));
@@ -105,5 +110,5 @@ export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions
     if (csrf === undefined) return fail(res, new ControlError(401, 'unauthorized', 'not logged in'));
     sendJson(res, 200, { csrf });
   });
-  api.setAlternativeAuthentication((req) => sessions.authenticate(req, options.secure));
+  api.setAlternativeAuthentication((req) => sessions.authenticate(req, overTls(req)));
 }

@@ -46,8 +46,8 @@ export class ConsoleSessions {
 
   constructor(
     private readonly now: () => number = Date.now,
-    /** Hosts besides loopback addresses and localhost that the console is served as (its TLS address). */
-    private readonly extraHosts: readonly string[] = [],
+    /** Host headers besides loopback addresses and localhost that the console answers to (its HTTPS address's names). */
+    private readonly extraHosts: () => readonly string[] = () => [],
   ) {}
 
   /** A new session after the token was checked; returns the cookie value and the CSRF token. */
@@ -90,7 +90,7 @@ export class ConsoleSessions {
   /** The Host is one this console is served as. */
   hostAllowed(req: IncomingMessage): boolean {
     const host = req.headers.host;
-    return isLocalHostHeader(host) || (host !== undefined && this.extraHosts.includes(host.toLowerCase()));
+    return isLocalHostHeader(host) || (host !== undefined && this.extraHosts().includes(host.toLowerCase()));
   }
 
   /** The request came from the console's own pages: its Origin is this Host, over the scheme served. */

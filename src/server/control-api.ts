@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { listenOn } from './dot-listener.js';
+import type { TlsCertificate } from './tls-certificate.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from './control-token.js';
@@ -34,6 +37,7 @@ export const MAX_CONTROL_CONNECTIONS = 256;
 export const CONTROL_HEADERS_TIMEOUT_MS = 5_000;
 /** The whole request, body included (a zone file of 1 MiB on loopback takes milliseconds). */
 export const CONTROL_REQUEST_TIMEOUT_MS = 15_000;
+const SERVER_OPTIONS = { connectionsCheckingInterval: 1_000, headersTimeout: CONTROL_HEADERS_TIMEOUT_MS, requestTimeout: CONTROL_REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 };
 
 /**
  * A route that answers with its own status, headers and body and does its own access check
@@ -48,6 +52,7 @@ export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export class ControlApi {
   private readonly router = new ControlRouter();
   private readonly rawRoutes = new Map<string, RawRouteHandler>();
+  private readonly secureServers: { server: HttpsServer; certificate: TlsCertificate }[] = [];
   /** Another way in than the bearer token (the console's session cookie); undefined: not its kind of request. */
   private alternativeAuth: ((req: IncomingMessage) => true | undefined) | undefined;
   private readonly maxBodyBytes: number;
@@ -96,10 +101,33 @@ export class ControlApi {
     if (tokenInfo.permissionsTightened)
       logEvent(logger, 'control.token-permissions-fixed', { path: tokenInfo.path }, { level: 'warn', msg: 'token file was readable by others; set to 0600' });
 
-    const server = createServer(
-      { connectionsCheckingInterval: 1_000, headersTimeout: CONTROL_HEADERS_TIMEOUT_MS, requestTimeout: CONTROL_REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 },
-      (req, res) => void this.handle(req, res),
-    );
+    const server = this.harden(createServer(SERVER_OPTIONS, (req, res) => void this.handle(req, res)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(`control API cannot listen on ${formatSocketAddress(address)}: ${error.code ?? error.message}`)),
+      );
+      server.listen({ host: address.host, port: address.port, exclusive: true }, () => resolve());
+    });
+    server.on('error', (error) => logEvent(logger, 'control.error', { err: error }, { level: 'error' }));
+    this.server = server;
+    this.boundAddress = { ...address, port: (server.address() as AddressInfo).port };
+  }
+
+  /**
+   * Serves every route (the console, and the API under it) over HTTPS on `address` too: any
+   * address, since the operator gave a certificate for it. Reloads of the certificate apply.
+   */
+  async listenSecure(address: SocketAddress, certificate: TlsCertificate): Promise<SocketAddress> {
+    const server = this.harden(createHttpsServer({ ...certificate.options, ...SERVER_OPTIONS }, (req, res) => void this.handle(req, res)));
+    const bound = await listenOn(server, address);
+    certificate.attach(server);
+    this.secureServers.push({ server, certificate });
+    return bound;
+  }
+
+  /** Limits on connections that have not shown a token yet (see MAX_CONTROL_CONNECTIONS). */
+  private harden<T extends Server>(server: T): T {
+    const { logger } = this.options;
     server.maxConnections = MAX_CONTROL_CONNECTIONS;
     // Node's headersTimeout counts only from a request's first byte: a connection that sends
     // nothing would be held until the client leaves. Once bytes flow, headersTimeout,
@@ -112,18 +140,16 @@ export class ControlApi {
     });
     const refused = new ThrottledEventLog(logger, 'control.connection-refused', 'warn');
     server.on('drop', (drop) => refused.log({ client: drop?.remoteAddress, max: MAX_CONTROL_CONNECTIONS }, 'control connection refused: too many open'));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(`control API cannot listen on ${formatSocketAddress(address)}: ${error.code ?? error.message}`)),
-      );
-      server.listen({ host: address.host, port: address.port, exclusive: true }, () => resolve());
-    });
-    server.on('error', (error) => logEvent(logger, 'control.error', { err: error }, { level: 'error' }));
-    this.server = server;
-    this.boundAddress = { ...address, port: (server.address() as AddressInfo).port };
+    return server;
   }
 
   async stop(): Promise<void> {
+    for (const { server, certificate } of this.secureServers.splice(0)) {
+      certificate.detach(server);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
     const server = this.server;
     if (!server) return;
     this.server = undefined;

@@ -27,7 +27,8 @@ export function registerMetricsRoute(api: ControlApi, metrics: ServerMetrics): v
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    if (!isLocalHostHeader(req.headers.host)) {
+    // The console's HTTPS address may face the network: metrics stay on the loopback control address.
+    if (!isLocalHostHeader(req.headers.host) || (req.socket as { encrypted?: boolean }).encrypted === true) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Host must be an address or localhost\n');
       return;
     }

@@ -9,13 +9,12 @@ import type { QueryHandler } from './query-handler.js';
 import type { ListenerInfo } from './status-route.js';
 import { TcpConnectionLimiter } from './tcp-connection-limiter.js';
 import { MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_CLIENT } from './tcp-listener.js';
-import { TlsCertificate } from './tls-certificate.js';
+import type { TlsCertificate } from './tls-certificate.js';
 
 export interface RunningSecureListeners {
   readonly listeners: ListenerInfo[];
   /** TLS and HTTPS connections and DoT messages (`tcpQueries`). */
   readonly stats: Readonly<ListenerStats>;
-  readonly certificate: TlsCertificate | undefined;
   close(): Promise<void>;
 }
 
@@ -25,11 +24,10 @@ export interface RunningSecureListeners {
  * one certificate reloaded when its files change. Their connections are capped on their own
  * budget (the TCP limits, counted apart): a handshake flood does not take TCP's slots.
  */
-export async function startSecureListeners(config: KeymasterConfig, handler: QueryHandler, logger: Logger): Promise<RunningSecureListeners> {
+export async function startSecureListeners(config: KeymasterConfig, certificate: TlsCertificate | undefined, handler: QueryHandler, logger: Logger): Promise<RunningSecureListeners> {
   const stats = createListenerStats();
-  if (!config.tls || (config.listenTls.length === 0 && config.listenHttps.length === 0))
-    return { listeners: [], stats, certificate: undefined, close: async () => {} };
-  const certificate = new TlsCertificate(config.tls, logger);
+  if (!certificate || (config.listenTls.length === 0 && config.listenHttps.length === 0))
+    return { listeners: [], stats, close: async () => {} };
   const limiter = new TcpConnectionLimiter(MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_CLIENT);
   const opened: BoundListener[] = [];
   const listeners: ListenerInfo[] = [];
@@ -50,5 +48,5 @@ export async function startSecureListeners(config: KeymasterConfig, handler: Que
     }
   }
   let closing: Promise<void> | undefined;
-  return { listeners, stats, certificate, close: () => (closing ??= closeAll()) };
+  return { listeners, stats, close: () => (closing ??= closeAll()) };
 }

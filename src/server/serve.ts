@@ -15,12 +15,8 @@ import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
-import { registerMetricsRoute } from './metrics-route.js';
-import { registerConsoleRoutes } from './console-route.js';
-import { ConsoleSessions } from './console-sessions.js';
-import { startSecureListeners, type RunningSecureListeners } from './secure-listeners.js';
-import { QueryMetrics } from './query-metrics.js';
-import { ServerMetrics, ValidationFailureCounts } from './server-metrics.js';
+import { registerOperatorSurfaces } from './operator-surfaces.js';
+import { ValidationFailureCounts } from './server-metrics.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
@@ -112,18 +108,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
   let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
-  let secure: RunningSecureListeners | undefined;
-  const queryMetrics = new QueryMetrics();
-  const handle = config.metrics ? queryMetrics.wrap(pipeline.handle) : pipeline.handle;
-  const metrics = config.metrics
-    ? new ServerMetrics({ clock: systemClock, stateDir: config.stateDir, queries: queryMetrics, validationFailures, pipeline, trust, zones, listenerStats: () => dns.stats?.(), secureStats: () => secure?.stats, startedAt })
-    : undefined;
-  if (metrics) registerMetricsRoute(control, metrics);
-  if (config.console) registerConsoleRoutes(control, new ConsoleSessions(), { secure: false });
+  const surfaces = registerOperatorSurfaces(control, config, {
+    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
+  });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
-    ...(secure?.listeners ?? []),
+    ...surfaces.listeners(),
   ];
   registerStatusRoute(control, {
     version: KEYMASTER_VERSION,
@@ -137,11 +128,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, handle, logger);
-    secure = await startSecureListeners(config, handle, logger);
+    dns = await startDnsListeners(config.listen, surfaces.handle, logger);
+    await surfaces.listen();
   } catch (error) {
     await dns.close();
-    metrics?.stop();
+    await surfaces.close();
     await control.stop();
     await policy.stop();
     await trust.stop();
@@ -159,8 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
       await dns.close();
-      await secure?.close();
-      metrics?.stop();
+      await surfaces.close();
       await control.stop();
       await policy.stop();
       await trust.stop();

@@ -1,4 +1,5 @@
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { TlsFilesConfig } from '../config/schema.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -94,4 +95,24 @@ export class TlsCertificate {
     this.watching = false;
     for (const path of [this.files.cert, this.files.key]) unwatchFile(path, this.onChange);
   }
+}
+
+/**
+ * The Host headers a browser sends for `port` to the names and addresses the certificate is for
+ * (its subjectAltName): the console off loopback answers to those and no others.
+ */
+export function certificateHosts(certificate: TlsCertificate, port: number): string[] {
+  let names: string[];
+  try {
+    names = (new X509Certificate(certificate.options.cert as Buffer).subjectAltName ?? '')
+      .split(/,\s*/)
+      .map((entry) => /^(?:DNS|IP Address):(.+)$/.exec(entry)?.[1]?.toLowerCase())
+      .filter((n): n is string => n !== undefined && !n.startsWith('*'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const host = n.includes(':') ? `[${n}]` : n;
+    return port === 443 ? [host, `${host}:443`] : [`${host}:${port}`];
+  });
 }
