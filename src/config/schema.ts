@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import {
   boolean,
   describeValue,
@@ -267,7 +267,7 @@ const duration = (minSeconds: number) =>
       return fail(`must be a duration such as 30d, 12h, 90m or 45s, got ${describeValue(value)}`);
     const seconds = attempt(() => parseDuration(value));
     if (seconds instanceof Failure) return seconds;
-    return seconds >= minSeconds ? seconds : fail(`${JSON.stringify(value)} is shorter than the minimum of ${minSeconds}s`);
+    return seconds >= minSeconds ? seconds : fail(`must be at least ${formatDuration(minSeconds)}, got ${formatDuration(seconds)}`);
   });
 
 function domainName(value: string): Name | Failure {
