@@ -9,6 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectHttp2 } from 'node:http2';
 import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { newMessage } from '../../src/wire/message.js';
@@ -143,6 +146,16 @@ describe.skipIf(!haveTool('kdig') || !haveTool('openssl'))('DNS over TLS and HTT
     expect(ok.status).toBe(200);
     expect(ok.headers['content-type']).toBe('application/dns-message');
     expect(ok.headers['cache-control']).toBe('max-age=300');
+    // HTTP/1.1, for clients without HTTP/2.
+    const h1 = await new Promise<{ status: number; type: string | undefined; version: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: HOST, port: 443, method: 'POST', path: '/dns-query', rejectUnauthorized: false, headers: { 'content-type': 'application/dns-message' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], version: res.httpVersion }));
+      });
+      req.on('error', reject);
+      req.end(queryWire('www.tls.test.'));
+    });
+    expect(h1).toEqual({ status: 200, type: 'application/dns-message', version: '1.1' });
     expect(server.alive()).toBe(true);
   });
 
@@ -169,4 +182,33 @@ describe.skipIf(!haveTool('kdig') || !haveTool('openssl'))('DNS over TLS and HTT
     expect(await peerFingerprint(853)).toBe(now);
     expect(server.alive()).toBe(true);
   }, 60_000);
+  it('caps connections per client at accept, before any TLS work', async () => {
+    const sockets: Socket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 24; i++) {
+      const s = netConnect({ host: HOST, port: 853 });
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      sockets.push(s);
+    }
+    // 16 per client address are let in; the other 8 are closed by the server at once.
+    const deadline = Date.now() + 10_000;
+    while (closed < 8 && Date.now() < deadline) await sleep(50);
+    expect(closed).toBeGreaterThanOrEqual(8);
+    for (const s of sockets) s.destroy();
+    const metrics = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: HOST, port: 5380, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(Number(/keymaster_dns_connections_refused_total\{transport="tls\+https"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(8);
+    // The slots come back as the server sees those sockets close.
+    let answer = '';
+    for (const until = Date.now() + 10_000; !answer.includes('NOERROR') && Date.now() < until; await sleep(200)) answer = essentials(await kdig(['+tls', 'www.tls.test.', 'A']));
+    expect(answer).toContain('NOERROR');
+  });
 });

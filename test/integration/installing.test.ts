@@ -4,7 +4,7 @@
  * systemd unit passes systemd-analyze verify and its security review.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { haveTool, removeDir, runKeymasterCli, tempDir } from '../support/external-servers.js';
@@ -43,7 +43,10 @@ describe('installing on a server', () => {
   });
 
   it('serve runs from the config init wrote', async () => {
-    child = spawn('node', [resolve('dist/cli/main.js'), 'serve', '--config', config, '--control', `${HOST}:5380`, '--root-anchors', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A root nobody answers on: the test never reaches the real root servers.
+    const hints = join(dir, 'dead.root');
+    writeFileSync(hints, '. 3600000 NS a.root-servers.invalid.\na.root-servers.invalid. 3600000 A 127.10.255.254\n');
+    child = spawn('node', [resolve('dist/cli/main.js'), 'serve', '--config', config, '--control', `${HOST}:5380`, '--root-anchors', 'none', '--root-hints', hints], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 30_000;
