@@ -151,20 +151,22 @@ describe.skipIf(!haveTool(CHROMIUM))('the web console in Chromium', () => {
     expect(await row.getAttribute('data-status')).toBe('NotRolling');
     await row.locator('button:text("Roll")').click();
     const seen = new Set<string>();
+    let shot = false;
     const deadline = Date.now() + 40_000;
     for (;;) {
       await page.waitForSelector(`tr.key[data-key-tag="${zsk.keyTag}"]`);
       const status = (await row.getAttribute('data-status'))!;
       const state = (await row.locator('td').nth(2).textContent())!;
       seen.add(`${state}/${status}`);
-      if (seen.size === 2) await screenshot(page, 'zone-rollover');
+      if (status.includes('WaitingFor') && !shot) shot = await screenshot(page, 'zone-rollover').then(() => true);
       if (state === 'Retired') break;
       if (Date.now() > deadline) throw new Error(`the rollover did not finish: ${[...seen].join(', ')}`);
       await sleep(500);
       await page.reload();
     }
-    expect([...seen].some((s) => s.startsWith('Active/Zsk') || s.includes('WaitingFor'))).toBe(true);
-    expect(seen.size).toBeGreaterThanOrEqual(3);
+    // A waiting step shown on the way, and the end: the old key retired.
+    expect([...seen].some((s) => s.includes('WaitingFor'))).toBe(true);
+    expect([...seen].at(-1)).toMatch(/^Retired\//);
   }, 60_000);
 
   it('signs an unsigned zone with the defaults from the wizard', async () => {
