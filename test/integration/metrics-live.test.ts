@@ -109,7 +109,7 @@ describe('Prometheus metrics during a rollover and a trust-point refresh', () =>
     const zsk = (await zoneKeys(auth, ZONE)).find((k: ZoneKeyView) => k.role === 'zsk' && k.state === 'Active')!;
     const tag = String(zsk.keyTag);
     expect(before.value('keymaster_zone_key_rollover_status', { zone: ZONE, key_tag: tag, status: 'NotRolling' })).toBe(1);
-    const r = await auth.cli(['zone', 'roll', ZONE, zsk.keyId]);
+    const r = await auth.cli(['zone', 'roll', ZONE, String(zsk.keyTag)]); // a key is addressed by its tag
     expect(r.code, r.stderr).toBe(0);
     const during = await scrape(authControl);
     const status = during.find('keymaster_zone_key_rollover_status', { zone: ZONE, key_tag: tag })[0]!;
@@ -138,7 +138,7 @@ describe('Prometheus metrics during a rollover and a trust-point refresh', () =>
     expect(before.value('keymaster_trust_point_next_refresh_seconds', { trust_point: ZONE })).toBeLessThan(3600);
     // An RFC 5011 KSK roll: the standby becomes active and a new standby is published.
     const ksk = (await zoneKeys(auth, ZONE)).find((k) => k.role === 'ksk' && k.state === 'Active')!;
-    const r = await auth.cli(['zone', 'roll', ZONE, ksk.keyId]);
+    const r = await auth.cli(['zone', 'roll', ZONE, ksk.keyId.slice(0, 8)]); // or by a KeyId prefix
     expect(r.code, r.stderr).toBe(0);
     let addPend: ParsedMetrics | undefined;
     const deadline = Date.now() + 40_000;
