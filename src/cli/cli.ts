@@ -3,6 +3,7 @@ import { KEYMASTER_VERSION } from '../server/version.js';
 import { ControlClientError } from './control-client.js';
 import { runCacheCommand } from './cache-command.js';
 import { runExplainCommand } from './explain-command.js';
+import { runInitCommand } from './init-command.js';
 import { runPolicyCommand } from './policy-command.js';
 import { runQueryCommand } from './query-command.js';
 import { runServeCommand } from './serve-command.js';
@@ -16,6 +17,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: runServeCommand,
+  init: runInitCommand,
   status: runStatusCommand,
   query: runQueryCommand,
   cache: runCacheCommand,

@@ -5,13 +5,16 @@ import type { AnchorView, TrustPointDetail, TrustPointView } from '../trust/trus
 import { CLIENT_FLAGS_HELP } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
+import { formatTrustPointTable } from './trust-point-table.js';
 import { UsageError } from './usage.js';
 
-export const TRUST_POINT_USAGE = `usage: keymaster trust-point list | show ZONE | add-root [--url URL | --file FILE] | remove ZONE | refresh ZONE
+export const TRUST_POINT_USAGE = `usage: keymaster trust-point list [--wide | --output COLUMNS] | show ZONE | add-root [--url URL | --file FILE] | remove ZONE | refresh ZONE
                              [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
 
 Trust points are the zones the validator holds trust anchors for, kept current by RFC 5011.
-  list                 every trust point: state, anchors, last/next active refresh, last result
+  list                 every trust point: state, anchors, last/next active refresh, last result,
+                       within 120 columns; --wide: full times and every column; --output zone,
+                       state,anchors,last,next,result,lasttime,success,nexttime,failures,fullresult
   show ZONE            one trust point and its anchors with their RFC 5011 states and times
   add-root             add the root trust point from IANA's root-anchors.xml (the configured
                        trustAnchors.rootAnchors, or --url URL / --file FILE); a digest becomes a
@@ -27,21 +30,9 @@ export function when(iso: string | undefined): string {
   return iso === undefined ? '-' : iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function formatTrustPoints(points: readonly TrustPointView[]): string {
+export function formatTrustPoints(points: readonly TrustPointView[], options: { wide?: boolean | undefined; output?: string | undefined } = {}): string {
   if (points.length === 0) return 'No trust points.\n';
-  return `${formatTable(
-    [
-      { header: 'TrustPoint', value: (p: TrustPointView) => p.zone },
-      { header: 'State', value: (p) => p.state },
-      { header: 'Anchors', value: (p) => Object.entries(p.anchorCounts).map(([s, n]) => `${n} ${s}`).join(', ') },
-      { header: 'LastActiveRefresh', value: (p) => when(p.lastRefresh) },
-      { header: 'LastSuccessfulRefresh', value: (p) => when(p.lastSuccess) },
-      { header: 'NextActiveRefresh', value: (p) => when(p.nextRefresh) },
-      { header: 'LastResult', value: (p) => p.lastResult ?? '-' },
-      { header: 'Source', value: (p) => (p.sources.length === 0 ? '-' : p.sources.join('; ')) },
-    ],
-    points,
-  )}\n`;
+  return `${formatTrustPointTable(points, options)}\n`;
 }
 
 export function formatAnchors(anchors: readonly AnchorView[], withZone: boolean): string {
@@ -90,7 +81,7 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...CLIENT_OPTIONS, url: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...CLIENT_OPTIONS, url: { type: 'string' }, file: { type: 'string' }, wide: { type: 'boolean', default: false }, output: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) {
     process.stdout.write(TRUST_POINT_USAGE);
@@ -104,7 +95,7 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
       if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
       const client = await connectToServer(values);
       const r = await client.get<{ trustPoints: TrustPointView[] }>('/v1/trust-points');
-      out(r, formatTrustPoints(r.trustPoints));
+      out(r, formatTrustPoints(r.trustPoints, { wide: values.wide, output: values.output }));
       return 0;
     }
     case 'show': {

@@ -56,10 +56,10 @@ export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone remove ZONE
        keymaster zone sign ZONE [--defaults | --like ZONE | options...]
        keymaster zone unsign ZONE [--now]     # the DS goes first; --now: no parent has one
-       keymaster zone keys ZONE [--json]
+       keymaster zone keys ZONE [--wide | --output COLUMNS] [--json]
        keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
        keymaster zone key-master ZONE [SERVER]
-       keymaster zone roll ZONE KEY-ID | step-rollover ZONE KEY-ID
+       keymaster zone roll ZONE KEY | step-rollover ZONE KEY
        keymaster zone record add ZONE NAME TYPE RDATA... [--ttl DUR] | record remove ZONE NAME TYPE [RDATA...]
 
 Local zones: served authoritatively from their zone files, transferred (AXFR, TCP) to the
@@ -85,7 +85,13 @@ allowed secondaries, and signed by this server as their Key Master.
                 writes STATEDIR/dsset-ZONE. and STATEDIR/keyset-ZONE. for the parent.
   unsign        removes every DNSSEC record (the keys stay in the key store)
   keys          the zone's signing keys, like Get-DnsServerSigningKey (never private keys), with
-                each key's rollover status, next action and its time, last rollover, method
+                each key's rollover status, next action and how long until it; within 120
+                columns (key tag, the KeyId's first 8 characters); --wide: every column in full;
+                --output tag,id,type,state,status,next,...: these columns (keyid, id, tag, type,
+                keytype, state, alg, algorithm, length, status, action, next, nexttime, last,
+                method, created, activated, retired, storage)
+  KEY           for roll and step-rollover: a key tag, a KeyId, or a prefix of a KeyId that only
+                one key has (an ambiguous one lists the candidates)
   roll          starts the rollover of an active key now (Invoke-DnsServerSigningKeyRollover)
   step-rollover tells a KSK waiting in KskWaitingForDSUpdate that the parent's DS is there
                 (Step-DnsServerSigningKeyRollover); the DS TTL is still waited out
@@ -104,6 +110,7 @@ Keymaster: a caching validating recursive DNS resolver, trust-point manager and 
 
 Verbs:
   serve          run the server
+  init           write a commented config and create the state directory (a new host)
   query          send one query, like dig
   status         show the running server's status
   trust-point    manage trust points (RFC 5011)
@@ -114,7 +121,7 @@ Verbs:
   cache          flush the cache
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.
-Every verb but serve and query talks to the running server's control API.
+Every verb but serve, init and query talks to the running server's control API.
 `;
 
 /** A command line that does not fit the verb's usage: exit status 2. */

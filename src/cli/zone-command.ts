@@ -5,7 +5,9 @@ import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ZoneKeyView, ZoneSummary } from '../server/zone-service.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
-import { type Column, formatFields, formatTable } from './table.js';
+import { formatFields, formatTable } from './table.js';
+import { formatKeyTable } from './key-table.js';
+import { selectKey } from './key-selector.js';
 
 const SIGN_OPTIONS = {
   defaults: { type: 'boolean' },
@@ -45,6 +47,17 @@ function duration(flag: string, value: string): number {
   }
 }
 
+/** The server's floors (src/authority/signing-options.ts), said as durations before anything is sent. */
+const MINIMUM_SECONDS: Partial<Record<keyof SigningPolicy, number>> = {
+  dnskeySignatureValidity: 3600, dsSignatureValidity: 3600, signatureValidity: 3600, kskRollover: 3600, zskRollover: 3600,
+};
+
+function atLeast(flag: string, key: keyof SigningPolicy, seconds: number): number {
+  const min = MINIMUM_SECONDS[key] ?? 0;
+  if (seconds < min) throw new UsageError(`--${flag} (${key}): must be at least ${formatDuration(min)}, got ${formatDuration(seconds)}`);
+  return seconds;
+}
+
 type SignValues = { [K in keyof typeof SIGN_OPTIONS]?: (typeof SIGN_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** The sign request body from the flags: defaults, like, or options over the defaults. */
@@ -69,7 +82,7 @@ export function signBody(values: SignValues): Record<string, unknown> {
   ];
   for (const [key, flag] of durations) {
     const v = values[flag];
-    if (typeof v === 'string') put(key, duration(flag, v));
+    if (typeof v === 'string') put(key, atLeast(flag, key, duration(flag, v)));
   }
   if (values['ds-digest'] !== undefined) {
     const d = values['ds-digest'].toLowerCase();
@@ -103,38 +116,6 @@ function zoneTable(zones: readonly ZoneSummary[]): string {
       { header: 'ZoneFile', value: (z) => z.file },
     ],
     zones,
-  );
-}
-
-function keyTable(keys: readonly ZoneKeyView[]): string {
-  const time = (t: string | null | undefined) => t?.replace(/\.\d+Z$/, 'Z') ?? '-';
-  // With rollover columns (a signed zone): Get-DnsServerSigningKey | FT KeyType, CurrentState,
-  // CurrentRolloverStatus, NextRolloverAction, NextRolloverTime, LastRolloverTime, RolloverType.
-  const rolling = keys.some((k) => k.rollover);
-  return formatTable<ZoneKeyView>(
-    [
-      { header: 'KeyId', value: (k) => k.keyId },
-      { header: 'KeyType', value: (k) => k.keyType },
-      { header: 'CurrentState', value: (k) => k.state },
-      { header: 'KeyTag', value: (k) => String(k.keyTag), align: 'right' },
-      { header: 'CryptoAlgorithm', value: (k) => algorithmText(k.algorithm) },
-      { header: 'KeyStorage', value: (k) => k.keyStorage ?? 'file' },
-      ...(rolling
-        ? ([
-            { header: 'CurrentRolloverStatus', value: (k) => k.rollover?.currentRolloverStatus ?? '-' },
-            { header: 'NextRolloverAction', value: (k) => k.rollover?.nextRolloverAction ?? '-' },
-            { header: 'NextRolloverTime', value: (k) => time(k.rollover?.nextRolloverActionTime) },
-            { header: 'LastRolloverTime', value: (k) => time(k.rollover?.lastRolloverTime) },
-            { header: 'RolloverType', value: (k) => k.rollover?.rolloverMethod ?? k.rolloverType },
-          ] satisfies Column<ZoneKeyView>[])
-        : ([
-            { header: 'KeyLength', value: (k) => String(k.keyLength), align: 'right' },
-            { header: 'CreatedTime', value: (k) => time(k.created) },
-            { header: 'NextRolloverTime', value: (k) => time(k.nextRolloverTime) },
-            { header: 'RolloverType', value: (k) => k.rolloverType },
-          ] satisfies Column<ZoneKeyView>[])),
-    ],
-    keys,
   );
 }
 
@@ -172,6 +153,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       now: { type: 'boolean', default: false },
       digest: { type: 'string' },
       ttl: { type: 'string' },
+      wide: { type: 'boolean', default: false },
+      output: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -190,6 +173,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
     if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
   };
   const out = (data: unknown, human: () => string) => process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+  const keyTable = (keys: readonly ZoneKeyView[]) => formatKeyTable(keys, { wide: values.wide, ...(values.output === undefined ? {} : { output: values.output }) });
 
   switch (action) {
     case 'list': {
@@ -303,10 +287,10 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
     case 'step-rollover': {
       // zone roll ZONE KEY-ID (Invoke-DnsServerSigningKeyRollover); zone step-rollover ZONE KEY-ID (Step-DnsServerSigningKeyRollover).
       const path = needZone();
-      const keyId = rest[0];
-      if (keyId === undefined) throw new UsageError(`zone ${action} needs ZONE KEY-ID (the KeyId column of zone keys)`);
+      if (rest[0] === undefined) throw new UsageError(`zone ${action} needs ZONE KEY (a key tag, a KeyId or a unique KeyId prefix)`);
       noMore(1);
       const client = await connectToServer(values);
+      const keyId = selectKey((await client.get<{ keys: ZoneKeyView[] }>(`/v1/zones/${path}/keys`)).keys, rest[0], zone!).keyId;
       const r = await client.request<{ zone: string; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/keys/${encodeURIComponent(keyId)}/${action}`);
       const k = r.keys.find((x) => x.keyId === keyId);
       const status = k?.rollover ? `${k.rollover.currentRolloverStatus}${k.rollover.nextRolloverAction ? `, next: ${k.rollover.nextRolloverAction} at ${k.rollover.nextRolloverActionTime?.replace(/\.\d+Z$/, 'Z') ?? 'when the parent DS is seen'}` : ''}` : (k?.state ?? 'unknown');

@@ -7,6 +7,9 @@
 /** The config file used when no `--config` is given, relative to the working directory. */
 export const DEFAULT_CONFIG_FILE = 'config/keymaster.yaml';
 
+/** On an installed host (`keymaster init`, the systemd unit): read before DEFAULT_CONFIG_FILE when it exists. */
+export const SYSTEM_CONFIG_FILE = '/etc/keymaster/keymaster.yaml';
+
 export const IANA_ROOT_ANCHORS_URL = 'https://data.iana.org/root-anchors/root-anchors.xml';
 
 export const CONFIG_DEFAULTS = {
@@ -49,6 +52,11 @@ export const CONFIG_DEFAULTS = {
   // Response rate limiting is off unless set, as BIND and Knot ship it: the right rate depends on
   // the traffic a zone really gets (see docs/authority-safety.md).
   authority: { rateLimit: { responsesPerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 } },
+  listenTls: [],
+  listenHttps: [],
+  metrics: true,
+  console: true,
+  consoleListen: [],
 } as const;
 
 /** A policy rule's keys other than `namespace`. */

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { formatConfigPath, type ConfigPath } from './config-path.js';
-import { DEFAULT_CONFIG_FILE } from './defaults.js';
+import { DEFAULT_CONFIG_FILE, SYSTEM_CONFIG_FILE } from './defaults.js';
 import { applyOverrides, type ConfigOverrides } from './overrides.js';
 import { configSchema, type KeymasterConfig } from './schema.js';
 import { INVALID, type ParseContext } from './schema-kit.js';
@@ -99,15 +99,18 @@ export function defaultConfig(options: LoadOptions = {}): KeymasterConfig {
 }
 
 export interface ResolveConfigOptions extends LoadOptions {
-  /** `--config FILE`; when absent, DEFAULT_CONFIG_FILE if it exists, else built-in defaults. */
+  /** `--config FILE`; when absent, SYSTEM_CONFIG_FILE if it exists, else DEFAULT_CONFIG_FILE if it exists, else built-in defaults. */
   readonly file?: string;
+  /** Default SYSTEM_CONFIG_FILE (tests point it elsewhere). */
+  readonly systemFile?: string;
   readonly overrides?: ConfigOverrides;
 }
 
 /** What `serve` and the client verbs do: pick the file, load it, apply command-line overrides. */
 export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<LoadedConfig> {
   const baseDir = options.baseDir ?? process.cwd();
-  const file = options.file ?? (existsSync(resolve(baseDir, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
+  const systemFile = options.systemFile ?? SYSTEM_CONFIG_FILE;
+  const file = options.file ?? (existsSync(systemFile) ? systemFile : existsSync(resolve(baseDir, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
   const loaded = file === undefined ? { config: defaultConfig({ baseDir }), file: undefined } : await loadConfigFile(file, { baseDir });
   if (!options.overrides) return loaded;
   return { config: applyOverrides(loaded.config, options.overrides, { baseDir }), file: loaded.file };

@@ -3,7 +3,7 @@ import { keyFileNameInfo } from '../wire/key-files.js';
 import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
 import {
   boolean,
@@ -270,6 +270,23 @@ export interface KeymasterConfig {
   readonly cookies: CookiesConfig;
   /** Absent in hand-made configs (tests): the defaults. */
   readonly authority?: AuthorityConfig;
+  /** DNS over TLS (RFC 7858); needs `tls`. */
+  readonly listenTls: readonly SocketAddress[];
+  /** DNS over HTTPS (RFC 8484) at /dns-query; needs `tls`. */
+  readonly listenHttps: readonly SocketAddress[];
+  /** Certificate and key (PEM files) for DoT and DoH; reloaded when either file changes. */
+  readonly tls: TlsFilesConfig | undefined;
+  /** Prometheus text at /metrics on the control address. */
+  readonly metrics: boolean;
+  /** The web console on the control address. */
+  readonly console: boolean;
+  /** The console (and the control API under it) also over HTTPS on these addresses; needs `tls`. */
+  readonly consoleListen: readonly SocketAddress[];
+}
+
+export interface TlsFilesConfig {
+  readonly cert: string;
+  readonly key: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +323,7 @@ const duration = (minSeconds: number) =>
       return fail(`must be a duration such as 30d, 12h, 90m or 45s, got ${describeValue(value)}`);
     const seconds = attempt(() => parseDuration(value));
     if (seconds instanceof Failure) return seconds;
-    return seconds >= minSeconds ? seconds : fail(`${JSON.stringify(value)} is shorter than the minimum of ${minSeconds}s`);
+    return seconds >= minSeconds ? seconds : fail(`must be at least ${formatDuration(minSeconds)}, got ${formatDuration(seconds)}`);
   });
 
 function domainName(value: string): Name | Failure {
@@ -591,4 +608,16 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
     }),
     {},
   ),
+  listenTls: withDefault(listOf(socketAddress(853), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.listenTls),
+  listenHttps: withDefault(listOf(socketAddress(443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.listenHttps),
+  tls: optional(table<TlsFilesConfig>({ cert: required(filePath), key: required(filePath) })),
+  metrics: withDefault(boolean(), CONFIG_DEFAULTS.metrics),
+  console: withDefault(boolean(), CONFIG_DEFAULTS.console),
+  consoleListen: withDefault(listOf(socketAddress(8443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.consoleListen),
+}, (config, report) => {
+  if (config.consoleListen.length > 0 && !config.console) report(['consoleListen'], 'is set but console is false');
+  if (config.tls !== undefined) return;
+  if (config.consoleListen.length > 0) report(['consoleListen'], 'the console off loopback is served over HTTPS only: set tls: { cert: FILE, key: FILE }');
+  if (config.listenTls.length > 0) report(['listenTls'], 'DNS over TLS needs a certificate: set tls: { cert: FILE, key: FILE }');
+  if (config.listenHttps.length > 0) report(['listenHttps'], 'DNS over HTTPS needs a certificate: set tls: { cert: FILE, key: FILE }');
 });

@@ -1,5 +1,17 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { fstatSync } from 'node:fs';
 import type { LogLevel } from '../config/schema.js';
+import { journaldStream, stdoutIsJournal } from './journald.js';
+
+/** `device:inode` of stdout, as systemd writes JOURNAL_STREAM. */
+function stdoutIdentity(): string | undefined {
+  try {
+    const st = fstatSync(1);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
 
 export type Logger = PinoLogger;
 export type EventLevel = Exclude<LogLevel, 'silent'>;
@@ -12,8 +24,9 @@ export interface LoggerOptions {
 
 /** JSON lines: `{"level":"info","time":"2026-…Z","pid":1,"event":"server.started",…}`. */
 export function createLogger(options: LoggerOptions): Logger {
-  const destination =
-    typeof options.destination === 'object' ? options.destination : pino.destination({ dest: options.destination ?? 1, sync: true });
+  const toStdout = options.destination === undefined || options.destination === 1;
+  const plain = typeof options.destination === 'object' ? options.destination : pino.destination({ dest: options.destination ?? 1, sync: true });
+  const destination = toStdout && stdoutIsJournal(process.env, stdoutIdentity()) ? journaldStream(plain) : plain;
   return pino(
     {
       level: options.level,

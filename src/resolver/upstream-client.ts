@@ -25,6 +25,9 @@ export interface UpstreamStats {
   timeouts: number;
   tcpRetries: number;
   ednsFallbacks: number;
+  /** Answers received and their summed round-trip times (the metrics' RTT summary). */
+  answers: number;
+  rttMsSum: number;
 }
 
 export function serverKey(s: ServerAddress): string {
@@ -41,7 +44,7 @@ const RETRY_ROUNDS = 3;
  * (RFC 6891 §7). Every query sent is charged to the client query's budget.
  */
 export class UpstreamClient {
-  readonly stats: UpstreamStats = { queries: 0, timeouts: 0, tcpRetries: 0, ednsFallbacks: 0 };
+  readonly stats: UpstreamStats = { queries: 0, timeouts: 0, tcpRetries: 0, ednsFallbacks: 0, answers: 0, rttMsSum: 0 };
 
   constructor(
     private readonly selection: ServerSelection,
@@ -118,7 +121,10 @@ export class UpstreamClient {
           attempt--;
           continue;
         }
-        this.selection.recordAnswer(key, performance.now() - started);
+        const rttMs = performance.now() - started;
+        this.stats.answers++;
+        this.stats.rttMsSum += rttMs;
+        this.selection.recordAnswer(key, rttMs);
         if (r.tc && !tcp) {
           this.stats.tcpRetries++;
           tcp = true;

@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { listenOn } from './dot-listener.js';
+import type { TlsCertificate } from './tls-certificate.js';
+import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from './control-token.js';
 import {
@@ -11,6 +14,7 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
 
 export interface ControlApiOptions {
   /** Must be a loopback address; port 0 picks a free port. */
@@ -23,6 +27,23 @@ export interface ControlApiOptions {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+/**
+ * Open control connections at most; past it new ones are closed at accept. The CLI opens one per
+ * command and the console a few per browser: 256 is far above use and bounds what a local
+ * process can make us hold.
+ */
+export const MAX_CONTROL_CONNECTIONS = 256;
+/** A connection must have sent its request headers by then (checked every second, not Node's 30 s). */
+export const CONTROL_HEADERS_TIMEOUT_MS = 5_000;
+/** The whole request, body included (a zone file of 1 MiB on loopback takes milliseconds). */
+export const CONTROL_REQUEST_TIMEOUT_MS = 15_000;
+const SERVER_OPTIONS = { connectionsCheckingInterval: 1_000, headersTimeout: CONTROL_HEADERS_TIMEOUT_MS, requestTimeout: CONTROL_REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 };
+
+/**
+ * A route that answers with its own status, headers and body and does its own access check
+ * (`/metrics`, the console's pages): it is matched before the bearer token is asked for.
+ */
+export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
 /**
  * The control API: JSON over HTTP on loopback, every request authenticated by the bearer token
@@ -30,6 +51,10 @@ export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
  */
 export class ControlApi {
   private readonly router = new ControlRouter();
+  private readonly rawRoutes = new Map<string, RawRouteHandler>();
+  private readonly secureServers: { server: HttpsServer; certificate: TlsCertificate }[] = [];
+  /** Another way in than the bearer token (the console's session cookie); undefined: not its kind of request. */
+  private alternativeAuth: ((req: IncomingMessage) => true | undefined) | undefined;
   private readonly maxBodyBytes: number;
   private server: Server | undefined;
   private token: string | undefined;
@@ -41,6 +66,22 @@ export class ControlApi {
 
   registerRoute(method: HttpMethod, pattern: string, handler: ControlHandler): void {
     this.router.registerRoute(method, pattern, handler);
+  }
+
+  /** `path` is matched exactly (no query string); GET and HEAD only, unless the handler checks the method. */
+  registerRawRoute(path: string, handler: RawRouteHandler): void {
+    if (this.rawRoutes.has(path)) throw new Error(`raw route ${path} is already registered`);
+    this.rawRoutes.set(path, handler);
+  }
+
+  /** Lets requests without an Authorization header in by other means; it throws ControlError to refuse. */
+  setAlternativeAuthentication(check: (req: IncomingMessage) => true | undefined): void {
+    this.alternativeAuth = check;
+  }
+
+  /** The control token, compared in constant time. */
+  isToken(presented: string): boolean {
+    return this.token !== undefined && tokensEqual(presented, this.token);
   }
 
   /** The address actually bound (its real port when 0 was asked for). */
@@ -60,9 +101,7 @@ export class ControlApi {
     if (tokenInfo.permissionsTightened)
       logEvent(logger, 'control.token-permissions-fixed', { path: tokenInfo.path }, { level: 'warn', msg: 'token file was readable by others; set to 0600' });
 
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
+    const server = this.harden(createServer(SERVER_OPTIONS, (req, res) => void this.handle(req, res)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(new Error(`control API cannot listen on ${formatSocketAddress(address)}: ${error.code ?? error.message}`)),
@@ -74,7 +113,43 @@ export class ControlApi {
     this.boundAddress = { ...address, port: (server.address() as AddressInfo).port };
   }
 
+  /**
+   * Serves every route (the console, and the API under it) over HTTPS on `address` too: any
+   * address, since the operator gave a certificate for it. Reloads of the certificate apply.
+   */
+  async listenSecure(address: SocketAddress, certificate: TlsCertificate): Promise<SocketAddress> {
+    const server = this.harden(createHttpsServer({ ...certificate.options, ...SERVER_OPTIONS }, (req, res) => void this.handle(req, res)));
+    const bound = await listenOn(server, address);
+    certificate.attach(server);
+    this.secureServers.push({ server, certificate });
+    return bound;
+  }
+
+  /** Limits on connections that have not shown a token yet (see MAX_CONTROL_CONNECTIONS). */
+  private harden<T extends Server>(server: T): T {
+    const { logger } = this.options;
+    server.maxConnections = MAX_CONTROL_CONNECTIONS;
+    // Node's headersTimeout counts only from a request's first byte: a connection that sends
+    // nothing would be held until the client leaves. Once bytes flow, headersTimeout,
+    // requestTimeout and keepAliveTimeout take over.
+    server.on('connection', (socket: Socket) => {
+      const silent = setTimeout(() => socket.destroy(), CONTROL_HEADERS_TIMEOUT_MS);
+      silent.unref();
+      socket.once('data', () => clearTimeout(silent));
+      socket.once('close', () => clearTimeout(silent));
+    });
+    const refused = new ThrottledEventLog(logger, 'control.connection-refused', 'warn');
+    server.on('drop', (drop) => refused.log({ client: drop?.remoteAddress, max: MAX_CONTROL_CONNECTIONS }, 'control connection refused: too many open'));
+    return server;
+  }
+
   async stop(): Promise<void> {
+    for (const { server, certificate } of this.secureServers.splice(0)) {
+      certificate.detach(server);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -86,6 +161,16 @@ export class ControlApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     let status = 500;
+    const raw = this.rawRoutes.get((req.url ?? '/').split('?')[0]!);
+    if (raw) {
+      try {
+        await raw(req, res);
+      } catch (error) {
+        logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
+        send(res, 500, { error: { code: 'internal', message: 'internal error; see the server log for details' } });
+      }
+      return;
+    }
     try {
       const reply = await this.dispatch(req);
       status = reply.status;
@@ -97,7 +182,8 @@ export class ControlApi {
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
       status = failure.status;
       const headers: Record<string, string> = {};
-      if (failure.status === 401) headers['www-authenticate'] = 'Bearer realm="keymaster"';
+      // Without the token a connection gets its answer and is closed: nothing to keep alive for.
+      if (failure.status === 401) Object.assign(headers, { 'www-authenticate': 'Bearer realm="keymaster"', connection: 'close' });
       if (failure.status === 413) headers['connection'] = 'close';
       if (failure.status === 405) headers['allow'] = (failure.details as { allowed: string[] }).allowed.join(', ');
       const body = { error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) } };
@@ -113,7 +199,7 @@ export class ControlApi {
   }
 
   private async dispatch(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
-    this.authenticate(req.headers.authorization);
+    if (req.headers.authorization !== undefined || this.alternativeAuth?.(req) !== true) this.authenticate(req.headers.authorization);
     const url = new URL(`http://control.invalid${req.url?.startsWith('/') ? req.url : '/'}`);
     const method = (req.method ?? 'GET').toUpperCase();
     const match = this.router.match(method, url.pathname);

@@ -35,7 +35,7 @@ export interface RunningDnsListeners {
 export class DnsListenError extends Error {
   override readonly name = 'DnsListenError';
   constructor(
-    readonly protocol: 'udp' | 'tcp',
+    readonly protocol: 'udp' | 'tcp' | 'tls' | 'https',
     readonly address: string,
     readonly code: string | undefined,
     cause: unknown,

@@ -2,7 +2,8 @@ export interface ClientInfo {
   /** Client IP (IPv4-mapped IPv6 normalised to IPv4). */
   readonly address: string;
   readonly port: number;
-  readonly transport: 'udp' | 'tcp';
+  /** Stream transports (TCP, DNS over TLS, DNS over HTTPS) carry answers of up to 64 KiB. */
+  readonly transport: 'udp' | 'tcp' | 'tls' | 'https';
   /** The address the query arrived on. */
   readonly localAddress: string;
 }

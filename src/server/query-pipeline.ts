@@ -164,7 +164,7 @@ export class QueryPipeline {
       this.stats.formerr++;
       return headerOnlyResponse(query, Rcode.FORMERR);
     }
-    const maxSize = client.transport === 'tcp' ? 0xffff : request.edns ? Math.max(512, Math.min(request.edns.udpSize, MAX_UDP_PAYLOAD)) : 512;
+    const maxSize = client.transport !== 'udp' ? 0xffff : request.edns ? Math.max(512, Math.min(request.edns.udpSize, MAX_UDP_PAYLOAD)) : 512;
     const cookie = this.o.cookies ? findOption(request.edns, EdnsOptionCode.COOKIE)?.data : undefined;
     if (cookie && !isWellFormedCookie(cookie)) {
       this.stats.formerr++;
@@ -331,5 +331,5 @@ function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undef
   const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
   const cd = q[3]! & 0x10 ? 1 : 0;
   const ad = q[3]! & 0x20 ? 1 : 0;
-  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize, ...(cookie ? { cookie } : {}) };
+  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport !== 'udp' ? 0xffff : udpSize, ...(cookie ? { cookie } : {}) };
 }

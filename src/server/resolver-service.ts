@@ -42,6 +42,8 @@ export interface ResolverServices {
   /** The RFC 6761/6303/7686/8375 zones answered here (good-citizen-service.ts). */
   readonly locallyServed?: LocallyServedZones;
   readonly cookies?: ServerCookies;
+  /** Told of each answer that failed validation (metrics), after it is logged. */
+  readonly onValidationFailure?: (event: { state: string; ede?: number }) => void;
 }
 
 /** The resolver and the query pipeline built from the config, with their control routes. */
@@ -66,7 +68,10 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
-    onValidationFailure: (event) => failures.log({ ...event }),
+    onValidationFailure: (event) => {
+      failures.log({ ...event });
+      services.onValidationFailure?.(event);
+    },
     ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
     inFlightLimits: { maxInFlight: limits.maxInFlight, maxInFlightPerServer: limits.maxInFlightPerServer, jostleAfterMs: limits.jostleAfterMs },
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),

@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { prepareStateDir } from './state-dir.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
-import { startDnsListeners } from './dns-listeners.js';
+import { startDnsListeners, type DnsListenerStats } from './dns-listeners.js';
 import { registerExplainRoute } from './explain-route.js';
 import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -20,6 +20,8 @@ import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 import { createLocallyServedZones, localZonesStatus, startServerCookies } from './good-citizen-service.js';
+import { registerOperatorSurfaces } from './operator-surfaces.js';
+import { ValidationFailureCounts } from './server-metrics.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
@@ -47,7 +49,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, configFile, logger } = options;
   tuneHeapForBoundedMemory();
   const startedAt = new Date();
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await prepareStateDir(config.stateDir);
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
@@ -101,8 +103,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   registerTrustRoutes(control, trust, () => systemClock.now());
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
   const serverCookies = await startServerCookies(config, systemClock, logger);
+  const validationFailures = new ValidationFailureCounts();
   const pipeline = await createResolverService(config, systemClock, logger, {
-    localZones: zones, policy: policy.table, anchors: trust.source,
+    localZones: zones, policy: policy.table, anchors: trust.source, onValidationFailure: validationFailures.record,
     ...(locallyServed ? { locallyServed } : {}), ...(serverCookies ? { cookies: serverCookies.cookies } : {}),
   });
   watchPolicy(policy, pipeline);
@@ -121,10 +124,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void> } = { listeners: [], close: async () => {} };
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  const surfaces = registerOperatorSurfaces(control, config, {
+    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
+  });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
+    ...surfaces.listeners(),
   ];
   const openRecursion = openRecursionPrefixes(config.recursion.allow);
   if (openRecursion.length > 0) {
@@ -144,8 +151,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, pipeline.handle, logger, { tcpLimits: config.tcp });
+    dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
+    await surfaces.listen();
   } catch (error) {
+    await dns.close();
+    await surfaces.close();
     await control.stop();
     await policy.stop();
     await scheduler.stop();
@@ -165,6 +175,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     (stopping ??= (async () => {
       serverCookies?.stop();
       await dns.close();
+      await surfaces.close();
       await control.stop();
       await policy.stop();
       await scheduler.stop();

@@ -5,7 +5,7 @@ import type { LocalZonesStatus } from './good-citizen-service.js';
 /** One socket the server has open. */
 export interface ListenerInfo {
   readonly purpose: 'dns' | 'control';
-  readonly protocol: 'udp' | 'tcp' | 'http';
+  readonly protocol: 'udp' | 'tcp' | 'tls' | 'https' | 'http';
   /** `127.0.0.1:5300`, `[::1]:53`. */
   readonly address: string;
 }

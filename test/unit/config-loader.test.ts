@@ -201,7 +201,8 @@ describe('errors name the file, line and key path', () => {
     const issue = only('trustAnchors:\n  rfc5011: { addHoldDown: 30x }\n');
     expect(issue).toMatchObject({ path: 'trustAnchors.rfc5011.addHoldDown', line: 2 });
     expect(issue.message).toContain('"30x" is not a duration');
-    expect(only('trustAnchors: { rfc5011: { minRefresh: 0 } }\n').message).toContain('shorter than the minimum');
+    expect(only('trustAnchors: { rfc5011: { minRefresh: 0 } }\n').message).toContain('must be at least 1s, got 0s');
+    expect(only('zones: [{ name: a., file: a.zone, signing: { kskRollover: 30m } }]\n').message).toContain('must be at least 1h, got 30m');
   });
 
   it('missing required keys point at the table that lacks them', () => {
