@@ -8,7 +8,7 @@ export const SCREEN_COLUMNS = 120;
 
 const stamp = (iso: string | undefined) => (iso === undefined ? '-' : iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'));
 
-function columns(now: number, resultWidth: number): Record<string, Column<TrustPointView>> {
+function columns(now: number, resultWidth: number, sourceWidth = Infinity): Record<string, Column<TrustPointView>> {
   return {
     zone: { header: 'TrustPoint', value: (p) => p.zone },
     state: { header: 'State', value: (p) => p.state },
@@ -21,12 +21,15 @@ function columns(now: number, resultWidth: number): Record<string, Column<TrustP
     nexttime: { header: 'NextActiveRefresh', value: (p) => stamp(p.nextRefresh) },
     failures: { header: 'Failures', value: (p) => String(p.failures), align: 'right' },
     fullresult: { header: 'LastResult', value: (p) => p.lastResult ?? '-' },
-    source: { header: 'Source', value: (p) => (p.sources.length === 0 ? '-' : p.sources.join('; ')) },
+    source: { header: 'Source', value: (p) => clip(sourcesOf(p), sourceWidth) },
+    fullsource: { header: 'Source', value: sourcesOf },
   };
 }
 
-const NORMAL = ['zone', 'state', 'anchors', 'last', 'next', 'result', 'source'];
-const WIDE = ['zone', 'state', 'anchors', 'lasttime', 'success', 'nexttime', 'failures', 'fullresult', 'source'];
+const NORMAL = ['zone', 'state', 'anchors', 'next', 'result', 'source'];
+const WIDE = ['zone', 'state', 'anchors', 'lasttime', 'success', 'nexttime', 'failures', 'fullresult', 'fullsource'];
+
+const sourcesOf = (p: TrustPointView) => (p.sources.length === 0 ? '-' : p.sources.join('; '));
 
 /**
  * `trust-point list` for people: within SCREEN_COLUMNS by default (times as "3m ago"/"in 59m",
@@ -34,9 +37,12 @@ const WIDE = ['zone', 'state', 'anchors', 'lasttime', 'success', 'nexttime', 'fa
  */
 export function formatTrustPointTable(points: readonly TrustPointView[], options: { wide?: boolean | undefined; output?: string | undefined; now?: number } = {}): string {
   const now = options.now ?? Date.now();
-  // Measure the other default columns, then give the result what remains of the screen.
-  const others = chooseColumns(columns(now, 0), { normal: NORMAL.filter((c) => c !== 'result'), wide: WIDE }, {});
+  // Measure the other default columns, then share what is left of the screen between the last
+  // result and the sources (each cut with … when it does not fit; --wide has them whole).
+  const others = chooseColumns(columns(now, 0), { normal: NORMAL.filter((c) => c !== 'result' && c !== 'source'), wide: WIDE }, {});
   const used = others.reduce((sum, c) => sum + Math.max(c.header.length, ...points.map((p) => c.value(p).length)) + 2, 0);
-  const resultWidth = Math.max('LastResult'.length, SCREEN_COLUMNS - used);
-  return formatTable(chooseColumns(columns(now, resultWidth), { normal: NORMAL, wide: WIDE }, options), points);
+  const left = Math.max(0, SCREEN_COLUMNS - used - 2);
+  const sourceWidth = Math.max('Source'.length, Math.min(Math.max(0, ...points.map((p) => sourcesOf(p).length)), Math.floor(left / 2)));
+  const resultWidth = Math.max('LastResult'.length, left - sourceWidth);
+  return formatTable(chooseColumns(columns(now, resultWidth, sourceWidth), { normal: NORMAL, wide: WIDE }, options), points);
 }

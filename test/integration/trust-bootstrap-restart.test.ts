@@ -61,9 +61,10 @@ describe('trustAnchors.import is a bootstrap (real server, restarts)', () => {
       expect(rejected.map((r) => r.problem)).toEqual([`${labFile}:1: the digest has 20 octets; digest type 2 (SHA-256) has 32`]);
       expect(rejected[0]!.level).toBe('warn');
 
-      const list = await server.cli(['trust-point', 'list']);
+      const list = await server.cli(['trust-point', 'list', '--wide']);
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout.split('\n')[0]).toMatch(/^TrustPoint\s+State\s+Anchors\s.*\sSource$/);
+      expect((await server.cli(['trust-point', 'list'])).stdout.split('\n')[0]).toMatch(/\sSource$/); // in the default table too, cut to fit
       expect(list.stdout).toMatch(new RegExp(`^\\.\\s+DsPending\\s+2 DS\\s.*config rootAnchors ${rootAnchors.replace(/[.]/g, '\\.')}$`, 'm'));
       expect(list.stdout).toMatch(new RegExp(`^corp\\.example\\.\\s+DsPending\\s+1 DS\\s.*config import ${corpFile.replace(/[.]/g, '\\.')}$`, 'm'));
       expect(list.stdout).toMatch(/^lab\.example\.\s+Inactive\s.*\s-$/m); // no usable anchor: fails closed

@@ -27,7 +27,7 @@ describe('keymaster trust-point and trust-anchor against a running server', () =
   it('the root trust point was bootstrapped from root-anchors.xml: DS anchors 20326 and 38696, DsPending', async () => {
     const list = await server.cli(['trust-point', 'list']);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^TrustPoint\s+State\s+Anchors\s+LastActiveRefresh/);
+    expect(list.stdout).toMatch(/^TrustPoint\s+State\s+Anchors\s+NextActiveRefresh\s+LastResult\s+Source$/m);
     expect(list.stdout).toMatch(/^\.\s+DsPending\s+2 DS/m);
     const show = await server.cli(['trust-point', 'show', '.', '--json']);
     const detail = JSON.parse(show.stdout) as { anchors: { keyTag: number; type: string; state: string; label: string }[] };

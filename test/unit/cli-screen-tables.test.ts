@@ -75,16 +75,16 @@ describe('keys addressed by key tag or KeyId prefix', () => {
 describe('trust-point list for a screen', () => {
   const point = (zone: string, lastResult: string): TrustPointView => ({
     zone, state: 'Active', anchorCounts: { Valid: 2, AddPend: 1, Revoked: 1 }, createdAt: iso(-86400),
-    lastRefresh: iso(-180), lastSuccess: iso(-180), nextRefresh: iso(3540), lastResult, failures: 0,
+    lastRefresh: iso(-180), lastSuccess: iso(-180), nextRefresh: iso(3540), lastResult, failures: 0, sources: ['config rootAnchors trust-anchors/root-anchors.xml'],
   });
   const points = [point('.', 'ok: DNSKEY RRset of 3 keys validated by 20326; 1 new key in AddPend until 2027-01-06'), point('branch-office.corp.example.', 'ok')];
 
   it('fits 120 columns by default, times relative and the last result cut to fit', () => {
     const text = formatTrustPointTable(points, { now: NOW });
     expect(widest(text)).toBeLessThanOrEqual(120);
-    expect(text).toMatch(/^TrustPoint\s+State\s+Anchors\s+LastActiveRefresh\s+NextActiveRefresh\s+LastResult/);
-    expect(text).toContain('3m ago');
+    expect(text).toMatch(/^TrustPoint\s+State\s+Anchors\s+NextActiveRefresh\s+LastResult\s+Source$/m);
     expect(text).toContain('in 59m');
+    expect(text).toContain('config rootAnc…');
     expect(text).toContain('…');
   });
 
@@ -92,6 +92,7 @@ describe('trust-point list for a screen', () => {
     const wide = formatTrustPointTable(points, { wide: true, now: NOW });
     expect(wide).toContain('2026-12-07 11:57:00Z');
     expect(wide).toContain('until 2027-01-06');
+    expect(wide).toContain('config rootAnchors trust-anchors/root-anchors.xml');
     expect(formatTrustPointTable(points, { output: 'zone,next', now: NOW }).split('\n')[0]).toMatch(/^TrustPoint\s+NextActiveRefresh$/);
   });
 });

@@ -27,7 +27,9 @@ function fakePipeline(): QueryPipeline {
     servfails: 1,
     validation: { secure: 4, insecure: 1, bogus: 1, indeterminate: 0, signatureChecks: 10, nsec3Hashes: 0 },
   };
-  return { resolver: { stats: () => resolverStats }, stats: { queries: 9, cachedResponses: 1, formerr: 0, refused: 0, notimp: 0, servfail: 1 }, responses: { size: 1 } } as unknown as QueryPipeline;
+  const memory = { maxBytes: 1 << 20, totalBytes: () => 4096, usage: () => ({}) };
+  const inFlight = { stats: () => ({ inFlight: 0, maxInFlight: 1024, maxInFlightPerServer: 256, shed: 0, jostled: 0 }) };
+  return { resolver: { stats: () => resolverStats, memory, inFlight }, stats: { queries: 9, cachedResponses: 1, formerr: 0, refused: 0, notimp: 0, servfail: 1 }, responses: { size: 1 } } as unknown as QueryPipeline;
 }
 
 describe('metrics on a simulated clock', () => {

@@ -206,7 +206,7 @@ describe('where each anchor came from', () => {
       ['DNSKEY', 'RFC 5011', 'rfc5011', undefined],
     ]);
     expect(trustPointView(svc.store.get('.')!, l.clock.now()).sources).toEqual([`trust-point add-root ${xml}`]);
-    const table = formatTrustPoints(svc.store.list().map((tp) => trustPointView(tp, l.clock.now())));
+    const table = formatTrustPoints(svc.store.list().map((tp) => trustPointView(tp, l.clock.now())), { wide: true });
     expect(table.split('\n')[0]).toMatch(/\sSource$/);
     expect(table).toMatch(new RegExp(`^corp\\.example\\. .*config import ${file.replace(/[.]/g, '\\.')}; trust-anchor add; trust-anchor import /home/op/keyset-corp\\.example\\.; RFC 5011$`, 'm'));
     expect(formatAnchors(detail.anchors, false)).toMatch(/ RFC 5011\n$/);
