@@ -16,6 +16,19 @@ export interface AskOptions {
   readonly dnssecOk: boolean;
   /** False for an answer that rules the server out for this question (lame, REFUSED, SERVFAIL). */
   readonly usable?: (response: Message) => boolean;
+  /** Passes over the servers that stay silent (default RETRY_ROUNDS); the caller may spread them out. */
+  readonly rounds?: number;
+  /**
+   * Servers already ruled out for this question (an unusable answer or a network error): they
+   * are skipped, and those this call rules out are added, so the caller's next call skips them.
+   */
+  readonly ruledOut?: Set<string>;
+}
+
+/** How the client talks to one server; the real transports unless a test injects its own. */
+export interface Exchanges {
+  readonly udp: typeof exchangeUdp;
+  readonly tcp: typeof exchangeTcp;
 }
 
 export interface UpstreamStats {
@@ -31,7 +44,7 @@ export function serverKey(s: ServerAddress): string {
 
 const MAX_SERVERS_TRIED = 6;
 /** Passes over the servers when answers are lost (Unbound re-sends up to 5 times: outbound-msg-retry). */
-const RETRY_ROUNDS = 3;
+export const RETRY_ROUNDS = 3;
 
 /**
  * Asks upstream servers one question: the fastest first, the next on timeout or unusable
@@ -44,6 +57,7 @@ export class UpstreamClient {
   constructor(
     private readonly selection: ServerSelection,
     private readonly clock: Clock,
+    private readonly exchanges: Exchanges = { udp: exchangeUdp, tcp: exchangeTcp },
   ) {}
 
   isBackedOff(server: ServerAddress): boolean {
@@ -52,10 +66,11 @@ export class UpstreamClient {
 
   async ask(servers: readonly ServerAddress[], question: Question, options: AskOptions, budget: QueryBudget): Promise<UpstreamAnswer | undefined> {
     const byKey = new Map(servers.map((s) => [serverKey(s), s]));
-    let order = this.selection.order([...byKey.keys()]).slice(0, MAX_SERVERS_TRIED);
+    const ruledOut = options.ruledOut;
+    let order = this.selection.order([...byKey.keys()].filter((k) => !ruledOut?.has(k))).slice(0, MAX_SERVERS_TRIED);
     // A lost packet (a busy or rate-limiting server drops some) is not a dead server: servers that
     // only timed out are asked again, in later rounds, while the client query's budget lasts.
-    for (let round = 0; round < RETRY_ROUNDS && order.length > 0; round++) {
+    for (let round = 0; round < (options.rounds ?? RETRY_ROUNDS) && order.length > 0; round++) {
       const silent: string[] = [];
       for (const key of order) {
         const server = byKey.get(key)!;
@@ -64,9 +79,13 @@ export class UpstreamClient {
           silent.push(key);
           continue;
         }
-        if (!response) continue;
+        if (!response) {
+          ruledOut?.add(key);
+          continue;
+        }
         if (options.usable && !options.usable(response)) {
           this.selection.recordFailure(key);
+          ruledOut?.add(key);
           continue;
         }
         return { response, server };
@@ -94,7 +113,7 @@ export class UpstreamClient {
       const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
       const started = performance.now();
       try {
-        const ex = tcp ? await exchangeTcp(server, query, wire, timeout) : await exchangeUdp(server, query, wire, timeout);
+        const ex = tcp ? await this.exchanges.tcp(server, query, wire, timeout) : await this.exchanges.udp(server, query, wire, timeout);
         const r = ex.response;
         this.selection.recordAnswer(key, performance.now() - started);
         if (r.tc && !tcp) {
