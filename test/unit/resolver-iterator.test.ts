@@ -30,11 +30,16 @@ function baseTree(net: FakeNetwork, tldExtra: string): void {
     a.root-servers.test. 518400 IN A ${ROOT}
     test. 172800 IN NS ns.test.
     ns.test. 172800 IN A ${TLD}`))]));
-  net.serve(TLD, zoneScript([makeZone('test.', records(`
+  net.serve(TLD, zoneScript([tldZone(tldExtra)]));
+}
+
+/** The zone test. served at TLD, with `extra` lines (delegations, glue). */
+function tldZone(extra: string) {
+  return makeZone('test.', records(`
     test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
     test. 3600 IN NS ns.test.
     ns.test. 3600 IN A ${TLD}
-    ${tldExtra}`))]));
+    ${extra}`));
 }
 
 /** A child zone `name` with www → 198.51.100.1 and the given NS/A lines. */
@@ -145,14 +150,11 @@ describe('iterator: a zone’s other servers', () => {
       other.test. 3600 IN NS ns.test.`);
     // ns.other.test. lives in test.'s own server (other.test. delegated back to it).
     net.serve(TLD, zoneScript([
-      makeZone('test.', records(`
-        test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
-        test. 3600 IN NS ns.test.
-        ns.test. 3600 IN A ${TLD}
+      tldZone(`
         mix.test. 3600 IN NS ns.mix.test.
         mix.test. 3600 IN NS ns.other.test.
         ns.mix.test. 3600 IN A 192.0.2.31
-        other.test. 3600 IN NS ns.test.`)),
+        other.test. 3600 IN NS ns.test.`),
       childZone('other.test.', 'other.test. 3600 IN NS ns.test.\nns.other.test. 3600 IN A 192.0.2.32'),
     ]));
     net.serve('192.0.2.32', zoneScript([childZone('mix.test.', 'mix.test. 3600 IN NS ns.mix.test.')]));
@@ -201,13 +203,10 @@ describe('iterator: the parent’s delegation and the addresses of servers', () 
     // out.test. has two servers: ns.host.test. (address TTL 60 s, alive) and ns2.host.test.
     // (address TTL 1 day, gone silent since): after a minute only the dead one has an address.
     net.serve(TLD, zoneScript([
-      makeZone('test.', records(`
-        test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
-        test. 3600 IN NS ns.test.
-        ns.test. 3600 IN A ${TLD}
+      tldZone(`
         out.test. 86400 IN NS ns.host.test.
         out.test. 86400 IN NS ns2.host.test.
-        host.test. 86400 IN NS ns.test.`)),
+        host.test. 86400 IN NS ns.test.`),
       childZone('host.test.', 'host.test. 86400 IN NS ns.test.\nns.host.test. 60 IN A 192.0.2.51\nns2.host.test. 86400 IN A 192.0.2.52'),
     ]));
     net.serve('192.0.2.51', zoneScript([childZone('out.test.', 'out.test. 86400 IN NS ns.host.test.\nout.test. 86400 IN NS ns2.host.test.')]));
@@ -228,12 +227,9 @@ describe('iterator: referrals that are not answers', () => {
     baseTree(net, `
       aa.test. 3600 IN NS ns.aa.test.
       ns.aa.test. 3600 IN A 192.0.2.61`);
-    const honest = zoneScript([makeZone('test.', records(`
-      test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
-      test. 3600 IN NS ns.test.
-      ns.test. 3600 IN A ${TLD}
+    const honest = zoneScript([tldZone(`
       aa.test. 3600 IN NS ns.aa.test.
-      ns.aa.test. 3600 IN A 192.0.2.61`))]);
+      ns.aa.test. 3600 IN A 192.0.2.61`)]);
     net.serve(TLD, (m, t) => {
       const a = honest(m, t)!;
       return { ...a, aa: true };
@@ -284,12 +280,9 @@ describe('iterator: stray records and the referral’s proof of no DS', () => {
 
   it('keeps the NSEC proof of no DS that came with a referral and answers the DS question from it', async () => {
     const net = new FakeNetwork();
-    const honest = zoneScript([makeZone('test.', records(`
-      test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
-      test. 3600 IN NS ns.test.
-      ns.test. 3600 IN A ${TLD}
+    const honest = zoneScript([tldZone(`
       insecure.test. 3600 IN NS ns.insecure.test.
-      ns.insecure.test. 3600 IN A 192.0.2.81`))]);
+      ns.insecure.test. 3600 IN A 192.0.2.81`)]);
     baseTree(net, '');
     const proof = records(`
       insecure.test. 300 IN NSEC ns.test. NS RRSIG NSEC
