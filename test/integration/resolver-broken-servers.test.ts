@@ -19,7 +19,7 @@ import { type Message, Rcode } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { type Behaviour, type BrokenTree, type ResolverPair, askBoth, behave, startBrokenTree, startResolverPair } from '../support/broken-servers.js';
+import { type Behaviour, type BrokenTree, type ResolverPair, ask, askBoth, behave, dsOf, signedZone, startBrokenTree, startResolverPair, writeDsset, zoneKey } from '../support/broken-servers.js';
 import { haveTool } from '../support/external-servers.js';
 import { makeZone, records } from '../support/scripted-server.js';
 import { summariseAnswer } from '../support/signed-hierarchy.js';
@@ -202,5 +202,67 @@ describe.runIf(haveTool('unbound'))('broken authoritative servers: Keymaster and
     // answer to an IN question. Its IN data agrees with ours.
     expect(unbound.response.answer.filter((r) => r.class === 3).map((r) => r.type)).toEqual([RRType.A]);
     expect(addresses({ ...unbound.response, answer: unbound.response.answer.filter((r) => r.class === 1) })).toEqual(addresses(keymaster.response));
+  });
+});
+
+/**
+ * A signed root and test. (NSEC) on 127.10.122.0/24, delegating insec.test. without DS; the
+ * referral carries the NSEC that proves it. test.'s server fails every DS question (SERVFAIL),
+ * so a resolver that asks for the DS again instead of keeping the proof turns a proven-insecure
+ * zone into SERVFAIL.
+ *
+ *   1 root (signed)   2 test. (signed; DS questions SERVFAIL)   3 insec.test. (unsigned)
+ *   53 Keymaster (validating, root anchor), 54 Unbound (validating, same anchor)
+ */
+describe.runIf(haveTool('unbound'))('the proof of no DS that comes with a referral', () => {
+  const Q = '127.10.122';
+  let tree: BrokenTree;
+  let pair: ResolverPair;
+  let dir: string;
+
+  beforeAll(async () => {
+    const rootKey = zoneKey('.');
+    const tldKey = zoneKey('test.');
+    const root = signedZone(rootKey, `
+      . 86400 IN SOA a.root-servers.test. h.test. 1 1800 900 604800 86400
+      . 518400 IN NS a.root-servers.test.
+      a.root-servers.test. 518400 IN A ${Q}.1
+      test. 172800 IN NS ns.test.
+      ns.test. 172800 IN A ${Q}.2`, [dsOf(tldKey)]);
+    const tld = signedZone(tldKey, `
+      test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
+      test. 3600 IN NS ns.test.
+      ns.test. 3600 IN A ${Q}.2
+      insec.test. 3600 IN NS ns.insec.test.
+      ns.insec.test. 3600 IN A ${Q}.3`);
+    const insec = child('insec.test.', 7, `insec.test. 3600 IN NS ns.insec.test.\nns.insec.test. 3600 IN A ${Q}.3`);
+    tree = await startBrokenTree(Q, [
+      { octet: 1, zones: [root] },
+      { octet: 2, zones: [tld], behaviour: behave.when((q) => q.question[0]!.type === RRType.DS, behave.rcode(Rcode.SERVFAIL)) },
+      { octet: 3, zones: [insec] },
+    ]);
+    dir = tree.dir;
+    const anchor = writeDsset(dir, rootKey);
+    pair = await startResolverPair(tree, 53, 54, { keymaster: { validation: true, importAnchors: [anchor.file] }, unboundRootDs: anchor.lines });
+  }, 60_000);
+
+  afterAll(async () => {
+    await pair?.stop();
+    await tree?.stop();
+  });
+
+  it('keeps the NSEC from the referral: the insecure zone answers although every DS query fails', async () => {
+    const dsBefore = tree.servers.get(2)!.queries.filter((q) => q.message.question[0]!.type === RRType.DS).length;
+    const km = await ask(pair.keymaster, 'www.insec.test.');
+    expect(km.response.rcode, summariseAnswer(km.response)).toBe(Rcode.NOERROR);
+    expect(km.response.ad).toBe(false);
+    expect(addresses(km.response)).toEqual(['198.51.100.7']);
+    const dsAfter = tree.servers.get(2)!.queries.filter((q) => q.message.question[0]!.type === RRType.DS).length;
+    expect(dsAfter - dsBefore, 'Keymaster asked test. for the DS it had a proof of').toBe(0);
+    // Validation is on: test. itself is secure.
+    expect((await ask(pair.keymaster, 'test.', 'SOA')).response.ad).toBe(true);
+    const ub = await ask(pair.unbound, 'www.insec.test.');
+    expect(ub.response.rcode, summariseAnswer(ub.response)).toBe(Rcode.NOERROR);
+    expect(addresses(ub.response)).toEqual(addresses(km.response));
   });
 });

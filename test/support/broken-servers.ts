@@ -11,12 +11,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZoneData } from '../../src/authority/zone-db.js';
-import { type Message } from '../../src/wire/message.js';
+import { type ZoneSigningKey, signZoneWithNsec } from '../../src/authority/zone-signer.js';
+import { dsDigest } from '../../src/crypto/ds-digest.js';
+import { generateKeyPair } from '../../src/crypto/key-generation.js';
+import { keyTag } from '../../src/crypto/key-tag.js';
+import { dssetToText } from '../../src/wire/key-files.js';
+import type { Message, ResourceRecord } from '../../src/wire/message.js';
+import { Name } from '../../src/wire/name.js';
+import { encodeRdata } from '../../src/wire/rdata-codec.js';
+import { recordToText } from '../../src/wire/record-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { startUnboundOnHierarchy } from './dns-hierarchy.js';
-import { type KeymasterServer, type RunningServer, removeDir, startKeymaster, tempDir } from './external-servers.js';
-import { type Script, type ScriptedServer, type SlowScript, records, replyTo, startScriptedServer, zoneScript } from './scripted-server.js';
-import { askDnssec } from './signed-hierarchy.js';
+import { type KeymasterOptions, type KeymasterServer, type RunningServer, removeDir, startKeymaster, tempDir } from './external-servers.js';
+import { type Script, type ScriptedServer, type SlowScript, makeZone, records, replyTo, startScriptedServer, zoneScript } from './scripted-server.js';
+import { askDnssec, startValidatingUnbound } from './signed-hierarchy.js';
 
 /** What a broken server makes of the honest answer of its zones. */
 export type Behaviour = (honest: Script) => SlowScript;
@@ -139,21 +147,62 @@ export async function startBrokenTree(prefix: string, specs: readonly BrokenServ
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Signed zones for the tree: one ECDSA P-256 key per zone (the KSK signs everything), NSEC.
+// ---------------------------------------------------------------------------------------------
+
+export function zoneKey(zone: string): ZoneSigningKey {
+  const { privateKey, publicKeyField } = generateKeyPair(13);
+  const dnskeyRdata = encodeRdata(RRType.DNSKEY, { flags: 257, protocol: 3, algorithm: 13, publicKey: publicKeyField });
+  return { zone: Name.parse(zone), algorithm: 13, keyTag: keyTag(dnskeyRdata), privateKey, dnskeyRdata, role: 'ksk' };
+}
+
+export function dsOf(key: ZoneSigningKey): ResourceRecord {
+  const rdata = encodeRdata(RRType.DS, { keyTag: key.keyTag, algorithm: 13, digestType: 2, digest: dsDigest(2, key.zone.wire, key.dnskeyRdata) });
+  return { name: key.zone, type: RRType.DS, class: 1, ttl: 3600, rdata };
+}
+
+/** The zone from presentation lines (plus `extra` records, e.g. a child's DS), signed with `key`. */
+export function signedZone(key: ZoneSigningKey, text: string, extra: readonly ResourceRecord[] = []): ZoneData {
+  const now = Math.floor(Date.now() / 1000);
+  const window = { inception: now - 3600, expiration: now + 10 * 86_400 };
+  return makeZone(key.zone.toString(), signZoneWithNsec([...records(text), ...extra], { zone: key.zone, keys: [key], window }));
+}
+
+/** Writes the dsset- file of `key` into `dir` (for `trustAnchors.import`) and returns its path and DS lines. */
+export function writeDsset(dir: string, key: ZoneSigningKey): { file: string; lines: string[] } {
+  const file = join(dir, `dsset-${key.zone.isRoot ? '.' : key.zone.toString()}`);
+  writeFileSync(file, dssetToText([dsOf(key)]));
+  return { file, lines: [recordToText(dsOf(key))] };
+}
+
 export interface ResolverPair {
   readonly keymaster: KeymasterServer;
   readonly unbound: RunningServer;
   stop(): Promise<void>;
 }
 
+export interface ResolverPairOptions {
+  /** More Keymaster options (validation, anchors, `resolverYaml` for limits...). */
+  readonly keymaster?: Partial<KeymasterOptions>;
+  /** A validating Unbound with this root anchor (DS lines); a plain iterating one without. */
+  readonly unboundRootDs?: readonly string[];
+  readonly unboundConfig?: readonly string[];
+}
+
 /**
- * Keymaster (validation off unless `keymasterYaml` says otherwise) and a non-validating Unbound
- * on the tree's root hints, at PREFIX.`kmOctet` and PREFIX.`ubOctet`.
+ * Keymaster (validation off unless told otherwise) and Unbound on the tree's root hints, at
+ * PREFIX.`kmOctet` and PREFIX.`ubOctet`.
  */
-export async function startResolverPair(tree: BrokenTree, kmOctet: number, ubOctet: number, options: { extraYaml?: string; unboundConfig?: readonly string[] } = {}): Promise<ResolverPair> {
+export async function startResolverPair(tree: BrokenTree, kmOctet: number, ubOctet: number, options: ResolverPairOptions = {}): Promise<ResolverPair> {
   const km = `${tree.prefix}.${kmOctet}`;
+  const ub = `${tree.prefix}.${ubOctet}`;
+  const unboundConfig = ['ede: yes', ...(options.unboundConfig ?? [])];
   const [keymaster, unbound] = await Promise.all([
-    startKeymaster({ address: km, control: `${km}:5380`, rootHints: tree.rootHintsFile, validation: false, rootAnchors: 'none', ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}) }),
-    startUnboundOnHierarchy(`${tree.prefix}.${ubOctet}`, tree.rootHintsFile, { extraConfig: ['ede: yes', ...(options.unboundConfig ?? [])] }),
+    startKeymaster({ address: km, control: `${km}:5380`, rootHints: tree.rootHintsFile, validation: false, rootAnchors: 'none', ...options.keymaster }),
+    options.unboundRootDs
+      ? startValidatingUnbound(ub, 53, { rootHintsFile: tree.rootHintsFile, rootDs: options.unboundRootDs }, ['local-zone: "test." nodefault', ...unboundConfig.filter((l) => l !== 'ede: yes')])
+      : startUnboundOnHierarchy(ub, tree.rootHintsFile, { extraConfig: unboundConfig }),
   ]);
   return { keymaster, unbound, stop: async () => void (await Promise.all([keymaster.stop(), unbound.stop()])) };
 }

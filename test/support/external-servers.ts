@@ -200,6 +200,8 @@ export interface KeymasterOptions {
   readonly rootHints: string;
   /** `resolver.forwarders` (forward-only when given). */
   readonly forwarders?: readonly string[];
+  /** More YAML under `resolver:` (two-space indented lines, e.g. a `limits:` block). */
+  readonly resolverYaml?: string;
   /** `recursion.allow`; the server's default when absent. */
   readonly allow?: readonly string[];
   /** Arguments for node before the script (e.g. `--cpu-prof` for a benchmark's profile). */
@@ -279,6 +281,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +
       `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
+      (options.resolverYaml ?? '') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +
