@@ -72,6 +72,15 @@ export const behave = {
       });
     return { ...a, answer: flip(a.answer), authority: flip(a.authority) };
   }) as Behaviour,
+  /** Every address in the answer replaced by `address`, the signatures left as they were (now bogus). */
+  forge: (address: string): Behaviour => (honest) => (q, t) => {
+    const a = honest(q, t);
+    if (!a) return a;
+    const rdata = new Uint8Array(address.split('.').map(Number));
+    return { ...a, answer: a.answer.map((r) => (r.type === RRType.A ? { ...r, rdata } : r)) };
+  },
+  /** Truncated (TC) over UDP; over TCP, accepts the connection and never answers. */
+  truncateThenHang: (() => (q, t) => (t === 'udp' ? replyTo(q, { tc: true }) : new Promise<undefined>(() => {}))) as Behaviour,
   /** Records nobody asked for, of unexpected types and classes, in every section. */
   strayTypes: ((honest) => (q, t) => {
     const a = honest(q, t);
@@ -212,10 +221,13 @@ export interface Asked {
   readonly ms: number;
 }
 
-/** One query (DO=1, over UDP with TCP on TC), with the time it took; a timeout (15 s) is an error. */
-export async function ask(server: { address: string; port: number }, name: string, type = 'A'): Promise<Asked> {
+/**
+ * One query (DO=1, over UDP with TCP on TC), with the time it took; no answer in `timeoutMs` is an
+ * error (the default leaves room for Unbound's slowest fallbacks).
+ */
+export async function ask(server: { address: string; port: number }, name: string, type = 'A', timeoutMs = 60_000): Promise<Asked> {
   const started = performance.now();
-  const response = await askDnssec({ host: server.address, port: server.port }, name, type, { timeoutMs: 60_000 });
+  const response = await askDnssec({ host: server.address, port: server.port }, name, type, { timeoutMs });
   return { response, ms: performance.now() - started };
 }
 
