@@ -19,7 +19,7 @@ import { type Message, Rcode } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { type Behaviour, type BrokenTree, type ResolverPair, ask, askBoth, behave, dsOf, signedZone, startBrokenTree, startResolverPair, writeDsset, zoneKey } from '../support/broken-servers.js';
+import { type Behaviour, type BrokenTree, type ResolverPair, ask, askBoth, behave, dsOf, signedZone, rootZoneText, startBrokenTree, startResolverPair, writeDsset, zoneKey } from '../support/broken-servers.js';
 import { haveTool } from '../support/external-servers.js';
 import { makeZone, records } from '../support/scripted-server.js';
 import { summariseAnswer } from '../support/signed-hierarchy.js';
@@ -60,14 +60,7 @@ function child(name: string, n: number, apex: string) {
 }
 
 function zones() {
-  const root = makeZone('.', records(`
-    . 86400 IN SOA a.root-servers.test. h.test. 1 1800 900 604800 86400
-    . 518400 IN NS a.root-servers.test.
-    a.root-servers.test. 518400 IN A ${P}.1
-    test. 172800 IN NS ns.test.
-    ns.test. 172800 IN A ${P}.2
-    helper. 172800 IN NS ns.helper.
-    ns.helper. 172800 IN A ${P}.3`));
+  const root = makeZone('.', records(rootZoneText(P)));
   const fail = BROKEN.map((b, i) => ({ ...b, zone: `fail${i}.test.` }));
   // Two servers: the broken one with glue (asked first, as its address is known) and the honest one, glueless.
   const nsOf = (f: (typeof fail)[number]) => `${f.zone} 3600 IN NS ns.${f.zone}\n${f.zone} 3600 IN NS ${f.zone.replace('.test.', '.helper.')}\nns.${f.zone} 3600 IN A ${P}.${f.octet}`;
@@ -223,12 +216,7 @@ describe.runIf(haveTool('unbound'))('the proof of no DS that comes with a referr
   beforeAll(async () => {
     const rootKey = zoneKey('.');
     const tldKey = zoneKey('test.');
-    const root = signedZone(rootKey, `
-      . 86400 IN SOA a.root-servers.test. h.test. 1 1800 900 604800 86400
-      . 518400 IN NS a.root-servers.test.
-      a.root-servers.test. 518400 IN A ${Q}.1
-      test. 172800 IN NS ns.test.
-      ns.test. 172800 IN A ${Q}.2`, [dsOf(tldKey)]);
+    const root = signedZone(rootKey, rootZoneText(Q), [dsOf(tldKey)]);
     const tld = signedZone(tldKey, `
       test. 3600 IN SOA ns.test. h.test. 1 3600 900 604800 300
       test. 3600 IN NS ns.test.

@@ -156,6 +156,21 @@ export async function startBrokenTree(prefix: string, specs: readonly BrokenServ
   };
 }
 
+/**
+ * The root zone of the kit's usual tree: a.root-servers.test. at PREFIX.1, test. at PREFIX.2 (ns.test.)
+ * and helper. at PREFIX.3 (ns.helper.), the zone that holds addresses of glueless name servers.
+ */
+export function rootZoneText(prefix: string): string {
+  return `
+    . 86400 IN SOA a.root-servers.test. h.test. 1 1800 900 604800 86400
+    . 518400 IN NS a.root-servers.test.
+    a.root-servers.test. 518400 IN A ${prefix}.1
+    test. 172800 IN NS ns.test.
+    ns.test. 172800 IN A ${prefix}.2
+    helper. 172800 IN NS ns.helper.
+    ns.helper. 172800 IN A ${prefix}.3`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Signed zones for the tree: one ECDSA P-256 key per zone (the KSK signs everything), NSEC.
 // ---------------------------------------------------------------------------------------------
