@@ -124,21 +124,27 @@ describe('iterator: a zone’s other servers', () => {
     'upward referral': (m) => replyTo(m, { aa: true, authority: records('. 3600 IN NS a.root-servers.test.') }),
     garbage: () => 'garbage',
   };
+  // The other server with glue, or glueless: known only once its name is looked up.
+  const shapes = {
+    'with glue': { tld: 'two.test. 3600 IN NS ns2.two.test.\nns2.two.test. 3600 IN A 192.0.2.22', apex: 'two.test. 3600 IN NS ns2.two.test.' },
+    glueless: { tld: 'two.test. 3600 IN NS host.other.test.\nother.test. 3600 IN NS ns.other.test.\nns.other.test. 3600 IN A 192.0.2.32', apex: 'two.test. 3600 IN NS host.other.test.' },
+  };
   for (const [what, script] of Object.entries(broken)) {
-    it(`asks the other server when one answers ${what}`, async () => {
-      const net = new FakeNetwork();
-      baseTree(net, `
-        two.test. 3600 IN NS ns1.two.test.
-        two.test. 3600 IN NS ns2.two.test.
-        ns1.two.test. 3600 IN A 192.0.2.21
-        ns2.two.test. 3600 IN A 192.0.2.22`);
-      net.serve('192.0.2.21', script);
-      net.serve('192.0.2.22', zoneScript([childZone('two.test.', 'two.test. 3600 IN NS ns1.two.test.\ntwo.test. 3600 IN NS ns2.two.test.')]));
-      const { iterator } = net.iterator(ROOT);
-      const r = await iterator.resolve(q('www.two.test.'));
-      expect(r.rcode, r.failure?.reason).toBe(Rcode.NOERROR);
-      expect(addressesOf(r)).toEqual(['198.51.100.1']);
-    });
+    for (const [shape, lines] of Object.entries(shapes)) {
+      it(`asks the other server (${shape}) when one answers ${what}`, async () => {
+        const net = new FakeNetwork();
+        baseTree(net, `two.test. 3600 IN NS ns1.two.test.\nns1.two.test. 3600 IN A 192.0.2.21\n${lines.tld}`);
+        net.serve('192.0.2.21', script);
+        net.serve('192.0.2.22', zoneScript([childZone('two.test.', `two.test. 3600 IN NS ns1.two.test.\n${lines.apex}`)]));
+        net.serve('192.0.2.32', zoneScript([childZone('other.test.', 'other.test. 3600 IN NS ns.other.test.\nhost.other.test. 3600 IN A 192.0.2.22')]));
+        const { iterator } = net.iterator(ROOT);
+        const r = await iterator.resolve(q('www.two.test.'));
+        expect(r.rcode, r.failure?.reason).toBe(Rcode.NOERROR);
+        expect(addressesOf(r)).toEqual(['198.51.100.1']);
+        // Glueless, the broken server is the only one known at first: it is asked, and then the other.
+        if (shape === 'glueless') expect(net.queriesTo('192.0.2.21').length, 'the broken server was asked first').toBeGreaterThan(0);
+      });
+    }
   }
 
   it('resolves the NS names without an address when the servers it knows all fail', async () => {
