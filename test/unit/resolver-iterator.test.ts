@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Resolution } from '../../src/resolver/iterator.js';
+import { InflightResolutions } from '../../src/resolver/inflight-resolutions.js';
 import { Iterator } from '../../src/resolver/iterator.js';
 import { classifyResponse } from '../../src/resolver/response-classifier.js';
 import { EdeCode } from '../../src/wire/edns.js';
@@ -322,5 +323,40 @@ describe('iterator: shared resolutions', () => {
     const inflight = (iterator as unknown as { inflight: { size: number } }).inflight;
     expect(inflight.size).toBe(0);
     expect(iterator).toBeInstanceOf(Iterator);
+  });
+});
+
+describe('InflightResolutions: the wait-for graph', () => {
+  const never = () => new Promise<string>(() => {});
+
+  it('refuses a wait on a resolution the caller works for', () => {
+    const table = new InflightResolutions<string>();
+    expect(table.join('a', ['x', 'a'], never)).toBe('cycle');
+  });
+
+  it('refuses a wait that closes a loop across two client queries, and allows one that does not', () => {
+    const table = new InflightResolutions<string>();
+    // Query 1 resolves a, which waits on b; query 2 resolves b, which would wait on a.
+    expect(table.join('a', [], never)).not.toBe('cycle');
+    expect(table.join('b', ['a'], never)).not.toBe('cycle');
+    expect(table.join('a', ['b'], never)).toBe('cycle');
+    // c waits on nothing: joining it from b is fine, and so is a second client joining a.
+    expect(table.join('c', [], never)).not.toBe('cycle');
+    expect(table.join('c', ['b'], never)).not.toBe('cycle');
+    expect(table.join('a', [], never)).not.toBe('cycle');
+  });
+
+  it('forgets a resolution and its waits once it settles', async () => {
+    const table = new InflightResolutions<string>();
+    let finish!: (v: string) => void;
+    const a = table.join('a', [], () => new Promise<string>((r) => (finish = r)));
+    const b = table.join('b', ['a'], async () => 'b');
+    expect(await b).toBe('b');
+    finish('a');
+    expect(await a).toBe('a');
+    expect(table.size).toBe(0);
+    // b no longer waits on anything: a new a may wait on a new b.
+    expect(table.join('b', [], never)).not.toBe('cycle');
+    expect(table.join('a', ['b'], never)).not.toBe('cycle');
   });
 });
