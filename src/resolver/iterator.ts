@@ -209,18 +209,23 @@ export class Iterator {
       }
       let classified: Classified | undefined;
       const zone = dp.zone;
-      const ans = await this.askZone(dp, { name: qname, type: qtype, class: 1 }, (r) => (classified = classifyResponse(r, qname, qtype, zone)).kind !== 'lame', ctx);
-      if (typeof ans === 'string' || !classified) {
-        // The child's own NS RRset or server addresses may be what is broken: the delegation
-        // the parent holds (its NS set and glue) is asked for once, as Unbound does.
-        if (!dp.fromParent && !zone.isRoot && !parentAsked.has(zone.key)) {
-          parentAsked.add(zone.key);
-          const fresh = await this.delegationFromParent(zone, ctx);
-          if (fresh) {
-            dp = fresh;
-            continue;
-          }
+      const question = { name: qname, type: qtype, class: 1 };
+      const usable = (r: Message) => (classified = classifyResponse(r, qname, qtype, zone)).kind !== 'lame';
+      // The child's own NS RRset or server addresses may be what is broken: then the delegation
+      // the parent holds (its NS set and glue) is asked for, once, as Unbound does; before that,
+      // servers that only stayed silent are not waited for again.
+      const canFallBack = !dp.fromParent && !zone.isRoot && !parentAsked.has(zone.key);
+      let ans = await this.askZone(dp, question, usable, ctx, !canFallBack);
+      if ((typeof ans === 'string' || !classified) && canFallBack) {
+        parentAsked.add(zone.key);
+        const fresh = await this.delegationFromParent(zone, ctx);
+        if (fresh) {
+          dp = fresh;
+          continue;
         }
+        ans = await this.askZone(dp, question, usable, ctx);
+      }
+      if (typeof ans === 'string' || !classified) {
         return { kind: 'servfail', reason: typeof ans === 'string' ? ans : `no usable answer from the servers of ${zone} for ${qname}`, ede: EdeCode.NO_REACHABLE_AUTHORITY };
       }
       const c = classified as Classified;
@@ -377,11 +382,11 @@ export class Iterator {
   /**
    * Asks a zone's servers one question: first every address known (the delegation's glue and
    * the cache), one pass; then the NS names without an address, resolved one at a time (at most
-   * `maxNsLookupsPerDelegation`: NXNSAttack) and each asked as soon as it has one; last, the
-   * servers that only stayed silent, again. A server that answered unusably or not at all is
-   * not asked twice. Returns why there is no answer when there is none.
+   * `maxNsLookupsPerDelegation`: NXNSAttack) and each asked as soon as it has one; last, unless
+   * told not to, the servers that only stayed silent, again. A server that answered unusably
+   * (or could not be reached) is not asked twice. Returns why there is no answer, if none.
    */
-  private async askZone(dp: Delegation, question: Question, usable: (r: Message) => boolean, ctx: Context): Promise<UpstreamAnswer | string> {
+  private async askZone(dp: Delegation, question: Question, usable: (r: Message) => boolean, ctx: Context, retrySilent = true): Promise<UpstreamAnswer | string> {
     const ruledOut = new Set<string>();
     const all: ServerAddress[] = [];
     const ask = async (servers: readonly ServerAddress[], rounds: number) =>
@@ -404,7 +409,7 @@ export class Iterator {
       const answered = await ask(found, 1);
       if (answered) return answered;
     }
-    const again = await ask(all.filter((s) => !ruledOut.has(serverKey(s))), RETRY_ROUNDS - 1);
+    const again = retrySilent ? await ask(all.filter((s) => !ruledOut.has(serverKey(s))), RETRY_ROUNDS - 1) : undefined;
     if (again) return again;
     if (all.length === 0) return `no address for any name server of ${dp.zone}${why}`;
     return `no usable answer from the servers of ${dp.zone} for ${question.name}`;
