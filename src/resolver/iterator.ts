@@ -129,7 +129,7 @@ export class Iterator {
   private fromLocalZone(name: Name, type: number): Step | undefined {
     const found = this.o.localZones?.(name, type);
     if (!found || !found.aa) return undefined;
-    const response = { rcode: found.rcode, aa: true, answer: found.answer, authority: found.authority, additional: [] } as unknown as Message;
+    const response = { rcode: found.rcode, aa: true, question: [{ name, type, class: 1 }], answer: found.answer, authority: found.authority, additional: [] } as unknown as Message;
     const c = classifyResponse(response, name, type, found.zone);
     if (c.kind === 'lame' || c.kind === 'referral') return undefined;
     const step = this.stepFromClassified(c, name, type, true, false);

@@ -76,7 +76,7 @@ function negativeTtl(soa: ResourceRecord | undefined): number {
 export function classifyResponse(r: Message, qname: Name, qtype: number, zone: Name): Classified {
   if (r.rcode !== Rcode.NOERROR && r.rcode !== Rcode.NXDOMAIN) return { kind: 'lame', reason: `rcode ${r.rcode}` };
   // Records of another class than the question's are strays: dropped, never mixed into its RRsets.
-  const qclass = r.question[0]?.class ?? 1;
+  const qclass = r.question?.[0]?.class ?? 1;
   const inZone = (rr: ResourceRecord) => rr.class === qclass && rr.name.isSubdomainOf(zone);
   const answers = signedRrsets(r.answer.filter(inZone));
   // NSEC/NSEC3 beside a positive answer prove that a wildcard was the closest match (RFC 4035 §3.1.3.3).

@@ -360,3 +360,23 @@ describe('InflightResolutions: the wait-for graph', () => {
     expect(table.join('a', ['b'], never)).not.toBe('cycle');
   });
 });
+
+describe('iterator: zones this server hosts', () => {
+  it('follows a CNAME from the network into a hosted zone and answers from it', async () => {
+    const net = new FakeNetwork();
+    baseTree(net, `
+      ext.test. 3600 IN NS ns.ext.test.
+      ns.ext.test. 3600 IN A 192.0.2.91`);
+    net.serve('192.0.2.91', zoneScript([childZone('ext.test.', 'ext.test. 3600 IN NS ns.ext.test.\nalias.ext.test. 3600 IN CNAME portal.hosted.')]));
+    const hosted = records('portal.hosted. 300 IN A 10.0.0.7');
+    const { options } = net.iterator(ROOT);
+    const iterator = new Iterator({
+      ...options,
+      localZones: (name, type) => (name.isSubdomainOf(N('hosted.')) ? { zone: N('hosted.'), rcode: Rcode.NOERROR, aa: true, answer: hosted.filter((r) => r.name.equals(name) && r.type === type), authority: [] } : undefined),
+    });
+    const r = await iterator.resolve(q('alias.ext.test.'));
+    expect(r.rcode, r.failure?.reason).toBe(Rcode.NOERROR);
+    expect(addressesOf(r)).toEqual(['10.0.0.7']);
+    expect(r.local).toBe(true);
+  });
+});
