@@ -177,7 +177,8 @@ export class Iterator {
 
   /**
    * The deadline is a promise to the client: whatever the upstreams do (and a resolution this one
-   * joined belongs to another client query), the answer is SERVFAIL once it has passed. The work
+   * joined belongs to another client query), the answer is SERVFAIL once it has passed, or at
+   * once if the resolution failed on an error. The work
    * itself stops soon after, as each upstream query checks the same deadline.
    */
   private withinDeadline(work: Promise<Step>, budget: QueryBudget): Promise<Step> {
@@ -186,7 +187,12 @@ export class Iterator {
     const late = new Promise<Step>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'servfail', reason: `no answer within ${budget.limits.deadlineMs} ms`, limit: 'deadline' }), remaining);
     });
-    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+    // A fault of ours on some peer's data must still leave the client with an answer.
+    const guarded = work.catch((e: unknown): Step => {
+      if (e instanceof ResolutionLimitError) throw e;
+      return { kind: 'servfail', reason: `internal error: ${(e as Error)?.message ?? String(e)}` };
+    });
+    return Promise.race([guarded, late]).finally(() => clearTimeout(timer));
   }
 
   private async fetch(name: Name, type: number, ctx: Context): Promise<Step> {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Resolution } from '../../src/resolver/iterator.js';
 import { InflightResolutions } from '../../src/resolver/inflight-resolutions.js';
+import { RecordCache } from '../../src/resolver/record-cache.js';
 import { Iterator } from '../../src/resolver/iterator.js';
 import { classifyResponse } from '../../src/resolver/response-classifier.js';
 import { EdeCode } from '../../src/wire/edns.js';
@@ -113,6 +114,21 @@ describe('iterator: dependency cycles and the deadline', () => {
     const r = await iterator.resolve(q('www.hang.test.'));
     expect(r.rcode).toBe(Rcode.SERVFAIL);
     expect(r.failure?.limit).toBe('deadline');
+  });
+});
+
+describe('iterator: a fault of ours', () => {
+  it('is SERVFAIL for the client, not silence', async () => {
+    const net = new FakeNetwork();
+    baseTree(net, '');
+    const cache = new RecordCache(net.clock);
+    const { iterator } = net.iterator(ROOT, { cache });
+    cache.storeNegative = () => {
+      throw new Error('boom');
+    };
+    const r = await iterator.resolve(q('nope.test.'));
+    expect(r.rcode).toBe(Rcode.SERVFAIL);
+    expect(r.failure?.reason).toMatch(/internal error: boom/);
   });
 });
 
