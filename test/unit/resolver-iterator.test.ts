@@ -102,6 +102,22 @@ describe('iterator: dependency cycles and the deadline', () => {
     expect(net.queriesTo('192.0.2.102').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('keeps the deadline through TCP fallbacks: truncated over UDP, silent over TCP, on every server', async () => {
+    const net = new FakeNetwork();
+    baseTree(net, `
+      tc.test. 3600 IN NS ns1.tc.test.
+      tc.test. 3600 IN NS ns2.tc.test.
+      ns1.tc.test. 3600 IN A 192.0.2.121
+      ns2.tc.test. 3600 IN A 192.0.2.122`);
+    for (const a of ['192.0.2.121', '192.0.2.122']) net.serve(a, (m, t) => (t === 'udp' ? replyTo(m, { tc: true }) : undefined));
+    const { iterator } = net.iterator(ROOT, { limits: { deadlineMs: 4000, maxUpstreamQueries: 1000 } });
+    const start = net.clock.now();
+    const r = await iterator.resolve(q('www.tc.test.'));
+    expect(r.rcode).toBe(Rcode.SERVFAIL);
+    expect(net.queries.filter((x) => x.transport === 'tcp').length).toBeGreaterThanOrEqual(2);
+    expect(net.clock.now() - start).toBeLessThanOrEqual(4000);
+  });
+
   it('answers by the deadline even when a transport never settles (real time, 300 ms)', async () => {
     const net = new FakeNetwork();
     baseTree(net, `
