@@ -52,6 +52,10 @@ function childZone(name: string, extra: string) {
     ${extra}`));
 }
 
+/** The delegation of `zone` to ns1 and ns2 inside it, with glue. */
+const twoServers = (zone: string, a1: string, a2: string) =>
+  `${zone} 3600 IN NS ns1.${zone}\n${zone} 3600 IN NS ns2.${zone}\nns1.${zone} 3600 IN A ${a1}\nns2.${zone} 3600 IN A ${a2}`;
+
 /** Two zones whose servers live in each other, no glue: a dependency cycle. */
 const CYCLE = `
   a.test. 3600 IN NS ns.b.test.
@@ -87,11 +91,7 @@ describe('iterator: dependency cycles and the deadline', () => {
 
   it('keeps the deadline when every server of the zone is silent', async () => {
     const net = new FakeNetwork();
-    baseTree(net, `
-      dead.test. 3600 IN NS ns1.dead.test.
-      dead.test. 3600 IN NS ns2.dead.test.
-      ns1.dead.test. 3600 IN A 192.0.2.101
-      ns2.dead.test. 3600 IN A 192.0.2.102`);
+    baseTree(net, twoServers('dead.test.', '192.0.2.101', '192.0.2.102'));
     const { iterator } = net.iterator(ROOT, { limits: { deadlineMs: 3000 } });
     const start = net.clock.now();
     const r = await iterator.resolve(q('www.dead.test.'));
@@ -104,11 +104,7 @@ describe('iterator: dependency cycles and the deadline', () => {
 
   it('keeps the deadline through TCP fallbacks: truncated over UDP, silent over TCP, on every server', async () => {
     const net = new FakeNetwork();
-    baseTree(net, `
-      tc.test. 3600 IN NS ns1.tc.test.
-      tc.test. 3600 IN NS ns2.tc.test.
-      ns1.tc.test. 3600 IN A 192.0.2.121
-      ns2.tc.test. 3600 IN A 192.0.2.122`);
+    baseTree(net, twoServers('tc.test.', '192.0.2.121', '192.0.2.122'));
     for (const a of ['192.0.2.121', '192.0.2.122']) net.serve(a, (m, t) => (t === 'udp' ? replyTo(m, { tc: true }) : undefined));
     const { iterator } = net.iterator(ROOT, { limits: { deadlineMs: 4000, maxUpstreamQueries: 1000 } });
     const start = net.clock.now();
