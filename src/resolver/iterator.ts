@@ -3,6 +3,7 @@ import type { Message, Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
+import { EdeCode } from '../wire/edns.js';
 import { RRType } from '../wire/rr-type.js';
 import { groupRrsets } from '../wire/rrsets.js';
 import type { ServerAddress } from './dns-transport.js';
@@ -12,7 +13,6 @@ import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimit
 import { type Classified, type SignedRrset, classifyResponse, synthesiseFromDname } from './response-classifier.js';
 import type { RootHints } from './root-hints.js';
 import { Credibility, type SecurityStatus } from './security-status.js';
-import { EdeCode } from '../wire/edns.js';
 import { RETRY_ROUNDS, type UpstreamAnswer, type UpstreamClient, serverKey } from './upstream-client.js';
 
 export interface Resolution {
@@ -178,8 +178,8 @@ export class Iterator {
   /**
    * The deadline is a promise to the client: whatever the upstreams do (and a resolution this one
    * joined belongs to another client query), the answer is SERVFAIL once it has passed, or at
-   * once if the resolution failed on an error. The work
-   * itself stops soon after, as each upstream query checks the same deadline.
+   * once if the resolution failed on an error. The work itself stops soon after, as each
+   * upstream query checks the same deadline.
    */
   private withinDeadline(work: Promise<Step>, budget: QueryBudget): Promise<Step> {
     const remaining = budget.remainingMs(this.o.clock.now());
@@ -275,8 +275,10 @@ export class Iterator {
       }
     }
     for (const d of c.ds) cache.storeRrset(d.records, d.rrsigs, Credibility.authority);
-    // RFC 4035 §3.1.4: the NSEC/NSEC3 that comes with an unsigned delegation proves it has no DS.
-    if (c.ds.length === 0 && c.proofs.some((r) => r.type === RRType.NSEC || r.type === RRType.NSEC3)) {
+    // RFC 4035 §3.1.4 / RFC 5155 §7.2.7: the NSEC at the cut (or the NSEC3) that comes with an
+    // unsigned delegation proves it has no DS; validation checks the proof when it reads it.
+    const proven = c.proofs.some((r) => (r.type === RRType.NSEC && r.name.equals(c.zone)) || r.type === RRType.NSEC3);
+    if (c.ds.length === 0 && proven) {
       cache.storeNegative('nodata', c.zone, RRType.DS, c.proofs, Math.min(...c.proofs.map((r) => r.ttl)));
     }
     return { zone: c.zone, nsNames: c.nsNames, glue, fromParent: true };
@@ -415,7 +417,7 @@ export class Iterator {
       const answered = await ask(found, 1);
       if (answered) return answered;
     }
-    const again = retrySilent ? await ask(all.filter((s) => !ruledOut.has(serverKey(s))), RETRY_ROUNDS - 1) : undefined;
+    const again = retrySilent ? await ask(all, RETRY_ROUNDS - 1) : undefined;
     if (again) return again;
     if (all.length === 0) return `no address for any name server of ${dp.zone}${why}`;
     return `no usable answer from the servers of ${dp.zone} for ${question.name}`;
