@@ -313,19 +313,18 @@ describe('iterator: stray records and the referral’s proof of no DS', () => {
     expect(cache.rrset(N('elsewhere.example.'), RRType.MX)).toBeUndefined();
   });
 
-  it('keeps the NSEC proof of no DS that came with a referral and answers the DS question from it', async () => {
+  /** insecure.test. delegated with `proofText` in the referral; test.'s server fails every DS question. */
+  async function referralWithProof(proofText: string) {
     const net = new FakeNetwork();
     const honest = zoneScript([tldZone(`
       insecure.test. 3600 IN NS ns.insecure.test.
       ns.insecure.test. 3600 IN A 192.0.2.81`)]);
     baseTree(net, '');
-    const proof = records(`
-      insecure.test. 300 IN NSEC ns.test. NS RRSIG NSEC
-      insecure.test. 300 IN RRSIG NSEC 13 2 300 20300101000000 20200101000000 1234 test. AAAA`);
-    let dsQueries = 0;
+    const proof = records(proofText);
+    const counter = { dsQueries: 0 };
     net.serve(TLD, (m, t) => {
       if (m.question[0]!.type === RRType.DS) {
-        dsQueries++;
+        counter.dsQueries++;
         return replyTo(m, { rcode: Rcode.SERVFAIL });
       }
       const a = honest(m, t)!;
@@ -334,11 +333,25 @@ describe('iterator: stray records and the referral’s proof of no DS', () => {
     net.serve('192.0.2.81', zoneScript([childZone('insecure.test.', 'insecure.test. 3600 IN NS ns.insecure.test.')]));
     const { iterator } = net.iterator(ROOT);
     expect((await iterator.resolve(q('www.insecure.test.'))).rcode).toBe(Rcode.NOERROR);
-    const ds = await iterator.resolve(q('insecure.test.', RRType.DS));
+    return { ds: await iterator.resolve(q('insecure.test.', RRType.DS)), counter };
+  }
+
+  it('keeps the NSEC proof of no DS that came with a referral and answers the DS question from it', async () => {
+    const { ds, counter } = await referralWithProof(`
+      insecure.test. 300 IN NSEC ns.test. NS RRSIG NSEC
+      insecure.test. 300 IN RRSIG NSEC 13 2 300 20300101000000 20200101000000 1234 test. AAAA`);
     expect(ds.rcode, ds.failure?.reason).toBe(Rcode.NOERROR);
     expect(ds.answer).toEqual([]);
     expect(ds.authority.map((r) => r.type).sort()).toEqual([RRType.RRSIG, RRType.NSEC].sort());
-    expect(dsQueries).toBe(0);
+    expect(counter.dsQueries).toBe(0);
+  });
+
+  it('does not take an NSEC for another name as the proof: the DS is asked', async () => {
+    const { ds, counter } = await referralWithProof(`
+      alpha.test. 300 IN NSEC insecure.test. A RRSIG NSEC
+      alpha.test. 300 IN RRSIG NSEC 13 2 300 20300101000000 20200101000000 1234 test. AAAA`);
+    expect(counter.dsQueries).toBeGreaterThan(0);
+    expect(ds.rcode).toBe(Rcode.SERVFAIL);
   });
 });
 
