@@ -389,7 +389,7 @@ export class Iterator {
 
   /**
    * Asks a zone's servers one question: first every address known (the delegation's glue and
-   * the cache), one pass; then the NS names without an address, resolved one at a time (at most
+   * the cache) but those backed off, one pass; then the NS names without an address, resolved one at a time (at most
    * `maxNsLookupsPerDelegation`: NXNSAttack) and each asked as soon as it has one; last, unless
    * told not to, the servers that only stayed silent, again. A server that answered unusably
    * (or could not be reached) is not asked twice. Returns why there is no answer, if none.
@@ -401,7 +401,8 @@ export class Iterator {
       servers.length === 0 ? undefined : this.o.upstream.ask(servers, question, { recursionDesired: false, dnssecOk: true, usable, rounds, ruledOut }, ctx.budget);
     const { addresses, missing } = this.knownAddresses(dp);
     all.push(...addresses);
-    const first = await ask(addresses, 1);
+    // A server backed off after recent failures waits for the last pass when other names remain to try.
+    const first = await ask(missing.length > 0 ? addresses.filter((a) => !this.o.upstream.isBackedOff(a)) : addresses, 1);
     if (first) return first;
     let lookups = 0;
     let why = '';
