@@ -10,8 +10,9 @@
  *   5    stray                 stray.test., answers padded with records of unexpected types
  *   10…15 broken               fail-X.test.: one broken server (drop, SERVFAIL, REFUSED, lame,
  *                              garbage, upward referral) beside the honest one (4)
+ *   30, 31 slow.test.         one answers after 30 s, one truncates over UDP and hangs over TCP
  *   250  dead                  nobody listens
- *   53   Keymaster, 54 Unbound (iterator only)
+ *   53   Keymaster (resolver.limits.deadline 4s), 54 Unbound (iterator only)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extendedErrors } from '../../src/wire/edns.js';
@@ -30,6 +31,8 @@ const DEAD = `${P}.250`;
 const addresses = (m: Message) => m.answer.filter((r) => r.type === RRType.A).map((r) => decodeRdata(RRType.A, r.rdata)['address'] as string).sort();
 const edes = (m: Message) => extendedErrors(m.edns).map((e) => e.infoCode);
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** resolver.limits.deadline for this tree's Keymaster. */
+const DEADLINE_MS = 4000;
 
 /**
  * `unboundWrong`: where Unbound 1.17 itself gets it wrong, what it does instead; its answer is
@@ -80,7 +83,11 @@ function zones() {
     aaref.test. 3600 IN NS ns.aaref.test.
     ns.aaref.test. 3600 IN A ${HONEST}
     stray.test. 3600 IN NS ns.stray.test.
-    ns.stray.test. 3600 IN A ${P}.5`));
+    ns.stray.test. 3600 IN A ${P}.5
+    slow.test. 3600 IN NS ns1.slow.test.
+    slow.test. 3600 IN NS ns2.slow.test.
+    ns1.slow.test. 3600 IN A ${P}.30
+    ns2.slow.test. 3600 IN A ${P}.31`));
   const helper = makeZone('helper.', records(`
     helper. 3600 IN SOA ns.helper. h.helper. 1 3600 900 604800 300
     helper. 3600 IN NS ns.helper.
@@ -98,7 +105,8 @@ function zones() {
     child('aaref.test.', 5, 'aaref.test. 3600 IN NS ns.aaref.test.\nns.aaref.test. 3600 IN A ' + HONEST),
   ];
   const stray = child('stray.test.', 6, `stray.test. 3600 IN NS ns.stray.test.\nns.stray.test. 3600 IN A ${P}.5`);
-  return { root, tld, helper, children, stray, fail };
+  const slow = child('slow.test.', 8, `slow.test. 3600 IN NS ns1.slow.test.\nslow.test. 3600 IN NS ns2.slow.test.`);
+  return { root, tld, helper, children, stray, slow, fail };
 }
 
 describe.runIf(haveTool('unbound'))('broken authoritative servers: Keymaster and Unbound on the same script', () => {
@@ -114,8 +122,11 @@ describe.runIf(haveTool('unbound'))('broken authoritative servers: Keymaster and
       { octet: 4, zones: z.children },
       { octet: 5, zones: [z.stray], behaviour: behave.strayTypes },
       ...z.fail.map((f) => ({ octet: f.octet, zones: z.children.filter((c) => c.origin.toString() === f.zone), behaviour: f.behaviour })),
+      // slow.test.: one server answers after 30 s, the other truncates over UDP and hangs over TCP.
+      { octet: 30, zones: [z.slow], behaviour: behave.delay(30_000) },
+      { octet: 31, zones: [z.slow], behaviour: behave.truncateThenHang },
     ]);
-    pair = await startResolverPair(tree, 53, 54);
+    pair = await startResolverPair(tree, 53, 54, { keymaster: { resolverYaml: `  limits:\n    deadline: ${DEADLINE_MS / 1000}s\n` } });
   }, 60_000);
 
   afterAll(async () => {
@@ -184,6 +195,17 @@ describe.runIf(haveTool('unbound'))('broken authoritative servers: Keymaster and
     expect(keymaster.response.rcode, summariseAnswer(keymaster.response)).toBe(Rcode.NOERROR);
     expect(addresses(keymaster.response)).toEqual(['198.51.100.5']);
     expect(addresses(unbound.response)).toEqual(addresses(keymaster.response));
+  });
+
+  it('the deadline is a promise: servers that stall, truncate and hang over TCP get the client SERVFAIL in time', async () => {
+    const keymaster = await ask(pair.keymaster, 'www.slow.test.');
+    expect(keymaster.response.rcode, summariseAnswer(keymaster.response)).toBe(Rcode.SERVFAIL);
+    expect(keymaster.ms).toBeLessThanOrEqual(DEADLINE_MS + 1000);
+    expect(tree.servers.get(31)!.queries.some((q) => q.transport === 'tcp'), 'TCP was tried').toBe(true);
+    // Unbound is worse here: it gave its client no answer at all within 50 s (measured), waiting
+    // on the TCP connection that never answers. Whatever it says within 10 s must be SERVFAIL.
+    const unbound = await ask(pair.unbound, 'www.slow.test.', 'A', 10_000).catch(() => undefined);
+    if (unbound) expect(unbound.response.rcode, summariseAnswer(unbound.response)).toBe(Rcode.SERVFAIL);
   });
 
   it('records of unexpected types and classes in a response are dropped, the rest is used', async () => {
