@@ -200,6 +200,22 @@ describe('iterator: a zone’s other servers', () => {
   });
 });
 
+describe('iterator: bounded work against an attacker’s delegation', () => {
+  it('looks up at most maxNsLookupsPerDelegation glueless NS names per delegation, parent fallback included (NXNSAttack)', async () => {
+    const net = new FakeNetwork();
+    const names = Array.from({ length: 40 }, (_, i) => `nx${i}.victim.example.`);
+    baseTree(net, names.map((n) => `evil.test. 3600 IN NS ${n}`).join('\n'));
+    const { iterator } = net.iterator(ROOT, { limits: { maxNsLookupsPerDelegation: 5 } });
+    const r = await iterator.resolve(q('www.evil.test.'));
+    expect(r.rcode).toBe(Rcode.SERVFAIL);
+    const looked = new Set(net.queries.map((x) => x.message.question[0]!.name.toString()).filter((n) => n.endsWith('victim.example.')));
+    // Five names for the delegation from the referral; the parent-side fallback is not taken for
+    // a delegation that came from the parent just now, so no second batch.
+    expect(looked.size).toBeLessThanOrEqual(5);
+    expect(net.queries.length).toBeLessThanOrEqual(100);
+  });
+});
+
 describe('iterator: the parent’s delegation and the addresses of servers', () => {
   const delegation = `
     child.test. 300 IN NS ns.child.test.
