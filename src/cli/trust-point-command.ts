@@ -38,6 +38,7 @@ export function formatTrustPoints(points: readonly TrustPointView[]): string {
       { header: 'LastSuccessfulRefresh', value: (p) => when(p.lastSuccess) },
       { header: 'NextActiveRefresh', value: (p) => when(p.nextRefresh) },
       { header: 'LastResult', value: (p) => p.lastResult ?? '-' },
+      { header: 'Source', value: (p) => (p.sources.length === 0 ? '-' : p.sources.join('; ')) },
     ],
     points,
   )}\n`;
@@ -57,6 +58,7 @@ export function formatAnchors(anchors: readonly AnchorView[], withZone: boolean)
       { header: 'NextState', value: (a) => (a.nextState ? `${a.nextState} at ${when(a.nextStateTime)}` : '-') },
       { header: 'LastSeen', value: (a) => when(a.lastSeen) },
       { header: 'Origin', value: (a) => `${a.origin}${a.label ? ` ${a.label}` : ''}${a.validFrom ? ` from ${when(a.validFrom).slice(0, 10)}` : ''}${a.validUntil ? ` until ${when(a.validUntil).slice(0, 10)}` : ''}` },
+      { header: 'Source', value: (a) => a.source },
     ],
     anchors,
   )}\n`;
@@ -120,7 +122,7 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
       const r = await client.request<{ added: number; skipped: number; from: string; fallbackReason?: string; trustPoint: TrustPointDetail }>('POST', '/v1/trust-points/root', body);
       out(
         r,
-        `${r.fallbackReason ? `Could not fetch the URL (${r.fallbackReason}); used ${r.from}\n` : `Read ${r.from}\n`}Added ${r.added} root anchor(s)${r.skipped ? `, ${r.skipped} already present` : ''}\n\n${formatTrustPointDetail(r.trustPoint)}`,
+        `${r.fallbackReason ? `Could not use the URL (${r.fallbackReason}); used ${r.from}\n` : `Read ${r.from}\n`}Added ${r.added} root anchor(s)${r.skipped ? `, ${r.skipped} already present` : ''}\n\n${formatTrustPointDetail(r.trustPoint)}`,
       );
       return 0;
     }

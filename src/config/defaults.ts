@@ -22,9 +22,11 @@ export const CONFIG_DEFAULTS = {
     forwarders: [],
     qnameMinimisation: true,
     // The work one client query may cause (see README, "Limits").
-    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10 },
+    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
     cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },
   },
+  // DNS-over-TCP connections (docs/resource-limits.md).
+  tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },
   dnssec: {
     enable: true,
     validation: true,
@@ -33,7 +35,7 @@ export const CONFIG_DEFAULTS = {
     keyTagSignaling: true,
     rootKeySentinel: true,
     // Validation work per client query (KeyTrap, NSEC3 hash exhaustion); see README, "Limits".
-    limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32 },
+    limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 150, maxNsec3Iterations: 150, maxDenialRecords: 32 },
     // Key rollover of signed local zones (RFC 7583 times); below the RFC values only in labs (warned).
     rollover: { minimumWait: '1h', propagationDelay: '5m', parentPropagationDelay: '1h', dsPollingPeriod: '12h', addHoldDown: '30d', removeHoldDown: '30d', minRefresh: '1h' },
   },

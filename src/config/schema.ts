@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
+import { keyFileNameInfo } from '../wire/key-files.js';
 import { Name } from '../wire/name.js';
 import { parseCidr, type CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
 import {
   boolean,
   describeValue,
@@ -54,6 +56,20 @@ export interface ResolverLimitsConfig {
   /** Seconds. */
   readonly deadline: number;
   readonly maxMinimiseSteps: number;
+  /** Upstream queries in flight, in total and to one server; docs/resource-limits.md. */
+  readonly maxInFlight: number;
+  readonly maxInFlightPerServer: number;
+  /** Milliseconds a query in flight must have waited before a new one may take its place. */
+  readonly jostleAfterMs: number;
+}
+
+/** DNS-over-TCP connections (docs/resource-limits.md). */
+export interface TcpConfig {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPrefix: number;
+  /** Prefix lengths that group client addresses into one network. */
+  readonly prefixV4: number;
+  readonly prefixV6: number;
 }
 
 export interface ResolverCacheConfig {
@@ -73,6 +89,8 @@ export interface ResolverConfig {
   readonly qnameMinimisation: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
+  /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
+  readonly localZones: LocalZonesConfig;
 }
 
 export interface DnssecConfig {
@@ -122,6 +140,10 @@ export interface Rfc5011Config {
 
 export interface TrustAnchorsConfig {
   readonly rootAnchors: RootAnchorsSource;
+  /** The detached signature of rootAnchors (URL or file); absent: beside it, `.xml` → `.p7s`. */
+  readonly rootAnchorsSignature?: string;
+  /** The CA (PEM) that signature must chain to; absent: the shipped trust-anchors/icannbundle.pem. */
+  readonly rootAnchorsCa?: string;
   /** keyset-/dsset- files loaded at start. */
   readonly import: readonly string[];
   readonly rfc5011: Rfc5011Config;
@@ -210,10 +232,13 @@ export interface KeymasterConfig {
   readonly log: LogConfig;
   readonly recursion: RecursionConfig;
   readonly resolver: ResolverConfig;
+  readonly tcp: TcpConfig;
   readonly dnssec: DnssecConfig;
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** DNS cookies, server and upstream (good-citizen-schema.ts). */
+  readonly cookies: CookiesConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +325,13 @@ export const controlSchema = text<SocketAddress>('a loopback ADDR:PORT', (value)
 export const rootHintsSchema = text<RootHintsSource>('"builtin" or a named.root-style file', (value, ctx) => {
   if (value === 'builtin') return { kind: 'builtin' };
   return value.trim() === '' ? fail('must be "builtin" or a file path') : { kind: 'file', path: resolve(ctx.baseDir, value) };
+});
+
+/** trustAnchors.import: the zone comes from the name (keyset-ZONE, dsset-ZONE) so a file that cannot be read still fails its zone closed. */
+const anchorFilePath = text('a keyset- or dsset- file path', (value, ctx) => {
+  if (value.trim() === '') return fail('must not be empty');
+  if (!keyFileNameInfo(value)) return fail(`"${value}": the file name must be keyset-ZONE or dsset-ZONE (as BIND and a Key Master name them)`);
+  return resolve(ctx.baseDir, value);
 });
 
 export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-anchors.xml, or "none"', (value, ctx) => {
@@ -414,6 +446,11 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
           maxDepth: withDefault(integer(1, 20), CONFIG_DEFAULTS.resolver.limits.maxDepth),
           deadline: withDefault(duration(1), CONFIG_DEFAULTS.resolver.limits.deadline),
           maxMinimiseSteps: withDefault(integer(0, 20), CONFIG_DEFAULTS.resolver.limits.maxMinimiseSteps),
+          maxInFlight: withDefault(integer(16, 100_000), CONFIG_DEFAULTS.resolver.limits.maxInFlight),
+          maxInFlightPerServer: withDefault(integer(1, 100_000), CONFIG_DEFAULTS.resolver.limits.maxInFlightPerServer),
+          jostleAfterMs: withDefault(integer(10, 60_000), CONFIG_DEFAULTS.resolver.limits.jostleAfterMs),
+        }, (limits, report) => {
+          if (limits.maxInFlightPerServer > limits.maxInFlight) report(['maxInFlightPerServer'], `must not exceed maxInFlight (${limits.maxInFlight})`);
         }),
         {},
       ),
@@ -426,6 +463,18 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         }),
         {},
       ),
+      localZones: withDefault(localZonesSchema, {}),
+    }),
+    {},
+  ),
+  tcp: withDefault(
+    table<TcpConfig>({
+      maxConnections: withDefault(integer(1, 65_535), CONFIG_DEFAULTS.tcp.maxConnections),
+      maxConnectionsPerPrefix: withDefault(integer(1, 65_535), CONFIG_DEFAULTS.tcp.maxConnectionsPerPrefix),
+      prefixV4: withDefault(integer(8, 32), CONFIG_DEFAULTS.tcp.prefixV4),
+      prefixV6: withDefault(integer(16, 128), CONFIG_DEFAULTS.tcp.prefixV6),
+    }, (tcp, report) => {
+      if (tcp.maxConnectionsPerPrefix > tcp.maxConnections) report(['maxConnectionsPerPrefix'], `must not exceed maxConnections (${tcp.maxConnections})`);
     }),
     {},
   ),
@@ -466,7 +515,9 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   trustAnchors: withDefault(
     table<TrustAnchorsConfig>({
       rootAnchors: withDefault(rootAnchorsSchema, CONFIG_DEFAULTS.trustAnchors.rootAnchors),
-      import: withDefault(listOf(filePath), CONFIG_DEFAULTS.trustAnchors.import),
+      rootAnchorsSignature: optional(rootAnchorsSignatureSchema),
+      rootAnchorsCa: optional(filePath),
+      import: withDefault(listOf(anchorFilePath), CONFIG_DEFAULTS.trustAnchors.import),
       rfc5011: withDefault(
         table<Rfc5011Config>({
           addHoldDown: withDefault(duration(1), CONFIG_DEFAULTS.trustAnchors.rfc5011.addHoldDown),
@@ -480,4 +531,5 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   ),
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
+  cookies: withDefault(cookiesSchema, {}),
 });

@@ -85,7 +85,7 @@ class Nsec3Hasher {
   hash(name: Name): Uint8Array {
     const cached = this.cache.get(name.key);
     if (cached) return cached;
-    this.budget.spendNsec3Hash(this.iterations);
+    this.budget.spendNsec3Hash();
     const hash = nsec3Hash(name.wire, this.salt, this.iterations);
     this.cache.set(name.key, hash);
     return hash;

@@ -6,9 +6,10 @@ import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType, typeToString } from '../wire/rr-type.js';
-import { decodeRrsig } from '../wire/signed-data.js';
-import { type ChainOfTrust, type ValidationRun, type ZoneSecurity, prove, yieldToOthers } from './chain-of-trust.js';
+import { type ChainOfTrust, type ValidationRun, capTtl, prove, yieldToOthers } from './chain-of-trust.js';
 import type { Resolution } from './iterator.js';
+import { DENIAL_LINK, rrsetKey } from './link-origins.js';
+import { findKeys, holderOf, signersOf } from './key-finding.js';
 import { type SignedRrset, signedRrsets, synthesiseFromDname } from './response-classifier.js';
 import { traceSignatures } from './validation-trace.js';
 
@@ -22,6 +23,16 @@ function weakest(outcomes: readonly ValidationOutcome[]): ValidationOutcome {
 }
 
 const typeName = typeToString;
+
+/**
+ * A link answered by a zone this server hosts: trusted as it is, never validated, so the answer
+ * it is part of is at best insecure (no AD). Only that link: the others are validated as usual.
+ */
+function hosted(first: ResourceRecord | undefined, run: ValidationRun, subject = `${first?.name}/${typeName(first?.type ?? 0)}`): ValidationOutcome {
+  const outcome = insecure(`${subject}: answered from a zone this server hosts: trusted without validation`);
+  run.trace?.push({ zone: '-', kind: 'rrset', subject, state: 'insecure', detail: outcome.reason });
+  return outcome;
+}
 
 /**
  * Validates what the iterator resolved for a question (RFC 4035 §5): every RRset of the answer
@@ -46,44 +57,43 @@ export class AnswerValidator {
         lastName = decodeRdata(RRType.CNAME, first.rdata)['target'] as Name;
         continue; // as good as the DNAME it came from, which is checked
       }
-      const outcome = await this.validateRrset(set, proofs, run);
+      const outcome = resolution.hostedLinks?.has(rrsetKey(first.name, first.type)) ? hosted(first, run) : await this.validateRrset(set, proofs, run);
       outcomes.push(outcome);
-      if (outcome.state === 'bogus') return outcome;
+      if (outcome.state === 'bogus') {
+        run.failedLink = rrsetKey(first.name, first.type);
+        return outcome;
+      }
       if (first.type === RRType.CNAME && !(question.type === RRType.CNAME && first.name.equals(question.name))) lastName = decodeRdata(RRType.CNAME, first.rdata)['target'] as Name;
       else if (first.type !== RRType.DNAME) answered = true;
     }
     if (!answered) {
       const kind = resolution.rcode === Rcode.NXDOMAIN ? 'nxdomain' : 'nodata';
-      outcomes.push(await this.validateDenial(kind, lastName, question.type, resolution.authority, run));
+      const denial = resolution.hostedDenial ? hosted(undefined, run, `${lastName}/${kind}`) : await this.validateDenial(kind, lastName, question.type, resolution.authority, run);
+      if (denial.state === 'bogus') run.failedLink = DENIAL_LINK;
+      outcomes.push(denial);
     }
     return weakest(outcomes);
   }
 
-  /** One RRset: secure when signed by its zone's keys; insecure when its zone is; bogus otherwise. */
+  /** One RRset: secure when signed by the keys of the zone that holds it; insecure when that zone is; bogus otherwise. */
   private async validateRrset(set: SignedRrset, proofs: readonly ResourceRecord[], run: ValidationRun): Promise<ValidationOutcome> {
     const first = set.records[0]!;
     const subject = `${first.name}/${typeName(first.type)}`;
-    const signer = signerOf(set.rrsigs);
-    // DS belongs to the parent side; anything else to the zone at or above its owner.
-    const holder = first.type === RRType.DS && !first.name.isRoot ? first.name.parent(1) : first.name;
-    if (!signer || !holder.isSubdomainOf(signer)) {
-      const zone = await this.chain.zoneOf(holder, run);
-      if (zone.state !== 'secure') return this.note(zone, subject, run);
-      const outcome = bogus(`${zone.zone}: ${subject} is in a signed zone but has no RRSIG${signer ? ` from ${zone.zone} (signer ${signer})` : ''}`, EdeCode.RRSIGS_MISSING);
-      run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: 'bogus', detail: outcome.reason });
-      return outcome;
-    }
-    const zone = await this.chain.zoneOf(signer, run);
-    if (zone.state !== 'secure') return this.note(zone, subject, run);
-    if (!zone.zone.equals(signer)) {
-      const outcome = bogus(`${zone.zone}: ${subject} is signed by ${signer}, which is not a zone apex`, EdeCode.DNSSEC_BOGUS);
+    const signers = signersOf(set.rrsigs);
+    const found = await findKeys(this.chain, holderOf(first.name, first.type), signers, subject, run);
+    if ('outcome' in found) return found.outcome;
+    const zone = found.keys;
+    if (signers.length === 0) {
+      const outcome = bogus(`${zone.zone}: ${subject} is in a signed zone but has no RRSIG`, EdeCode.RRSIGS_MISSING);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: 'bogus', detail: outcome.reason });
       return outcome;
     }
     const verified = verifyRrset(set.records, set.rrsigs, zone.zone, zone.keys, run);
     run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: verified.outcome.state, detail: verified.outcome.reason, signatures: traceSignatures(verified.checks) });
     await yieldToOthers();
-    if (verified.outcome.state !== 'secure' || !verified.wildcardEncloser) return verified.outcome;
+    if (verified.outcome.state !== 'secure') return verified.outcome;
+    capTtl(run, set.records, verified.ttl);
+    if (!verified.wildcardEncloser) return verified.outcome;
 
     // A wildcard expansion is only as good as the proof that the name itself does not exist (RFC 4035 §5.3.4).
     const denial = await this.chain.verifiedDenial(proofs, zone, run);
@@ -97,21 +107,18 @@ export class AnswerValidator {
     return proof.state === 'secure' ? verified.outcome : proof;
   }
 
-  /** NXDOMAIN or NODATA for `name`: proven with NSEC/NSEC3 the zone signed, or the zone is insecure. */
+  /** NXDOMAIN or NODATA for `name`: proven with NSEC/NSEC3 the zone holding `name` signed, or that zone is insecure. */
   private async validateDenial(kind: 'nxdomain' | 'nodata', name: Name, qtype: number, authority: readonly ResourceRecord[], run: ValidationRun): Promise<ValidationOutcome> {
     const subject = `${name}/${kind === 'nxdomain' ? 'NXDOMAIN' : `NODATA ${typeName(qtype)}`}`;
-    const signer = signerOf(authority.filter((r) => r.type === RRType.RRSIG));
-    const holder = qtype === RRType.DS && !name.isRoot ? name.parent(1) : name;
-    if (!signer || !holder.isSubdomainOf(signer)) {
-      const zone = await this.chain.zoneOf(holder, run);
-      if (zone.state !== 'secure') return this.note(zone, subject, run);
+    const signers = signersOf(authority);
+    const found = await findKeys(this.chain, holderOf(name, qtype), signers, subject, run);
+    if ('outcome' in found) return found.outcome;
+    const zone = found.keys;
+    if (signers.length === 0) {
       const outcome = bogus(`${zone.zone}: ${subject} from a signed zone without a signed NSEC or NSEC3 proof`, EdeCode.NSEC_MISSING);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'denial', subject, state: 'bogus', detail: outcome.reason });
       return outcome;
     }
-    const zone = await this.chain.zoneOf(signer, run);
-    if (zone.state !== 'secure') return this.note(zone, subject, run);
-    if (!zone.zone.equals(signer)) return bogus(`${zone.zone}: the proof for ${subject} is signed by ${signer}, which is not a zone apex`, EdeCode.DNSSEC_BOGUS);
     const denial = await this.chain.verifiedDenial(authority, zone, run);
     if ('outcome' in denial) {
       run.trace?.push({ zone: zone.zone.toString(), kind: 'denial', subject, state: denial.outcome.state, detail: denial.outcome.reason });
@@ -121,23 +128,6 @@ export class AnswerValidator {
     run.trace?.push({ zone: zone.zone.toString(), kind: 'denial', subject, state: proof.state, detail: proof.reason });
     return proof;
   }
-
-  private note(zone: ZoneSecurity, subject: string, run: ValidationRun): ValidationOutcome {
-    run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject, state: zone.state, detail: zone.outcome.reason });
-    return zone.outcome;
-  }
-}
-
-/** The signer named by the RRSIGs (the first decodable one). */
-function signerOf(rrsigs: readonly ResourceRecord[]): Name | undefined {
-  for (const sig of rrsigs) {
-    try {
-      return decodeRrsig(sig.rdata).signerName;
-    } catch {
-      // a malformed RRSIG does not name anything
-    }
-  }
-  return undefined;
 }
 
 function isSynthesisedFrom(previous: SignedRrset | undefined, cname: ResourceRecord): boolean {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { authenticateDnskeyRrset, unusableDsOutcome, usableDs } from '../dnssec/dnskey-authentication.js';
 import { proveNoDs, proveWithNsec } from '../dnssec/nsec-proof.js';
 import { proveWithNsec3 } from '../dnssec/nsec3-proof.js';
@@ -11,13 +11,19 @@ import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import type { Resolution } from './iterator.js';
+import { rrsetKey } from './link-origins.js';
+import { BUFFER_COST, ENTRY_COST, MemoryBudget, stringCost } from './memory-budget.js';
 import { signedRrsets } from './response-classifier.js';
+import { serverKey } from './upstream-client.js';
 import { type TraceStep, traceSignatures } from './validation-trace.js';
 
 /** The security of the zone that holds a name: its keys when secure, else why not. */
 export type ZoneSecurity =
   | { readonly state: 'secure'; readonly zone: Name; readonly keys: readonly Uint8Array[]; readonly outcome: ValidationOutcome }
   | { readonly state: 'insecure' | 'bogus' | 'indeterminate'; readonly zone: Name; readonly outcome: ValidationOutcome };
+
+/** A zone the walk proved secure, with the keys that may sign its data. */
+export type SecureZone = Extract<ZoneSecurity, { state: 'secure' }>;
 
 /** What the walk learnt at one name below a secure zone. */
 type CutInfo =
@@ -28,12 +34,40 @@ type CutInfo =
   /** The name does not exist, so nothing below it is a cut either. */
   | { kind: 'nonexistent'; expiresAt: number };
 
+/** How a key fetch is asked again after bogus keys: fresh (not from the cache), avoiding the servers that gave them. */
+export interface FetchOptions {
+  readonly avoid?: ReadonlySet<string>;
+  readonly refresh?: boolean;
+}
+
+/** Times a bogus DS or DNSKEY answer is asked again of the zone's other servers (inside the query's budget). */
+const MAX_KEY_RETRIES = 2;
+
 /** One client query's validation: its clock reading, budget, limits and (for explain) trace. */
 export interface ValidationRun extends VerifyContext {
-  readonly fetch: (name: Name, type: number) => Promise<Resolution>;
+  readonly fetch: (name: Name, type: number, options?: FetchOptions) => Promise<Resolution>;
   readonly trace?: TraceStep[];
   /** explain: walk every link again instead of using cached key state. */
   readonly fresh?: boolean;
+  /**
+   * RFC 4035 §5.3.3: for each RRset found secure (`name key/type`), the TTL it may be served and
+   * kept with: at most the RRSIG's original TTL and the time left before the signature expires.
+   */
+  readonly ttlCaps?: Map<string, number>;
+  /** Set by the answer validator to the link (`rrsetKey`, or `DENIAL_LINK`) that made the answer bogus. */
+  failedLink?: string;
+  /** Set when the keys of a zone, not the data, were bogus: asking for the data again cannot help. */
+  keysFailed?: boolean;
+  /** Whether the resolver knows a zone cut at `name` (a delegation it followed): key finding walks past the signer then. */
+  readonly knownCut?: (name: Name) => boolean;
+}
+
+/** Notes the TTL cap of a verified RRset (the lowest when it is verified more than once). */
+export function capTtl(run: ValidationRun, records: readonly ResourceRecord[], ttl: number): void {
+  const first = records[0];
+  if (!first || !run.ttlCaps) return;
+  const key = rrsetKey(first.name, first.type);
+  run.ttlCaps.set(key, Math.min(ttl, run.ttlCaps.get(key) ?? ttl));
 }
 
 export interface ChainOfTrustOptions {
@@ -42,7 +76,21 @@ export interface ChainOfTrustOptions {
   readonly bogusTtl: number;
   /** Upper bound on how long key state is kept, seconds. */
   readonly maxKeyTtl: number;
-  readonly maxEntries?: number;
+  /** The resolver's memory budget; alone, 8 MiB of its own. */
+  readonly memory?: MemoryBudget;
+}
+
+/** Keys copied out of the DNSKEY response they were decoded from, which they would keep alive (up to 64 KB each). */
+function ownKeys(c: CutInfo): CutInfo {
+  return c.kind === 'secure' ? { ...c, keys: c.keys.map((k) => new Uint8Array(k)) } : c;
+}
+
+/** A cut's resident cost: its keys (each its own buffer), the outcome and its reason. */
+function cutCost(c: CutInfo, key: string): number {
+  let n = ENTRY_COST + stringCost(key) + 64;
+  if (c.kind === 'secure') for (const k of c.keys) n += BUFFER_COST + k.length;
+  if (c.kind === 'secure' || c.kind === 'insecure' || c.kind === 'bogus') n += 64 + stringCost(c.outcome.reason);
+  return n;
 }
 
 const denialTypes = new Set<number>([RRType.NSEC, RRType.NSEC3]);
@@ -61,8 +109,10 @@ export class ChainOfTrust {
   private anchorsFingerprint = '';
 
   constructor(private readonly o: ChainOfTrustOptions) {
-    this.cuts = new LRUCache({ max: o.maxEntries ?? 50_000 });
-    this.anchorKeys = new LRUCache({ max: 1_000 });
+    // Key state is charged in bytes to the resolver's budget (its 'keys' share), as every store is.
+    const memory = o.memory ?? MemoryBudget.whole('keys', 8 * 1024 * 1024);
+    this.cuts = memory.lru('keys', cutCost, ownKeys);
+    this.anchorKeys = memory.lru('keys', cutCost, ownKeys);
   }
 
   /** Forgets key state (after anchors change, or on `cache flush`). */
@@ -97,7 +147,7 @@ export class ChainOfTrust {
     let current: ZoneSecurity = { state: 'secure', zone: anchor.zone, keys: top.keys, outcome: top.outcome };
     for (let n = anchor.zone.labelCount + 1; n <= name.labelCount; n++) {
       const label = name.suffix(n);
-      const cut = await this.cutAt(label, current as Extract<ZoneSecurity, { state: 'secure' }>, run);
+      const cut = await this.cutAt(label, current as SecureZone, run);
       if (cut.kind === 'none') continue;
       if (cut.kind === 'nonexistent') break;
       if (cut.kind === 'secure') {
@@ -130,6 +180,47 @@ export class ChainOfTrust {
       return info;
     }
     run.trace?.push({ zone, kind: 'anchor', subject: zone, state: 'secure', detail: `trust anchor: ${anchor.ds.length} DS, ${anchor.dnskey.length} DNSKEY` });
+    const info = await this.learnAvoiding((r) => this.learnAnchorKeys(anchor, r), run);
+    this.anchorKeys.set(key, info);
+    return info;
+  }
+
+  /**
+   * Learns key state, and when it comes out bogus asks again, fresh, of the servers that did not
+   * give it (as Unbound re-queries with the bad server blacklisted for the query), at most
+   * `MAX_KEY_RETRIES` times. Every attempt spends from the query's budgets.
+   */
+  private async learnAvoiding(learn: (run: ValidationRun) => Promise<CutInfo>, run: ValidationRun): Promise<CutInfo> {
+    const avoid = new Set<string>();
+    let first: CutInfo | undefined;
+    for (let attempt = 0; ; attempt++) {
+      // The last fetch of a learning step brought the data it judged (the DS, then the DNSKEY).
+      let last: readonly string[] = [];
+      let unanswered = false;
+      const options: FetchOptions | undefined = attempt === 0 ? undefined : { avoid, refresh: true };
+      const scoped: ValidationRun = {
+        ...run,
+        fetch: async (name, type) => {
+          const r = await run.fetch(name, type, options);
+          last = (r.servers ?? []).map(serverKey);
+          unanswered = r.rcode === Rcode.SERVFAIL;
+          return r;
+        },
+      };
+      const info = await learn(scoped);
+      if (info.kind !== 'bogus') return info;
+      // A retry that finds nothing better keeps the first verdict: it says what was wrong.
+      first ??= info;
+      // No answer at all: the iterator already tried every server; asking again only waits longer.
+      if (unanswered) return first;
+      const fresh = last.filter((k) => !avoid.has(k));
+      if (attempt >= MAX_KEY_RETRIES || (fresh.length === 0 && attempt > 0)) return first;
+      for (const k of fresh) avoid.add(k);
+    }
+  }
+
+  private async learnAnchorKeys(anchor: TrustAnchor, run: ValidationRun): Promise<CutInfo> {
+    const zone = anchor.zone.toString();
     const r = await run.fetch(anchor.zone, RRType.DNSKEY);
     const sets = signedRrsets(r.answer).filter((s) => s.records[0]!.type === RRType.DNSKEY && s.records[0]!.name.equals(anchor.zone));
     let info: CutInfo;
@@ -142,7 +233,6 @@ export class ChainOfTrust {
       run.trace?.push({ zone, kind: 'dnskey', subject: `${zone}/DNSKEY`, state: auth.outcome.state, detail: auth.outcome.reason, signatures: traceSignatures(auth.checks) });
       info = this.toInfo(auth.outcome, auth.keys, auth.ttl, run);
     }
-    this.anchorKeys.set(key, info);
     return info;
   }
 
@@ -154,19 +244,19 @@ export class ChainOfTrust {
   }
 
   /** What `label` is, seen from the secure zone above it. */
-  private async cutAt(label: Name, parent: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<CutInfo> {
+  private async cutAt(label: Name, parent: SecureZone, run: ValidationRun): Promise<CutInfo> {
     const key = label.key;
     const cached = run.fresh ? undefined : this.cuts.get(key);
     if (cached && cached.expiresAt > this.now(run)) {
       if (cached.kind !== 'none' && cached.kind !== 'nonexistent') run.trace?.push({ zone: label.toString(), kind: 'cached', subject: `${label}/DS`, state: cached.kind, detail: `(cached) ${cached.outcome.reason}` });
       return cached;
     }
-    const info = await this.learnCut(label, parent, run);
+    const info = await this.learnAvoiding((r) => this.learnCut(label, parent, r), run);
     this.cuts.set(key, info);
     return info;
   }
 
-  private async learnCut(label: Name, parent: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<CutInfo> {
+  private async learnCut(label: Name, parent: SecureZone, run: ValidationRun): Promise<CutInfo> {
     const zone = parent.zone.toString();
     const name = label.toString();
     const now = this.now(run);
@@ -198,11 +288,16 @@ export class ChainOfTrust {
     // A negative answer: it must be proven with records the zone above signed.
     const denial = await this.verifiedDenial(r.authority, parent, run);
     if ('outcome' in denial) return fail(denial.outcome);
-    const ttl = Math.max(1, Math.min(...r.authority.map((x) => x.ttl), this.o.maxKeyTtl));
+    // RFC 4035 §5.3.3: kept no longer than the proof's signatures are valid.
+    const ttl = Math.max(1, Math.min(...r.authority.map((x) => x.ttl), denial.ttl, this.o.maxKeyTtl));
     if (r.rcode === Rcode.NXDOMAIN) {
       const proof = prove('nxdomain', label, RRType.DS, parent.zone, denial.records, run);
       run.trace?.push({ zone, kind: 'denial', subject: `${name}/DS`, state: proof.state, detail: proof.reason });
       if (proof.state === 'secure') return { kind: 'nonexistent', expiresAt: now + ttl * 1000 };
+      // Servers that answer NXDOMAIN for an empty non-terminal sign an NSEC that shows it exists:
+      // the records, not the rcode, decide (as Unbound reads a DS reply), so it is no cut.
+      const nodata = prove('nodata', label, RRType.DS, parent.zone, denial.records, run);
+      if (nodata.state === 'secure' && (nodata as { delegation?: boolean }).delegation !== true) return { kind: 'none', expiresAt: now + ttl * 1000 };
       return this.toInfo(proof, [], ttl, run);
     }
     const noDs = proveNoDs(label, parent.zone, denial.records, run.budget);
@@ -222,9 +317,10 @@ export class ChainOfTrust {
    * The NSEC/NSEC3 records of a negative answer whose signatures verify with the zone's keys
    * (the SOA too, when there is one), or why they do not.
    */
-  async verifiedDenial(authority: readonly ResourceRecord[], zone: Extract<ZoneSecurity, { state: 'secure' }>, run: ValidationRun): Promise<{ records: ResourceRecord[] } | { outcome: ValidationOutcome }> {
+  async verifiedDenial(authority: readonly ResourceRecord[], zone: SecureZone, run: ValidationRun): Promise<{ records: ResourceRecord[]; ttl: number } | { outcome: ValidationOutcome }> {
     const sets = signedRrsets(authority);
     const records: ResourceRecord[] = [];
+    let ttl = Infinity;
     const proofSets = sets.filter((s) => denialTypes.has(s.records[0]!.type));
     if (proofSets.length === 0) return { outcome: bogus(`${zone.zone}: negative answer without NSEC or NSEC3 from a signed zone`, EdeCode.NSEC_MISSING) };
     if (proofSets.length > run.limits.maxDenialRecords) return { outcome: bogus(`${zone.zone}: negative answer padded with ${proofSets.length} NSEC/NSEC3 RRsets`, EdeCode.DNSSEC_BOGUS) };
@@ -235,11 +331,13 @@ export class ChainOfTrust {
       const verified = verifyRrset(s.records, s.rrsigs, zone.zone, zone.keys, run);
       run.trace?.push({ zone: zone.zone.toString(), kind: 'rrset', subject: `${s.records[0]!.name}/${type === RRType.SOA ? 'SOA' : type === RRType.NSEC ? 'NSEC' : 'NSEC3'}`, state: verified.outcome.state, detail: verified.outcome.reason, signatures: traceSignatures(verified.checks) });
       if (verified.outcome.state !== 'secure') return { outcome: verified.outcome };
+      capTtl(run, s.records, verified.ttl);
+      ttl = Math.min(ttl, verified.ttl);
       if (type !== RRType.SOA) records.push(...s.records);
       await yieldToOthers();
     }
     if (records.length === 0) return { outcome: bogus(`${zone.zone}: no NSEC or NSEC3 of the zone in the negative answer`, EdeCode.NSEC_MISSING) };
-    return { records };
+    return { records, ttl };
   }
 }
 

@@ -51,16 +51,22 @@ function sameQuestion(query: Message, response: Message): boolean {
  * One UDP exchange: a socket of its own (random source port), answers accepted only from
  * the server asked, with the query's ID and question; anything else is ignored, not fatal.
  */
-export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number): Promise<Exchange> {
+export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    let closed = false;
     const done = (err?: Error, ex?: Exchange) => {
+      if (closed) return;
+      closed = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
       socket.close();
       if (err) reject(err);
       else resolve(ex!);
     };
     const timer = setTimeout(() => done(new TransportError('timeout', `no answer from ${server.host}#${server.port} in ${timeoutMs} ms`)), timeoutMs);
+    const aborted = () => done(new TransportError('closed', `query to ${server.host}#${server.port} dropped for a newer one`));
+    signal?.addEventListener('abort', aborted);
     socket.on('error', (e) => done(new TransportError('network', e.message)));
     socket.on('message', (msg, rinfo) => {
       if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return;
@@ -82,11 +88,14 @@ function normalise(address: string): string {
 }
 
 /** One TCP exchange with RFC 1035 §4.2.2 two-byte framing. */
-export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number): Promise<Exchange> {
+export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
     let buffered = Buffer.alloc(0);
+    const aborted = () => done(new TransportError('closed', `query to ${server.host}#${server.port} dropped for a newer one`));
+    signal?.addEventListener('abort', aborted);
     const done = (err?: Error, ex?: Exchange) => {
+      signal?.removeEventListener('abort', aborted);
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);

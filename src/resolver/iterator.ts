@@ -13,19 +13,34 @@ import { QueryBudget, ResolutionLimitError, type LimitName, type ResolutionLimit
 import { type Classified, type SignedRrset, classifyResponse, synthesiseFromDname } from './response-classifier.js';
 import type { RootHints } from './root-hints.js';
 import { Credibility, type SecurityStatus } from './security-status.js';
+import { DENIAL_LINK, LinkOrigins, type LinkOriginFields } from './link-origins.js';
 import { RETRY_ROUNDS, type UpstreamAnswer, type UpstreamClient, serverKey } from './upstream-client.js';
 
-export interface Resolution {
+export interface Resolution extends LinkOriginFields {
   readonly rcode: number;
   /** The answer chain (CNAME/DNAME links and the final RRset), with RRSIGs. */
   readonly answer: ResourceRecord[];
   /** For a negative answer: the SOA and the NSEC/NSEC3 proofs, with RRSIGs. */
   readonly authority: ResourceRecord[];
   readonly security: SecurityStatus;
-  /** Some link of the answer came from a zone this server hosts (trusted as it is, never validated). */
+  /**
+   * Some link of the answer came from a zone this server hosts (trusted as it is, never
+   * validated); `hostedLinks`/`hostedDenial` say which, `servers`/`servedBy` which upstream
+   * server answered each other link (none for cached links): see `LinkOrigins`.
+   */
   readonly local?: boolean;
   /** Why the resolver gave up (SERVFAIL), for logs, EDE text and `explain`. */
   readonly failure?: { readonly reason: string; readonly limit?: LimitName; readonly ede?: readonly (readonly [number, string])[] };
+  /** A cache-only resolution (RD=0) found the name neither in the cache nor in a hosted zone. */
+  readonly cacheMiss?: boolean;
+}
+
+/** What one resolution may be told beyond the question (the validator's retry elsewhere). */
+export interface IteratorResolveOptions {
+  /** Servers (`serverKey`) not to ask: they gave this client query bogus data (as Unbound's per-query blacklist). */
+  readonly avoid?: ReadonlySet<string>;
+  /** RD=0: from hosted zones and the cache only, never a query upstream. */
+  readonly cacheOnly?: boolean;
 }
 
 /** The outcome of resolving exactly one name and type, before following CNAMEs. */
@@ -33,8 +48,8 @@ type Step = (
   | { kind: 'answer'; records: ResourceRecord[]; proofs: ResourceRecord[] }
   | { kind: 'cname'; records: ResourceRecord[]; target: Name; proofs: ResourceRecord[] }
   | { kind: 'nxdomain' | 'nodata'; authority: ResourceRecord[] }
-) & { local?: boolean }
-  | { kind: 'servfail'; reason: string; limit?: LimitName; ede?: number };
+) & { local?: boolean; server?: ServerAddress }
+  | { kind: 'servfail'; reason: string; limit?: LimitName; ede?: number; miss?: true };
 
 /**
  * The zone the resolution has reached and the servers to ask there (Unbound's delegation point).
@@ -48,11 +63,15 @@ interface Delegation {
   readonly fromParent: boolean;
 }
 
-/** One resolution's place in the client query: its budget, nesting and the resolutions it works for. */
+/**
+ * One resolution's place in the client query: its budget, nesting, the resolutions it works for,
+ * and the servers it must not ask.
+ */
 interface Context {
   readonly budget: QueryBudget;
   readonly depth: number;
   readonly path: readonly string[];
+  readonly avoid?: ReadonlySet<string>;
 }
 
 /** What a zone this server hosts says of a name: consulted before the cache and the network. */
@@ -89,22 +108,27 @@ export class Iterator {
     for (const s of groupRrsets(o.rootHints.records)) o.cache.storeRrset(s, [], Credibility.glue);
   }
 
-  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0, path: readonly string[] = []): Promise<Resolution> {
+  /**
+   * `options.cacheOnly` (RD=0): from hosted zones and the cache only; a miss is a `cacheMiss` SERVFAIL, never a query upstream.
+   * `path`: the resolutions this one works for (a name server's address), for cycle detection.
+   */
+  async resolve(question: Question, budget = new QueryBudget(this.o.limits, this.o.clock.now()), depth = 0, options: IteratorResolveOptions = {}, path: readonly string[] = []): Promise<Resolution> {
     const answer: ResourceRecord[] = [];
     const proofs: ResourceRecord[] = [];
     const seen = new Set<string>();
     let name = question.name;
-    let local = false;
+    const origins = new LinkOrigins();
+    const ctx: Context = { budget, depth, path, ...(options.avoid?.size ? { avoid: options.avoid } : {}) };
     for (let links = 0; ; links++) {
       let step: Step;
       try {
-        step = await this.step(name, question.type, { budget, depth, path });
+        step = await this.step(name, question.type, ctx, options.cacheOnly ?? false);
       } catch (e) {
         if (!(e instanceof ResolutionLimitError)) throw e;
         step = { kind: 'servfail', reason: e.message, limit: e.limit };
       }
-      if (step.kind !== 'servfail' && step.local) local = true;
-      const from = local ? { local } : {};
+      if (step.kind !== 'servfail') origins.note(step.kind === 'answer' || step.kind === 'cname' ? step.records : DENIAL_LINK, step.local, step.server);
+      const from = origins.fields();
       switch (step.kind) {
         case 'answer':
           return { rcode: Rcode.NOERROR, answer: [...answer, ...step.records], authority: distinct([...proofs, ...step.proofs]), security: 'unchecked', ...from };
@@ -112,7 +136,11 @@ export class Iterator {
         case 'nodata':
           return { rcode: step.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority: step.authority, security: 'unchecked', ...from };
         case 'servfail':
-          return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}), ...(step.ede !== undefined ? { ede: [[step.ede, step.reason]] } : {}) } };
+          return {
+            rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked',
+            failure: { reason: step.reason, ...(step.limit ? { limit: step.limit } : {}), ...(step.ede !== undefined ? { ede: [[step.ede, step.reason]] } : {}) },
+            ...(step.miss ? { cacheMiss: true } : {}),
+          };
         case 'cname':
           answer.push(...step.records);
           proofs.push(...step.proofs);
@@ -162,12 +190,13 @@ export class Iterator {
     return { kind: 'cname', records, target: decodeRdata(RRType.CNAME, e.records[0]!.rdata)['target'] as Name, proofs };
   }
 
-  private step(name: Name, type: number, ctx: Context): Promise<Step> | Step {
+  private step(name: Name, type: number, ctx: Context, cacheOnly: boolean): Promise<Step> | Step {
     const local = this.fromLocalZone(name, type);
     if (local) return local;
     const cached = this.fromCache(name, type);
     if (cached) return cached;
-    const key = `${name.key}/${type}`;
+    if (cacheOnly) return { kind: 'servfail', reason: `${name} ${type} is not in the cache (RD=0: answered from the cache only)`, miss: true };
+    const key = `${name.key}/${type}${ctx.avoid ? `/avoid:${[...ctx.avoid].join(',')}` : ''}`;
     const work = this.inflight.join(key, ctx.path, () => this.fetch(name, type, { ...ctx, path: [...ctx.path, key] }));
     if (work === 'cycle') {
       return { kind: 'servfail', reason: `dependency cycle: resolving ${name} needs the address of a name server that needs ${name} itself`, ede: EdeCode.NO_REACHABLE_AUTHORITY };
@@ -196,7 +225,8 @@ export class Iterator {
   }
 
   private async fetch(name: Name, type: number, ctx: Context): Promise<Step> {
-    const forwarders = this.o.forwardersFor(name);
+    const forwarders = this.o.forwardersFor(name)?.filter((s) => !ctx.avoid?.has(serverKey(s)));
+    if (forwarders?.length === 0) return { kind: 'servfail', reason: `every forwarder for ${name} gave bogus data` };
     if (forwarders) return this.forward(name, type, forwarders, ctx.budget);
 
     // A DS RRset lives on the parent side of a zone cut (RFC 4035 §5.2): ask from above it.
@@ -252,7 +282,7 @@ export class Iterator {
         minimised = c.kind === 'nxdomain' ? name.labelCount : minimised + 1;
         continue;
       }
-      return this.stepFromClassified(c, name, type, ans.response.aa);
+      return withServer(this.stepFromClassified(c, name, type, ans.response.aa), ans.server);
     }
     return { kind: 'servfail', reason: `more than ${this.o.limits.maxReferrals} referrals`, limit: 'referrals' };
   }
@@ -350,7 +380,7 @@ export class Iterator {
       usable: (r) => (classified = classifyResponse(r, name, type, Name.root)).kind !== 'lame' && classified.kind !== 'referral',
     }, budget);
     if (!ans || !classified) return { kind: 'servfail', reason: `no usable answer from the forwarders for ${name}` };
-    return this.stepFromClassified(classified, name, type, true);
+    return withServer(this.stepFromClassified(classified, name, type, true), ans.server);
   }
 
   /** The deepest zone cut the cache knows for `name`, priming the root if needed (RFC 8109). */
@@ -395,7 +425,8 @@ export class Iterator {
    * (or could not be reached) is not asked twice. Returns why there is no answer, if none.
    */
   private async askZone(dp: Delegation, question: Question, usable: (r: Message) => boolean, ctx: Context, retrySilent = true): Promise<UpstreamAnswer | string> {
-    const ruledOut = new Set<string>();
+    // Servers that gave this client query bogus data are not asked (the validator's retry elsewhere).
+    const ruledOut = new Set<string>(ctx.avoid);
     const all: ServerAddress[] = [];
     const ask = async (servers: readonly ServerAddress[], rounds: number) =>
       servers.length === 0 ? undefined : this.o.upstream.ask(servers, question, { recursionDesired: false, dnssecOk: true, usable, rounds, ruledOut }, ctx.budget);
@@ -410,7 +441,7 @@ export class Iterator {
       // In-bailiwick without an address: only the parent's glue can give one (delegationFromParent).
       if (ns.isSubdomainOf(dp.zone) || ctx.depth + 1 > this.o.limits.maxDepth) continue;
       if (++lookups > this.o.limits.maxNsLookupsPerDelegation) break;
-      const r = await this.resolve({ name: ns, type: RRType.A, class: 1 }, ctx.budget, ctx.depth + 1, ctx.path);
+      const r = await this.resolve({ name: ns, type: RRType.A, class: 1 }, ctx.budget, ctx.depth + 1, {}, ctx.path);
       if (r.failure?.limit === 'deadline' || r.failure?.limit === 'upstream-queries') throw new ResolutionLimitError(r.failure.limit, r.failure.reason);
       if (r.failure) why ||= `: ${ns}: ${r.failure.reason}`;
       const found = r.answer.filter((a) => a.type === RRType.A).map((a) => port53(decodeRdata(RRType.A, a.rdata)['address'] as string));
@@ -421,6 +452,7 @@ export class Iterator {
     const again = retrySilent ? await ask(all, RETRY_ROUNDS - 1) : undefined;
     if (again) return again;
     if (all.length === 0) return `no address for any name server of ${dp.zone}${why}`;
+    if (all.every((s) => ctx.avoid?.has(serverKey(s)))) return `every server of ${dp.zone} gave bogus data`;
     return `no usable answer from the servers of ${dp.zone} for ${question.name}`;
   }
 
@@ -436,6 +468,10 @@ export class Iterator {
     }
     return { addresses: [...addresses.values()], missing };
   }
+}
+
+function withServer(step: Step, server: ServerAddress): Step {
+  return step.kind === 'servfail' ? step : { ...step, server };
 }
 
 /** Records without repeats (the same proof can come with several links of a chain). */

@@ -1,7 +1,8 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
+import { ENTRY_COST, MemoryBudget, compactRecords as compact, recordsCost } from './memory-budget.js';
 import type { Credibility, SecurityStatus } from './security-status.js';
 
 export interface CacheLimits {
@@ -58,33 +59,6 @@ function keyOf(name: Name, type: number): string {
   return `${name.key}\u0000${type}`;
 }
 
-// Rough V8 costs (object headers, typed-array views, the entry and its key), so that
-// maxBytes bounds the process's memory, not just the record bytes.
-const ENTRY_OVERHEAD = 320;
-const RECORD_OVERHEAD = 160;
-
-function sizeOf(records: readonly ResourceRecord[]): number {
-  let n = ENTRY_OVERHEAD;
-  for (const r of records) n += RECORD_OVERHEAD + r.name.wire.length + r.rdata.length;
-  return n;
-}
-
-/**
- * Copies the RDATA of records into one buffer of their own: decoded RDATA is a view into
- * the whole response packet, which a cached record would otherwise keep alive.
- */
-function compact(records: readonly ResourceRecord[]): ResourceRecord[] {
-  const total = records.reduce((n, r) => n + r.rdata.length, 0);
-  const buffer = new Uint8Array(total);
-  let pos = 0;
-  return records.map((r) => {
-    buffer.set(r.rdata, pos);
-    const rdata = buffer.subarray(pos, pos + r.rdata.length);
-    pos += r.rdata.length;
-    return { name: r.name, type: r.type, class: r.class, ttl: r.ttl, rdata };
-  });
-}
-
 /**
  * The resolver's memory: RRsets with their signatures, credibility and security status, and
  * negative answers (RFC 2308), bounded in bytes with least-recently-used eviction. TTLs count
@@ -95,14 +69,18 @@ export class RecordCache {
   private hits = 0;
   private misses = 0;
 
+  private readonly maxBytes: number;
+
+  /** `budget`: the resolver's shared one (its 'records' share); alone, all of `limits.maxBytes`. */
   constructor(
     private readonly clock: Clock,
     readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
+    budget: MemoryBudget = MemoryBudget.whole('records', limits.maxBytes),
   ) {
-    this.lru = new LRUCache<string, CacheEntry>({
-      maxSize: limits.maxBytes,
-      sizeCalculation: (e) => (e.kind === 'rrset' ? sizeOf(e.records) + sizeOf(e.rrsigs) + (e.proofs.length > 0 ? sizeOf(e.proofs) : 0) : sizeOf(e.authority)),
-    });
+    // The LRU slot and key, the entry object (a dozen fields), and its records.
+    this.lru = budget.lru<string, CacheEntry>('records', (e, key) =>
+      ENTRY_COST + 100 + key.length + (e.kind === 'rrset' ? recordsCost(e.records) + recordsCost(e.rrsigs) + recordsCost(e.proofs) : recordsCost(e.authority)));
+    this.maxBytes = budget.bytesFor('records');
   }
 
   private clampTtl(ttl: number): number {
@@ -200,6 +178,6 @@ export class RecordCache {
   }
 
   stats(): CacheStats {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize ?? 0, maxBytes: this.limits.maxBytes, hits: this.hits, misses: this.misses };
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize ?? 0, maxBytes: this.maxBytes, hits: this.hits, misses: this.misses };
   }
 }

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
@@ -9,15 +9,20 @@ import { RRType } from '../wire/rr-type.js';
 import type { Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
+import { decodeRdata } from '../wire/rdata-codec.js';
 import { AnswerValidator } from './answer-validator.js';
-import { ChainOfTrust, type ValidationRun } from './chain-of-trust.js';
+import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
+import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
+import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
 import { ServerSelection } from './server-selection.js';
-import { UpstreamClient, type UpstreamStats } from './upstream-client.js';
+import { capTtls } from './ttl-cap.js';
+import { UpstreamClient, type UpstreamStats, serverKey } from './upstream-client.js';
+import type { UpstreamCookieStats, UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
 
 export interface NamespaceForwarders {
@@ -64,8 +69,16 @@ export interface ResolverOptions {
   readonly localZones?: LocalZoneLookup;
   /** The live policy table: its forwarders and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
+  /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
+  readonly memory?: MemoryBudget;
+  /** Caps on upstream queries in flight (resolver.limits); default DEFAULT_IN_FLIGHT_LIMITS. */
+  readonly inFlightLimits?: InFlightLimits;
+  /** Called for every upstream query shed at the in-flight cap (logged by the server, throttled). */
+  readonly onUpstreamShed?: (event: ShedEvent) => void;
   /** Called for every answer that failed validation (logged by the server, throttled). */
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
+  /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
+  readonly upstreamCookies?: UpstreamCookies;
 }
 
 export interface ValidationFailureEvent {
@@ -85,6 +98,8 @@ export interface ResolveOptions {
   readonly explain?: boolean;
   /** Validate even under a negative trust anchor (to see whether the zone validates again). */
   readonly ignorePolicy?: boolean;
+  /** RD=0: from the cache and hosted zones only, never a query upstream; a miss says `cacheMiss`, and nothing is remembered. */
+  readonly cacheOnly?: boolean;
 }
 
 /** A resolution with its DNSSEC verdict. */
@@ -102,6 +117,8 @@ export interface ResolverStats {
   readonly clientQueries: number;
   readonly servfails: number;
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** RFC 7873 client cookies sent upstream, server cookies learned, forged echoes and BADCOOKIE seen. */
+  readonly upstreamCookies?: UpstreamCookieStats;
 }
 
 interface ValidatedEntry {
@@ -111,6 +128,8 @@ interface ValidatedEntry {
 }
 
 const DEFAULT_BOGUS_TTL = 60;
+/** Times a bogus answer is asked again of other servers (Unbound: VAL_MAX_RESTART_COUNT, 5). */
+const MAX_BOGUS_RETRIES = 3;
 
 /**
  * The recursive side of the server: cache, iterator, forwarders, the validator and the
@@ -124,9 +143,13 @@ export class Resolver {
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
-  private readonly validated = new LRUCache<string, ValidatedEntry>({ max: 100_000 });
+  /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
+  readonly memory: MemoryBudget;
+  /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
+  readonly inFlight: InFlightLimiter;
+  private readonly validated: LRUCache<string, ValidatedEntry>;
   /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
-  private readonly verifiedSignatures = new LRUCache<string, true>({ max: 50_000 });
+  private readonly verifiedSignatures: LRUCache<string, true>;
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
   private readonly validating = new Map<string, Promise<ResolverAnswer>>();
   private clientQueries = 0;
@@ -134,9 +157,13 @@ export class Resolver {
   private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0, nsec3Hashes: 0 };
 
   constructor(private readonly options: ResolverOptions) {
-    this.cache = new RecordCache(options.clock, options.cacheLimits);
+    this.memory = options.memory ?? new MemoryBudget(options.cacheLimits.maxBytes);
+    this.cache = new RecordCache(options.clock, options.cacheLimits, this.memory);
+    this.validated = this.memory.lru('validated', validatedCost);
+    this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
-    this.upstream = new UpstreamClient(this.selection, options.clock);
+    this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
@@ -155,7 +182,7 @@ export class Resolver {
       },
     });
     if (options.validation) {
-      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl });
+      this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
     }
   }
@@ -170,6 +197,7 @@ export class Resolver {
     if (validating && !opts.explain) {
       const hit = this.validated.get(key);
       if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
       if (running) return this.counted(await running);
       const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
@@ -183,45 +211,15 @@ export class Resolver {
     const validation = this.options.validation;
     const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const budget = new QueryBudget(this.options.limits, now);
-    const resolution = await this.iterator.resolve(question, budget);
+    const resolution = await this.iterator.resolve(question, budget, 0, opts.cacheOnly ? { cacheOnly: true } : {});
     if (!validating) {
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
     if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
-    if (resolution.local) {
-      // The server's own zones are trusted without validation: no AD on what passed through them.
-      const outcome = insecure('answered from a zone this server hosts: trusted without validation');
-      const trace = opts.explain ? [{ zone: '-', kind: 'rrset' as const, subject: question.name.toString(), state: 'insecure' as const, detail: outcome.reason }] : undefined;
-      return { ...resolution, security: 'insecure', outcome, ...(policy ? { policy } : {}), ...(trace ? { trace } : {}) };
-    }
-
     const trace: TraceStep[] | undefined = opts.explain ? [] : undefined;
-    const vbudget = new ValidationBudget(validation.limits);
-    const run: ValidationRun = {
-      now: Math.floor(now / 1000),
-      limits: validation.limits,
-      budget: vbudget,
-      verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
-      fetch: async (name, type) => {
-        try {
-          return await this.iterator.resolve({ name, type, class: 1 }, budget, 1);
-        } catch (e) {
-          if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
-          throw e;
-        }
-      },
-      ...(trace ? { trace, fresh: true } : {}),
-    };
-    let outcome: ValidationOutcome;
-    try {
-      outcome = await this.validator!.validate(question, resolution, run);
-    } catch (e) {
-      if (!(e instanceof ValidationLimitError)) throw e;
-      outcome = bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
-    }
-    this.verdicts.signatureChecks += vbudget.signatureChecks;
-    this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
+    const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now, !!opts.cacheOnly);
+    const outcome = validated.outcome;
     this.verdicts[outcome.state]++;
     const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
     if (sentinel) {
@@ -231,9 +229,86 @@ export class Resolver {
         return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
       }
     }
-    const answer = this.applyPolicy(question, resolution, outcome, policy, trace);
-    if (!opts.explain) this.remember(key, answer, outcome, now);
+    const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
+    if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
     return answer;
+  }
+
+  /**
+   * Validates a resolution; when it is bogus, forgets the data and asks the zone's other servers,
+   * avoiding every server that gave this query bogus data (as Unbound's per-query blacklist),
+   * at most `MAX_BOGUS_RETRIES` times. Every attempt spends from the same budgets, so a retry
+   * never buys a query more signature checks, NSEC3 hashes, upstream queries or time.
+   */
+  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
+    const vbudget = new ValidationBudget(limits);
+    const avoid = new Set<string>();
+    let resolution = first;
+    let result: { resolution: Resolution; outcome: ValidationOutcome } | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const caps = new Map<string, number>();
+      const run: ValidationRun = {
+        now: Math.floor(now / 1000),
+        limits,
+        budget: vbudget,
+        ttlCaps: caps,
+        verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
+        fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options, cacheOnly),
+        knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
+        ...(trace ? { trace, fresh: true } : {}),
+      };
+      const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
+      // A retry that finds nothing better keeps the first verdict: it says what was wrong.
+      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
+      // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
+      // RD=0 changes nothing and asks nobody: the verdict on what the cache holds is the answer.
+      if (outcome.state !== 'bogus' || run.keysFailed || cacheOnly) break;
+      this.forget(question, resolution);
+      if (vbudget.exhausted) break;
+      // The server of the link that failed; all of them when the validator could not say which.
+      const culprit = run.failedLink ? resolution.servedBy?.get(run.failedLink) : undefined;
+      const servers = culprit ? [culprit] : run.failedLink ? [] : (resolution.servers ?? []);
+      const fresh = servers.filter((sv) => !avoid.has(serverKey(sv)));
+      // Data from the cache is fetched once more; data from servers is asked of the others.
+      if (attempt >= MAX_BOGUS_RETRIES || (servers.length > 0 && fresh.length === 0) || (servers.length === 0 && attempt > 0)) break;
+      for (const sv of fresh) avoid.add(serverKey(sv));
+      trace?.push({ zone: '-', kind: 'retry', subject: question.name.toString(), state: 'bogus', detail: `bogus data${fresh.length > 0 ? ` from ${fresh.map(serverKey).join(', ')}` : ' in the cache'}: asking again${avoid.size > 0 ? `, avoiding ${[...avoid].join(', ')}` : ''}` });
+      const next = await this.iterator.resolve(question, budget, 0, { avoid });
+      if (next.rcode === Rcode.SERVFAIL) break;
+      resolution = next;
+    }
+    this.verdicts.signatureChecks += vbudget.signatureChecks;
+    this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
+    return result;
+  }
+
+  private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {
+    try {
+      return await this.validator!.validate(question, resolution, run);
+    } catch (e) {
+      if (!(e instanceof ValidationLimitError)) throw e;
+      return bogus(`validation stopped: ${e.message}`, EdeCode.DNSSEC_BOGUS);
+    }
+  }
+
+  private async fetchForValidation(name: Name, type: number, budget: QueryBudget, options: FetchOptions | undefined, cacheOnly: boolean): Promise<Resolution> {
+    if (options?.refresh && !cacheOnly) this.cache.remove(name, type);
+    try {
+      return await this.iterator.resolve({ name, type, class: 1 }, budget, 1, cacheOnly ? { cacheOnly } : options?.avoid ? { avoid: options.avoid } : {});
+    } catch (e) {
+      if (e instanceof ResolutionLimitError) return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'unchecked', failure: { reason: e.message, limit: e.limit } };
+      throw e;
+    }
+  }
+
+  /** Drops what a bogus resolution left in the record cache, so the next look is a fresh fetch. */
+  private forget(question: Question, resolution: Resolution): void {
+    this.cache.remove(question.name, question.type);
+    for (const r of resolution.answer) {
+      this.cache.remove(r.name, r.type);
+      this.cache.remove(r.name, question.type);
+      if (r.type === RRType.CNAME) this.cache.remove(decodeRdata(RRType.CNAME, r.rdata)['target'] as Name, question.type);
+    }
   }
 
   /** The verdict turned into what the client gets: bogus → SERVFAIL, unless log-only; required → SERVFAIL unless secure. */
@@ -264,11 +339,9 @@ export class Resolver {
     const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
     const ttl = failed ? this.options.validation!.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
     if (ttl <= 0) return;
-    if (failed && answer.rcode === Rcode.SERVFAIL) {
-      // Fetch the data afresh once the verdict expires: another server may have it right.
-      for (const r of answer.answer) this.cache.remove(r.name, r.type);
-    }
-    this.validated.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
+    // Copied out of the upstream packets, which the records are views into.
+    const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
+    this.validated.set(key, { answer: kept, storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
@@ -291,8 +364,26 @@ export class Resolver {
       clientQueries: this.clientQueries,
       servfails: this.servfails,
       validation: { ...this.verdicts },
+      ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
     };
   }
+}
+
+/**
+ * A question for type RRSIG: RRSIGs are not an RRset any signature covers (RFC 4035 §5.3), so
+ * they are returned unvalidated and insecure, never AD, as Unbound does.
+ */
+function rrsigQuestion(trace: TraceStep[] | undefined, question: Question): ValidationOutcome {
+  const outcome = insecure(`${question.name}/RRSIG: RRSIG records are not validated as an RRset; returned without AD`);
+  trace?.push({ zone: '-', kind: 'rrset', subject: `${question.name}/RRSIG`, state: 'insecure', detail: outcome.reason });
+  return outcome;
+}
+
+/** A verdict's resident cost: its records, the reasons it carries, and the objects around them. */
+function validatedCost(e: ValidatedEntry, key: string): number {
+  const a = e.answer;
+  const reasons = (a.outcome ? stringCost(a.outcome.reason) : 0) + (a.failure ? stringCost(a.failure.reason) * (1 + (a.failure.ede?.length ?? 0)) : 0);
+  return ENTRY_COST + stringCost(key) + 64 + recordsCost(a.answer) + recordsCost(a.authority) + reasons;
 }
 
 function minTtl(records: readonly ResourceRecord[]): number {

@@ -82,6 +82,10 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
   // NSEC/NSEC3 beside a positive answer prove that a wildcard was the closest match (RFC 4035 §3.1.3.3).
   const proofs = r.answer.length > 0 ? r.authority.filter((rr) => inZone(rr) && isDenialRecord(rr)) : [];
 
+  // RRSIGs asked for as such are an answer of their own, not signatures over one (RFC 4035 §5.3: never validated as an RRset).
+  const sigs = qtype === RRType.RRSIG ? r.answer.filter((rr) => rr.type === RRType.RRSIG && rr.name.equals(qname) && inZone(rr)) : [];
+  if (sigs.length > 0) return { kind: 'answer', rrsets: [{ records: sigs, rrsigs: [] }], proofs };
+
   // Follow the chain from qname through the answer section, as far as it goes.
   const chain: SignedRrset[] = [];
   let name = qname;

@@ -3,8 +3,10 @@ import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, type Question, Rcode, newMessage } from '../wire/message.js';
 import { type ServerAddress, TransportError, exchangeTcp, exchangeUdp, randomQueryId } from './dns-transport.js';
+import { InFlightLimiter, DEFAULT_IN_FLIGHT_LIMITS } from './in-flight-limiter.js';
 import type { QueryBudget } from './resolution-limits.js';
 import type { ServerSelection } from './server-selection.js';
+import type { UpstreamCookies } from './upstream-cookies.js';
 
 export interface UpstreamAnswer {
   readonly response: Message;
@@ -57,6 +59,10 @@ export class UpstreamClient {
   constructor(
     private readonly selection: ServerSelection,
     private readonly clock: Clock,
+    /** Caps the queries in flight (in-flight-limiter.ts); a shed query is a server not asked. */
+    readonly inFlight: InFlightLimiter = new InFlightLimiter(DEFAULT_IN_FLIGHT_LIMITS, clock),
+    /** RFC 7873 client cookies; absent: none sent. */
+    private readonly cookies?: UpstreamCookies,
     private readonly exchanges: Exchanges = { udp: exchangeUdp, tcp: exchangeTcp },
   ) {}
 
@@ -99,6 +105,7 @@ export class UpstreamClient {
   private async askOne(server: ServerAddress, key: string, question: Question, options: AskOptions, budget: QueryBudget): Promise<Message | 'timeout' | undefined> {
     let useEdns = !this.selection.noEdns(key);
     let tcp = false;
+    let cookieRetried = false;
     for (let attempt = 0; attempt < 3; attempt++) {
       budget.spendUpstreamQuery(this.clock.now());
       this.stats.queries++;
@@ -107,14 +114,29 @@ export class UpstreamClient {
         rd: options.recursionDesired,
         cd: options.dnssecOk,
         question: [question],
-        ...(useEdns ? { edns: defaultEdns({ dnssecOk: options.dnssecOk }) } : {}),
+        ...(useEdns ? { edns: defaultEdns({ dnssecOk: options.dnssecOk, options: this.cookies ? [this.cookies.optionFor(server)] : [] }) } : {}),
       });
       const wire = encodeMessage(query);
       const timeout = Math.min(this.selection.timeoutFor(key) * (tcp ? 2 : 1), budget.remainingMs(this.clock.now()));
       const started = performance.now();
+      const slot = this.inFlight.acquire(key);
+      if (!slot) return undefined;
       try {
-        const ex = tcp ? await this.exchanges.tcp(server, query, wire, timeout) : await this.exchanges.udp(server, query, wire, timeout);
+        const ex = tcp ? await this.exchanges.tcp(server, query, wire, timeout, slot.signal) : await this.exchanges.udp(server, query, wire, timeout, slot.signal);
+        slot.release(true);
         const r = ex.response;
+        // RFC 7873 §5.3: a reply echoing another client cookie is forged (asked again over TCP); BADCOOKIE is asked again once with the new cookie.
+        const cookie = useEdns ? this.cookies?.check(server, r) : undefined;
+        if (cookie === 'spoofed' && !tcp) {
+          tcp = true;
+          continue;
+        }
+        if (cookie === 'spoofed') return undefined;
+        if (cookie === 'retry' && !cookieRetried) {
+          cookieRetried = true;
+          attempt--;
+          continue;
+        }
         this.selection.recordAnswer(key, performance.now() - started);
         if (r.tc && !tcp) {
           this.stats.tcpRetries++;
@@ -130,12 +152,15 @@ export class UpstreamClient {
         return r;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
+        if (slot.signal.aborted) return undefined; // jostled out: not the server's fault
         this.selection.recordFailure(key);
         if (e.code === 'timeout') {
           this.stats.timeouts++;
           return 'timeout';
         }
         return undefined;
+      } finally {
+        slot.release();
       }
     }
     return undefined;

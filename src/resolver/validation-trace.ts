@@ -7,7 +7,8 @@ import type { SecurityState } from '../dnssec/validation-outcome.js';
  */
 export interface TraceStep {
   readonly zone: string;
-  readonly kind: 'anchor' | 'ds' | 'no-ds' | 'dnskey' | 'rrset' | 'denial' | 'wildcard' | 'policy' | 'cached';
+  /** `retry`: the data was bogus and is asked again of the zone's other servers. */
+  readonly kind: 'anchor' | 'ds' | 'no-ds' | 'dnskey' | 'rrset' | 'denial' | 'wildcard' | 'policy' | 'cached' | 'retry';
   /** What was looked at: "example.com./DS", "www.example.com./A", "NSEC3 proof of NXDOMAIN". */
   readonly subject: string;
   readonly state: SecurityState;

@@ -4,17 +4,16 @@ import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import type { ListenerInfo } from './status-route.js';
 import { TcpConnectionLimiter } from './tcp-connection-limiter.js';
-import { MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_CLIENT, TcpListener } from './tcp-listener.js';
+import { DEFAULT_TCP_LIMITS, TcpListener } from './tcp-listener.js';
+import type { TcpLimits } from './tcp-connection-limiter.js';
 import { UdpListener } from './udp-listener.js';
 
 /** Knobs with defaults from `tcp-listener.ts` and `udp-listener.ts`; tests shrink them. */
 export interface DnsListenerOptions {
   /** Default `TCP_IDLE_TIMEOUT_MS` (10 s). */
   readonly tcpIdleTimeoutMs?: number;
-  /** Default `MAX_TCP_CONNECTIONS` (256), over all addresses together. */
-  readonly maxTcpConnections?: number;
-  /** Default `MAX_TCP_CONNECTIONS_PER_CLIENT` (16), over all addresses together. */
-  readonly maxTcpConnectionsPerClient?: number;
+  /** Default `DEFAULT_TCP_LIMITS` (256 in all, 64 per /24 or /56), over all addresses together. */
+  readonly tcpLimits?: Partial<TcpLimits>;
   /** Default `MAX_PIPELINED_PER_CONNECTION` (32). */
   readonly maxPipelinedPerConnection?: number;
   /** Default `UDP_RECV_BUFFER_SIZE` (4 MiB, capped by the kernel). */
@@ -64,10 +63,7 @@ export async function startDnsListeners(
   options: DnsListenerOptions = {},
 ): Promise<RunningDnsListeners> {
   const stats = createListenerStats();
-  const limiter = new TcpConnectionLimiter(
-    options.maxTcpConnections ?? MAX_TCP_CONNECTIONS,
-    options.maxTcpConnectionsPerClient ?? MAX_TCP_CONNECTIONS_PER_CLIENT,
-  );
+  const limiter = new TcpConnectionLimiter({ ...DEFAULT_TCP_LIMITS, ...options.tcpLimits });
   const opened: (UdpListener | TcpListener)[] = [];
   const listeners: ListenerInfo[] = [];
   const closeAll = async (): Promise<void> => {

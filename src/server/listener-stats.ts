@@ -9,7 +9,7 @@ export interface ListenerStats {
   tcpQueries: number;
   /** TCP connections accepted (and kept) since start. */
   tcpConnections: number;
-  /** TCP connections closed at accept because a connection limit was reached. */
+  /** TCP connections closed to make room for a new one because a connection limit was reached (the idlest). */
   tcpRejected: number;
   /**
    * Received messages that got no answer: too short, QR set, the handler dropped or threw,

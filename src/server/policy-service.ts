@@ -33,23 +33,23 @@ import {
 } from '../resolver/policy-table.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
+import type { DocumentStore } from '../store/document-store.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
 
 /** BIND's nta-recheck default. */
 export const DEFAULT_NTA_RECHECK_MS = 5 * 60_000;
-/** Longest sleep of the expiry timer; it re-arms from the clock, so a clock jump is caught within this. */
-export const DEFAULT_MAX_SWEEP_DELAY_MS = 60 * 60_000;
 
 export interface PolicyServiceOptions {
   readonly configRules: readonly PolicyRule[];
-  readonly stateDir: string;
+  /** Where the operator's rules are kept (the `policy` document). */
+  readonly documents: DocumentStore;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Named in the refusal to remove a config rule. */
   readonly configFile?: string | undefined;
   readonly recheckIntervalMs?: number;
-  readonly maxSweepDelayMs?: number;
-  /** Run the expiry and recheck timers (default true). Tests drive `sweep()` and `recheck()` by hand. */
-  readonly timers?: boolean;
+  /** Runs the NTA expiry and re-check jobs (a manual one in tests, which then call `sweep()` and `recheck()` or `runDue()`). */
+  readonly scheduler: Scheduler;
 }
 
 /** What `keymaster policy add` asks for. */
@@ -116,23 +116,20 @@ export class PolicyService {
   private readonly changeListeners = new Set<(change: PolicyChange) => void>();
   /** Changes run one at a time, so the file and the table never disagree. */
   private queue: Promise<unknown> = Promise.resolve();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private recheckTimer: NodeJS.Timeout | undefined;
+  private sweepJob: JobHandle | undefined;
+  private recheckJob: JobHandle | undefined;
   private stopped = false;
 
   private constructor(private readonly options: PolicyServiceOptions) {
-    this.store = new PolicyStore(options.stateDir);
+    this.store = new PolicyStore(options.documents);
   }
 
   /** Loads the config rules and the store (throws PolicyStoreError for a damaged file), drops expired NTAs, starts the timers. */
   static async start(options: PolicyServiceOptions): Promise<PolicyService> {
     const service = new PolicyService(options);
     await service.load();
-    if (options.timers ?? true) {
-      service.armSweep();
-      service.recheckTimer = setInterval(() => void service.recheck(), options.recheckIntervalMs ?? DEFAULT_NTA_RECHECK_MS);
-      service.recheckTimer.unref();
-    }
+    service.armSweep();
+    service.recheckJob = options.scheduler.every('policy.nta-recheck', options.recheckIntervalMs ?? DEFAULT_NTA_RECHECK_MS, () => service.recheck());
     return service;
   }
 
@@ -337,29 +334,26 @@ export class PolicyService {
     }
   }
 
+  /** The expiry job wants the next `until` in the table; the scheduler wakes it then (or on a clock jump). */
   private armSweep(): void {
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
-    if (this.stopped || !(this.options.timers ?? true)) return;
+    if (this.stopped) return;
     const next = this.table.nextExpiry();
-    if (!next) return;
-    const delay = Math.min(Math.max(0, next.getTime() - this.now), this.options.maxSweepDelayMs ?? DEFAULT_MAX_SWEEP_DELAY_MS);
-    this.sweepTimer = setTimeout(() => {
-      this.sweep().catch((error: unknown) => {
-        logEvent(this.options.logger, 'policy.sweep-failed', { err: error }, { level: 'error' });
-        // Try again later rather than spin on a failing disk.
-        this.sweepTimer = setTimeout(() => this.armSweep(), 60_000);
-        this.sweepTimer.unref();
+    if (!next) {
+      this.sweepJob?.cancel();
+      return;
+    }
+    if (this.sweepJob) this.sweepJob.reschedule(next.getTime());
+    else
+      this.sweepJob = this.options.scheduler.schedule('policy.nta-expiry', next.getTime(), async () => {
+        await this.sweep();
       });
-    }, delay);
-    this.sweepTimer.unref();
   }
 
-  /** Stops the timers and waits for a change in progress. */
+  /** Stops the jobs and waits for a change in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    this.sweepJob?.cancel();
+    this.recheckJob?.cancel();
     await this.queue;
   }
 }

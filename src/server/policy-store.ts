@@ -1,34 +1,26 @@
 /**
- * The policy rules added with `keymaster policy add`, persisted in `STATEDIR/policy.json` so they
- * survive a restart. Config-file rules are not stored here: they are read from the config at
- * every start.
+ * The policy rules added with `keymaster policy add`, kept as the `policy` document of the
+ * store contract (`STATEDIR/policy.json` in the file store) so they survive a restart.
+ * Config-file rules are not stored here: they are read from the config at every start.
  *
- * The file is versioned JSON with a SHA-256 checksum over its rules, written atomically (temp
- * file, fsync, rename, directory fsync), so a reader sees the old rules or the new, never a mix.
- * A file that is not JSON, not ours, of another version, fails its checksum, or holds a bad rule
- * stops the server with a message naming the file and the fault: silently dropping an operator's
- * rules (a negative trust anchor, a required namespace) would change what clients are told.
+ * The document (src/store/document-envelope.ts) is versioned and checksummed and replaced
+ * atomically, so a reader sees the old rules or the new, never a mix. One that is damaged, of
+ * another version, or holds a bad rule stops the server with a message naming the file and the
+ * fault: silently dropping an operator's rules (a negative trust anchor, a required namespace)
+ * would change what clients are told. Its data is the list of rules:
  *
- *   {
- *     "format": "keymaster-policy",
- *     "version": 1,
- *     "rules": [
- *       { "namespace": ".corp.example", "mode": "require", "forwarders": ["10.0.0.53:53"], "addedAt": "2026-01-01T00:00:00.000Z" },
- *       { "namespace": "broken.example", "mode": "no-validation", "until": "2026-01-08T00:00:00.000Z", "forwarders": [], "addedAt": "…" }
- *     ],
- *     "sha256": "<hex of SHA-256 over the JSON text of \"rules\" as written>"
- *   }
+ *   [ { "namespace": ".corp.example", "mode": "require", "forwarders": ["10.0.0.53:53"], "addedAt": "2026-01-01T00:00:00.000Z" },
+ *     { "namespace": "broken.example", "mode": "no-validation", "until": "2026-01-08T00:00:00.000Z", "forwarders": [], "addedAt": "…" } ]
+ *
+ * A version-1 file (before the store contract: `{ format, version: 1, rules, sha256 }`) is read
+ * once and rewritten as version 2 on the next change.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseSocketAddress } from '../config/socket-address.js';
 import { checkPolicyRule, formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from '../resolver/policy-table.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { checksum, decodeEnvelope, isObject } from '../store/document-envelope.js';
+import { type DocumentStore, type DocumentType, StoreError } from '../store/document-store.js';
 
-export const POLICY_STORE_FILE = 'policy.json';
-export const POLICY_STORE_FORMAT = 'keymaster-policy';
-export const POLICY_STORE_VERSION = 1;
+export const POLICY_STORE_KEY = 'policy';
 
 /** The store file cannot be used; `fault` says why, `path` which file. */
 export class PolicyStoreError extends Error {
@@ -49,10 +41,6 @@ interface StoredRule {
   addedAt?: string;
 }
 
-function checksum(rulesJson: string): string {
-  return createHash('sha256').update(rulesJson, 'utf8').digest('hex');
-}
-
 function toStored(entry: PolicyRuleEntry): StoredRule {
   return {
     namespace: entry.namespace,
@@ -63,26 +51,15 @@ function toStored(entry: PolicyRuleEntry): StoredRule {
   };
 }
 
-/** The file's text for `rules` (their `source` is not stored: everything here is a store rule). */
-export function encodePolicyStore(rules: readonly PolicyRuleEntry[]): string {
-  const stored = rules.map(toStored);
-  const sha256 = checksum(JSON.stringify(stored));
-  return `${JSON.stringify({ format: POLICY_STORE_FORMAT, version: POLICY_STORE_VERSION, rules: stored, sha256 }, null, 2)}\n`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 const RULE_KEYS = new Set(['namespace', 'mode', 'until', 'forwarders', 'addedAt']);
 
-function parseTime(value: unknown, where: string, fault: (message: string) => PolicyStoreError): Date {
+function parseTime(value: unknown, where: string, fault: (message: string) => Error): Date {
   const time = typeof value === 'string' ? Date.parse(value) : NaN;
   if (Number.isNaN(time)) throw fault(`${where}: ${JSON.stringify(value)} is not an ISO 8601 time`);
   return new Date(time);
 }
 
-function decodeRule(value: unknown, index: number, fault: (message: string) => PolicyStoreError): PolicyRuleEntry {
+function decodeRule(value: unknown, index: number, fault: (message: string) => Error): PolicyRuleEntry {
   const where = `rules[${index}]`;
   if (!isObject(value)) throw fault(`${where} is not an object`);
   for (const key of Object.keys(value)) if (!RULE_KEYS.has(key)) throw fault(`${where}.${key}: unknown field`);
@@ -116,24 +93,9 @@ function decodeRule(value: unknown, index: number, fault: (message: string) => P
   }
 }
 
-/** Parses the file's text; throws PolicyStoreError naming `path` and the fault. Expired rules are returned (the caller drops and logs them). */
-export function decodePolicyStore(text: string, path: string): PolicyRuleEntry[] {
-  const fault = (message: string) => new PolicyStoreError(path, message);
-  if (text.trim() === '') throw fault('the file is empty (a damaged write?)');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    throw fault(`not JSON (${(error as Error).message})`);
-  }
-  if (!isObject(doc) || doc['format'] !== POLICY_STORE_FORMAT) throw fault(`not a Keymaster policy store (no "format": "${POLICY_STORE_FORMAT}")`);
-  if (doc['version'] !== POLICY_STORE_VERSION)
-    throw fault(`version ${JSON.stringify(doc['version'])} is not supported (this Keymaster reads version ${POLICY_STORE_VERSION}; written by another release?)`);
-  if (!Array.isArray(doc['rules'])) throw fault('"rules" is missing or not a list');
-  if (typeof doc['sha256'] !== 'string') throw fault('"sha256" checksum is missing');
-  if (checksum(JSON.stringify(doc['rules'])) !== doc['sha256'].toLowerCase())
-    throw fault('checksum mismatch: the rules do not match their SHA-256 (the file is damaged or was edited by hand; change rules with "keymaster policy")');
-  const rules = doc['rules'].map((rule, index) => decodeRule(rule, index, fault));
+function decodeRules(data: unknown, fault: (message: string) => Error): PolicyRuleEntry[] {
+  if (!Array.isArray(data)) throw fault('the rules are not a list');
+  const rules = data.map((rule, index) => decodeRule(rule, index, fault));
   const seen = new Set<string>();
   for (const [index, rule] of rules.entries()) {
     if (seen.has(rule.namespace)) throw fault(`rules[${index}].namespace: ${rule.namespace} appears twice`);
@@ -142,28 +104,48 @@ export function decodePolicyStore(text: string, path: string): PolicyRuleEntry[]
   return rules;
 }
 
-/** `STATEDIR/policy.json`: read at start, rewritten whole on every change. */
+/** The rules as a document of the store contract (their `source` is not stored: everything here is a store rule). */
+export const POLICY_DOCUMENT: DocumentType<PolicyRuleEntry[]> = {
+  format: 'keymaster-policy',
+  version: 2,
+  encode: (rules) => rules.map(toStored),
+  decode: decodeRules,
+  upgrade(doc, fault) {
+    if (doc['version'] !== 1) return undefined;
+    if (!Array.isArray(doc['rules'])) throw fault('"rules" is missing or not a list');
+    if (typeof doc['sha256'] !== 'string') throw fault('"sha256" checksum is missing');
+    if (checksum(JSON.stringify(doc['rules'])) !== doc['sha256'].toLowerCase())
+      throw fault('checksum mismatch: the rules do not match their SHA-256 (the file is damaged or was edited by hand; change rules with "keymaster policy")');
+    return decodeRules(doc['rules'], fault);
+  },
+};
+
+/** Parses a policy document's text; throws PolicyStoreError naming `path` and the fault. Expired rules are returned (the caller drops and logs them). */
+export function decodePolicyStore(text: string, path: string): PolicyRuleEntry[] {
+  return decodeEnvelope(text, POLICY_DOCUMENT, (message) => new PolicyStoreError(path, message)).value;
+}
+
+/** The operator's rules in the store: read at start, rewritten whole on every change. */
 export class PolicyStore {
-  readonly path: string;
+  constructor(private readonly documents: DocumentStore) {}
 
-  constructor(stateDir: string) {
-    this.path = join(stateDir, POLICY_STORE_FILE);
+  /** Where the rules live (the file, in the file store). */
+  get path(): string {
+    return this.documents.locate(POLICY_STORE_KEY);
   }
 
-  /** The stored rules; none when the file does not exist yet. Throws PolicyStoreError for a damaged file. */
+  /** The stored rules; none when there are none yet. Throws PolicyStoreError for a damaged document. */
   async load(): Promise<PolicyRuleEntry[]> {
-    let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      return (await this.documents.read(POLICY_STORE_KEY, POLICY_DOCUMENT))?.value ?? [];
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new PolicyStoreError(this.path, `cannot be read: ${(error as Error).message}`);
+      if (error instanceof StoreError) throw new PolicyStoreError(error.where, error.fault);
+      throw error;
     }
-    return decodePolicyStore(text, this.path);
   }
 
-  /** Replaces the file with `rules`, atomically; readable by the server's user only. */
+  /** Replaces the rules; resolves once they are durable. */
   async save(rules: readonly PolicyRuleEntry[]): Promise<void> {
-    await writeFileAtomic(this.path, encodePolicyStore(rules), 0o600);
+    await this.documents.write(POLICY_STORE_KEY, POLICY_DOCUMENT, [...rules]);
   }
 }

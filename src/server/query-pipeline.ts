@@ -3,7 +3,9 @@ import { type CidrPrefix, cidrContains } from '../config/cidr.js';
 import type { Resolution } from '../resolver/iterator.js';
 import type { LocalZoneLookup } from '../resolver/iterator.js';
 import type { Resolver } from '../resolver/resolver.js';
-import { EdeCode, defaultEdns, edeOption } from '../wire/edns.js';
+import { referralFromCache } from '../resolver/cache-referral.js';
+import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
+import { EdeCode, EdnsOptionCode, appendEdnsOption, defaultEdns, edeOption, findOption } from '../wire/edns.js';
 import { decodeMessage } from '../wire/message-decoder.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
@@ -13,6 +15,7 @@ import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
+import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from './server-cookies.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;
@@ -50,6 +53,10 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** dnssec.enable: false (EnableDnsSec off) omits RRSIG/NSEC/NSEC3 from answers even with DO=1. */
   readonly serveDnssecRecords?: boolean;
+  /** RFC 6761/6303/7686/8375 zones answered here, after hosted zones and the recursion check. */
+  readonly locallyServed?: LocallyServedZones;
+  /** RFC 7873 server cookies; absent: COOKIE options are ignored, as before. */
+  readonly cookies?: ServerCookies;
 }
 
 export interface PipelineStats {
@@ -59,13 +66,26 @@ export interface PipelineStats {
   refused: number;
   notimp: number;
   servfail: number;
+  /** Answered from the locally served zones (RFC 6761, 6303, 7686, 8375). */
+  locallyServed: number;
+  /** RD=0 questions, and those the cache could not answer (given a referral). */
+  cacheOnly: number;
+  cacheOnlyMisses: number;
+  /** Queries with a valid server cookie, and BADCOOKIE answers sent. */
+  validCookies: number;
+  badCookies: number;
 }
 
 interface QuickQuestion {
   readonly key: string;
   readonly questionEnd: number;
   readonly maxSize: number;
+  /** The COOKIE option's data, when the query has one. */
+  readonly cookie?: Uint8Array;
 }
+
+/** What the COOKIE option adds to a response: option header, client cookie, server cookie. */
+const COOKIE_RESPONSE_BYTES = 4 + CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH;
 
 /**
  * The request path of DESIGN.md: decode (FORMERR on garbage), access control (REFUSED),
@@ -73,13 +93,13 @@ interface QuickQuestion {
  * Cached answers to well-formed plain queries skip decoding and encoding entirely.
  */
 export class QueryPipeline {
-  readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0 };
+  readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0, locallyServed: 0, cacheOnly: 0, cacheOnlyMisses: 0, validCookies: 0, badCookies: 0 };
   readonly responses: ResponseCache;
   readonly resolver: Resolver;
   private readonly allowedClients = new Map<string, boolean>();
 
   constructor(private readonly o: PipelineOptions) {
-    this.responses = new ResponseCache(o.clock);
+    this.responses = new ResponseCache(o.clock, o.resolver.memory);
     this.resolver = o.resolver;
   }
 
@@ -97,15 +117,36 @@ export class QueryPipeline {
     if (query.length < 12 || query[2]! & 0x80) return undefined; // never answer a response
     this.stats.queries++;
     const quick = this.allowed(client.address) ? quickQuestion(query, client) : undefined;
-    if (quick) {
+    if (quick && (!quick.cookie || !this.o.cookies)) {
       const cached = this.responses.answer(quick.key, query, quick.questionEnd, quick.maxSize);
       if (cached) {
         this.stats.cachedResponses++;
         return cached;
       }
+    } else if (quick?.cookie && this.o.cookies) {
+      // A cached answer gets this client's own cookie appended; anything to refuse takes the slow path.
+      const verdict = isWellFormedCookie(quick.cookie) ? this.o.cookies.judge(quick.cookie, client.address) : 'malformed';
+      if (verdict !== 'malformed' && (verdict !== 'bad' || client.transport === 'tcp')) {
+        const cached = this.responses.answer(quick.key, query, quick.questionEnd, quick.maxSize - COOKIE_RESPONSE_BYTES);
+        const answer = cached && this.withCookie(cached, quick.cookie, verdict, client);
+        if (answer) {
+          this.stats.cachedResponses++;
+          return answer;
+        }
+      }
     }
     return this.slowPath(query, client, quick);
   };
+
+  /** The response with a fresh server cookie for this client (RFC 7873 §5.2), when it sent a client cookie. */
+  private withCookie(wire: Uint8Array, cookie: Uint8Array | undefined, verdict: CookieVerdict, client: ClientInfo): Uint8Array | undefined {
+    if (!cookie || !this.o.cookies) return wire;
+    if (verdict === 'valid') this.stats.validCookies++;
+    const data = new Uint8Array(CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH);
+    data.set(cookie.subarray(0, CLIENT_COOKIE_LENGTH));
+    data.set(this.o.cookies.forResponse(cookie, verdict, client.address), CLIENT_COOKIE_LENGTH);
+    return appendEdnsOption(wire, EdnsOptionCode.COOKIE, data);
+  }
 
   private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | MultiMessageResponse | undefined> {
     // UPDATE goes to the local zones undecoded: its records may have empty RDATA, and TSIG covers the exact bytes.
@@ -119,7 +160,22 @@ export class QueryPipeline {
       return headerOnlyResponse(query, Rcode.FORMERR);
     }
     const maxSize = client.transport === 'tcp' ? 0xffff : request.edns ? Math.max(512, Math.min(request.edns.udpSize, MAX_UDP_PAYLOAD)) : 512;
-    const reply = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => this.encode(request, fields, maxSize);
+    const cookie = this.o.cookies ? findOption(request.edns, EdnsOptionCode.COOKIE)?.data : undefined;
+    if (cookie && !isWellFormedCookie(cookie)) {
+      this.stats.formerr++;
+      return this.encode(request, { rcode: Rcode.FORMERR, ede: [[EdeCode.OTHER, `malformed COOKIE option of ${cookie.length} bytes (RFC 7873 §5.2.2)`]] }, maxSize);
+    }
+    const verdict = this.o.cookies?.judge(cookie, client.address) ?? 'none';
+    // What the response holds before the cookie is appended; that form is what the response cache keeps.
+    const bare = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => this.encode(request, fields, maxSize - (cookie ? COOKIE_RESPONSE_BYTES : 0));
+    const withCookie = (wire: Uint8Array) => this.withCookie(wire, cookie, verdict, client) ?? wire;
+    const reply = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => withCookie(bare(fields));
+    if (verdict === 'bad' && client.transport === 'udp') {
+      // RFC 7873 §5.2.3: a server cookie that is not ours (spoofed, expired, from before a restart
+      // with another secret) gets BADCOOKIE and a fresh cookie; the client retries with it.
+      this.stats.badCookies++;
+      return reply({ rcode: Rcode.BADCOOKIE });
+    }
 
     if (request.opcode !== Opcode.QUERY) {
       this.stats.notimp++;
@@ -146,7 +202,17 @@ export class QueryPipeline {
       return reply({ rcode: Rcode.REFUSED, ede: [[EdeCode.NOT_SUPPORTED, 'only class IN queries are resolved; zone transfers are for local zones']] });
     }
 
-    const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd });
+    const served = this.o.locallyServed?.answer(q);
+    if (served) {
+      this.stats.locallyServed++;
+      return reply({ rcode: served.rcode, aa: true, answer: served.answer, authority: served.authority });
+    }
+    if (!request.rd) this.stats.cacheOnly++;
+    const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd, ...(request.rd ? {} : { cacheOnly: true }) });
+    if (result.cacheMiss) {
+      this.stats.cacheOnlyMisses++;
+      return reply({ rcode: Rcode.NOERROR, ...referralFromCache(this.o.resolver.cache, q.name) });
+    }
     const clientDo = request.edns?.dnssecOk ?? false;
     const dnssecOk = (this.o.serveDnssecRecords ?? true) && clientDo;
     if (result.rcode === Rcode.SERVFAIL) {
@@ -157,15 +223,15 @@ export class QueryPipeline {
     }
     // RFC 6840 §5.7–5.8: AD only on secure data, only when the client asked (AD or DO), never with CD.
     const ad = result.security === 'secure' && !request.cd && (request.ad || clientDo);
-    const wire = reply({
+    const wire = bare({
       rcode: result.rcode,
       ad,
       answer: visible(result.answer, dnssecOk, q.type),
       authority: negativeAuthority(result, dnssecOk),
       ...(result.outcome?.ede !== undefined && result.outcome.state === 'insecure' ? { ede: [[result.outcome.ede, result.outcome.reason]] } : {}),
     });
-    if (quick && !(wire[2]! & 0x02)) this.responses.store(quick.key, q.name, wire, minTtl(result));
-    return wire;
+    if (quick && request.rd && !(wire[2]! & 0x02)) this.responses.store(quick.key, q.name, wire, minTtl(result));
+    return withCookie(wire);
   }
 
   private encode(request: Message, fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }, maxSize: number): Uint8Array {
@@ -240,6 +306,7 @@ function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undef
   let edns = 0;
   let dnssecOk = 0;
   let udpSize = 512;
+  let cookie: Uint8Array | undefined;
   if (u16(10) === 1) {
     pos = questionEnd;
     if (q[pos] !== 0 || pos + 11 > q.length || u16(pos + 1) !== RRType.OPT || q[pos + 6] !== 0) return undefined;
@@ -247,9 +314,12 @@ function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undef
     edns = 1;
     udpSize = Math.max(512, Math.min(u16(pos + 3), MAX_UDP_PAYLOAD));
     dnssecOk = q[pos + 7]! & 0x80 ? 1 : 0;
+    let o = pos + 11;
+    for (; o + 4 <= q.length; o += 4 + u16(o + 2)) if (u16(o) === EdnsOptionCode.COOKIE && !cookie) cookie = q.subarray(o + 4, o + 4 + u16(o + 2)); // the first, as findOption
+    if (o !== q.length) return undefined;
   } else if (questionEnd !== q.length) return undefined;
   const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
   const cd = q[3]! & 0x10 ? 1 : 0;
   const ad = q[3]! & 0x20 ? 1 : 0;
-  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize };
+  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport === 'tcp' ? 0xffff : udpSize, ...(cookie ? { cookie } : {}) };
 }

@@ -3,6 +3,8 @@ import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
+import type { InFlightStats } from '../resolver/in-flight-limiter.js';
+import type { MemoryBudget } from '../resolver/memory-budget.js';
 import { RRType } from '../wire/rr-type.js';
 import { ThrottledEventLog } from './throttled-event-log.js';
 import { parsePolicyNamespace } from '../resolver/policy-table.js';
@@ -14,6 +16,9 @@ import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { Logger } from '../logging/logger.js';
 import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
+import type { ServerCookies } from './server-cookies.js';
+import { UpstreamCookies } from '../resolver/upstream-cookies.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -33,6 +38,9 @@ export interface ResolverServices {
   readonly policy?: ResolverPolicy;
   /** Local zones, answered before the resolver (zone-service.ts). */
   readonly localZones?: LocalZones;
+  /** The RFC 6761/6303/7686/8375 zones answered here (good-citizen-service.ts). */
+  readonly locallyServed?: LocallyServedZones;
+  readonly cookies?: ServerCookies;
 }
 
 /** The resolver and the query pipeline built from the config, with their control routes. */
@@ -41,6 +49,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
   // The TrustAnchors store (src/server/trust-service.ts); none: nothing validates as secure.
   const anchors = services.anchors ?? { anchors: () => [] };
   const failures = new ThrottledEventLog(logger, 'validation.failed', 'warn', { perWindow: 20 });
+  const shed = new ThrottledEventLog(logger, 'resolver.upstream-shed', 'warn');
   const limits = config.resolver.limits;
   const resolver = new Resolver({
     clock,
@@ -57,9 +66,13 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => failures.log({ ...event }),
+    ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
+    inFlightLimits: { maxInFlight: limits.maxInFlight, maxInFlightPerServer: limits.maxInFlightPerServer, jostleAfterMs: limits.jostleAfterMs },
+    onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
-  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}) });
+  return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}) });
 }
 
 export interface ResolverStatus {
@@ -70,12 +83,22 @@ export interface ResolverStatus {
   readonly servfail: number;
   readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number };
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
+  /** resolver.cache.maxSize and what each store holds of it (docs/resource-limits.md). */
+  readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']>; process: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } };
+  /** Upstream queries in flight, their caps, and those shed or jostled at the caps. */
+  readonly inFlight: InFlightStats;
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
+  readonly goodCitizen?: {
+    locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
+    upstreamCookies?: { sent: number; learned: number; spoofed: number; badcookie: number };
+  };
 }
 
 export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
   const s = pipeline.resolver.stats();
+  const memory = pipeline.resolver.memory;
   const p = pipeline.stats;
   const hits = s.cache.hits + p.cachedResponses;
   const lookups = hits + s.cache.misses;
@@ -85,10 +108,23 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     formerr: p.formerr,
     refused: p.refused,
     servfail: p.servfail,
-    cache: { ...s.cache, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
+    // bytes and maxBytes: the whole budget (resolver.cache.maxSize), every store together.
+    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
+    goodCitizen: {
+      locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
+      ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),
+    },
+    memory: { maxBytes: memory.maxBytes, bytes: memory.totalBytes(), parts: memory.usage(), process: processMemory() },
+    inFlight: pipeline.resolver.inFlight.stats(),
   };
+}
+
+/** What the whole process holds, beside what the budget charges (the difference: code, buffers, garbage not yet collected). */
+function processMemory(): ResolverStatus['memory']['process'] {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
 export function registerCacheRoutes(api: ControlApi, pipeline: QueryPipeline, logger: Logger): void {

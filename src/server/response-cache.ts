@@ -1,6 +1,7 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Name } from '../wire/name.js';
+import { BUFFER_COST, ENTRY_COST, MemoryBudget, NAME_COST, stringCost } from '../resolver/memory-budget.js';
 
 interface CachedResponse {
   readonly name: Name;
@@ -43,18 +44,23 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
 export class ResponseCache {
   private readonly lru: LRUCache<string, CachedResponse>;
 
+  /** `budget`: the resolver's (its 'responses' share); alone, `maxBytes` for itself. */
   constructor(
     private readonly clock: Clock,
-    maxBytes = 32 * 1024 * 1024,
+    budget: MemoryBudget | number = 32 * 1024 * 1024,
   ) {
-    this.lru = new LRUCache({ maxSize: maxBytes, sizeCalculation: (e) => e.wire.length + 64 });
+    const memory = typeof budget === 'number' ? MemoryBudget.whole('responses', budget) : budget;
+    // The wire in its own ArrayBuffer, the name, the entry object with its offsets array, and the key.
+    this.lru = memory.lru<string, CachedResponse>('responses', (e, key) =>
+      ENTRY_COST + stringCost(key) + BUFFER_COST + e.wire.length + NAME_COST + e.name.wire.length + 100 + e.ttlOffsets.length * 8);
   }
 
   /** Stores `wire` for `ttl` seconds; nothing is stored for a TTL of zero. */
   store(key: string, name: Name, wire: Uint8Array, ttl: number): void {
     if (ttl <= 0) return;
     const now = this.clock.now();
-    this.lru.set(key, { name, wire, ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+    // Its own copy: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
+    this.lru.set(key, { name, wire: wire.byteLength === wire.buffer.byteLength ? wire : new Uint8Array(wire), ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
   }
 
   /**

@@ -9,12 +9,17 @@ import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTa
 import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from './policy-service.js';
+import { FileDocumentStore } from '../store/file-document-store.js';
+import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from './trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
+import { openRecursionPrefixes } from './open-recursion.js';
+import { tuneHeapForBoundedMemory } from './heap-tuning.js';
 import { registerZoneRoutes } from './zone-routes.js';
 import { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
+import { createLocallyServedZones, localZonesStatus, startServerCookies } from './good-citizen-service.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
@@ -40,12 +45,14 @@ export interface RunningServer {
 /** Starts the control API and the DNS listeners; logs `server.started` once all are up. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, configFile, logger } = options;
+  tuneHeapForBoundedMemory();
   const startedAt = new Date();
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
-  const policy = await startPolicyService({ configRules: config.policy, stateDir: config.stateDir, clock: systemClock, logger, configFile });
+  const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
+  const policy = await startPolicyService({ configRules: config.policy, documents: await FileDocumentStore.open(config.stateDir), scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached
@@ -78,16 +85,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     : unavailableDnskeyFetcher(logger);
   const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
   distributeAnchors = (zone, keyset) => {
-    try {
-      trust.importKeyFile('keyset', keyset.text, keyset.file);
-      logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file });
-    } catch (error) {
-      logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: (error as Error).message }, { level: 'warn' });
-    }
+    // Durable: resolves once the store file holding the keys is synced.
+    void trust
+      .importKeyFile('keyset', keyset.text, keyset.file, 'zone-signing')
+      .then(
+        () => logEvent(logger, 'zone.trust-anchor-distributed', { zone: zone.toString(), file: keyset.file }),
+        (error: Error) => logEvent(logger, 'zone.trust-anchor-distribution-failed', { zone: zone.toString(), error: error.message }, { level: 'warn' }),
+      );
   };
   for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
   registerTrustRoutes(control, trust, () => systemClock.now());
-  const pipeline = await createResolverService(config, systemClock, logger, { localZones: zones, policy: policy.table, anchors: trust.source });
+  const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
+  const serverCookies = await startServerCookies(config, systemClock, logger);
+  const pipeline = await createResolverService(config, systemClock, logger, {
+    localZones: zones, policy: policy.table, anchors: trust.source,
+    ...(locallyServed ? { locallyServed } : {}), ...(serverCookies ? { cookies: serverCookies.cookies } : {}),
+  });
   watchPolicy(policy, pipeline);
   resolverForTrust = pipeline.resolver;
   // Key rollover on the clock; a KSK waiting for its DS asks the parent through this server's
@@ -109,22 +122,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
     ...dns.listeners,
   ];
+  const openRecursion = openRecursionPrefixes(config.recursion.allow);
+  if (openRecursion.length > 0) {
+    logEvent(logger, 'recursion.open', { allow: openRecursion }, { level: 'warn', msg: `recursion.allow lets much of the Internet use this resolver (${openRecursion.join(', ')}): an open resolver amplifies attacks; list your own networks` });
+  }
   registerStatusRoute(control, {
+    warnings: openRecursion.length > 0 ? [{ event: 'recursion.open', detail: `recursion.allow is open: ${openRecursion.join(', ')}` }] : [],
     version: KEYMASTER_VERSION,
     startedAt,
     configFile,
     stateDir: config.stateDir,
     listeners,
     resolver: () => resolverStatus(pipeline),
+    localZones: () => localZonesStatus(locallyServed),
     now: Date.now,
   });
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, pipeline.handle, logger);
+    dns = await startDnsListeners(config.listen, pipeline.handle, logger, { tcpLimits: config.tcp });
   } catch (error) {
     await control.stop();
     await policy.stop();
+    await scheduler.stop();
     await trust.stop();
     await zones.stop();
     throw error;
@@ -139,9 +159,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
+      serverCookies?.stop();
       await dns.close();
       await control.stop();
       await policy.stop();
+      await scheduler.stop();
       await trust.stop();
       await zones.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });

@@ -1,5 +1,6 @@
 import type { ControlApi } from './control-api.js';
 import type { ResolverStatus } from './resolver-service.js';
+import type { LocalZonesStatus } from './good-citizen-service.js';
 
 /** One socket the server has open. */
 export interface ListenerInfo {
@@ -22,6 +23,15 @@ export interface ServerStatus {
   readonly stateDir: string;
   /** Present once the DNS side runs. */
   readonly resolver?: ResolverStatus;
+  /** Configuration an operator should change (an open resolver), each with its log event name. */
+  readonly warnings: readonly StatusWarning[];
+  /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
+  readonly localZones?: LocalZonesStatus;
+}
+
+export interface StatusWarning {
+  readonly event: string;
+  readonly detail: string;
 }
 
 export interface StatusSource {
@@ -29,9 +39,11 @@ export interface StatusSource {
   readonly startedAt: Date;
   readonly configFile: string | undefined;
   readonly stateDir: string;
+  readonly warnings?: readonly StatusWarning[];
   /** Read on every request: listeners come and go. */
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
+  localZones?(): LocalZonesStatus;
   now(): number;
 }
 
@@ -44,6 +56,8 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     listeners: source.listeners(),
     configFile: source.configFile ?? null,
     stateDir: source.stateDir,
+    warnings: source.warnings ?? [],
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
+    ...(source.localZones ? { localZones: source.localZones() } : {}),
   }));
 }

@@ -55,6 +55,8 @@ export class TcpConnection {
   private closing = false;
   private closed = false;
   private pumping = false;
+  /** Last whole query received or answer sent (accept, before any): how idle it is when slots run out. */
+  lastActivity = Date.now();
 
   constructor(
     private readonly socket: Socket,
@@ -68,6 +70,11 @@ export class TcpConnection {
     socket.on('close', this.onClose);
     this.idleTimer = setTimeout(this.onIdle, options.idleTimeoutMs);
     this.idleTimer.unref();
+  }
+
+  /** Answers are being worked on: not idle. */
+  get busy(): boolean {
+    return this.inFlight > 0;
   }
 
   /** Shutdown: close now, answers in flight are dropped. */
@@ -156,6 +163,7 @@ export class TcpConnection {
     const stats = this.options.stats;
     stats.tcpQueries++;
     this.idleTimer.refresh();
+    this.lastActivity = Date.now();
     // Responses are never answered (no loops), on TCP as on UDP; the connection itself is fine.
     if ((message[2]! & QR_BIT) !== 0) {
       stats.dropped++;
@@ -219,6 +227,7 @@ export class TcpConnection {
       at += 2 + m.length;
     }
     this.idleTimer.refresh();
+    this.lastActivity = Date.now();
     try {
       if (!this.socket.write(framed)) this.writeBlocked = true;
     } catch (error) {

@@ -5,7 +5,7 @@ import type { ListenerStats } from './listener-stats.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import { TcpConnection } from './tcp-connection.js';
-import type { TcpConnectionLimiter } from './tcp-connection-limiter.js';
+import type { TcpConnectionLimiter, TcpSlotHolder } from './tcp-connection-limiter.js';
 import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
 
 /**
@@ -23,10 +23,12 @@ export const TCP_IDLE_TIMEOUT_MS = 10_000;
  */
 export const MAX_TCP_CONNECTIONS = 256;
 /**
- * Open connections from one client address. A stub or forwarder needs one or two; 16 leaves room
- * for a NAT gateway with a handful of hosts behind it, and keeps one host from taking all 256.
+ * Open connections from one client prefix (/24, /56). A stub or forwarder needs one or two; 64
+ * leaves room for a network of hosts behind one NAT or in one subnet, and keeps a flood from a few
+ * networks from holding all 256: at the limit the prefix's idlest connection makes room.
  */
-export const MAX_TCP_CONNECTIONS_PER_CLIENT = 16;
+export const MAX_TCP_CONNECTIONS_PER_PREFIX = 64;
+export const DEFAULT_TCP_LIMITS = { maxConnections: MAX_TCP_CONNECTIONS, maxConnectionsPerPrefix: MAX_TCP_CONNECTIONS_PER_PREFIX, prefixV4: 24, prefixV6: 56 } as const;
 /**
  * Queries in flight on one connection. Enough for a resolver forwarding a burst over one
  * connection; at the limit the socket stops being read until answers go out.
@@ -55,14 +57,14 @@ export class TcpListener {
   private readonly connections = new Set<TcpConnection>();
   private readonly errorLog: ThrottledEventLog;
   private readonly connectionErrorLog: ThrottledEventLog;
-  private readonly refusedLog: ThrottledEventLog;
+  private readonly evictedLog: ThrottledEventLog;
   private readonly handlerErrorLog: ThrottledEventLog;
 
   constructor(private readonly options: TcpListenerOptions) {
     const { logger } = options;
     this.errorLog = new ThrottledEventLog(logger, 'dns.tcp-error', 'warn');
     this.connectionErrorLog = new ThrottledEventLog(logger, 'dns.tcp-connection-error', 'debug');
-    this.refusedLog = new ThrottledEventLog(logger, 'dns.tcp-connection-refused', 'warn');
+    this.evictedLog = new ThrottledEventLog(logger, 'dns.tcp-connection-evicted', 'warn');
     this.handlerErrorLog = new ThrottledEventLog(logger, 'dns.handler-error', 'error');
   }
 
@@ -127,20 +129,6 @@ export class TcpListener {
       return;
     }
     const clientAddress = normaliseClientAddress(remote);
-    const refusal = limiter.acquire(clientAddress);
-    if (refusal !== undefined) {
-      stats.tcpRejected++;
-      this.refusedLog.log(
-        {
-          client: clientAddress,
-          limit: refusal,
-          max: refusal === 'total' ? limiter.maxTotal : limiter.maxPerClient,
-        },
-        'TCP connection refused: connection limit reached',
-      );
-      socket.destroy();
-      return;
-    }
     stats.tcpConnections++;
     const connection = new TcpConnection(
       socket,
@@ -160,10 +148,26 @@ export class TcpListener {
         errorLog: this.connectionErrorLog,
         onClosed: (closed) => {
           this.connections.delete(closed);
-          limiter.release(clientAddress);
+          limiter.release(slot);
         },
       },
     );
+    const slot: TcpSlotHolder = {
+      prefix: limiter.prefixOf(clientAddress),
+      get busy() {
+        return connection.busy;
+      },
+      get lastActivity() {
+        return connection.lastActivity;
+      },
+      evict: () => connection.destroy(),
+    };
     this.connections.add(connection);
+    const eviction = limiter.admit(slot);
+    if (eviction) {
+      stats.tcpRejected++;
+      const max = eviction.limit === 'total' ? limiter.limits.maxConnections : limiter.limits.maxConnectionsPerPrefix;
+      this.evictedLog.log({ client: clientAddress, prefix: slot.prefix, evicted: eviction.evicted.prefix, limit: eviction.limit, max }, 'TCP connection limit reached: the idlest connection closed to make room');
+    }
   };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { AnchorInputError } from '../trust/anchor-import.js';
 import { RootAnchorsError } from '../trust/root-anchors-xml.js';
+import { TrustStoreWriteError } from '../trust/trust-anchor-store.js';
 import { zoneKey, type AnchorType } from '../trust/trust-point.js';
 import { anchorView, trustPointDetail, trustPointView } from '../trust/trust-views.js';
 import type { ControlApi } from './control-api.js';
@@ -37,12 +38,16 @@ function body(request: ControlRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
-/** Bad operator input (file, RDATA, XML) becomes a 400 with its message; anything else stays a 500. */
+/**
+ * Bad operator input (file, RDATA, XML) becomes a 400 with its message; a change the store could
+ * not write a 503 (nothing was changed: the operator may try again); anything else stays a 500.
+ */
 async function inputErrors<T>(run: () => Promise<T> | T): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (error instanceof AnchorInputError || error instanceof RootAnchorsError) throw new ControlError(400, 'bad-anchor', error.message);
+    if (error instanceof TrustStoreWriteError) throw new ControlError(503, 'store-write-failed', error.message);
     if (error instanceof Error && /^cannot read root anchors file/.test(error.message)) throw new ControlError(400, 'bad-anchor', error.message);
     throw error;
   }
@@ -59,11 +64,13 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     return trustPointDetail(tp, now());
   });
 
-  api.registerRoute('DELETE', '/v1/trust-points', ({ query }) => {
-    const zone = zoneParam(query.get('zone'), 'zone');
-    if (!trust.removeTrustPoint(zone)) throw notFound(zone);
-    return { zone, removed: true };
-  });
+  api.registerRoute('DELETE', '/v1/trust-points', ({ query }) =>
+    inputErrors(async () => {
+      const zone = zoneParam(query.get('zone'), 'zone');
+      if (!(await trust.removeTrustPoint(zone))) throw notFound(zone);
+      return { zone, removed: true };
+    }),
+  );
 
   api.registerRoute('POST', '/v1/trust-points/root', (request) =>
     inputErrors(async () => {
@@ -91,13 +98,16 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('POST', '/v1/trust-points/refresh', async (request) => {
-    const zone = zoneParam(body(request)['zone'], 'zone');
-    if (!trust.store.get(zone)) throw notFound(zone);
-    const outcome = await trust.refresh(zone);
-    const tp = trust.store.get(zone);
-    return { ...outcome, nextRefresh: outcome.nextRefresh === undefined ? undefined : new Date(outcome.nextRefresh).toISOString(), trustPoint: tp ? trustPointDetail(tp, now()) : null };
-  });
+  api.registerRoute('POST', '/v1/trust-points/refresh', (request) =>
+    inputErrors(async () => {
+      const zone = zoneParam(body(request)['zone'], 'zone');
+      if (!trust.store.get(zone)) throw notFound(zone);
+      const outcome = await trust.refresh(zone);
+      await trust.store.sync(); // the state changes the reply reports are on disk
+      const tp = trust.store.get(zone);
+      return { ...outcome, nextRefresh: outcome.nextRefresh === undefined ? undefined : new Date(outcome.nextRefresh).toISOString(), trustPoint: tp ? trustPointDetail(tp, now()) : null };
+    }),
+  );
 
   api.registerRoute('GET', '/v1/trust-anchors', ({ query }) => {
     const zone = query.get('zone');
@@ -107,34 +117,36 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
   });
 
   api.registerRoute('POST', '/v1/trust-anchors', (request) =>
-    inputErrors(() => {
+    inputErrors(async () => {
       const b = body(request);
       const zone = zoneParam(b['zone'], 'zone');
       const given = (['ds', 'dnskey'] as const).filter((k) => b[k] !== undefined);
       if (given.length !== 1 || typeof b[given[0]!] !== 'string') throw new ControlError(400, 'bad-body', 'give exactly one of ds or dnskey, as RDATA text');
       const type: AnchorType = given[0] === 'ds' ? 'DS' : 'DNSKEY';
-      const result = trust.addAnchor(zone, type, b[given[0]!] as string);
+      const result = await trust.addAnchor(zone, type, b[given[0]!] as string);
       return new ControlResponse(result.added > 0 ? 201 : 200, { zone, added: result.added, skipped: result.skipped, trustPoint: trustPointDetail(result.trustPoint, now()) });
     }),
   );
 
   api.registerRoute('POST', '/v1/trust-anchors/import', (request) =>
-    inputErrors(() => {
+    inputErrors(async () => {
       const b = body(request);
       if (b['kind'] !== 'keyset' && b['kind'] !== 'dsset') throw new ControlError(400, 'bad-body', 'kind must be "keyset" or "dsset"');
       if (typeof b['text'] !== 'string' || typeof b['fileName'] !== 'string') throw new ControlError(400, 'bad-body', 'text and fileName must be strings');
-      const result = trust.importKeyFile(b['kind'], b['text'], b['fileName']);
+      const result = await trust.importKeyFile(b['kind'], b['text'], b['fileName']);
       return new ControlResponse(result.added > 0 ? 201 : 200, { zone: result.zone, added: result.added, skipped: result.skipped, trustPoint: trustPointDetail(result.trustPoint, now()) });
     }),
   );
 
-  api.registerRoute('DELETE', '/v1/trust-anchors', ({ query }) => {
-    const zone = zoneParam(query.get('zone'), 'zone');
-    const tagText = query.get('keyTag') ?? '';
-    if (!/^[0-9]{1,5}$/.test(tagText) || Number(tagText) > 0xffff) throw new ControlError(400, 'bad-key-tag', `"${tagText}" is not a key tag (0..65535)`);
-    if (!trust.store.get(zone)) throw notFound(zone);
-    const result = trust.removeAnchor(zone, Number(tagText));
-    if (result.removed === 0) throw new ControlError(404, 'no-trust-anchor', `${zone} has no anchor with key tag ${tagText}`);
-    return { zone, keyTag: Number(tagText), ...result };
-  });
+  api.registerRoute('DELETE', '/v1/trust-anchors', ({ query }) =>
+    inputErrors(async () => {
+      const zone = zoneParam(query.get('zone'), 'zone');
+      const tagText = query.get('keyTag') ?? '';
+      if (!/^[0-9]{1,5}$/.test(tagText) || Number(tagText) > 0xffff) throw new ControlError(400, 'bad-key-tag', `keyTag: "${tagText}" is not a key tag (0..65535)`);
+      if (!trust.store.get(zone)) throw notFound(zone);
+      const result = await trust.removeAnchor(zone, Number(tagText));
+      if (result.removed === 0) throw new ControlError(404, 'no-trust-anchor', `${zone} has no anchor with key tag ${tagText}`);
+      return { zone, keyTag: Number(tagText), ...result };
+    }),
+  );
 }

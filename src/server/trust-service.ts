@@ -1,24 +1,25 @@
-import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig, RootAnchorsSource } from '../config/schema.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
-import { keyFileNameInfo, type KeyFileKind } from '../wire/key-files.js';
+import type { KeyFileKind } from '../wire/key-files.js';
 import type { Name } from '../wire/name.js';
+import { logAnchorAdded } from '../trust/anchor-events.js';
 import {
-  AnchorInputError,
   anchorFromRdataText,
   anchorsFromKeyFile,
   anchorsFromRootAnchors,
   anchorsWithTag,
   mergeAnchors,
   type AnchorCandidate,
-  type MergeResult,
 } from '../trust/anchor-import.js';
+import { sourceOf, type AnchorSourceKind } from '../trust/anchor-source.js';
+import { applyConfigImports } from '../trust/config-imports.js';
 import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
+import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
 import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
-import { zoneKey, type Anchor, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
+import { zoneKey, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 
 export interface TrustServiceOptions {
@@ -68,53 +69,70 @@ export class TrustService {
     return this.options.clock.now();
   }
 
-  private merge(candidate: AnchorCandidate, why: string): AnchorsChanged {
-    const result: MergeResult = mergeAnchors(this.store.get(candidate.zone), candidate, this.now());
-    if (result.added.length > 0) {
-      this.store.put(result.trustPoint);
-      for (const a of result.added) logAnchorAdded(this.options.logger, candidate.zone, a, why);
-      this.refresher.wake();
-    }
-    return { zone: candidate.zone, added: result.added.length, skipped: result.skipped.length, trustPoint: result.trustPoint };
+  /** Merges anchors into their trust point durably: resolves once the store file holding them is synced (TrustStoreWriteError: nothing changed). */
+  private async merge(candidate: AnchorCandidate, why: string): Promise<AnchorsChanged> {
+    const result = await this.store.commit(candidate.zone, (current) => {
+      const merged = mergeAnchors(current, candidate, this.now());
+      return { changed: merged.added.length > 0, trustPoint: merged.trustPoint, result: merged };
+    });
+    for (const a of result.added) logAnchorAdded(this.options.logger, candidate.zone, a, why);
+    if (result.added.length > 0) this.refresher.wake();
+    return { zone: candidate.zone, added: result.added.length, skipped: result.skipped.length, trustPoint: this.store.get(candidate.zone) ?? result.trustPoint };
+  }
+
+  private async loadRoot(location: RootAnchorsLocation, kind: 'config-root-anchors' | 'add-root'): Promise<{ candidate: AnchorCandidate; loaded: LoadedRootAnchors }> {
+    const loaded: LoadedRootAnchors = await loadRootAnchors(location, { ...(this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {}), ...rootAnchorsSignatureOptions(this.options.config, location, this.now()) });
+    logRootAnchorsSource(this.options.logger, location, loaded);
+    return { candidate: anchorsFromRootAnchors(loaded.anchors, this.now(), sourceOf(kind, loaded.from)), loaded };
   }
 
   /** `trust-point add-root`: root-anchors.xml from a URL (shipped copy as fallback) or file; adds its DS anchors. */
   async addRoot(location: RootAnchorsLocation): Promise<AnchorsChanged & { from: string; fallbackReason?: string }> {
-    const loaded: LoadedRootAnchors = await loadRootAnchors(location, this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {});
-    logRootAnchorsSource(this.options.logger, location, loaded);
-    const changed = this.merge(anchorsFromRootAnchors(loaded.anchors, this.now()), `root anchors from ${loaded.from}`);
+    const { candidate, loaded } = await this.loadRoot(location, 'add-root');
+    const changed = await this.merge(candidate, `root anchors from ${loaded.from}`);
     return { ...changed, from: loaded.from, ...(loaded.fallbackReason === undefined ? {} : { fallbackReason: loaded.fallbackReason }) };
   }
 
-  /** `trust-anchor import --keyset|--dsset`: the file's text as the client read it. */
-  importKeyFile(kind: KeyFileKind, text: string, fileName: string): AnchorsChanged {
-    return this.merge(anchorsFromKeyFile(kind, text, fileName, this.now()), `imported from ${fileName}`);
+  /** First start: the root trust point from trustAnchors.rootAnchors (written in the background with the rest of the start's changes). */
+  async bootstrapRoot(location: RootAnchorsLocation): Promise<void> {
+    const { candidate, loaded } = await this.loadRoot(location, 'config-root-anchors');
+    const merged = mergeAnchors(this.store.get('.'), candidate, this.now());
+    this.store.put(merged.trustPoint);
+    for (const a of merged.added) logAnchorAdded(this.options.logger, '.', a, `root anchors from ${loaded.from}`);
+    logEvent(this.options.logger, 'trust-point.root-bootstrapped', { from: loaded.from, anchors: merged.added.length });
+  }
+
+  /**
+   * `trust-anchor import --keyset|--dsset` (the file's text as the client read it), and the
+   * keyset of a local zone signed with distributeTrustAnchor: every record must be fit, or
+   * nothing is imported (AnchorInputError naming the file and line).
+   */
+  async importKeyFile(kind: KeyFileKind, text: string, fileName: string, via: Extract<AnchorSourceKind, 'import' | 'zone-signing'> = 'import'): Promise<AnchorsChanged> {
+    return this.merge(anchorsFromKeyFile(kind, text, fileName, this.now(), sourceOf(via, fileName)), `imported from ${fileName}`);
   }
 
   /** `trust-anchor add ZONE --ds|--dnskey RDATA`. */
-  addAnchor(zone: string, type: AnchorType, rdataText: string): AnchorsChanged {
-    return this.merge(anchorFromRdataText(zone, type, rdataText, this.now()), 'added by the operator');
+  async addAnchor(zone: string, type: AnchorType, rdataText: string): Promise<AnchorsChanged> {
+    return this.merge(anchorFromRdataText(zone, type, rdataText, this.now(), 'manual', sourceOf('add')), 'added by the operator');
   }
 
-  /** `trust-anchor remove ZONE KEYTAG`: every anchor of the zone with that tag; the trust point goes with its last anchor. */
-  removeAnchor(zone: string, tag: number): { removed: number; trustPointRemoved: boolean } {
-    const tp = this.store.get(zone);
-    if (!tp) return { removed: 0, trustPointRemoved: false };
-    const doomed = new Set(anchorsWithTag(tp, tag));
-    if (doomed.size === 0) return { removed: 0, trustPointRemoved: false };
-    const anchors = tp.anchors.filter((a) => !doomed.has(a));
-    for (const a of doomed) logEvent(this.options.logger, 'trust-anchor.removed', { zone: tp.zone, type: a.type, keyTag: a.keyTag, algorithm: a.algorithm, state: a.state });
-    if (anchors.length === 0) {
-      this.store.remove(tp.zone);
-      logEvent(this.options.logger, 'trust-point.removed', { zone: tp.zone, reason: 'its last anchor was removed' });
-      return { removed: doomed.size, trustPointRemoved: true };
-    }
-    this.store.put({ ...tp, anchors });
-    return { removed: doomed.size, trustPointRemoved: false };
+  /** `trust-anchor remove ZONE KEYTAG`: every anchor of the zone with that tag; the trust point goes with its last anchor. Durable before it resolves. */
+  async removeAnchor(zone: string, tag: number): Promise<{ removed: number; trustPointRemoved: boolean }> {
+    const doomed = await this.store.commit(zone, (tp) => {
+      const matching = tp ? new Set(anchorsWithTag(tp, tag)) : new Set<never>();
+      const anchors = tp ? tp.anchors.filter((a) => !matching.has(a)) : [];
+      return { changed: matching.size > 0, trustPoint: matching.size > 0 && anchors.length === 0 ? undefined : tp && { ...tp, anchors }, result: [...matching] };
+    });
+    const key = zoneKey(zone);
+    for (const a of doomed) logEvent(this.options.logger, 'trust-anchor.removed', { zone: key, type: a.type, keyTag: a.keyTag, algorithm: a.algorithm, state: a.state });
+    const trustPointRemoved = doomed.length > 0 && !this.store.get(key);
+    if (trustPointRemoved) logEvent(this.options.logger, 'trust-point.removed', { zone: key, reason: 'its last anchor was removed' });
+    return { removed: doomed.length, trustPointRemoved };
   }
 
-  removeTrustPoint(zone: string): boolean {
-    const removed = this.store.remove(zone);
+  /** `trust-point remove ZONE`; durable before it resolves. */
+  async removeTrustPoint(zone: string): Promise<boolean> {
+    const removed = await this.store.commit(zone, (tp) => ({ changed: tp !== undefined, trustPoint: undefined, result: tp !== undefined }));
     if (removed) logEvent(this.options.logger, 'trust-point.removed', { zone: zoneKey(zone), reason: 'removed by the operator' });
     return removed;
   }
@@ -145,20 +163,17 @@ export function unavailableDnskeyFetcher(logger: Logger): DnskeyFetcher {
   };
 }
 
-function logAnchorAdded(logger: Logger, zone: string, a: Anchor, why: string): void {
-  logEvent(logger, 'trust-anchor.added', { zone, type: a.type, keyTag: a.keyTag, algorithm: a.algorithm, state: a.state, origin: a.origin, reason: why });
-}
-
 function logRootAnchorsSource(logger: Logger, location: RootAnchorsLocation, loaded: LoadedRootAnchors): void {
   if (loaded.fallbackReason !== undefined)
     logEvent(
       logger,
       'trust-point.root-anchors-fallback',
       { url: location.kind === 'url' ? location.url : undefined, used: loaded.from, reason: loaded.fallbackReason },
-      { level: 'warn', msg: 'could not fetch root-anchors.xml; using the shipped copy' },
+      { level: 'warn', msg: 'could not fetch or verify root-anchors.xml; using the shipped copy' },
     );
   logEvent(logger, 'trust-point.root-anchors-loaded', {
     from: loaded.from,
+    signature: loaded.signature,
     keyDigests: loaded.anchors.keyDigests.map((kd) => ({ id: kd.id, keyTag: kd.keyTag, validFrom: new Date(kd.validFrom).toISOString() })),
   });
 }
@@ -168,23 +183,11 @@ function timersOf(config: KeymasterConfig): Rfc5011Timers {
   return { addHoldDown, removeHoldDown, minRefresh };
 }
 
-async function importConfiguredFile(service: TrustService, path: string): Promise<void> {
-  const info = keyFileNameInfo(path);
-  if (!info) throw new AnchorInputError(`trustAnchors.import: ${path}: the file name must start with keyset- or dsset- (as BIND and a Key Master name them)`);
-  let text: string;
-  try {
-    text = await readFile(path, 'latin1');
-  } catch (error) {
-    throw new AnchorInputError(`trustAnchors.import: cannot read ${path}: ${(error as Error).message}`);
-  }
-  service.importKeyFile(info.kind, text, path);
-}
-
 /**
  * Opens the store (a damaged one stops the start with the file and the fault), warns about
  * lowered RFC 5011 timers, bootstraps the root trust point on first start (never over an
- * existing one: RFC 5011 state wins over root-anchors.xml), imports the configured files and
- * starts active refresh.
+ * existing one: RFC 5011 state wins over root-anchors.xml), imports the configured files that
+ * are new or changed (config-imports.ts) and starts active refresh.
  */
 export async function startTrustService(options: TrustServiceOptions): Promise<TrustService> {
   const { config, clock, logger } = options;
@@ -208,13 +211,11 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
   const service = new TrustService(store, refresher, options);
 
   const root: RootAnchorsSource = config.trustAnchors.rootAnchors;
-  if (!store.existed && root.kind !== 'none' && !store.get('.')) {
-    const result = await service.addRoot(root);
-    logEvent(logger, 'trust-point.root-bootstrapped', { from: result.from, anchors: result.added });
-  } else if (store.get('.') && root.kind !== 'none') {
+  if (!store.existed && root.kind !== 'none' && !store.get('.')) await service.bootstrapRoot(root);
+  else if (store.get('.') && root.kind !== 'none') {
     logEvent(logger, 'trust-point.root-kept', { reason: 'the store has a root trust point; its RFC 5011 state wins over root-anchors.xml' }, { level: 'debug' });
   }
-  for (const path of config.trustAnchors.import) await importConfiguredFile(service, path);
+  await applyConfigImports(store, config.trustAnchors.import, clock.now(), logger);
   if (!store.existed) store.save();
   logEvent(logger, 'trust-point.store-opened', { path: store.path, trustPoints: store.list().map((tp) => tp.zone), firstStart: !store.existed });
   if (options.autoRefresh ?? true) refresher.start();

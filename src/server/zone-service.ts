@@ -17,7 +17,7 @@ import { EdeCode } from '../wire/edns.js';
 import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
-import { readZoneFile } from '../wire/zone-file-reader.js';
+import { readZoneFile } from '../authority/zone-file-reader.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';

@@ -1,23 +1,13 @@
-import { isSupportedDigestType, dsDigestLength } from '../crypto/ds-digest.js';
-import { keyFileNameInfo, parseKeyFile, type KeyFileKind } from '../wire/key-files.js';
-import type { Name } from '../wire/name.js';
+import { DEFAULT_KEY_FILE_TTL, keyFileNameInfo, type KeyFileKind } from '../wire/key-files.js';
+import { Name } from '../wire/name.js';
 import { rdataFromText, tokenizeRdata } from '../wire/rdata-text.js';
-import { RRType } from '../wire/rr-type.js';
+import { RRType, typeToString } from '../wire/rr-type.js';
+import { ZoneFileError } from '../wire/zone-file-error.js';
+import { parseZoneText } from '../wire/zone-file.js';
+import { dnskeyAnchorFault, dsAnchorFault } from './anchor-checks.js';
+import type { AnchorSource } from './anchor-source.js';
 import type { RootAnchors } from './root-anchors-xml.js';
-import {
-  currentKeyTag,
-  dnskeyFlags,
-  DNSKEY_FLAG_ZONE,
-  dsFields,
-  isRevoked,
-  newAnchor,
-  sameAnchor,
-  zoneKey,
-  type Anchor,
-  type AnchorOrigin,
-  type AnchorType,
-  type TrustPoint,
-} from './trust-point.js';
+import { currentKeyTag, newAnchor, sameAnchor, zoneKey, type Anchor, type AnchorOrigin, type AnchorType, type TrustPoint } from './trust-point.js';
 
 /**
  * Turning what an operator gives (keyset-/dsset- files, DS or DNSKEY RDATA, IANA's
@@ -35,57 +25,75 @@ export interface AnchorCandidate {
   readonly anchors: readonly Anchor[];
 }
 
-function checkDnskey(rdata: Uint8Array, where: string): void {
-  if ((dnskeyFlags(rdata) & DNSKEY_FLAG_ZONE) === 0) throw new AnchorInputError(`${where}: the DNSKEY has no zone key flag (256); it cannot sign a zone`);
-  if (isRevoked(rdata)) throw new AnchorInputError(`${where}: the DNSKEY has the REVOKE flag; a revoked key is never a trust anchor (RFC 5011 §2.1)`);
-  if (rdata[2] !== 3) throw new AnchorInputError(`${where}: DNSKEY protocol ${rdata[2]} is not 3`);
+/** A key file's anchors, and the records refused (each message names the file and line). */
+export interface KeyFileAnchors extends AnchorCandidate {
+  readonly rejected: readonly string[];
 }
 
-function checkDs(rdata: Uint8Array, where: string): void {
-  const ds = dsFields(rdata);
-  if (isSupportedDigestType(ds.digestType) && ds.digest.length !== dsDigestLength(ds.digestType))
-    throw new AnchorInputError(`${where}: the digest has ${ds.digest.length} octets; digest type ${ds.digestType} has ${dsDigestLength(ds.digestType)}`);
+function anchorFault(type: AnchorType, rdata: Uint8Array): string | undefined {
+  return type === 'DNSKEY' ? dnskeyAnchorFault(rdata) : dsAnchorFault(rdata);
 }
 
 /**
- * A keyset- (DNSKEY) or dsset- (DS) file as BIND and a Key Master write it; the zone comes from
- * the records (checked against the file name's when it has the BIND form, trailing dot optional).
+ * A keyset- (DNSKEY) or dsset- (DS) file as BIND and a Key Master write it, record by record: the
+ * trust point is the zone in the file name (BIND form, trailing dot optional), else the first
+ * record's owner; a record of another owner or type, or one unfit as an anchor, is refused with
+ * its line. Throws AnchorInputError (file and line) only when the file cannot be read as records
+ * at all (bad syntax, garbage base64/hex, no records).
  */
-export function anchorsFromKeyFile(kind: KeyFileKind, text: string, fileName: string, now: number): AnchorCandidate {
-  const info = keyFileNameInfo(fileName);
-  let contents;
-  try {
-    contents = parseKeyFile(kind, text, { fileName, ...(info && info.kind === kind ? { zone: info.zone } : {}) });
-  } catch (error) {
-    throw new AnchorInputError((error as Error).message);
-  }
+export function readKeyFileAnchors(kind: KeyFileKind, text: string, fileName: string, now: number, source?: AnchorSource): KeyFileAnchors {
   const type: AnchorType = kind === 'keyset' ? 'DNSKEY' : 'DS';
-  const anchors = contents.records.map((rr, i) => {
-    const where = `${fileName}: record ${i + 1}`;
-    if (type === 'DNSKEY') checkDnskey(rr.rdata, where);
-    else checkDs(rr.rdata, where);
-    return newAnchor(type, rr.rdata, { state: 'Valid', since: now, origin: kind });
+  const rrtype = kind === 'keyset' ? RRType.DNSKEY : RRType.DS;
+  let parsed;
+  try {
+    parsed = parseZoneText(text, { origin: Name.root, fileName, defaultTtl: DEFAULT_KEY_FILE_TTL });
+  } catch (error) {
+    throw new AnchorInputError(error instanceof ZoneFileError ? error.message : `${fileName}: ${(error as Error).message}`);
+  }
+  const info = keyFileNameInfo(fileName);
+  const zone = info && info.kind === kind ? info.zone : parsed.records[0]?.name;
+  if (!zone || parsed.records.length === 0) throw new AnchorInputError(`${fileName}: no ${typeToString(rrtype)} records`);
+  const anchors: Anchor[] = [];
+  const rejected: string[] = [];
+  parsed.records.forEach((rr, i) => {
+    const where = `${fileName}:${parsed.sources[i]!.line}`;
+    const fault =
+      rr.type !== rrtype
+        ? `a ${kind} file holds only ${typeToString(rrtype)} records, found ${typeToString(rr.type)}`
+        : !rr.name.equals(zone)
+          ? `owner ${rr.name.toString()} is not the trust point ${zone.toString()}`
+          : anchorFault(type, rr.rdata);
+    if (fault !== undefined) rejected.push(`${where}: ${fault}`);
+    else anchors.push(newAnchor(type, rr.rdata, { state: 'Valid', since: now, origin: kind, ...(source ? { source } : {}) }));
   });
-  return { zone: zoneKey(contents.zone), anchors };
+  return { zone: zoneKey(zone), anchors, rejected };
 }
 
-/** `trust-anchor add ZONE --ds "20326 8 2 E06D…"` or `--dnskey "257 3 8 AwEAA…"`. */
-export function anchorFromRdataText(zone: Name | string, type: AnchorType, text: string, now: number, origin: AnchorOrigin = 'manual'): AnchorCandidate {
+/** A key file all of whose records must be fit (the API's import: all or nothing). */
+export function anchorsFromKeyFile(kind: KeyFileKind, text: string, fileName: string, now: number, source?: AnchorSource): AnchorCandidate {
+  const read = readKeyFileAnchors(kind, text, fileName, now, source);
+  if (read.rejected.length > 0) throw new AnchorInputError(read.rejected.join('; '));
+  return read;
+}
+
+/** `trust-anchor add ZONE --ds "20326 8 2 E06D…"` or `--dnskey "257 3 8 AwEAA…"`; errors name the field (ds, dnskey, zone). */
+export function anchorFromRdataText(zone: Name | string, type: AnchorType, text: string, now: number, origin: AnchorOrigin = 'manual', source?: AnchorSource): AnchorCandidate {
+  const field = type === 'DS' ? 'ds' : 'dnskey';
   let key: string;
   try {
     key = zoneKey(zone);
   } catch (error) {
-    throw new AnchorInputError(`"${String(zone)}" is not a domain name: ${(error as Error).message}`);
+    throw new AnchorInputError(`zone: "${String(zone)}" is not a domain name: ${(error as Error).message}`);
   }
   let rdata: Uint8Array;
   try {
     rdata = rdataFromText(type === 'DS' ? RRType.DS : RRType.DNSKEY, tokenizeRdata(text.trim()));
   } catch (error) {
-    throw new AnchorInputError(`bad ${type} RDATA "${text}": ${(error as Error).message}`);
+    throw new AnchorInputError(`${field}: bad ${type} RDATA "${text}": ${(error as Error).message}`);
   }
-  if (type === 'DNSKEY') checkDnskey(rdata, `${type} RDATA`);
-  else checkDs(rdata, `${type} RDATA`);
-  return { zone: key, anchors: [newAnchor(type, rdata, { state: 'Valid', since: now, origin })] };
+  const fault = anchorFault(type, rdata);
+  if (fault !== undefined) throw new AnchorInputError(`${field}: ${fault}`);
+  return { zone: key, anchors: [newAnchor(type, rdata, { state: 'Valid', since: now, origin, ...(source ? { source } : {}) })] };
 }
 
 /**
@@ -93,7 +101,7 @@ export function anchorFromRdataText(zone: Name | string, type: AnchorType, text:
  * validity window (a future one is stored and trusted from its validFrom). A digest becomes a
  * DNSKEY anchor only when a validated refresh shows the key it digests (rfc5011.ts).
  */
-export function anchorsFromRootAnchors(xml: RootAnchors, now: number): AnchorCandidate {
+export function anchorsFromRootAnchors(xml: RootAnchors, now: number, source?: AnchorSource): AnchorCandidate {
   const anchors = xml.keyDigests
     .filter((kd) => kd.validUntil === undefined || kd.validUntil > now)
     .map((kd) =>
@@ -104,6 +112,7 @@ export function anchorsFromRootAnchors(xml: RootAnchors, now: number): AnchorCan
         validFrom: kd.validFrom,
         ...(kd.validUntil === undefined ? {} : { validUntil: kd.validUntil }),
         label: kd.id,
+        ...(source ? { source } : {}),
       }),
     );
   if (anchors.length === 0) throw new AnchorInputError('root-anchors.xml: every KeyDigest has expired (validUntil in the past)');

@@ -164,7 +164,7 @@ export function applyValidatedKeys(tp: TrustPoint, seen: ValidatedKeys, timers: 
         replacedDs.add(ds);
         continue;
       }
-      const anchor = newAnchor('DNSKEY', key, { state: 'Valid', since: now, origin: 'ds-match', lastSeen: now });
+      const anchor = newAnchor('DNSKEY', key, { state: 'Valid', since: now, origin: 'ds-match', lastSeen: now, ...(ds.source ? { source: ds.source } : {}) });
       fromDs.push(anchor);
       changes.push({ zone: tp.zone, type: 'DNSKEY', keyTag: anchor.keyTag, algorithm: anchor.algorithm, from: 'Start', to: 'Valid', at: now, why: `matches trusted DS ${ds.keyTag}` });
       replacedDs.add(ds);
@@ -223,7 +223,7 @@ export function applyValidatedKeys(tp: TrustPoint, seen: ValidatedKeys, timers: 
   const holdDown = addHoldDownSeconds(timers, seen.originalTtl);
   for (const [id, key] of present) {
     if (known.has(id)) continue;
-    const anchor = newAnchor('DNSKEY', key, { state: 'AddPend', since: now, next: now + holdDown * 1000, origin: 'rfc5011', lastSeen: now });
+    const anchor = newAnchor('DNSKEY', key, { state: 'AddPend', since: now, next: now + holdDown * 1000, origin: 'rfc5011', lastSeen: now, source: { kind: 'rfc5011' } });
     changes.push(change(tp.zone, { ...anchor, state: 'Start' }, 'AddPend', now, `new key; add hold-down ${holdDown}s`));
     anchors.push(anchor);
   }

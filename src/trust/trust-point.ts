@@ -1,6 +1,7 @@
 import { dsDigest, isSupportedDigestType } from '../crypto/ds-digest.js';
 import { keyTag } from '../crypto/key-tag.js';
 import { Name } from '../wire/name.js';
+import type { AnchorSource } from './anchor-source.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 
@@ -44,6 +45,8 @@ export interface Anchor {
   readonly validUntil?: number;
   /** root-anchors.xml KeyDigest id (e.g. "Klajeyz"), for people. */
   readonly label?: string;
+  /** Which file, URL or command gave it (absent in stores written before sources were recorded). */
+  readonly source?: AnchorSource;
 }
 
 export interface TrustPoint {
@@ -113,7 +116,17 @@ export function dsFields(rdata: Uint8Array): { keyTag: number; algorithm: number
 export function newAnchor(
   type: AnchorType,
   rdata: Uint8Array,
-  fields: { state: AnchorState; since: number; origin: AnchorOrigin; next?: number; lastSeen?: number; validFrom?: number; validUntil?: number; label?: string },
+  fields: {
+    state: AnchorState;
+    since: number;
+    origin: AnchorOrigin;
+    next?: number;
+    lastSeen?: number;
+    validFrom?: number;
+    validUntil?: number;
+    label?: string;
+    source?: AnchorSource;
+  },
 ): Anchor {
   if (type === 'DS') {
     const ds = dsFields(rdata);

@@ -1,5 +1,6 @@
 import { RRType } from '../wire/rr-type.js';
 import { rdataToText } from '../wire/rdata-text.js';
+import { describeSource, type AnchorSourceKind } from './anchor-source.js';
 import { anchorTrustedAt, currentKeyTag, trustPointState, type Anchor, type AnchorState, type TrustPoint, type TrustPointState } from './trust-point.js';
 
 /**
@@ -27,6 +28,11 @@ export interface AnchorView {
   readonly validFrom?: string;
   readonly validUntil?: string;
   readonly label?: string;
+  /** Where it came from, for people: "config import /etc/keymaster/dsset-corp.example.", "trust-anchor add", "RFC 5011". */
+  readonly source: string;
+  /** The same for scripts (absent for anchors stored before sources were recorded). */
+  readonly sourceKind?: AnchorSourceKind;
+  readonly sourceLocation?: string;
   /** Presentation form of the DS or DNSKEY RDATA. */
   readonly rdata: string;
 }
@@ -43,6 +49,8 @@ export interface TrustPointView {
   readonly lastResult?: string;
   readonly originalTtl?: number;
   readonly failures: number;
+  /** Where its anchors came from (each distinct source once, as AnchorView.source). */
+  readonly sources: readonly string[];
 }
 
 export interface TrustPointDetail extends TrustPointView {
@@ -68,6 +76,9 @@ export function anchorView(zone: string, a: Anchor, now: number): AnchorView {
     ...(a.validFrom === undefined ? {} : { validFrom: iso(a.validFrom) }),
     ...(a.validUntil === undefined ? {} : { validUntil: iso(a.validUntil) }),
     ...(a.label === undefined ? {} : { label: a.label }),
+    source: describeSource(a.source, a.origin),
+    ...(a.source === undefined ? {} : { sourceKind: a.source.kind }),
+    ...(a.source?.location === undefined ? {} : { sourceLocation: a.source.location }),
     rdata: rdataToText(a.type === 'DS' ? RRType.DS : RRType.DNSKEY, a.rdata),
   };
 }
@@ -89,6 +100,7 @@ export function trustPointView(tp: TrustPoint, now: number): TrustPointView {
     ...(tp.lastResult === undefined ? {} : { lastResult: tp.lastResult }),
     ...(tp.originalTtl === undefined ? {} : { originalTtl: tp.originalTtl }),
     failures: tp.failures,
+    sources: [...new Set(tp.anchors.map((a) => describeSource(a.source, a.origin)))],
   };
 }
 

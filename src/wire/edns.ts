@@ -81,3 +81,46 @@ export function findOption(edns: Edns | undefined, code: number): EdnsOption | u
 export function defaultEdns(fields: Partial<Edns> = {}): Edns {
   return { udpSize: 1232, version: 0, dnssecOk: false, zFlags: 0, options: [], ...fields };
 }
+
+/**
+ * Adds an option to the OPT record of an encoded message whose last record is the OPT (as our
+ * encoder writes it), without decoding it: the cached-answer path adds each client's own
+ * COOKIE this way. Returns undefined when the message has no OPT last.
+ */
+export function appendEdnsOption(wire: Uint8Array, code: number, data: Uint8Array): Uint8Array | undefined {
+  const u16 = (i: number) => (wire[i]! << 8) | wire[i + 1]!;
+  const skipName = (p: number): number => {
+    for (;;) {
+      const len = wire[p];
+      if (len === undefined) return wire.length + 1;
+      if (len === 0) return p + 1;
+      if (len >= 0xc0) return p + 2;
+      p += len + 1;
+    }
+  };
+  if (wire.length < 12) return undefined;
+  let pos = 12;
+  for (let i = 0; i < u16(4); i++) pos = skipName(pos) + 4;
+  const records = u16(6) + u16(8) + u16(10);
+  let optAt = -1;
+  for (let i = 0; i < records && pos < wire.length; i++) {
+    const start = pos;
+    pos = skipName(pos);
+    if (pos + 10 > wire.length) return undefined;
+    if (u16(pos) === 41 && i === records - 1) optAt = start;
+    pos += 10 + u16(pos + 8);
+  }
+  if (optAt < 0 || pos !== wire.length || wire[optAt] !== 0) return undefined;
+  const out = new Uint8Array(wire.length + 4 + data.length);
+  out.set(wire);
+  const rdlengthAt = optAt + 1 + 8;
+  const rdlength = u16(rdlengthAt) + 4 + data.length;
+  out[rdlengthAt] = rdlength >> 8;
+  out[rdlengthAt + 1] = rdlength & 0xff;
+  out[wire.length] = code >> 8;
+  out[wire.length + 1] = code & 0xff;
+  out[wire.length + 2] = data.length >> 8;
+  out[wire.length + 3] = data.length & 0xff;
+  out.set(data, wire.length + 4);
+  return out;
+}

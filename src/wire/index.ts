@@ -17,6 +17,5 @@ export * from './signed-data.js';
 export * from './zone-file-error.js';
 export * from './zone-tokenizer.js';
 export * from './zone-file.js';
-export * from './zone-file-reader.js';
 export * from './key-files.js';
 export * from './rrsets.js';

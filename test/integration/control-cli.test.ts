@@ -160,6 +160,9 @@ describe('keymaster serve + status over the control API', () => {
       configFile,
       stateDir,
       resolver: expect.objectContaining({ queries: 0, cache: expect.objectContaining({ entries: expect.any(Number), maxBytes: 128 * 1024 * 1024 }) }),
+      localZones: expect.objectContaining({ enabled: true }),
+      // The default recursion.allow is not open: nothing to warn about.
+      warnings: [],
     });
     expect(Date.parse(status.startedAt)).toBeLessThanOrEqual(Date.now());
     expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);

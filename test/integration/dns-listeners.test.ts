@@ -534,9 +534,9 @@ describe('DNS listeners: TCP connection limits', () => {
   beforeAll(async () => {
     const memory = memoryLogger();
     lines = memory.lines;
+    // /32 prefixes here, so that three loopback addresses are three client networks.
     dns = await startDnsListeners([parseSocketAddress(`${LIMITS}:53`)], (m) => echo(m), memory.logger, {
-      maxTcpConnections: 3,
-      maxTcpConnectionsPerClient: 2,
+      tcpLimits: { maxConnections: 3, maxConnectionsPerPrefix: 2, prefixV4: 32 },
     });
   });
 
@@ -545,40 +545,34 @@ describe('DNS listeners: TCP connection limits', () => {
   });
 
   /** Connects and proves the server kept the connection by getting an answer on it. */
-  async function served(localAddress: string): Promise<TcpClient> {
+  async function served(localAddress: string, id: number): Promise<TcpClient> {
     const tcp = await TcpClient.connect(LIMITS, 53, localAddress);
-    await tcp.write(framed(query(0x0001)));
-    expect(idOf(await tcp.next())).toBe(0x0001);
+    await tcp.write(framed(query(id)));
+    expect(idOf(await tcp.next())).toBe(id);
     return tcp;
   }
 
-  it('closes the connection beyond the per-client limit, then the one beyond the total', async () => {
-    const a1 = await served('127.10.4.50');
-    const a2 = await served('127.10.4.50');
-    const a3 = await TcpClient.connect(LIMITS, 53, '127.10.4.50');
-    await within(a3.closed, 'the per-client refusal');
-    const b1 = await served('127.10.4.51');
-    const c1 = await TcpClient.connect(LIMITS, 53, '127.10.4.52');
-    await within(c1.closed, 'the total refusal');
+  it('a new connection is always served: a full prefix closes its own idlest, a full server the idlest of the largest prefix', async () => {
+    const a1 = await served('127.10.4.50', 0x0001);
+    await sleep(5); // a1's last answer strictly before a2's
+    const a2 = await served('127.10.4.50', 0x0002);
+    const a3 = await served('127.10.4.50', 0x0003);
+    await within(a1.closed, 'the per-prefix eviction of the idlest connection');
+    await sleep(5);
+    const b1 = await served('127.10.4.51', 0x0004);
+    const c1 = await served('127.10.4.52', 0x0005); // full: .50 holds the most, its idlest (a2) goes
+    await within(a2.closed, 'the total eviction');
     expect(dns.stats().tcpRejected).toBe(2);
-    expect(lines.filter((l) => l['event'] === 'dns.tcp-connection-refused').map((l) => [l['client'], l['limit']])).toEqual([
-      ['127.10.4.50', 'per-client'],
-      ['127.10.4.52', 'total'],
+    expect(lines.filter((l) => l['event'] === 'dns.tcp-connection-evicted').map((l) => [l['client'], l['evicted'], l['limit']])).toEqual([
+      ['127.10.4.50', '127.10.4.50/32', 'per-prefix'],
+      ['127.10.4.52', '127.10.4.50/32', 'total'],
     ]);
-
-    // A closed connection frees its slot.
-    a1.destroy();
-    await a1.closed;
-    let c2: TcpClient | undefined;
-    for (let attempt = 0; !c2 && attempt < 50; attempt++) {
-      const candidate = await TcpClient.connect(LIMITS, 53, '127.10.4.52');
-      await candidate.write(framed(query(0x0001))).catch(() => {});
-      const answered = await Promise.race([candidate.next().then(() => true, () => false), candidate.closed.then(() => false)]);
-      if (answered) c2 = candidate;
-      else await sleep(20); // the server has not seen a1's close yet
+    // The survivors still answer.
+    for (const [tcp, id] of [[a3, 0x0013], [b1, 0x0014], [c1, 0x0015]] as const) {
+      await tcp.write(framed(query(id)));
+      expect(idOf(await tcp.next())).toBe(id);
     }
-    expect(c2).toBeDefined();
-    for (const tcp of [a2, b1, c2!]) tcp.destroy();
+    for (const tcp of [a3, b1, c1]) tcp.destroy();
   });
 });
 

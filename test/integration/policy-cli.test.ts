@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyRuleEntry } from '../../src/resolver/policy-table.js';
 import type { PolicyListBody } from '../../src/server/policy-routes.js';
-import { decodePolicyStore, encodePolicyStore, POLICY_STORE_FILE } from '../../src/server/policy-store.js';
+import { decodePolicyStore, POLICY_DOCUMENT } from '../../src/server/policy-store.js';
+import { encodeEnvelope } from '../../src/store/document-envelope.js';
+
+const POLICY_STORE_FILE = 'policy.json';
+const encodePolicyStore = (rules: readonly PolicyRuleEntry[]) => encodeEnvelope(POLICY_DOCUMENT, [...rules], 1);
 import { haveTool, type KeymasterServer, type RunningServer, startKeymaster, startNsd, tempDir, removeDir } from '../support/external-servers.js';
 
 // Loopback 127.10.40.0/24: Keymaster (DNS and control) on .1, an NSD with a private root on .2.

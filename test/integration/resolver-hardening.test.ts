@@ -43,7 +43,7 @@ const CONTROL = `${P}.250:5380`;
 /** What no honest server of the tree ever says: any record carrying it was planted. */
 const FORGED = '6.6.6.6';
 /** Per-query budgets Keymaster ships (src/dnssec/validation-budget.ts), the bounds these tests hold it to. */
-const MAX_NSEC3_HASHES = 600;
+const MAX_NSEC3_HASHES = 150;
 const MAX_SIGNATURE_CHECKS = 64;
 
 const N = (s: string) => Name.parse(s);
@@ -418,7 +418,7 @@ describe('validator hardening (validation on, signed test root)', () => {
     const forged = await askDnssec(km(), 'forged.good.', 'A');
     expect(forged.rcode, summariseAnswer(forged)).toBe(Rcode.SERVFAIL);
     expect(planted(forged)).toEqual([]);
-    expect(ede(forged)).toContain(6);
+    expect(ede(forged)[0]).toBe(6);
     // The same answer with an honest label count is secure: the label count alone made it bogus.
     const honest = await askDnssec(km(), 'forged-ok.good.', 'A');
     expect(honest.rcode, summariseAnswer(honest)).toBe(Rcode.NOERROR);
@@ -429,7 +429,7 @@ describe('validator hardening (validation on, signed test root)', () => {
     // RFC 4034 §4.1.1: the last NSEC's next name is the apex; a chain that leaves the zone is broken.
     const outside = await askDnssec(km(), 'nx4.good.', 'A');
     expect(outside.rcode, summariseAnswer(outside)).toBe(Rcode.SERVFAIL);
-    expect(ede(outside)).toContain(6);
+    expect(ede(outside)[0]).toBe(6);
     // The same proof with the next name inside the zone holds: the out-of-zone name alone made it bogus.
     const inside = await askDnssec(km(), 'nx4ok.good.', 'A');
     expect(inside.rcode, summariseAnswer(inside)).toBe(Rcode.NXDOMAIN);
@@ -437,7 +437,7 @@ describe('validator hardening (validation on, signed test root)', () => {
   });
 
   it('5. NSEC3 hash exhaustion (CVE-2023-50868): padded referrals and denials cost at most the per-query budget', async () => {
-    // The budget is live: an honest NSEC3 NXDOMAIN at 150 iterations costs 3 hashes × 151.
+    // The budget is live: an honest NSEC3 NXDOMAIN at 150 iterations costs 3 hashes (names hashed).
     let before = await status();
     const control = await askDnssec(km(), 'nx.n3.', 'A');
     let after = await status();

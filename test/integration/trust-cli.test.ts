@@ -82,7 +82,7 @@ describe('keymaster trust-point and trust-anchor against a running server', () =
   it('bad input is refused with its reason and changes nothing; refresh reports the failure', async () => {
     const bad = await server.cli(['trust-anchor', 'add', 'corp.example', '--ds', '1 13 2 ABCD']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/digest has 2 octets; digest type 2 has 32/);
+    expect(bad.stderr).toMatch(/^keymaster trust-anchor: ds: the digest has 2 octets; digest type 2 \(SHA-256\) has 32$/m);
     const usage = await server.cli(['trust-anchor', 'add', 'corp.example']);
     expect(usage.code).toBe(2);
     const refresh = await server.cli(['trust-point', 'refresh', 'corp.example']);

@@ -135,8 +135,20 @@ export async function startUnbound(address: string, port: number, options: Unbou
  * (or at once if it never answers).
  */
 export async function runUnbound(conf: string, dir: string, address: string, port: number, probeZone = '.'): Promise<RunningServer & { log(): string }> {
-  execFileSync('unbound-checkconf', [conf]);
-  const child = startProcess('unbound', ['-d', '-c', conf], dir);
+  return runChecked(['unbound-checkconf', conf], ['unbound', '-d', '-c', conf], dir, address, port, probeZone);
+}
+
+/**
+ * BIND's named from a config the caller wrote into `dir`, in the foreground (-g): checked with
+ * named-checkconf, started, and ready once it answers for `probeZone`. The dir goes on stop.
+ */
+export async function runNamed(conf: string, dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  return runChecked(['named-checkconf', conf], ['named', '-g', '-c', conf], dir, address, port, probeZone);
+}
+
+async function runChecked(check: readonly string[], command: readonly string[], dir: string, address: string, port: number, probeZone: string): Promise<RunningServer & { log(): string }> {
+  execFileSync(check[0]!, check.slice(1));
+  const child = startProcess(command[0]!, command.slice(1), dir);
   try {
     await waitForDns(address, port, probeZone, child, 20_000);
   } catch (error) {
@@ -200,8 +212,6 @@ export interface KeymasterOptions {
   readonly rootHints: string;
   /** `resolver.forwarders` (forward-only when given). */
   readonly forwarders?: readonly string[];
-  /** More YAML under `resolver:` (two-space indented lines, e.g. a `limits:` block). */
-  readonly resolverYaml?: string;
   /** `recursion.allow`; the server's default when absent. */
   readonly allow?: readonly string[];
   /** Arguments for node before the script (e.g. `--cpu-prof` for a benchmark's profile). */
@@ -214,6 +224,13 @@ export interface KeymasterOptions {
   readonly importAnchors?: readonly string[];
   /** More YAML under `trustAnchors:` (two-space indented lines, e.g. an `rfc5011:` block). */
   readonly trustAnchorsYaml?: string;
+  /**
+   * More YAML under `resolver:` (two-space indented lines, e.g. a `cache:` block). Unless it sets
+   * `localZones`, `localZones: { disable: ["test."] }` is added, because the private trees of the
+   * tests use the `test.` TLD, which Keymaster (like Unbound, whose launcher says
+   * `local-zone: "test." nodefault`) otherwise answers itself.
+   */
+  readonly resolverYaml?: string;
   /** More YAML under `dnssec:` (two-space indented lines, e.g. a `rollover:` block). */
   readonly dnssecYaml?: string;
   /** `stateDir`: kept by `stop()` (a restart with the same state); default a fresh dir removed on stop. */
@@ -282,6 +299,8 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
       `resolver:\n  rootHints: ${q(options.rootHints === 'builtin' ? deadRootHints(dir) : options.rootHints)}\n` +
       (options.forwarders ? `  forwarders: [${options.forwarders.map(q).join(', ')}]\n` : '') +
       (options.resolverYaml ?? '') +
+      // The test trees live under test. (locally served by default, as in Unbound): iterate it unless told.
+      (options.resolverYaml?.includes('localZones') ? '' : '  localZones: { disable: ["test."] }\n') +
       `dnssec:\n  validation: ${options.validation ?? false}\n` +
       (options.dnssecYaml ?? '') +
       `trustAnchors:\n  rootAnchors: ${q(options.rootAnchors ?? resolvePath('trust-anchors/root-anchors.xml'))}\n` +

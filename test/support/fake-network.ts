@@ -74,7 +74,7 @@ export class FakeNetwork {
 
   /** The real upstream client over this network. */
   upstream(): UpstreamClient {
-    return new UpstreamClient(new ServerSelection(this.clock), this.clock, { udp: this.exchange('udp'), tcp: this.exchange('tcp') });
+    return new UpstreamClient(new ServerSelection(this.clock), this.clock, undefined, undefined, { udp: this.exchange('udp'), tcp: this.exchange('tcp') });
   }
 
   /** An iterator from root hints naming `rootAddress`, over this network. */

@@ -50,10 +50,12 @@ describe('defaults', () => {
       rootHints: { kind: 'builtin' },
       forwarders: [],
       qnameMinimisation: true,
-      limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10 },
+      limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
       cache: { maxSize: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
+      localZones: { enable: true, disable: [] },
     });
-    expect(config.dnssec).toEqual({ enable: true, validation: true, clockSkew: 300, bogusTtl: 60, keyTagSignaling: true, rootKeySentinel: true, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32 }, rollover: { minimumWait: 3600, propagationDelay: 300, parentPropagationDelay: 3600, dsPollingPeriod: 43200, addHoldDown: 2592000, removeHoldDown: 2592000, minRefresh: 3600 } });
+    expect(config.cookies).toEqual({ enable: true, secretRotation: 86_400, upstream: true });
+    expect(config.dnssec).toEqual({ enable: true, validation: true, clockSkew: 300, bogusTtl: 60, keyTagSignaling: true, rootKeySentinel: true, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 150, maxNsec3Iterations: 150, maxDenialRecords: 32 }, rollover: { minimumWait: 3600, propagationDelay: 300, parentPropagationDelay: 3600, dsPollingPeriod: 43200, addHoldDown: 2592000, removeHoldDown: 2592000, minRefresh: 3600 } });
     expect(config.trustAnchors).toEqual({
       rootAnchors: { kind: 'url', url: IANA_ROOT_ANCHORS_URL },
       import: [],

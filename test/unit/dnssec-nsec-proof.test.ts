@@ -155,6 +155,50 @@ describe('NSEC empty non-terminal no data', () => {
   });
 });
 
+describe('the edge of an empty non-terminal: an NSEC whose next name is a descendant of the name (RFC 4035 §5.4, RFC 4592 §2.2.2)', () => {
+  // example. holds b.example. only as the parent of a.b.example. (and of *.b.example. in the second chain).
+  const chain = [nsecLine('example.', 'a.b.example. SOA NS RRSIG NSEC DNSKEY'), nsecLine('a.b.example.', 'example. A RRSIG NSEC')];
+
+  it.each(['a.b.example.', 'A.B.example.', '\\000.b.example.', 'x.y.z.b.example.'])('next name %s below b.example.: b.example. exists (NODATA secure, NXDOMAIN bogus)', (next) => {
+    const records = [nsecLine('example.', `${next} SOA NS RRSIG NSEC DNSKEY`)];
+    expect(proveWithNsec('nodata', n('b.example.'), RRType.A, EXAMPLE, records, limits).state).toBe('secure');
+    expect(proveWithNsec('nodata', n('B.EXAMPLE.'), RRType.A, EXAMPLE, records, limits).state).toBe('secure');
+    expect(proveWithNsec('nxdomain', n('b.example.'), RRType.A, EXAMPLE, records, limits)).toMatchObject({ state: 'bogus', ede: EdeCode.DNSSEC_BOGUS });
+  });
+
+  it('a wildcard answer cannot be synthesised for an empty non-terminal: *.example. does not answer b.example.', () => {
+    const outcome = proveWithNsec('wildcard-answer', n('b.example.'), RRType.A, EXAMPLE, chain, limits, { closestEncloser: EXAMPLE });
+    expect(outcome.state).toBe('bogus');
+  });
+
+  it('the next name equal to the name: the name exists, nothing is covered', () => {
+    expect(proveWithNsec('nxdomain', n('a.b.example.'), RRType.A, EXAMPLE, [chain[0]!], limits).state).toBe('bogus');
+  });
+
+  it('a name below the empty non-terminal is proven absent, its closest encloser the empty non-terminal (RFC 4592 §2.2.2)', () => {
+    const outcome = proveWithNsec('nxdomain', n('c.b.example.'), RRType.A, EXAMPLE, chain, limits);
+    expect(outcome.state).toBe('secure');
+    expect(outcome.closestEncloser?.toString()).toBe('b.example.');
+  });
+
+  it('a wildcard below the empty non-terminal answers its names, the empty non-terminal blocks *.example.', () => {
+    const wild = [nsecLine('example.', '*.b.example. SOA NS RRSIG NSEC DNSKEY'), nsecLine('*.b.example.', 'example. A RRSIG NSEC')];
+    expect(proveWithNsec('wildcard-answer', n('x.b.example.'), RRType.A, EXAMPLE, wild, limits, { closestEncloser: n('b.example.') }).state).toBe('secure');
+    expect(proveWithNsec('wildcard-answer', n('x.b.example.'), RRType.A, EXAMPLE, wild, limits, { closestEncloser: EXAMPLE }).state).toBe('bogus');
+  });
+
+  it('a next name below a sibling says nothing of the name: c.example. is proven absent', () => {
+    const outcome = proveWithNsec('nxdomain', n('c.example.'), RRType.A, EXAMPLE, chain, limits);
+    expect(outcome.state).toBe('secure');
+  });
+
+  it('a DS query at the empty non-terminal: no delegation (the walk goes on in the same zone)', () => {
+    const outcome = proveNoDs(n('b.example.'), EXAMPLE, chain, new ValidationBudget(limits));
+    expect(outcome).toMatchObject({ state: 'bogus', delegation: false });
+    expect(proveWithNsec('nodata', n('b.example.'), RRType.DS, EXAMPLE, chain, limits)).toMatchObject({ state: 'secure', delegation: false });
+  });
+});
+
 describe('NSEC wildcard expansion (RFC 4035 §5.3.4, Appendix B.6)', () => {
   it('B.6: a.z.w.example. from *.w.example.: x.y.w.example. → xx.example. proves no closer match', () => {
     const outcome = proveWithNsec('wildcard-answer', n('a.z.w.example.'), RRType.MX, EXAMPLE, [nsec('x.y.w.example.')], limits, { closestEncloser: n('w.example.') });

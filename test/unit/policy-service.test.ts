@@ -6,8 +6,14 @@ import { ManualClock } from '../../src/clock.js';
 import type { PolicyRule } from '../../src/config/schema.js';
 import { PolicyRuleError, type PolicyRuleEntry } from '../../src/resolver/policy-table.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { createScheduler } from '../../src/scheduler.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { PolicyChangeError, PolicyService, startPolicyService, type PolicyChange } from '../../src/server/policy-service.js';
-import { encodePolicyStore, POLICY_STORE_FILE, PolicyStoreError } from '../../src/server/policy-store.js';
+import { POLICY_DOCUMENT, PolicyStoreError } from '../../src/server/policy-store.js';
+import { encodeEnvelope } from '../../src/store/document-envelope.js';
+
+const POLICY_STORE_FILE = 'policy.json';
+const encodePolicyStore = (rules: readonly PolicyRuleEntry[]) => encodeEnvelope(POLICY_DOCUMENT, [...rules], 1);
 import { Name } from '../../src/wire/name.js';
 
 const HOUR = 3_600_000;
@@ -34,7 +40,7 @@ afterEach(async () => {
 
 async function start(configRules: PolicyRule[] = []): Promise<PolicyService> {
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
-  const service = await startPolicyService({ configRules, stateDir: dir, clock, logger, configFile: '/etc/keymaster/keymaster.yaml', timers: false });
+  const service = await startPolicyService({ configRules, documents: await FileDocumentStore.open(dir), scheduler: createScheduler({ clock, mode: 'manual' }), clock, logger, configFile: '/etc/keymaster/keymaster.yaml' });
   services.push(service);
   return service;
 }
@@ -42,8 +48,8 @@ async function start(configRules: PolicyRule[] = []): Promise<PolicyService> {
 const events = (name: string) => logs.filter((l) => l.event === name);
 const modeAt = (service: PolicyService, name: string) => service.table.match(Name.parse(name), clock.now())?.mode;
 async function storedNamespaces(): Promise<string[]> {
-  const doc = JSON.parse(await readFile(join(dir, POLICY_STORE_FILE), 'utf8')) as { rules: { namespace: string }[] };
-  return doc.rules.map((r) => r.namespace);
+  const doc = JSON.parse(await readFile(join(dir, POLICY_STORE_FILE), 'utf8')) as { data: { namespace: string }[] };
+  return doc.data.map((r) => r.namespace);
 }
 
 describe('PolicyService: config and store rules', () => {

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyRuleEntry } from '../../src/resolver/policy-table.js';
-import { decodePolicyStore, encodePolicyStore, POLICY_STORE_FILE, PolicyStore, PolicyStoreError } from '../../src/server/policy-store.js';
+import { decodePolicyStore, POLICY_DOCUMENT, PolicyStore, PolicyStoreError } from '../../src/server/policy-store.js';
+import { encodeEnvelope } from '../../src/store/document-envelope.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
+
+const POLICY_STORE_FILE = 'policy.json';
+const encodePolicyStore = (rules: readonly PolicyRuleEntry[]) => encodeEnvelope(POLICY_DOCUMENT, [...rules], 1);
+const openStore = async (at: string) => new PolicyStore(await FileDocumentStore.open(at));
 
 const RULES: PolicyRuleEntry[] = [
   { namespace: '.corp.example', mode: 'require', forwarders: [{ host: '10.0.0.53', port: 53 }], source: 'store', addedAt: new Date('2026-01-01T00:00:00Z') },
@@ -34,7 +40,7 @@ function faultOf(text: string): string {
 }
 
 /** A valid file's document with `change` applied, re-encoded (checksum not recomputed). */
-function tampered(change: (doc: Record<string, unknown> & { rules: Record<string, unknown>[] }) => void): string {
+function tampered(change: (doc: Record<string, unknown> & { data: Record<string, unknown>[] }) => void): string {
   const doc = JSON.parse(encodePolicyStore(RULES));
   change(doc);
   return JSON.stringify(doc);
@@ -42,27 +48,27 @@ function tampered(change: (doc: Record<string, unknown> & { rules: Record<string
 
 describe('policy store file', () => {
   it('round-trips every kind of rule through the file', async () => {
-    const store = new PolicyStore(dir);
+    const store = (await openStore(dir));
     expect(store.path).toBe(join(dir, POLICY_STORE_FILE));
     expect(await store.load()).toEqual([]); // no file yet: no rules
     await store.save(RULES);
-    expect(await new PolicyStore(dir).load()).toEqual(RULES);
+    expect(await (await openStore(dir)).load()).toEqual(RULES);
   });
 
   it('writes versioned JSON with a checksum, mode 0600, and leaves no temp files', async () => {
-    const store = new PolicyStore(dir);
+    const store = (await openStore(dir));
     await store.save(RULES);
     await store.save(RULES.slice(1));
     expect(await readdir(dir)).toEqual([POLICY_STORE_FILE]);
     expect((await stat(store.path)).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(await readFile(store.path, 'utf8'));
-    expect(doc).toMatchObject({ format: 'keymaster-policy', version: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(doc.rules[0]).toEqual({ namespace: 'broken.example', mode: 'no-validation', until: '2026-01-08T12:00:00.000Z', forwarders: [], addedAt: '2026-01-01T00:00:00.000Z' });
-    expect(doc.rules[1].forwarders).toEqual(['[2001:db8::53]:5353']);
+    expect(doc).toMatchObject({ format: 'keymaster-policy', version: 2, revision: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(doc.data[0]).toEqual({ namespace: 'broken.example', mode: 'no-validation', until: '2026-01-08T12:00:00.000Z', forwarders: [], addedAt: '2026-01-01T00:00:00.000Z' });
+    expect(doc.data[1].forwarders).toEqual(['[2001:db8::53]:5353']);
   });
 
   it('a failed write leaves the old file as it was and no temp file', async () => {
-    const store = new PolicyStore(dir);
+    const store = (await openStore(dir));
     await store.save(RULES);
     const before = await readFile(store.path, 'utf8');
     // A rule that cannot be serialised makes encode throw before anything is written.
@@ -73,7 +79,7 @@ describe('policy store file', () => {
   });
 
   it('a write that fails at the rename removes its temp file', async () => {
-    const store = new PolicyStore(dir);
+    const store = (await openStore(dir));
     await mkdir(join(store.path, 'in-the-way'), { recursive: true }); // rename over a non-empty directory fails
     await expect(store.save(RULES)).rejects.toThrow();
     expect(await readdir(dir)).toEqual([POLICY_STORE_FILE]);
@@ -82,21 +88,21 @@ describe('policy store file', () => {
 
   it('a damaged file is refused with the file and the fault', async () => {
     expect(faultOf('')).toMatch(/empty/);
-    expect(faultOf('{"format": "keymaster-policy", "version": 1, "rules": [')).toMatch(/^not JSON \(/);
-    expect(faultOf('[1, 2]')).toMatch(/not a Keymaster policy store/);
-    expect(faultOf(tampered((d) => (d['version'] = 2)))).toMatch(/^version 2 is not supported \(this Keymaster reads version 1/);
-    expect(faultOf(tampered((d) => (d.rules[0]!['mode'] = 'no-validation')))).toMatch(/^checksum mismatch/);
+    expect(faultOf('{"format": "keymaster-policy", "version": 2, "data": [')).toMatch(/^not JSON \(/);
+    expect(faultOf('[1, 2]')).toMatch(/not a keymaster-policy document/);
+    expect(faultOf(tampered((d) => (d['version'] = 3)))).toMatch(/^version 3 is not supported \(this Keymaster reads version 2/);
+    expect(faultOf(tampered((d) => (d.data[0]!['mode'] = 'no-validation')))).toMatch(/^checksum mismatch/);
     expect(faultOf(tampered((d) => delete d['sha256']))).toMatch(/checksum is missing/);
-    expect(faultOf(tampered((d) => (d['rules'] = 'none')))).toMatch(/"rules" is missing or not a list/);
+    expect(faultOf(tampered((d) => (d['revision'] = 0)))).toMatch(/"revision" is missing or not a positive integer/);
   });
 
   it('a bad rule (with a matching checksum) is refused naming the rule and field', async () => {
     const withRule = (rule: Record<string, unknown>) => {
       const good = JSON.parse(encodePolicyStore([]));
-      const text = JSON.stringify({ ...good, rules: [rule] });
+      const text = JSON.stringify({ ...good, data: [rule] });
       // recompute the checksum the way the writer does, so only the rule is at fault
       const doc = JSON.parse(text);
-      doc.sha256 = createHash('sha256').update(JSON.stringify(doc.rules)).digest('hex');
+      doc.sha256 = createHash('sha256').update(JSON.stringify(doc.data)).digest('hex');
       return JSON.stringify(doc);
     };
     expect(faultOf(withRule({ namespace: 'a..b', mode: 'require', forwarders: [] }))).toMatch(/^rules\[0\]\.namespace: "a\.\.b" is not a namespace/);
@@ -108,8 +114,20 @@ describe('policy store file', () => {
   });
 
   it('load() reports the file path for a damaged file on disk', async () => {
-    const store = new PolicyStore(dir);
+    const store = (await openStore(dir));
     await writeFile(store.path, 'not json at all');
     await expect(store.load()).rejects.toThrow(`policy store ${store.path}: not JSON`);
+  });
+
+  it('reads a version-1 file (before the store contract) once, checksum checked, and rewrites it as version 2', async () => {
+    const v1 = (rules: unknown[]) => JSON.stringify({ format: 'keymaster-policy', version: 1, rules, sha256: createHash('sha256').update(JSON.stringify(rules)).digest('hex') });
+    const rules = [{ namespace: '.corp.example', mode: 'require', forwarders: ['10.0.0.53'], addedAt: '2026-01-01T00:00:00.000Z' }];
+    const store = await openStore(dir);
+    await writeFile(store.path, v1(rules));
+    expect(await store.load()).toEqual([{ namespace: '.corp.example', mode: 'require', forwarders: [{ host: '10.0.0.53', port: 53 }], source: 'store', addedAt: new Date('2026-01-01T00:00:00.000Z') }]);
+    await store.save(await store.load());
+    expect(JSON.parse(await readFile(store.path, 'utf8'))).toMatchObject({ version: 2, revision: 2 });
+    await writeFile(store.path, v1(rules).replace('require', 'log-only'));
+    await expect((await openStore(dir)).load()).rejects.toThrow(/checksum mismatch/);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { INVALID_FRAME, TcpFrameReader } from '../../src/server/tcp-frame-reader.js';
-import { TcpConnectionLimiter } from '../../src/server/tcp-connection-limiter.js';
 
 /** A length-prefixed message of `length` bytes, each byte derived from `seed`. */
 function frame(length: number, seed: number): Buffer {
@@ -89,21 +88,5 @@ describe('TcpFrameReader', () => {
   it('handles the largest message the prefix allows', () => {
     const big = frame(65535, 7);
     expect(readAll(new TcpFrameReader(), [big.subarray(0, 1), big.subarray(1, 40000), big.subarray(40000)])).toEqual([big.subarray(2)]);
-  });
-});
-
-describe('TcpConnectionLimiter', () => {
-  it('caps the total and each client, and frees slots on release', () => {
-    const limiter = new TcpConnectionLimiter(3, 2);
-    expect(limiter.acquire('a')).toBeUndefined();
-    expect(limiter.acquire('a')).toBeUndefined();
-    expect(limiter.acquire('a')).toBe('per-client');
-    expect(limiter.acquire('b')).toBeUndefined();
-    expect(limiter.acquire('c')).toBe('total');
-    expect(limiter.openConnections).toBe(3);
-    limiter.release('a');
-    expect(limiter.acquire('c')).toBeUndefined();
-    limiter.release('unknown'); // never counted: no effect
-    expect(limiter.openConnections).toBe(3);
   });
 });

@@ -1,4 +1,7 @@
 /** Shared helpers for the trust-* tests: DNSKEYs, signed DNSKEY sets, a test root-anchors.xml, a log capture. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signRrset, type SigningKey } from '../../src/authority/rrset-signer.js';
 import { dsDigest } from '../../src/crypto/ds-digest.js';
 import { generateKeyPair } from '../../src/crypto/key-generation.js';
@@ -96,4 +99,17 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
   };
   const logger = createLogger({ level: 'debug', destination: stream });
   return { logger, lines, events: (name) => lines.filter((l) => l['event'] === name) };
+}
+
+/** Temporary state dirs for a test file, all removed by `removeAll` (call it from afterAll). */
+export function tempDirs(prefix: string): { make(): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make() {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      made.push(d);
+      return d;
+    },
+    removeAll: () => made.forEach((d) => rmSync(d, { recursive: true, force: true })),
+  };
 }

@@ -50,7 +50,7 @@ describe('the TrustAnchors store file', () => {
     expect(again.list()).toEqual(store.list());
     expect(again.anchors()).toEqual([{ zone, ds: [expect.any(Uint8Array)], dnskey: [key.rdata] }]);
     const text = readFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), 'utf8');
-    expect(JSON.parse(text)).toMatchObject({ format: 'keymaster-trust-anchors', version: 1, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(JSON.parse(text)).toMatchObject({ format: 'keymaster-trust-anchors', version: 2, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
   });
 
   it('an AddPend, Revoked or Removed key is never given to the validator', async () => {
@@ -72,7 +72,7 @@ describe('the TrustAnchors store file', () => {
     ['truncated', (t) => t.slice(0, Math.floor(t.length / 2)), /not valid JSON \(truncated or damaged\)/],
     ['empty', () => '', /the file is empty/],
     ['a flipped digest character (bad checksum)', (t) => t.replace(/"rdata": "(.)/, (_m, c: string) => `"rdata": "${c === 'A' ? 'B' : 'A'}`), /checksum: does not match the content/],
-    ['an unknown version', (t) => t.replace('"version": 1', '"version": 2'), /version: 2 is not supported/],
+    ['an unknown version', (t) => t.replace('"version": 2', '"version": 3'), /version: 3 is not supported/],
     ['not a store', () => '{"hello": 1}', /unknown field "hello"/],
   ];
   for (const [what, mangle, message] of damage)
@@ -94,9 +94,9 @@ describe('the TrustAnchors store file', () => {
     const bad = { ...tp!, anchors: tp!.anchors.map((a) => ({ ...a, state: 'Valid' as const, keyTag: a.keyTag })) };
     const text = serializeTrustAnchorStore([bad], T0).replace(/"state": "Valid"/, '"state": "Trusted"');
     // Re-checksum so only the state is wrong.
-    const doc = JSON.parse(text) as { checksum: string; trustPoints: unknown };
+    const doc = JSON.parse(text) as { checksum: string; trustPoints: unknown; configImports: unknown };
     const { createHash } = await import('node:crypto');
-    doc.checksum = `sha256:${createHash('sha256').update(JSON.stringify(doc.trustPoints)).digest('hex')}`;
+    doc.checksum = `sha256:${createHash('sha256').update(JSON.stringify({ trustPoints: doc.trustPoints, configImports: doc.configImports })).digest('hex')}`;
     writeFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), JSON.stringify(doc));
     await expect(TrustAnchorStore.open({ stateDir: dir, clock: new ManualClock(T0), logger: captureLogger().logger })).rejects.toThrow(
       /trustPoints\[0\]\.anchors\[0\]\.state: "Trusted" is not one of Start, AddPend, Valid, Missing, Revoked, Removed/,
@@ -195,7 +195,7 @@ describe('keyset-/dsset- import', () => {
     const revokedKey = Uint8Array.from(k.rdata);
     revokedKey[1] = revokedKey[1]! | 0x80;
     expect(() => anchorsFromKeyFile('keyset', keysetToText([{ name: zone, type: RRType.DNSKEY, class: 1, ttl: 60, rdata: revokedKey }]), 'keyset-corp.example.', T0)).toThrow(
-      /keyset-corp\.example\.: record 1: .*REVOKE/,
+      /keyset-corp\.example\.:1: .*REVOKE/,
     );
     expect(() => anchorsFromKeyFile('dsset', dssetToText([{ name: Name.parse('other.example.'), type: RRType.DS, class: 1, ttl: 60, rdata: ds }]), 'dsset-corp.example.', T0)).toThrow(
       /dsset-corp\.example\./,
@@ -221,7 +221,7 @@ describe('the trust service at start', () => {
     const first = await startTrustService({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(first.source.anchors()).toEqual([{ zone: Name.root, ds: [dsOf(Name.root, key)], dnskey: [] }]);
     expect(log.events('trust-point.root-bootstrapped')).toHaveLength(1);
-    first.removeTrustPoint('.');
+    await first.removeTrustPoint('.');
     await first.stop();
     // The operator removed the root trust point: a restart keeps it removed.
     const second = await startTrustService({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
@@ -233,21 +233,29 @@ describe('the trust service at start', () => {
   it('fetches root-anchors.xml over HTTP with undici, and falls back to the shipped copy when the URL fails', async () => {
     const key = makeKey(Name.root);
     const server = createServer((req, res) => {
-      if (req.url === '/root-anchors.xml') res.writeHead(200, { 'content-type': 'application/xml' }).end(rootAnchorsXml([{ id: 'Khttp', key, validFrom: '2020-01-01T00:00:00Z' }]));
+      if (req.url === '/root-anchors.xml' || req.url === '/forged.xml') res.writeHead(200, { 'content-type': 'application/xml' }).end(rootAnchorsXml([{ id: 'Khttp', key, validFrom: '2020-01-01T00:00:00Z' }]));
+      else if (req.url === '/forged.p7s') res.writeHead(200).end('not a signature');
       else res.writeHead(404).end();
     });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.10.30.1', r));
     const base = `http://127.10.30.1:${(server.address() as AddressInfo).port}`;
     const log = captureLogger();
-    const ok = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
-    expect(ok.store.get('.')!.anchors.map((a) => a.label)).toEqual(['Khttp']);
-    expect(log.events('trust-point.root-anchors-loaded')[0]).toMatchObject({ from: `${base}/root-anchors.xml` });
-    await ok.stop();
+    // A download is used only with a root-anchors.p7s that verifies (test/unit/root-anchors-source-signature.test.ts):
+    // without one, or with a bad one, the shipped copy stands in and the reason names the URL.
+    const unsigned = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    expect(unsigned.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]);
+    expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringMatching(/^no signature for http:.*root-anchors\.xml: .*HTTP 404/) });
+    await unsigned.stop();
+    const forged = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    expect(forged.store.get('.')!.anchors.map((a) => a.label)).not.toContain('Khttp');
+    expect(log.events('trust-point.root-anchors-fallback')[1]).toMatchObject({ reason: expect.stringContaining(`${base}/forged.xml is refused: its signature ${base}/forged.p7s does not verify`) });
+    await forged.stop();
 
-    const fell = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const log2 = captureLogger();
+    const fell = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(fell.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]); // 19036 expired in 2019
-    expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
+    expect(log2.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
     await fell.stop();
   });
 

@@ -10,10 +10,10 @@ import {
   decodeRdata,
   parseKeysetFile,
   parseZoneText,
-  readZoneFile,
   typeToString,
   zoneToText,
 } from '../../src/wire/index.js';
+import { readZoneFile } from '../../src/authority/zone-file-reader.js';
 import { haveCommand, recordSet, runOk } from './zone-file-helpers.js';
 
 // Interop with BIND 9 (Debian's bind9-utils): named-checkzone reads our fixture and our

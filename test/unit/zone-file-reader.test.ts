@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Name, RRType, ZoneFileError, decodeRdata, readZoneFile } from '../../src/wire/index.js';
+import { Name, RRType, ZoneFileError, decodeRdata } from '../../src/wire/index.js';
+import { readZoneFile } from '../../src/authority/zone-file-reader.js';
 
 let dir: string;
 beforeAll(() => {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { Name } from './name.js';
-import { ZoneFileError } from './zone-file-error.js';
-import { type IncludeResolver, type ZoneParseOptions, type ZoneParseResult, parseZoneText } from './zone-file.js';
+import type { Name } from '../wire/name.js';
+import { ZoneFileError } from '../wire/zone-file-error.js';
+import { type IncludeResolver, type ZoneParseOptions, type ZoneParseResult, parseZoneText } from '../wire/zone-file.js';
 
-// The one file of wire/ that does I/O: it reads zone files for the pure parser.
+// Reads zone files for the pure parser of wire/, which does no I/O.
 
 /**
  * Resolves `$INCLUDE` paths against the directory of the including file (absolute paths
