@@ -13,6 +13,8 @@ export interface AuthoritativeAnswer {
   answer: ResourceRecord[];
   authority: ResourceRecord[];
   additional: ResourceRecord[];
+  /** Set when a wildcard answered (RFC 4592): its owner, so rate limiting counts a random-name flood as one flow. */
+  wildcard?: Name;
 }
 
 /** How many CNAMEs inside the zone are followed before the rest is left to the resolver. */
@@ -32,7 +34,40 @@ const MAX_CNAME_CHAIN = 8;
  *   proof that the name itself does not exist), else NXDOMAIN with the SOA and the proofs
  *   that neither the name nor the wildcard exist.
  */
-export function answerFromZone(zone: ZoneData, qname: Name, qtype: number, dnssec: boolean): AuthoritativeAnswer {
+export function answerFromZone(zone: ZoneData, qname: Name, qtype: number, dnssec: boolean, options: AnswerOptions = {}): AuthoritativeAnswer {
+  const out = answerSections(zone, qname, qtype, dnssec, options);
+  if (dnssec) for (const section of [out.answer, out.authority, out.additional]) matchSignatureTtls(section);
+  return out;
+}
+
+export interface AnswerOptions {
+  /**
+   * RFC 8482 §4.1: answer ANY with one RRset (and its RRSIGs) instead of all of them, as BIND's
+   * `minimal-any` does; the server asks for it over UDP, where ANY is an amplification tool.
+   */
+  readonly minimalAny?: boolean;
+}
+
+/**
+ * RFC 4034 §3 / RFC 4035 §3.1.3: an RRSIG's TTL is its RRset's TTL as it is sent. The SOA of a
+ * negative answer carries the negative TTL (RFC 2308 §3), so its RRSIG is lowered to match;
+ * done once over the finished sections so that no path can leave a signature behind.
+ */
+function matchSignatureTtls(section: ResourceRecord[]): void {
+  let ttls: Map<string, number> | undefined;
+  for (let i = 0; i < section.length; i++) {
+    const sig = section[i]!;
+    if (sig.type !== RRType.RRSIG || sig.rdata.length < 2) continue;
+    if (!ttls) {
+      ttls = new Map();
+      for (const r of section) if (r.type !== RRType.RRSIG) ttls.set(`${r.name.key}/${r.type}`, Math.min(r.ttl, ttls.get(`${r.name.key}/${r.type}`) ?? Infinity));
+    }
+    const ttl = ttls.get(`${sig.name.key}/${(sig.rdata[0]! << 8) | sig.rdata[1]!}`);
+    if (ttl !== undefined && ttl !== sig.ttl) section[i] = { ...sig, ttl };
+  }
+}
+
+function answerSections(zone: ZoneData, qname: Name, qtype: number, dnssec: boolean, options: AnswerOptions): AuthoritativeAnswer {
   const out: AuthoritativeAnswer = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [] };
   const proofs = new DenialProofs(zone, dnssec && zone.isSigned, out);
   const addSet = (section: ResourceRecord[], set: ZoneRrset, owner?: Name) => {
@@ -55,7 +90,8 @@ export function answerFromZone(zone: ZoneData, qname: Name, qtype: number, dnsse
     const node = zone.node(name);
     if (node) {
       if (qtype === RRType.ANY) {
-        for (const set of node.rrsets.values()) addSet(out.answer, set);
+        for (const set of anySets(node.rrsets.values(), options)) addSet(out.answer, set);
+        if (out.answer.length === 0) proofs.noData(name, node);
         return out;
       }
       const set = node.rrsets.get(qtype);
@@ -85,8 +121,9 @@ export function answerFromZone(zone: ZoneData, qname: Name, qtype: number, dnsse
     const wildcardName = encloser.prepend('*');
     const wildcard = zone.node(wildcardName);
     if (wildcard) {
+      out.wildcard = wildcardName;
       const set = qtype === RRType.ANY ? undefined : wildcard.rrsets.get(qtype);
-      if (qtype === RRType.ANY) for (const s of wildcard.rrsets.values()) addSet(out.answer, s, name);
+      if (qtype === RRType.ANY) for (const s of anySets(wildcard.rrsets.values(), options)) addSet(out.answer, s, name);
       if (set) {
         addSet(out.answer, set, name);
         addAdditional(zone, set, out, proofs.enabled);
@@ -115,6 +152,18 @@ export function answerFromZone(zone: ZoneData, qname: Name, qtype: number, dnsse
     proofs.nameError(name, encloser);
     return out;
   }
+}
+
+/**
+ * The RRsets an ANY question gets: all, or under `minimalAny` one of them. The one chosen is the
+ * first in type order that is not DNSSEC machinery (NSEC/NSEC3 are proofs, not data), so the
+ * same question always gets the same, small answer.
+ */
+function anySets(sets: Iterable<ZoneRrset>, options: AnswerOptions): ZoneRrset[] {
+  const all = [...sets];
+  if (!options.minimalAny) return all;
+  const data = all.filter((s) => s.type !== RRType.NSEC && s.type !== RRType.NSEC3).sort((a, b) => a.type - b.type);
+  return data.slice(0, 1);
 }
 
 function referral(zone: ZoneData, cut: ZoneNode, out: AuthoritativeAnswer, proofs: DenialProofs): void {

@@ -3,6 +3,7 @@ import { Rcode, type ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { validateRdata } from '../wire/rdata-codec.js';
 import { RRClass, RRType, isMetaType, typeToString } from '../wire/rr-type.js';
+import { misplacedDsReason } from './ds-placement.js';
 import { nextSerial, serialGreater, soaSerial, withSerial } from './soa-serial.js';
 import { type ZoneData, isSignerType } from './zone-db.js';
 
@@ -39,6 +40,8 @@ export interface UpdateOptions {
    * NSEC, NSEC3 and NSEC3PARAM are the signer's. Default those.
    */
   readonly refusedType?: (type: number) => boolean;
+  /** Why a DS for the child `owner` may not be added (a child hosted here unsigned), or undefined. */
+  readonly dsRefusal?: (owner: Name) => string | undefined;
 }
 
 interface WorkingSet {
@@ -213,6 +216,8 @@ export function applyUpdate(zone: ZoneData, request: UpdateRequest, options: Upd
     }
   }
   if (removed.length === 0 && added.length === 0) return { rcode: Rcode.NOERROR, change: undefined };
+  const misplaced = misplacedDs(origin, working.values(), added, options);
+  if (misplaced) return fail(Rcode.REFUSED, misplaced);
 
   // §3.6: the serial goes up, by the update's own SOA or by one.
   const soaOld = zone.soa;
@@ -222,6 +227,20 @@ export function applyUpdate(zone: ZoneData, request: UpdateRequest, options: Upd
     added.push(withSerial(soaOld, serial));
   } else serial = explicitSerial;
   return { rcode: Rcode.NOERROR, change: changeFromDiff(zone, removed, added, serial) };
+}
+
+/** A DS the update would leave outside a delegation, or add for a child that must not have one. */
+function misplacedDs(origin: Name, nodes: Iterable<WorkingNode>, added: readonly ResourceRecord[], options: UpdateOptions): string | undefined {
+  for (const node of nodes) {
+    if (!node.sets.has(RRType.DS)) continue;
+    const reason = misplacedDsReason(origin, node.name, node.sets.has(RRType.NS));
+    if (reason) return reason;
+  }
+  for (const rr of added) if (rr.type === RRType.DS) {
+    const reason = options.dsRefusal?.(rr.name);
+    if (reason) return reason;
+  }
+  return undefined;
 }
 
 /** The change that replaces `removed` (records of `zone`) by `added`. */

@@ -1,8 +1,8 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { dsDigest } from '../crypto/ds-digest.js';
-import { generateKeyPairAsync } from '../crypto/key-generation.js';
 import { keyTag } from '../crypto/key-tag.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { dssetToText, keyFileName, keysetToText } from '../wire/key-files.js';
@@ -14,11 +14,12 @@ import { fromBase64, toBase64 } from '../wire/text-encoding.js';
 import { type KeyMetadata, type KeyRole, type KeyState, type KeyStore, KeyStoreError, type StoredKey } from './key-store.js';
 import type { SigningPolicy } from './signing-options.js';
 import type { ZoneSigningKey } from './zone-signer.js';
+import type { PrivateKeyHandle } from './private-key-handle.js';
 
 /** A key of a zone as the Key Master holds it: metadata, private key, DNSKEY RDATA. */
 export interface ManagedKey {
   readonly metadata: KeyMetadata;
-  readonly privateKey: KeyObject;
+  readonly privateKey: PrivateKeyHandle;
   readonly dnskeyRdata: Uint8Array;
 }
 
@@ -102,6 +103,21 @@ export async function writeParentFiles(dir: string, zone: Name, files: ParentFil
   return { dsset, keyset };
 }
 
+/** Removes the zone's dsset-/keyset- files (an unsigned zone has nothing for the parent); returns the paths removed. */
+export async function removeParentFiles(dir: string, zone: Name): Promise<string[]> {
+  const removed: string[] = [];
+  for (const kind of ['dsset', 'keyset'] as const) {
+    const path = join(dir, keyFileName(kind, zone));
+    try {
+      await unlink(path);
+      removed.push(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new KeyStoreError(path, `cannot remove: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return removed;
+}
+
 /** What `keysFor` did: the zone's keys now, and which were made or retired for this policy. */
 export interface KeySetChange {
   readonly keys: ManagedKey[];
@@ -182,7 +198,7 @@ export class KeyMaster {
 
   private async generate(zone: Name, policy: SigningPolicy, wanted: WantedKey, now: number): Promise<StoredKey> {
     const bits = wanted.role === 'ksk' ? policy.kskBits : policy.zskBits;
-    const pair = await generateKeyPairAsync(policy.algorithm, bits);
+    const pair = await this.store.keyPairs(zone).generate(policy.algorithm, bits, `${zone.toString()} ${wanted.role}`);
     const flags = wanted.role === 'ksk' ? KSK_FLAGS : ZSK_FLAGS;
     const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm: policy.algorithm, publicKey: pair.publicKeyField });
     const created = new Date(now).toISOString();
@@ -199,6 +215,7 @@ export class KeyMaster {
       state: wanted.state,
       created,
       ...(wanted.state === 'active' ? { activated: created, nextRollover: new Date(now + rollover * 1000).toISOString() } : {}),
+      ...(pair.storage ? { storage: pair.storage } : {}),
     };
     return { metadata, privateKey: pair.privateKey };
   }

@@ -6,6 +6,8 @@ import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
+import type { Pkcs11Token } from './pkcs11-token.js';
+import { type KeyLocation, type KeyPairSource, type PrivateKeyHandle, fileKeyPairs, isTokenKey } from './private-key-handle.js';
 
 /**
  * Where a key is in its life. `active` keys sign; `standby` (a KSK kept ready for an RFC 5011
@@ -45,11 +47,13 @@ export interface KeyMetadata {
   readonly published?: string;
   /** Where this key's rollover is (src/authority/rollover/rollover-state.ts), persisted so a restart resumes it. */
   readonly rollover?: KeyRolloverRecord;
+  /** Absent: the private key is `ID.pem` beside this file. Else the token that holds it, and its CKA_ID there. */
+  readonly storage?: KeyLocation;
 }
 
 export interface StoredKey {
   readonly metadata: KeyMetadata;
-  readonly privateKey: KeyObject;
+  readonly privateKey: PrivateKeyHandle;
 }
 
 /** The key directory or a key file cannot be written or read; names the path and why. */
@@ -90,9 +94,46 @@ export function zoneDirectoryName(zone: Name): string {
  */
 export class KeyStore {
   readonly root: string;
+  /** Zones whose new keys are made in a PKCS#11 token (`keyStorage: { pkcs11 }`), by zone name. */
+  private readonly tokens = new Map<string, Pkcs11Token>();
 
   constructor(stateDir: string) {
     this.root = join(stateDir, 'keys');
+  }
+
+  /** New keys of `zone` are made and kept in `token`; its keys there can be read. */
+  useToken(zone: Name, token: Pkcs11Token): void {
+    this.tokens.set(zone.lowercase().toString(), token);
+  }
+
+  /** Where the zone's new keys are made. */
+  keyPairs(zone: Name): KeyPairSource {
+    const token = this.tokens.get(zone.lowercase().toString());
+    if (!token) return fileKeyPairs;
+    return {
+      generate: async (algorithm, bits, label) => {
+        const pair = token.generate(algorithm, bits, label);
+        return { ...pair, storage: { pkcs11: { token: token.config.token, id: pair.privateKey.id } } };
+      },
+    };
+  }
+
+  /** `file`, or `pkcs11:LABEL` for a zone whose keys are made in a token. */
+  storageOf(zone: Name): string {
+    const token = this.tokens.get(zone.lowercase().toString());
+    return token ? `pkcs11:${token.config.token}` : 'file';
+  }
+
+  private tokenKey(zone: Name, metadata: KeyMetadata, metaPath: string): PrivateKeyHandle {
+    const where = metadata.storage!.pkcs11;
+    const token = this.tokens.get(zone.lowercase().toString());
+    if (!token || token.config.token !== where.token)
+      throw new KeyStoreError(metaPath, `key ${metadata.id} is in PKCS#11 token "${where.token}", which the zone's keyStorage does not name`);
+    try {
+      return token.key(metadata.algorithm, where.id);
+    } catch (error) {
+      throw new KeyStoreError(metaPath, (error as Error).message, { cause: error });
+    }
   }
 
   zoneDirectory(zone: Name): string {
@@ -117,6 +158,10 @@ export class KeyStore {
         metadata = JSON.parse(await readFile(metaPath, 'utf8')) as KeyMetadata;
       } catch (error) {
         throw new KeyStoreError(metaPath, `cannot read key metadata: ${reason(error)}`, { cause: error });
+      }
+      if (metadata.storage?.pkcs11) {
+        keys.push({ metadata, privateKey: this.tokenKey(zone, metadata, metaPath) });
+        continue;
       }
       const pemPath = join(dir, `${metadata.id}.pem`);
       let privateKey: KeyObject;
@@ -158,6 +203,7 @@ export class KeyStore {
     try {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
       for (const key of keys) {
+        if (isTokenKey(key.privateKey)) continue; // it stays in its token: the metadata says where
         current = join(dir, `${key.metadata.id}.pem`);
         await writeFileAtomic(current, exportPrivateKeyPem(key.privateKey), PRIVATE_MODE);
         written.push(current);

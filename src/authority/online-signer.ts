@@ -106,7 +106,7 @@ export function resignZone(previous: ZoneData, unsigned: readonly ResourceRecord
   let refreshed = 0;
   let kept = 0;
   const sign = (job: SigningJob) => {
-    sigs.push(signRrset(job.rrset, job.key, job.window));
+    sigs.push((o.signRrset ?? signRrset)(job.rrset, job.key, job.window));
     touched.add(`${job.rrset[0]!.name.toString()} ${job.rrset[0]!.type}`);
   };
   for (const job of plan.jobs) {

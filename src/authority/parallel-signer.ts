@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { RRType } from '../wire/rr-type.js';
 import { encodeRrsig, signedOwner } from '../wire/signed-data.js';
 import type { SigningWorkerBatch, SigningWorkerKeys, SigningWorkerResult } from './signing-worker.js';
 import type { SignatureWindow } from './rrset-signer.js';
+import { isTokenKey } from './private-key-handle.js';
 import { type FullZoneSigningOptions, type SigningJob, type ZoneSigningKey, completePlan, signZone, stageZoneSigning } from './zone-signer.js';
 
 /** Below this many signatures one thread is quicker than starting workers. */
@@ -49,7 +51,8 @@ export interface ParallelSigningOptions {
  */
 export async function signZoneInParallel(records: readonly ResourceRecord[], options: FullZoneSigningOptions, parallel: ParallelSigningOptions = {}): Promise<ResourceRecord[]> {
   const threads = parallel.threads ?? signingThreads();
-  const usable = threads >= 2 && parallelSigningAvailable();
+  // Keys in a PKCS#11 token sign in this thread, through the token's session.
+  const usable = threads >= 2 && parallelSigningAvailable() && !options.keys.some((k) => isTokenKey(k.privateKey));
   if (parallel.requireThreads && !usable)
     throw new Error(threads < 2 ? `parallel signing needs at least 2 threads, got ${threads}` : `no compiled signing worker at ${WORKER_FILE}: run npm run build and use dist/`);
   const staged = stageZoneSigning(records, options);
@@ -64,7 +67,7 @@ export async function signZoneInParallel(records: readonly ResourceRecord[], opt
   const preparer = new RrsigPreparer(new Map(signingKeys.map((k, i) => [k, i])));
   const workers = Array.from({ length: threads }, () => new Worker(WORKER_FILE));
   try {
-    for (const w of workers) w.postMessage({ kind: 'keys', keys: signingKeys.map((k) => ({ algorithm: k.algorithm, privateKey: k.privateKey })) } satisfies SigningWorkerKeys);
+    for (const w of workers) w.postMessage({ kind: 'keys', keys: signingKeys.map((k) => ({ algorithm: k.algorithm, privateKey: k.privateKey as KeyObject })) } satisfies SigningWorkerKeys);
     const jobs: SigningJob[] = staged.data.jobs.slice();
     /** Each batch's RRSIGs by its first job's index: batches finish out of order. */
     const signed = new Map<number, ResourceRecord[]>();

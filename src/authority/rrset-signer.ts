@@ -1,5 +1,4 @@
-import type { KeyObject } from 'node:crypto';
-import { signData } from '../crypto/sign-verify.js';
+import { type PrivateKeyHandle, signWith } from './private-key-handle.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
@@ -9,7 +8,8 @@ export interface SigningKey {
   readonly zone: Name;
   readonly algorithm: number;
   readonly keyTag: number;
-  readonly privateKey: KeyObject;
+  /** In this process, or in a PKCS#11 token (private-key-handle.ts). */
+  readonly privateKey: PrivateKeyHandle;
 }
 
 /** Seconds since the epoch (RRSIG times wrap per RFC 4034 §3.1.5; callers pass real ones). */
@@ -24,7 +24,7 @@ export interface SignatureWindow {
  */
 export function signRrset(rrset: readonly ResourceRecord[], key: SigningKey, window: SignatureWindow): ResourceRecord {
   const pending = prepareRrsig(rrset, key, window);
-  return finishRrsig(pending, signData(key.algorithm, key.privateKey, pending.data));
+  return finishRrsig(pending, signWith(key.algorithm, key.privateKey, pending.data));
 }
 
 /** An RRSIG waiting for its signature: the fields and the exact bytes to sign (so another thread can sign them). */

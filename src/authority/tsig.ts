@@ -4,6 +4,7 @@ import { Name } from '../wire/name.js';
 import { readName, skipName } from '../wire/name-codec.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
 import { WireError } from '../wire/wire-error.js';
+import type { TsigReplayGuard } from './tsig-replay-guard.js';
 
 /**
  * TSIG (RFC 8945): HMAC transaction signatures over whole DNS messages. Pure: no I/O, the time
@@ -28,7 +29,10 @@ const ALGORITHMS = new Map<string, { readonly hash: string; readonly length: num
 export const TSIG_KEY_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
 export type TsigKeyAlgorithm = (typeof TSIG_KEY_ALGORITHMS)[number];
 
-/** RFC 8945 §5.2.3 recommends 300 seconds. */
+/**
+ * RFC 8945 §5.2.3 recommends 300 seconds. It is also the server's own bound on the time window:
+ * the Fudge a request carries is the signer's choice, so it may narrow the window, never widen it.
+ */
 export const DEFAULT_FUDGE = 300;
 
 export interface TsigKey {
@@ -272,12 +276,20 @@ export type TsigVerification =
       readonly key?: TsigKey;
     };
 
+export interface TsigVerifyOptions {
+  /** The server's bound on the time window, seconds (default DEFAULT_FUDGE): min(this, the request's Fudge) applies. */
+  readonly maxFudge?: number;
+  /** When given, a request whose MAC was accepted before inside its window is refused as BADTIME (a replay). */
+  readonly replay?: TsigReplayGuard;
+}
+
 /**
  * Checks a request's TSIG in RFC 8945 §5.2's order: the key (name and algorithm) is known,
  * then the MAC (a truncated MAC must keep at least max(10, half the hash) octets, §5.2.2.1),
- * then the time (|now - Time Signed| within the request's Fudge).
+ * then the time (|now - Time Signed| within the request's Fudge and the server's bound), then
+ * that it is not a replay of a request accepted inside the window.
  */
-export function verifyTsig(request: SignedMessage, findKey: (name: Name) => TsigKey | undefined, now: number): TsigVerification {
+export function verifyTsig(request: SignedMessage, findKey: (name: Name) => TsigKey | undefined, now: number, options: TsigVerifyOptions = {}): TsigVerification {
   const { tsig, keyName } = request;
   const key = findKey(keyName);
   if (!key || !key.algorithm.equals(tsig.algorithm) || !isKnownTsigAlgorithm(tsig.algorithm))
@@ -289,8 +301,11 @@ export function verifyTsig(request: SignedMessage, findKey: (name: Name) => Tsig
   if (size === 0) return { ok: false, error: TsigError.BADSIG, reason: 'empty MAC', request };
   const expected = computeTsigMac(key, request.unsigned, tsig).subarray(0, size);
   if (!timingSafeEqual(expected, tsig.mac)) return { ok: false, error: TsigError.BADSIG, reason: 'the MAC does not verify', request };
-  if (Math.abs(now - tsig.timeSigned) > tsig.fudge)
-    return { ok: false, error: TsigError.BADTIME, reason: `signed at ${tsig.timeSigned}, ${now - tsig.timeSigned} s from now (fudge ${tsig.fudge})`, request, key };
+  const window = Math.min(tsig.fudge, options.maxFudge ?? DEFAULT_FUDGE);
+  if (Math.abs(now - tsig.timeSigned) > window)
+    return { ok: false, error: TsigError.BADTIME, reason: `signed at ${tsig.timeSigned}, ${now - tsig.timeSigned} s from now (window ${window} s: fudge ${tsig.fudge}, this server's bound ${options.maxFudge ?? DEFAULT_FUDGE})`, request, key };
+  if (options.replay?.replayed(keyName, tsig.mac, tsig.timeSigned, now))
+    return { ok: false, error: TsigError.BADTIME, reason: 'replayed: a request with this MAC was already accepted inside its time window', request, key };
   return { ok: true, key, request };
 }
 

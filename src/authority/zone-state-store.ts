@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { UnsignState } from './rollover/unsign-sequence.js';
 import type { SigningPolicy } from './signing-options.js';
 
 /**
@@ -19,6 +20,8 @@ export interface PersistedZone {
   readonly policy?: SigningPolicy;
   /** The server that is the zone's Key Master. */
   readonly keyMaster?: string;
+  /** A safe unsign under way (rollover/unsign-sequence.ts): resumed after a restart. */
+  readonly unsigning?: UnsignState;
 }
 
 export interface PersistedZones {

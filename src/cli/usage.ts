@@ -52,10 +52,10 @@ rule cannot be removed here: edit the config file and restart.
 
 export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone show ZONE [--json]
-       keymaster zone add ZONE --file FILE [--allow-transfer CIDR,...]
+       keymaster zone add ZONE --file FILE [--allow-transfer CIDR,...] [--reuse-keys]
        keymaster zone remove ZONE
        keymaster zone sign ZONE [--defaults | --like ZONE | options...]
-       keymaster zone unsign ZONE
+       keymaster zone unsign ZONE [--now]     # the DS goes first; --now: no parent has one
        keymaster zone keys ZONE [--json]
        keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
        keymaster zone key-master ZONE [SERVER]

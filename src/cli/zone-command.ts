@@ -118,6 +118,7 @@ function keyTable(keys: readonly ZoneKeyView[]): string {
       { header: 'CurrentState', value: (k) => k.state },
       { header: 'KeyTag', value: (k) => String(k.keyTag), align: 'right' },
       { header: 'CryptoAlgorithm', value: (k) => algorithmText(k.algorithm) },
+      { header: 'KeyStorage', value: (k) => k.keyStorage ?? 'file' },
       ...(rolling
         ? ([
             { header: 'CurrentRolloverStatus', value: (k) => k.rollover?.currentRolloverStatus ?? '-' },
@@ -167,6 +168,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       ...SIGN_OPTIONS,
       file: { type: 'string' },
       'allow-transfer': { type: 'string' },
+      'reuse-keys': { type: 'boolean', default: false },
+      now: { type: 'boolean', default: false },
       digest: { type: 'string' },
       ttl: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -200,7 +203,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null }>(`/v1/zones/${path}`);
+      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms?: number[] }>(`/v1/zones/${path}`);
       out(z, () =>
         formatFields([
           ['ZoneName', z.name],
@@ -213,7 +216,14 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
           ['KeyMasterServer', z.keyMaster],
           ['AllowTransfer', z.allowTransfer.join(', ') || '(none)'],
           ...(z.signedAt ? ([['SignedAt', z.signedAt]] as [string, string][]) : []),
+          ...(z.unsigning
+            ? ([
+                ['UnsignStage', z.unsigning.stage === 'withdrawing-ds' ? 'WithdrawingDS' : 'WaitingForCaches'],
+                ['DnssecRecordsRemovedAt', z.unsigning.removeAt ?? '(when the parent has no DS, plus its TTL)'],
+              ] as [string, string][])
+            : []),
           ...(z.policy ? policyFields(z.policy) : []),
+          ...(z.keyAlgorithms?.length ? ([['KeyAlgorithms', z.keyAlgorithms.map(algorithmText).join(', ')]] as [string, string][]) : []),
         ]),
       );
       return 0;
@@ -224,8 +234,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       if (values.file === undefined) throw new UsageError('zone add needs --file FILE');
       const allowTransfer = values['allow-transfer']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
       const client = await connectToServer(values);
-      const z = await client.request<ZoneSummary>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer });
-      out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.`);
+      const z = await client.request<ZoneSummary & { keysNote?: string }>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer, ...(values['reuse-keys'] ? { reuseKeys: true } : {}) });
+      out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.${z.keysNote ? `\nKeys: ${z.keysNote}.` : ''}`);
       return 0;
     }
     case 'remove': {
@@ -249,16 +259,21 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.request<ZoneSummary>('POST', `/v1/zones/${path}/unsign`);
-      out(z, () => `Unsigned zone ${z.name}: DNSKEY, RRSIG, NSEC/NSEC3 and NSEC3PARAM records removed (keys kept in the key store).`);
+      const z = await client.request<ZoneSummary>('POST', `/v1/zones/${path}/unsign`, values.now ? { now: true } : {});
+      out(z, () =>
+        z.unsigning
+          ? `Unsigning zone ${z.name}: ${z.unsigning.stage === 'withdrawing-ds' ? 'the parent is asked to remove the DS (CDS/CDNSKEY delete signal); ' : ''}the DNSSEC records are removed ${z.unsigning.removeAt ? `at ${z.unsigning.removeAt}` : 'once the DS is gone and its TTL has passed'}. The zone stays signed until then.`
+          : `Unsigned zone ${z.name}: DNSKEY, RRSIG, NSEC/NSEC3 and NSEC3PARAM records removed (keys kept in the key store).`,
+      );
       return 0;
     }
     case 'keys': {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const r = await client.get<{ zone: string; keys: ZoneKeyView[] }>(`/v1/zones/${path}/keys`);
-      out(r, () => (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
+      const r = await client.get<{ zone: string; keys: ZoneKeyView[]; unsigning?: NonNullable<ZoneSummary['unsigning']> }>(`/v1/zones/${path}/keys`);
+      const unsigning = r.unsigning ? `Unsigning: ${r.unsigning.stage}, DNSSEC records removed at ${r.unsigning.removeAt ?? '(the DS TTL after the parent drops the DS)'}.\n` : '';
+      out(r, () => unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
       return 0;
     }
     case 'export-keys': {

@@ -46,6 +46,9 @@ export const CONFIG_DEFAULTS = {
   },
   policy: [],
   zones: [],
+  // Response rate limiting is off unless set, as BIND and Knot ship it: the right rate depends on
+  // the traffic a zone really gets (see docs/authority-safety.md).
+  authority: { rateLimit: { responsesPerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 } },
 } as const;
 
 /** A policy rule's keys other than `namespace`. */

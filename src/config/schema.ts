@@ -204,6 +204,15 @@ export interface ZoneConfig {
   readonly signing?: SigningOptions;
   /** RFC 2136 dynamic UPDATE; absent: every UPDATE is refused. */
   readonly update?: ZoneUpdateConfig;
+  /** Where the zone's private keys are: PKCS#8 files in the state dir (absent, `file`) or a PKCS#11 token. */
+  readonly keyStorage?: 'file' | { readonly pkcs11: Pkcs11KeyStorage };
+}
+
+/** `keyStorage: { pkcs11: { module, token, pinFile } }` (src/authority/pkcs11-token.ts). */
+export interface Pkcs11KeyStorage {
+  readonly module: string;
+  readonly token: string;
+  readonly pinFile: string;
 }
 
 export const TSIG_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
@@ -221,6 +230,26 @@ export interface TsigKeyConfig {
 export interface ZoneUpdateConfig {
   readonly keys: readonly TsigKeyConfig[];
   readonly allow: readonly CidrPrefix[];
+  /** Records (prerequisites and updates) one UPDATE may hold; more is REFUSED. Default 2000. */
+  readonly maxRecords?: number;
+}
+
+/** Response rate limiting of authoritative answers over UDP (src/server/response-rate-limiter.ts). */
+export interface RateLimitConfig {
+  /** Identical answers per second to one client network; 0 (the default, as BIND and Knot ship): off. */
+  readonly responsesPerSecond: number;
+  readonly nxdomainsPerSecond?: number;
+  readonly errorsPerSecond?: number;
+  readonly slip: number;
+  readonly ipv4PrefixLength: number;
+  readonly ipv6PrefixLength: number;
+}
+
+/** The authoritative server's own safety settings. */
+export interface AuthorityConfig {
+  /** The directory `zone add --file` may read zone files from (and `$INCLUDE` within); absent: STATEDIR/zones. */
+  readonly zonesDir?: string;
+  readonly rateLimit: RateLimitConfig;
 }
 
 export interface KeymasterConfig {
@@ -239,6 +268,8 @@ export interface KeymasterConfig {
   readonly zones: readonly ZoneConfig[];
   /** DNS cookies, server and upstream (good-citizen-schema.ts). */
   readonly cookies: CookiesConfig;
+  /** Absent in hand-made configs (tests): the defaults. */
+  readonly authority?: AuthorityConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,6 +411,15 @@ const signingTable = table<SigningOptions>(
   },
 );
 
+const keyStorageSchema = either<'file' | { pkcs11: Pkcs11KeyStorage }>('"file" or { pkcs11: { module, token, pinFile } }', (value) => {
+  if (value === 'file') return { expected: '"file"', parse: () => 'file' as const };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return table<{ pkcs11: Pkcs11KeyStorage }>({
+      pkcs11: required(table<Pkcs11KeyStorage>({ module: required(filePath), token: required(text('a token label', (v) => (v.trim() === '' ? fail('must not be empty') : v))), pinFile: required(filePath) })),
+    });
+  return undefined;
+});
+
 const signingSchema = either<SigningOptions>('"defaults" or a table of signing options', (value) => {
   if (value === 'defaults') return { expected: '"defaults"', parse: (_v, path, ctx) => signingTable.parse({}, path, ctx) };
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) return signingTable;
@@ -400,6 +440,7 @@ const tsigKeySchema = table<TsigKeyConfig>({
 const zoneUpdateSchema = table<ZoneUpdateConfig>({
   keys: required(listOf(tsigKeySchema, { minItems: 1, unique: { key: (k) => k.name, field: 'name' } })),
   allow: withDefault(listOf(cidr), []),
+  maxRecords: withDefault(integer(1, 65535), 2000),
 });
 
 const zoneSchema = table<ZoneConfig>({
@@ -408,6 +449,7 @@ const zoneSchema = table<ZoneConfig>({
   allowTransfer: withDefault(listOf(cidr), ZONE_DEFAULTS.allowTransfer),
   signing: optional(signingSchema),
   update: optional(zoneUpdateSchema),
+  keyStorage: optional(keyStorageSchema),
 });
 
 const policyRuleSchema = table<PolicyRule>(
@@ -532,4 +574,21 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   policy: withDefault(listOf(policyRuleSchema, { unique: { key: (rule) => rule.namespace, field: 'namespace' } }), CONFIG_DEFAULTS.policy),
   zones: withDefault(listOf(zoneSchema, { unique: { key: (zone) => zone.name, field: 'name' } }), CONFIG_DEFAULTS.zones),
   cookies: withDefault(cookiesSchema, {}),
+  authority: withDefault(
+    table<AuthorityConfig>({
+      zonesDir: optional(filePath),
+      rateLimit: withDefault(
+        table<RateLimitConfig>({
+          responsesPerSecond: withDefault(integer(0, 1_000_000), CONFIG_DEFAULTS.authority.rateLimit.responsesPerSecond),
+          nxdomainsPerSecond: optional(integer(0, 1_000_000)),
+          errorsPerSecond: optional(integer(0, 1_000_000)),
+          slip: withDefault(integer(0, 10), CONFIG_DEFAULTS.authority.rateLimit.slip),
+          ipv4PrefixLength: withDefault(integer(8, 32), CONFIG_DEFAULTS.authority.rateLimit.ipv4PrefixLength),
+          ipv6PrefixLength: withDefault(integer(16, 128), CONFIG_DEFAULTS.authority.rateLimit.ipv6PrefixLength),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
 });

@@ -65,6 +65,13 @@ export const DNSSEC_EVENTS = {
   'key.rollover-error': { level: 'error' },
   'key.rollover-timers-lowered': { level: 'warn' },
   'zone.parent-ds-updated': {},
+  // Issue 14: keys retired with their zone (key-archive.ts), and the safe unsign (unsign-sequence.ts).
+  'zone.keys-archived': {},
+  'zone.keys-archive-failed': { level: 'error' },
+  'zone.keys-reused': { level: 'warn' },
+  'zone.archived-keys-not-reused': { level: 'warn' },
+  'zone.unsign-started': { eventId: 776 },
+  'zone.unsign-stage': {},
   'trust-anchor.state-changed': {},
   'trust-point.refreshed': {},
   'validation.failed': { level: 'warn' },

@@ -16,6 +16,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
 import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from './server-cookies.js';
+import type { ResponseRateLimiter } from './response-rate-limiter.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;
@@ -31,6 +32,8 @@ export type LocalZoneResponse =
       readonly authority: ResourceRecord[];
       readonly additional: ResourceRecord[];
       readonly ede?: readonly (readonly [number, string])[];
+      /** The wildcard that answered, if one did (for response rate limiting). */
+      readonly wildcard?: Name;
     }
   | { readonly kind: 'transfer'; readonly messages: readonly Message[] };
 
@@ -57,6 +60,8 @@ export interface PipelineOptions {
   readonly locallyServed?: LocallyServedZones;
   /** RFC 7873 server cookies; absent: COOKIE options are ignored, as before. */
   readonly cookies?: ServerCookies;
+  /** Response rate limiting of authoritative answers over UDP (authority.rateLimit); absent: none. */
+  readonly rateLimiter?: ResponseRateLimiter;
 }
 
 export interface PipelineStats {
@@ -189,7 +194,12 @@ export class QueryPipeline {
     const local = this.o.localZones?.answer(request, client);
     if (local) {
       if (local.kind === 'transfer') return local.messages.map((m) => encodeMessage(m));
-      const { kind: _kind, ...fields } = local;
+      const { kind: _kind, wildcard: _wildcard, ...fields } = local;
+      // Rate limiting is for spoofed sources: TCP and a valid server cookie (RFC 7873 §5.2.5) prove the address, as Knot exempts them.
+      const spoofable = client.transport === 'udp' && verdict !== 'valid';
+      const limit = spoofable ? this.o.rateLimiter?.verdict(client.address, { ...local, qname: request.question[0]!.name, qtype: request.question[0]!.type }) : undefined;
+      if (limit === 'drop') return undefined;
+      if (limit === 'slip') return reply({ tc: true, aa: local.aa, ra: this.allowed(client.address) });
       return reply({ ...fields, ra: this.allowed(client.address) });
     }
     if (!this.allowed(client.address)) {

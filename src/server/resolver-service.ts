@@ -19,6 +19,7 @@ import { type LocalZones, QueryPipeline } from './query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ServerCookies } from './server-cookies.js';
 import { UpstreamCookies } from '../resolver/upstream-cookies.js';
+import { ResponseRateLimiter } from './response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -71,8 +72,10 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
+  const rateLimit = config.authority?.rateLimit;
+  const rateLimiter = rateLimit && rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(rateLimit, clock) : undefined;
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
-    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}) });
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}) });
 }
 
 export interface ResolverStatus {

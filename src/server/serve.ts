@@ -62,10 +62,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Zones signed at start come before the trust store opens: their keysets wait for it.
   const earlyAnchors: [Name, { text: string; file: string }][] = [];
   let distributeAnchors: (zone: Name, keyset: { text: string; file: string }) => void = (zone, keyset) => void earlyAnchors.push([zone, keyset]);
+  let withdrawAnchors: (zone: Name) => void = () => {};
   const zones = await ZoneService.start({
     config, clock: systemClock, logger,
     onZoneChanged: (zone) => flushZone(zone),
     onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
+    onTrustAnchorsWithdrawn: (zone) => withdrawAnchors(zone),
     rollover: { timers: config.dnssec.rollover },
   });
   registerZoneRoutes(control, zones);
@@ -94,6 +96,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       );
   };
   for (const [zone, keyset] of earlyAnchors.splice(0)) distributeAnchors(zone, keyset);
+  // A zone unsigned here takes the trust point it gave this server with it.
+  withdrawAnchors = (zone) => void trust.removeTrustPoint(zone.toString());
   registerTrustRoutes(control, trust, () => systemClock.now());
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
   const serverCookies = await startServerCookies(config, systemClock, logger);

@@ -71,13 +71,15 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
       const b = body(request);
       const allow = b['allowTransfer'];
       if (allow !== undefined && (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string'))) throw new ControlError(400, 'bad-field', '"allowTransfer" must be a list of CIDR prefixes');
-      return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? []);
+      const reuseKeys = b['reuseKeys'];
+      if (reuseKeys !== undefined && typeof reuseKeys !== 'boolean') throw new ControlError(400, 'bad-field', '"reuseKeys" must be true or false');
+      return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? [], { reuseKeys: reuseKeys === true });
     }),
   );
   api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));
   api.registerRoute('DELETE', '/v1/zones/:zone', ({ params }) => call(() => zones.remove(params['zone']!)));
   api.registerRoute('POST', '/v1/zones/:zone/sign', (request) => call(() => zones.sign(request.params['zone']!, signRequest(body(request)))));
-  api.registerRoute('POST', '/v1/zones/:zone/unsign', ({ params }) => call(() => zones.unsign(params['zone']!)));
+  api.registerRoute('POST', '/v1/zones/:zone/unsign', (request) => call(() => zones.unsign(request.params['zone']!, { now: body(request)['now'] === true })));
   api.registerRoute('GET', '/v1/zones/:zone/keys', ({ params }) => call(() => zones.keys(params['zone']!)));
   api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
   api.registerRoute('GET', '/v1/zones/:zone/key-master', ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));

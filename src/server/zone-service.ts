@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
 import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
+import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
+import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
@@ -23,12 +25,18 @@ import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
 import { type RecordChange, type UpdateRequest, applyUpdate, serialChange } from '../authority/dynamic-update.js';
 import { applyDiff } from '../authority/incremental-signer.js';
-import { signChange } from '../authority/online-signer.js';
+import { signChangeYielding } from '../authority/yielding-signer.js';
 import { nextRefreshTime } from '../authority/signature-refresh.js';
-import { type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
+import { TsigReplayGuard } from '../authority/tsig-replay-guard.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
+import { DEFAULT_FUDGE, type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
 import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-message.js';
 import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
 import { changeFromDiff } from '../authority/dynamic-update.js';
+import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
+import { ZonesDirectory, ZonesDirectoryError } from '../authority/zones-directory.js';
+import { KeyArchive, NoArchivedKeysError, keysForAddedZone } from '../authority/key-archive.js';
+import { openToken } from '../authority/pkcs11-token.js';
 import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
@@ -76,6 +84,8 @@ interface ZoneEntry {
   keyMaster: string;
   /** From `zone sign`/`unsign`; undefined: the config's `signing` decides. */
   signedByCommand: boolean | undefined;
+  /** Set while `zone unsign` waits for the DS to be gone from every cache (unsign-sequence.ts). */
+  unsigning: UnsignState | undefined;
 }
 
 export interface ZoneSummary {
@@ -90,6 +100,8 @@ export interface ZoneSummary {
   readonly keyMaster: string;
   readonly allowTransfer: readonly string[];
   readonly signedAt: string | null;
+  /** Present while the zone is being unsigned: where the safe unsign is. */
+  readonly unsigning?: UnsignState;
 }
 
 /** A key as `zone keys` shows it (Get-DnsServerSigningKey); never the private key. */
@@ -106,12 +118,14 @@ export interface ZoneKeyView {
   readonly retired: string | null;
   readonly nextRolloverTime: string | null;
   readonly rolloverType: 'DoubleSignature' | 'PrePublish';
+  /** `file` (PKCS#8 in the state dir) or `pkcs11:TOKEN` (the private key never leaves the token). */
+  readonly keyStorage: string;
   /** Rollover columns (src/authority/rollover/): CurrentRolloverStatus, NextRolloverAction and its time, LastRolloverTime, the method. */
   readonly rollover?: KeyRolloverView;
 }
 
 export interface ZoneServiceOptions {
-  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'>;
+  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
@@ -125,6 +139,8 @@ export interface ZoneServiceOptions {
    * written, so this server's own TrustAnchors store holds the zone as a trust point.
    */
   readonly onTrustAnchors?: (zone: Name, keyset: { readonly text: string; readonly file: string }) => void;
+  /** The zone was unsigned: the trust point `onTrustAnchors` gave this server goes too. */
+  readonly onTrustAnchorsWithdrawn?: (zone: Name) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
 }
@@ -170,11 +186,13 @@ function zoneName(text: string): Name {
   }
 }
 
-async function loadZoneFile(name: Name, file: string): Promise<ZoneData> {
+async function loadZoneFile(name: Name, file: string, read = (f: string, n: Name) => readZoneFile(f, n)): Promise<ZoneData> {
   try {
-    const parsed = await readZoneFile(file, name);
+    const parsed = await read(file, name);
+    checkDsPlacement(name, parsed.records, parsed.sources);
     return ZoneData.fromRecords(name, parsed.records, parsed.sources);
   } catch (error) {
+    if (error instanceof ZonesDirectoryError) throw new ZoneServiceError(403, 'outside-zones-dir', error.message);
     throw new ZoneServiceError(400, 'bad-zone-file', (error as Error).message);
   }
 }
@@ -207,6 +225,9 @@ export class ZoneService implements LocalZones {
     this.store = new KeyStore(o.config.stateDir);
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.state = new ZoneStateStore(o.config.stateDir);
+    this.keyArchive = new KeyArchive(this.store, o.config.stateDir);
+    this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(o.config.stateDir, 'zones'), o.config.stateDir);
+    this.guards = { replay: new TsigReplayGuard(DEFAULT_FUDGE), refusedLog: new ThrottledEventLog(o.logger, 'zone.update-refused', 'warn') };
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
@@ -226,6 +247,7 @@ export class ZoneService implements LocalZones {
    */
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
     const service = new ZoneService(o);
+    await service.zonesDir.ensure();
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
     for (const zc of o.config.zones) await service.loadConfigZone(zc);
@@ -244,6 +266,13 @@ export class ZoneService implements LocalZones {
 
   private async loadConfigZone(zc: ZoneConfig): Promise<void> {
     const name = zoneName(zc.name);
+    if (zc.keyStorage && zc.keyStorage !== 'file') {
+      try {
+        this.store.useToken(name, openToken(zc.keyStorage.pkcs11));
+      } catch (error) {
+        throw new Error(`zone ${zc.name}: keyStorage: ${(error as Error).message}`);
+      }
+    }
     const loaded = await loadZoneFile(name, zc.file).catch((error: Error) => {
       throw new Error(`zone ${zc.name}: ${error.message}`);
     });
@@ -276,6 +305,7 @@ export class ZoneService implements LocalZones {
       signedAt: undefined,
       keyMaster: p?.keyMaster ?? this.serverName,
       signedByCommand: p?.signed,
+      unsigning: p?.signed !== false ? p?.unsigning : undefined,
     };
   }
 
@@ -312,7 +342,7 @@ export class ZoneService implements LocalZones {
       const now = Math.floor(this.o.clock.now() / 1000);
       const inception = now - policy.signatureInception;
       const salt = policy.denial === 'nsec3' ? this.saltFor(entry, policy) : new Uint8Array(0);
-      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy), {
+      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy, { deleteSignal: entry.unsigning !== undefined }), {
         zone: entry.name,
         keys: rolloverSigningKeys(entry.name, change.keys),
         windows: {
@@ -377,6 +407,7 @@ export class ZoneService implements LocalZones {
         ...(entry.signedByCommand === undefined ? {} : { signed: entry.signedByCommand }),
         ...(entry.policy ? { policy: entry.policy } : {}),
         ...(entry.keyMaster !== this.serverName ? { keyMaster: entry.keyMaster } : {}),
+        ...(entry.unsigning ? { unsigning: entry.unsigning } : {}),
       };
       next.set(name, p);
     }
@@ -406,7 +437,7 @@ export class ZoneService implements LocalZones {
     if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
-    const a = answerFromZone(entry.served, q.name, q.type, dnssec);
+    const a = answerFromZone(entry.served, q.name, q.type, dnssec, { minimalAny: client.transport === 'udp' });
     return { kind: 'answer', ...a };
   }
 
@@ -451,9 +482,11 @@ export class ZoneService implements LocalZones {
     return [...this.zones.values()].sort((a, b) => a.name.compareCanonical(b.name)).map((e) => this.summary(e));
   }
 
-  show(zone: string): ZoneSummary & { policy: SigningPolicy | null } {
+  show(zone: string): ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms: number[] } {
     const e = this.entry(zone);
-    return { ...this.summary(e), policy: e.policy ?? null };
+    // What the zone is signed with is what its published keys are, not only what was asked for (an algorithm rollover shows both).
+    const keyAlgorithms = e.policy ? [...new Set(e.keys.filter((k) => isPublished(k.metadata.state) || k.metadata.state === 'presigning').map((k) => k.metadata.algorithm))].sort((a, b) => a - b) : [];
+    return { ...this.summary(e), policy: e.policy ?? null, keyAlgorithms };
   }
 
   private summary(e: ZoneEntry): ZoneSummary {
@@ -469,10 +502,11 @@ export class ZoneService implements LocalZones {
       keyMaster: e.keyMaster,
       allowTransfer: e.allowTransfer.map((a) => a.text),
       signedAt: e.signedAt === undefined ? null : new Date(e.signedAt).toISOString(),
+      ...(e.unsigning ? { unsigning: e.unsigning } : {}),
     };
   }
 
-  add(zone: string, file: string, allowTransfer: readonly string[] = []): Promise<ZoneSummary> {
+  add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.serialize(async () => {
       const name = zoneName(zone);
       if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
@@ -483,14 +517,23 @@ export class ZoneService implements LocalZones {
           throw new ZoneServiceError(400, 'bad-prefix', `allowTransfer "${text}": ${(error as Error).message}`);
         }
       });
-      const path = resolvePath(file);
-      const data = await loadZoneFile(name, path);
+      // Only from the zones directory, and a bad file is never quoted back (zones-directory.ts).
+      let path = file;
+      const data = await loadZoneFile(name, file, async (f, n) => {
+        const r = await this.zonesDir.read(f, n);
+        path = r.path;
+        return r.parsed;
+      });
       await this.deleteJournal(name);
+      const keys = await keysForAddedZone(this.keyArchive, name, options.reuseKeys ?? false, new Date(this.o.clock.now())).catch((error: Error) => {
+        throw error instanceof NoArchivedKeysError ? new ZoneServiceError(404, 'no-archived-keys', error.message) : error;
+      });
+      if (keys.note) logDnssecEvent(this.o.logger, keys.reused ? 'zone.keys-reused' : 'zone.archived-keys-not-reused', { zone: name.toString() }, { msg: keys.note });
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
-      return this.summary(entry);
+      return { ...this.summary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
     });
   }
 
@@ -501,7 +544,12 @@ export class ZoneService implements LocalZones {
       await this.persist(undefined, e.name.toString(), true);
       await this.deleteJournal(e.name);
       this.zones.delete(e.name.toString());
-      logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString() });
+      // Retired with the zone, never re-used silently by a later zone of the same name (key-archive.ts).
+      const archived = await this.keyArchive.archive(e.name, new Date(this.o.clock.now())).catch((error: Error) => {
+        logDnssecEvent(this.o.logger, 'zone.keys-archive-failed', { zone: e.name.toString(), error: error.message }, { msg: 'zone removed, but its keys could not be archived; a later zone add will archive them' });
+        return undefined;
+      });
+      logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString(), ...(archived ? { keysArchivedAs: archived.archive, keys: archived.keys } : {}) });
       this.o.onZoneChanged?.(e.name);
       return { name: e.name.toString() };
     });
@@ -530,7 +578,7 @@ export class ZoneService implements LocalZones {
         if (error instanceof ZoneServiceError) throw error;
         throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
       }
-      const next: ZoneEntry = { ...e, signedByCommand: true };
+      const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
       await this.install(next, policy, 'zone sign');
       try {
         await this.persist(next, e.name.toString());
@@ -545,25 +593,64 @@ export class ZoneService implements LocalZones {
     });
   }
 
-  unsign(zone: string): Promise<ZoneSummary> {
+  /**
+   * `zone unsign`: going insecure in RFC 6781 §4.3.5's order (unsign-sequence.ts). The DS goes
+   * first (from a parent hosted here, or by the RFC 8078 delete signal), the zone stays signed
+   * until no cache can hold the DS, and the rollover timer (`runRollovers`) removes the DNSSEC
+   * records then. Asked again while under way, it says where it is. `now`: the operator knows no
+   * parent holds a DS (a zone never delegated securely): the records go at once, as they used to.
+   */
+  unsign(zone: string, options: { now?: boolean } = {}): Promise<ZoneSummary> {
     return this.serialize(async () => {
       const e = this.entry(zone);
       if (!e.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${e.name.toString()} is not signed`);
-      const next: ZoneEntry = { ...e, signedByCommand: false };
-      await this.persist({ ...next, policy: undefined }, e.name.toString());
-      await this.install(next, undefined, 'zone unsign');
-      await this.syncDsAround(next);
-      logDnssecEvent(this.o.logger, 'zone.unsigned', { zone: e.name.toString(), serial: next.served.serial }, { msg: `zone ${e.name.toString()} unsigned` });
-      return this.summary(next);
+      const served = await beginUnsign(this.unsignHost, e, options.now ?? false);
+      if (served.unsigning) this.wakeRollovers();
+      return this.summary(served);
     });
   }
 
-  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  /** The zone service's steps, as the safe unsign (zone-unsign.ts) uses them. */
+  private get unsignHost(): UnsignHost<ZoneEntry> {
+    return {
+      clock: this.o.clock,
+      logger: this.o.logger,
+      serverName: this.serverName,
+      stateDir: this.o.config.stateDir,
+      timers: this.rollover.timers,
+      dsAtParent: this.rollover.dsAtParent,
+      ...(this.o.onTrustAnchorsWithdrawn ? { withdrawTrustAnchor: this.o.onTrustAnchorsWithdrawn } : {}),
+      localParentDs: (e) => {
+        const local = this.localParentOf(e);
+        return local ? { dsTtl: local.unsigned.rrset(e.name, RRType.DS)?.records[0]?.ttl } : undefined;
+      },
+      serveSigned: async (e, next) => {
+        await this.install(next, e.policy, 'zone unsign: DS withdrawn first'); // the delete signal is published, signed
+        await this.persist(next, e.name.toString()).catch((error: Error) => {
+          this.zones.set(e.name.toString(), e);
+          this.o.onZoneChanged?.(e.name);
+          throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
+        });
+        await this.commitChange(next, serialChange(next.unsigned)).catch(() => undefined); // secondaries see the delete signal
+        await this.syncDsAround(next);
+      },
+      save: (e) => this.persist(e, e.name.toString()),
+      serveUnsigned: async (e) => {
+        const next: ZoneEntry = { ...e, signedByCommand: false, unsigning: undefined };
+        await this.persist({ ...next, policy: undefined }, e.name.toString());
+        await this.install(next, undefined, 'zone unsign');
+        await this.syncDsAround(next);
+        return next;
+      },
+    };
+  }
+
+  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
     const e = this.entry(zone);
     const keys = await this.keyMaster.keys(e.name);
     if (!e.policy) return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
     const views = this.rollover.views(keys.map((k) => k.metadata), e.policy, maxZoneTtl(e.unsigned.unsignedRecords(), e.policy.dnskeyTtl));
-    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })) };
+    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {
@@ -651,7 +738,7 @@ export class ZoneService implements LocalZones {
     if (entry.policy && entry.served.isSigned) {
       const policy = entry.policy;
       const salt = this.saltFor(entry, policy);
-      const r = signChange(entry.served, change, {
+      const r = await signChangeYielding(entry.served, change, {
         zone: entry.name,
         keys: rolloverSigningKeys(entry.name, entry.keys),
         policy,
@@ -681,10 +768,23 @@ export class ZoneService implements LocalZones {
     }
   }
 
+  /** UPDATE hardening: TSIG replays refused (RFC 8945 §5.2.3), refusals logged at a bounded rate. */
+  private readonly zonesDir: ZonesDirectory;
+  private readonly keyArchive: KeyArchive;
+  private readonly guards: { readonly replay: TsigReplayGuard; readonly refusedLog: ThrottledEventLog };
+
+  /** What every change must respect beyond RFC 2136: no DS for a child hosted here unsigned. */
+  private readonly updateOptions = {
+    dsRefusal: (owner: Name) => {
+      const child = this.zones.get(owner.lowercase().toString());
+      return child && (!child.policy || child.unsigning) ? unsignedChildDsReason(child.name) : undefined;
+    },
+  };
+
   /** The TSIG keys and client prefixes of each zone's `update:` config. */
   private static updateAccess(zones: readonly ZoneConfig[]): OnlineState['access'] {
     const keyring = new Map<string, TsigKey>();
-    const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[] }>();
+    const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[]; maxRecords: number }>();
     for (const zc of zones) {
       if (!zc.update) continue;
       const names = new Set<string>();
@@ -696,7 +796,7 @@ export class ZoneService implements LocalZones {
         keyring.set(key.name.key, key);
         names.add(key.name.key);
       }
-      perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow });
+      perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow, maxRecords: zc.update.maxRecords ?? DEFAULT_MAX_UPDATE_RECORDS });
     }
     return { keyring, perZone };
   }
@@ -710,8 +810,8 @@ export class ZoneService implements LocalZones {
    */
   async update(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array> {
     const now = Math.floor(this.o.clock.now() / 1000);
-    const log = (rcode: number, reason: string, fields: Record<string, unknown> = {}) =>
-      logEvent(this.o.logger, 'zone.update-refused', { client: client.address, rcode: rcodeToString(rcode), reason, ...fields }, { level: 'warn' });
+    // An unsigned flood must not write a log line per packet: throttled, with the count suppressed.
+    const log = (rcode: number, reason: string, fields: Record<string, unknown> = {}) => this.guards.refusedLog.log({ client: client.address, rcode: rcodeToString(rcode), reason, ...fields });
     let signed: SignedMessage | undefined;
     let message: UpdateMessage;
     try {
@@ -729,7 +829,7 @@ export class ZoneService implements LocalZones {
     };
     const keyName = signed?.keyName.toString();
     if (signed) {
-      verification = verifyTsig(signed, (n) => this.online.access.keyring.get(n.lowercase().key), now);
+      verification = verifyTsig(signed, (n) => this.online.access.keyring.get(n.lowercase().key), now, { replay: this.guards.replay });
       if (!verification.ok) {
         log(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH, `TSIG ${tsigErrorName(verification.error)}: ${verification.reason}`, { key: keyName });
         return respond(verification.error === Rcode.FORMERR ? Rcode.FORMERR : Rcode.NOTAUTH);
@@ -755,7 +855,9 @@ export class ZoneService implements LocalZones {
           ? `key ${keyName} may not update ${zone}`
           : access.allow.length > 0 && !access.allow.some((p) => cidrContains(p, client.address))
             ? `${client.address} is not in the zone's update allow list`
-            : undefined;
+            : message.prerequisites.length + message.updates.length > access.maxRecords
+              ? `${message.prerequisites.length + message.updates.length} records in one UPDATE; the zone's update.maxRecords is ${access.maxRecords}`
+              : undefined;
     if (refusal) {
       log(Rcode.REFUSED, refusal, { zone, key: keyName });
       return respond(Rcode.REFUSED);
@@ -763,7 +865,7 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const entry = this.zones.get(zone);
       if (!entry) return respond(Rcode.NOTAUTH);
-      const outcome = applyUpdate(entry.unsigned, message);
+      const outcome = applyUpdate(entry.unsigned, message, this.updateOptions);
       if (outcome.rcode !== Rcode.NOERROR) {
         log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
         return respond(outcome.rcode);
@@ -803,7 +905,7 @@ export class ZoneService implements LocalZones {
 
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
-    const outcome = applyUpdate(entry.unsigned, request);
+    const outcome = applyUpdate(entry.unsigned, request, this.updateOptions);
     if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
     const change = 'change' in outcome ? outcome.change : undefined;
     if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
@@ -906,7 +1008,7 @@ export class ZoneService implements LocalZones {
 
   /** The zone as the rollover driver sees it, or undefined when it does not roll here (unsigned, or another Key Master). */
   private rolloverZone(entry: ZoneEntry): RolloverZone | undefined {
-    if (!entry.policy || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.serverName, true)) return undefined;
+    if (!entry.policy || entry.unsigning || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.serverName, true)) return undefined;
     const name = entry.name;
     const local = this.localParentOf(entry);
     return {
@@ -946,6 +1048,11 @@ export class ZoneService implements LocalZones {
     for (const zone of [...this.zones.keys()]) {
       const at = await this.serialize(async () => {
         const entry = this.zones.get(zone);
+        if (entry?.unsigning)
+          return continueUnsign(this.unsignHost, entry).catch((error: Error) => {
+            logDnssecEvent(this.o.logger, 'key.rollover-error', { zone, error: error.message }, { msg: `unsigning ${zone} failed at this step; the zone is served as it was, retried later` });
+            return this.o.clock.now() + ROLLOVER_RETRY_MS;
+          });
         const rz = entry && this.rolloverZone(entry);
         if (!rz) return undefined;
         // A zone is looked at when the engine said, and at least hourly (its keys are read from disk).
@@ -1051,7 +1158,7 @@ export class ZoneService implements LocalZones {
     const child = this.zones.get(childName.toString());
     const parent = child && this.localParentOf(child);
     if (!child || !parent) return;
-    const signedHere = child.policy !== undefined && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, this.serverName, true);
+    const signedHere = child.policy !== undefined && !child.unsigning && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, this.serverName, true);
     const want = signedHere ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
     const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
     const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
@@ -1060,7 +1167,9 @@ export class ZoneService implements LocalZones {
     const serial = nextSerial(soaSerial(soa));
     try {
       await this.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
-      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)) }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated` });
+      // A DS the parent's file or an old state had for a child served unsigned here would make it bogus: removed, with why.
+      const why = signedHere ? {} : { reason: unsignedChildDsReason(child.name) };
+      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)), ...why }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated`, ...(signedHere ? {} : { level: 'warn' as const }) });
     } catch (error) {
       logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: child.name.toString(), parent: parent.name.toString(), error: (error as Error).message }, { msg: `could not update the DS of ${child.name.toString()} in ${parent.name.toString()}` });
     }
@@ -1103,6 +1212,7 @@ function keyView(k: ManagedKey | { metadata: KeyMetadata }): ZoneKeyView {
     retired: m.retired ?? null,
     nextRolloverTime: m.nextRollover ?? null,
     rolloverType: ksk ? 'DoubleSignature' : 'PrePublish',
+    keyStorage: m.storage?.pkcs11 ? `pkcs11:${m.storage.pkcs11.token}` : 'file',
   };
 }
 
@@ -1114,6 +1224,9 @@ function keyView(k: ManagedKey | { metadata: KeyMetadata }): ZoneKeyView {
 const ROLLOVER_RETRY_MS = 5 * 60_000;
 const ROLLOVER_MAX_SLEEP_MS = 60_000;
 const ROLLOVER_RECHECK_MS = 3600_000;
+
+/** Records one UPDATE may hold unless the zone's `update.maxRecords` says otherwise. */
+const DEFAULT_MAX_UPDATE_RECORDS = 2000;
 
 /** Compact a zone's journal into its snapshot after this many changes, and at least hourly when it has any. */
 const JOURNAL_COMPACT_EVERY = 200;
@@ -1128,8 +1241,8 @@ interface OnlineState {
   readonly access: {
     /** Every configured TSIG key, by name. */
     readonly keyring: Map<string, TsigKey>;
-    /** Per zone: the key names allowed to update it and the client prefixes (empty: any). */
-    readonly perZone: Map<string, { readonly keys: Set<string>; readonly allow: readonly CidrPrefix[] }>;
+    /** Per zone: the key names allowed to update it, the client prefixes (empty: any), the most records one UPDATE may hold. */
+    readonly perZone: Map<string, { readonly keys: Set<string>; readonly allow: readonly CidrPrefix[]; readonly maxRecords: number }>;
   };
   /** When a zone's next signature falls due, computed for the served data it was computed from. */
   readonly nextRefresh: Map<string, { readonly served: ZoneData; readonly at: number }>;

@@ -43,8 +43,8 @@ describe.skipIf(!haveTool('dig'))('keymaster zone commands', () => {
       rootHints: 'builtin',
       extraYaml: `zones:\n  - name: home.arpa.\n    file: ${JSON.stringify(SAMPLE)}\n    allowTransfer: ["${ALLOWED}/32"]\n    signing: defaults\n`,
     });
-    work = join(km.dir, 'work');
-    mkdirSync(work);
+    work = join(km.stateDir, 'zones'); // the default zones directory: zone add reads files from there only
+    mkdirSync(work, { recursive: true });
   });
 
   afterAll(async () => {
@@ -149,8 +149,16 @@ describe.skipIf(!haveTool('dig'))('keymaster zone commands', () => {
     expect(JSON.parse(like.stdout).policy).toMatchObject({ algorithm: 15, denial: 'nsec', rfc5011: false });
   });
 
-  it('unsign removes every DNSSEC record and logs 7647', async () => {
-    const out = await km.cli(['zone', 'unsign', 'lab.example.']);
+  it('unsign withdraws the DS first and keeps the zone signed (776); --now removes every DNSSEC record and logs 7647', async () => {
+    // lab.example. has no parent that answers: the DS is asked away (CDS delete signal) and the zone stays signed meanwhile.
+    const safe = await km.cli(['zone', 'unsign', 'lab.example.']);
+    expect(safe.code, safe.stderr).toBe(0);
+    expect(safe.stdout).toMatch(/Unsigning zone lab\.example\./);
+    expect(dig(['lab.example.', 'DNSKEY'])).not.toMatch(/ANSWER: 0/);
+    expect(dig(['lab.example.', 'CDS'])).toMatch(/CDS\s+0 0 0 00/);
+    expect(events(km.log(), 'zone.unsign-started')[0]).toMatchObject({ eventId: 776, zone: 'lab.example.' });
+    expect((await km.cli(['zone', 'show', 'lab.example.'])).stdout).toMatch(/UnsignStage\s+: WithdrawingDS/);
+    const out = await km.cli(['zone', 'unsign', 'lab.example.', '--now']);
     expect(out.code, out.stderr).toBe(0);
     expect(dig(['lab.example.', 'DNSKEY'])).toMatch(/ANSWER: 0/);
     expect(dig(['www.lab.example.', 'A', '+dnssec'])).not.toMatch(/RRSIG/);

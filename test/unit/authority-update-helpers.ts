@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expect } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, expect } from 'vitest';
 import { type TsigKey, signTsig, tsigAlgorithmName } from '../../src/authority/tsig.js';
 import { ZoneData } from '../../src/authority/zone-db.js';
 import { ManualClock } from '../../src/clock.js';
@@ -12,7 +12,7 @@ import type { Resolver } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService, type ZoneServiceOptions } from '../../src/server/zone-service.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Opcode, Rcode, type ResourceRecord, newMessage } from '../../src/wire/message.js';
@@ -21,7 +21,7 @@ import { parseRecordLine } from '../../src/wire/record-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { decodeRrsig } from '../../src/wire/signed-data.js';
 import { fromBase64 } from '../../src/wire/text-encoding.js';
-import { tempDir } from '../support/external-servers.js';
+import { removeDir, tempDir } from '../support/external-servers.js';
 
 /** Shared set-up of the online-signing tests: a signed zone with an update policy, served through the query pipeline. */
 
@@ -41,17 +41,19 @@ export interface Lab {
   pipeline: QueryPipeline;
 }
 
-export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock' | 'logs'>): Promise<{ service: ZoneService; pipeline: QueryPipeline }> {
+export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock' | 'logs'>, extra: Pick<ZoneServiceOptions, 'rollover'> = {}): Promise<{ service: ZoneService; pipeline: QueryPipeline }> {
   const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lab.logs.push(l) } });
   const resolver = { resolve: async () => ({ rcode: Rcode.NXDOMAIN, answer: [], authority: [] }), flush: () => 0 } as unknown as Resolver;
   let pipeline: QueryPipeline | undefined;
   const service = await ZoneService.start({
-    config: { stateDir: lab.stateDir, zones: lab.zones, dnssec: { enable: true, validation: true } },
+    // Zone files are written beside the state dir: that is the zones directory `zone add` may read.
+    config: { stateDir: lab.stateDir, zones: lab.zones, dnssec: { enable: true, validation: true }, authority: { zonesDir: dirname(lab.stateDir), rateLimit: { responsesPerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 } } },
     clock: lab.clock,
     logger,
     serverName: 'km1',
     refreshIntervalMs: 0,
     onZoneChanged: (z) => pipeline?.flush(z),
+    ...extra,
   });
   pipeline = new QueryPipeline({ resolver, recursionAllow: [], clock: lab.clock, logger, localZones: service });
   return { service, pipeline };
@@ -71,6 +73,22 @@ export async function startLab(o: { nsec?: boolean; signatureValidity?: number; 
   const { service, pipeline } = await startService(lab);
   await service.sign('lab.example', o.nsec || o.signatureValidity ? { mode: 'options', options: { ...(o.nsec ? { denial: 'nsec' } : {}), ...(o.signatureValidity ? { signatureValidity: o.signatureValidity } : {}) } } : { mode: 'defaults' });
   return { ...lab, service, pipeline };
+}
+
+/** A `startLab` whose labs are stopped and removed after the calling file's tests. */
+export function labsStoppedAfterAll(): (o?: Parameters<typeof startLab>[0]) => Promise<Lab> {
+  const labs: Lab[] = [];
+  afterAll(async () => {
+    for (const lab of labs) {
+      await lab.service.stop();
+      removeDir(lab.dir);
+    }
+  });
+  return async (o) => {
+    const l = await startLab(o);
+    labs.push(l);
+    return l;
+  };
 }
 
 export const client = (address = '192.0.2.53', transport: 'udp' | 'tcp' = 'udp'): ClientInfo => ({ address, port: 5353, transport, localAddress: '127.0.0.1' });

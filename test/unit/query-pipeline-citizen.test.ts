@@ -7,6 +7,8 @@ import type { Resolver } from '../../src/resolver/resolver.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { ServerCookies } from '../../src/server/server-cookies.js';
+import { ResponseRateLimiter } from '../../src/server/response-rate-limiter.js';
+import type { LocalZones } from '../../src/server/query-pipeline.js';
 import { EdnsOptionCode, defaultEdns, findOption } from '../../src/wire/edns.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
@@ -95,5 +97,30 @@ describe('the query pipeline: cookies, local zones, RD=0', () => {
     expect(again.answer).toHaveLength(1);
     expect(again.rd).toBe(false);
     expect(asked).toHaveLength(2);
+  });
+});
+
+describe('response rate limiting and cookies', () => {
+  it('a client with a valid server cookie is exempt from the limit meant for spoofed sources; one without is limited', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const secret = new Uint8Array(16).fill(9);
+    const cookies = new ServerCookies({ current: () => secret, previous: () => undefined }, clock);
+    const record = parseRecordLine('www.zone.example. 300 IN A 192.0.2.7');
+    const localZones: LocalZones = { answer: () => ({ kind: 'answer', rcode: Rcode.NOERROR, aa: true, answer: [record], authority: [], additional: [] }) };
+    const pipeline = new QueryPipeline({
+      resolver: {} as Resolver, recursionAllow: [parseCidr('127.0.0.0/8')], clock, logger: createLogger({ level: 'silent' }),
+      cookies, localZones, rateLimiter: new ResponseRateLimiter({ responsesPerSecond: 2, slip: 0 }, clock),
+    });
+    // The first answer gives the client its server cookie.
+    const first = await ask(pipeline, query('www.zone.example.', [cookie(new Uint8Array(8).fill(3))]));
+    const full = findOption(first.edns, EdnsOptionCode.COOKIE)!.data;
+    let withCookie = 0;
+    let without = 0;
+    for (let i = 0; i < 50; i++) {
+      if (await pipeline.handle(query('www.zone.example.', [cookie(full)]), udp)) withCookie++;
+      if (await pipeline.handle(query('www.zone.example.'), { ...udp, address: '127.0.0.2' })) without++;
+    }
+    expect(withCookie).toBe(50);
+    expect(without).toBeLessThanOrEqual(3);
   });
 });

@@ -6,6 +6,7 @@ import type { Name } from '../../wire/name.js';
 import { decodeRdata, encodeRdata } from '../../wire/rdata-codec.js';
 import { RRType } from '../../wire/rr-type.js';
 import { type ManagedKey, dnskeyRdataOf, isPublished } from '../key-master.js';
+import { deleteSignalRecords } from './unsign-sequence.js';
 import type { KeyMetadata } from '../key-store.js';
 import type { SigningPolicy } from '../signing-options.js';
 import type { ZoneSigningKey } from '../zone-signer.js';
@@ -143,8 +144,9 @@ export function maxZoneTtl(records: readonly ResourceRecord[], dnskeyTtl: number
  * What the Key Master signs: the zone's data without CDS/CDNSKEY records of its own (the Key
  * Master publishes those), plus the CDS and CDNSKEY RRsets for the keys now.
  */
-export function recordsToSign(zone: Name, unsigned: readonly ResourceRecord[], keys: readonly { metadata: KeyMetadata }[], policy: Pick<SigningPolicy, 'dsDigest' | 'dnskeyTtl'>): ResourceRecord[] {
+export function recordsToSign(zone: Name, unsigned: readonly ResourceRecord[], keys: readonly { metadata: KeyMetadata }[], policy: Pick<SigningPolicy, 'dsDigest' | 'dnskeyTtl'>, options: { readonly deleteSignal?: boolean } = {}): ResourceRecord[] {
   const cls = unsigned.find((r) => r.type === RRType.SOA)?.class ?? 1;
   const own = unsigned.filter((r) => !((r.type === RRType.CDS || r.type === RRType.CDNSKEY) && r.name.equals(zone)));
-  return [...own, ...parentSignalRecords(zone, keys, policy, cls)];
+  // While the zone is being unsigned, the parent is asked to remove the DS (RFC 8078 §4) instead.
+  return [...own, ...(options.deleteSignal ? deleteSignalRecords(zone, policy.dnskeyTtl, cls) : parentSignalRecords(zone, keys, policy, cls))];
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { generateKeyPairAsync } from '../../crypto/key-generation.js';
 import { keyTag } from '../../crypto/key-tag.js';
 import type { Name } from '../../wire/name.js';
 import { encodeRdata } from '../../wire/rdata-codec.js';
@@ -179,7 +178,7 @@ export class ZoneRollover {
     const bits = algorithm === policy.algorithm ? (request.role === 'ksk' ? policy.kskBits : policy.zskBits) : (request.bits ?? fixedKeyBits(algorithm) ?? RSA_DEFAULT_BITS);
     const flags = request.role === 'ksk' ? KSK_FLAGS : ZSK_FLAGS;
     for (let attempt = 0; attempt < 16; attempt++) {
-      const pair = await generateKeyPairAsync(algorithm, bits);
+      const pair = await this.o.store.keyPairs(zone.name).generate(algorithm, bits, `${zone.name.toString()} ${request.role}`);
       const rdata = encodeRdata(RRType.DNSKEY, { flags, protocol: 3, algorithm, publicKey: pair.publicKeyField });
       const at = new Date(now).toISOString();
       const metadata: KeyMetadata = {
@@ -196,6 +195,7 @@ export class ZoneRollover {
         // A presigning key is published when the algorithm rollover publishes it.
         ...(request.state === 'presigning' ? {} : { published: at }),
         ...(request.state === 'active' ? { activated: at } : {}),
+        ...(pair.storage ? { storage: pair.storage } : {}),
       };
       if (used.has(metadata.keyTag) || used.has(revokedMetadata(metadata).keyTag)) continue;
       await this.o.store.add(zone.name, [{ metadata, privateKey: pair.privateKey }]);
