@@ -75,7 +75,9 @@ function negativeTtl(soa: ResourceRecord | undefined): number {
  */
 export function classifyResponse(r: Message, qname: Name, qtype: number, zone: Name): Classified {
   if (r.rcode !== Rcode.NOERROR && r.rcode !== Rcode.NXDOMAIN) return { kind: 'lame', reason: `rcode ${r.rcode}` };
-  const inZone = (rr: ResourceRecord) => rr.name.isSubdomainOf(zone);
+  // Records of another class than the question's are strays: dropped, never mixed into its RRsets.
+  const qclass = r.question?.[0]?.class ?? 1;
+  const inZone = (rr: ResourceRecord) => rr.class === qclass && rr.name.isSubdomainOf(zone);
   const answers = signedRrsets(r.answer.filter(inZone));
   // NSEC/NSEC3 beside a positive answer prove that a wildcard was the closest match (RFC 4035 §3.1.3.3).
   const proofs = r.answer.length > 0 ? r.authority.filter((rr) => inZone(rr) && isDenialRecord(rr)) : [];
@@ -122,7 +124,9 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
     const cut = s.records[0]!.name;
     return !cut.equals(zone) && qname.isSubdomainOf(cut);
   });
-  if (referral && !r.aa) {
+  // A referral with AA set (servers that also load the child, or just broken) is still a
+  // referral, unless an SOA says the server answered from the zone itself (RFC 1034 §4.3.2).
+  if (referral && (!r.aa || !soa)) {
     const cut = referral.records[0]!.name;
     const nsNames = referral.records.map((rr) => decodeRdata(RRType.NS, rr.rdata)['nsdname'] as Name);
     const glue = signedRrsets(r.additional.filter((rr) => (rr.type === RRType.A || rr.type === RRType.AAAA) && inZone(rr) && nsNames.some((n) => n.equals(rr.name))));
@@ -137,7 +141,12 @@ export function classifyResponse(r: Message, qname: Name, qtype: number, zone: N
       proofs: authority.filter(isDenialRecord),
     };
   }
-  if (soa || r.aa) return { kind: 'nodata', authority: soa ? denial : [], negativeTtl: negativeTtl(soa) };
+  if (soa) return { kind: 'nodata', authority: denial, negativeTtl: negativeTtl(soa) };
+  // NS for the zone's parent or any other zone but a child on the way to the name: an upward or
+  // sideways referral, which is lame (the server does not serve the zone), AA or not.
+  const strayReferral = r.authority.some((rr) => rr.type === RRType.NS && !rr.name.equals(zone) && !(rr.name.isSubdomainOf(zone) && qname.isSubdomainOf(rr.name)));
+  if (strayReferral) return { kind: 'lame', reason: 'referral that does not lead toward the name' };
+  if (r.aa) return { kind: 'nodata', authority: [], negativeTtl: 0 };
   if (nsSets.length > 0) return { kind: 'lame', reason: 'referral that does not lead toward the name' };
   return { kind: 'lame', reason: 'neither answer, referral nor negative answer' };
 }

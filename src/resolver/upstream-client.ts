@@ -18,6 +18,19 @@ export interface AskOptions {
   readonly dnssecOk: boolean;
   /** False for an answer that rules the server out for this question (lame, REFUSED, SERVFAIL). */
   readonly usable?: (response: Message) => boolean;
+  /** Passes over the servers that stay silent (default RETRY_ROUNDS); the caller may spread them out. */
+  readonly rounds?: number;
+  /**
+   * Servers already ruled out for this question (an unusable answer or a network error): they
+   * are skipped, and those this call rules out are added, so the caller's next call skips them.
+   */
+  readonly ruledOut?: Set<string>;
+}
+
+/** How the client talks to one server; the real transports unless a test injects its own. */
+export interface Exchanges {
+  readonly udp: typeof exchangeUdp;
+  readonly tcp: typeof exchangeTcp;
 }
 
 export interface UpstreamStats {
@@ -36,7 +49,7 @@ export function serverKey(s: ServerAddress): string {
 
 const MAX_SERVERS_TRIED = 6;
 /** Passes over the servers when answers are lost (Unbound re-sends up to 5 times: outbound-msg-retry). */
-const RETRY_ROUNDS = 3;
+export const RETRY_ROUNDS = 3;
 
 /**
  * Asks upstream servers one question: the fastest first, the next on timeout or unusable
@@ -53,6 +66,7 @@ export class UpstreamClient {
     readonly inFlight: InFlightLimiter = new InFlightLimiter(DEFAULT_IN_FLIGHT_LIMITS, clock),
     /** RFC 7873 client cookies; absent: none sent. */
     private readonly cookies?: UpstreamCookies,
+    private readonly exchanges: Exchanges = { udp: exchangeUdp, tcp: exchangeTcp },
   ) {}
 
   isBackedOff(server: ServerAddress): boolean {
@@ -61,10 +75,11 @@ export class UpstreamClient {
 
   async ask(servers: readonly ServerAddress[], question: Question, options: AskOptions, budget: QueryBudget): Promise<UpstreamAnswer | undefined> {
     const byKey = new Map(servers.map((s) => [serverKey(s), s]));
-    let order = this.selection.order([...byKey.keys()]).slice(0, MAX_SERVERS_TRIED);
+    const ruledOut = options.ruledOut;
+    let order = this.selection.order([...byKey.keys()].filter((k) => !ruledOut?.has(k))).slice(0, MAX_SERVERS_TRIED);
     // A lost packet (a busy or rate-limiting server drops some) is not a dead server: servers that
     // only timed out are asked again, in later rounds, while the client query's budget lasts.
-    for (let round = 0; round < RETRY_ROUNDS && order.length > 0; round++) {
+    for (let round = 0; round < (options.rounds ?? RETRY_ROUNDS) && order.length > 0; round++) {
       const silent: string[] = [];
       for (const key of order) {
         const server = byKey.get(key)!;
@@ -73,9 +88,13 @@ export class UpstreamClient {
           silent.push(key);
           continue;
         }
-        if (!response) continue;
+        if (!response) {
+          ruledOut?.add(key);
+          continue;
+        }
         if (options.usable && !options.usable(response)) {
           this.selection.recordFailure(key);
+          ruledOut?.add(key);
           continue;
         }
         return { response, server };
@@ -106,7 +125,7 @@ export class UpstreamClient {
       const slot = this.inFlight.acquire(key);
       if (!slot) return undefined;
       try {
-        const ex = tcp ? await exchangeTcp(server, query, wire, timeout, slot.signal) : await exchangeUdp(server, query, wire, timeout, slot.signal);
+        const ex = tcp ? await this.exchanges.tcp(server, query, wire, timeout, slot.signal) : await this.exchanges.udp(server, query, wire, timeout, slot.signal);
         slot.release(true);
         const r = ex.response;
         // RFC 7873 §5.3: a reply echoing another client cookie is forged (asked again over TCP); BADCOOKIE is asked again once with the new cookie.

@@ -33,13 +33,19 @@ export interface ReceivedQuery {
 /** What the server answers to a query; undefined drops it (the client times out). */
 export type Script = (query: Message, transport: Transport) => Message | undefined;
 
+/**
+ * A script that may take its time (a slow server) or answer raw bytes (garbage, a truncated
+ * packet): what `startScriptedServer` accepts besides a plain Script.
+ */
+export type SlowScript = (query: Message, transport: Transport) => Message | Uint8Array | undefined | Promise<Message | Uint8Array | undefined>;
+
 export interface ScriptedServer {
   readonly address: string;
   readonly port: number;
   /** Every query received, in order (undecodable packets are not). */
   readonly queries: readonly ReceivedQuery[];
   /** The function answering; replace it to change the server's behaviour mid-test. */
-  script: Script;
+  script: Script | SlowScript;
   /** The queries whose QNAME is `name` or below it. */
   queriesAtOrBelow(name: string | Name): ReceivedQuery[];
   stop(): Promise<void>;
@@ -90,12 +96,12 @@ export function zoneScript(zones: readonly ZoneData[]): Script {
 }
 
 /** Starts a scripted server on address:port (UDP and TCP); resolves once both sockets listen. */
-export async function startScriptedServer(address: string, script: Script, options: { port?: number } = {}): Promise<ScriptedServer> {
+export async function startScriptedServer(address: string, script: Script | SlowScript, options: { port?: number } = {}): Promise<ScriptedServer> {
   const port = options.port ?? 53;
   const queries: ReceivedQuery[] = [];
-  const state = { script };
+  const state: { script: Script | SlowScript } = { script };
 
-  const answer = (bytes: Uint8Array, transport: Transport): Uint8Array | undefined => {
+  const answer = async (bytes: Uint8Array, transport: Transport): Promise<Uint8Array | undefined> => {
     let query: Message;
     try {
       query = decodeMessage(bytes);
@@ -104,23 +110,24 @@ export async function startScriptedServer(address: string, script: Script, optio
     }
     if (query.qr) return undefined;
     queries.push({ message: query, transport });
-    let response: Message | undefined;
+    let response: Message | Uint8Array | undefined;
     try {
-      response = state.script(query, transport);
+      response = await state.script(query, transport);
     } catch (e) {
       // A broken script is a test bug: say so on the test's output, answer SERVFAIL.
       console.error(`scripted server ${address}: script threw: ${(e as Error).stack}`);
       response = replyTo(query, { rcode: Rcode.SERVFAIL });
     }
-    if (!response) return undefined;
+    if (!response || response instanceof Uint8Array) return response;
     const maxSize = transport === 'udp' ? Math.max(512, query.edns?.udpSize ?? 512) : undefined;
     return encodeMessage(response, maxSize === undefined ? {} : { maxSize });
   };
 
   const udp = dgram.createSocket('udp4');
   udp.on('message', (msg, rinfo) => {
-    const out = answer(new Uint8Array(msg), 'udp');
-    if (out) udp.send(out, rinfo.port, rinfo.address);
+    void answer(new Uint8Array(msg), 'udp').then((out) => {
+      if (out) udp.send(out, rinfo.port, rinfo.address, () => {});
+    });
   });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
@@ -141,13 +148,15 @@ export async function startScriptedServer(address: string, script: Script, optio
       while (pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (pending.length < 2 + length) break;
-        const out = answer(new Uint8Array(pending.subarray(2, 2 + length)), 'tcp');
+        const reply = answer(new Uint8Array(pending.subarray(2, 2 + length)), 'tcp');
         pending = pending.subarray(2 + length);
-        if (!out) continue;
-        const frame = Buffer.alloc(2 + out.length);
-        frame.writeUInt16BE(out.length, 0);
-        frame.set(out, 2);
-        socket.write(frame);
+        void reply.then((out) => {
+          if (!out || socket.destroyed) return;
+          const frame = Buffer.alloc(2 + out.length);
+          frame.writeUInt16BE(out.length, 0);
+          frame.set(out, 2);
+          socket.write(frame);
+        });
       }
     });
   });
@@ -166,7 +175,7 @@ export async function startScriptedServer(address: string, script: Script, optio
     get script() {
       return state.script;
     },
-    set script(s: Script) {
+    set script(s: Script | SlowScript) {
       state.script = s;
     },
     queriesAtOrBelow(name) {
