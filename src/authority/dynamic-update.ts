@@ -39,6 +39,8 @@ export interface UpdateOptions {
    * NSEC, NSEC3 and NSEC3PARAM are the signer's. Default those.
    */
   readonly refusedType?: (type: number) => boolean;
+  /** The serial after `current` (the zone's serial scheme, soa-serial.ts); default one more. */
+  readonly nextSerial?: (current: number) => number;
 }
 
 interface WorkingSet {
@@ -216,7 +218,7 @@ export function applyUpdate(zone: ZoneData, request: UpdateRequest, options: Upd
 
   // §3.6: the serial goes up, by the update's own SOA or by one.
   const soaOld = zone.soa;
-  let serial = explicitSerial ?? nextSerial(soaSerial(soaOld));
+  let serial = explicitSerial ?? (options.nextSerial ?? nextSerial)(soaSerial(soaOld));
   if (explicitSerial === undefined) {
     removed.push(soaOld);
     added.push(withSerial(soaOld, serial));
@@ -244,8 +246,8 @@ export function changeFromDiff(zone: ZoneData, removed: readonly ResourceRecord[
 }
 
 /** A change that only moves the serial on (a signature refresh: secondaries must see new signatures). */
-export function serialChange(zone: ZoneData): RecordChange {
+export function serialChange(zone: ZoneData, next: (current: number) => number = nextSerial): RecordChange {
   const soa = zone.soa;
-  const serial = nextSerial(soaSerial(soa));
+  const serial = next(soaSerial(soa));
   return changeFromDiff(zone, [soa], [withSerial(soa, serial)], serial);
 }

@@ -44,6 +44,7 @@ export const CONFIG_DEFAULTS = {
   },
   policy: [],
   zones: [],
+  tsigKeys: [],
 } as const;
 
 /** A policy rule's keys other than `namespace`. */
@@ -55,7 +56,7 @@ export const POLICY_RULE_DEFAULTS = {
 } as const;
 
 /** A zone's keys other than `name` and `file`; `signing` absent means unsigned. */
-export const ZONE_DEFAULTS = { allowTransfer: [] } as const;
+export const ZONE_DEFAULTS = { allowTransfer: [], notify: [], serial: 'keep', journal: { maxVersions: 1000, maxSize: '16m' } } as const;
 
 /**
  * `signing: defaults`, and every key left out of a `signing:` table. Modern choices rather than

@@ -12,7 +12,7 @@ import { type PersistedZone, ZoneStateStore } from '../authority/zone-state-stor
 import { axfrMessages, transferRefusal } from '../authority/zone-transfer.js';
 import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains, parseCidr } from '../config/cidr.js';
-import type { KeymasterConfig, SigningOptions, ZoneConfig } from '../config/schema.js';
+import type { KeymasterConfig, SigningOptions, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
 import { EdeCode } from '../wire/edns.js';
 import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -36,6 +36,9 @@ import { RolloverRequestError, type KeyRolloverView } from '../authority/rollove
 import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
 import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
 import { ZoneJournal } from '../authority/zone-journal.js';
+import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, type PrimaryTransferConfig } from '../authority/primary-transfers.js';
+import { buildKeyring } from '../authority/tsig-keyring.js';
+import type { TransferAclEntry } from '../config/schema.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
@@ -65,7 +68,7 @@ interface ZoneEntry {
   readonly name: Name;
   readonly file: string;
   readonly source: 'config' | 'added';
-  readonly allowTransfer: readonly CidrPrefix[];
+  readonly allowTransfer: readonly TransferAclEntry[];
   /** The zone as its file says, without anything DNSSEC adds. */
   unsigned: ZoneData;
   /** What is served: `unsigned`, or the signed zone. */
@@ -111,7 +114,7 @@ export interface ZoneKeyView {
 }
 
 export interface ZoneServiceOptions {
-  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'>;
+  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'> & Partial<Pick<KeymasterConfig, 'tsigKeys'>>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
@@ -127,6 +130,8 @@ export interface ZoneServiceOptions {
   readonly onTrustAnchors?: (zone: Name, keyset: { readonly text: string; readonly file: string }) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
+  /** NOTIFY retry timing (tests shorten it). */
+  readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
 }
 
 const ALGORITHM_BY_CONFIG: Record<SigningOptions['algorithm'], number> = {
@@ -201,6 +206,8 @@ export class ZoneService implements LocalZones {
   private readonly rollover: ZoneRollover;
   /** When each zone's rollovers are next due (ms). */
   private readonly rolloverDue = new Map<string, number>();
+  /** Serials, IXFR history, NOTIFY and AXFR/IXFR out (src/authority/primary-transfers.ts). */
+  readonly transfers: PrimaryTransfers;
   private rolloverTimer: { timer: NodeJS.Timeout | undefined; running: boolean; inRun?: boolean; again?: boolean; schedule?: (delay: number) => void } = { timer: undefined, running: false };
 
   private constructor(private readonly o: ZoneServiceOptions) {
@@ -209,7 +216,8 @@ export class ZoneService implements LocalZones {
     this.state = new ZoneStateStore(o.config.stateDir);
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
-    this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
+    this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones, o.config.tsigKeys ?? []), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -228,7 +236,7 @@ export class ZoneService implements LocalZones {
     const service = new ZoneService(o);
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
-    for (const zc of o.config.zones) await service.loadConfigZone(zc);
+    for (const zc of o.config.zones) if (!zc.primary) await service.loadConfigZone(zc);
     for (const p of persisted) {
       if (!p.file || service.zones.has(p.name)) continue;
       try {
@@ -250,6 +258,7 @@ export class ZoneService implements LocalZones {
     const data = await this.recoverJournal(name, zc.file, loaded);
     const p = this.persisted.get(name.toString());
     const entry = this.newEntry(name, zc.file, 'config', zc.allowTransfer, data, p);
+    this.transfers.configure(name, transferConfig(zc), data.serial);
     const sign = p?.signed ?? zc.signing !== undefined;
     const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? policyFromConfig(zc.signing) : undefined;
     await this.install(entry, sign ? policy ?? DEFAULT_SIGNING_POLICY : undefined, 'start');
@@ -260,10 +269,11 @@ export class ZoneService implements LocalZones {
     const data = await this.recoverJournal(name, p.file!, await loadZoneFile(name, p.file!));
     const allow = (p.allowTransfer ?? []).map(parseCidr);
     const entry = this.newEntry(name, p.file!, 'added', allow, data, p);
+    this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
     await this.install(entry, p.signed ? normalizeSigningPolicy(p.policy ?? DEFAULT_SIGNING_POLICY) : undefined, 'start');
   }
 
-  private newEntry(name: Name, file: string, source: 'config' | 'added', allow: readonly CidrPrefix[], data: ZoneData, p: PersistedZone | undefined): ZoneEntry {
+  private newEntry(name: Name, file: string, source: 'config' | 'added', allow: readonly TransferAclEntry[], data: ZoneData, p: PersistedZone | undefined): ZoneEntry {
     return {
       name,
       file,
@@ -279,8 +289,16 @@ export class ZoneService implements LocalZones {
     };
   }
 
-  /** Signs (or not) and swaps the zone in. Throws without changing what is served. */
+  /**
+   * Signs (or not) and swaps the zone in. Throws without changing what is served. A signed zone
+   * (re-signed whole: new signatures, maybe new keys or chain) gets its serial moved on first,
+   * journaled only once the signing worked, so secondaries see every version under its own serial.
+   */
   private async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
+    const before = this.zones.get(entry.name.toString())?.served;
+    const first = why === 'start' || why === 'added';
+    const bump = (policy !== undefined || before?.isSigned === true) && !(why === 'added') ? serialChange(entry.unsigned, this.transfers.nextSerial(entry.name)) : undefined;
+    if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {
       const signed = await this.signEntry(entry, policy, why);
       entry.served = signed.data;
@@ -292,7 +310,10 @@ export class ZoneService implements LocalZones {
       entry.policy = undefined;
       entry.signedAt = undefined;
     }
+    if (bump) await (await this.journalFor(entry)).append(bump, this.o.clock.now());
     this.zones.set(entry.name.toString(), entry);
+    if (first) await this.transfers.open(entry.name, entry.served, this.online.journals.get(entry.name.toString())?.fileDigest ?? '', policy === undefined);
+    else if (before) await this.transfers.changed(entry.name, before, entry.served);
     logEvent(this.o.logger, 'zone.loaded', { zone: entry.name.toString(), file: entry.file, serial: entry.served.serial, names: entry.served.nameCount, signed: policy !== undefined, reason: why });
     this.o.onZoneChanged?.(entry.name);
   }
@@ -397,14 +418,14 @@ export class ZoneService implements LocalZones {
     }
   }
 
-  answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined {
+  answer(request: Message, client: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined {
     const q = request.question[0];
     if (!q || q.class !== RRClass.IN || this.zones.size === 0) return undefined;
     let entry = this.findZone(q.name);
     if (!entry) return undefined;
     // RFC 4035 §3.1.4.1: the DS at a zone cut is the parent's; with both sides hosted here, the parent answers.
     if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
-    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client);
+    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client, wire);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
     const a = answerFromZone(entry.served, q.name, q.type, dnssec);
     return { kind: 'answer', ...a };
@@ -423,24 +444,11 @@ export class ZoneService implements LocalZones {
     return { zone: entry.name, rcode: a.rcode, aa: a.aa, answer: a.answer, authority: a.authority };
   }
 
-  private transfer(entry: ZoneEntry, request: Message, client: ClientInfo): LocalZoneResponse {
+  private transfer(entry: ZoneEntry, request: Message, client: ClientInfo, wire: Uint8Array | undefined): LocalZoneResponse {
     const q = request.question[0]!;
-    const zone = entry.name.toString();
-    const refuse = (rcode: number, code: number, text: string): LocalZoneResponse => ({ kind: 'answer', rcode, aa: false, answer: [], authority: [], additional: [], ede: [[code, text]] });
-    if (!q.name.equals(entry.name)) return refuse(Rcode.NOTAUTH, EdeCode.NOT_AUTHORITATIVE, `${q.name.toString()} is not a zone apex here`);
-    if (!entry.allowTransfer.some((p) => cidrContains(p, client.address))) {
-      logEvent(this.o.logger, 'zone.transfer-refused', { zone, client: client.address }, { level: 'warn' });
-      return refuse(Rcode.REFUSED, EdeCode.PROHIBITED, `zone transfer of ${zone} is not allowed for ${client.address}`);
-    }
-    if (client.transport !== 'tcp') {
-      // RFC 5936 §4.2: AXFR only over TCP. RFC 1995 §2: an IXFR over UDP that does not fit gets the SOA alone.
-      if (q.type === RRType.IXFR) return { kind: 'answer', rcode: Rcode.NOERROR, aa: true, answer: [entry.served.soa], authority: [], additional: [] };
-      return refuse(Rcode.REFUSED, EdeCode.NOT_SUPPORTED, 'AXFR is only served over TCP');
-    }
-    const messages = axfrMessages(entry.served, request);
-    if (request.edns) for (const m of messages) m.edns = { udpSize: 1232, version: 0, dnssecOk: request.edns.dnssecOk, zFlags: 0, options: [] };
-    logEvent(this.o.logger, 'zone.transferred', { zone, client: client.address, serial: entry.served.serial, messages: messages.length, type: q.type === RRType.AXFR ? 'AXFR' : 'IXFR' });
-    return { kind: 'transfer', messages };
+    if (!q.name.equals(entry.name))
+      return { kind: 'answer', rcode: Rcode.NOTAUTH, aa: false, answer: [], authority: [], additional: [], ede: [[EdeCode.NOT_AUTHORITATIVE, `${q.name.toString()} is not a zone apex here`]] };
+    return { kind: 'wire', ...this.transfers.respond(entry.name, entry.served, wire ?? encodeMessage(request), request, client) };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -500,6 +508,7 @@ export class ZoneService implements LocalZones {
       if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
       await this.deleteJournal(e.name);
+      await this.transfers.remove(e.name);
       this.zones.delete(e.name.toString());
       logEvent(this.o.logger, 'zone.removed', { zone: e.name.toString() });
       this.o.onZoneChanged?.(e.name);
@@ -664,9 +673,11 @@ export class ZoneService implements LocalZones {
     }
     const journal = await this.journalFor(entry);
     await journal.append(change, now);
+    const before = entry.served;
     entry.unsigned = unsigned;
     entry.served = served;
     this.o.onZoneChanged?.(entry.name);
+    await this.transfers.changed(entry.name, before, served);
     if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compactJournal(entry, journal);
     return stats;
   }
@@ -681,21 +692,16 @@ export class ZoneService implements LocalZones {
     }
   }
 
-  /** The TSIG keys and client prefixes of each zone's `update:` config. */
-  private static updateAccess(zones: readonly ZoneConfig[]): OnlineState['access'] {
-    const keyring = new Map<string, TsigKey>();
+  /** The TSIG keys (`tsigKeys` and every zone's update keys: one keyring) and client prefixes of each zone's `update:` config. */
+  private static updateAccess(zones: readonly ZoneConfig[], tsigKeys: readonly TsigKeyConfig[]): OnlineState['access'] {
+    const keyring = buildKeyring([
+      ...tsigKeys.map((key) => ({ where: 'tsigKeys', key })),
+      ...zones.flatMap((zc) => (zc.update?.keys ?? []).map((key) => ({ where: `zone ${zc.name}`, key }))),
+    ]);
     const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[] }>();
     for (const zc of zones) {
       if (!zc.update) continue;
-      const names = new Set<string>();
-      for (const k of zc.update.keys) {
-        const key: TsigKey = { name: Name.parse(k.name).lowercase(), algorithm: tsigAlgorithmName(k.algorithm), secret: new Uint8Array(Buffer.from(k.secret, 'base64')) };
-        const other = keyring.get(key.name.key);
-        if (other && (!other.algorithm.equals(key.algorithm) || Buffer.compare(other.secret, key.secret) !== 0))
-          throw new Error(`zone ${zc.name}: TSIG key ${k.name} is defined again with another algorithm or secret (a key name is one key)`);
-        keyring.set(key.name.key, key);
-        names.add(key.name.key);
-      }
+      const names = new Set(zc.update.keys.map((k) => Name.parse(k.name).lowercase().key));
       perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow });
     }
     return { keyring, perZone };
@@ -763,7 +769,7 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const entry = this.zones.get(zone);
       if (!entry) return respond(Rcode.NOTAUTH);
-      const outcome = applyUpdate(entry.unsigned, message);
+      const outcome = applyUpdate(entry.unsigned, message, { nextSerial: this.transfers.nextSerial(entry.name) });
       if (outcome.rcode !== Rcode.NOERROR) {
         log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
         return respond(outcome.rcode);
@@ -803,7 +809,7 @@ export class ZoneService implements LocalZones {
 
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
-    const outcome = applyUpdate(entry.unsigned, request);
+    const outcome = applyUpdate(entry.unsigned, request, { nextSerial: this.transfers.nextSerial(entry.name) });
     if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
     const change = 'change' in outcome ? outcome.change : undefined;
     if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
@@ -840,7 +846,7 @@ export class ZoneService implements LocalZones {
         }
         if (cached.at > now) return;
         try {
-          const change = serialChange(entry.unsigned);
+          const change = serialChange(entry.unsigned, this.transfers.nextSerial(entry.name));
           const stats = await this.commitChange(entry, change, REFRESH_BATCH);
           report.push({ zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
           logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
@@ -886,6 +892,7 @@ export class ZoneService implements LocalZones {
     if (this.online.timer) clearTimeout(this.online.timer);
     await this.serialize(async () => {
       for (const journal of this.online.journals.values()) await journal.close();
+      await this.transfers.stop();
     });
   }
 
@@ -931,12 +938,7 @@ export class ZoneService implements LocalZones {
     const e = this.zones.get(name.toString());
     if (!e?.policy) return;
     const next: ZoneEntry = { ...e };
-    await this.install(next, e.policy, 'key rollover'); // throws: nothing served changed, the driver undoes its writes
-    try {
-      await this.commitChange(next, serialChange(next.unsigned));
-    } catch (error) {
-      logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: name.toString(), error: (error as Error).message }, { msg: `the new keys of ${name.toString()} are served, but the serial could not be moved on: secondaries may lag` });
-    }
+    await this.install(next, e.policy, 'key rollover'); // throws: nothing served changed, the driver undoes its writes; moves the serial on
     await this.syncDsAround(next);
   }
 
@@ -1057,7 +1059,7 @@ export class ZoneService implements LocalZones {
     const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
     if (same) return;
     const soa = parent.unsigned.soa;
-    const serial = nextSerial(soaSerial(soa));
+    const serial = this.transfers.nextSerial(parent.name)(soaSerial(soa));
     try {
       await this.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
       logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)) }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated` });
@@ -1209,4 +1211,9 @@ function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean)
   const ttl = r.ttl ?? entry.unsigned.rrset(name, type)?.records[0]?.ttl ?? entry.unsigned.soa.ttl;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw bad('ttl', `must be 0..2147483647 seconds, got ${ttl}`);
   return { name, type, class: entry.unsigned.zoneClass, ttl, rdata };
+}
+
+/** A config zone's transfer settings. */
+function transferConfig(zc: ZoneConfig): PrimaryTransferConfig {
+  return { allowTransfer: zc.allowTransfer ?? [], notify: zc.notify ?? [], serial: zc.serial ?? 'keep', journal: zc.journal ?? DEFAULT_PRIMARY_TRANSFER.journal, ...(zc.tsig ? { tsig: zc.tsig } : {}) };
 }
