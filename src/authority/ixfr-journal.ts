@@ -112,14 +112,16 @@ export class IxfrJournal {
     return { fromSoa: p(raw.fromSoa), toSoa: p(raw.toSoa), from: raw.from, to: raw.to, removed: raw.del.map(p), added: raw.add.map(p), bytes: Buffer.byteLength(line) + 1 };
   }
 
+  /** The history in memory at once (transfers answered meanwhile see it), then the file, atomically. */
   private async rewrite(versions: IxfrVersion[]): Promise<void> {
-    await this.handle?.close();
+    this.versions = versions;
+    this.bytes = versions.reduce((n, v) => n + v.bytes, 0);
+    const handle = this.handle;
     this.handle = undefined;
+    await handle?.close();
     const header: Header = { ixfr: 1, zone: this.zone.toString(), tie: this.tie };
     const lines = [JSON.stringify(header), ...versions.map((v) => line(v).trimEnd())];
     await writeFileAtomic(this.path, `${lines.join('\n')}\n`, 0o600);
-    this.versions = versions;
-    this.bytes = versions.reduce((n, v) => n + v.bytes, 0);
     this.handle = await open(this.path, 'a', 0o600);
   }
 
@@ -127,20 +129,26 @@ export class IxfrJournal {
    * Records one version (fsynced), then drops the oldest past the bounds. A version larger than
    * the size bound on its own leaves no history (the next client gets AXFR).
    */
-  async record(fromSoa: ResourceRecord, toSoa: ResourceRecord, from: number, to: number, delta: ZoneDelta): Promise<{ versions: number; dropped: number }> {
+  record(fromSoa: ResourceRecord, toSoa: ResourceRecord, from: number, to: number, delta: ZoneDelta): Promise<{ versions: number; dropped: number }> {
+    // In memory before the first await: the caller swaps the new version in right after calling,
+    // and an IXFR answered in between must find the history leading to it.
     const text = line({ fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: 0 });
     const version: IxfrVersion = { fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: Buffer.byteLength(text) };
     const chained = this.versions.length === 0 || this.versions[this.versions.length - 1]!.to === from;
     if (!chained || version.bytes > this.bounds.maxSize) {
       const dropped = this.versions.length;
-      await this.rewrite(chained ? [] : [version].filter((v) => v.bytes <= this.bounds.maxSize));
-      return { versions: this.versions.length, dropped };
+      return this.rewrite(chained ? [] : [version].filter((v) => v.bytes <= this.bounds.maxSize)).then(() => ({ versions: this.versions.length, dropped }));
     }
-    if (!this.handle) throw new Error(`${this.path}: the journal is not open`);
-    await this.handle.write(text, null, 'utf8');
-    await this.handle.datasync();
+    const handle = this.handle;
+    if (!handle) return Promise.reject(new Error(`${this.path}: the journal is not open`));
     this.versions.push(version);
     this.bytes += version.bytes;
+    return this.append(handle, text);
+  }
+
+  private async append(handle: FileHandle, text: string): Promise<{ versions: number; dropped: number }> {
+    await handle.write(text, null, 'utf8');
+    await handle.datasync();
     let drop = 0;
     let size = this.bytes;
     while (this.versions.length - drop > this.bounds.maxVersions || size > this.bounds.maxSize) size -= this.versions[drop++]!.bytes;

@@ -9,6 +9,7 @@ import { RRClass, RRType } from '../wire/rr-type.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { extractTsig, signTsig, type TsigKey } from './tsig.js';
 import { TsigStreamVerifier } from './tsig-stream.js';
+import { sourceFor, type TransferSources } from './transfer-source.js';
 import { soaSerial } from './soa-serial.js';
 
 /** Where a NOTIFY goes. */
@@ -25,6 +26,8 @@ export interface NotifyOptions {
   readonly backoffMs?: readonly number[];
   /** How long one try waits for the answer. */
   readonly timeoutMs?: number;
+  /** The addresses NOTIFYs leave from (the server's own). */
+  readonly sources?: TransferSources;
 }
 
 const DEFAULT_BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 32_000];
@@ -98,7 +101,7 @@ export class NotifySender {
       socket.on('message', (bytes, from) => {
         if (from.port !== target.port || from.address.replace(/^::ffff:/, '') !== target.host) return;
         try {
-          const signed = extractTsig(bytes);
+          const signed = extractTsig(new Uint8Array(bytes));
           const answer = decodeMessage(signed?.unsigned ?? bytes);
           if (answer.id !== id || !answer.qr || answer.opcode !== Opcode.NOTIFY) return;
           if (key) {
@@ -113,9 +116,13 @@ export class NotifySender {
           // not an answer we can read: keep waiting
         }
       });
-      socket.send(wire, target.port, target.host, (error) => {
-        if (error) finish(error);
-      });
+      const send = () =>
+        socket.send(wire, target.port, target.host, (error) => {
+          if (error) finish(error);
+        });
+      const source = sourceFor(this.o.sources, target.host);
+      if (source) socket.bind({ address: source, port: 0 }, send);
+      else send();
     });
   }
 

@@ -13,6 +13,7 @@ import { NotifySender, type NotifyTarget } from './notify-sender.js';
 import { type SerialScheme, type SerialSchemeConfig, advanceSerial, resolveSerialScheme, soaSerial } from './soa-serial.js';
 import { extractTsig, type TsigKey, type TsigVerification, signTsigResponse, TsigFormatError, verifyTsig } from './tsig.js';
 import { keyFinder } from './tsig-keyring.js';
+import type { TransferSources } from './transfer-source.js';
 import { signMessageStream } from './tsig-stream.js';
 import { type ZoneData } from './zone-db.js';
 import { diffZones } from './zone-diff.js';
@@ -41,6 +42,7 @@ export interface PrimaryTransfersOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
+  readonly sources?: TransferSources;
 }
 
 export interface TransferClient {
@@ -61,7 +63,7 @@ export class PrimaryTransfers {
   private readonly sender: NotifySender;
 
   constructor(private readonly o: PrimaryTransfersOptions) {
-    this.sender = new NotifySender({ logger: o.logger, now: () => Math.floor(o.clock.now() / 1000), ...o.notify });
+    this.sender = new NotifySender({ logger: o.logger, now: () => Math.floor(o.clock.now() / 1000), ...o.notify, ...(o.sources ? { sources: o.sources } : {}) });
   }
 
   /**
@@ -96,7 +98,11 @@ export class PrimaryTransfers {
     return (current) => advanceSerial(current, this.zones.get(name.key)?.scheme ?? 'increment', this.o.clock.now());
   }
 
-  /** What is served changed from `before` to `after`: the difference goes into the IXFR history and the secondaries are told. */
+  /**
+   * What is served changed from `before` to `after`: the difference goes into the IXFR history
+   * (in memory before this first yields, so call it just before swapping `after` in) and the
+   * secondaries are told.
+   */
   async changed(name: Name, before: ZoneData, after: ZoneData): Promise<void> {
     const state = this.zones.get(name.key);
     if (!state || before === after) return;
@@ -163,7 +169,7 @@ export class PrimaryTransfers {
     const now = Math.floor(this.o.clock.now() / 1000);
     let verification: TsigVerification | undefined;
     try {
-      const signed = extractTsig(wire);
+      const signed = extractTsig(new Uint8Array(wire));
       if (signed) verification = verifyTsig(signed, keyFinder(this.o.keyring), now);
     } catch (error) {
       if (!(error instanceof TsigFormatError)) throw error;
@@ -196,7 +202,7 @@ export class PrimaryTransfers {
     let out = messages.map((m) => encodeMessage(m));
     if (verification?.ok) out = signMessageStream(out, verification, now);
     logEvent(this.o.logger, 'zone.transferred', { zone, client: client.address, serial: served.serial, messages: out.length, type, sent: kind, ...(verifiedKey ? { key: verifiedKey } : {}) });
-    return { messages: out, stream: true };
+    return { messages: out, stream: kind !== 'SOA' };
   }
 
   private refusal(request: Message, rcode: number, verification: TsigVerification | undefined, now: number, ede: number, text: string): Uint8Array {

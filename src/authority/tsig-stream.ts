@@ -42,7 +42,8 @@ export class TsigStreamVerifier {
   }
 
   check(wire: Uint8Array): Uint8Array {
-    const signed = extractTsig(wire);
+    // A copy: extractTsig rewrites the header of what it returns, which for a Buffer is a view of the input.
+    const signed = extractTsig(new Uint8Array(wire));
     if (!signed) {
       if (this.first) throw new Error('the answer is not TSIG-signed');
       if (this.pending.length >= MAX_UNSIGNED_RUN) throw new Error(`more than ${MAX_UNSIGNED_RUN} unsigned messages in a row`);

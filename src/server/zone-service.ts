@@ -38,6 +38,8 @@ import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
 import { ZoneJournal } from '../authority/zone-journal.js';
 import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, type PrimaryTransferConfig } from '../authority/primary-transfers.js';
 import { buildKeyring } from '../authority/tsig-keyring.js';
+import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
+import { transferSources } from '../authority/transfer-source.js';
 import type { TransferAclEntry } from '../config/schema.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
@@ -114,7 +116,7 @@ export interface ZoneKeyView {
 }
 
 export interface ZoneServiceOptions {
-  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'> & Partial<Pick<KeymasterConfig, 'tsigKeys'>>;
+  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
@@ -217,7 +219,7 @@ export class ZoneService implements LocalZones {
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones, o.config.tsigKeys ?? []), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, ...(o.notify ? { notify: o.notify } : {}) });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -311,9 +313,10 @@ export class ZoneService implements LocalZones {
       entry.signedAt = undefined;
     }
     if (bump) await (await this.journalFor(entry)).append(bump, this.o.clock.now());
+    const recorded = !first && before ? this.transfers.changed(entry.name, before, entry.served) : undefined;
     this.zones.set(entry.name.toString(), entry);
     if (first) await this.transfers.open(entry.name, entry.served, this.online.journals.get(entry.name.toString())?.fileDigest ?? '', policy === undefined);
-    else if (before) await this.transfers.changed(entry.name, before, entry.served);
+    await recorded;
     logEvent(this.o.logger, 'zone.loaded', { zone: entry.name.toString(), file: entry.file, serial: entry.served.serial, names: entry.served.nameCount, signed: policy !== undefined, reason: why });
     this.o.onZoneChanged?.(entry.name);
   }
@@ -428,6 +431,7 @@ export class ZoneService implements LocalZones {
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client, wire);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
     const a = answerFromZone(entry.served, q.name, q.type, dnssec);
+    if (wire && hasTsig(request)) return { kind: 'wire', messages: [signedAnswer(wire, request, client.transport, a, this.online.access.keyring, Math.floor(this.o.clock.now() / 1000))], stream: false };
     return { kind: 'answer', ...a };
   }
 
@@ -673,11 +677,12 @@ export class ZoneService implements LocalZones {
     }
     const journal = await this.journalFor(entry);
     await journal.append(change, now);
-    const before = entry.served;
+    // The IXFR history takes the version before it is served (transfers.changed does that part at once).
+    const recorded = this.transfers.changed(entry.name, entry.served, served);
     entry.unsigned = unsigned;
     entry.served = served;
     this.o.onZoneChanged?.(entry.name);
-    await this.transfers.changed(entry.name, before, served);
+    await recorded;
     if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compactJournal(entry, journal);
     return stats;
   }
