@@ -40,6 +40,8 @@ import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, type PrimaryTransferConfig 
 import { buildKeyring } from '../authority/tsig-keyring.js';
 import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
 import { transferSources } from '../authority/transfer-source.js';
+import { SecondaryZones, type SecondaryView, parsePrimary } from '../authority/secondary-zones.js';
+import { secondaryAnswer } from '../authority/secondary-answer.js';
 import type { TransferAclEntry } from '../config/schema.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
@@ -134,6 +136,8 @@ export interface ZoneServiceOptions {
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
   /** NOTIFY retry timing (tests shorten it). */
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
+  /** Secondary zones: how often due refreshes are looked for (ms; 0: only by `secondaries.tick()`, tests). */
+  readonly secondaryTickMs?: number;
 }
 
 const ALGORITHM_BY_CONFIG: Record<SigningOptions['algorithm'], number> = {
@@ -210,6 +214,8 @@ export class ZoneService implements LocalZones {
   private readonly rolloverDue = new Map<string, number>();
   /** Serials, IXFR history, NOTIFY and AXFR/IXFR out (src/authority/primary-transfers.ts). */
   readonly transfers: PrimaryTransfers;
+  /** Zones transferred in from other primaries (src/authority/secondary-zones.ts). */
+  secondaries!: SecondaryZones;
   private rolloverTimer: { timer: NodeJS.Timeout | undefined; running: boolean; inRun?: boolean; again?: boolean; schedule?: (delay: number) => void } = { timer: undefined, running: false };
 
   private constructor(private readonly o: ZoneServiceOptions) {
@@ -239,6 +245,13 @@ export class ZoneService implements LocalZones {
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
     for (const zc of o.config.zones) if (!zc.primary) await service.loadConfigZone(zc);
+    const secondaries = o.config.zones.filter((zc) => zc.primary);
+    for (const zc of secondaries) service.transfers.configure(zoneName(zc.name), transferConfig(zc), 0);
+    service.secondaries = await SecondaryZones.start(
+      { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) },
+      secondaries.map((zc) => ({ name: zoneName(zc.name), primaries: zc.primary!, ...(zc.tsig ? { tsig: zc.tsig } : {}), source: 'config' as const })),
+    );
+    for (const z of service.secondaries.list()) if (z.source === 'added') service.transfers.configure(zoneName(z.name), { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: z.allowTransfer.map(parseCidr) }, 0);
     for (const p of persisted) {
       if (!p.file || service.zones.has(p.name)) continue;
       try {
@@ -387,6 +400,7 @@ export class ZoneService implements LocalZones {
   private entry(zone: string): ZoneEntry {
     const name = zoneName(zone);
     const entry = this.zones.get(name.toString());
+    if (!entry && this.secondaries?.has(name)) throw new ZoneServiceError(409, 'secondary-zone', `zone ${name.toString()} is a secondary zone: served as transferred from its primaries`);
     if (!entry) throw new ZoneServiceError(404, 'no-such-zone', `no local zone ${name.toString()}`);
     return entry;
   }
@@ -423,8 +437,11 @@ export class ZoneService implements LocalZones {
 
   answer(request: Message, client: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined {
     const q = request.question[0];
-    if (!q || q.class !== RRClass.IN || this.zones.size === 0) return undefined;
+    if (!q || q.class !== RRClass.IN) return undefined;
     let entry = this.findZone(q.name);
+    const secondary = this.secondaries?.find(q.name);
+    if (secondary && (!entry || secondary.labelCount > entry.name.labelCount) && !(q.type === RRType.DS && secondary.equals(q.name) && entry))
+      return secondaryAnswer({ secondaries: this.secondaries, transfers: this.transfers, keyring: this.online.access.keyring, dnssec: this.dnssecEnabled, now: Math.floor(this.o.clock.now() / 1000) }, secondary, request, client, wire);
     if (!entry) return undefined;
     // RFC 4035 §3.1.4.1: the DS at a zone cut is the parent's; with both sides hosted here, the parent answers.
     if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
@@ -459,13 +476,43 @@ export class ZoneService implements LocalZones {
   // Management (control API)
   // ------------------------------------------------------------------------------------------
 
-  list(): ZoneSummary[] {
-    return [...this.zones.values()].sort((a, b) => a.name.compareCanonical(b.name)).map((e) => this.summary(e));
+  list(): (ZoneSummary | SecondaryView)[] {
+    const all: (ZoneSummary | SecondaryView)[] = [...this.zones.values()].map((e) => this.summary(e));
+    return [...all, ...this.secondaries.list()].sort((a, b) => Name.parse(a.name).compareCanonical(Name.parse(b.name)));
   }
 
-  show(zone: string): ZoneSummary & { policy: SigningPolicy | null } {
+  show(zone: string): (ZoneSummary & { policy: SigningPolicy | null }) | SecondaryView {
+    const secondary = this.secondaries.show(zoneName(zone));
+    if (secondary) return secondary;
     const e = this.entry(zone);
-    return { ...this.summary(e), policy: e.policy ?? null };
+    return { ...this.summary(e), policy: e.policy ?? null, ...this.transfers.view(e.name) };
+  }
+
+  /** `zone add ZONE --primary ADDR[,ADDR...] [--tsig KEY]`: a secondary zone, transferred at once. */
+  addSecondary(zone: string, primaries: readonly string[], tsig?: string, allowTransfer: readonly string[] = []): Promise<SecondaryView> {
+    return this.serialize(async () => {
+      const name = zoneName(zone);
+      if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      if (primaries.length === 0) throw new ZoneServiceError(400, 'bad-primary', 'a secondary zone needs at least one primary');
+      let allow;
+      try {
+        primaries.forEach(parsePrimary);
+        allow = allowTransfer.map(parseCidr);
+      } catch (error) {
+        throw new ZoneServiceError(400, 'bad-primary', (error as Error).message);
+      }
+      this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, 0);
+      try {
+        return await this.secondaries.add(name, primaries, tsig, allowTransfer);
+      } catch (error) {
+        throw new ZoneServiceError(409, 'secondary-not-added', (error as Error).message);
+      }
+    });
+  }
+
+  /** A NOTIFY (opcode 4) from the query path: for the secondary zones. */
+  notify(wire: Uint8Array, request: Message, client: ClientInfo): Uint8Array {
+    return this.secondaries.notify(wire, request, client);
   }
 
   private summary(e: ZoneEntry): ZoneSummary {
@@ -487,7 +534,7 @@ export class ZoneService implements LocalZones {
   add(zone: string, file: string, allowTransfer: readonly string[] = []): Promise<ZoneSummary> {
     return this.serialize(async () => {
       const name = zoneName(zone);
-      if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      if (this.zones.has(name.toString()) || this.secondaries.has(name)) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
       const allow = allowTransfer.map((text) => {
         try {
           return parseCidr(text);
@@ -508,6 +555,15 @@ export class ZoneService implements LocalZones {
 
   remove(zone: string): Promise<{ name: string }> {
     return this.serialize(async () => {
+      const secondary = zoneName(zone);
+      if (this.secondaries.has(secondary)) {
+        await this.secondaries.remove(secondary).catch((error: Error) => {
+          throw new ZoneServiceError(409, 'config-zone', error.message);
+        });
+        await this.transfers.remove(secondary);
+        logEvent(this.o.logger, 'zone.removed', { zone: secondary.toString(), type: 'secondary' });
+        return { name: secondary.toString() };
+      }
       const e = this.entry(zone);
       if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
@@ -898,6 +954,7 @@ export class ZoneService implements LocalZones {
     await this.serialize(async () => {
       for (const journal of this.online.journals.values()) await journal.close();
       await this.transfers.stop();
+      await this.secondaries.stop();
     });
   }
 

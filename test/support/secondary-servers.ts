@@ -5,7 +5,7 @@
  * ChildProcess handle), with its files in a temporary directory removed on stop.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomQueryId } from '../../src/resolver/dns-transport.js';
 import { exchangeUdp } from '../../src/resolver/dns-transport.js';
@@ -122,11 +122,12 @@ export async function startNamedPrimary(address: string, port: number, zone: str
   return runNamed(dir, namedOptions(dir, address, port) + namedKey(key) + block, address, port, zone);
 }
 
-/** knotd as a primary of `zone` from `zoneText`, updates and transfers with `key`, NOTIFY to `notify`. */
-export async function startKnotPrimary(address: string, port: number, zone: string, zoneText: string, key: LabTsigKey, notify: { host: string; port: number }): Promise<PeerServer> {
+/** knotd as a primary of `zone` from `zoneText`, updates and transfers with `key`, NOTIFY to `notify`; `sign`: Knot signs the zone itself (NSEC3, ECDSA P-256) and every update. */
+export async function startKnotPrimary(address: string, port: number, zone: string, zoneText: string, key: LabTsigKey, notify: { host: string; port: number }, o: { sign?: boolean } = {}): Promise<PeerServer> {
   const dir = tempDir('knot1');
   const file = join(dir, `${zone.replace(/\.$/, '')}.zone`);
   writeFileSync(file, zoneText);
+  mkdirSync(join(dir, 'db'));
   const conf =
     `server:\n  listen: ${address}@${port}\n  rundir: "${dir}"\n  pidfile: "${dir}/knot.pid"\n  user: root:root\n` +
     `log:\n  - target: "${dir}/knot.log"\n    any: info\n` +
@@ -135,11 +136,14 @@ export async function startKnotPrimary(address: string, port: number, zone: stri
     `remote:\n  - id: secondary\n    address: ${notify.host}@${notify.port}\n    key: ${key.name}\n    via: ${address}\n` +
     `acl:\n  - id: by-key\n    key: ${key.name}\n    action: [transfer, update]\n` +
     `template:\n  - id: default\n    storage: "${dir}"\n    zonefile-sync: -1\n    journal-content: changes\n    zonefile-load: difference\n` +
-    `zone:\n  - domain: ${zone}\n    file: "${file}"\n    notify: secondary\n    acl: by-key\n`;
+    `policy:\n  - id: lab\n    algorithm: ecdsap256sha256\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n` +
+    `zone:\n  - domain: ${zone}\n    file: "${file}"\n    notify: secondary\n    acl: by-key\n${o.sign ? '    dnssec-signing: on\n    dnssec-policy: lab\n' : ''}`;
   writeFileSync(join(dir, 'knot.conf'), conf);
   execFileSync('knotc', ['-c', join(dir, 'knot.conf'), 'conf-check']);
   const child = startProcess('knotd', ['-c', join(dir, 'knot.conf')], dir);
   await waitForDns(address, port, zone, child);
+  // Knot answers SERVFAIL until the zone is loaded (and signed): wait for its SOA.
+  for (let i = 0; i < 100 && (await soaSerialAt({ host: address, port }, zone)) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
   return { address, port, dir, stop: stopper(child, dir), log: () => readFileSafe(join(dir, 'knot.log')), zoneFile: () => file };
 }
 

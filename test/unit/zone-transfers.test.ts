@@ -10,7 +10,7 @@ import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Rcode, type ResourceRecord, newMessage } from '../../src/wire/message.js';
 import { RRClass, RRType } from '../../src/wire/rr-type.js';
 import { KEY, ZONE, client, rr, startLab } from './authority-update-helpers.js';
-import { withSerial } from '../../src/authority/soa-serial.js';
+import { soaSerial, withSerial } from '../../src/authority/soa-serial.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -123,8 +123,6 @@ describe('IXFR out of the journal of the served (signed) zone', () => {
   });
 });
 
-function decodeSerial(soa: ResourceRecord): number {
-  return new DataView(soa.rdata.buffer, soa.rdata.byteOffset, soa.rdata.length).getUint32(soa.rdata.length - 20);
-}
+const decodeSerial = soaSerial;
 
 export { rr };
