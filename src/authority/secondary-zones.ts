@@ -180,7 +180,9 @@ export class SecondaryZones {
         logEvent(this.o.logger, 'zone.secondary-expired', { zone: z.config.name.toString(), serial: z.data.serial, lastRefresh: z.lastRefresh === undefined ? null : new Date(z.lastRefresh).toISOString() }, { level: 'error', msg: 'no primary reached within the SOA expire time: the zone answers SERVFAIL' });
         this.o.onZoneChanged?.(z.config.name);
       }
-      if (z.nextCheck <= now) runs.push(this.check(z));
+      // A check under way is waited for, not asked again (only a NOTIFY asks for one more).
+      if (z.running) runs.push(z.running);
+      else if (z.nextCheck <= now) runs.push(this.check(z));
     }
     await Promise.all(runs);
   }
