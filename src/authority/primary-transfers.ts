@@ -1,5 +1,5 @@
 import { cidrContains } from '../config/cidr.js';
-import type { TransferAclEntry } from '../config/schema.js';
+import type { TransferAclEntry, ZoneConfig } from '../config/schema.js';
 import { EdeCode, defaultEdns, edeOption } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Rcode, newMessage, rcodeToString } from '../wire/message.js';
@@ -51,6 +51,12 @@ export interface TransferClient {
 }
 
 export const DEFAULT_PRIMARY_TRANSFER: PrimaryTransferConfig = { allowTransfer: [], notify: [], serial: 'keep', journal: { maxVersions: 1000, maxSize: 16 * 1024 * 1024 } };
+
+/** A config zone's transfer settings (keys a hand-made config may leave out take their defaults). */
+export function transferConfigOf(zc: Partial<Pick<ZoneConfig, 'allowTransfer' | 'notify' | 'serial' | 'journal' | 'tsig'>>): PrimaryTransferConfig {
+  const d = DEFAULT_PRIMARY_TRANSFER;
+  return { allowTransfer: zc.allowTransfer ?? d.allowTransfer, notify: zc.notify ?? d.notify, serial: zc.serial ?? d.serial, journal: zc.journal ?? d.journal, ...(zc.tsig ? { tsig: zc.tsig } : {}) };
+}
 
 /**
  * The primary side of zone transfers for the zones signed and served here: serials moved on in

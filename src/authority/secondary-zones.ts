@@ -14,6 +14,9 @@ import type { TransferSources } from './transfer-source.js';
 import { extractTsig, signTsigResponse, type TsigKey, type TsigVerification, verifyTsig } from './tsig.js';
 import { keyFinder } from './tsig-keyring.js';
 import { ZoneData } from './zone-db.js';
+import { parseCidr } from '../config/cidr.js';
+import type { ZoneConfig } from '../config/schema.js';
+import { DEFAULT_PRIMARY_TRANSFER, type PrimaryTransfers, transferConfigOf } from './primary-transfers.js';
 
 /** A secondary zone as configured (`zones[].primary`) or added (`zone add --primary`). */
 export interface SecondaryZoneConfig {
@@ -73,6 +76,8 @@ export interface SecondaryZonesOptions {
   /** How often due checks are looked for in real time (ms); 0: only when `tick()` is called (tests). Default 1 s. */
   readonly tickMs?: number;
   readonly transferTimeoutMs?: number;
+  /** The primary side, which answers AXFR/IXFR of the copies on (a chain of secondaries). */
+  readonly transfers?: PrimaryTransfers;
 }
 
 /** Bounds on the SOA timers a primary sets (BIND's min/max-refresh-time and min/max-retry-time are alike). */
@@ -111,6 +116,13 @@ export class SecondaryZones {
     this.store = new SecondaryStore(o.stateDir);
   }
 
+  /** The config's secondary zones (those with `primary`) and the added ones, with their ACLs for transfers on. */
+  static startFromConfig(o: SecondaryZonesOptions, zones: readonly ZoneConfig[]): Promise<SecondaryZones> {
+    const configured = zones.filter((zc) => zc.primary);
+    for (const zc of configured) o.transfers?.configure(Name.parse(zc.name).lowercase(), transferConfigOf(zc), 0);
+    return SecondaryZones.start(o, configured.map((zc) => ({ name: Name.parse(zc.name).lowercase(), primaries: zc.primary!, ...(zc.tsig ? { tsig: zc.tsig } : {}), source: 'config' as const })));
+  }
+
   /** Loads every stored copy (a restart serves them at once) and schedules a check of each now. */
   static async start(o: SecondaryZonesOptions, configured: readonly SecondaryZoneConfig[]): Promise<SecondaryZones> {
     const zones = new SecondaryZones(o);
@@ -126,6 +138,7 @@ export class SecondaryZones {
   }
 
   private fromAdded(a: AddedSecondary): SecondaryZoneConfig {
+    this.o.transfers?.configure(Name.parse(a.name).lowercase(), { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: (a.allowTransfer ?? []).map(parseCidr) }, 0);
     return { name: Name.parse(a.name).lowercase(), primaries: a.primaries.map(parsePrimary), ...(a.tsig ? { tsig: a.tsig } : {}), source: 'added', allowTransfer: a.allowTransfer ?? [] };
   }
 
@@ -319,8 +332,9 @@ export class SecondaryZones {
   /** `zone add ZONE --primary ADDR[,ADDR...] [--tsig KEY]`: remembered in the state dir, transferred at once. */
   async add(name: Name, primaries: readonly string[], tsig: string | undefined, allowTransfer: readonly string[] = []): Promise<SecondaryView> {
     if (this.zones.has(name.key)) throw new Error(`zone ${name.toString()} is already a secondary zone here`);
+    if (primaries.length === 0) throw new Error('a secondary zone needs at least one primary');
     if (tsig !== undefined && !this.o.keyring.has(Name.parse(tsig).lowercase().key)) throw new Error(`TSIG key ${tsig} is not defined (tsigKeys or an update key)`);
-    const config: SecondaryZoneConfig = { name, primaries: primaries.map(parsePrimary), ...(tsig ? { tsig } : {}), source: 'added', allowTransfer };
+    const config = this.fromAdded({ name: name.toString(), primaries, ...(tsig ? { tsig } : {}), allowTransfer });
     await this.store.saveAdded([...this.addedList(), toAdded(config)]);
     await this.store.delete(name);
     const z = await this.load(config);
@@ -337,6 +351,8 @@ export class SecondaryZones {
     await this.store.saveAdded(this.addedList());
     await z.running?.catch(() => undefined);
     await this.store.delete(name);
+    await this.o.transfers?.remove(name);
+    logEvent(this.o.logger, 'zone.removed', { zone: name.toString(), type: 'secondary' });
     this.o.onZoneChanged?.(name);
   }
 

@@ -12,7 +12,7 @@ import { type PersistedZone, ZoneStateStore } from '../authority/zone-state-stor
 import { axfrMessages, transferRefusal } from '../authority/zone-transfer.js';
 import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains, parseCidr } from '../config/cidr.js';
-import type { KeymasterConfig, SigningOptions, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
+import type { KeymasterConfig, SigningOptions, TransferAclEntry, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
 import { EdeCode } from '../wire/edns.js';
 import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -29,20 +29,19 @@ import { type SignedMessage, TsigError, type TsigKey, type TsigVerification, ext
 import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-message.js';
 import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
 import { changeFromDiff } from '../authority/dynamic-update.js';
-import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
+import { soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
 import { RolloverRequestError, type KeyRolloverView } from '../authority/rollover/rollover-engine.js';
 import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
 import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
 import { ZoneJournal } from '../authority/zone-journal.js';
-import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, type PrimaryTransferConfig } from '../authority/primary-transfers.js';
+import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, transferConfigOf } from '../authority/primary-transfers.js';
 import { buildKeyring } from '../authority/tsig-keyring.js';
 import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
 import { transferSources } from '../authority/transfer-source.js';
-import { SecondaryZones, type SecondaryView, parsePrimary } from '../authority/secondary-zones.js';
+import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones.js';
 import { secondaryAnswer } from '../authority/secondary-answer.js';
-import type { TransferAclEntry } from '../config/schema.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
@@ -134,9 +133,8 @@ export interface ZoneServiceOptions {
   readonly onTrustAnchors?: (zone: Name, keyset: { readonly text: string; readonly file: string }) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
-  /** NOTIFY retry timing (tests shorten it). */
+  /** NOTIFY retry timing, and how often secondary zones look for due refreshes (ms; 0: only by `secondaries.tick()`): tests shorten them. */
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
-  /** Secondary zones: how often due refreshes are looked for (ms; 0: only by `secondaries.tick()`, tests). */
   readonly secondaryTickMs?: number;
 }
 
@@ -245,13 +243,8 @@ export class ZoneService implements LocalZones {
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
     for (const zc of o.config.zones) if (!zc.primary) await service.loadConfigZone(zc);
-    const secondaries = o.config.zones.filter((zc) => zc.primary);
-    for (const zc of secondaries) service.transfers.configure(zoneName(zc.name), transferConfig(zc), 0);
-    service.secondaries = await SecondaryZones.start(
-      { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) },
-      secondaries.map((zc) => ({ name: zoneName(zc.name), primaries: zc.primary!, ...(zc.tsig ? { tsig: zc.tsig } : {}), source: 'config' as const })),
-    );
-    for (const z of service.secondaries.list()) if (z.source === 'added') service.transfers.configure(zoneName(z.name), { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: z.allowTransfer.map(parseCidr) }, 0);
+    const common = { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers };
+    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.zones.has(p.name)) continue;
       try {
@@ -273,7 +266,7 @@ export class ZoneService implements LocalZones {
     const data = await this.recoverJournal(name, zc.file, loaded);
     const p = this.persisted.get(name.toString());
     const entry = this.newEntry(name, zc.file, 'config', zc.allowTransfer, data, p);
-    this.transfers.configure(name, transferConfig(zc), data.serial);
+    this.transfers.configure(name, transferConfigOf(zc), data.serial);
     const sign = p?.signed ?? zc.signing !== undefined;
     const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? policyFromConfig(zc.signing) : undefined;
     await this.install(entry, sign ? policy ?? DEFAULT_SIGNING_POLICY : undefined, 'start');
@@ -304,11 +297,7 @@ export class ZoneService implements LocalZones {
     };
   }
 
-  /**
-   * Signs (or not) and swaps the zone in. Throws without changing what is served. A signed zone
-   * (re-signed whole: new signatures, maybe new keys or chain) gets its serial moved on first,
-   * journaled only once the signing worked, so secondaries see every version under its own serial.
-   */
+  /** Signs (or not) and swaps the zone in; a (re-)signed or unsigned zone gets a new serial, journaled once signed. Throws without changing what is served. */
   private async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
     const before = this.zones.get(entry.name.toString())?.served;
     const first = why === 'start' || why === 'added';
@@ -493,20 +482,9 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const name = zoneName(zone);
       if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
-      if (primaries.length === 0) throw new ZoneServiceError(400, 'bad-primary', 'a secondary zone needs at least one primary');
-      let allow;
-      try {
-        primaries.forEach(parsePrimary);
-        allow = allowTransfer.map(parseCidr);
-      } catch (error) {
-        throw new ZoneServiceError(400, 'bad-primary', (error as Error).message);
-      }
-      this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, 0);
-      try {
-        return await this.secondaries.add(name, primaries, tsig, allowTransfer);
-      } catch (error) {
-        throw new ZoneServiceError(409, 'secondary-not-added', (error as Error).message);
-      }
+      return this.secondaries.add(name, primaries, tsig, allowTransfer).catch((error: Error) => {
+        throw new ZoneServiceError(400, 'bad-secondary', error.message);
+      });
     });
   }
 
@@ -556,14 +534,8 @@ export class ZoneService implements LocalZones {
   remove(zone: string): Promise<{ name: string }> {
     return this.serialize(async () => {
       const secondary = zoneName(zone);
-      if (this.secondaries.has(secondary)) {
-        await this.secondaries.remove(secondary).catch((error: Error) => {
-          throw new ZoneServiceError(409, 'config-zone', error.message);
-        });
-        await this.transfers.remove(secondary);
-        logEvent(this.o.logger, 'zone.removed', { zone: secondary.toString(), type: 'secondary' });
-        return { name: secondary.toString() };
-      }
+      if (this.secondaries.has(secondary))
+        return this.secondaries.remove(secondary).then(() => ({ name: secondary.toString() }), (error: Error) => Promise.reject(new ZoneServiceError(409, 'config-zone', error.message)));
       const e = this.entry(zone);
       if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
@@ -1273,9 +1245,4 @@ function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean)
   const ttl = r.ttl ?? entry.unsigned.rrset(name, type)?.records[0]?.ttl ?? entry.unsigned.soa.ttl;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw bad('ttl', `must be 0..2147483647 seconds, got ${ttl}`);
   return { name, type, class: entry.unsigned.zoneClass, ttl, rdata };
-}
-
-/** A config zone's transfer settings. */
-function transferConfig(zc: ZoneConfig): PrimaryTransferConfig {
-  return { allowTransfer: zc.allowTransfer ?? [], notify: zc.notify ?? [], serial: zc.serial ?? 'keep', journal: zc.journal ?? DEFAULT_PRIMARY_TRANSFER.journal, ...(zc.tsig ? { tsig: zc.tsig } : {}) };
 }
