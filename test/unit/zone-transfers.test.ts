@@ -9,7 +9,7 @@ import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Rcode, type ResourceRecord, newMessage } from '../../src/wire/message.js';
 import { RRClass, RRType } from '../../src/wire/rr-type.js';
-import { KEY, ZONE, client, rr, startLab } from './authority-update-helpers.js';
+import { KEY, ZONE, client, rr, startLab, startService } from './authority-update-helpers.js';
 import { soaSerial, withSerial } from '../../src/authority/soa-serial.js';
 
 const dirs: string[] = [];
@@ -42,7 +42,7 @@ describe('serial schemes (RFC 1982; BIND serial-update-method)', () => {
 });
 
 /** The zone as an AXFR over TCP gives it: its records, the closing SOA left out. */
-async function axfr(lab: Awaited<ReturnType<typeof startLab>>): Promise<ResourceRecord[]> {
+async function axfr(lab: Pick<Awaited<ReturnType<typeof startLab>>, 'pipeline'>): Promise<ResourceRecord[]> {
   const q = encodeMessage(newMessage({ id: 7, question: [{ name: ZONE, type: RRType.AXFR, class: RRClass.IN }] }));
   const out = (await lab.pipeline.handle(q, client('192.0.2.10', 'tcp'))) as Uint8Array[];
   return out.flatMap((m) => decodeMessage(m).answer).slice(0, -1);
@@ -120,6 +120,47 @@ describe('IXFR out of the journal of the served (signed) zone', () => {
     expect(refused.rcode).toBe(Rcode.NOTAUTH);
     expect(refused.answer).toEqual([]);
     await lab.service.stop();
+  });
+});
+
+describe('every change of what is served moves the serial, in the zone\'s scheme', () => {
+  it('zone unsign moves it on too, and IXFR carries a copy across sign and unsign exactly', async () => {
+    const lab = await startLab({ zoneText: '$TTL 300\n@ SOA ns h 2026010101 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n' });
+    dirs.push(lab.dir);
+    // A date serial stays a date serial: signing on 2026-06-01 (the lab clock) gives 2026060100.
+    const signed = await axfr(lab);
+    expect(decodeSerial(signed[0]!)).toBe(2026060100);
+    await lab.service.unsign('lab.example');
+    const unsigned = await axfr(lab);
+    expect(decodeSerial(unsigned[0]!)).toBe(2026060101);
+    expect(unsigned.some((r) => r.type === RRType.RRSIG)).toBe(false);
+    const answer = await lab.pipeline.handle(ixfrQuery(signed[0]!), client('192.0.2.10', 'tcp'));
+    const reader = new TransferReader(2026060100, 1_000_000);
+    for (const m of (Array.isArray(answer) ? answer : [answer]) as Uint8Array[]) reader.feed(decodeMessage(m).answer);
+    const done = reader.done!;
+    expect(done.kind).toBe('incremental');
+    if (done.kind === 'incremental') sameZone(applyVersions(signed, 2026060100, done.versions), unsigned);
+    await lab.service.stop();
+  });
+
+  it('an unsigned zone keeps its IXFR history across a restart', async () => {
+    const lab = await startLab();
+    dirs.push(lab.dir);
+    await lab.service.unsign('lab.example');
+    const before = await axfr(lab);
+    await lab.service.addRecord('lab.example', { name: 'x1', type: 'A', rdata: '192.0.2.1' });
+    await lab.service.stop();
+    const again = await startService(lab);
+    const view = (await again.service.show('lab.example')) as { ixfrVersions: number; signed: boolean };
+    expect(view.signed).toBe(false);
+    expect(view.ixfrVersions).toBeGreaterThan(0);
+    const answer = await again.pipeline.handle(ixfrQuery(before[0]!), client('192.0.2.10', 'tcp'));
+    const reader = new TransferReader(decodeSerial(before[0]!), 1_000_000);
+    for (const m of (Array.isArray(answer) ? answer : [answer]) as Uint8Array[]) reader.feed(decodeMessage(m).answer);
+    const done = reader.done!;
+    expect(done.kind).toBe('incremental');
+    if (done.kind === 'incremental') sameZone(applyVersions(before, decodeSerial(before[0]!), done.versions), await axfr(again));
+    await again.service.stop();
   });
 });
 
