@@ -14,6 +14,7 @@ import { type SerialScheme, type SerialSchemeConfig, advanceSerial, resolveSeria
 import { extractTsig, type TsigKey, type TsigVerification, signTsigResponse, TsigFormatError, verifyTsig } from './tsig.js';
 import { keyFinder } from './tsig-keyring.js';
 import type { TransferSources } from './transfer-source.js';
+import { plainRefusalLog, type RefusalLog, type RefusalLogFactory } from './refusal-log.js';
 import { signMessageStream } from './tsig-stream.js';
 import { type ZoneData } from './zone-db.js';
 import { diffZones } from './zone-diff.js';
@@ -43,6 +44,8 @@ export interface PrimaryTransfersOptions {
   readonly logger: Logger;
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
   readonly sources?: TransferSources;
+  /** How refused transfers are logged (throttled by the server). */
+  readonly refusals?: RefusalLogFactory;
 }
 
 export interface TransferClient {
@@ -67,8 +70,10 @@ export function transferConfigOf(zc: Partial<Pick<ZoneConfig, 'allowTransfer' | 
 export class PrimaryTransfers {
   private readonly zones = new Map<string, ZoneTransferState>();
   private readonly sender: NotifySender;
+  private readonly refused: RefusalLog;
 
   constructor(private readonly o: PrimaryTransfersOptions) {
+    this.refused = (o.refusals ?? plainRefusalLog(o.logger))('zone.transfer-refused');
     this.sender = new NotifySender({ logger: o.logger, now: () => Math.floor(o.clock.now() / 1000), ...o.notify, ...(o.sources ? { sources: o.sources } : {}) });
   }
 
@@ -183,7 +188,7 @@ export class PrimaryTransfers {
     }
     const keyName = verification?.request.keyName.lowercase().toString();
     const refuse = (rcode: number, ede: number, reason: string): { messages: Uint8Array[]; stream: boolean } => {
-      logEvent(this.o.logger, 'zone.transfer-refused', { zone, client: client.address, type, rcode: rcodeToString(rcode), reason, ...(keyName ? { key: keyName } : {}) }, { level: 'warn' });
+      this.refused({ zone, client: client.address, type, rcode: rcodeToString(rcode), reason, ...(keyName ? { key: keyName } : {}) });
       return { messages: [this.refusal(request, rcode, verification, now, ede, reason)], stream: false };
     };
     if (verification && !verification.ok) return refuse(Rcode.NOTAUTH, EdeCode.PROHIBITED, `TSIG: ${verification.reason}`);

@@ -14,6 +14,7 @@ import type { TransferSources } from './transfer-source.js';
 import { extractTsig, signTsigResponse, type TsigKey, type TsigVerification, verifyTsig } from './tsig.js';
 import { keyFinder } from './tsig-keyring.js';
 import { ZoneData } from './zone-db.js';
+import { plainRefusalLog, type RefusalLog, type RefusalLogFactory } from './refusal-log.js';
 import { parseCidr } from '../config/cidr.js';
 import type { ZoneConfig } from '../config/schema.js';
 import { DEFAULT_PRIMARY_TRANSFER, type PrimaryTransfers, transferConfigOf } from './primary-transfers.js';
@@ -78,6 +79,8 @@ export interface SecondaryZonesOptions {
   readonly transferTimeoutMs?: number;
   /** The primary side, which answers AXFR/IXFR of the copies on (a chain of secondaries). */
   readonly transfers?: PrimaryTransfers;
+  /** How refused NOTIFYs are logged (throttled by the server). */
+  readonly refusals?: RefusalLogFactory;
 }
 
 /** Bounds on the SOA timers a primary sets (BIND's min/max-refresh-time and min/max-retry-time are alike). */
@@ -111,9 +114,11 @@ export class SecondaryZones {
   private readonly store: SecondaryStore;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly refused: RefusalLog;
 
   private constructor(private readonly o: SecondaryZonesOptions) {
     this.store = new SecondaryStore(o.stateDir);
+    this.refused = (o.refusals ?? plainRefusalLog(o.logger))('zone.notify-refused');
   }
 
   /** The config's secondary zones (those with `primary`) and the added ones, with their ACLs for transfers on. */
@@ -307,7 +312,7 @@ export class SecondaryZones {
     }
     const z = q && q.type === RRType.SOA ? this.zones.get(q.name.lowercase().key) : undefined;
     const refuse = (rcode: number, reason: string) => {
-      logEvent(this.o.logger, 'zone.notify-refused', { zone: q?.name.toString() ?? null, client: client.address, reason }, { level: 'warn' });
+      this.refused({ zone: q?.name.toString() ?? null, client: client.address, reason });
       return this.notifyAnswer(request, rcode, verification, now);
     };
     if (!z) return refuse(Rcode.NOTAUTH, 'not a secondary zone here');

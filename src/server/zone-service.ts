@@ -42,6 +42,7 @@ import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
 import { transferSources } from '../authority/transfer-source.js';
 import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones.js';
 import { secondaryAnswer } from '../authority/secondary-answer.js';
+import { ThrottledEventLog } from './throttled-event-log.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
@@ -223,7 +224,7 @@ export class ZoneService implements LocalZones {
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones, o.config.tsigKeys ?? []), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), ...(o.notify ? { notify: o.notify } : {}) });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -243,7 +244,7 @@ export class ZoneService implements LocalZones {
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
     for (const zc of o.config.zones) if (!zc.primary) await service.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers };
+    const common = { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
     service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.zones.has(p.name)) continue;
@@ -1245,4 +1246,10 @@ function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean)
   const ttl = r.ttl ?? entry.unsigned.rrset(name, type)?.records[0]?.ttl ?? entry.unsigned.soa.ttl;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw bad('ttl', `must be 0..2147483647 seconds, got ${ttl}`);
   return { name, type, class: entry.unsigned.zoneClass, ttl, rdata };
+}
+
+/** Refusals a peer causes once per packet: at most 10 lines per 10 s per event. */
+function throttledLog(logger: Logger, event: string): (fields: Record<string, unknown>) => void {
+  const log = new ThrottledEventLog(logger, event, 'warn');
+  return (fields) => log.log(fields);
 }

@@ -69,7 +69,7 @@ describe.skipIf(!tools)('Keymaster as a secondary of BIND and Knot primaries (NO
   const start = () =>
     startKeymaster({
       address: KM,
-      control: '127.0.0.1:53171',
+      control: '127.10.171.3:5380',
       rootHints: 'builtin',
       stateDir,
       extraYaml:

@@ -79,7 +79,7 @@ describe.skipIf(!tools)('Keymaster as a primary: BIND and NSD secondaries follow
     writeFileSync(file, ZONE_TEXT);
     km = await startKeymaster({
       address: PRIMARY,
-      control: '127.0.0.1:53170',
+      control: '127.10.170.1:5380',
       rootHints: 'builtin',
       dnssecYaml: LAB_ROLLOVER_TIMERS,
       extraYaml:
@@ -139,6 +139,10 @@ describe.skipIf(!tools)('Keymaster as a primary: BIND and NSD secondaries follow
     expect(asked(BIND, 'AXFR')).toEqual([]);
     expect(asked(NSD, 'IXFR').length).toBeGreaterThanOrEqual(10);
     expect(asked(NSD, 'AXFR').length).toBeLessThanOrEqual((nsd.log().match(/update failed, restarting transfer/g) ?? []).length);
+    // BIND's own log (xfer-in at debug 3): incremental answers only, since the sign.
+    const bindXfers = named.log().slice(named.log().indexOf('transferred serial 2:'));
+    expect(bindXfers).toMatch(/got incremental response/);
+    expect(bindXfers).not.toMatch(/got nonincremental response/);
   }, 180_000);
 
   it('a ZSK rollover reaches both secondaries at every step, and every copy verifies', async () => {

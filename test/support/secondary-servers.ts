@@ -62,7 +62,10 @@ function namedOptions(dir: string, address: string, port: number): string {
     `options {\n  directory "${dir}";\n  listen-on port ${port} { ${address}; };\n  listen-on-v6 { none; };\n  pid-file "${dir}/named.pid";\n` +
     `  recursion no;\n  dnssec-validation no;\n  transfer-source ${address};\n  notify-source ${address};\n  query-source address ${address};\n` +
     `  allow-query { any; };\n  allow-transfer { any; };\n  masterfile-format text;\n  session-keyfile "${dir}/session.key";\n  managed-keys-directory "${dir}";\n};\n` +
-    `logging {\n  channel all { file "${dir}/named.log"; severity info; print-time yes; print-category yes; };\n  category default { all; };\n  category xfer-in { all; };\n  category xfer-out { all; };\n  category notify { all; };\n};\n`
+    `logging {\n  channel all { file "${dir}/named.log"; severity info; print-time yes; print-category yes; };\n` +
+    // Incoming transfers at debug 3 (with -d 3): BIND says there whether an answer was incremental.
+    `  channel xfer { file "${dir}/xfer-in.log"; severity debug 3; print-time yes; print-category yes; };\n` +
+    `  category default { all; };\n  category xfer-in { xfer; };\n  category xfer-out { all; };\n  category notify { all; };\n};\n`
   );
 }
 
@@ -88,7 +91,7 @@ async function runNamed(dir: string, conf: string, address: string, port: number
   writeFileSync(join(dir, 'named.conf'), conf);
   execFileSync('named-checkconf', [join(dir, 'named.conf')]);
   const release = loopbackAddress(address);
-  const child = startProcess('named', ['-f', '-u', 'root', '-c', join(dir, 'named.conf'), '-n', '1'], dir);
+  const child = startProcess('named', ['-f', '-u', 'root', '-c', join(dir, 'named.conf'), '-n', '1', '-d', '3'], dir);
   try {
     await waitForDns(address, port, zone, child);
   } catch (error) {
@@ -96,7 +99,7 @@ async function runNamed(dir: string, conf: string, address: string, port: number
     throw error;
   }
   const stop = stopper(child, dir);
-  return { address, port, dir, child, stop: () => stop().finally(release), log: () => readFileSafe(join(dir, 'named.log')), zoneFile: (z) => join(dir, `${z.replace(/\.$/, '')}.db`) };
+  return { address, port, dir, child, stop: () => stop().finally(release), log: () => readFileSafe(join(dir, 'named.log')) + readFileSafe(join(dir, 'xfer-in.log')), zoneFile: (z) => join(dir, `${z.replace(/\.$/, '')}.db`) };
 }
 
 /**
