@@ -447,8 +447,11 @@ export class ZoneService implements LocalZones {
    * authoritative answer with its DNSSEC records, or undefined when no hosted zone holds the name.
    */
   lookup(name: Name, type: number): { zone: Name; rcode: number; aa: boolean; answer: ResourceRecord[]; authority: ResourceRecord[] } | undefined {
-    if (this.zones.size === 0 || type === RRType.AXFR || type === RRType.IXFR) return undefined;
+    if (type === RRType.AXFR || type === RRType.IXFR) return undefined;
     let entry = this.findZone(name);
+    const secondary = this.secondaries?.find(name);
+    const copy = secondary && (!entry || secondary.labelCount > entry.name.labelCount) ? this.secondaries.served(secondary) : undefined;
+    if (copy) return { zone: copy.origin, ...answerFromZone(copy, name, type, this.dnssecEnabled) };
     if (!entry) return undefined;
     if (type === RRType.DS && entry.name.equals(name) && !name.isRoot) entry = this.findZone(name.parent()) ?? entry;
     const a = answerFromZone(entry.served, name, type, this.dnssecEnabled);
@@ -526,6 +529,7 @@ export class ZoneService implements LocalZones {
       await this.deleteJournal(name);
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
+      this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
       return this.summary(entry);

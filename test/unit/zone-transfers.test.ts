@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { Name } from '../../src/wire/name.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { advanceSerial, detectSerialScheme, resolveSerialScheme, serialGreater } from '../../src/authority/soa-serial.js';
 import { TransferReader, applyVersions } from '../../src/authority/transfer-response.js';
@@ -140,6 +141,20 @@ describe('every change of what is served moves the serial, in the zone\'s scheme
     const done = reader.done!;
     expect(done.kind).toBe('incremental');
     if (done.kind === 'incremental') sameZone(applyVersions(signed, 2026060100, done.versions), unsigned);
+    await lab.service.stop();
+  });
+
+  it('a zone added at run time is transferred to its allowTransfer prefixes only', async () => {
+    const lab = await startLab();
+    dirs.push(lab.dir);
+    const file = `${lab.dir}/added.zone`;
+    writeFileSync(file, '$TTL 300\n@ SOA ns h 5 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\n');
+    await lab.service.add('added.example', file, ['198.51.100.0/24']);
+    const q = encodeMessage(newMessage({ id: 5, question: [{ name: Name.parse('added.example.'), type: RRType.AXFR, class: RRClass.IN }] }));
+    const ok = (await lab.pipeline.handle(q, client('198.51.100.7', 'tcp'))) as Uint8Array[];
+    expect(ok.flatMap((m) => decodeMessage(m).answer).length).toBe(4);
+    const no = decodeMessage((await lab.pipeline.handle(q, client('192.0.2.10', 'tcp'))) as Uint8Array);
+    expect(no.rcode).toBe(Rcode.REFUSED);
     await lab.service.stop();
   });
 
