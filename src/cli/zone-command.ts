@@ -98,13 +98,13 @@ function zoneTable(zones: readonly ListedZone[]): string {
   return formatTable<ListedZone>(
     [
       { header: 'ZoneName', value: (z) => z.name },
-      { header: 'ZoneType', value: (z) => (isSecondary(z) ? 'Secondary' : 'Primary') },
       { header: 'IsSigned', value: (z) => (z.signed ? 'True' : 'False') },
       { header: 'Denial', value: (z) => (isSecondary(z) ? '-' : (z.denial ?? '-').toUpperCase()) },
       { header: 'Serial', value: (z) => String(z.serial ?? '-'), align: 'right' },
       { header: 'Names', value: (z) => String(z.names), align: 'right' },
       { header: 'KeyMaster', value: (z) => (isSecondary(z) ? '-' : z.keyMaster) },
       { header: 'Source', value: (z) => z.source },
+      { header: 'ZoneType', value: (z) => (isSecondary(z) ? 'Secondary' : 'Primary') },
       { header: 'State', value: (z) => (isSecondary(z) ? z.state : 'loaded') },
       { header: 'LastRefresh', value: (z) => (isSecondary(z) ? (z.lastRefresh?.replace(/\.\d+Z$/, 'Z') ?? '-') : '-') },
       { header: 'ZoneFile', value: (z) => (isSecondary(z) ? `primaries ${z.primaries.join(', ')}` : z.file) },

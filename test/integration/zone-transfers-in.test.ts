@@ -100,7 +100,7 @@ describe.skipIf(!tools)('Keymaster as a secondary of BIND and Knot primaries (NO
       expect(z.lastRefresh).toMatch(/^\d{4}-/);
     }
     const table = (await km.cli(['zone', 'list'])).stdout;
-    expect(table).toMatch(/knot\.test\.\s+Secondary\s+True/);
+    expect(table).toMatch(/knot\.test\.\s+True\s+-\s+\d+\s+\d+\s+-\s+added\s+Secondary\s+ok\s+\d{4}-/);
     const show = (await km.cli(['zone', 'show', 'knot.test.'])).stdout;
     expect(show).toMatch(/ZoneType\s*:\s*Secondary/);
     expect(show).toMatch(/MasterServers\s*:\s*127\.10\.171\.2#53/);
