@@ -74,6 +74,8 @@ describe('transfer client against a hostile primary', () => {
       [5407, (q) => ({ messages: [answer(q, [SOA, NS, A])], close: true }), /closed the connection before the transfer was complete/, {}],
       [5408, (q) => ({ messages: [answer(q, [NS, SOA])] }), /does not start with the SOA/, {}],
       [5409, (q) => ({ messages: [answer(q, [SOA, NS, withSerial(SOA, 11)])] }), /closing SOA has another serial/, {}],
+      // Signed an hour ago with a fudge of 65535 s: our bound (300 s) decides, not the peer's.
+      [5410, (q, wire) => ({ messages: [signTsig(answer(q, [SOA, NS, A, SOA]), KEY, { now: now() - 3600, fudge: 65535, requestMac: extractTsig(new Uint8Array(wire))!.tsig.mac })] }), /outside the fudge of 300 s/, { key: true }],
     ];
     for (const [port, script, error, o] of cases) {
       const p = await primary(port, script);
