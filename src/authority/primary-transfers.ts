@@ -35,7 +35,13 @@ interface ZoneTransferState {
   readonly config: PrimaryTransferConfig;
   readonly journal: IxfrJournal;
   scheme: SerialScheme;
+  /** NOTIFY pacing: when the last went out, and the newest version waiting for the next. */
+  lastNotify: number;
+  waiting: { timer: NodeJS.Timeout; served: ZoneData } | undefined;
 }
+
+/** At most one NOTIFY per zone per second (BIND's notify-delay is alike): a burst of changes is told once, with its last serial. */
+const NOTIFY_DELAY_MS = 1000;
 
 export interface PrimaryTransfersOptions {
   readonly journalDir: string;
@@ -99,7 +105,8 @@ export class PrimaryTransfers {
   configure(name: Name, config: PrimaryTransferConfig, serial: number): ZoneTransferState {
     const old = this.zones.get(name.key);
     void old?.journal.close();
-    const state: ZoneTransferState = { name, config, journal: new IxfrJournal(this.o.journalDir, name, config.journal), scheme: resolveSerialScheme(config.serial, serial, this.o.clock.now()) };
+    if (old?.waiting) clearTimeout(old.waiting.timer);
+    const state: ZoneTransferState = { name, config, journal: new IxfrJournal(this.o.journalDir, name, config.journal), scheme: resolveSerialScheme(config.serial, serial, this.o.clock.now()), lastNotify: 0, waiting: undefined };
     this.zones.set(name.key, state);
     return state;
   }
@@ -137,6 +144,19 @@ export class PrimaryTransfers {
   }
 
   private sendNotify(state: ZoneTransferState, served: ZoneData): void {
+    const delay = NOTIFY_DELAY_MS - (Date.now() - state.lastNotify);
+    if (state.waiting) state.waiting.served = served;
+    else if (delay > 0) {
+      const timer = setTimeout(() => {
+        const latest = state.waiting!.served;
+        state.waiting = undefined;
+        if (this.zones.get(state.name.key) === state) this.sendNotify(state, latest);
+      }, delay);
+      timer.unref();
+      state.waiting = { timer, served };
+    }
+    if (state.waiting) return;
+    state.lastNotify = Date.now();
     const targets = this.notifyTargets(state, served);
     if (targets.length === 0) return;
     const key = state.config.tsig === undefined ? undefined : this.o.keyring.get(Name.parse(state.config.tsig).lowercase().key);
@@ -239,6 +259,7 @@ export class PrimaryTransfers {
   }
 
   async stop(): Promise<void> {
+    for (const state of this.zones.values()) if (state.waiting) clearTimeout(state.waiting.timer);
     this.sender.stop();
     for (const state of this.zones.values()) await state.journal.close();
   }

@@ -137,7 +137,7 @@ describe.skipIf(!tools)('Keymaster as a primary: BIND and NSD secondaries follow
     expect(during.filter((l) => l.includes('"type":"IXFR"') && !l.includes('"sent":"IXFR"'))).toEqual([]);
     expect(asked(BIND, 'IXFR').length).toBeGreaterThan(0);
     expect(asked(BIND, 'AXFR')).toEqual([]);
-    expect(asked(NSD, 'IXFR').length).toBeGreaterThanOrEqual(10);
+    expect(asked(NSD, 'IXFR').length).toBeGreaterThanOrEqual(4); // NOTIFYs are paced (1 s): each batch of 25 is told once or twice
     expect(asked(NSD, 'AXFR').length).toBeLessThanOrEqual((nsd.log().match(/update failed, restarting transfer/g) ?? []).length);
     // BIND's own log (xfer-in at debug 3): incremental answers only, since the sign.
     const bindXfers = named.log().slice(named.log().indexOf('transferred serial 2:'));

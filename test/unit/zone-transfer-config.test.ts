@@ -104,7 +104,7 @@ describe('NOTIFY out (RFC 1996)', () => {
     sender.stop();
   });
 
-  it('"ns" notifies the in-zone addresses of the apex NS names, not the SOA MNAME (the primary)', async () => {
+  it('"ns" notifies the in-zone addresses of the apex NS names, not the SOA MNAME (the primary); a burst is told once', async () => {
     const logs: string[] = [];
     const dir = tempDir('notify-ns');
     dirs.push(dir);
@@ -116,6 +116,18 @@ describe('NOTIFY out (RFC 1996)', () => {
     await transfers.open(ZONE, zone, '', true);
     const sent = logs.find((l) => l.includes('"event":"zone.notify-sent"'))!;
     expect([...JSON.parse(sent).targets].sort()).toEqual(['127.10.172.3#53', '127.10.172.4#53', '::1#53']);
+    // A burst of changes within the notify delay (1 s) is told once more, with its last serial.
+    let version = zone;
+    for (const serial of [2, 3, 4]) {
+      const next = ZoneData.fromRecords(ZONE, parseZoneText(text.replace(' 1 3600', ` ${serial} 3600`), { origin: ZONE }).records);
+      await transfers.changed(ZONE, version, next);
+      version = next;
+    }
+    const notified = () => logs.filter((l) => l.includes('"event":"zone.notify-sent"')).map((l) => JSON.parse(l).serial as number);
+    for (let i = 0; i < 40 && notified().at(-1) !== 4; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(notified()[0]).toBe(1);
+    expect(notified().at(-1)).toBe(4);
+    expect(notified().length).toBeLessThan(4); // fewer NOTIFYs than versions: [1, 4] unless the burst outlasted the delay
     await transfers.stop();
   });
 });
