@@ -32,6 +32,8 @@ export interface IxfrVersion {
   readonly added: readonly ResourceRecord[];
   /** The line's length in the file. */
   readonly bytes: number;
+  /** Whether the zone served after this version is signed. */
+  readonly signed?: boolean;
 }
 
 interface Header {
@@ -39,6 +41,8 @@ interface Header {
   readonly zone: string;
   /** Ties the history to the data it was made from (the zone file's digest; "" when none). */
   readonly tie: string;
+  /** Whether the zone served when the history was (re)started was signed. */
+  readonly signed?: boolean;
 }
 
 /** What a client at `serial` needs: nothing (it is current), these versions, or the whole zone. */
@@ -50,6 +54,8 @@ export class IxfrJournal {
   private handle: FileHandle | undefined;
   private tie = '';
   private bytes = 0;
+  /** Whether what is served now is signed (for the header when the history is rewritten). */
+  private signed = false;
 
   constructor(
     readonly dir: string,
@@ -68,14 +74,34 @@ export class IxfrJournal {
    * otherwise (another zone file, a history that does not end where the zone is, a damaged
    * file) starts an empty one. Returns the number of versions kept.
    */
-  async open(servedSerial: number, tie: string, keepHistory: boolean): Promise<number> {
+  async open(servedSerial: number, tie: string, keepHistory: boolean, signed: boolean): Promise<number> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     this.tie = tie;
+    this.signed = signed;
     let kept: IxfrVersion[] = [];
     if (keepHistory) kept = (await this.read()) ?? [];
     if (kept.length > 0 && kept[kept.length - 1]!.to !== servedSerial) kept = [];
     await this.rewrite(kept);
     return kept.length;
+  }
+
+  /**
+   * Whether the zone was served signed when the file was last written (whatever the tie): a zone
+   * signed before a restart and unsigned after it has new content under its old serial.
+   */
+  async lastSigned(): Promise<boolean | undefined> {
+    const text = await readFile(this.path, 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const lines = text.split('\n').filter((l) => l !== '');
+    for (const l of [...lines].reverse()) {
+      try {
+        const signed = (JSON.parse(l) as { signed?: boolean }).signed;
+        if (signed !== undefined) return signed;
+      } catch {
+        // a torn last line
+      }
+    }
+    return undefined;
   }
 
   private async read(): Promise<IxfrVersion[] | undefined> {
@@ -107,9 +133,9 @@ export class IxfrJournal {
   }
 
   private parse(line: string): IxfrVersion {
-    const raw = JSON.parse(line) as { fromSoa: string; toSoa: string; from: number; to: number; del: string[]; add: string[] };
+    const raw = JSON.parse(line) as { fromSoa: string; toSoa: string; from: number; to: number; del: string[]; add: string[]; signed?: boolean };
     const p = (t: string) => parseRecordLine(t, { origin: this.zone });
-    return { fromSoa: p(raw.fromSoa), toSoa: p(raw.toSoa), from: raw.from, to: raw.to, removed: raw.del.map(p), added: raw.add.map(p), bytes: Buffer.byteLength(line) + 1 };
+    return { fromSoa: p(raw.fromSoa), toSoa: p(raw.toSoa), from: raw.from, to: raw.to, removed: raw.del.map(p), added: raw.add.map(p), bytes: Buffer.byteLength(line) + 1, signed: raw.signed ?? false };
   }
 
   /** The history in memory at once (transfers answered meanwhile see it), then the file, atomically. */
@@ -119,7 +145,7 @@ export class IxfrJournal {
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close();
-    const header: Header = { ixfr: 1, zone: this.zone.toString(), tie: this.tie };
+    const header: Header = { ixfr: 1, zone: this.zone.toString(), tie: this.tie, signed: this.signed };
     const lines = [JSON.stringify(header), ...versions.map((v) => line(v).trimEnd())];
     await writeFileAtomic(this.path, `${lines.join('\n')}\n`, 0o600);
     this.handle = await open(this.path, 'a', 0o600);
@@ -129,11 +155,12 @@ export class IxfrJournal {
    * Records one version (fsynced), then drops the oldest past the bounds. A version larger than
    * the size bound on its own leaves no history (the next client gets AXFR).
    */
-  record(fromSoa: ResourceRecord, toSoa: ResourceRecord, from: number, to: number, delta: ZoneDelta): Promise<{ versions: number; dropped: number }> {
+  record(fromSoa: ResourceRecord, toSoa: ResourceRecord, from: number, to: number, delta: ZoneDelta, signed: boolean): Promise<{ versions: number; dropped: number }> {
     // In memory before the first await: the caller swaps the new version in right after calling,
     // and an IXFR answered in between must find the history leading to it.
-    const text = line({ fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: 0 });
-    const version: IxfrVersion = { fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: Buffer.byteLength(text) };
+    this.signed = signed;
+    const text = line({ fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: 0, signed });
+    const version: IxfrVersion = { fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: Buffer.byteLength(text), signed };
     const chained = this.versions.length === 0 || this.versions[this.versions.length - 1]!.to === from;
     if (!chained || version.bytes > this.bounds.maxSize) {
       const dropped = this.versions.length;
@@ -187,5 +214,5 @@ export class IxfrJournal {
 }
 
 function line(v: IxfrVersion): string {
-  return `${JSON.stringify({ from: v.from, to: v.to, fromSoa: recordToText(v.fromSoa), toSoa: recordToText(v.toSoa), del: v.removed.map(recordToText), add: v.added.map(recordToText) })}\n`;
+  return `${JSON.stringify({ from: v.from, to: v.to, signed: v.signed ?? false, fromSoa: recordToText(v.fromSoa), toSoa: recordToText(v.toSoa), del: v.removed.map(recordToText), add: v.added.map(recordToText) })}\n`;
 }

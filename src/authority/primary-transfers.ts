@@ -93,7 +93,7 @@ export class PrimaryTransfers {
     const journal = state.journal;
     let versions = 0;
     try {
-      versions = await journal.open(served.serial, tie, keepHistory);
+      versions = await journal.open(served.serial, tie, keepHistory, served.isSigned);
     } catch (error) {
       logEvent(this.o.logger, 'zone.ixfr-journal-failed', { zone: name.toString(), error: (error as Error).message }, { level: 'error', msg: 'IXFR history unavailable: secondaries get AXFR' });
     }
@@ -109,6 +109,11 @@ export class PrimaryTransfers {
     const state: ZoneTransferState = { name, config, journal: new IxfrJournal(this.o.journalDir, name, config.journal), scheme: resolveSerialScheme(config.serial, serial, this.o.clock.now()), lastNotify: 0, waiting: undefined };
     this.zones.set(name.key, state);
     return state;
+  }
+
+  /** Whether the zone was served signed before this start (its IXFR history says): unsigned now, it needs a new serial. */
+  async previouslySigned(name: Name): Promise<boolean> {
+    return (await (this.zones.get(name.key)?.journal ?? new IxfrJournal(this.o.journalDir, name, DEFAULT_PRIMARY_TRANSFER.journal)).lastSigned()) === true;
   }
 
   /** The serial after `current` in the zone's scheme (soa-serial.ts): every path that changes served data takes it from here. */
@@ -133,7 +138,7 @@ export class PrimaryTransfers {
         return;
       }
       const delta = diffZones(before, after);
-      const r = await state.journal.record(before.soa, after.soa, before.serial, after.serial, delta);
+      const r = await state.journal.record(before.soa, after.soa, before.serial, after.serial, delta, after.isSigned);
       logEvent(this.o.logger, 'zone.ixfr-recorded', { zone, from: before.serial, to: after.serial, removed: delta.removed.length, added: delta.added.length, versions: r.versions, dropped: r.dropped }, { level: 'debug' });
       if (r.dropped > 0) logEvent(this.o.logger, 'zone.journal-compacted', { zone, kind: 'ixfr', dropped: r.dropped, ...state.journal.size });
     } catch (error) {

@@ -302,7 +302,8 @@ export class ZoneService implements LocalZones {
   private async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
     const before = this.zones.get(entry.name.toString())?.served;
     const first = why === 'start' || why === 'added';
-    const bump = (policy !== undefined || before?.isSigned === true) && !(why === 'added') ? serialChange(entry.unsigned, this.transfers.nextSerial(entry.name)) : undefined;
+    const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await this.transfers.previouslySigned(entry.name)));
+    const bump = (policy !== undefined || wasSigned) && why !== 'added' ? serialChange(entry.unsigned, this.transfers.nextSerial(entry.name)) : undefined;
     if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {
       const signed = await this.signEntry(entry, policy, why);

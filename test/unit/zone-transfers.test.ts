@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { Name } from '../../src/wire/name.js';
+import { parseConfigText } from '../../src/config/loader.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { advanceSerial, detectSerialScheme, resolveSerialScheme, serialGreater } from '../../src/authority/soa-serial.js';
 import { TransferReader, applyVersions } from '../../src/authority/transfer-response.js';
@@ -156,6 +157,28 @@ describe('every change of what is served moves the serial, in the zone\'s scheme
     const no = decodeMessage((await lab.pipeline.handle(q, client('192.0.2.10', 'tcp'))) as Uint8Array);
     expect(no.rcode).toBe(Rcode.REFUSED);
     await lab.service.stop();
+  });
+
+  it('a zone signed by its config and unsigned by it across a restart gets a new serial (secondaries must not keep the signed copy)', async () => {
+    const lab = await startLab();
+    dirs.push(lab.dir);
+    await lab.service.stop();
+    const file = `${lab.dir}/cfg.zone`;
+    writeFileSync(file, '$TTL 300\n@ SOA ns h 7 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\n');
+    const zones = (signing: string) => parseConfigText(`zones:\n  - { name: cfg.example., file: ${JSON.stringify(file)}, allowTransfer: ["192.0.2.0/24"]${signing} }\n`, '/etc/km.yaml', { baseDir: '/etc' }).zones;
+    const signedRun = await startService({ ...lab, zones: zones(', signing: defaults') });
+    const signedSerial = ((await signedRun.service.show('cfg.example')) as { serial: number; signed: boolean }).serial;
+    expect(signedSerial).toBe(8); // 7 in the file, moved on by the signing at start
+    await signedRun.service.stop();
+    const unsignedRun = await startService({ ...lab, zones: zones('') });
+    const view = (await unsignedRun.service.show('cfg.example')) as { serial: number; signed: boolean };
+    expect(view.signed).toBe(false);
+    expect(view.serial).toBe(9);
+    await unsignedRun.service.stop();
+    // And a plain restart of the unsigned zone keeps its serial.
+    const again = await startService({ ...lab, zones: zones('') });
+    expect(((await again.service.show('cfg.example')) as { serial: number }).serial).toBe(9);
+    await again.service.stop();
   });
 
   it('an unsigned zone keeps its IXFR history across a restart', async () => {
