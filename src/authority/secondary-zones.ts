@@ -86,6 +86,8 @@ export interface SecondaryZonesOptions {
 /** Bounds on the SOA timers a primary sets (BIND's min/max-refresh-time and min/max-retry-time are alike). */
 const REFRESH_BOUNDS = [60, 28 * 86400] as const;
 const RETRY_BOUNDS = [15, 86400] as const;
+/** A check asked for by NOTIFYs during the one before waits this long. */
+const AGAIN_DELAY_MS = 1000;
 /** Before the first copy: how soon to try again. */
 const INITIAL_RETRY_S = 30;
 
@@ -213,10 +215,10 @@ export class SecondaryZones {
     }
     z.running = this.refresh(z).finally(() => {
       z.running = undefined;
-      if (z.again && !z.removed && !this.stopped) {
-        z.again = false;
-        void this.check(z);
-      }
+      // NOTIFYs during a check ask for one more, a second later at the earliest (the timer runs
+      // it): a NOTIFY flood, spoofed or not, costs at most about one check a second.
+      if (z.again && !z.removed) z.nextCheck = Math.min(z.nextCheck, this.o.clock.now() + AGAIN_DELAY_MS);
+      z.again = false;
     });
     return z.running;
   }

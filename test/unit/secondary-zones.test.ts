@@ -12,7 +12,9 @@ import { KEY, ZONE, client, startLab, startService } from './authority-update-he
 import type { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { buildKeyring } from '../../src/authority/tsig-keyring.js';
 import { secondaryAnswer } from '../../src/authority/secondary-answer.js';
-import { Rcode, newMessage } from '../../src/wire/message.js';
+import { Opcode, Rcode, newMessage } from '../../src/wire/message.js';
+import { encodeMessage } from '../../src/wire/message-encoder.js';
+import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { EdeCode } from '../../src/wire/edns.js';
 
 /**
@@ -88,6 +90,20 @@ describe('secondary zones on the injectable clock', () => {
     expect(secondaries.served(ZONE)!.rrset(Name.parse('late.lab.example.'), RRType.A)).toBeDefined();
     expect(secondaries.show(ZONE)).toMatchObject({ state: 'ok', lastTransfer: 'IXFR' });
 
+    // A flood of 50 NOTIFYs from the primary's address costs one check now and one a second later.
+    const transfers = () => lab.logs.filter((l) => l.includes('"event":"zone.transferred"')).length;
+    const seen = transfers();
+    const notify = encodeMessage(newMessage({ id: 9, opcode: Opcode.NOTIFY, aa: true, question: [{ name: ZONE, type: RRType.SOA, class: 1 }] }));
+    for (let i = 0; i < 50; i++) expect(decodeMessage(secondaries.notify(notify, decodeMessage(notify), { address: PRIMARY })).rcode).toBe(Rcode.NOERROR);
+    expect(decodeMessage(secondaries.notify(notify, decodeMessage(notify), { address: '127.10.172.9' })).rcode).toBe(Rcode.REFUSED);
+    await secondaries.tick();
+    expect(transfers() - seen).toBe(1);
+    clock.advance(1000);
+    await secondaries.tick();
+    expect(transfers() - seen).toBe(2);
+    await secondaries.tick();
+    expect(transfers() - seen).toBe(2);
+
     // The primary goes away: retries every 900 s (SOA retry), still serving until expire (604800 s).
     await new Promise((r) => server.close(r));
     clock.advance(3600_000);
@@ -132,8 +148,6 @@ describe('secondary zones on the injectable clock', () => {
     expect(view.ixfrVersions).toBe(2);
     expect(view.ixfrOldestSerial).toBe(view.serial - 2);
     expect(lab.logs.some((l) => l.includes('"event":"zone.journal-compacted"') && l.includes('"kind":"ixfr"'))).toBe(true);
-    const { encodeMessage } = await import('../../src/wire/message-encoder.js');
-    const { decodeMessage } = await import('../../src/wire/message-decoder.js');
     const { withSerial } = await import('../../src/authority/soa-serial.js');
     const soaNow = decodeMessage((await pipeline.handle(encodeMessage(newMessage({ id: 1, question: [{ name: ZONE, type: RRType.SOA, class: 1 }] })), client())) as Uint8Array).answer[0]!;
     const ask = async (serial: number) => {
