@@ -34,7 +34,7 @@ ns      IN A   ${ns}
 www     IN A   192.0.2.1
 `;
 
-const tools = ['named', 'knotd', 'knotc', 'nsupdate', 'dig', 'dnssec-verify'].every(haveTool);
+const tools = ['named', 'knotd', 'knotc', 'nsupdate', 'dig', 'dnssec-verify', 'ip'].every(haveTool);
 
 function nsupdate(server: string, zone: string, script: string): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {

@@ -33,7 +33,7 @@ ns2     IN A   ${BIND}
 www     IN A   192.0.2.80
 `;
 
-const tools = ['named', 'nsd', 'nsupdate', 'dig', 'dnssec-verify', 'ldns-verify-zone'].every(haveTool);
+const tools = ['named', 'nsd', 'nsupdate', 'dig', 'dnssec-verify', 'ldns-verify-zone', 'ip'].every(haveTool);
 
 function nsupdate(script: string): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
