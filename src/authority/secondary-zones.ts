@@ -86,6 +86,8 @@ export interface SecondaryZonesOptions {
 /** Bounds on the SOA timers a primary sets (BIND's min/max-refresh-time and min/max-retry-time are alike). */
 const REFRESH_BOUNDS = [60, 28 * 86400] as const;
 const RETRY_BOUNDS = [15, 86400] as const;
+/** How long `zone add --primary` waits for the first transfer before answering. */
+const ADD_WAIT_MS = 5000;
 /** A check asked for by NOTIFYs during the one before waits this long. */
 const AGAIN_DELAY_MS = 1000;
 /** Before the first copy: how soon to try again. */
@@ -345,7 +347,11 @@ export class SecondaryZones {
     await this.store.saveAdded([...this.addedList(), toAdded(config)]);
     await this.store.delete(name);
     const z = await this.load(config);
-    await this.check(z);
+    // The first transfer is waited for a little (the command then shows its outcome), not for as
+    // long as a silent primary could hold it: it goes on, and `zone show` tells.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.check(z), new Promise((r) => (timer = setTimeout(r, ADD_WAIT_MS)))]);
+    clearTimeout(timer);
     return this.view(z);
   }
 
