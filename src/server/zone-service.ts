@@ -531,6 +531,7 @@ export class ZoneService implements LocalZones {
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
       this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
+      await this.journalFor(entry); // now, so the IXFR history is tied to this file from the start
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
       return this.summary(entry);

@@ -156,7 +156,13 @@ describe('every change of what is served moves the serial, in the zone\'s scheme
     expect(ok.flatMap((m) => decodeMessage(m).answer).length).toBe(4);
     const no = decodeMessage((await lab.pipeline.handle(q, client('192.0.2.10', 'tcp'))) as Uint8Array);
     expect(no.rcode).toBe(Rcode.REFUSED);
+    // Its IXFR history and ACL outlive a restart.
+    await lab.service.addRecord('added.example', { name: 'x', type: 'A', rdata: '192.0.2.5' });
     await lab.service.stop();
+    const again = await startService(lab);
+    expect(((await again.service.show('added.example')) as { ixfrVersions: number }).ixfrVersions).toBe(1);
+    expect(((await again.pipeline.handle(q, client('198.51.100.7', 'tcp'))) as Uint8Array[]).length).toBeGreaterThan(0);
+    await again.service.stop();
   });
 
   it('a zone signed by its config and unsigned by it across a restart gets a new serial (secondaries must not keep the signed copy)', async () => {
