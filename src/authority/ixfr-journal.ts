@@ -159,6 +159,14 @@ export class IxfrJournal {
     // In memory before the first await: the caller swaps the new version in right after calling,
     // and an IXFR answered in between must find the history leading to it.
     this.signed = signed;
+    // The records' wire size is less than their text: past the bound already, the text (seconds
+    // of work for a full re-sign of a big zone) is not made at all.
+    let wire = 0;
+    for (const r of [delta.removed, delta.added]) for (const rr of r) wire += rr.name.length + rr.rdata.length;
+    if (wire > this.bounds.maxSize) {
+      const dropped = this.versions.length;
+      return this.rewrite([]).then(() => ({ versions: 0, dropped }));
+    }
     const text = line({ fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: 0, signed });
     const version: IxfrVersion = { fromSoa, toSoa, from, to, removed: delta.removed, added: delta.added, bytes: Buffer.byteLength(text), signed };
     const chained = this.versions.length === 0 || this.versions[this.versions.length - 1]!.to === from;
