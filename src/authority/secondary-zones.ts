@@ -232,7 +232,12 @@ export class SecondaryZones {
     for (const primary of z.config.primaries) {
       const where = `${primary.host}#${primary.port}`;
       try {
-        let outcome = await this.fetch(z, primary, key, z.data?.soa);
+        // A primary that does not do IXFR (NOTIMP, FORMERR…) is asked for AXFR, as BIND does.
+        let outcome = await this.fetch(z, primary, key, z.data?.soa).catch((error: unknown) => {
+          if (!z.data || !(error instanceof TransferError) || error.rcode === undefined) throw error;
+          logEvent(this.o.logger, 'zone.secondary-ixfr-unusable', { zone, primary: where, error: error.message }, { level: 'warn', msg: 'IXFR refused: AXFR' });
+          return this.fetch(z, primary, key, undefined);
+        });
         let records: ResourceRecord[] | undefined;
         if (outcome.kind === 'incremental') {
           try {

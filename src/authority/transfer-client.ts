@@ -35,6 +35,13 @@ export interface TransferRequest {
 
 export class TransferError extends Error {
   override readonly name = 'TransferError';
+  constructor(
+    message: string,
+    /** Set when the primary answered with this RCODE (an IXFR it does not do, a refusal). */
+    readonly rcode?: number,
+  ) {
+    super(message);
+  }
 }
 
 const MAX_FRAME = 0xffff;
@@ -102,7 +109,7 @@ export function fetchTransfer(primary: PrimaryAddress, o: TransferRequest): Prom
       const unsigned = verifier ? verifier.check(bytes) : bytes;
       const m = decodeMessage(unsigned);
       if (m.id !== id || !m.qr) throw new TransferError(`${where}: an answer that is not ours (ID ${m.id})`);
-      if (m.rcode !== Rcode.NOERROR) throw new TransferError(`${where}: answered ${rcodeToString(m.rcode)}`);
+      if (m.rcode !== Rcode.NOERROR) throw new TransferError(`${where}: answered ${rcodeToString(m.rcode)}`, m.rcode);
       const q = m.question[0];
       if (q && (!q.name.equals(o.zone) || q.type !== type)) throw new TransferError(`${where}: answered another question`);
       reader.feed(m.answer);

@@ -1,4 +1,10 @@
 import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { SecondaryZones } from '../../src/authority/secondary-zones.js';
+import { ManualClock } from '../../src/clock.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { RRType } from '../../src/wire/rr-type.js';
+import { tempDir } from '../support/external-servers.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withSerial } from '../../src/authority/soa-serial.js';
 import { fetchTransfer } from '../../src/authority/transfer-client.js';
@@ -81,6 +87,32 @@ describe('transfer client against a hostile primary', () => {
       const p = await primary(port, script);
       await expect(fetchTransfer(p, { zone: ZONE, now, idleMs: 2000, ...(o.key ? { key: KEY } : {}), ...(o.maxRecords ? { maxRecords: o.maxRecords } : {}) }), `port ${port}`).rejects.toThrow(error);
     }
+  });
+});
+
+describe('a primary that does not do IXFR', () => {
+  it('is asked for AXFR after its NOTIMP, and the secondary takes the new copy', async () => {
+    let serial = 10;
+    const p = await primary(5411, (q) => {
+      if (q.question[0]!.type === RRType.IXFR) return { messages: [answer(q, [], { rcode: Rcode.NOTIMP })] };
+      return { messages: [answer(q, [withSerial(SOA, serial), NS, A, withSerial(SOA, serial)])] };
+    });
+    const clock = new ManualClock();
+    const logs: string[] = [];
+    const dir = tempDir('notimp');
+    const secondaries = await SecondaryZones.start(
+      { stateDir: dir, keyring: new Map(), clock, logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(l) } }), tickMs: 0 },
+      [{ name: ZONE, primaries: [p], source: 'config' }],
+    );
+    await secondaries.tick();
+    expect(secondaries.show(ZONE)).toMatchObject({ serial: 10, lastTransfer: 'AXFR' });
+    serial = 11;
+    clock.advance(3600_000);
+    await secondaries.tick();
+    expect(secondaries.show(ZONE)).toMatchObject({ serial: 11, lastTransfer: 'AXFR', state: 'ok' });
+    expect(logs.some((l) => l.includes('"event":"zone.secondary-ixfr-unusable"') && l.includes('NOTIMP'))).toBe(true);
+    await secondaries.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
