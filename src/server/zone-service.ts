@@ -579,14 +579,14 @@ export class ZoneService implements LocalZones {
         throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
       }
       const next: ZoneEntry = { ...e, signedByCommand: true };
-      await this.install(next, policy, 'zone sign');
-      try {
-        await this.persist(next, e.name.toString());
-      } catch (error) {
-        this.zones.set(e.name.toString(), e); // serve what was served before
-        this.o.onZoneChanged?.(e.name);
-        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${(error as Error).message}`);
-      }
+      // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
+      await this.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
+        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${error.message}`);
+      });
+      await this.install(next, policy, 'zone sign').catch(async (error: Error) => {
+        await this.persist(e, e.name.toString()).catch(() => undefined);
+        throw error;
+      });
       await this.syncDsAround(next);
       this.wakeRollovers();
       return { ...this.summary(next), policy, keys: sortKeys(next.keys).map(keyView) };
