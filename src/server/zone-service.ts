@@ -42,7 +42,7 @@ import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
 import { transferSources } from '../authority/transfer-source.js';
 import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones.js';
 import { secondaryAnswer } from '../authority/secondary-answer.js';
-import { ThrottledEventLog } from './throttled-event-log.js';
+import { throttledLog } from './refusal-logs.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
@@ -1252,10 +1252,4 @@ function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean)
   const ttl = r.ttl ?? entry.unsigned.rrset(name, type)?.records[0]?.ttl ?? entry.unsigned.soa.ttl;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw bad('ttl', `must be 0..2147483647 seconds, got ${ttl}`);
   return { name, type, class: entry.unsigned.zoneClass, ttl, rdata };
-}
-
-/** Refusals a peer causes once per packet: at most 10 lines per 10 s per event. */
-function throttledLog(logger: Logger, event: string): (fields: Record<string, unknown>) => void {
-  const log = new ThrottledEventLog(logger, event, 'warn');
-  return (fields) => log.log(fields);
 }
