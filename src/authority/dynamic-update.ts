@@ -42,6 +42,8 @@ export interface UpdateOptions {
   readonly refusedType?: (type: number) => boolean;
   /** Why a DS for the child `owner` may not be added (a child hosted here unsigned), or undefined. */
   readonly dsRefusal?: (owner: Name) => string | undefined;
+  /** The serial after `current` (the zone's serial scheme, soa-serial.ts); default one more. */
+  readonly nextSerial?: (current: number) => number;
 }
 
 interface WorkingSet {
@@ -221,7 +223,7 @@ export function applyUpdate(zone: ZoneData, request: UpdateRequest, options: Upd
 
   // §3.6: the serial goes up, by the update's own SOA or by one.
   const soaOld = zone.soa;
-  let serial = explicitSerial ?? nextSerial(soaSerial(soaOld));
+  let serial = explicitSerial ?? (options.nextSerial ?? nextSerial)(soaSerial(soaOld));
   if (explicitSerial === undefined) {
     removed.push(soaOld);
     added.push(withSerial(soaOld, serial));
@@ -263,8 +265,8 @@ export function changeFromDiff(zone: ZoneData, removed: readonly ResourceRecord[
 }
 
 /** A change that only moves the serial on (a signature refresh: secondaries must see new signatures). */
-export function serialChange(zone: ZoneData): RecordChange {
+export function serialChange(zone: ZoneData, next: (current: number) => number = nextSerial): RecordChange {
   const soa = zone.soa;
-  const serial = nextSerial(soaSerial(soa));
+  const serial = next(soaSerial(soa));
   return changeFromDiff(zone, [soa], [withSerial(soa, serial)], serial);
 }

@@ -237,6 +237,8 @@ export interface TsigSignOptions {
   readonly macLength?: number;
   /** Sign with an empty MAC (the unsigned error answers of RFC 8945 §5.3.2). */
   readonly unsignedError?: boolean;
+  /** A later message of a multi-message answer (RFC 8945 §5.3.1): `requestMac` is the prior message's MAC. */
+  readonly timersOnly?: boolean;
 }
 
 /** `message` with a TSIG RR appended (ARCOUNT one more), signed with `key`. */
@@ -250,7 +252,7 @@ export function signTsig(message: Uint8Array, key: TsigKey, o: TsigSignOptions):
   };
   let mac: Uint8Array = new Uint8Array(0);
   if (!o.unsignedError) {
-    mac = computeTsigMac(key, message, base, o.requestMac);
+    mac = o.timersOnly ? computeTsigTimersMac(key, [message], base.timeSigned, base.fudge, o.requestMac ?? new Uint8Array(0)) : computeTsigMac(key, message, base, o.requestMac);
     if (o.macLength !== undefined && o.macLength < mac.length) mac = mac.slice(0, o.macLength);
   }
   const record = tsigRecordWire(key.name, { ...base, mac, originalId: u16(message, 0) });
@@ -324,4 +326,20 @@ export function signTsigResponse(response: Uint8Array, verification: TsigVerific
   if (verification.error === Rcode.FORMERR) return response; // a malformed TSIG gets a plain FORMERR
   const pseudoKey: TsigKey = { name: request.keyName, algorithm: request.tsig.algorithm, secret: new Uint8Array(0) };
   return signTsig(response, pseudoKey, { now, error: verification.error, unsignedError: true });
+}
+
+/**
+ * The MAC of a later message of a multi-message answer (RFC 8945 §5.3.1): over the prior MAC
+ * (with its length), every message since it (unsigned ones included), and the timers alone.
+ */
+export function computeTsigTimersMac(key: TsigKey, messages: readonly Uint8Array[], timeSigned: number, fudge: number, priorMac: Uint8Array): Uint8Array {
+  const alg = ALGORITHMS.get(key.algorithm.lowercase().toString());
+  if (!alg) throw new RangeError(`unknown TSIG algorithm ${key.algorithm.toString()}`);
+  const hmac = createHmac(alg.hash, key.secret);
+  hmac.update(u16Bytes(priorMac.length));
+  hmac.update(priorMac);
+  for (const m of messages) hmac.update(m);
+  hmac.update(u48(timeSigned));
+  hmac.update(u16Bytes(fudge));
+  return new Uint8Array(hmac.digest());
 }

@@ -299,6 +299,11 @@ export class ZoneJournal {
     await h?.close();
   }
 
+  /** The SHA-256 of the zone file this journal builds on. */
+  get fileDigest(): string {
+    return this.digest;
+  }
+
   /** The sequence number of the last change. */
   get sequence(): number {
     return this.seq;

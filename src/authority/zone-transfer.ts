@@ -1,4 +1,5 @@
 import { type Message, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
+import type { IxfrVersion } from './ixfr-journal.js';
 import type { ZoneData } from './zone-db.js';
 
 /**
@@ -21,6 +22,22 @@ function recordSize(rr: ResourceRecord): number {
 export function axfrMessages(zone: ZoneData, request: Message, budget = TRANSFER_MESSAGE_BUDGET): Message[] {
   const records = zone.records();
   records.push(zone.soa);
+  return transferMessages(records, request, budget);
+}
+
+/**
+ * The incremental IXFR answer of RFC 1995 §4: the current SOA, then per version the old SOA,
+ * the records deleted, the new SOA, the records added, and the current SOA again to close.
+ */
+export function ixfrMessages(current: ResourceRecord, versions: readonly IxfrVersion[], request: Message, budget = TRANSFER_MESSAGE_BUDGET): Message[] {
+  const records: ResourceRecord[] = [current];
+  for (const v of versions) records.push(v.fromSoa, ...v.removed, v.toSoa, ...v.added);
+  records.push(current);
+  return transferMessages(records, request, budget);
+}
+
+/** Records packed into transfer messages of at most `budget` bytes each. */
+export function transferMessages(records: readonly ResourceRecord[], request: Message, budget = TRANSFER_MESSAGE_BUDGET): Message[] {
   const messages: Message[] = [];
   let current: ResourceRecord[] = [];
   let size = 0;

@@ -53,6 +53,7 @@ rule cannot be removed here: edit the config file and restart.
 export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone show ZONE [--json]
        keymaster zone add ZONE --file FILE [--allow-transfer CIDR,...] [--reuse-keys]
+       keymaster zone add ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY] [--allow-transfer CIDR,...]   (a secondary zone)
        keymaster zone remove ZONE
        keymaster zone sign ZONE [--defaults | --like ZONE | options...]
        keymaster zone unsign ZONE [--now]     # the DS goes first; --now: no parent has one

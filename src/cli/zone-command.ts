@@ -3,6 +3,7 @@ import type { SigningPolicy } from '../authority/signing-options.js';
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ZoneKeyView, ZoneSummary } from '../server/zone-service.js';
+import type { SecondaryView } from '../authority/secondary-zones.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
@@ -103,20 +104,46 @@ function algorithmText(n: number): string {
   return `${algorithmMnemonic(n) ?? 'ALG'}(${n})`;
 }
 
-function zoneTable(zones: readonly ZoneSummary[]): string {
-  return formatTable<ZoneSummary>(
+type ListedZone = ZoneSummary | SecondaryView;
+const isSecondary = (z: ListedZone): z is SecondaryView => 'type' in z && z.type === 'secondary';
+
+function zoneTable(zones: readonly ListedZone[]): string {
+  return formatTable<ListedZone>(
     [
       { header: 'ZoneName', value: (z) => z.name },
       { header: 'IsSigned', value: (z) => (z.signed ? 'True' : 'False') },
-      { header: 'Denial', value: (z) => (z.denial ?? '-').toUpperCase() },
-      { header: 'Serial', value: (z) => String(z.serial), align: 'right' },
+      { header: 'Denial', value: (z) => (isSecondary(z) ? '-' : (z.denial ?? '-').toUpperCase()) },
+      { header: 'Serial', value: (z) => String(z.serial ?? '-'), align: 'right' },
       { header: 'Names', value: (z) => String(z.names), align: 'right' },
-      { header: 'KeyMaster', value: (z) => z.keyMaster },
+      { header: 'KeyMaster', value: (z) => (isSecondary(z) ? '-' : z.keyMaster) },
       { header: 'Source', value: (z) => z.source },
-      { header: 'ZoneFile', value: (z) => z.file },
+      { header: 'ZoneType', value: (z) => (isSecondary(z) ? 'Secondary' : 'Primary') },
+      { header: 'State', value: (z) => (isSecondary(z) ? z.state : 'loaded') },
+      { header: 'LastRefresh', value: (z) => (isSecondary(z) ? (z.lastRefresh?.replace(/\.\d+Z$/, 'Z') ?? '-') : '-') },
+      { header: 'ZoneFile', value: (z) => (isSecondary(z) ? `primaries ${z.primaries.join(', ')}` : z.file) },
     ],
     zones,
   );
+}
+
+function secondaryFields(z: SecondaryView): [string, string][] {
+  return [
+    ['ZoneName', z.name],
+    ['ZoneType', 'Secondary'],
+    ['Source', z.source],
+    ['MasterServers', z.primaries.join(', ')],
+    ['TsigKey', z.tsig ?? '(none)'],
+    ['SerialNumber', String(z.serial ?? '-')],
+    ['State', z.state],
+    ['LastRefresh', z.lastRefresh ?? 'never'],
+    ['LastTransfer', z.lastTransfer ?? '-'],
+    ['Expires', z.expires ?? '-'],
+    ['NextCheck', z.nextCheck],
+    ['Names', String(z.names)],
+    ['Records', String(z.records)],
+    ['IsSigned', z.signed ? 'True (as transferred)' : 'False'],
+    ...(z.lastError ? ([['LastError', z.lastError]] as [string, string][]) : []),
+  ];
 }
 
 function policyFields(p: SigningPolicy): [string, string][] {
@@ -148,6 +175,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       ...CLIENT_OPTIONS,
       ...SIGN_OPTIONS,
       file: { type: 'string' },
+      primary: { type: 'string' },
+      tsig: { type: 'string' },
       'allow-transfer': { type: 'string' },
       'reuse-keys': { type: 'boolean', default: false },
       now: { type: 'boolean', default: false },
@@ -179,7 +208,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
     case 'list': {
       if (zone !== undefined) throw new UsageError(`unexpected argument "${zone}"`);
       const client = await connectToServer(values);
-      const result = await client.get<{ zones: ZoneSummary[] }>('/v1/zones');
+      const result = await client.get<{ zones: ListedZone[] }>('/v1/zones');
       out(result, () => (result.zones.length === 0 ? 'No local zones.' : zoneTable(result.zones)));
       return 0;
     }
@@ -187,7 +216,11 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.get<ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms?: number[] }>(`/v1/zones/${path}`);
+      const z = await client.get<(ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms?: number[]; serialScheme?: string; ixfrVersions?: number; ixfrOldestSerial?: number | null }) | SecondaryView>(`/v1/zones/${path}`);
+      if (isSecondary(z)) {
+        out(z, () => formatFields(secondaryFields(z)));
+        return 0;
+      }
       out(z, () =>
         formatFields([
           ['ZoneName', z.name],
@@ -199,6 +232,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
           ['IsSigned', z.signed ? 'True' : 'False'],
           ['KeyMasterServer', z.keyMaster],
           ['AllowTransfer', z.allowTransfer.join(', ') || '(none)'],
+          ...(z.serialScheme ? ([['SerialScheme', z.serialScheme], ['IxfrVersions', `${z.ixfrVersions ?? 0}${z.ixfrOldestSerial != null ? ` (from serial ${z.ixfrOldestSerial})` : ''}`]] as [string, string][]) : []),
           ...(z.signedAt ? ([['SignedAt', z.signedAt]] as [string, string][]) : []),
           ...(z.unsigning
             ? ([
@@ -215,7 +249,16 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
     case 'add': {
       const path = needZone();
       noMore();
-      if (values.file === undefined) throw new UsageError('zone add needs --file FILE');
+      if ((values.file === undefined) === (values.primary === undefined)) throw new UsageError('zone add needs --file FILE, or --primary ADDR[,ADDR...] for a secondary zone');
+      if (values.primary !== undefined) {
+        const primaries = values.primary.split(',').map((p) => p.trim()).filter(Boolean);
+        const allowTransfer = values['allow-transfer']?.split(',').map((a) => a.trim()).filter(Boolean) ?? [];
+        const client = await connectToServer(values);
+        const z = await client.request<SecondaryView>('POST', '/v1/zones', { name: decodeURIComponent(path), primary: primaries, allowTransfer, ...(values.tsig ? { tsig: values.tsig } : {}) });
+        out(z, () => `Added secondary zone ${z.name} from ${z.primaries.join(', ')}: ${z.serial === null ? `not transferred yet (${z.lastError ?? 'trying'})` : `serial ${z.serial}, ${z.names} names${z.signed ? ', signed as transferred' : ''}`}.`);
+        return 0;
+      }
+      if (values.tsig !== undefined) throw new UsageError('--tsig is for a secondary zone (--primary)');
       const allowTransfer = values['allow-transfer']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
       const client = await connectToServer(values);
       const z = await client.request<ZoneSummary & { keysNote?: string }>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer, ...(values['reuse-keys'] ? { reuseKeys: true } : {}) });

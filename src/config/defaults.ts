@@ -57,6 +57,7 @@ export const CONFIG_DEFAULTS = {
   metrics: true,
   console: true,
   consoleListen: [],
+  tsigKeys: [],
 } as const;
 
 /** A policy rule's keys other than `namespace`. */
@@ -68,7 +69,7 @@ export const POLICY_RULE_DEFAULTS = {
 } as const;
 
 /** A zone's keys other than `name` and `file`; `signing` absent means unsigned. */
-export const ZONE_DEFAULTS = { allowTransfer: [] } as const;
+export const ZONE_DEFAULTS = { allowTransfer: [], notify: [], serial: 'keep', journal: { maxVersions: 1000, maxSize: '16m' } } as const;
 
 /**
  * `signing: defaults`, and every key left out of a `signing:` table. Modern choices rather than

@@ -197,13 +197,24 @@ export interface SigningOptions {
 export interface ZoneConfig {
   /** Lowercased, fully qualified (`home.arpa.`). */
   readonly name: string;
+  /** The zone file; absent only for a secondary zone (`primary`). */
   readonly file: string;
-  /** AXFR/IXFR clients. */
-  readonly allowTransfer: readonly CidrPrefix[];
+  /** AXFR/IXFR clients: address prefixes and TSIG keys (docs/zone-transfers.md). */
+  readonly allowTransfer: readonly TransferAclEntry[];
   /** Absent: the zone is served unsigned. */
   readonly signing?: SigningOptions;
   /** RFC 2136 dynamic UPDATE; absent: every UPDATE is refused. */
   readonly update?: ZoneUpdateConfig;
+  /** Secondaries told of every serial change (RFC 1996): addresses, and "ns" for the NS set's in-zone addresses. */
+  readonly notify: readonly (SocketAddress | 'ns')[];
+  /** TSIG key (a name from `tsigKeys` or an update key) that signs NOTIFYs sent and transfers fetched. */
+  readonly tsig?: string;
+  /** How the serial moves on; "keep": as the zone file's serial looks (BIND's serial-update-method). */
+  readonly serial: 'keep' | 'increment' | 'date' | 'unixtime';
+  /** IXFR history kept (src/authority/ixfr-journal.ts). */
+  readonly journal: { readonly maxVersions: number; readonly maxSize: number };
+  /** A secondary zone: transferred in from these primaries (no `file`). */
+  readonly primary?: readonly SocketAddress[];
   /** Where the zone's private keys are: PKCS#8 files in the state dir (absent, `file`) or a PKCS#11 token. */
   readonly keyStorage?: 'file' | { readonly pkcs11: Pkcs11KeyStorage };
 }
@@ -214,6 +225,9 @@ export interface Pkcs11KeyStorage {
   readonly token: string;
   readonly pinFile: string;
 }
+
+/** An `allowTransfer` entry: an address prefix, or a TSIG key (optionally from a prefix too). Both carry `text` for display. */
+export type TransferAclEntry = CidrPrefix | { readonly key: string; readonly address?: CidrPrefix; readonly text: string };
 
 export const TSIG_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
 
@@ -266,6 +280,8 @@ export interface KeymasterConfig {
   readonly trustAnchors: TrustAnchorsConfig;
   readonly policy: readonly PolicyRule[];
   readonly zones: readonly ZoneConfig[];
+  /** TSIG keys for zone transfers and NOTIFY, besides those of `zones[].update.keys`. */
+  readonly tsigKeys: readonly TsigKeyConfig[];
   /** DNS cookies, server and upstream (good-citizen-schema.ts). */
   readonly cookies: CookiesConfig;
   /** Absent in hand-made configs (tests): the defaults. */
@@ -460,14 +476,50 @@ const zoneUpdateSchema = table<ZoneUpdateConfig>({
   maxRecords: withDefault(integer(1, 65535), 2000),
 });
 
-const zoneSchema = table<ZoneConfig>({
-  name: required(zoneName),
-  file: required(filePath),
-  allowTransfer: withDefault(listOf(cidr), ZONE_DEFAULTS.allowTransfer),
-  signing: optional(signingSchema),
-  update: optional(zoneUpdateSchema),
-  keyStorage: optional(keyStorageSchema),
+const transferKeyEntry = table<{ key: string; address: CidrPrefix | undefined }>({ key: required(zoneName), address: optional(cidr) });
+
+const transferAclEntry = either<TransferAclEntry>('a CIDR prefix or { key: NAME, address: PREFIX }', (value) => {
+  if (typeof value === 'string') return cidr;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  return {
+    expected: 'a table { key: NAME, address: PREFIX }',
+    parse: (v, path, ctx) => {
+      const e = transferKeyEntry.parse(v, path, ctx);
+      if (typeof e !== 'object') return e;
+      return { key: e.key, ...(e.address ? { address: e.address } : {}), text: `key ${e.key}${e.address ? ` from ${e.address.text}` : ''}` };
+    },
+  } as Schema<TransferAclEntry>;
 });
+
+const notifyTarget = text<SocketAddress | 'ns'>('"ns" or ADDR[:PORT]', (value) => (value === 'ns' ? 'ns' : attempt(() => parseSocketAddress(value, 53))));
+
+const zoneSchema = table<ZoneConfig>(
+  {
+    name: required(zoneName),
+    file: withDefault(text('a file path', (value, ctx) => (value === '' ? '' : resolve(ctx.baseDir, value))), ''),
+    allowTransfer: withDefault(listOf(transferAclEntry), ZONE_DEFAULTS.allowTransfer),
+    signing: optional(signingSchema),
+    update: optional(zoneUpdateSchema),
+    notify: withDefault(listOf(notifyTarget), ZONE_DEFAULTS.notify),
+    tsig: optional(zoneName),
+    serial: withDefault(oneOf(['keep', 'increment', 'date', 'unixtime'] as const), ZONE_DEFAULTS.serial),
+    journal: withDefault(
+      table<ZoneConfig['journal']>({
+        maxVersions: withDefault(integer(1, 1_000_000), ZONE_DEFAULTS.journal.maxVersions),
+        maxSize: withDefault(byteSize, ZONE_DEFAULTS.journal.maxSize),
+      }),
+      {},
+    ),
+    primary: optional(listOf(socketAddress(53), { minItems: 1 })),
+    keyStorage: optional(keyStorageSchema),
+  },
+  (zone, report) => {
+    if (zone.primary === undefined && zone.file === '') report([], 'missing required key "file" (a file path)');
+    if (zone.primary !== undefined && zone.file !== '') report(['primary'], 'a secondary zone has no "file": it is transferred from its primaries');
+    if (zone.primary !== undefined && (zone.signing !== undefined || zone.update !== undefined))
+      report([zone.signing !== undefined ? 'signing' : 'update'], 'a secondary zone is served as transferred: no signing, no updates');
+  },
+);
 
 const policyRuleSchema = table<PolicyRule>(
   {
@@ -614,7 +666,16 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   metrics: withDefault(boolean(), CONFIG_DEFAULTS.metrics),
   console: withDefault(boolean(), CONFIG_DEFAULTS.console),
   consoleListen: withDefault(listOf(socketAddress(8443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.consoleListen),
+  tsigKeys: withDefault(listOf(tsigKeySchema, { unique: { key: (k) => k.name, field: 'name' } }), CONFIG_DEFAULTS.tsigKeys),
 }, (config, report) => {
+  // Every key a zone names must be defined: in tsigKeys or in some zone's update.keys.
+  const known = new Set([...config.tsigKeys.map((k) => k.name), ...config.zones.flatMap((z) => z.update?.keys.map((k) => k.name) ?? [])]);
+  config.zones.forEach((z, i) => {
+    if (z.tsig !== undefined && !known.has(z.tsig)) report(['zones', i, 'tsig'], `key ${z.tsig} is not defined (tsigKeys or an update key)`);
+    z.allowTransfer.forEach((a, j) => {
+      if ('key' in a && !known.has(a.key)) report(['zones', i, 'allowTransfer', j, 'key'], `key ${a.key} is not defined (tsigKeys or an update key)`);
+    });
+  });
   if (config.consoleListen.length > 0 && !config.console) report(['consoleListen'], 'is set but console is false');
   if (config.tls !== undefined) return;
   if (config.consoleListen.length > 0) report(['consoleListen'], 'the console off loopback is served over HTTPS only: set tls: { cert: FILE, key: FILE }');

@@ -35,12 +35,16 @@ export type LocalZoneResponse =
       /** The wildcard that answered, if one did (for response rate limiting). */
       readonly wildcard?: Name;
     }
-  | { readonly kind: 'transfer'; readonly messages: readonly Message[] };
+  | { readonly kind: 'transfer'; readonly messages: readonly Message[] }
+  /** Encoded already (a zone transfer or its refusal, TSIG-signed when asked): one message over UDP. */
+  | { readonly kind: 'wire'; readonly messages: readonly Uint8Array[]; readonly stream: boolean };
 
 /** The zones this server is authoritative for (src/server/zone-service.ts). */
 export interface LocalZones {
   /** Undefined when no local zone holds the question's name: the resolver answers. */
-  answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined;
+  answer(request: Message, client: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined;
+  /** An RFC 1996 NOTIFY (opcode 4) for a zone; the answer is encoded (and signed) by the zones. */
+  notify?(wire: Uint8Array, request: Message, client: ClientInfo): Promise<Uint8Array> | Uint8Array;
   /** An RFC 2136 UPDATE (opcode 5), as the raw bytes its TSIG covers; the answer is encoded (and signed) by the zones. */
   update?(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array>;
   /** For the resolver: what a hosted zone says of a name a resolution reaches (a CNAME into it). */
@@ -182,6 +186,7 @@ export class QueryPipeline {
       return reply({ rcode: Rcode.BADCOOKIE });
     }
 
+    if (request.opcode === Opcode.NOTIFY && this.o.localZones?.notify) return this.o.localZones.notify(query, request, client);
     if (request.opcode !== Opcode.QUERY) {
       this.stats.notimp++;
       return reply({ rcode: Rcode.NOTIMP });
@@ -191,9 +196,10 @@ export class QueryPipeline {
       return reply({ rcode: Rcode.FORMERR });
     }
     if (request.edns && request.edns.version !== 0) return reply({ rcode: Rcode.BADVERS, question: [] });
-    const local = this.o.localZones?.answer(request, client);
+    const local = this.o.localZones?.answer(request, client, query);
     if (local) {
       if (local.kind === 'transfer') return local.messages.map((m) => encodeMessage(m));
+      if (local.kind === 'wire') return (client.transport === 'tcp' || client.transport === 'tls') && local.stream ? local.messages : local.messages[0];
       const { kind: _kind, wildcard: _wildcard, ...fields } = local;
       // Rate limiting is for spoofed sources: TCP and a valid server cookie (RFC 7873 §5.2.5) prove the address, as Knot exempts them.
       const spoofable = client.transport === 'udp' && verdict !== 'valid';

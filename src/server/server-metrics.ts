@@ -175,7 +175,7 @@ export class ServerMetrics {
     const zoneNext: MetricSample[] = [];
     for (const summary of this.s.zones.list()) {
       const zone = summary.name;
-      serial.push({ labels: { zone }, value: summary.serial });
+      if (summary.serial !== null) serial.push({ labels: { zone }, value: summary.serial });
       if (!summary.signed) continue;
       const served = this.s.zones.findZone(Name.parse(zone))?.served;
       const earliest = served ? this.earliestSignatureExpiry(served, now) : null;

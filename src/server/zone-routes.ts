@@ -67,12 +67,17 @@ async function call<T>(work: () => T | Promise<T>): Promise<T> {
 export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute('GET', '/v1/zones', () => ({ zones: zones.list() }));
   api.registerRoute('POST', '/v1/zones', (request) =>
-    call(() => {
+    call<Promise<unknown>>(() => {
       const b = body(request);
+      const primary = b['primary'];
+      if (primary !== undefined) {
+        if (!Array.isArray(primary) || primary.some((p) => typeof p !== 'string')) throw new ControlError(400, 'bad-field', '"primary" must be a list of ADDR[:PORT]');
+      }
       const allow = b['allowTransfer'];
       if (allow !== undefined && (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string'))) throw new ControlError(400, 'bad-field', '"allowTransfer" must be a list of CIDR prefixes');
       const reuseKeys = b['reuseKeys'];
       if (reuseKeys !== undefined && typeof reuseKeys !== 'boolean') throw new ControlError(400, 'bad-field', '"reuseKeys" must be true or false');
+      if (primary !== undefined) return zones.addSecondary(text(b, 'name', true), primary as string[], text(b, 'tsig'), (allow as string[] | undefined) ?? []);
       return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? [], { reuseKeys: reuseKeys === true });
     }),
   );

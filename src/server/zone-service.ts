@@ -14,7 +14,7 @@ import { type PersistedZone, ZoneStateStore } from '../authority/zone-state-stor
 import { axfrMessages, transferRefusal } from '../authority/zone-transfer.js';
 import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains, parseCidr } from '../config/cidr.js';
-import type { KeymasterConfig, SigningOptions, ZoneConfig } from '../config/schema.js';
+import type { KeymasterConfig, SigningOptions, TransferAclEntry, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
 import { EdeCode } from '../wire/edns.js';
 import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -44,6 +44,13 @@ import { RolloverRequestError, type KeyRolloverView } from '../authority/rollove
 import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
 import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
 import { ZoneJournal } from '../authority/zone-journal.js';
+import { DEFAULT_PRIMARY_TRANSFER, PrimaryTransfers, type TransferClient, transferConfigOf } from '../authority/primary-transfers.js';
+import { buildKeyring } from '../authority/tsig-keyring.js';
+import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
+import { transferSources } from '../authority/transfer-source.js';
+import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones.js';
+import { secondaryAnswer } from '../authority/secondary-answer.js';
+import { throttledLog } from './refusal-logs.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
@@ -73,7 +80,7 @@ interface ZoneEntry {
   readonly name: Name;
   readonly file: string;
   readonly source: 'config' | 'added';
-  readonly allowTransfer: readonly CidrPrefix[];
+  readonly allowTransfer: readonly TransferAclEntry[];
   /** The zone as its file says, without anything DNSSEC adds. */
   unsigned: ZoneData;
   /** What is served: `unsigned`, or the signed zone. */
@@ -125,7 +132,7 @@ export interface ZoneKeyView {
 }
 
 export interface ZoneServiceOptions {
-  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'>;
+  readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
@@ -143,6 +150,9 @@ export interface ZoneServiceOptions {
   readonly onTrustAnchorsWithdrawn?: (zone: Name) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
+  /** NOTIFY retry timing, and how often secondary zones look for due refreshes (ms; 0: only by `secondaries.tick()`): tests shorten them. */
+  readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
+  readonly secondaryTickMs?: number;
 }
 
 const ALGORITHM_BY_CONFIG: Record<SigningOptions['algorithm'], number> = {
@@ -219,6 +229,10 @@ export class ZoneService implements LocalZones {
   private readonly rollover: ZoneRollover;
   /** When each zone's rollovers are next due (ms). */
   private readonly rolloverDue = new Map<string, number>();
+  /** Serials, IXFR history, NOTIFY and AXFR/IXFR out (src/authority/primary-transfers.ts). */
+  readonly transfers: PrimaryTransfers;
+  /** Zones transferred in from other primaries (src/authority/secondary-zones.ts). */
+  secondaries!: SecondaryZones;
   private rolloverTimer: { timer: NodeJS.Timeout | undefined; running: boolean; inRun?: boolean; again?: boolean; schedule?: (delay: number) => void } = { timer: undefined, running: false };
 
   private constructor(private readonly o: ZoneServiceOptions) {
@@ -230,7 +244,8 @@ export class ZoneService implements LocalZones {
     this.guards = { replay: new TsigReplayGuard(DEFAULT_FUDGE), refusedLog: new ThrottledEventLog(o.logger, 'zone.update-refused', 'warn') };
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
-    this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
+    this.online = { journals: new Map(), access: ZoneService.updateAccess(o.config.zones, o.config.tsigKeys ?? []), nextRefresh: new Map(), timer: undefined, stopped: false, lastCompaction: o.clock.now() };
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(o.config.stateDir), keyring: this.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -250,7 +265,9 @@ export class ZoneService implements LocalZones {
     await service.zonesDir.ensure();
     const persisted = await service.state.load();
     service.persisted = new Map(persisted.map((z) => [z.name, z]));
-    for (const zc of o.config.zones) await service.loadConfigZone(zc);
+    for (const zc of o.config.zones) if (!zc.primary) await service.loadConfigZone(zc);
+    const common = { stateDir: o.config.stateDir, keyring: service.online.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.zones.has(p.name)) continue;
       try {
@@ -279,6 +296,7 @@ export class ZoneService implements LocalZones {
     const data = await this.recoverJournal(name, zc.file, loaded);
     const p = this.persisted.get(name.toString());
     const entry = this.newEntry(name, zc.file, 'config', zc.allowTransfer, data, p);
+    this.transfers.configure(name, transferConfigOf(zc), data.serial);
     const sign = p?.signed ?? zc.signing !== undefined;
     const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? policyFromConfig(zc.signing) : undefined;
     await this.install(entry, sign ? policy ?? DEFAULT_SIGNING_POLICY : undefined, 'start');
@@ -289,10 +307,11 @@ export class ZoneService implements LocalZones {
     const data = await this.recoverJournal(name, p.file!, await loadZoneFile(name, p.file!));
     const allow = (p.allowTransfer ?? []).map(parseCidr);
     const entry = this.newEntry(name, p.file!, 'added', allow, data, p);
+    this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
     await this.install(entry, p.signed ? normalizeSigningPolicy(p.policy ?? DEFAULT_SIGNING_POLICY) : undefined, 'start');
   }
 
-  private newEntry(name: Name, file: string, source: 'config' | 'added', allow: readonly CidrPrefix[], data: ZoneData, p: PersistedZone | undefined): ZoneEntry {
+  private newEntry(name: Name, file: string, source: 'config' | 'added', allow: readonly TransferAclEntry[], data: ZoneData, p: PersistedZone | undefined): ZoneEntry {
     return {
       name,
       file,
@@ -309,8 +328,13 @@ export class ZoneService implements LocalZones {
     };
   }
 
-  /** Signs (or not) and swaps the zone in. Throws without changing what is served. */
+  /** Signs (or not) and swaps the zone in; a (re-)signed or unsigned zone gets a new serial, journaled once signed. Throws without changing what is served. */
   private async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
+    const before = this.zones.get(entry.name.toString())?.served;
+    const first = why === 'start' || why === 'added';
+    const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await this.transfers.previouslySigned(entry.name)));
+    const bump = (policy !== undefined || wasSigned) && why !== 'added' ? serialChange(entry.unsigned, this.transfers.nextSerial(entry.name)) : undefined;
+    if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {
       const signed = await this.signEntry(entry, policy, why);
       entry.served = signed.data;
@@ -322,7 +346,11 @@ export class ZoneService implements LocalZones {
       entry.policy = undefined;
       entry.signedAt = undefined;
     }
+    if (bump) await (await this.journalFor(entry)).append(bump, this.o.clock.now());
+    const recorded = !first && before ? this.transfers.changed(entry.name, before, entry.served) : undefined;
     this.zones.set(entry.name.toString(), entry);
+    if (first) await this.transfers.open(entry.name, entry.served, this.online.journals.get(entry.name.toString())?.fileDigest ?? '', policy === undefined);
+    await recorded;
     logEvent(this.o.logger, 'zone.loaded', { zone: entry.name.toString(), file: entry.file, serial: entry.served.serial, names: entry.served.nameCount, signed: policy !== undefined, reason: why });
     this.o.onZoneChanged?.(entry.name);
   }
@@ -393,6 +421,7 @@ export class ZoneService implements LocalZones {
   private entry(zone: string): ZoneEntry {
     const name = zoneName(zone);
     const entry = this.zones.get(name.toString());
+    if (!entry && this.secondaries?.has(name)) throw new ZoneServiceError(409, 'secondary-zone', `zone ${name.toString()} is a secondary zone: served as transferred from its primaries`);
     if (!entry) throw new ZoneServiceError(404, 'no-such-zone', `no local zone ${name.toString()}`);
     return entry;
   }
@@ -428,16 +457,22 @@ export class ZoneService implements LocalZones {
     }
   }
 
-  answer(request: Message, client: ClientInfo): LocalZoneResponse | undefined {
+  answer(request: Message, from: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined {
+    // DNS over TLS and HTTPS carry what TCP carries (a transfer over TLS is RFC 9103's XoT).
+    const client = { ...from, transport: from.transport === 'udp' ? ('udp' as const) : ('tcp' as const) };
     const q = request.question[0];
-    if (!q || q.class !== RRClass.IN || this.zones.size === 0) return undefined;
+    if (!q || q.class !== RRClass.IN) return undefined;
     let entry = this.findZone(q.name);
+    const secondary = this.secondaries?.find(q.name);
+    if (secondary && (!entry || secondary.labelCount > entry.name.labelCount) && !(q.type === RRType.DS && secondary.equals(q.name) && entry))
+      return secondaryAnswer({ secondaries: this.secondaries, transfers: this.transfers, keyring: this.online.access.keyring, dnssec: this.dnssecEnabled, now: Math.floor(this.o.clock.now() / 1000) }, secondary, request, client, wire);
     if (!entry) return undefined;
     // RFC 4035 §3.1.4.1: the DS at a zone cut is the parent's; with both sides hosted here, the parent answers.
     if (q.type === RRType.DS && entry.name.equals(q.name) && !q.name.isRoot) entry = this.findZone(q.name.parent()) ?? entry;
-    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client);
+    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return this.transfer(entry, request, client, wire);
     const dnssec = this.dnssecEnabled && (request.edns?.dnssecOk ?? false);
     const a = answerFromZone(entry.served, q.name, q.type, dnssec, { minimalAny: client.transport === 'udp' });
+    if (wire && hasTsig(request)) return { kind: 'wire', messages: [signedAnswer(wire, request, client.transport, a, this.online.access.keyring, Math.floor(this.o.clock.now() / 1000))], stream: false };
     return { kind: 'answer', ...a };
   }
 
@@ -446,47 +481,56 @@ export class ZoneService implements LocalZones {
    * authoritative answer with its DNSSEC records, or undefined when no hosted zone holds the name.
    */
   lookup(name: Name, type: number): { zone: Name; rcode: number; aa: boolean; answer: ResourceRecord[]; authority: ResourceRecord[] } | undefined {
-    if (this.zones.size === 0 || type === RRType.AXFR || type === RRType.IXFR) return undefined;
+    if (type === RRType.AXFR || type === RRType.IXFR) return undefined;
     let entry = this.findZone(name);
+    const secondary = this.secondaries?.find(name);
+    const copy = secondary && (!entry || secondary.labelCount > entry.name.labelCount) ? this.secondaries.served(secondary) : undefined;
+    if (copy) return { zone: copy.origin, ...answerFromZone(copy, name, type, this.dnssecEnabled) };
     if (!entry) return undefined;
     if (type === RRType.DS && entry.name.equals(name) && !name.isRoot) entry = this.findZone(name.parent()) ?? entry;
     const a = answerFromZone(entry.served, name, type, this.dnssecEnabled);
     return { zone: entry.name, rcode: a.rcode, aa: a.aa, answer: a.answer, authority: a.authority };
   }
 
-  private transfer(entry: ZoneEntry, request: Message, client: ClientInfo): LocalZoneResponse {
+  private transfer(entry: ZoneEntry, request: Message, client: TransferClient, wire: Uint8Array | undefined): LocalZoneResponse {
     const q = request.question[0]!;
-    const zone = entry.name.toString();
-    const refuse = (rcode: number, code: number, text: string): LocalZoneResponse => ({ kind: 'answer', rcode, aa: false, answer: [], authority: [], additional: [], ede: [[code, text]] });
-    if (!q.name.equals(entry.name)) return refuse(Rcode.NOTAUTH, EdeCode.NOT_AUTHORITATIVE, `${q.name.toString()} is not a zone apex here`);
-    if (!entry.allowTransfer.some((p) => cidrContains(p, client.address))) {
-      logEvent(this.o.logger, 'zone.transfer-refused', { zone, client: client.address }, { level: 'warn' });
-      return refuse(Rcode.REFUSED, EdeCode.PROHIBITED, `zone transfer of ${zone} is not allowed for ${client.address}`);
-    }
-    if (client.transport !== 'tcp') {
-      // RFC 5936 §4.2: AXFR only over TCP. RFC 1995 §2: an IXFR over UDP that does not fit gets the SOA alone.
-      if (q.type === RRType.IXFR) return { kind: 'answer', rcode: Rcode.NOERROR, aa: true, answer: [entry.served.soa], authority: [], additional: [] };
-      return refuse(Rcode.REFUSED, EdeCode.NOT_SUPPORTED, 'AXFR is only served over TCP');
-    }
-    const messages = axfrMessages(entry.served, request);
-    if (request.edns) for (const m of messages) m.edns = { udpSize: 1232, version: 0, dnssecOk: request.edns.dnssecOk, zFlags: 0, options: [] };
-    logEvent(this.o.logger, 'zone.transferred', { zone, client: client.address, serial: entry.served.serial, messages: messages.length, type: q.type === RRType.AXFR ? 'AXFR' : 'IXFR' });
-    return { kind: 'transfer', messages };
+    if (!q.name.equals(entry.name))
+      return { kind: 'answer', rcode: Rcode.NOTAUTH, aa: false, answer: [], authority: [], additional: [], ede: [[EdeCode.NOT_AUTHORITATIVE, `${q.name.toString()} is not a zone apex here`]] };
+    return { kind: 'wire', ...this.transfers.respond(entry.name, entry.served, wire ?? encodeMessage(request), request, client) };
   }
 
   // ------------------------------------------------------------------------------------------
   // Management (control API)
   // ------------------------------------------------------------------------------------------
 
-  list(): ZoneSummary[] {
-    return [...this.zones.values()].sort((a, b) => a.name.compareCanonical(b.name)).map((e) => this.summary(e));
+  list(): (ZoneSummary | SecondaryView)[] {
+    const all: (ZoneSummary | SecondaryView)[] = [...this.zones.values()].map((e) => this.summary(e));
+    return [...all, ...this.secondaries.list()].sort((a, b) => Name.parse(a.name).compareCanonical(Name.parse(b.name)));
   }
 
-  show(zone: string): ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms: number[] } {
+  show(zone: string): (ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms: number[] }) | SecondaryView {
+    const secondary = this.secondaries.show(zoneName(zone));
+    if (secondary) return secondary;
     const e = this.entry(zone);
     // What the zone is signed with is what its published keys are, not only what was asked for (an algorithm rollover shows both).
     const keyAlgorithms = e.policy ? [...new Set(e.keys.filter((k) => isPublished(k.metadata.state) || k.metadata.state === 'presigning').map((k) => k.metadata.algorithm))].sort((a, b) => a - b) : [];
-    return { ...this.summary(e), policy: e.policy ?? null, keyAlgorithms };
+    return { ...this.summary(e), policy: e.policy ?? null, keyAlgorithms, ...this.transfers.view(e.name) };
+  }
+
+  /** `zone add ZONE --primary ADDR[,ADDR...] [--tsig KEY]`: a secondary zone, transferred at once. */
+  addSecondary(zone: string, primaries: readonly string[], tsig?: string, allowTransfer: readonly string[] = []): Promise<SecondaryView> {
+    return this.serialize(async () => {
+      const name = zoneName(zone);
+      if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      return this.secondaries.add(name, primaries, tsig, allowTransfer).catch((error: Error) => {
+        throw new ZoneServiceError(400, 'bad-secondary', error.message);
+      });
+    });
+  }
+
+  /** A NOTIFY (opcode 4) from the query path: for the secondary zones. */
+  notify(wire: Uint8Array, request: Message, client: ClientInfo): Uint8Array {
+    return this.secondaries.notify(wire, request, client);
   }
 
   private summary(e: ZoneEntry): ZoneSummary {
@@ -509,7 +553,7 @@ export class ZoneService implements LocalZones {
   add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.serialize(async () => {
       const name = zoneName(zone);
-      if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      if (this.zones.has(name.toString()) || this.secondaries.has(name)) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
       const allow = allowTransfer.map((text) => {
         try {
           return parseCidr(text);
@@ -531,6 +575,8 @@ export class ZoneService implements LocalZones {
       if (keys.note) logDnssecEvent(this.o.logger, keys.reused ? 'zone.keys-reused' : 'zone.archived-keys-not-reused', { zone: name.toString() }, { msg: keys.note });
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
       entry.keyMaster = this.serverName;
+      this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
+      await this.journalFor(entry); // now, so the IXFR history is tied to this file from the start
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
       return { ...this.summary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
@@ -539,10 +585,14 @@ export class ZoneService implements LocalZones {
 
   remove(zone: string): Promise<{ name: string }> {
     return this.serialize(async () => {
+      const secondary = zoneName(zone);
+      if (this.secondaries.has(secondary))
+        return this.secondaries.remove(secondary).then(() => ({ name: secondary.toString() }), (error: Error) => Promise.reject(new ZoneServiceError(409, 'config-zone', error.message)));
       const e = this.entry(zone);
       if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
       await this.deleteJournal(e.name);
+      await this.transfers.remove(e.name);
       this.zones.delete(e.name.toString());
       // Retired with the zone, never re-used silently by a later zone of the same name (key-archive.ts).
       const archived = await this.keyArchive.archive(e.name, new Date(this.o.clock.now())).catch((error: Error) => {
@@ -579,14 +629,14 @@ export class ZoneService implements LocalZones {
         throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
       }
       const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
-      await this.install(next, policy, 'zone sign');
-      try {
-        await this.persist(next, e.name.toString());
-      } catch (error) {
-        this.zones.set(e.name.toString(), e); // serve what was served before
-        this.o.onZoneChanged?.(e.name);
-        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${(error as Error).message}`);
-      }
+      // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
+      await this.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
+        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${error.message}`);
+      });
+      await this.install(next, policy, 'zone sign').catch(async (error: Error) => {
+        await this.persist(e, e.name.toString()).catch(() => undefined);
+        throw error;
+      });
       await this.syncDsAround(next);
       this.wakeRollovers();
       return { ...this.summary(next), policy, keys: sortKeys(next.keys).map(keyView) };
@@ -751,9 +801,12 @@ export class ZoneService implements LocalZones {
     }
     const journal = await this.journalFor(entry);
     await journal.append(change, now);
+    // The IXFR history takes the version before it is served (transfers.changed does that part at once).
+    const recorded = this.transfers.changed(entry.name, entry.served, served);
     entry.unsigned = unsigned;
     entry.served = served;
     this.o.onZoneChanged?.(entry.name);
+    await recorded;
     if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compactJournal(entry, journal);
     return stats;
   }
@@ -781,21 +834,16 @@ export class ZoneService implements LocalZones {
     },
   };
 
-  /** The TSIG keys and client prefixes of each zone's `update:` config. */
-  private static updateAccess(zones: readonly ZoneConfig[]): OnlineState['access'] {
-    const keyring = new Map<string, TsigKey>();
+  /** The TSIG keys (`tsigKeys` and every zone's update keys: one keyring) and client prefixes of each zone's `update:` config. */
+  private static updateAccess(zones: readonly ZoneConfig[], tsigKeys: readonly TsigKeyConfig[]): OnlineState['access'] {
+    const keyring = buildKeyring([
+      ...tsigKeys.map((key) => ({ where: 'tsigKeys', key })),
+      ...zones.flatMap((zc) => (zc.update?.keys ?? []).map((key) => ({ where: `zone ${zc.name}`, key }))),
+    ]);
     const perZone = new Map<string, { keys: Set<string>; allow: readonly CidrPrefix[]; maxRecords: number }>();
     for (const zc of zones) {
       if (!zc.update) continue;
-      const names = new Set<string>();
-      for (const k of zc.update.keys) {
-        const key: TsigKey = { name: Name.parse(k.name).lowercase(), algorithm: tsigAlgorithmName(k.algorithm), secret: new Uint8Array(Buffer.from(k.secret, 'base64')) };
-        const other = keyring.get(key.name.key);
-        if (other && (!other.algorithm.equals(key.algorithm) || Buffer.compare(other.secret, key.secret) !== 0))
-          throw new Error(`zone ${zc.name}: TSIG key ${k.name} is defined again with another algorithm or secret (a key name is one key)`);
-        keyring.set(key.name.key, key);
-        names.add(key.name.key);
-      }
+      const names = new Set(zc.update.keys.map((k) => Name.parse(k.name).lowercase().key));
       perZone.set(Name.parse(zc.name).lowercase().toString(), { keys: names, allow: zc.update.allow, maxRecords: zc.update.maxRecords ?? DEFAULT_MAX_UPDATE_RECORDS });
     }
     return { keyring, perZone };
@@ -865,7 +913,7 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const entry = this.zones.get(zone);
       if (!entry) return respond(Rcode.NOTAUTH);
-      const outcome = applyUpdate(entry.unsigned, message, this.updateOptions);
+      const outcome = applyUpdate(entry.unsigned, message, { ...this.updateOptions, nextSerial: this.transfers.nextSerial(entry.name) });
       if (outcome.rcode !== Rcode.NOERROR) {
         log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
         return respond(outcome.rcode);
@@ -905,7 +953,7 @@ export class ZoneService implements LocalZones {
 
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
-    const outcome = applyUpdate(entry.unsigned, request, this.updateOptions);
+    const outcome = applyUpdate(entry.unsigned, request, { ...this.updateOptions, nextSerial: this.transfers.nextSerial(entry.name) });
     if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
     const change = 'change' in outcome ? outcome.change : undefined;
     if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
@@ -942,7 +990,7 @@ export class ZoneService implements LocalZones {
         }
         if (cached.at > now) return;
         try {
-          const change = serialChange(entry.unsigned);
+          const change = serialChange(entry.unsigned, this.transfers.nextSerial(entry.name));
           const stats = await this.commitChange(entry, change, REFRESH_BATCH);
           report.push({ zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
           logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
@@ -988,6 +1036,8 @@ export class ZoneService implements LocalZones {
     if (this.online.timer) clearTimeout(this.online.timer);
     await this.serialize(async () => {
       for (const journal of this.online.journals.values()) await journal.close();
+      await this.transfers.stop();
+      await this.secondaries.stop();
     });
   }
 
@@ -1033,12 +1083,7 @@ export class ZoneService implements LocalZones {
     const e = this.zones.get(name.toString());
     if (!e?.policy) return;
     const next: ZoneEntry = { ...e };
-    await this.install(next, e.policy, 'key rollover'); // throws: nothing served changed, the driver undoes its writes
-    try {
-      await this.commitChange(next, serialChange(next.unsigned));
-    } catch (error) {
-      logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: name.toString(), error: (error as Error).message }, { msg: `the new keys of ${name.toString()} are served, but the serial could not be moved on: secondaries may lag` });
-    }
+    await this.install(next, e.policy, 'key rollover'); // throws: nothing served changed, the driver undoes its writes; moves the serial on
     await this.syncDsAround(next);
   }
 
@@ -1164,7 +1209,7 @@ export class ZoneService implements LocalZones {
     const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
     if (same) return;
     const soa = parent.unsigned.soa;
-    const serial = nextSerial(soaSerial(soa));
+    const serial = this.transfers.nextSerial(parent.name)(soaSerial(soa));
     try {
       await this.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
       // A DS the parent's file or an old state had for a child served unsigned here would make it bogus: removed, with why.

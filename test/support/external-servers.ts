@@ -35,7 +35,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function startProcess(command: string, args: string[], cwd: string): ChildProcess {
+export function startProcess(command: string, args: string[], cwd: string): ChildProcess {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (d) => (log += d));
@@ -62,7 +62,7 @@ export async function waitForDns(address: string, port: number, zone: string, ch
   throw new Error(`server on ${address}#${port} did not answer for ${zone} (exit ${child.exitCode}):\n${log}`);
 }
 
-function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
+export function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null) {
@@ -366,7 +366,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
   };
 }
 
-function readFileSafe(path: string): string {
+export function readFileSafe(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {

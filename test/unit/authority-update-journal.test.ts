@@ -114,24 +114,26 @@ describe('the zone service across a crash', () => {
     await lab.service.addRecord('lab.example', { name: 'www', type: 'TXT', rdata: '"added by command"' });
     await lab.service.removeRecord('lab.example', { name: 'mail', type: 'A' });
     const before = await servedZone(lab);
-    expect(before.serial).toBe(8);
+    // 1 in the file, moved on when the zone was signed at start, then by each of the 7 changes.
+    expect(before.serial).toBe(9);
     // No stop(): the old service is simply abandoned, as a killed process would be.
     lab.clock.advance(60_000);
     const restarted = await startService(lab);
     const after = await servedZone({ pipeline: restarted.pipeline });
-    expect(after.serial).toBe(8);
+    // Re-signed at start: a new version, so a new serial (secondaries must fetch the new signatures).
+    expect(after.serial).toBe(10);
     for (let i = 0; i < 5; i++) expect(after.rrset(Name.parse(`n${i}.lab.example.`), RRType.A)).toBeDefined();
     expect(after.rrset(Name.parse('www.lab.example.'), RRType.TXT)).toBeDefined();
     expect(after.node(Name.parse('mail.lab.example.'))).toBeUndefined();
     expectZoneSignedAt(after, Math.floor(lab.clock.now() / 1000));
-    expect(lab.logs.some((l) => l.includes('"event":"zone.journal-replayed"') && l.includes('"changes":7'))).toBe(true);
+    expect(lab.logs.some((l) => l.includes('"event":"zone.journal-replayed"') && l.includes('"changes":8'))).toBe(true);
 
     // Compaction: the snapshot holds it all, and the next start reads it instead of the journal.
     await restarted.service.compactJournals();
-    expect(readFileSync(join(lab.stateDir, 'journal', 'lab.example.snapshot'), 'utf8')).toMatch(/^; keymaster-zone-snapshot \{.*"seq":7/);
+    expect(readFileSync(join(lab.stateDir, 'journal', 'lab.example.snapshot'), 'utf8')).toMatch(/^; keymaster-zone-snapshot \{.*"seq":9/);
     const third = await startService(lab);
     const z3 = await servedZone({ pipeline: third.pipeline });
-    expect(z3.serial).toBe(8);
+    expect(z3.serial).toBe(11);
     expect(z3.rrset(Name.parse('n4.lab.example.'), RRType.A)).toBeDefined();
     await restarted.service.stop();
     await third.service.stop();

@@ -247,7 +247,7 @@ describe('UPDATE through the query pipeline (TSIG, online signing)', () => {
   it('zone record add|remove: re-signed and served at once; no-op add, missing remove and signer types are told apart', async () => {
     const l = await lab();
     const added = await l.service.addRecord('lab.example', { name: 'db', type: 'AAAA', rdata: '2001:db8::5' });
-    expect(added).toMatchObject({ zone: 'lab.example.', changed: true, serial: 2 });
+    expect(added).toMatchObject({ zone: 'lab.example.', changed: true, serial: 3 });
     expect(added.added).toEqual(['db.lab.example.\t300\tIN\tAAAA\t2001:db8::5']);
     expect(added.signatures).toBeGreaterThanOrEqual(3);
     const again = await l.service.addRecord('lab.example', { name: 'db.lab.example.', type: 'AAAA', rdata: '2001:db8::5' });
@@ -262,7 +262,7 @@ describe('UPDATE through the query pipeline (TSIG, online signing)', () => {
     await expect(l.service.addRecord('lab.example', { name: 'x', type: 'A', rdata: 'not-an-address' })).rejects.toMatchObject({ status: 400, code: 'bad-record' });
     await expect(l.service.addRecord('lab.example', { name: 'x.example.net.', type: 'A', rdata: '192.0.2.1' })).rejects.toMatchObject({ status: 400, code: 'not-in-zone' });
     await expect(l.service.addRecord('nowhere.test', { name: 'x', type: 'A', rdata: '192.0.2.1' })).rejects.toMatchObject({ status: 404 });
-    expect((await servedZone(l)).serial).toBe(4);
+    expect((await servedZone(l)).serial).toBe(5);
   });
 });
 

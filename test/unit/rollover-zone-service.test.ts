@@ -105,7 +105,7 @@ describe('key rollover in the zone service', () => {
     const parentDs = rrset(lab, 'example.', 'child.example.', RRType.DS)!;
     expect(dsTags(parentDs.records)).toEqual(dsTags(cds.records));
     expect(parentDs.sigs.length).toBeGreaterThan(0);
-    expect(served(lab, 'example.').serial).toBe(2);
+    expect(served(lab, 'example.').serial).toBe(3); // signed (1 -> 2), then the child's DS (-> 3)
     expect(events(lab, 'zone.parent-ds-updated')).toHaveLength(1);
     expect(childValidates(lab, parentDs.records.map((r) => r.rdata))).toBe('secure');
     // A DS question for the child's apex is answered by the parent (RFC 4035 §3.1.4.1), signed by it.
