@@ -21,7 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   policy: ['wire', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   resolver: ['wire', 'crypto', 'dnssec', 'trust', 'policy', 'clock', 'logging'],
   trust: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging'],
-  authority: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging'],
+  // authority reads its zones' own config section (ZoneConfig, ACL prefixes): config/ is below it.
+  authority: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire'],
   server: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster'],
   // The CLI should need only the control contract and `serve`; it still reads some domain types
