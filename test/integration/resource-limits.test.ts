@@ -70,6 +70,11 @@ async function ask(name: string, type = RRType.A, timeoutMs = 3000): Promise<Mes
   return bytes ? decodeMessage(bytes) : undefined;
 }
 
+/** As a stub resolver asks (resolv.conf's attempts): once more when a UDP packet is lost on a loopback flooded by the test itself. */
+async function askAsAStub(name: string, type: number, timeoutMs: number): Promise<Message | undefined> {
+  return (await ask(name, type, timeoutMs / 2)) ?? ask(name, type, timeoutMs / 2);
+}
+
 interface Status {
   resolver: {
     memory: { maxBytes: number; bytes: number; parts: Record<string, { bytes: number; maxBytes: number; entries: number }>; process: Record<string, number> };
@@ -187,8 +192,8 @@ describe('resource limits under attack (maxSize 16m)', () => {
         // A cached name and an uncached name of another zone, asked throughout the flood.
         otherAsked += 2;
         others.push(
-          ask('www.flood.test.', RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && otherAnswered++)),
-          ask(`u${otherAsked}.other.test.`, RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && m.answer.length > 0 && otherAnswered++)),
+          askAsAStub('www.flood.test.', RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && otherAnswered++)),
+          askAsAStub(`u${otherAsked}.other.test.`, RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && m.answer.length > 0 && otherAnswered++)),
         );
       },
     });
