@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeymasterServer, haveTool, removeDir, startKeymaster, tempDir } from '../support/external-servers.js';
 import { LAB_ROLLOVER_TIMERS, sleep, zoneKeys } from '../support/live-rollover.js';
-import { type LabTsigKey, type PeerServer, axfrText, soaSerialAt, startNamedSecondary, startNsdTsigSecondary, waitForSerial } from '../support/secondary-servers.js';
+import { type LabTsigKey, type PeerServer, followZone, startNamedSecondary, startNsdTsigSecondary } from '../support/secondary-servers.js';
 
 /**
  * Keymaster as the primary of a signed zone, followed by a BIND (named) and an NSD secondary on
@@ -46,33 +46,13 @@ function nsupdate(script: string): Promise<{ code: number | null; output: string
   });
 }
 
-/** The zone as `server` serves it (AXFR), checked by both DNSSEC verifiers. */
-function verifyCopy(dir: string, server: { host: string; port: number }, label: string, key?: LabTsigKey): void {
-  const file = join(dir, `${label}.axfr`);
-  writeFileSync(file, axfrText(server, ZONE, key));
-  const bind = spawnSync('dnssec-verify', ['-o', ZONE, file], { encoding: 'utf8' });
-  expect(bind.stdout + bind.stderr, `${label}: dnssec-verify`).toMatch(/Zone fully signed/);
-  const ldns = spawnSync('ldns-verify-zone', [file], { encoding: 'utf8' });
-  expect(ldns.stdout + ldns.stderr, `${label}: ldns-verify-zone`).toMatch(/Zone is verified and complete/);
-}
-
 describe.skipIf(!tools)('Keymaster as a primary: BIND and NSD secondaries follow by NOTIFY and IXFR with TSIG', () => {
   let km: KeymasterServer;
   let named: PeerServer;
   let nsd: PeerServer;
   const dir = tempDir('xfr-out');
-  const describeAll = (n = 6000) => `--- keymaster ---\n${km?.log().slice(-n)}\n--- named ---\n${named?.log().slice(-n)}\n--- nsd ---\n${nsd?.log().slice(-n)}`;
-
-  const primarySerial = async () => (await soaSerialAt({ host: PRIMARY, port: 53 }, ZONE))!;
-  const bothAt = async (serial: number) => {
-    await waitForSerial({ host: BIND, port: 53 }, ZONE, serial, describeAll);
-    await waitForSerial({ host: NSD, port: 53 }, ZONE, serial, describeAll);
-  };
-  const verifyAll = (step: string) => {
-    verifyCopy(dir, { host: PRIMARY, port: 53 }, `${step}-primary`, XFR_KEY);
-    verifyCopy(dir, { host: BIND, port: 53 }, `${step}-named`);
-    verifyCopy(dir, { host: NSD, port: 53 }, `${step}-nsd`);
-  };
+  const logs = { keymaster: () => km?.log(), named: () => named?.log(), nsd: () => nsd?.log() };
+  const { describeAll, primarySerial, allAt: bothAt, verifyAll } = followZone({ dir, zone: ZONE, primary: PRIMARY, key: XFR_KEY, secondaries: { named: BIND, nsd: NSD }, logs });
 
   beforeAll(async () => {
     const file = join(dir, 'xfr.test.zone');

@@ -4,7 +4,7 @@
  * Keymaster follows. Each runs in the foreground as a child process, stopped by its PID (the
  * ChildProcess handle), with its files in a temporary directory removed on stop.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomQueryId } from '../../src/resolver/dns-transport.js';
@@ -182,4 +182,48 @@ export function axfrText(server: { host: string; port: number }, zone: string, k
   const text = execFileSync('dig', [...tsig, '+noall', '+answer', '+onesoa', '-p', String(server.port), `@${server.host}`, zone, 'AXFR'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   // dig prints each message's TSIG RR among the records.
   return text.split('\n').filter((l) => !/\sANY\s+TSIG\s/.test(l)).join('\n');
+}
+
+/** The zone as `server` transfers it, saved as DIR/LABEL.axfr and checked by dnssec-verify and ldns-verify-zone; throws with their output unless both pass. */
+export function verifyTransferredCopy(dir: string, server: { host: string; port: number }, zone: string, label: string, key?: LabTsigKey): void {
+  const file = join(dir, `${label}.axfr`);
+  writeFileSync(file, axfrText(server, zone, key));
+  const bind = spawnSync('dnssec-verify', ['-o', zone, file], { encoding: 'utf8' });
+  if (!/Zone fully signed/.test(bind.stdout + bind.stderr)) throw new Error(`${label}: dnssec-verify fails\n${bind.stdout}${bind.stderr}`);
+  const ldns = spawnSync('ldns-verify-zone', [file], { encoding: 'utf8' });
+  if (!/Zone is verified and complete/.test(ldns.stdout + ldns.stderr)) throw new Error(`${label}: ldns-verify-zone fails\n${ldns.stdout}${ldns.stderr}`);
+}
+
+/** One zone's primary and its secondaries as a test follows them: serials, verified copies, everyone's log. */
+export interface FollowedZone {
+  /** The last `n` characters of each log, headed by its label. */
+  describeAll(n?: number): string;
+  primarySerial(): Promise<number>;
+  /** Waits until every secondary serves `serial` (or later). */
+  allAt(serial: number): Promise<void>;
+  /** The primary's copy (TSIG) and each secondary's pass dnssec-verify and ldns-verify-zone, saved under `step`. */
+  verifyAll(step: string): void;
+}
+
+export function followZone(o: {
+  readonly dir: string;
+  readonly zone: string;
+  readonly primary: string;
+  readonly key: LabTsigKey;
+  /** label → address (port 53). */
+  readonly secondaries: Readonly<Record<string, string>>;
+  readonly logs: Readonly<Record<string, () => string | undefined>>;
+}): FollowedZone {
+  const describeAll = (n = 6000) => Object.entries(o.logs).map(([label, log]) => `--- ${label} ---\n${log()?.slice(-n)}\n`).join('');
+  return {
+    describeAll,
+    primarySerial: async () => (await soaSerialAt({ host: o.primary, port: 53 }, o.zone))!,
+    allAt: async (serial) => {
+      for (const host of Object.values(o.secondaries)) await waitForSerial({ host, port: 53 }, o.zone, serial, describeAll);
+    },
+    verifyAll: (step) => {
+      verifyTransferredCopy(o.dir, { host: o.primary, port: 53 }, o.zone, `${step}-primary`, o.key);
+      for (const [label, host] of Object.entries(o.secondaries)) verifyTransferredCopy(o.dir, { host, port: 53 }, o.zone, `${step}-${label}`);
+    },
+  };
 }
