@@ -7,6 +7,7 @@ import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parent
 import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
 import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
+import { type SignPreview, signPreview } from '../authority/sign-preview.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
 import { signZoneInParallel } from '../authority/parallel-signer.js';
@@ -618,16 +619,28 @@ export class ZoneService implements LocalZones {
     return normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, ...options });
   }
 
+  private signingPolicyOf(request: SignRequest): SigningPolicy {
+    try {
+      return this.resolvePolicy(request);
+    } catch (error) {
+      if (error instanceof ZoneServiceError) throw error;
+      throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
+    }
+  }
+
+  /** `zone sign` without doing it: what would change (sign-preview.ts); nothing is written. */
+  previewSign(zone: string, request: SignRequest): Promise<SignPreview> {
+    return this.serialize(async () => {
+      const e = this.entry(zone);
+      const policy = this.signingPolicyOf(request);
+      return signPreview(e.name.toString(), e.policy, policy, (await this.keyMaster.keys(e.name)).map((k) => k.metadata), e.unsigning !== undefined);
+    });
+  }
+
   sign(zone: string, request: SignRequest): Promise<ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] }> {
     return this.serialize(async () => {
       const e = this.entry(zone);
-      let policy: SigningPolicy;
-      try {
-        policy = this.resolvePolicy(request);
-      } catch (error) {
-        if (error instanceof ZoneServiceError) throw error;
-        throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
-      }
+      const policy = this.signingPolicyOf(request);
       const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
       // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
       await this.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
