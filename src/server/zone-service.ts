@@ -8,6 +8,7 @@ import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
 import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
 import { type SignPreview, signPreview } from '../authority/sign-preview.js';
+import { purgeRetiredKeys } from '../authority/key-purge.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
 import { signZoneInParallel } from '../authority/parallel-signer.js';
@@ -1118,6 +1119,7 @@ export class ZoneService implements LocalZones {
         if (due !== undefined && due > this.o.clock.now()) return due;
         try {
           const next = (await this.rollover.run(rz)).wakeAt;
+          await this.purgeRetiredKeys(rz.name);
           this.rolloverDue.set(zone, Math.min(next ?? Infinity, this.o.clock.now() + ROLLOVER_RECHECK_MS));
           return next;
         } catch (error) {
@@ -1128,6 +1130,15 @@ export class ZoneService implements LocalZones {
       if (at !== undefined && (wake === undefined || at < wake)) wake = at;
     }
     return wake;
+  }
+
+  /** Deletes the zone's keys retired longer than `dnssec.rollover.retiredKeyRetention` (key-purge.ts), each logged. */
+  private async purgeRetiredKeys(zone: Name): Promise<void> {
+    for (const { metadata: m, error } of await purgeRetiredKeys(this.store, zone, this.o.clock.now(), this.rollover.timers.retiredKeyRetention)) {
+      const fields = { zone: zone.toString(), ...keyLogFields(m), retiredAt: m.retired ?? null };
+      if (error) logDnssecEvent(this.o.logger, 'zone.key-purge-failed', { ...fields, error }, { msg: `retired key ${m.keyTag} of ${zone.toString()} not deleted; tried again later` });
+      else logDnssecEvent(this.o.logger, 'zone.key-purged', fields, { msg: `retired key ${m.keyTag} of ${zone.toString()} deleted after the retention period` });
+    }
   }
 
   /** Runs the rollovers on a real-time timer (woken at the engine's next time, at least every minute); `dsAtParent` from the server's resolver. */

@@ -1,12 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatSignPreview, signPreview, signingChanges } from '../../src/authority/sign-preview.js';
 import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from '../../src/authority/signing-options.js';
-import { ManualClock } from '../../src/clock.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
-import { removeDir, tempDir } from '../support/external-servers.js';
+import { removeDir } from '../support/external-servers.js';
+import { oneZoneService } from '../support/one-zone-service.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -45,16 +41,8 @@ describe('signPreview (pure)', () => {
 
 describe('ZoneService.previewSign', () => {
   async function lab() {
-    const dir = tempDir('sign-preview');
+    const { dir, service } = await oneZoneService('sign-preview');
     dirs.push(dir);
-    writeFileSync(join(dir, 'z.zone'), '$TTL 600\n@ SOA ns hostmaster 1 3600 900 604800 300\n@ NS ns\nns A 192.0.2.2\n');
-    const service = await ZoneService.start({
-      config: { stateDir: join(dir, 'state'), zones: [{ name: 'p.example.', file: join(dir, 'z.zone'), allowTransfer: [] }], dnssec: { enable: true, validation: true } } as never,
-      clock: new ManualClock(Date.UTC(2026, 5, 1)),
-      logger: createLogger({ level: 'silent' }),
-      serverName: 'km1',
-      refreshIntervalMs: 0,
-    });
     return service;
   }
 
