@@ -634,7 +634,13 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const e = this.entry(zone);
       const policy = this.signingPolicyOf(request);
-      return signPreview(e.name.toString(), e.policy, policy, (await this.keyMaster.keys(e.name)).map((k) => k.metadata), e.unsigning !== undefined);
+      // An unsigned zone's preview needs no keys (its key directory may not even be usable yet: sign says why).
+      const keys = e.policy
+        ? await this.keyMaster.keys(e.name).catch((error: Error) => {
+            throw new ZoneServiceError(500, 'keys-unreadable', `zone ${e.name.toString()}: ${error.message}`);
+          })
+        : [];
+      return signPreview(e.name.toString(), e.policy, policy, keys.map((k) => k.metadata), e.unsigning !== undefined);
     });
   }
 
