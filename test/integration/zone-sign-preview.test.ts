@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeymasterServer, startKeymaster } from '../support/external-servers.js';
@@ -42,6 +42,19 @@ describe('keymaster zone sign on a signed zone', () => {
     expect(r.stderr).toMatch(/nothing done: add --yes to sign/);
     expect(await policy()).toEqual(before.policy);
     expect(await serial()).toBe(before.serial);
+  });
+
+  it('the control API: dryRun must be a boolean, and a bad period is said in durations', async () => {
+    const token = readFileSync(join(km.stateDir, 'control.token'), 'utf8').trim();
+    const post = async (body: unknown) => {
+      const r = await fetch(`http://${SERVER}:5380/v1/zones/${ZONE}/sign`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as { error?: { code: string; message: string } } };
+    };
+    expect(await post({ dryRun: 'yes' })).toMatchObject({ status: 400, body: { error: { code: 'bad-field', message: '"dryRun" must be true or false' } } });
+    const bad = await post({ dryRun: true, options: { kskRollover: 1800 } });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad-signing-options', message: 'kskRollover: must be at least 1h, got 30m' } } });
+    const real = await post({ options: { zskRollover: 600 } });
+    expect(real.body.error?.message).toBe('zskRollover: must be at least 1h, got 10m');
   });
 
   it('--json without --yes: the preview as JSON on stdout, the error on stderr, exit 1', async () => {
