@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-encoding.js';
 import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import { type KeyLocation, type KeyPairSource, type PrivateKeyHandle, fileKeyPairs, isTokenKey } from './private-key-handle.js';
@@ -216,6 +216,34 @@ export class KeyStore {
     } catch (error) {
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
       throw new KeyStoreError(current, `cannot write: ${reason(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Deletes a key for good. The metadata goes first (one unlink, then the directory is synced):
+   * from then on the key is not in the store, so a crash after it leaves at most an unlisted
+   * private key file, never a listed key that cannot sign. Then the private key: its file, or
+   * its objects in the zone's PKCS#11 token.
+   */
+  async remove(zone: Name, metadata: KeyMetadata): Promise<void> {
+    const dir = this.zoneDirectory(zone);
+    let current = join(dir, `${metadata.id}.json`);
+    try {
+      await rm(current);
+      await syncDirectory(dir);
+      const where = metadata.storage?.pkcs11;
+      if (where) {
+        current = `pkcs11:${where.token}/${where.id}`;
+        const token = this.tokens.get(zone.lowercase().toString());
+        if (!token || token.config.token !== where.token) throw new Error('the zone\'s keyStorage does not name this token; its objects are left there');
+        token.destroy(where.id);
+        return;
+      }
+      current = join(dir, `${metadata.id}.pem`);
+      await rm(current, { force: true });
+      await syncDirectory(dir);
+    } catch (error) {
+      throw new KeyStoreError(current, `cannot delete key ${metadata.id}: ${reason(error)}`, { cause: error });
     }
   }
 

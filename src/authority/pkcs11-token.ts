@@ -162,6 +162,16 @@ export class Pkcs11Token {
     return { sensitive: sensitive!, extractable: extractable! };
   }
 
+  /** Destroys every object (private and public key) with CKA_ID `id`; returns how many there were. */
+  destroy(id: string): number {
+    const lib = pkcs11();
+    this.mod.C_FindObjectsInit(this.session, [{ type: lib.CKA_ID, value: Buffer.from(id, 'hex') }]);
+    const found = this.mod.C_FindObjects(this.session, 16);
+    this.mod.C_FindObjectsFinal(this.session);
+    for (const object of found) this.mod.C_DestroyObject(this.session, object);
+    return found.length;
+  }
+
   private find(id: string): Pkcs11Types.Handle {
     const lib = pkcs11();
     this.mod.C_FindObjectsInit(this.session, [{ type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY }, { type: lib.CKA_ID, value: Buffer.from(id, 'hex') }]);

@@ -1,6 +1,7 @@
 import { algorithmFromMnemonic, algorithmMnemonic, isSupportedAlgorithm } from '../crypto/algorithms.js';
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../crypto/key-generation.js';
 import { algorithmProfile } from '../crypto/algorithm-profile.js';
+import { formatDuration } from '../config/duration.js';
 
 /**
  * The zone signing wizard's parameters (the Microsoft DNS Server's "Customize zone signing
@@ -106,9 +107,11 @@ export function normalizeSigningPolicy(policy: SigningPolicy): SigningPolicy {
     if (!Number.isInteger(v) || v < RSA_MIN_BITS || v > RSA_MAX_BITS) throw new SigningPolicyError(field, `RSA key size must be ${RSA_MIN_BITS}..${RSA_MAX_BITS} bits, got ${value}`);
     return v;
   };
+  // Periods are said as durations (`1h`, `30m`): the API, console and CLI callers think in them.
   const positive = (field: keyof SigningPolicy, min: number) => {
-    const v = policy[field] as number;
-    if (!Number.isInteger(v) || v < min) throw new SigningPolicyError(field, `must be an integer of at least ${min}, got ${v}`);
+    const v = policy[field] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new SigningPolicyError(field, `must be a duration (whole seconds) of at least ${formatDuration(min)}, got ${JSON.stringify(v)}`);
+    if (v < min) throw new SigningPolicyError(field, `must be at least ${formatDuration(min)}, got ${v < 0 ? `${v} seconds` : formatDuration(v)}`);
   };
   positive('dnskeySignatureValidity', HOUR);
   positive('dsSignatureValidity', HOUR);

@@ -55,7 +55,7 @@ export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone add ZONE --file FILE [--allow-transfer CIDR,...] [--reuse-keys]
        keymaster zone add ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY] [--allow-transfer CIDR,...]   (a secondary zone)
        keymaster zone remove ZONE
-       keymaster zone sign ZONE [--defaults | --like ZONE | options...]
+       keymaster zone sign ZONE [--defaults | --like ZONE | options...] [--yes]
        keymaster zone unsign ZONE [--now]     # the DS goes first; --now: no parent has one
        keymaster zone keys ZONE [--wide | --output COLUMNS] [--json]
        keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
@@ -84,6 +84,8 @@ allowed secondaries, and signed by this server as their Key Master.
     --no-rfc5011               one KSK and one ZSK, no standby keys
     --distribute-trust-anchor  add the zone's trust anchor to this server's store
                 writes STATEDIR/dsset-ZONE. and STATEDIR/keyset-ZONE. for the parent.
+                On a signed zone it shows what would change (options old → new, an algorithm
+                rollover that would start) and does nothing (exit 1) unless --yes is given.
   unsign        removes every DNSSEC record (the keys stay in the key store)
   keys          the zone's signing keys, like Get-DnsServerSigningKey (never private keys), with
                 each key's rollover status, next action and how long until it; within 120

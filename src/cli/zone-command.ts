@@ -4,6 +4,7 @@ import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ZoneKeyView, ZoneSummary } from '../server/zone-service.js';
 import type { SecondaryView } from '../authority/secondary-zones.js';
+import { type SignPreview, formatSignPreview } from '../authority/sign-preview.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
@@ -167,6 +168,16 @@ function policyFields(p: SigningPolicy): [string, string][] {
   ];
 }
 
+/** A signed zone is changed only with --yes: the preview is shown (JSON with --json) and nothing is done. */
+function refuseUnconfirmedSign(preview: SignPreview, json: boolean): number {
+  const why = `zone ${preview.zone} is signed and signing it again changes it (above); nothing done: add --yes to sign`;
+  if (json) process.stdout.write(`${JSON.stringify({ preview }, null, 2)}\n`);
+  // A person at a terminal reads the preview on stdout; a script gets it with the error on stderr.
+  else (process.stdin.isTTY ? process.stdout : process.stderr).write(`${formatSignPreview(preview)}\n`);
+  process.stderr.write(`keymaster zone: ${why}\n`);
+  return 1;
+}
+
 export async function runZoneCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -179,6 +190,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       tsig: { type: 'string' },
       'allow-transfer': { type: 'string' },
       'reuse-keys': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
       now: { type: 'boolean', default: false },
       digest: { type: 'string' },
       ttl: { type: 'string' },
@@ -278,6 +290,10 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       noMore();
       const request = signBody(values);
       const client = await connectToServer(values);
+      if (!values.yes) {
+        const preview = await client.request<SignPreview>('POST', `/v1/zones/${path}/sign`, { ...request, dryRun: true });
+        if (preview.needsConfirmation) return refuseUnconfirmedSign(preview, values.json);
+      }
       const z = await client.request<ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/sign`, request, );
       out(z, () => `Signed zone ${z.name} (serial ${z.serial}, ${z.records} records).\n\n${formatFields(policyFields(z.policy))}\n\n${keyTable(z.keys.filter((k) => k.state !== 'Retired'))}`);
       return 0;

@@ -40,7 +40,7 @@ export const CONFIG_DEFAULTS = {
     // Validation work per client query (KeyTrap, NSEC3 hash exhaustion); see README, "Limits".
     limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 150, maxNsec3Iterations: 150, maxDenialRecords: 32 },
     // Key rollover of signed local zones (RFC 7583 times); below the RFC values only in labs (warned).
-    rollover: { minimumWait: '1h', propagationDelay: '5m', parentPropagationDelay: '1h', dsPollingPeriod: '12h', addHoldDown: '30d', removeHoldDown: '30d', minRefresh: '1h' },
+    rollover: { minimumWait: '1h', propagationDelay: '5m', parentPropagationDelay: '1h', dsPollingPeriod: '12h', addHoldDown: '30d', removeHoldDown: '30d', minRefresh: '1h', retiredKeyRetention: '30d' },
   },
   trustAnchors: {
     rootAnchors: IANA_ROOT_ANCHORS_URL,

@@ -119,6 +119,8 @@ export interface RolloverConfig {
   readonly addHoldDown: number;
   readonly removeHoldDown: number;
   readonly minRefresh: number;
+  /** Retired keys of signed local zones are deleted from the key store this long after they were retired. */
+  readonly retiredKeyRetention: number;
 }
 
 /** Bounds on the validation work of one client query (KeyTrap, NSEC3 hash exhaustion). */
@@ -617,6 +619,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
           addHoldDown: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.addHoldDown),
           removeHoldDown: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.removeHoldDown),
           minRefresh: withDefault(duration(1), CONFIG_DEFAULTS.dnssec.rollover.minRefresh),
+          retiredKeyRetention: withDefault(duration(0), CONFIG_DEFAULTS.dnssec.rollover.retiredKeyRetention),
         }),
         {},
       ),

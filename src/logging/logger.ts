@@ -69,6 +69,8 @@ export const DNSSEC_EVENTS = {
   'zone.signing-failed': { level: 'error' },
   'zone.keys-generated': {},
   'zone.key-retired': {},
+  'zone.key-purged': {},
+  'zone.key-purge-failed': { level: 'warn' },
   'key.rollover-due': { eventId: 7667 },
   'key.rollover-started': { eventId: 7669 },
   'key.rollover-completed': { eventId: 7670 },

@@ -83,7 +83,16 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   );
   api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));
   api.registerRoute('DELETE', '/v1/zones/:zone', ({ params }) => call(() => zones.remove(params['zone']!)));
-  api.registerRoute('POST', '/v1/zones/:zone/sign', (request) => call(() => zones.sign(request.params['zone']!, signRequest(body(request)))));
+  // `dryRun: true`: the preview of what signing would change (sign-preview.ts), nothing done.
+  api.registerRoute('POST', '/v1/zones/:zone/sign', (request) =>
+    call<unknown>(() => {
+      const b = body(request);
+      const { dryRun, ...rest } = b;
+      if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ControlError(400, 'bad-field', '"dryRun" must be true or false');
+      const zone = request.params['zone']!;
+      return dryRun ? zones.previewSign(zone, signRequest(rest)) : zones.sign(zone, signRequest(rest));
+    }),
+  );
   api.registerRoute('POST', '/v1/zones/:zone/unsign', (request) => call(() => zones.unsign(request.params['zone']!, { now: body(request)['now'] === true })));
   api.registerRoute('GET', '/v1/zones/:zone/keys', ({ params }) => call(() => zones.keys(params['zone']!)));
   api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));

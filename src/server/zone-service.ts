@@ -7,6 +7,8 @@ import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parent
 import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
 import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
 import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
+import { type SignPreview, signPreview } from '../authority/sign-preview.js';
+import { purgeRetiredKeys } from '../authority/key-purge.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
 import { signZoneInParallel } from '../authority/parallel-signer.js';
@@ -618,16 +620,34 @@ export class ZoneService implements LocalZones {
     return normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, ...options });
   }
 
+  private signingPolicyOf(request: SignRequest): SigningPolicy {
+    try {
+      return this.resolvePolicy(request);
+    } catch (error) {
+      if (error instanceof ZoneServiceError) throw error;
+      throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
+    }
+  }
+
+  /** `zone sign` without doing it: what would change (sign-preview.ts); nothing is written. */
+  previewSign(zone: string, request: SignRequest): Promise<SignPreview> {
+    return this.serialize(async () => {
+      const e = this.entry(zone);
+      const policy = this.signingPolicyOf(request);
+      // An unsigned zone's preview needs no keys (its key directory may not even be usable yet: sign says why).
+      const keys = e.policy
+        ? await this.keyMaster.keys(e.name).catch((error: Error) => {
+            throw new ZoneServiceError(500, 'keys-unreadable', `zone ${e.name.toString()}: ${error.message}`);
+          })
+        : [];
+      return signPreview(e.name.toString(), e.policy, policy, keys.map((k) => k.metadata), e.unsigning !== undefined);
+    });
+  }
+
   sign(zone: string, request: SignRequest): Promise<ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] }> {
     return this.serialize(async () => {
       const e = this.entry(zone);
-      let policy: SigningPolicy;
-      try {
-        policy = this.resolvePolicy(request);
-      } catch (error) {
-        if (error instanceof ZoneServiceError) throw error;
-        throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
-      }
+      const policy = this.signingPolicyOf(request);
       const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
       // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
       await this.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
@@ -1105,6 +1125,7 @@ export class ZoneService implements LocalZones {
         if (due !== undefined && due > this.o.clock.now()) return due;
         try {
           const next = (await this.rollover.run(rz)).wakeAt;
+          await this.purgeRetiredKeys(rz.name);
           this.rolloverDue.set(zone, Math.min(next ?? Infinity, this.o.clock.now() + ROLLOVER_RECHECK_MS));
           return next;
         } catch (error) {
@@ -1115,6 +1136,15 @@ export class ZoneService implements LocalZones {
       if (at !== undefined && (wake === undefined || at < wake)) wake = at;
     }
     return wake;
+  }
+
+  /** Deletes the zone's keys retired longer than `dnssec.rollover.retiredKeyRetention` (key-purge.ts), each logged. */
+  private async purgeRetiredKeys(zone: Name): Promise<void> {
+    for (const { metadata: m, error } of await purgeRetiredKeys(this.store, zone, this.o.clock.now(), this.rollover.timers.retiredKeyRetention)) {
+      const fields = { zone: zone.toString(), ...keyLogFields(m), retiredAt: m.retired ?? null };
+      if (error) logDnssecEvent(this.o.logger, 'zone.key-purge-failed', { ...fields, error }, { msg: `retired key ${m.keyTag} of ${zone.toString()} not deleted; tried again later` });
+      else logDnssecEvent(this.o.logger, 'zone.key-purged', fields, { msg: `retired key ${m.keyTag} of ${zone.toString()} deleted after the retention period` });
+    }
   }
 
   /** Runs the rollovers on a real-time timer (woken at the engine's next time, at least every minute); `dsAtParent` from the server's resolver. */

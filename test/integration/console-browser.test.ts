@@ -177,6 +177,25 @@ describe.skipIf(!haveTool(CHROMIUM))('the web console in Chromium', () => {
     await screenshot(page, 'zone');
   });
 
+  it('signing the signed zone again shows the server\'s preview and signs only when confirmed', async () => {
+    const zskRollover = async () => (JSON.parse((await server.cli(['zone', 'show', 'plain.test.', '--json'])).stdout) as { policy: { zskRollover: number } }).policy.zskRollover;
+    await page.goto(`${ORIGIN}/console/#/zones/plain.test.`);
+    await page.waitForSelector('tr.key');
+    await page.fill('input[name="zskRollover"]', '30');
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await page.click('button:text("Sign with these")');
+    await page.waitForSelector('#toast:has-text("not confirmed")');
+    expect(asked[0]).toMatch(/plain\.test\. is signed[\s\S]*zskRollover: 90d → 30d/);
+    expect(await zskRollover()).toBe(90 * 86400);
+
+    await page.fill('input[name="zskRollover"]', '30');
+    page.once('dialog', (d) => void d.accept());
+    await page.click('button:text("Sign with these")');
+    await page.waitForSelector('#toast:has-text("plain.test. signed")');
+    expect(await zskRollover()).toBe(30 * 86400);
+  });
+
   it('explains a bogus name as a chain of trust with the failing link marked', async () => {
     await page.click('nav a[href="#/explain"]');
     await page.fill('#explain-name', 'www.bogus.example.');

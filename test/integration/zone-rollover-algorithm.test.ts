@@ -78,7 +78,7 @@ describe.skipIf(!haveTool('unbound'))('live algorithm rollover (RSASHA256 → EC
   });
 
   it('zone sign --algorithm ECDSAP256SHA256 rolls the algorithm through every stage without one failed validation', async () => {
-    const r = await auth.cli(['zone', 'sign', 'algo.example.', '--algorithm', 'ECDSAP256SHA256', '--no-rfc5011', '--dnskey-ttl', '6s', '--ds-ttl', '2s', '--inception', '1h', '--dnskey-validity', '2h', '--ds-validity', '2h', '--signature-validity', '2h']);
+    const r = await auth.cli(['zone', 'sign', 'algo.example.', '--yes', '--algorithm', 'ECDSAP256SHA256', '--no-rfc5011', '--dnskey-ttl', '6s', '--ds-ttl', '2s', '--inception', '1h', '--dnskey-validity', '2h', '--ds-validity', '2h', '--signature-validity', '2h']);
     expect(r.code, r.stderr).toBe(0);
     // Watch the stages go by in `zone keys` (each lasts a second or more with the lab timers).
     const seen = new Set<string>();

@@ -99,6 +99,8 @@ export interface RolloverTimers {
   readonly removeHoldDown: number;
   /** RFC 5011 §2.3 floor of the resolvers' active refresh interval. */
   readonly minRefresh: number;
+  /** How long a retired key is kept (files, metadata, token objects) before it is deleted (key-purge.ts). */
+  readonly retiredKeyRetention: number;
   /** How long before a rollover event 7667 ("rolls within a day") is given. */
   readonly advanceNotice: number;
 }
@@ -112,6 +114,7 @@ export const DEFAULT_ROLLOVER_TIMERS: RolloverTimers = {
   removeHoldDown: 30 * DAY,
   minRefresh: HOUR,
   advanceNotice: DAY,
+  retiredKeyRetention: 30 * DAY,
 };
 
 /** The timers set below the values the RFCs and the reference give: a lab setting, worth a warning. */

@@ -236,6 +236,25 @@ function keyTable(zone, keys) {
     )));
 }
 
+/** The server's preview (the CLI's too) of signing a signed zone again, as a confirmation question. */
+function signPreviewText(p) {
+  const lines = [`${p.zone} is signed. Signing it again changes:`];
+  if (p.changes.length === 0) lines.push('  no signing option (it is re-signed as it is)');
+  for (const c of p.changes) lines.push(`  ${c.field}: ${c.from} → ${c.to}`);
+  if (p.algorithmRollover) lines.push(`An algorithm rollover starts: ${p.algorithmRollover.from.join(', ')} → ${p.algorithmRollover.to}.`);
+  if (p.algorithmRolloverUnderway) lines.push(`An algorithm rollover is under way (${p.algorithmRolloverUnderway.from} → ${p.algorithmRolloverUnderway.to}).`);
+  if (p.keysRegenerated) lines.push('New keys of the new sizes replace the old ones at once.');
+  if (p.endsUnsign) lines.push('The unsign under way is called off.');
+  return `${lines.join('\n')}\n\nSign?`;
+}
+
+/** Signs after the server's dry run, asking first when the zone is signed (nothing is sent if not confirmed). */
+async function signConfirmed(path, body) {
+  const preview = await api('POST', path, { ...body, dryRun: true });
+  if (preview.needsConfirmation && !confirm(signPreviewText(preview))) throw new Error('not signed: not confirmed');
+  return api('POST', path, body);
+}
+
 /** The signing wizard's three ways: defaults, like another zone, or custom settings. */
 function signForms(zone, signedZones) {
   const path = `/v1/zones/${encodeURIComponent(zone)}/sign`;
@@ -246,14 +265,14 @@ function signForms(zone, signedZones) {
   const ksk = h('input', { name: 'kskRollover', value: '755', size: 4 });
   const rfc5011 = h('input', { type: 'checkbox', name: 'rfc5011', checked: true });
   return h('div', {},
-    h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api('POST', path, { defaults: true }), `${zone} signed with the defaults`); } },
+    h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => signConfirmed(path, { defaults: true }), `${zone} signed with the defaults`); } },
       h('button', { type: 'submit' }, 'Sign with the defaults')),
-    signedZones.length > 0 && h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api('POST', path, { like: like.value }), `${zone} signed like ${like.value}`); } },
+    signedZones.length > 0 && h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => signConfirmed(path, { like: like.value }), `${zone} signed like ${like.value}`); } },
       h('label', {}, 'Like zone', like), h('button', { type: 'submit' }, 'Sign like it')),
     h('form', { class: 'inline', onsubmit: (e) => {
       e.preventDefault();
       const options = { algorithm: Number(algorithm.value), denial: denial.value, zskRollover: Number(zsk.value) * 86400, kskRollover: Number(ksk.value) * 86400, rfc5011: rfc5011.checked };
-      act(() => api('POST', path, { options }), `${zone} signed`);
+      act(() => signConfirmed(path, { options }), `${zone} signed`);
     } }, h('label', {}, 'Algorithm', algorithm), h('label', {}, 'Denial', denial), h('label', {}, 'ZSK rollover (days)', zsk), h('label', {}, 'KSK rollover (days)', ksk), h('label', {}, 'RFC 5011', rfc5011), h('button', { type: 'submit' }, 'Sign with these')),
   );
 }
