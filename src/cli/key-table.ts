@@ -53,5 +53,7 @@ const WIDE_COLUMNS = ['keyid', 'keytype', 'state', 'tag', 'algorithm', 'length',
  * names (comma-separated). Unknown names are a usage error listing the known ones.
  */
 export function formatKeyTable(keys: readonly ZoneKeyView[], options: { wide?: boolean; output?: string; now?: number } = {}): string {
-  return formatTable(chooseColumns(keyColumns(options.now ?? Date.now()), { normal: DEFAULT_COLUMNS, wide: WIDE_COLUMNS }, options), keys);
+  // Where the keys live is worth a column as soon as any of them is not a file (a PKCS#11 token).
+  const normal = keys.some((k) => (k.keyStorage ?? 'file') !== 'file') ? [...DEFAULT_COLUMNS, 'storage'] : DEFAULT_COLUMNS;
+  return formatTable(chooseColumns(keyColumns(options.now ?? Date.now()), { normal, wide: WIDE_COLUMNS }, options), keys);
 }
