@@ -54,7 +54,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
   const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
-  const policy = await startPolicyService({ configRules: config.policy, documents: await FileDocumentStore.open(config.stateDir), scheduler, clock: systemClock, logger, configFile });
+  const documents = await FileDocumentStore.open(config.stateDir);
+  const policy = await startPolicyService({ configRules: config.policy, documents, scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
   // zone file stops the start with its file and line. The pipeline flushes a zone's cached
@@ -87,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
       }
     : unavailableDnskeyFetcher(logger);
-  const trust = await startTrustService({ config, clock: systemClock, logger, fetchDnskey });
+  const trust = await startTrustService({ config, documents, clock: systemClock, logger, fetchDnskey });
   distributeAnchors = (zone, keyset) => {
     // Durable: resolves once the store file holding the keys is synced.
     void trust

@@ -17,7 +17,8 @@ import { applyConfigImports } from '../trust/config-imports.js';
 import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
 import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
-import { TrustAnchorStore, type StoreWriter } from '../trust/trust-anchor-store.js';
+import { TrustAnchorStore } from '../trust/trust-anchor-store.js';
+import type { DocumentStore } from '../store/document-store.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
 import { zoneKey, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -27,9 +28,10 @@ export interface TrustServiceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly fetchDnskey: DnskeyFetcher;
-  /** Tests: deterministic jitter, injected store writer, no real-time refresh loop. */
+  /** The server's one DocumentStore: the trust anchors are its `trust-anchors` document. */
+  readonly documents: DocumentStore;
+  /** Tests: deterministic jitter, no real-time refresh loop. */
   readonly random?: () => number;
-  readonly writer?: StoreWriter;
   readonly storeRetryDelayMs?: number;
   readonly autoRefresh?: boolean;
   /** Where a URL's fallback comes from (default: the shipped trust-anchors/root-anchors.xml). */
@@ -193,10 +195,9 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
   const { config, clock, logger } = options;
   const timers = timersOf(config);
   const store = await TrustAnchorStore.open({
-    stateDir: config.stateDir,
+    documents: options.documents,
     clock,
     logger,
-    ...(options.writer ? { writer: options.writer } : {}),
     ...(options.storeRetryDelayMs === undefined ? {} : { retryDelayMs: options.storeRetryDelayMs }),
   });
   const lowered = loweredTimers(timers);

@@ -1,20 +1,27 @@
 import { createHash } from 'node:crypto';
+import type { DocumentType } from '../store/document-store.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 import { ANCHOR_SOURCE_KINDS, type AnchorSource } from './anchor-source.js';
 import { ANCHOR_ORIGINS, ANCHOR_STATES, dnskeyTagWithoutRevoke, dsFields, zoneKey, type Anchor, type TrustPoint } from './trust-point.js';
 
 /**
- * The TrustAnchors store's file: versioned JSON with a SHA-256 of its content, parsed strictly
- * (every field checked, unknown ones refused, each fault named with its path). Version 2 adds
- * each anchor's source and the config imports already applied (config-imports.ts); version 1
- * files are read as they are and written back as version 2.
+ * The TrustAnchors store's document (key `trust-anchors` of the store contract, so the file
+ * store keeps it as STATEDIR/trust-anchors.json), parsed strictly: every field checked, unknown
+ * ones refused, each fault named with its path. Version 3 is the store contract's envelope
+ * (src/store/document-envelope.ts) around `{ trustPoints, configImports }`. Files of the two
+ * releases before it are read once (`upgrade`) and written back as version 3: version 1 (trust
+ * points alone) and version 2 (anchor sources and config imports), each with its own
+ * `checksum: "sha256:…"`, which is still checked.
  */
 
-export const TRUST_ANCHOR_STORE_FILE = 'trust-anchors.json';
+export const TRUST_ANCHORS_KEY = 'trust-anchors';
+export const TRUST_ANCHOR_STORE_FILE = `${TRUST_ANCHORS_KEY}.json`;
 export const TRUST_ANCHOR_STORE_FORMAT = 'keymaster-trust-anchors';
-export const TRUST_ANCHOR_STORE_VERSION = 2;
-const READABLE_VERSIONS = [1, 2];
+export const TRUST_ANCHOR_STORE_VERSION = 3;
+const LEGACY_VERSIONS = [1, 2];
+
+type Fault = (message: string) => Error;
 
 export class TrustStoreError extends Error {
   override readonly name = 'TrustStoreError';
@@ -81,22 +88,26 @@ function checksumOf(body: unknown): string {
 const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
 /** Version 1 summed the trust points alone; version 2 sums them with the config imports. */
-function checksumOfContent(version: number, trustPoints: unknown, configImports: unknown): string {
+function legacyChecksum(version: number, trustPoints: unknown, configImports: unknown): string {
   return checksumOf(version === 1 ? trustPoints : { trustPoints, configImports });
 }
 
-/** The file's text for these trust points (sorted by zone, so equal stores give equal files). */
-export function serializeTrustAnchorStore(trustPoints: readonly TrustPoint[], now: number, configImports: readonly ConfigImportRecord[] = []): string {
-  const body = [...trustPoints].sort(byKey((tp) => tp.zone)).map(trustPointToJson);
-  const imports = [...configImports].sort(byKey((r) => r.file)).map((r) => ({ file: r.file, sha256: r.sha256, zone: r.zone, importedAt: iso(r.importedAt) }));
-  // JSON.stringify drops undefined members; parse the body back so the checksum covers exactly what is written.
-  const written = JSON.parse(JSON.stringify(body)) as unknown;
-  const version = TRUST_ANCHOR_STORE_VERSION;
-  return `${JSON.stringify(
-    { format: TRUST_ANCHOR_STORE_FORMAT, version, written: iso(now), checksum: checksumOfContent(version, written, imports), trustPoints: written, configImports: imports },
-    null,
-    1,
-  )}\n`;
+/** The document's data (sorted by zone and file, so equal stores give equal documents). */
+function encodeContent(content: TrustAnchorStoreContent): unknown {
+  const trustPoints = [...content.trustPoints].sort(byKey((tp) => tp.zone)).map(trustPointToJson);
+  const configImports = [...content.configImports].sort(byKey((r) => r.file)).map((r) => ({ file: r.file, sha256: r.sha256, zone: r.zone, importedAt: iso(r.importedAt) }));
+  return { trustPoints, configImports };
+}
+
+/**
+ * A version-2 file as the release before the store contract wrote it (tests of the upgrade).
+ * `now` is its `written` time.
+ */
+export function serializeLegacyTrustAnchorStore(trustPoints: readonly TrustPoint[], now: number, configImports: readonly ConfigImportRecord[] = [], version = 2): string {
+  const data = JSON.parse(JSON.stringify(encodeContent({ trustPoints: [...trustPoints], configImports: [...configImports] }))) as { trustPoints: unknown; configImports: unknown };
+  const checksum = legacyChecksum(version, data.trustPoints, data.configImports);
+  const doc = version === 1 ? { format: TRUST_ANCHOR_STORE_FORMAT, version, written: iso(now), checksum, trustPoints: data.trustPoints } : { format: TRUST_ANCHOR_STORE_FORMAT, version, written: iso(now), checksum, ...data };
+  return `${JSON.stringify(doc, null, 1)}\n`;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -105,7 +116,7 @@ export function serializeTrustAnchorStore(trustPoints: readonly TrustPoint[], no
 
 class Reader {
   constructor(
-    private readonly file: string,
+    private readonly fault: Fault,
     private readonly path: string,
     private readonly value: Record<string, unknown>,
     allowed: readonly string[],
@@ -114,7 +125,7 @@ class Reader {
   }
 
   fail(message: string, field?: string): never {
-    throw new TrustStoreError(`${this.file}: ${this.path}${field === undefined ? '' : `.${field}`}: ${message}`);
+    throw this.fault(`${this.path}${field === undefined ? '' : `.${field}`}: ${message}`);
   }
 
   has(field: string): boolean {
@@ -151,7 +162,7 @@ class Reader {
   }
 
   object(field: string): Record<string, unknown> {
-    return asObject(this.file, `${this.path}.${field}`, this.value[field]);
+    return asObject(this.fault, `${this.path}.${field}`, this.value[field]);
   }
 
   array(field: string): unknown[] {
@@ -161,16 +172,16 @@ class Reader {
   }
 }
 
-function asObject(file: string, path: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TrustStoreError(`${file}: ${path}: must be an object`);
+function asObject(fault: Fault, path: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fault(`${path}: must be an object`);
   return value as Record<string, unknown>;
 }
 
 const ANCHOR_FIELDS = ['type', 'keyTag', 'algorithm', 'state', 'since', 'next', 'lastSeen', 'origin', 'validFrom', 'validUntil', 'label', 'source', 'rdata'];
 const TRUST_POINT_FIELDS = ['zone', 'createdAt', 'lastRefresh', 'lastSuccess', 'nextRefresh', 'lastResult', 'originalTtl', 'expirationInterval', 'failures', 'anchors'];
 
-function parseAnchor(file: string, path: string, value: unknown): Anchor {
-  const r: Reader = new Reader(file, path, asObject(file, path, value), ANCHOR_FIELDS);
+function parseAnchor(fault: Fault, path: string, value: unknown): Anchor {
+  const r: Reader = new Reader(fault, path, asObject(fault, path, value), ANCHOR_FIELDS);
   const type = r.oneOf('type', ['DS', 'DNSKEY'] as const);
   const b64text = r.string('rdata');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64text)) r.fail('is not base64', 'rdata');
@@ -203,7 +214,7 @@ function parseAnchor(file: string, path: string, value: unknown): Anchor {
   const validFrom = r.optional('validFrom', (f) => r.time(f));
   const validUntil = r.optional('validUntil', (f) => r.time(f));
   const label = r.optional('label', (f) => r.string(f));
-  const source = r.optional('source', (f) => parseSource(file, `${path}.${f}`, r.object(f)));
+  const source = r.optional('source', (f) => parseSource(fault, `${path}.${f}`, r.object(f)));
   return {
     ...anchor,
     ...(next === undefined ? {} : { next }),
@@ -215,22 +226,22 @@ function parseAnchor(file: string, path: string, value: unknown): Anchor {
   };
 }
 
-function parseSource(file: string, path: string, value: Record<string, unknown>): AnchorSource {
-  const r = new Reader(file, path, value, ['kind', 'location']);
+function parseSource(fault: Fault, path: string, value: Record<string, unknown>): AnchorSource {
+  const r = new Reader(fault, path, value, ['kind', 'location']);
   const kind = r.oneOf('kind', ANCHOR_SOURCE_KINDS);
   const location = r.optional('location', (f) => r.string(f));
   return location === undefined ? { kind } : { kind, location };
 }
 
-function parseConfigImport(file: string, path: string, value: unknown): ConfigImportRecord {
-  const r = new Reader(file, path, asObject(file, path, value), ['file', 'sha256', 'zone', 'importedAt']);
+function parseConfigImport(fault: Fault, path: string, value: unknown): ConfigImportRecord {
+  const r = new Reader(fault, path, asObject(fault, path, value), ['file', 'sha256', 'zone', 'importedAt']);
   const sha256 = r.string('sha256');
   if (!/^[0-9a-f]{64}$/.test(sha256)) r.fail('is not a SHA-256 in hex', 'sha256');
   return { file: r.string('file'), sha256, zone: r.string('zone'), importedAt: r.time('importedAt') };
 }
 
-function parseTrustPoint(file: string, path: string, value: unknown): TrustPoint {
-  const r: Reader = new Reader(file, path, asObject(file, path, value), TRUST_POINT_FIELDS);
+function parseTrustPoint(fault: Fault, path: string, value: unknown): TrustPoint {
+  const r: Reader = new Reader(fault, path, asObject(fault, path, value), TRUST_POINT_FIELDS);
   const zoneText = r.string('zone');
   let zone = '';
   try {
@@ -239,7 +250,7 @@ function parseTrustPoint(file: string, path: string, value: unknown): TrustPoint
     r.fail(`"${zoneText}" is not a domain name: ${(error as Error).message}`, 'zone');
   }
   if (zone !== zoneText) r.fail(`"${zoneText}" is not in canonical form (${zone})`, 'zone');
-  const anchors = r.array('anchors').map((a, i) => parseAnchor(file, `${path}.anchors[${i}]`, a));
+  const anchors = r.array('anchors').map((a, i) => parseAnchor(fault, `${path}.anchors[${i}]`, a));
   const opt = <K extends keyof TrustPoint>(key: K, v: TrustPoint[K] | undefined) => (v === undefined ? {} : { [key]: v });
   return {
     zone,
@@ -255,32 +266,38 @@ function parseTrustPoint(file: string, path: string, value: unknown): TrustPoint
   };
 }
 
-/** Parses the store file's text; throws TrustStoreError naming `file` and the fault. */
-export function parseTrustAnchorStore(text: string, file: string): TrustAnchorStoreContent {
-  if (text.trim() === '') throw new TrustStoreError(`${file}: the file is empty (truncated?); restore it from a backup or remove it to bootstrap again`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    throw new TrustStoreError(`${file}: not valid JSON (truncated or damaged): ${(error as Error).message}`);
-  }
-  const r = new Reader(file, '(top)', asObject(file, '(top)', doc), ['format', 'version', 'written', 'checksum', 'trustPoints', 'configImports']);
-  if (r.string('format') !== TRUST_ANCHOR_STORE_FORMAT) r.fail(`is not "${TRUST_ANCHOR_STORE_FORMAT}": not a Keymaster trust anchor store`, 'format');
-  const version = r.int('version', 0, 1_000_000);
-  if (!READABLE_VERSIONS.includes(version)) r.fail(`${version} is not supported (this Keymaster reads versions ${READABLE_VERSIONS.join(' and ')})`, 'version');
-  const body = r.array('trustPoints');
-  const imports = version === 1 ? [] : r.array('configImports');
-  if (version === 1 && r.has('configImports')) r.fail('is not part of version 1', 'configImports');
-  const checksum = r.string('checksum');
-  const expected = checksumOfContent(version, body, imports);
-  if (checksum !== expected) r.fail(`does not match the content (${expected}): the file was damaged or edited by hand`, 'checksum');
-  const points = body.map((tp, i) => parseTrustPoint(file, `trustPoints[${i}]`, tp));
+function parseContent(fault: Fault, trustPoints: unknown[], imports: unknown[]): TrustAnchorStoreContent {
+  const points = trustPoints.map((tp, i) => parseTrustPoint(fault, `trustPoints[${i}]`, tp));
   const seen = new Set<string>();
   for (const tp of points) {
-    if (seen.has(tp.zone)) throw new TrustStoreError(`${file}: trust point ${tp.zone} appears twice`);
+    if (seen.has(tp.zone)) throw fault(`trust point ${tp.zone} appears twice`);
     seen.add(tp.zone);
   }
-  const configImports = imports.map((c, i) => parseConfigImport(file, `configImports[${i}]`, c));
+  const configImports = imports.map((c, i) => parseConfigImport(fault, `configImports[${i}]`, c));
   return { trustPoints: points, configImports };
 }
 
+/** A version-1 or version-2 file (before the store contract), its own checksum checked; undefined for another version. */
+function upgradeLegacy(doc: Record<string, unknown>, fault: Fault): TrustAnchorStoreContent | undefined {
+  if (!LEGACY_VERSIONS.includes(doc['version'] as number)) return undefined;
+  const r = new Reader(fault, '(top)', doc, ['format', 'version', 'written', 'checksum', 'trustPoints', 'configImports']);
+  const version = r.int('version', 1, 2);
+  const body = r.array('trustPoints');
+  const imports = version === 1 ? [] : r.array('configImports');
+  if (version === 1 && r.has('configImports')) r.fail('is not part of version 1', 'configImports');
+  const expected = legacyChecksum(version, body, imports);
+  if (r.string('checksum') !== expected) r.fail(`does not match the content (${expected}): the file was damaged or edited by hand`, 'checksum');
+  return parseContent(fault, body, imports);
+}
+
+/** The trust points and config imports as a document of the store contract. */
+export const TRUST_ANCHORS_DOCUMENT: DocumentType<TrustAnchorStoreContent> = {
+  format: TRUST_ANCHOR_STORE_FORMAT,
+  version: TRUST_ANCHOR_STORE_VERSION,
+  encode: encodeContent,
+  decode(data, fault) {
+    const r = new Reader(fault, 'data', asObject(fault, 'data', data), ['trustPoints', 'configImports']);
+    return parseContent(fault, r.array('trustPoints'), r.array('configImports'));
+  },
+  upgrade: upgradeLegacy,
+};

@@ -1,35 +1,29 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { type DocumentStore, StoreError } from '../store/document-store.js';
 import { Name } from '../wire/name.js';
-import {
-  parseTrustAnchorStore,
-  serializeTrustAnchorStore,
-  TRUST_ANCHOR_STORE_FILE,
-  TrustStoreError,
-  type ConfigImportRecord,
-} from './trust-anchor-store-format.js';
+import { TRUST_ANCHORS_DOCUMENT, TRUST_ANCHORS_KEY, TrustStoreError, type ConfigImportRecord } from './trust-anchor-store-format.js';
 import { anchorTrustedAt, zoneKey, type TrustPoint } from './trust-point.js';
 
 export {
-  parseTrustAnchorStore,
-  serializeTrustAnchorStore,
+  serializeLegacyTrustAnchorStore,
   TRUST_ANCHOR_STORE_FILE,
   TRUST_ANCHOR_STORE_FORMAT,
   TRUST_ANCHOR_STORE_VERSION,
+  TRUST_ANCHORS_DOCUMENT,
+  TRUST_ANCHORS_KEY,
   TrustStoreError,
   type ConfigImportRecord,
 } from './trust-anchor-store-format.js';
 
 /**
  * The TrustAnchors store: every trust point with its anchors and their RFC 5011 state, in one
- * JSON file in the state dir (like Microsoft's TrustAnchors.dns, Unbound's auto-trust-anchor-file
- * or BIND's managed-keys.bind). A damaged store stops the start: it must never silently turn a
- * key Valid. The file is replaced atomically (temp file, fsync, rename, directory fsync) on
- * every change, one write at a time, each holding the whole store as it is when the write starts.
+ * document of the store contract (`trust-anchors`: STATEDIR/trust-anchors.json in the file
+ * store; like Microsoft's TrustAnchors.dns, Unbound's auto-trust-anchor-file or BIND's
+ * managed-keys.bind). A damaged store stops the start: it must never silently turn a key Valid.
+ * The document is replaced atomically and durably (the store contract) on every change, one
+ * write at a time, each holding the whole store as it is when the write starts.
  *
  * Two ways to change it: `put`/`remove` (RFC 5011 refresh, start-up) change the store at once
  * and write in the background, retrying failures; `commit` (everything the control API accepts)
@@ -42,14 +36,11 @@ export class TrustStoreWriteError extends Error {
   override readonly name = 'TrustStoreWriteError';
 }
 
-export type StoreWriter = (path: string, data: string) => Promise<void>;
-
 export interface TrustAnchorStoreOptions {
-  readonly stateDir: string;
+  /** Where the `trust-anchors` document lives (the server's one DocumentStore). */
+  readonly documents: DocumentStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Default: writeFileAtomic with mode 0600. Tests inject failures here. */
-  readonly writer?: StoreWriter;
   /** First delay before retrying a failed write; doubles up to maxRetryDelayMs. Default 1 s. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
@@ -66,7 +57,6 @@ export class TrustAnchorStore implements TrustAnchorSource {
   readonly path: string;
   private readonly points = new Map<string, TrustPoint>();
   private readonly imports = new Map<string, ConfigImportRecord>();
-  private readonly writer: StoreWriter;
   /** Writes run one at a time, in order: a later write always holds a later store. */
   private writeLock: Promise<unknown> = Promise.resolve();
   private version = 0;
@@ -82,24 +72,31 @@ export class TrustAnchorStore implements TrustAnchorSource {
     points: readonly TrustPoint[],
     imports: readonly ConfigImportRecord[],
   ) {
-    this.path = join(options.stateDir, TRUST_ANCHOR_STORE_FILE);
-    this.writer = options.writer ?? ((path, data) => writeFileAtomic(path, data, 0o600));
+    this.path = options.documents.locate(TRUST_ANCHORS_KEY);
     for (const tp of points) this.points.set(tp.zone, tp);
     for (const r of imports) this.imports.set(r.file, r);
   }
 
-  /** Reads STATEDIR/trust-anchors.json (absent: an empty store). Throws TrustStoreError when it is damaged. */
+  /**
+   * Reads the `trust-anchors` document (absent: an empty store). Throws TrustStoreError naming
+   * the file and the fault when it is damaged. A file of an earlier release is read once and
+   * written back in the current version at once (in the background, like put).
+   */
   static async open(options: TrustAnchorStoreOptions): Promise<TrustAnchorStore> {
-    const path = join(options.stateDir, TRUST_ANCHOR_STORE_FILE);
-    let text: string | undefined;
+    let doc;
     try {
-      text = await readFile(path, 'utf8');
+      doc = await options.documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new TrustStoreError(`${path}: cannot read: ${(error as Error).message}`);
+      if (error instanceof StoreError)
+        throw new TrustStoreError(`${error.where}: ${error.fault}; restore it from a backup, or move it away to bootstrap the trust points again`);
+      throw error;
     }
-    await removeStaleTempFiles(options.stateDir, options.logger);
-    const content = text === undefined ? { trustPoints: [], configImports: [] } : parseTrustAnchorStore(text, path);
-    return new TrustAnchorStore(options, text !== undefined, content.trustPoints, content.configImports);
+    const store = new TrustAnchorStore(options, doc !== undefined, doc?.value.trustPoints ?? [], doc?.value.configImports ?? []);
+    if (doc?.upgraded) {
+      logEvent(options.logger, 'trust-store.upgraded', { path: store.path, version: TRUST_ANCHORS_DOCUMENT.version }, { msg: 'trust anchor store of an earlier release read; rewriting it in the current version' });
+      store.save();
+    }
+    return store;
   }
 
   list(): TrustPoint[] {
@@ -156,10 +153,10 @@ export class TrustAnchorStore implements TrustAnchorSource {
       else next.delete(key);
       const versionBefore = this.version;
       try {
-        await this.writer(this.path, this.serialize(next.values()));
+        await this.write(next.values());
       } catch (error) {
-        logEvent(this.options.logger, 'trust-store.commit-failed', { path: this.path, zone: key, err: (error as Error).message }, { level: 'error', msg: 'cannot write the trust anchor store; the change was refused' });
-        throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${(error as Error).message}; nothing was changed`);
+        logEvent(this.options.logger, 'trust-store.commit-failed', { path: this.path, zone: key, err: reason(error) }, { level: 'error', msg: 'cannot write the trust anchor store; the change was refused' });
+        throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${reason(error)}; nothing was changed`);
       }
       // A refresh may have changed this trust point while the file was written: the change then
       // applies to what is there now, and the background write that refresh started catches up.
@@ -219,7 +216,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
     try {
       await this.writeOnce();
     } catch (error) {
-      throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${(error as Error).message}; the change is in force but not yet on disk (retried in the background)`);
+      throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${reason(error)}; the change is in force but not yet on disk (retried in the background)`);
     }
   }
 
@@ -244,8 +241,8 @@ export class TrustAnchorStore implements TrustAnchorSource {
     return this.writing;
   }
 
-  private serialize(points: Iterable<TrustPoint>): string {
-    return serializeTrustAnchorStore([...points], this.options.clock.now(), this.configImports());
+  private async write(points: Iterable<TrustPoint>): Promise<void> {
+    await this.options.documents.write(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT, { trustPoints: [...points], configImports: this.configImports() });
   }
 
   private exclusive<T>(run: () => Promise<T>): Promise<T> {
@@ -259,7 +256,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
     return this.exclusive(async () => {
       if (this.writtenVersion >= this.version) return;
       const version = this.version;
-      await this.writer(this.path, this.serialize(this.points.values()));
+      await this.write(this.points.values());
       this.writtenVersion = Math.max(this.writtenVersion, version);
     });
   }
@@ -281,7 +278,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
         logEvent(
           this.options.logger,
           'trust-store.write-failed',
-          { path: this.path, err: (error as Error).message, failures, retryInMs: delay },
+          { path: this.path, err: reason(error), failures, retryInMs: delay },
           { level: 'error', msg: 'cannot write the trust anchor store; will retry' },
         );
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
@@ -291,17 +288,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
   }
 }
 
-/** Temp files a crash left beside the store (writeFileAtomic names them `.trust-anchors.json.PID.RANDOM.tmp`). */
-async function removeStaleTempFiles(stateDir: string, logger: Logger): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(stateDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(`.${TRUST_ANCHOR_STORE_FILE}.`) || !name.endsWith('.tmp')) continue;
-    await rm(join(stateDir, name), { force: true });
-    logEvent(logger, 'trust-store.temp-removed', { path: join(stateDir, name) }, { level: 'debug' });
-  }
+/** Why a write failed, without the path the caller names anyway. */
+function reason(error: unknown): string {
+  return error instanceof StoreError ? error.fault : (error as Error).message;
 }

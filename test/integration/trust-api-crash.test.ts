@@ -5,6 +5,7 @@ import { ManualClock } from '../../src/clock.js';
 import { generateKeyPair } from '../../src/crypto/key-generation.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
 import { readControlToken } from '../../src/server/control-token.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
@@ -67,7 +68,7 @@ async function sendThenKill(server: KeymasterServer, method: 'POST' | 'DELETE', 
 }
 
 async function storedTags(): Promise<number[]> {
-  const store = await TrustAnchorStore.open({ stateDir, clock: new ManualClock(), logger: captureLogger().logger });
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock: new ManualClock(), logger: captureLogger().logger });
   return (store.get(ZONE)?.anchors ?? []).map((a) => a.keyTag).sort((a, b) => a - b);
 }
 

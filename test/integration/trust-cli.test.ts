@@ -92,7 +92,7 @@ describe('keymaster trust-point and trust-anchor against a running server', () =
 
   it('the store survives a restart of the reader (anchors are on disk)', async () => {
     const { readFileSync } = await import('node:fs');
-    const stored = JSON.parse(readFileSync(join(server.stateDir, 'trust-anchors.json'), 'utf8')) as { trustPoints: { zone: string }[] };
-    expect(stored.trustPoints.map((t) => t.zone)).toEqual(['.', 'corp.example.']);
+    const stored = JSON.parse(readFileSync(join(server.stateDir, 'trust-anchors.json'), 'utf8')) as { data: { trustPoints: { zone: string }[] } };
+    expect(stored.data.trustPoints.map((t) => t.zone)).toEqual(['.', 'corp.example.']);
   });
 });

@@ -6,14 +6,12 @@ import { defaultConfig } from '../../src/config/index.js';
 import type { ControlApi } from '../../src/server/control-api.js';
 import { ControlError, ControlResponse, type ControlHandler, type ControlRequest, type HttpMethod } from '../../src/server/control-router.js';
 import { registerTrustRoutes } from '../../src/server/trust-routes.js';
-import { startTrustService } from '../../src/server/trust-service.js';
 import { AnchorInputError, readKeyFileAnchors } from '../../src/trust/anchor-import.js';
-import { TRUST_ANCHOR_STORE_FILE, TrustStoreWriteError, type StoreWriter } from '../../src/trust/trust-anchor-store.js';
-import { writeFileAtomic } from '../../src/storage/atomic-file.js';
+import { TRUST_ANCHOR_STORE_FILE, TrustStoreWriteError } from '../../src/trust/trust-anchor-store.js';
 import { Name } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger, dsOf, makeKey, tempDirs } from './trust-fixtures.js';
+import { captureLogger, documentsWith, dsOf, makeKey, startTrust, tempDirs } from './trust-fixtures.js';
 
 /** Bad anchor input (Deliver 8) and durable changes (Deliver 7) of the trust service. */
 
@@ -30,16 +28,16 @@ const goodHex = goodDs.split(' ')[3]!;
 const goodKey = rdataToText(RRType.DNSKEY, good.rdata); // "257 3 13 BASE64"
 const goodB64 = goodKey.split(' ').slice(3).join('');
 
-async function service(dir: string, files: string[] = [], writer?: StoreWriter) {
+async function service(dir: string, files: string[] = [], beforeWrite?: () => void | Promise<void>) {
   const log = captureLogger();
   const base = defaultConfig();
-  const svc = await startTrustService({
+  const svc = await startTrust({
     config: { ...base, stateDir: dir, trustAnchors: { ...base.trustAnchors, rootAnchors: { kind: 'none' }, import: files } },
     clock: new ManualClock(T0),
     logger: log.logger,
     fetchDnskey: async () => undefined,
     autoRefresh: false,
-    ...(writer ? { writer } : {}),
+    ...(beforeWrite ? { documents: await documentsWith(dir, beforeWrite) } : {}),
   });
   return { svc, log };
 }
@@ -180,11 +178,8 @@ describe('bad anchor input through the API: an error naming the field, nothing c
   });
 
   it('a duplicate add is idempotent: nothing added, nothing written', async () => {
-    const writes: string[] = [];
-    const { svc } = await service(tempDir(), [], async (path, data) => {
-      writes.push(data);
-      await writeFileAtomic(path, data, 0o600);
-    });
+    const writes: number[] = [];
+    const { svc } = await service(tempDir(), [], () => void writes.push(writes.length));
     await svc.store.flush();
     const before = writes.length;
     expect(await svc.addAnchor('corp.example', 'DS', goodDs)).toMatchObject({ added: 1, skipped: 0 });
@@ -199,9 +194,8 @@ describe('durable before acknowledged', () => {
   it('a change resolves only after the store file holding it is written; a failed write rejects and changes nothing', async () => {
     const dir = tempDir();
     let failing = false;
-    const { svc, log } = await service(dir, [], async (path, data) => {
+    const { svc, log } = await service(dir, [], () => {
       if (failing) throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
-      await writeFileAtomic(path, data, 0o600);
     });
     const path = join(dir, TRUST_ANCHOR_STORE_FILE);
     await svc.addAnchor('corp.example.', 'DS', goodDs);
@@ -225,21 +219,18 @@ describe('durable before acknowledged', () => {
 
     failing = false;
     expect(await svc.removeAnchor('corp.example.', Number(goodTag))).toEqual({ removed: 1, trustPointRemoved: true });
-    expect(JSON.parse(readFileSync(path, 'utf8')).trustPoints).toEqual([]);
+    expect(JSON.parse(readFileSync(path, 'utf8')).data.trustPoints).toEqual([]);
     await svc.stop();
   });
 
   it('writes run one at a time: concurrent adds all land in the file', async () => {
     const dir = tempDir();
-    const { svc } = await service(dir, [], async (path, data) => {
-      await new Promise((r) => setTimeout(r, 2));
-      await writeFileAtomic(path, data, 0o600);
-    });
+    const { svc } = await service(dir, [], () => new Promise((r) => setTimeout(r, 2)));
     const keys = Array.from({ length: 8 }, () => makeKey(zone));
     const results = await Promise.all(keys.map((k) => svc.addAnchor('corp.example.', 'DNSKEY', rdataToText(RRType.DNSKEY, k.rdata))));
     expect(results.map((r) => r.added)).toEqual(keys.map(() => 1));
-    const stored = JSON.parse(readFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), 'utf8')) as { trustPoints: { anchors: unknown[] }[] };
-    expect(stored.trustPoints[0]!.anchors).toHaveLength(8);
+    const stored = JSON.parse(readFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), 'utf8')) as { data: { trustPoints: { anchors: unknown[] }[] } };
+    expect(stored.data.trustPoints[0]!.anchors).toHaveLength(8);
     await svc.stop();
   });
 });
@@ -262,8 +253,8 @@ describe('trustAnchors.import in the config', () => {
 });
 
 describe('the trust routes of the control API', () => {
-  async function routes(writer: StoreWriter) {
-    const { svc } = await service(tempDir(), [], writer);
+  async function routes(beforeWrite: () => void) {
+    const { svc } = await service(tempDir(), [], beforeWrite);
     const handlers = new Map<string, ControlHandler>();
     const api = { registerRoute: (method: string, path: string, handler: ControlHandler) => void handlers.set(`${method} ${path}`, handler) };
     registerTrustRoutes(api as unknown as ControlApi, svc, () => T0);
@@ -281,9 +272,8 @@ describe('the trust routes of the control API', () => {
 
   it('bad input is a 400 naming the field; a store that cannot be written is a 503 and changes nothing', async () => {
     let failing = false;
-    const { svc, call } = await routes(async (path, data) => {
+    const { svc, call } = await routes(() => {
       if (failing) throw new Error('EROFS: read-only file system');
-      await writeFileAtomic(path, data, 0o600);
     });
     expect(await call('POST', '/v1/trust-anchors', { body: { zone: 'corp.example', ds: `${goodTag} 13 2 ABCD` } })).toEqual({
       status: 400,

@@ -5,7 +5,7 @@ import { formatAnchors, formatTrustPoints } from '../../src/cli/trust-point-comm
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { KeymasterConfig } from '../../src/config/schema.js';
-import { startTrustService, type TrustService } from '../../src/server/trust-service.js';
+import type { TrustService } from '../../src/server/trust-service.js';
 import { TRUST_ANCHOR_STORE_FILE } from '../../src/trust/trust-anchor-store.js';
 import type { DnskeyFetcher } from '../../src/trust/trust-point-refresher.js';
 import { keyIdentity } from '../../src/trust/trust-point.js';
@@ -14,7 +14,7 @@ import { dssetToText, keysetToText } from '../../src/wire/key-files.js';
 import { Name } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger, dsOf, makeKey, revoked, rootAnchorsXml, signedDnskeySet, tempDirs, type TestKey } from './trust-fixtures.js';
+import { captureLogger, dsOf, makeKey, revoked, rootAnchorsXml, signedDnskeySet, startTrust, tempDirs, type TestKey } from './trust-fixtures.js';
 
 /**
  * trustAnchors.import and rootAnchors are a bootstrap: what the operator or RFC 5011 removed stays
@@ -55,7 +55,7 @@ function lab(): Lab {
 
 function start(l: Lab, files: readonly string[], rootAnchors?: KeymasterConfig['trustAnchors']['rootAnchors']): Promise<TrustService> {
   const fetchDnskey: DnskeyFetcher = async (name) => (l.publish && name.equals(zone) ? signedDnskeySet(zone, l.publish.keys, l.publish.signers, l.clock.now()) : undefined);
-  return startTrustService({ config: config(l.dir, files, rootAnchors), clock: l.clock, logger: l.log.logger, fetchDnskey, autoRefresh: false, random: () => 0 });
+  return startTrust({ config: config(l.dir, files, rootAnchors), clock: l.clock, logger: l.log.logger, fetchDnskey, autoRefresh: false, random: () => 0 });
 }
 
 /** Restarts with the same state dir and config (stop writes what is pending). */
@@ -152,16 +152,19 @@ describe('trustAnchors.import is a bootstrap', () => {
     let svc = await start(l, [file]);
     await svc.stop();
     const path = join(l.dir, TRUST_ANCHOR_STORE_FILE);
-    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { trustPoints: { anchors: Record<string, unknown>[] }[] };
-    for (const tp of doc.trustPoints) for (const x of tp.anchors) delete x['source'];
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { data: { trustPoints: { anchors: Record<string, unknown>[] }[] } };
+    const trustPoints = doc.data.trustPoints;
+    for (const tp of trustPoints) for (const x of tp.anchors) delete x['source'];
     const { createHash } = await import('node:crypto');
-    const v1 = { format: doc['format'], version: 1, written: doc['written'], checksum: `sha256:${createHash('sha256').update(JSON.stringify(doc.trustPoints)).digest('hex')}`, trustPoints: doc.trustPoints };
+    // As the release before the store contract wrote it: its own checksum over the trust points alone.
+    const v1 = { format: doc['format'], version: 1, written: '2026-03-01T00:00:00.000Z', checksum: `sha256:${createHash('sha256').update(JSON.stringify(trustPoints)).digest('hex')}`, trustPoints };
     writeFileSync(path, JSON.stringify(v1));
     svc = await start(l, [file]);
     expect(tags(svc)).toEqual(tagsOf(a));
     expect(trustPointDetail(svc.store.get(zone)!, l.clock.now()).anchors[0]!.source).toBe('dsset (source not recorded)');
     await svc.stop();
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 2, configImports: [{ file, zone: 'corp.example.' }] });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 3, data: { configImports: [{ file, zone: 'corp.example.' }] } });
+    expect(l.log.events('trust-store.upgraded')).toHaveLength(1);
   });
 });
 
@@ -175,7 +178,7 @@ describe('the root trust point from rootAnchors', () => {
     expect(view.sources).toEqual([`config rootAnchors ${xml}`]);
     await svc.removeTrustPoint('.');
     await svc.stop();
-    svc = await startTrustService({ config: config(l.dir, [], { kind: 'file', path: xml }), clock: l.clock, logger: l.log.logger, fetchDnskey: async () => undefined, autoRefresh: false });
+    svc = await startTrust({ config: config(l.dir, [], { kind: 'file', path: xml }), clock: l.clock, logger: l.log.logger, fetchDnskey: async () => undefined, autoRefresh: false });
     expect(svc.store.get('.')).toBeUndefined();
     expect(l.log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await svc.stop();

@@ -10,6 +10,9 @@ import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.
 import type { TrustAnchorSource } from '../../src/dnssec/trust-anchor.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { startTrustService, type TrustService, type TrustServiceOptions } from '../../src/server/trust-service.js';
+import type { DocumentStore } from '../../src/store/document-store.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';
@@ -111,5 +114,28 @@ export function tempDirs(prefix: string): { make(): string; removeAll(): void } 
       return d;
     },
     removeAll: () => made.forEach((d) => rmSync(d, { recursive: true, force: true })),
+  };
+}
+
+/** The trust service on a file store in its config's stateDir (what serve.ts passes), unless the test brings its own. */
+export async function startTrust(options: Omit<TrustServiceOptions, 'documents'> & { documents?: DocumentStore }): Promise<TrustService> {
+  return startTrustService({ ...options, documents: options.documents ?? (await FileDocumentStore.open(options.config.stateDir)) });
+}
+
+/** The file store in `dir`, `beforeWrite` run before each write: it may throw (a full or read-only disk) or wait. */
+export async function documentsWith(dir: string, beforeWrite: () => void | Promise<void>): Promise<DocumentStore> {
+  const inner = await FileDocumentStore.open(dir);
+  return {
+    description: inner.description,
+    locate: (key) => inner.locate(key),
+    read: (key, type) => inner.read(key, type),
+    write: async (key, type, value, options) => {
+      await beforeWrite();
+      return inner.write(key, type, value, options);
+    },
+    delete: (key, options) => inner.delete(key, options),
+    keys: (prefix) => inner.keys(prefix),
+    watch: (prefix, listener) => inner.watch(prefix, listener),
+    close: () => inner.close(),
   };
 }

@@ -6,6 +6,7 @@ import { ManualClock } from '../../src/clock.js';
 import { anchorsFromRootAnchors, mergeAnchors } from '../../src/trust/anchor-import.js';
 import { RFC5011_TIMERS } from '../../src/trust/rfc5011.js';
 import { parseRootAnchorsXml } from '../../src/trust/root-anchors-xml.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
 import { TrustPointRefresher } from '../../src/trust/trust-point-refresher.js';
 import { keyIdentity } from '../../src/trust/trust-point.js';
@@ -36,7 +37,7 @@ interface Lab {
 }
 
 async function openLab(clock: ManualClock, stateDir: string, publish: Lab['publish'], log = captureLogger()): Promise<Lab> {
-  const store = await TrustAnchorStore.open({ stateDir, clock, logger: log.logger });
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, logger: log.logger });
   const refresher = new TrustPointRefresher({
     store,
     clock,

@@ -7,15 +7,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { KeymasterConfig } from '../../src/config/schema.js';
-import { startTrustService } from '../../src/server/trust-service.js';
+import { checksum } from '../../src/store/document-envelope.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { anchorFromRdataText, anchorsFromKeyFile, mergeAnchors } from '../../src/trust/anchor-import.js';
 import { parseRootAnchorsXml, RootAnchorsError } from '../../src/trust/root-anchors-xml.js';
-import { serializeTrustAnchorStore, TRUST_ANCHOR_STORE_FILE, TrustAnchorStore, TrustStoreError } from '../../src/trust/trust-anchor-store.js';
+import { TRUST_ANCHOR_STORE_FILE, TrustAnchorStore, TrustStoreError } from '../../src/trust/trust-anchor-store.js';
 import { dssetToText, keysetToText } from '../../src/wire/key-files.js';
 import { Name } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger, dsOf, makeKey, rootAnchorsXml } from './trust-fixtures.js';
+import { captureLogger, documentsWith, dsOf, makeKey, rootAnchorsXml, startTrust } from './trust-fixtures.js';
 
 const dirs: string[] = [];
 const servers: Server[] = [];
@@ -33,7 +34,7 @@ const zone = Name.parse('corp.example.');
 const T0 = Date.UTC(2026, 2, 1);
 
 async function storeWithAnchors(stateDir: string, clock = new ManualClock(T0)) {
-  const store = await TrustAnchorStore.open({ stateDir, clock, logger: captureLogger().logger });
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, logger: captureLogger().logger });
   const k = makeKey(zone);
   store.put(mergeAnchors(undefined, anchorFromRdataText('corp.example', 'DNSKEY', rdataToText(RRType.DNSKEY, k.rdata), T0), T0).trustPoint);
   store.put(mergeAnchors(store.get('corp.example.'), anchorFromRdataText('corp.example.', 'DS', rdataToText(RRType.DS, dsOf(zone, makeKey(zone))), T0), T0).trustPoint);
@@ -45,18 +46,18 @@ describe('the TrustAnchors store file', () => {
   it('round-trips trust points and serves only trusted anchors to the validator', async () => {
     const dir = tempDir();
     const { store, key } = await storeWithAnchors(dir);
-    const again = await TrustAnchorStore.open({ stateDir: dir, clock: new ManualClock(T0), logger: captureLogger().logger });
+    const again = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger });
     expect(again.existed).toBe(true);
     expect(again.list()).toEqual(store.list());
     expect(again.anchors()).toEqual([{ zone, ds: [expect.any(Uint8Array)], dnskey: [key.rdata] }]);
     const text = readFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), 'utf8');
-    expect(JSON.parse(text)).toMatchObject({ format: 'keymaster-trust-anchors', version: 2, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(JSON.parse(text)).toMatchObject({ format: 'keymaster-trust-anchors', version: 3, revision: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('an AddPend, Revoked or Removed key is never given to the validator', async () => {
     const dir = tempDir();
     const clock = new ManualClock(T0);
-    const store = await TrustAnchorStore.open({ stateDir: dir, clock, logger: captureLogger().logger });
+    const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock, logger: captureLogger().logger });
     const keys = [makeKey(zone), makeKey(zone), makeKey(zone), makeKey(zone)];
     const states = ['AddPend', 'Revoked', 'Removed', 'Missing'] as const;
     store.put({
@@ -69,11 +70,11 @@ describe('the TrustAnchors store file', () => {
   });
 
   const damage: [string, (text: string) => string, RegExp][] = [
-    ['truncated', (t) => t.slice(0, Math.floor(t.length / 2)), /not valid JSON \(truncated or damaged\)/],
-    ['empty', () => '', /the file is empty/],
-    ['a flipped digest character (bad checksum)', (t) => t.replace(/"rdata": "(.)/, (_m, c: string) => `"rdata": "${c === 'A' ? 'B' : 'A'}`), /checksum: does not match the content/],
-    ['an unknown version', (t) => t.replace('"version": 2', '"version": 3'), /version: 3 is not supported/],
-    ['not a store', () => '{"hello": 1}', /unknown field "hello"/],
+    ['truncated', (t) => t.slice(0, Math.floor(t.length / 2)), /not JSON/],
+    ['empty', () => '', /the document is empty/],
+    ['a flipped digest character (bad checksum)', (t) => t.replace(/"rdata": "(.)/, (_m, c: string) => `"rdata": "${c === 'A' ? 'B' : 'A'}`), /checksum mismatch/],
+    ['an unknown version', (t) => t.replace('"version": 3', '"version": 4'), /version 4 is not supported/],
+    ['not a store', () => '{"hello": 1}', /not a keymaster-trust-anchors document/],
   ];
   for (const [what, mangle, message] of damage)
     it(`refuses a store with ${what}, naming the file`, async () => {
@@ -81,7 +82,7 @@ describe('the TrustAnchors store file', () => {
       await storeWithAnchors(dir);
       const path = join(dir, TRUST_ANCHOR_STORE_FILE);
       writeFileSync(path, mangle(readFileSync(path, 'utf8')));
-      const open = TrustAnchorStore.open({ stateDir: dir, clock: new ManualClock(T0), logger: captureLogger().logger });
+      const open = TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger });
       await expect(open).rejects.toThrow(TrustStoreError);
       await expect(open).rejects.toThrow(path);
       await expect(open).rejects.toThrow(message);
@@ -92,13 +93,13 @@ describe('the TrustAnchors store file', () => {
     const { store } = await storeWithAnchors(dir);
     const [tp] = store.list();
     const bad = { ...tp!, anchors: tp!.anchors.map((a) => ({ ...a, state: 'Valid' as const, keyTag: a.keyTag })) };
-    const text = serializeTrustAnchorStore([bad], T0).replace(/"state": "Valid"/, '"state": "Trusted"');
-    // Re-checksum so only the state is wrong.
-    const doc = JSON.parse(text) as { checksum: string; trustPoints: unknown; configImports: unknown };
-    const { createHash } = await import('node:crypto');
-    doc.checksum = `sha256:${createHash('sha256').update(JSON.stringify({ trustPoints: doc.trustPoints, configImports: doc.configImports })).digest('hex')}`;
-    writeFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), JSON.stringify(doc));
-    await expect(TrustAnchorStore.open({ stateDir: dir, clock: new ManualClock(T0), logger: captureLogger().logger })).rejects.toThrow(
+    store.put(bad);
+    await store.flush();
+    const path = join(dir, TRUST_ANCHOR_STORE_FILE);
+    const doc = JSON.parse(readFileSync(path, 'utf8').replace(/"state": "Valid"/, '"state": "Trusted"')) as { data: unknown; sha256: string };
+    doc.sha256 = checksum(JSON.stringify(doc.data)); // re-checksummed, so only the state is wrong
+    writeFileSync(path, JSON.stringify(doc));
+    await expect(TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger })).rejects.toThrow(
       /trustPoints\[0\]\.anchors\[0\]\.state: "Trusted" is not one of Start, AddPend, Valid, Missing, Revoked, Removed/,
     );
   });
@@ -109,15 +110,13 @@ describe('the TrustAnchors store file', () => {
     let failuresLeft = 3;
     const writes: string[] = [];
     const store = await TrustAnchorStore.open({
-      stateDir: dir,
       clock: new ManualClock(T0),
       logger: log.logger,
       retryDelayMs: 1,
-      writer: async (path, data) => {
-        if (failuresLeft-- > 0) throw Object.assign(new Error(`EROFS: read-only file system, open '${path}'`), { code: 'EROFS' });
-        writes.push(data);
-        writeFileSync(path, data);
-      },
+      documents: await documentsWith(dir, () => {
+        if (failuresLeft-- > 0) throw Object.assign(new Error(`EROFS: read-only file system, open '${dir}'`), { code: 'EROFS' });
+        writes.push('written');
+      }),
     });
     const k = makeKey(zone);
     store.put(mergeAnchors(undefined, anchorFromRdataText(zone, 'DNSKEY', rdataToText(RRType.DNSKEY, k.rdata), T0), T0).trustPoint);
@@ -126,7 +125,7 @@ describe('the TrustAnchors store file', () => {
     expect(log.events('trust-store.write-failed')).toHaveLength(3);
     expect(log.events('trust-store.write-failed')[0]).toMatchObject({ level: 'error', err: expect.stringContaining('EROFS') });
     expect(log.events('trust-store.write-recovered')).toHaveLength(1);
-    const reopened = await TrustAnchorStore.open({ stateDir: dir, clock: new ManualClock(T0), logger: log.logger });
+    const reopened = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: log.logger });
     expect(reopened.anchors().map((a) => ({ ...a, zone: a.zone.toString() }))).toEqual([{ zone: 'corp.example.', ds: [], dnskey: [k.rdata] }]);
   });
 });
@@ -218,13 +217,13 @@ describe('the trust service at start', () => {
     const clock = new ManualClock(T0);
     const log = captureLogger();
     const cfg = config(dir, { rootAnchors: { kind: 'file', path: file } });
-    const first = await startTrustService({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const first = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(first.source.anchors()).toEqual([{ zone: Name.root, ds: [dsOf(Name.root, key)], dnskey: [] }]);
     expect(log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await first.removeTrustPoint('.');
     await first.stop();
     // The operator removed the root trust point: a restart keeps it removed.
-    const second = await startTrustService({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const second = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(second.source.anchors()).toEqual([]);
     expect(log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await second.stop();
@@ -243,17 +242,17 @@ describe('the trust service at start', () => {
     const log = captureLogger();
     // A download is used only with a root-anchors.p7s that verifies (test/unit/root-anchors-source-signature.test.ts):
     // without one, or with a bad one, the shipped copy stands in and the reason names the URL.
-    const unsigned = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const unsigned = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(unsigned.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]);
     expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringMatching(/^no signature for http:.*root-anchors\.xml: .*HTTP 404/) });
     await unsigned.stop();
-    const forged = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const forged = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(forged.store.get('.')!.anchors.map((a) => a.label)).not.toContain('Khttp');
     expect(log.events('trust-point.root-anchors-fallback')[1]).toMatchObject({ reason: expect.stringContaining(`${base}/forged.xml is refused: its signature ${base}/forged.p7s does not verify`) });
     await forged.stop();
 
     const log2 = captureLogger();
-    const fell = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const fell = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(fell.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]); // 19036 expired in 2019
     expect(log2.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
     await fell.stop();
@@ -264,7 +263,7 @@ describe('the trust service at start', () => {
     const k = makeKey(zone);
     const dsset = join(dir, 'dsset-corp.example');
     writeFileSync(dsset, dssetToText([{ name: zone, type: RRType.DS, class: 1, ttl: 3600, rdata: dsOf(zone, k) }]).replace('corp.example.', 'corp.example'));
-    const svc = await startTrustService({ config: config(dir, { rootAnchors: { kind: 'none' }, import: [dsset] }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false });
+    const svc = await startTrust({ config: config(dir, { rootAnchors: { kind: 'none' }, import: [dsset] }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(svc.store.list().map((tp) => tp.zone)).toEqual(['corp.example.']);
     await svc.stop();
   });
@@ -272,18 +271,18 @@ describe('the trust service at start', () => {
   it('a damaged store stops the start with the file and the fault', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), '{"format": "keymaster-trust-anchors", "version": 1, "checksum": "sha256:00", "trustPoints": [');
-    await expect(startTrustService({ config: config(dir, { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false })).rejects.toThrow(
-      new RegExp(`${join(dir, TRUST_ANCHOR_STORE_FILE).replace(/[.]/g, '\\.')}: not valid JSON`),
+    await expect(startTrust({ config: config(dir, { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false })).rejects.toThrow(
+      new RegExp(`${join(dir, TRUST_ANCHOR_STORE_FILE).replace(/[.]/g, '\\.')}: not JSON`),
     );
   });
 
   it('lowered hold-downs log a warning at start; the RFC values do not', async () => {
     const log = captureLogger();
-    const lab = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'none' }, rfc5011: { addHoldDown: 120, removeHoldDown: 60, minRefresh: 3600 } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const lab = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' }, rfc5011: { addHoldDown: 120, removeHoldDown: 60, minRefresh: 3600 } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(log.events('trust-anchor.timers-lowered')).toEqual([expect.objectContaining({ level: 'warn', lowered: ['addHoldDown', 'removeHoldDown'] })]);
     await lab.stop();
     const quiet = captureLogger();
-    const rfc = await startTrustService({ config: config(tempDir(), { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: quiet.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const rfc = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: quiet.logger, fetchDnskey: noFetch, autoRefresh: false });
     expect(quiet.events('trust-anchor.timers-lowered')).toEqual([]);
     await rfc.stop();
   });
