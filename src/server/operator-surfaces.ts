@@ -14,7 +14,7 @@ import { QueryMetrics } from './query-metrics.js';
 import type { QueryPipeline } from './query-pipeline.js';
 import { ServerMetrics, type ValidationFailureCounts } from './server-metrics.js';
 import { certificateHosts, TlsCertificate } from './tls-certificate.js';
-import type { TrustService } from './trust-service.js';
+import type { TrustService } from '../trust/trust-service.js';
 import type { ZoneService } from './zone-service.js';
 
 export interface OperatorSurfaces {

@@ -49,7 +49,7 @@ export interface ResolverServices {
 /** The resolver and the query pipeline built from the config, with their control routes. */
 export async function createResolverService(config: KeymasterConfig, clock: Clock, logger: Logger, services: ResolverServices = {}): Promise<QueryPipeline> {
   const rootHints = await loadRootHints(config);
-  // The TrustAnchors store (src/server/trust-service.ts); none: nothing validates as secure.
+  // The TrustAnchors store (src/trust/trust-service.ts); none: nothing validates as secure.
   const anchors = services.anchors ?? { anchors: () => [] };
   const failures = new ThrottledEventLog(logger, 'validation.failed', 'warn', { perWindow: 20 });
   const shed = new ThrottledEventLog(logger, 'resolver.upstream-shed', 'warn');

@@ -12,7 +12,7 @@ import { startPolicyService, type PolicyService } from './policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from './trust-routes.js';
-import { startTrustService, unavailableDnskeyFetcher } from './trust-service.js';
+import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-service.js';
 import { registerStatusRoute, type ListenerInfo } from './status-route.js';
 import { openRecursionPrefixes } from './open-recursion.js';
 import { tuneHeapForBoundedMemory } from './heap-tuning.js';
@@ -88,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
       }
     : unavailableDnskeyFetcher(logger);
-  const trust = await startTrustService({ config, documents, clock: systemClock, logger, fetchDnskey });
+  const trust = await startTrustService({ trustAnchors: config.trustAnchors, documents, clock: systemClock, logger, fetchDnskey });
   distributeAnchors = (zone, keyset) => {
     // Durable: resolves once the store file holding the keys is synced.
     void trust

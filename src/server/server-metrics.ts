@@ -14,7 +14,7 @@ import type { QueryMetrics } from './query-metrics.js';
 import type { DnsListenerStats } from './dns-listeners.js';
 import { resolverStatus } from './resolver-service.js';
 import type { QueryPipeline } from './query-pipeline.js';
-import type { TrustService } from './trust-service.js';
+import type { TrustService } from '../trust/trust-service.js';
 import type { ZoneService } from './zone-service.js';
 import { KEYMASTER_VERSION } from './version.js';
 

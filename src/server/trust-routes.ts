@@ -6,7 +6,7 @@ import { zoneKey, type AnchorType } from '../trust/trust-point.js';
 import { anchorView, trustPointDetail, trustPointView } from '../trust/trust-views.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, ControlResponse, type ControlRequest } from './control-router.js';
-import type { TrustService } from './trust-service.js';
+import type { TrustService } from '../trust/trust-service.js';
 
 /**
  * Control API routes for `keymaster trust-point` and `trust-anchor`. A zone travels in the

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   scheduler: ['clock'],
   policy: ['wire', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   resolver: ['wire', 'crypto', 'dnssec', 'trust', 'policy', 'clock', 'logging'],
-  trust: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging'],
+  // trust reads its own config section (the TrustAnchorsConfig type: root anchors, imports, RFC 5011 timers).
+  trust: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   // authority reads its zones' own config section (ZoneConfig, ACL prefixes): config/ is below it.
   authority: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire'],

@@ -9,7 +9,7 @@ import { renderMetrics } from '../../src/server/metrics-exposition.js';
 import { QueryMetrics } from '../../src/server/query-metrics.js';
 import type { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { ServerMetrics, ValidationFailureCounts } from '../../src/server/server-metrics.js';
-import type { TrustService } from '../../src/server/trust-service.js';
+import type { TrustService } from '../../src/trust/trust-service.js';
 import type { ZoneKeyView, ZoneService } from '../../src/server/zone-service.js';
 import type { TrustPoint } from '../../src/trust/trust-point.js';
 import { Name } from '../../src/wire/name.js';

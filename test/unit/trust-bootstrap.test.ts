@@ -5,7 +5,7 @@ import { formatAnchors, formatTrustPoints } from '../../src/cli/trust-point-comm
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { KeymasterConfig } from '../../src/config/schema.js';
-import type { TrustService } from '../../src/server/trust-service.js';
+import type { TrustService } from '../../src/trust/trust-service.js';
 import { TRUST_ANCHOR_STORE_FILE } from '../../src/trust/trust-anchor-store.js';
 import type { DnskeyFetcher } from '../../src/trust/trust-point-refresher.js';
 import { keyIdentity } from '../../src/trust/trust-point.js';

@@ -9,8 +9,9 @@ import { keyTag } from '../../src/crypto/key-tag.js';
 import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
 import type { TrustAnchorSource } from '../../src/dnssec/trust-anchor.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
+import type { KeymasterConfig } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
-import { startTrustService, type TrustService, type TrustServiceOptions } from '../../src/server/trust-service.js';
+import { startTrustService, type TrustService, type TrustServiceOptions } from '../../src/trust/trust-service.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
@@ -117,9 +118,10 @@ export function tempDirs(prefix: string): { make(): string; removeAll(): void } 
   };
 }
 
-/** The trust service on a file store in its config's stateDir (what serve.ts passes), unless the test brings its own. */
-export async function startTrust(options: Omit<TrustServiceOptions, 'documents'> & { documents?: DocumentStore }): Promise<TrustService> {
-  return startTrustService({ ...options, documents: options.documents ?? (await FileDocumentStore.open(options.config.stateDir)) });
+/** The trust service as serve.ts starts it: the config's trustAnchors section, a file store in its stateDir (unless the test brings its own). */
+export async function startTrust(options: Omit<TrustServiceOptions, 'documents' | 'trustAnchors'> & { config: KeymasterConfig; documents?: DocumentStore }): Promise<TrustService> {
+  const { config, documents, ...rest } = options;
+  return startTrustService({ ...rest, trustAnchors: config.trustAnchors, documents: documents ?? (await FileDocumentStore.open(config.stateDir)) });
 }
 
 /** The file store in `dir`, `beforeWrite` run before each write: it may throw (a full or read-only disk) or wait. */

@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
-import type { KeymasterConfig, RootAnchorsSource } from '../config/schema.js';
+import type { RootAnchorsSource, TrustAnchorsConfig } from '../config/schema.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import type { KeyFileKind } from '../wire/key-files.js';
 import type { Name } from '../wire/name.js';
-import { logAnchorAdded } from '../trust/anchor-events.js';
+import { logAnchorAdded } from './anchor-events.js';
 import {
   anchorFromRdataText,
   anchorsFromKeyFile,
@@ -11,20 +11,21 @@ import {
   anchorsWithTag,
   mergeAnchors,
   type AnchorCandidate,
-} from '../trust/anchor-import.js';
-import { sourceOf, type AnchorSourceKind } from '../trust/anchor-source.js';
-import { applyConfigImports } from '../trust/config-imports.js';
-import { loweredTimers, type Rfc5011Timers } from '../trust/rfc5011.js';
-import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from '../trust/root-anchors-source.js';
+} from './anchor-import.js';
+import { sourceOf, type AnchorSourceKind } from './anchor-source.js';
+import { applyConfigImports } from './config-imports.js';
+import { loweredTimers, type Rfc5011Timers } from './rfc5011.js';
+import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from './root-anchors-source.js';
 import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
-import { TrustAnchorStore } from '../trust/trust-anchor-store.js';
+import { TrustAnchorStore } from './trust-anchor-store.js';
 import type { DocumentStore } from '../store/document-store.js';
-import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from '../trust/trust-point-refresher.js';
-import { zoneKey, type AnchorType, type TrustPoint } from '../trust/trust-point.js';
+import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from './trust-point-refresher.js';
+import { zoneKey, type AnchorType, type TrustPoint } from './trust-point.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 
 export interface TrustServiceOptions {
-  readonly config: KeymasterConfig;
+  /** The config's `trustAnchors` section (the only part of the config trust reads). */
+  readonly trustAnchors: TrustAnchorsConfig;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly fetchDnskey: DnskeyFetcher;
@@ -64,7 +65,7 @@ export class TrustService {
 
   /** trustAnchors.rootAnchors as configured (flags included). */
   configuredRootAnchors(): RootAnchorsSource {
-    return this.options.config.trustAnchors.rootAnchors;
+    return this.options.trustAnchors.rootAnchors;
   }
 
   private now(): number {
@@ -83,7 +84,7 @@ export class TrustService {
   }
 
   private async loadRoot(location: RootAnchorsLocation, kind: 'config-root-anchors' | 'add-root'): Promise<{ candidate: AnchorCandidate; loaded: LoadedRootAnchors }> {
-    const loaded: LoadedRootAnchors = await loadRootAnchors(location, { ...(this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {}), ...rootAnchorsSignatureOptions(this.options.config, location, this.now()) });
+    const loaded: LoadedRootAnchors = await loadRootAnchors(location, { ...(this.options.rootAnchorsFallback ? { fallbackFile: this.options.rootAnchorsFallback } : {}), ...rootAnchorsSignatureOptions(this.options.trustAnchors, location, this.now()) });
     logRootAnchorsSource(this.options.logger, location, loaded);
     return { candidate: anchorsFromRootAnchors(loaded.anchors, this.now(), sourceOf(kind, loaded.from)), loaded };
   }
@@ -180,8 +181,8 @@ function logRootAnchorsSource(logger: Logger, location: RootAnchorsLocation, loa
   });
 }
 
-function timersOf(config: KeymasterConfig): Rfc5011Timers {
-  const { addHoldDown, removeHoldDown, minRefresh } = config.trustAnchors.rfc5011;
+function timersOf(trustAnchors: TrustAnchorsConfig): Rfc5011Timers {
+  const { addHoldDown, removeHoldDown, minRefresh } = trustAnchors.rfc5011;
   return { addHoldDown, removeHoldDown, minRefresh };
 }
 
@@ -192,8 +193,8 @@ function timersOf(config: KeymasterConfig): Rfc5011Timers {
  * are new or changed (config-imports.ts) and starts active refresh.
  */
 export async function startTrustService(options: TrustServiceOptions): Promise<TrustService> {
-  const { config, clock, logger } = options;
-  const timers = timersOf(config);
+  const { trustAnchors, clock, logger } = options;
+  const timers = timersOf(trustAnchors);
   const store = await TrustAnchorStore.open({
     documents: options.documents,
     clock,
@@ -211,12 +212,12 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
   const refresher = new TrustPointRefresher({ store, clock, logger, fetchDnskey: options.fetchDnskey, timers, ...(options.random ? { random: options.random } : {}) });
   const service = new TrustService(store, refresher, options);
 
-  const root: RootAnchorsSource = config.trustAnchors.rootAnchors;
+  const root: RootAnchorsSource = trustAnchors.rootAnchors;
   if (!store.existed && root.kind !== 'none' && !store.get('.')) await service.bootstrapRoot(root);
   else if (store.get('.') && root.kind !== 'none') {
     logEvent(logger, 'trust-point.root-kept', { reason: 'the store has a root trust point; its RFC 5011 state wins over root-anchors.xml' }, { level: 'debug' });
   }
-  await applyConfigImports(store, config.trustAnchors.import, clock.now(), logger);
+  await applyConfigImports(store, trustAnchors.import, clock.now(), logger);
   if (!store.existed) store.save();
   logEvent(logger, 'trust-point.store-opened', { path: store.path, trustPoints: store.list().map((tp) => tp.zone), firstStart: !store.existed });
   if (options.autoRefresh ?? true) refresher.start();
