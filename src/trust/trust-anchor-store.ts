@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
 import { type DocumentStore, StoreError } from '../store/document-store.js';
 import { Name } from '../wire/name.js';
 import { TRUST_ANCHORS_DOCUMENT, TRUST_ANCHORS_KEY, TrustStoreError, type ConfigImportRecord } from './trust-anchor-store-format.js';
@@ -26,7 +27,7 @@ export {
  * write at a time, each holding the whole store as it is when the write starts.
  *
  * Two ways to change it: `put`/`remove` (RFC 5011 refresh, start-up) change the store at once
- * and write in the background, retrying failures; `commit` (everything the control API accepts)
+ * and write in the background, retrying failures on the scheduler with backoff; `commit` (everything the control API accepts)
  * writes first and changes the store only once the file is on disk, so a reply never
  * acknowledges a change a crash could lose, and a failed write changes nothing.
  */
@@ -41,6 +42,8 @@ export interface TrustAnchorStoreOptions {
   readonly documents: DocumentStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Runs the retries of failed background writes (`trust-store.write-retry`). */
+  readonly scheduler: Scheduler;
   /** First delay before retrying a failed write; doubles up to maxRetryDelayMs. Default 1 s. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
@@ -62,6 +65,9 @@ export class TrustAnchorStore implements TrustAnchorSource {
   private version = 0;
   private writtenVersion = 0;
   private writing: Promise<void> | undefined;
+  private retry: JobHandle | undefined;
+  private failures = 0;
+  private retryDelay: number;
   private closed = false;
   private cache: { version: number; until: number; anchors: readonly TrustAnchor[] } | undefined;
 
@@ -73,6 +79,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
     imports: readonly ConfigImportRecord[],
   ) {
     this.path = options.documents.locate(TRUST_ANCHORS_KEY);
+    this.retryDelay = options.retryDelayMs ?? 1000;
     for (const tp of points) this.points.set(tp.zone, tp);
     for (const r of imports) this.imports.set(r.file, r);
   }
@@ -202,9 +209,9 @@ export class TrustAnchorStore implements TrustAnchorSource {
     return anchors;
   }
 
-  /** Resolves once everything changed so far is on disk (it keeps retrying failed writes). */
-  async flush(): Promise<void> {
-    while (this.writtenVersion < this.version && !this.closed) await (this.writing ?? this.startWriting());
+  /** Resolves once everything changed so far is on disk, writing now if need be (one attempt: throws its error; background retries go on). */
+  flush(): Promise<void> {
+    return this.writeOnce();
   }
 
   /**
@@ -222,6 +229,8 @@ export class TrustAnchorStore implements TrustAnchorSource {
 
   /** Writes what is pending (one attempt if writes are failing), then stops retrying. */
   async close(): Promise<void> {
+    this.retry?.cancel();
+    this.retry = undefined;
     await this.writeLock; // a change the operator is waiting for is finished, not cut off
     if (this.writing) await this.writing.catch(() => {});
     if (this.writtenVersion < this.version) await this.writeOnce().catch(() => {});
@@ -231,11 +240,13 @@ export class TrustAnchorStore implements TrustAnchorSource {
   private changed(): void {
     this.version++;
     this.cache = undefined;
-    if (!this.writing && !this.closed) void this.startWriting();
+    // While a retry waits for its time, changes join it rather than hammering a failing disk.
+    if (!this.retry) this.startWriting();
   }
 
   private startWriting(): Promise<void> {
-    this.writing = this.writeLoop().finally(() => {
+    if (this.writing || this.closed) return this.writing ?? Promise.resolve();
+    this.writing = this.writeBehind().finally(() => {
       this.writing = undefined;
     });
     return this.writing;
@@ -261,30 +272,37 @@ export class TrustAnchorStore implements TrustAnchorSource {
     });
   }
 
-  /** Writes until the file holds the latest version; a failure is logged and retried with backoff, never thrown. */
-  private async writeLoop(): Promise<void> {
-    const first = this.options.retryDelayMs ?? 1000;
-    const max = this.options.maxRetryDelayMs ?? 60_000;
-    let delay = first;
-    let failures = 0;
+  /** Writes until the document holds the latest version; a failure is logged and retried on the scheduler with backoff, never thrown. */
+  private async writeBehind(): Promise<void> {
     while (this.writtenVersion < this.version && !this.closed) {
       try {
         await this.writeOnce();
-        if (failures > 0) logEvent(this.options.logger, 'trust-store.write-recovered', { path: this.path, failures }, { msg: 'trust anchor store written after failures' });
-        failures = 0;
-        delay = first;
       } catch (error) {
-        failures++;
-        logEvent(
-          this.options.logger,
-          'trust-store.write-failed',
-          { path: this.path, err: reason(error), failures, retryInMs: delay },
-          { level: 'error', msg: 'cannot write the trust anchor store; will retry' },
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
-        delay = Math.min(max, delay * 2);
+        this.retryLater(error);
+        return;
       }
     }
+    if (this.failures > 0 && this.writtenVersion >= this.version) {
+      logEvent(this.options.logger, 'trust-store.write-recovered', { path: this.path, failures: this.failures }, { msg: 'trust anchor store written after failures' });
+      this.failures = 0;
+      this.retryDelay = this.options.retryDelayMs ?? 1000;
+    }
+  }
+
+  private retryLater(error: unknown): void {
+    this.failures++;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.options.maxRetryDelayMs ?? 60_000, delay * 2);
+    logEvent(
+      this.options.logger,
+      'trust-store.write-failed',
+      { path: this.path, err: reason(error), failures: this.failures, retryInMs: delay },
+      { level: 'error', msg: 'cannot write the trust anchor store; will retry' },
+    );
+    this.retry = this.options.scheduler.schedule('trust-store.write-retry', this.options.clock.now() + delay, () => {
+      this.retry = undefined;
+      return this.startWriting();
+    });
   }
 }
 

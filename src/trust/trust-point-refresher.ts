@@ -3,6 +3,7 @@ import { authenticateDnskeyRrset } from '../dnssec/dnskey-authentication.js';
 import { absoluteSignatureTime } from '../dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget, type ValidationLimits } from '../dnssec/validation-budget.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
 import type { ResourceRecord } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
@@ -36,9 +37,12 @@ export interface TrustPointRefresherOptions {
   /** [0, 1) for the refresh jitter; tests pass () => 0. */
   readonly random?: () => number;
   readonly limits?: ValidationLimits;
-  /** Longest real-time sleep between checks for due refreshes (ms); default 60 s. */
-  readonly maxSleepMs?: number;
+  /** Wakes the refresh (`trust-point.refresh`) when the next trust point or hold-down is due. */
+  readonly scheduler: Scheduler;
 }
+
+/** With no trust point the job still looks every hour (trust points come with wake(); this is a backstop). */
+const IDLE_WAIT_MS = 60 * 60_000;
 
 export interface RefreshOutcome {
   readonly zone: string;
@@ -59,8 +63,7 @@ export interface RefreshOutcome {
  */
 export class TrustPointRefresher {
   private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private job: JobHandle | undefined;
   private sweep: Promise<unknown> | undefined;
 
   constructor(private readonly options: TrustPointRefresherOptions) {}
@@ -89,46 +92,39 @@ export class TrustPointRefresher {
     return outcomes;
   }
 
-  /** Starts checking for due refreshes in real time. */
+  /** Starts refreshing on the scheduler: now, then whenever the next refresh or hold-down is due. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    if (this.job) return;
+    this.job = this.options.scheduler.schedule('trust-point.refresh', this.options.clock.now(), () => this.sweepDue());
   }
 
   /** Re-plans the next wake-up (after a trust point was added or changed). */
   wake(): void {
-    if (this.running) this.schedule(0);
+    this.job?.reschedule(this.options.clock.now());
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.job?.cancel();
+    this.job = undefined;
     await this.sweep?.catch(() => {});
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.sweep) return;
-      this.sweep = this.runDue()
-        .catch((error: unknown) => logEvent(this.options.logger, 'trust-point.refresh-error', { err: (error as Error).message }, { level: 'error' }))
-        .finally(() => {
-          this.sweep = undefined;
-          if (this.running) this.schedule(this.untilNextDue());
-        });
-    }, delayMs);
-    this.timer.unref();
+  /** One run of the scheduled job; returns when it is due next. */
+  private async sweepDue(): Promise<number> {
+    this.sweep = this.runDue().catch((error: unknown) =>
+      logEvent(this.options.logger, 'trust-point.refresh-error', { err: (error as Error).message }, { level: 'error' }),
+    );
+    await this.sweep;
+    this.sweep = undefined;
+    return this.nextDue();
   }
 
-  private untilNextDue(): number {
+  private nextDue(): number {
     const now = this.options.clock.now();
     const times = this.options.store.list().flatMap((tp) => [tp.nextRefresh ?? now, ...tp.anchors.flatMap((a) => (a.state === 'Revoked' && a.next !== undefined ? [a.next] : []))]);
-    const next = times.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...times);
-    return Math.max(1000, Math.min(this.options.maxSleepMs ?? 60_000, next - now));
+    // At least a second on: a time already past (a refresh that keeps failing at once) is not a busy loop.
+    return Math.max(now + 1000, times.length === 0 ? now + IDLE_WAIT_MS : Math.min(...times));
   }
 
   private async refreshOnce(zone: string): Promise<RefreshOutcome> {

@@ -19,6 +19,7 @@ import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } fro
 import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
 import { TrustAnchorStore } from './trust-anchor-store.js';
 import type { DocumentStore } from '../store/document-store.js';
+import type { Scheduler } from '../scheduler.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from './trust-point-refresher.js';
 import { zoneKey, type AnchorType, type TrustPoint } from './trust-point.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -31,10 +32,10 @@ export interface TrustServiceOptions {
   readonly fetchDnskey: DnskeyFetcher;
   /** The server's one DocumentStore: the trust anchors are its `trust-anchors` document. */
   readonly documents: DocumentStore;
-  /** Tests: deterministic jitter, no real-time refresh loop. */
+  /** Runs the RFC 5011 refresh and the store's write retries (tests: a manual one, driven by runDue). */
+  readonly scheduler: Scheduler;
+  /** Tests: deterministic jitter. */
   readonly random?: () => number;
-  readonly storeRetryDelayMs?: number;
-  readonly autoRefresh?: boolean;
   /** Where a URL's fallback comes from (default: the shipped trust-anchors/root-anchors.xml). */
   readonly rootAnchorsFallback?: string;
 }
@@ -197,9 +198,9 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
   const timers = timersOf(trustAnchors);
   const store = await TrustAnchorStore.open({
     documents: options.documents,
+    scheduler: options.scheduler,
     clock,
     logger,
-    ...(options.storeRetryDelayMs === undefined ? {} : { retryDelayMs: options.storeRetryDelayMs }),
   });
   const lowered = loweredTimers(timers);
   if (lowered.length > 0)
@@ -209,7 +210,7 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
       { ...timers, lowered },
       { level: 'warn', msg: `RFC 5011 ${lowered.join(', ')} below the RFC's values: for test labs only, a compromised key could be accepted sooner` },
     );
-  const refresher = new TrustPointRefresher({ store, clock, logger, fetchDnskey: options.fetchDnskey, timers, ...(options.random ? { random: options.random } : {}) });
+  const refresher = new TrustPointRefresher({ store, clock, logger, scheduler: options.scheduler, fetchDnskey: options.fetchDnskey, timers, ...(options.random ? { random: options.random } : {}) });
   const service = new TrustService(store, refresher, options);
 
   const root: RootAnchorsSource = trustAnchors.rootAnchors;
@@ -220,6 +221,6 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
   await applyConfigImports(store, trustAnchors.import, clock.now(), logger);
   if (!store.existed) store.save();
   logEvent(logger, 'trust-point.store-opened', { path: store.path, trustPoints: store.list().map((tp) => tp.zone), firstStart: !store.existed });
-  if (options.autoRefresh ?? true) refresher.start();
+  refresher.start();
   return service;
 }

@@ -10,7 +10,7 @@ import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger } from '../unit/trust-fixtures.js';
+import { captureLogger, manualScheduler } from '../unit/trust-fixtures.js';
 import { localRootZoneYaml } from '../support/local-root-zone.js';
 import { removeDir, startKeymaster, tempDir, type KeymasterServer } from '../support/external-servers.js';
 
@@ -68,7 +68,7 @@ async function sendThenKill(server: KeymasterServer, method: 'POST' | 'DELETE', 
 }
 
 async function storedTags(): Promise<number[]> {
-  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock: new ManualClock(), logger: captureLogger().logger });
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock: new ManualClock(), scheduler: manualScheduler(new ManualClock()), logger: captureLogger().logger });
   return (store.get(ZONE)?.anchors ?? []).map((a) => a.keyTag).sort((a, b) => a - b);
 }
 

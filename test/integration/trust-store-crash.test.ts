@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
-import { captureLogger } from '../unit/trust-fixtures.js';
+import { captureLogger, manualScheduler } from '../unit/trust-fixtures.js';
 import { tempDir } from '../support/external-servers.js';
 
 /**
@@ -14,12 +14,15 @@ import { tempDir } from '../support/external-servers.js';
  */
 const STORE = resolve('dist/trust/trust-anchor-store.js');
 const DOCUMENTS = resolve('dist/store/file-document-store.js');
+const SCHEDULER = resolve('dist/scheduler.js');
 const CHILD = `
 import { generateKeyPairSync } from 'node:crypto';
 const { TrustAnchorStore } = await import(${JSON.stringify(STORE)});
 const { FileDocumentStore } = await import(${JSON.stringify(DOCUMENTS)});
+const { createScheduler } = await import(${JSON.stringify(SCHEDULER)});
+const clock = { now: () => Date.now() };
 const logger = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {} };
-const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(process.argv[1]), clock: { now: () => Date.now() }, logger });
+const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(process.argv[1]), clock, scheduler: createScheduler({ clock }), logger });
 let n = store.list()[0]?.anchors.length ?? 0;
 for (;;) {
   const tp = store.list()[0] ?? { zone: 'crash.example.', anchors: [], createdAt: Date.now(), failures: 0 };
@@ -57,7 +60,7 @@ describe('TrustAnchors store crash safety', () => {
       });
       await new Promise((r) => child.once('exit', r));
       const reported = Math.max(saved, ...[...out.matchAll(/saved (\d+)/g)].map((m) => Number(m[1])));
-      const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(), logger: captureLogger().logger });
+      const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(), scheduler: manualScheduler(new ManualClock()), logger: captureLogger().logger });
       const count = store.list()[0]?.anchors.length ?? 0;
       expect(count).toBeGreaterThanOrEqual(reported);
       saved = count;

@@ -36,7 +36,6 @@ async function service(dir: string, files: string[] = [], beforeWrite?: () => vo
     clock: new ManualClock(T0),
     logger: log.logger,
     fetchDnskey: async () => undefined,
-    autoRefresh: false,
     ...(beforeWrite ? { documents: await documentsWith(dir, beforeWrite) } : {}),
   });
   return { svc, log };

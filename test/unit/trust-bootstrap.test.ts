@@ -55,7 +55,7 @@ function lab(): Lab {
 
 function start(l: Lab, files: readonly string[], rootAnchors?: KeymasterConfig['trustAnchors']['rootAnchors']): Promise<TrustService> {
   const fetchDnskey: DnskeyFetcher = async (name) => (l.publish && name.equals(zone) ? signedDnskeySet(zone, l.publish.keys, l.publish.signers, l.clock.now()) : undefined);
-  return startTrust({ config: config(l.dir, files, rootAnchors), clock: l.clock, logger: l.log.logger, fetchDnskey, autoRefresh: false, random: () => 0 });
+  return startTrust({ config: config(l.dir, files, rootAnchors), clock: l.clock, logger: l.log.logger, fetchDnskey, random: () => 0 });
 }
 
 /** Restarts with the same state dir and config (stop writes what is pending). */
@@ -178,7 +178,7 @@ describe('the root trust point from rootAnchors', () => {
     expect(view.sources).toEqual([`config rootAnchors ${xml}`]);
     await svc.removeTrustPoint('.');
     await svc.stop();
-    svc = await startTrust({ config: config(l.dir, [], { kind: 'file', path: xml }), clock: l.clock, logger: l.log.logger, fetchDnskey: async () => undefined, autoRefresh: false });
+    svc = await startTrust({ config: config(l.dir, [], { kind: 'file', path: xml }), clock: l.clock, logger: l.log.logger, fetchDnskey: async () => undefined });
     expect(svc.store.get('.')).toBeUndefined();
     expect(l.log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await svc.stop();

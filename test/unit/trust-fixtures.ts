@@ -9,7 +9,9 @@ import { keyTag } from '../../src/crypto/key-tag.js';
 import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
 import type { TrustAnchorSource } from '../../src/dnssec/trust-anchor.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
+import type { Clock } from '../../src/clock.js';
 import type { KeymasterConfig } from '../../src/config/schema.js';
+import { createScheduler, type Scheduler } from '../../src/scheduler.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { startTrustService, type TrustService, type TrustServiceOptions } from '../../src/trust/trust-service.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
@@ -119,9 +121,21 @@ export function tempDirs(prefix: string): { make(): string; removeAll(): void } 
 }
 
 /** The trust service as serve.ts starts it: the config's trustAnchors section, a file store in its stateDir (unless the test brings its own). */
-export async function startTrust(options: Omit<TrustServiceOptions, 'documents' | 'trustAnchors'> & { config: KeymasterConfig; documents?: DocumentStore }): Promise<TrustService> {
-  const { config, documents, ...rest } = options;
-  return startTrustService({ ...rest, trustAnchors: config.trustAnchors, documents: documents ?? (await FileDocumentStore.open(config.stateDir)) });
+export async function startTrust(
+  options: Omit<TrustServiceOptions, 'documents' | 'trustAnchors' | 'scheduler'> & { config: KeymasterConfig; documents?: DocumentStore; scheduler?: Scheduler },
+): Promise<TrustService> {
+  const { config, documents, scheduler, ...rest } = options;
+  return startTrustService({
+    ...rest,
+    trustAnchors: config.trustAnchors,
+    documents: documents ?? (await FileDocumentStore.open(config.stateDir)),
+    scheduler: scheduler ?? manualScheduler(options.clock),
+  });
+}
+
+/** The scheduler in tests: jobs run only when the test calls runDue() on the simulated clock. */
+export function manualScheduler(clock: Clock): Scheduler {
+  return createScheduler({ clock, mode: 'manual' });
 }
 
 /** The file store in `dir`, `beforeWrite` run before each write: it may throw (a full or read-only disk) or wait. */

@@ -11,7 +11,7 @@ import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
 import { TrustPointRefresher } from '../../src/trust/trust-point-refresher.js';
 import { keyIdentity } from '../../src/trust/trust-point.js';
 import { Name } from '../../src/wire/name.js';
-import { captureLogger, makeKey, revoked, rootAnchorsXml, signedDnskeySet, validatesWith, type TestKey } from './trust-fixtures.js';
+import { captureLogger, makeKey, revoked, rootAnchorsXml, signedDnskeySet, validatesWith, type TestKey, manualScheduler } from './trust-fixtures.js';
 
 /**
  * The 2026–27 root KSK rollover, replayed on a test root over simulated months with the RFC's
@@ -37,10 +37,12 @@ interface Lab {
 }
 
 async function openLab(clock: ManualClock, stateDir: string, publish: Lab['publish'], log = captureLogger()): Promise<Lab> {
-  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, logger: log.logger });
+  const scheduler = manualScheduler(clock);
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, scheduler, logger: log.logger });
   const refresher = new TrustPointRefresher({
     store,
     clock,
+    scheduler,
     logger: log.logger,
     timers: RFC5011_TIMERS,
     random: () => 0,

@@ -18,7 +18,7 @@ import type { TrustPoint } from '../../src/trust/trust-point.js';
 import { Name } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger, dsOf, makeKey } from './trust-fixtures.js';
+import { captureLogger, dsOf, makeKey, manualScheduler } from './trust-fixtures.js';
 
 /** The trust anchors as a document of the store contract, and the files of the two releases before it. */
 const dirs: string[] = [];
@@ -66,13 +66,13 @@ describe('the trust-anchors document on the file store', () => {
         upgraded: true,
       });
       const log = captureLogger();
-      const store = await TrustAnchorStore.open({ documents, clock: new ManualClock(T0), logger: log.logger });
+      const store = await TrustAnchorStore.open({ documents, clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: log.logger });
       expect(store.existed).toBe(true);
       expect(store.list()).toEqual([old]);
       await store.flush();
       expect(log.events('trust-store.upgraded')).toEqual([expect.objectContaining({ path: join(dir, 'trust-anchors.json'), version: 3 })]);
       expect(JSON.parse(readFileSync(join(dir, 'trust-anchors.json'), 'utf8'))).toMatchObject({ version: 3, revision: 2 });
-      const reopened = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: log.logger });
+      const reopened = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: log.logger });
       expect(reopened.list()).toEqual([old]);
       expect(reopened.configImports()).toEqual(version === 1 ? [] : [imported]);
       expect(log.events('trust-store.upgraded')).toHaveLength(1);
@@ -93,7 +93,7 @@ describe('the trust-anchors document on the file store', () => {
       writeFileSync(path, JSON.stringify(doc));
       const documents = await FileDocumentStore.open(dir);
       await expect(documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT)).rejects.toThrow(StoreError);
-      const open = TrustAnchorStore.open({ documents, clock: new ManualClock(T0), logger: captureLogger().logger });
+      const open = TrustAnchorStore.open({ documents, clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: captureLogger().logger });
       await expect(open).rejects.toThrow(TrustStoreError);
       await expect(open).rejects.toThrow(path);
       await expect(open).rejects.toThrow(message);

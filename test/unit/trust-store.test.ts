@@ -16,7 +16,7 @@ import { dssetToText, keysetToText } from '../../src/wire/key-files.js';
 import { Name } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata-text.js';
 import { RRType } from '../../src/wire/rr-type.js';
-import { captureLogger, documentsWith, dsOf, makeKey, rootAnchorsXml, startTrust } from './trust-fixtures.js';
+import { captureLogger, documentsWith, dsOf, makeKey, rootAnchorsXml, startTrust, manualScheduler } from './trust-fixtures.js';
 
 const dirs: string[] = [];
 const servers: Server[] = [];
@@ -34,7 +34,7 @@ const zone = Name.parse('corp.example.');
 const T0 = Date.UTC(2026, 2, 1);
 
 async function storeWithAnchors(stateDir: string, clock = new ManualClock(T0)) {
-  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, logger: captureLogger().logger });
+  const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(stateDir), clock, scheduler: manualScheduler(clock), logger: captureLogger().logger });
   const k = makeKey(zone);
   store.put(mergeAnchors(undefined, anchorFromRdataText('corp.example', 'DNSKEY', rdataToText(RRType.DNSKEY, k.rdata), T0), T0).trustPoint);
   store.put(mergeAnchors(store.get('corp.example.'), anchorFromRdataText('corp.example.', 'DS', rdataToText(RRType.DS, dsOf(zone, makeKey(zone))), T0), T0).trustPoint);
@@ -46,7 +46,7 @@ describe('the TrustAnchors store file', () => {
   it('round-trips trust points and serves only trusted anchors to the validator', async () => {
     const dir = tempDir();
     const { store, key } = await storeWithAnchors(dir);
-    const again = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger });
+    const again = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: captureLogger().logger });
     expect(again.existed).toBe(true);
     expect(again.list()).toEqual(store.list());
     expect(again.anchors()).toEqual([{ zone, ds: [expect.any(Uint8Array)], dnskey: [key.rdata] }]);
@@ -57,7 +57,7 @@ describe('the TrustAnchors store file', () => {
   it('an AddPend, Revoked or Removed key is never given to the validator', async () => {
     const dir = tempDir();
     const clock = new ManualClock(T0);
-    const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock, logger: captureLogger().logger });
+    const store = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock, scheduler: manualScheduler(clock), logger: captureLogger().logger });
     const keys = [makeKey(zone), makeKey(zone), makeKey(zone), makeKey(zone)];
     const states = ['AddPend', 'Revoked', 'Removed', 'Missing'] as const;
     store.put({
@@ -82,7 +82,7 @@ describe('the TrustAnchors store file', () => {
       await storeWithAnchors(dir);
       const path = join(dir, TRUST_ANCHOR_STORE_FILE);
       writeFileSync(path, mangle(readFileSync(path, 'utf8')));
-      const open = TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger });
+      const open = TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: captureLogger().logger });
       await expect(open).rejects.toThrow(TrustStoreError);
       await expect(open).rejects.toThrow(path);
       await expect(open).rejects.toThrow(message);
@@ -99,34 +99,55 @@ describe('the TrustAnchors store file', () => {
     const doc = JSON.parse(readFileSync(path, 'utf8').replace(/"state": "Valid"/, '"state": "Trusted"')) as { data: unknown; sha256: string };
     doc.sha256 = checksum(JSON.stringify(doc.data)); // re-checksummed, so only the state is wrong
     writeFileSync(path, JSON.stringify(doc));
-    await expect(TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: captureLogger().logger })).rejects.toThrow(
+    await expect(TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), scheduler: manualScheduler(new ManualClock(T0)), logger: captureLogger().logger })).rejects.toThrow(
       /trustPoints\[0\]\.anchors\[0\]\.state: "Trusted" is not one of Start, AddPend, Valid, Missing, Revoked, Removed/,
     );
   });
 
-  it('a failed write is logged and retried until it succeeds; the anchors stay in service meanwhile', async () => {
+  it('a failed write is retried on the scheduler with doubling delays until it succeeds; the anchors stay in service meanwhile', async () => {
     const dir = tempDir();
     const log = captureLogger();
+    const clock = new ManualClock(T0);
+    const scheduler = manualScheduler(clock);
     let failuresLeft = 3;
-    const writes: string[] = [];
+    let attempts = 0;
     const store = await TrustAnchorStore.open({
-      clock: new ManualClock(T0),
+      clock,
+      scheduler,
       logger: log.logger,
-      retryDelayMs: 1,
+      retryDelayMs: 1000,
+      maxRetryDelayMs: 3000,
       documents: await documentsWith(dir, () => {
+        attempts++;
         if (failuresLeft-- > 0) throw Object.assign(new Error(`EROFS: read-only file system, open '${dir}'`), { code: 'EROFS' });
-        writes.push('written');
       }),
     });
     const k = makeKey(zone);
     store.put(mergeAnchors(undefined, anchorFromRdataText(zone, 'DNSKEY', rdataToText(RRType.DNSKEY, k.rdata), T0), T0).trustPoint);
     expect(store.anchors()).toHaveLength(1);
-    await store.flush();
-    expect(log.events('trust-store.write-failed')).toHaveLength(3);
-    expect(log.events('trust-store.write-failed')[0]).toMatchObject({ level: 'error', err: expect.stringContaining('EROFS') });
-    expect(log.events('trust-store.write-recovered')).toHaveLength(1);
-    const reopened = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock: new ManualClock(T0), logger: log.logger });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    await settle();
+    // Each failure waits on the scheduler: nothing is tried before its time, and later changes join the retry.
+    for (const [delay, failures] of [[1000, 1], [2000, 2], [3000, 3]] as const) {
+      expect(log.events('trust-store.write-failed')).toHaveLength(failures);
+      expect(log.events('trust-store.write-failed').at(-1)).toMatchObject({ level: 'error', err: expect.stringContaining('EROFS'), failures, retryInMs: delay });
+      expect(scheduler.pending()).toEqual([{ name: 'trust-store.write-retry', when: clock.now() + delay }]);
+      store.put({ ...store.get(zone)!, failures });
+      clock.advance(delay - 1);
+      await scheduler.runDue();
+      expect(attempts).toBe(failures);
+      clock.advance(1);
+      await scheduler.runDue();
+      await settle();
+    }
+    expect(attempts).toBe(4);
+    expect(log.events('trust-store.write-recovered')).toEqual([expect.objectContaining({ failures: 3 })]);
+    expect(scheduler.pending()).toEqual([]);
+    const reopened = await TrustAnchorStore.open({ documents: await FileDocumentStore.open(dir), clock, scheduler, logger: log.logger });
     expect(reopened.anchors().map((a) => ({ ...a, zone: a.zone.toString() }))).toEqual([{ zone: 'corp.example.', ds: [], dnskey: [k.rdata] }]);
+    expect(reopened.get(zone)!.failures).toBe(3); // the change made while writes failed was written too
   });
 });
 
@@ -217,13 +238,13 @@ describe('the trust service at start', () => {
     const clock = new ManualClock(T0);
     const log = captureLogger();
     const cfg = config(dir, { rootAnchors: { kind: 'file', path: file } });
-    const first = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const first = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch });
     expect(first.source.anchors()).toEqual([{ zone: Name.root, ds: [dsOf(Name.root, key)], dnskey: [] }]);
     expect(log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await first.removeTrustPoint('.');
     await first.stop();
     // The operator removed the root trust point: a restart keeps it removed.
-    const second = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const second = await startTrust({ config: cfg, clock, logger: log.logger, fetchDnskey: noFetch });
     expect(second.source.anchors()).toEqual([]);
     expect(log.events('trust-point.root-bootstrapped')).toHaveLength(1);
     await second.stop();
@@ -242,17 +263,17 @@ describe('the trust service at start', () => {
     const log = captureLogger();
     // A download is used only with a root-anchors.p7s that verifies (test/unit/root-anchors-source-signature.test.ts):
     // without one, or with a bad one, the shipped copy stands in and the reason names the URL.
-    const unsigned = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const unsigned = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/root-anchors.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch });
     expect(unsigned.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]);
     expect(log.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringMatching(/^no signature for http:.*root-anchors\.xml: .*HTTP 404/) });
     await unsigned.stop();
-    const forged = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const forged = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/forged.xml` } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch });
     expect(forged.store.get('.')!.anchors.map((a) => a.label)).not.toContain('Khttp');
     expect(log.events('trust-point.root-anchors-fallback')[1]).toMatchObject({ reason: expect.stringContaining(`${base}/forged.xml is refused: its signature ${base}/forged.p7s does not verify`) });
     await forged.stop();
 
     const log2 = captureLogger();
-    const fell = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const fell = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'url', url: `${base}/missing.xml` } }), clock: new ManualClock(T0), logger: log2.logger, fetchDnskey: noFetch });
     expect(fell.store.get('.')!.anchors.map((a) => a.keyTag)).toEqual([20326, 38696]); // 19036 expired in 2019
     expect(log2.events('trust-point.root-anchors-fallback')[0]).toMatchObject({ level: 'warn', reason: expect.stringContaining('HTTP 404'), used: expect.stringContaining('trust-anchors/root-anchors.xml') });
     await fell.stop();
@@ -263,7 +284,7 @@ describe('the trust service at start', () => {
     const k = makeKey(zone);
     const dsset = join(dir, 'dsset-corp.example');
     writeFileSync(dsset, dssetToText([{ name: zone, type: RRType.DS, class: 1, ttl: 3600, rdata: dsOf(zone, k) }]).replace('corp.example.', 'corp.example'));
-    const svc = await startTrust({ config: config(dir, { rootAnchors: { kind: 'none' }, import: [dsset] }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false });
+    const svc = await startTrust({ config: config(dir, { rootAnchors: { kind: 'none' }, import: [dsset] }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch });
     expect(svc.store.list().map((tp) => tp.zone)).toEqual(['corp.example.']);
     await svc.stop();
   });
@@ -271,18 +292,18 @@ describe('the trust service at start', () => {
   it('a damaged store stops the start with the file and the fault', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, TRUST_ANCHOR_STORE_FILE), '{"format": "keymaster-trust-anchors", "version": 1, "checksum": "sha256:00", "trustPoints": [');
-    await expect(startTrust({ config: config(dir, { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch, autoRefresh: false })).rejects.toThrow(
+    await expect(startTrust({ config: config(dir, { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: captureLogger().logger, fetchDnskey: noFetch })).rejects.toThrow(
       new RegExp(`${join(dir, TRUST_ANCHOR_STORE_FILE).replace(/[.]/g, '\\.')}: not JSON`),
     );
   });
 
   it('lowered hold-downs log a warning at start; the RFC values do not', async () => {
     const log = captureLogger();
-    const lab = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' }, rfc5011: { addHoldDown: 120, removeHoldDown: 60, minRefresh: 3600 } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const lab = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' }, rfc5011: { addHoldDown: 120, removeHoldDown: 60, minRefresh: 3600 } }), clock: new ManualClock(T0), logger: log.logger, fetchDnskey: noFetch });
     expect(log.events('trust-anchor.timers-lowered')).toEqual([expect.objectContaining({ level: 'warn', lowered: ['addHoldDown', 'removeHoldDown'] })]);
     await lab.stop();
     const quiet = captureLogger();
-    const rfc = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: quiet.logger, fetchDnskey: noFetch, autoRefresh: false });
+    const rfc = await startTrust({ config: config(tempDir(), { rootAnchors: { kind: 'none' } }), clock: new ManualClock(T0), logger: quiet.logger, fetchDnskey: noFetch });
     expect(quiet.events('trust-anchor.timers-lowered')).toEqual([]);
     await rfc.stop();
   });
