@@ -99,17 +99,6 @@ function encodeContent(content: TrustAnchorStoreContent): unknown {
   return { trustPoints, configImports };
 }
 
-/**
- * A version-2 file as the release before the store contract wrote it (tests of the upgrade).
- * `now` is its `written` time.
- */
-export function serializeLegacyTrustAnchorStore(trustPoints: readonly TrustPoint[], now: number, configImports: readonly ConfigImportRecord[] = [], version = 2): string {
-  const data = JSON.parse(JSON.stringify(encodeContent({ trustPoints: [...trustPoints], configImports: [...configImports] }))) as { trustPoints: unknown; configImports: unknown };
-  const checksum = legacyChecksum(version, data.trustPoints, data.configImports);
-  const doc = version === 1 ? { format: TRUST_ANCHOR_STORE_FORMAT, version, written: iso(now), checksum, trustPoints: data.trustPoints } : { format: TRUST_ANCHOR_STORE_FORMAT, version, written: iso(now), checksum, ...data };
-  return `${JSON.stringify(doc, null, 1)}\n`;
-}
-
 // ------------------------------------------------------------------------------------------
 // Strict parsing: every field checked, unknown ones refused, each fault named with its path.
 // ------------------------------------------------------------------------------------------

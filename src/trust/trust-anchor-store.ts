@@ -8,7 +8,6 @@ import { TRUST_ANCHORS_DOCUMENT, TRUST_ANCHORS_KEY, TrustStoreError, type Config
 import { anchorTrustedAt, zoneKey, type TrustPoint } from './trust-point.js';
 
 export {
-  serializeLegacyTrustAnchorStore,
   TRUST_ANCHOR_STORE_FILE,
   TRUST_ANCHOR_STORE_FORMAT,
   TRUST_ANCHOR_STORE_VERSION,

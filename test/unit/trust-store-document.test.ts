@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { StoreError } from '../../src/store/document-store.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { anchorFromRdataText, mergeAnchors } from '../../src/trust/anchor-import.js';
 import {
-  serializeLegacyTrustAnchorStore,
   TRUST_ANCHORS_DOCUMENT,
   TRUST_ANCHORS_KEY,
   TrustAnchorStore,
@@ -40,6 +40,22 @@ function trustPoint(): TrustPoint {
 
 const imported: ConfigImportRecord = { file: '/etc/keymaster/dsset-corp.example.', sha256: 'ab'.repeat(32), zone: 'corp.example.', importedAt: T0 };
 
+/**
+ * A file as the releases before the store contract wrote it (version 1: trust points alone,
+ * summed alone; version 2: with config imports, summed together), written here independently
+ * of the code that reads it. The trust points' JSON is the same in every version.
+ */
+function legacyFile(trustPoints: TrustPoint[], configImports: ConfigImportRecord[], version: 1 | 2): string {
+  const data = JSON.parse(JSON.stringify(TRUST_ANCHORS_DOCUMENT.encode({ trustPoints, configImports }))) as { trustPoints: unknown; configImports: unknown };
+  const sum = (x: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(x)).digest('hex')}`;
+  const written = new Date(T0).toISOString();
+  const doc =
+    version === 1
+      ? { format: 'keymaster-trust-anchors', version, written, checksum: sum(data.trustPoints), trustPoints: data.trustPoints }
+      : { format: 'keymaster-trust-anchors', version, written, checksum: sum(data), trustPoints: data.trustPoints, configImports: data.configImports };
+  return `${JSON.stringify(doc, null, 1)}\n`;
+}
+
 describe('the trust-anchors document on the file store', () => {
   it('is STATEDIR/trust-anchors.json, version 3, and reads back what was written', async () => {
     const dir = tempDir();
@@ -52,13 +68,13 @@ describe('the trust-anchors document on the file store', () => {
     expect(JSON.parse(readFileSync(join(dir, 'trust-anchors.json'), 'utf8'))).toMatchObject({ format: 'keymaster-trust-anchors', version: 3, revision: 1 });
   });
 
-  for (const version of [1, 2])
+  for (const version of [1, 2] as const)
     it(`upgrades a version-${version} file once: read, logged, rewritten as version 3 with nothing lost`, async () => {
       const dir = tempDir();
       const tp = trustPoint();
       // Version 1 had no anchor sources and no config imports.
       const old = version === 1 ? { ...tp, anchors: tp.anchors.map(({ source: _s, ...a }) => a) } : tp;
-      writeFileSync(join(dir, 'trust-anchors.json'), serializeLegacyTrustAnchorStore([old], T0, version === 1 ? [] : [imported], version));
+      writeFileSync(join(dir, 'trust-anchors.json'), legacyFile([old], version === 1 ? [] : [imported], version));
       const documents = await FileDocumentStore.open(dir);
       expect(await documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT)).toEqual({
         value: { trustPoints: [old], configImports: version === 1 ? [] : [imported] },
@@ -87,7 +103,7 @@ describe('the trust-anchors document on the file store', () => {
   for (const [what, damage, message] of damagedLegacy)
     it(`refuses ${what}, naming the file; the start stops`, async () => {
       const dir = tempDir();
-      const doc = JSON.parse(serializeLegacyTrustAnchorStore([trustPoint()], T0, [imported], 2)) as Record<string, unknown>;
+      const doc = JSON.parse(legacyFile([trustPoint()], [imported], 2)) as Record<string, unknown>;
       damage(doc);
       const path = join(dir, 'trust-anchors.json');
       writeFileSync(path, JSON.stringify(doc));
