@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ZoneError } from '../authority/zone-error.js';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -59,18 +60,6 @@ import { Opcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/
 import { rdataFromText, tokenizeRdata } from '../wire/rdata-text.js';
 import { recordToText } from '../wire/record-text.js';
 import { isMetaType, tryParseType, typeToString } from '../wire/rr-type.js';
-
-/** A zone request that cannot be done; `code` and `status` map onto the control API's errors. */
-export class ZoneServiceError extends Error {
-  override readonly name = 'ZoneServiceError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** How `zone sign` chooses its parameters: the wizard's three choices. */
 export type SignRequest =
@@ -194,7 +183,7 @@ function zoneName(text: string): Name {
   try {
     return Name.parse(text.endsWith('.') ? text : `${text}.`).lowercase();
   } catch (error) {
-    throw new ZoneServiceError(400, 'bad-zone-name', `"${text}" is not a zone name: ${(error as Error).message}`);
+    throw new ZoneError('bad-zone-name', `"${text}" is not a zone name: ${(error as Error).message}`);
   }
 }
 
@@ -204,8 +193,8 @@ async function loadZoneFile(name: Name, file: string, read = (f: string, n: Name
     checkDsPlacement(name, parsed.records, parsed.sources);
     return ZoneData.fromRecords(name, parsed.records, parsed.sources);
   } catch (error) {
-    if (error instanceof ZonesDirectoryError) throw new ZoneServiceError(403, 'outside-zones-dir', error.message);
-    throw new ZoneServiceError(400, 'bad-zone-file', (error as Error).message);
+    if (error instanceof ZonesDirectoryError) throw new ZoneError('outside-zones-dir', error.message);
+    throw new ZoneError('bad-zone-file', (error as Error).message);
   }
 }
 
@@ -360,7 +349,7 @@ export class ZoneService implements LocalZones {
   private async signEntry(entry: ZoneEntry, policy: SigningPolicy, why: string): Promise<{ data: ZoneData; keys: ManagedKey[] }> {
     const zone = entry.name.toString();
     const refusal = keyMasterChangeRefusal(zone, entry.keyMaster, this.serverName, true);
-    if (refusal) throw new ZoneServiceError(409, 'not-key-master', `this server is not the Key Master of ${zone} (${entry.keyMaster}); only the Key Master signs`);
+    if (refusal) throw new ZoneError('not-key-master', `this server is not the Key Master of ${zone} (${entry.keyMaster}); only the Key Master signs`);
     const { logger } = this.o;
     logDnssecEvent(logger, 'zone.signing-started', { zone, reason: why, algorithm: policy.algorithm, denial: policy.denial, names: entry.unsigned.nameCount }, { msg: `signing ${zone}` });
     const started = Date.now();
@@ -401,8 +390,8 @@ export class ZoneService implements LocalZones {
       return { data, keys: change.keys };
     } catch (error) {
       logDnssecEvent(logger, 'zone.signing-failed', { zone, error: (error as Error).message }, { msg: `signing ${zone} failed; nothing changed` });
-      if (error instanceof ZoneServiceError) throw error;
-      throw new ZoneServiceError(500, 'signing-failed', `signing ${zone} failed, nothing changed: ${(error as Error).message}`);
+      if (error instanceof ZoneError) throw error;
+      throw new ZoneError('signing-failed', `signing ${zone} failed, nothing changed: ${(error as Error).message}`);
     }
   }
 
@@ -423,8 +412,8 @@ export class ZoneService implements LocalZones {
   private entry(zone: string): ZoneEntry {
     const name = zoneName(zone);
     const entry = this.zones.get(name.toString());
-    if (!entry && this.secondaries?.has(name)) throw new ZoneServiceError(409, 'secondary-zone', `zone ${name.toString()} is a secondary zone: served as transferred from its primaries`);
-    if (!entry) throw new ZoneServiceError(404, 'no-such-zone', `no local zone ${name.toString()}`);
+    if (!entry && this.secondaries?.has(name)) throw new ZoneError('secondary-zone', `zone ${name.toString()} is a secondary zone: served as transferred from its primaries`);
+    if (!entry) throw new ZoneError('no-such-zone', `no local zone ${name.toString()}`);
     return entry;
   }
 
@@ -523,9 +512,9 @@ export class ZoneService implements LocalZones {
   addSecondary(zone: string, primaries: readonly string[], tsig?: string, allowTransfer: readonly string[] = []): Promise<SecondaryView> {
     return this.serialize(async () => {
       const name = zoneName(zone);
-      if (this.zones.has(name.toString())) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      if (this.zones.has(name.toString())) throw new ZoneError('zone-exists', `zone ${name.toString()} is already hosted here`);
       return this.secondaries.add(name, primaries, tsig, allowTransfer).catch((error: Error) => {
-        throw new ZoneServiceError(400, 'bad-secondary', error.message);
+        throw new ZoneError('bad-secondary', error.message);
       });
     });
   }
@@ -555,12 +544,12 @@ export class ZoneService implements LocalZones {
   add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.serialize(async () => {
       const name = zoneName(zone);
-      if (this.zones.has(name.toString()) || this.secondaries.has(name)) throw new ZoneServiceError(409, 'zone-exists', `zone ${name.toString()} is already hosted here`);
+      if (this.zones.has(name.toString()) || this.secondaries.has(name)) throw new ZoneError('zone-exists', `zone ${name.toString()} is already hosted here`);
       const allow = allowTransfer.map((text) => {
         try {
           return parseCidr(text);
         } catch (error) {
-          throw new ZoneServiceError(400, 'bad-prefix', `allowTransfer "${text}": ${(error as Error).message}`);
+          throw new ZoneError('bad-prefix', `allowTransfer "${text}": ${(error as Error).message}`);
         }
       });
       // Only from the zones directory, and a bad file is never quoted back (zones-directory.ts).
@@ -572,7 +561,7 @@ export class ZoneService implements LocalZones {
       });
       await this.deleteJournal(name);
       const keys = await keysForAddedZone(this.keyArchive, name, options.reuseKeys ?? false, new Date(this.o.clock.now())).catch((error: Error) => {
-        throw error instanceof NoArchivedKeysError ? new ZoneServiceError(404, 'no-archived-keys', error.message) : error;
+        throw error instanceof NoArchivedKeysError ? new ZoneError('no-archived-keys', error.message) : error;
       });
       if (keys.note) logDnssecEvent(this.o.logger, keys.reused ? 'zone.keys-reused' : 'zone.archived-keys-not-reused', { zone: name.toString() }, { msg: keys.note });
       const entry = this.newEntry(name, path, 'added', allow, data, undefined);
@@ -589,9 +578,9 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const secondary = zoneName(zone);
       if (this.secondaries.has(secondary))
-        return this.secondaries.remove(secondary).then(() => ({ name: secondary.toString() }), (error: Error) => Promise.reject(new ZoneServiceError(409, 'config-zone', error.message)));
+        return this.secondaries.remove(secondary).then(() => ({ name: secondary.toString() }), (error: Error) => Promise.reject(new ZoneError('config-zone', error.message)));
       const e = this.entry(zone);
-      if (e.source === 'config') throw new ZoneServiceError(409, 'config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
+      if (e.source === 'config') throw new ZoneError('config-zone', `zone ${e.name.toString()} comes from the config file; remove it there`);
       await this.persist(undefined, e.name.toString(), true);
       await this.deleteJournal(e.name);
       await this.transfers.remove(e.name);
@@ -612,7 +601,7 @@ export class ZoneService implements LocalZones {
     if (request.mode === 'defaults') return normalizeSigningPolicy(DEFAULT_SIGNING_POLICY);
     if (request.mode === 'like') {
       const other = this.entry(request.zone);
-      if (!other.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${other.name.toString()} is not signed, so it has no parameters to copy`);
+      if (!other.policy) throw new ZoneError('not-signed', `zone ${other.name.toString()} is not signed, so it has no parameters to copy`);
       return other.policy;
     }
     const options = { ...request.options };
@@ -624,8 +613,8 @@ export class ZoneService implements LocalZones {
     try {
       return this.resolvePolicy(request);
     } catch (error) {
-      if (error instanceof ZoneServiceError) throw error;
-      throw new ZoneServiceError(400, 'bad-signing-options', (error as Error).message);
+      if (error instanceof ZoneError) throw error;
+      throw new ZoneError('bad-signing-options', (error as Error).message);
     }
   }
 
@@ -637,7 +626,7 @@ export class ZoneService implements LocalZones {
       // An unsigned zone's preview needs no keys (its key directory may not even be usable yet: sign says why).
       const keys = e.policy
         ? await this.keyMaster.keys(e.name).catch((error: Error) => {
-            throw new ZoneServiceError(500, 'keys-unreadable', `zone ${e.name.toString()}: ${error.message}`);
+            throw new ZoneError('keys-unreadable', `zone ${e.name.toString()}: ${error.message}`);
           })
         : [];
       return signPreview(e.name.toString(), e.policy, policy, keys.map((k) => k.metadata), e.unsigning !== undefined);
@@ -651,7 +640,7 @@ export class ZoneService implements LocalZones {
       const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
       // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
       await this.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
-        throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not signed: ${error.message}`);
+        throw new ZoneError('state-not-written', `zone ${e.name.toString()} not signed: ${error.message}`);
       });
       await this.install(next, policy, 'zone sign').catch(async (error: Error) => {
         await this.persist(e, e.name.toString()).catch(() => undefined);
@@ -673,7 +662,7 @@ export class ZoneService implements LocalZones {
   unsign(zone: string, options: { now?: boolean } = {}): Promise<ZoneSummary> {
     return this.serialize(async () => {
       const e = this.entry(zone);
-      if (!e.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${e.name.toString()} is not signed`);
+      if (!e.policy) throw new ZoneError('not-signed', `zone ${e.name.toString()} is not signed`);
       const served = await beginUnsign(this.unsignHost, e, options.now ?? false);
       if (served.unsigning) this.wakeRollovers();
       return this.summary(served);
@@ -699,7 +688,7 @@ export class ZoneService implements LocalZones {
         await this.persist(next, e.name.toString()).catch((error: Error) => {
           this.zones.set(e.name.toString(), e);
           this.o.onZoneChanged?.(e.name);
-          throw new ZoneServiceError(500, 'state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
+          throw new ZoneError('state-not-written', `zone ${e.name.toString()} not unsigned: ${error.message}`);
         });
         await this.commitChange(next, serialChange(next.unsigned)).catch(() => undefined); // secondaries see the delete signal
         await this.syncDsAround(next);
@@ -725,12 +714,12 @@ export class ZoneService implements LocalZones {
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {
     const e = this.entry(zone);
-    if (!e.policy) throw new ZoneServiceError(409, 'not-signed', `zone ${e.name.toString()} is not signed: it has no keys for the parent`);
+    if (!e.policy) throw new ZoneError('not-signed', `zone ${e.name.toString()} is not signed: it has no keys for the parent`);
     let digestType: number;
     try {
       digestType = digest === undefined ? e.policy.dsDigest : parseDsDigest(digest);
     } catch (error) {
-      throw new ZoneServiceError(400, 'bad-digest', (error as Error).message);
+      throw new ZoneError('bad-digest', (error as Error).message);
     }
     const files = rolloverParentFiles(e.name, e.keys, e.policy, digestType);
     return { zone: e.name.toString(), ...files };
@@ -745,7 +734,7 @@ export class ZoneService implements LocalZones {
     return this.serialize(async () => {
       const e = this.entry(zone);
       const refusal = keyMasterChangeRefusal(e.name.toString(), server, this.serverName, true);
-      if (refusal) throw new ZoneServiceError(409, 'key-master-fixed', refusal);
+      if (refusal) throw new ZoneError('key-master-fixed', refusal);
       return this.keyMasterOf(zone);
     });
   }
@@ -771,7 +760,7 @@ export class ZoneService implements LocalZones {
       return recovered;
     } catch (error) {
       await journal.close();
-      throw new ZoneServiceError(500, 'bad-journal', `zone ${zone}: ${(error as Error).message}`);
+      throw new ZoneError('bad-journal', `zone ${zone}: ${(error as Error).message}`);
     }
   }
 
@@ -966,7 +955,7 @@ export class ZoneService implements LocalZones {
       const entry = this.entry(zone);
       const rr = parseRecordRequest(entry, record, false);
       const summary = await this.applyRecordChange(entry, { prerequisites: [], updates: [rr] }, 'zone record remove');
-      if (!summary.changed) throw new ZoneServiceError(404, 'no-such-record', `${record.name} ${record.type}${record.rdata ? ` ${record.rdata}` : ''} is not in ${entry.name.toString()}`);
+      if (!summary.changed) throw new ZoneError('no-such-record', `${record.name} ${record.type}${record.rdata ? ` ${record.rdata}` : ''} is not in ${entry.name.toString()}`);
       return summary;
     });
   }
@@ -974,15 +963,15 @@ export class ZoneService implements LocalZones {
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
     const outcome = applyUpdate(entry.unsigned, request, { ...this.updateOptions, nextSerial: this.transfers.nextSerial(entry.name) });
-    if (outcome.rcode !== Rcode.NOERROR) throw new ZoneServiceError(400, 'bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
+    if (outcome.rcode !== Rcode.NOERROR) throw new ZoneError('bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
     const change = 'change' in outcome ? outcome.change : undefined;
     if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
     let stats;
     try {
       stats = await this.commitChange(entry, change);
     } catch (error) {
-      if (error instanceof ZoneDataError) throw new ZoneServiceError(400, 'bad-record', error.message);
-      throw new ZoneServiceError(500, 'change-failed', `${why} on ${zone} failed, nothing changed: ${(error as Error).message}`);
+      if (error instanceof ZoneDataError) throw new ZoneError('bad-record', error.message);
+      throw new ZoneError('change-failed', `${why} on ${zone} failed, nothing changed: ${(error as Error).message}`);
     }
     logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, via: why, removed: change.removed.length, added: change.added.length, ...stats });
     const text = (rs: readonly ResourceRecord[]) => rs.filter((r) => r.type !== RRType.SOA).map(recordToText);
@@ -1199,11 +1188,11 @@ export class ZoneService implements LocalZones {
     await this.serialize(async () => {
       const e = this.entry(zone);
       const rz = this.rolloverZone(e);
-      if (!rz) throw new ZoneServiceError(409, e.policy ? 'not-key-master' : 'not-signed', `zone ${e.name.toString()} ${e.policy ? 'is not rolled by this server (not its Key Master)' : 'is not signed'}`);
+      if (!rz) throw new ZoneError(e.policy ? 'not-key-master' : 'not-signed', `zone ${e.name.toString()} ${e.policy ? 'is not rolled by this server (not its Key Master)' : 'is not signed'}`);
       try {
         await work(rz);
       } catch (error) {
-        if (error instanceof RolloverRequestError) throw new ZoneServiceError(error.code === 'no-such-key' ? 404 : 409, error.code, `zone ${e.name.toString()}: ${error.message}`);
+        if (error instanceof RolloverRequestError) throw new ZoneError(error.code, `zone ${e.name.toString()}: ${error.message}`);
         throw error;
       }
     });
@@ -1372,14 +1361,14 @@ function recordOwner(text: string, origin: Name): Name {
 /** A `zone record` request as the update RR that does it (RFC 2136 §2.5: class IN adds, NONE deletes a record, ANY an RRset). */
 function parseRecordRequest(entry: ZoneEntry, r: RecordRequest, adding: boolean): ResourceRecord {
   const origin = entry.name;
-  const bad = (field: string, message: string) => new ZoneServiceError(400, 'bad-record', `${field}: ${message}`);
+  const bad = (field: string, message: string) => new ZoneError('bad-record', `${field}: ${message}`);
   let name: Name;
   try {
     name = recordOwner(r.name, origin).lowercase();
   } catch (error) {
     throw bad('name', `"${r.name}" is not a domain name: ${(error as Error).message}`);
   }
-  if (!name.isSubdomainOf(origin)) throw new ZoneServiceError(400, 'not-in-zone', `${name.toString()} is not in zone ${origin.toString()}`);
+  if (!name.isSubdomainOf(origin)) throw new ZoneError('not-in-zone', `${name.toString()} is not in zone ${origin.toString()}`);
   const type = tryParseType(r.type);
   if (type === undefined || isMetaType(type)) throw bad('type', `"${r.type}" is not a record type`);
   if (isSignerType(type)) throw bad('type', `${typeToString(type)} records are made by the Key Master when it signs the zone`);
