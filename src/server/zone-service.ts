@@ -1,28 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { ZoneError } from '../authority/zone-error.js';
+import { type ZoneEntry, type ZoneSummary, loadZoneFile, newZoneEntry, zoneName, zoneSummary } from '../authority/zone-entry.js';
+import { type ZoneKeyView, keyLogFields, keyView, sortKeys } from '../authority/zone-key-view.js';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { answerFromZone } from '../authority/authoritative-answer.js';
-import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, parentFilesText, writeParentFiles, zoneSigningKeys } from '../authority/key-master.js';
+import { KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, writeParentFiles } from '../authority/key-master.js';
 import type { UnsignState } from '../authority/rollover/unsign-sequence.js';
 import { type UnsignHost, beginUnsign, continueUnsign } from './zone-unsign.js';
-import { KeyStore, type KeyMetadata } from '../authority/key-store.js';
+import { KeyStore } from '../authority/key-store.js';
 import { type SignPreview, signPreview } from '../authority/sign-preview.js';
 import { purgeRetiredKeys } from '../authority/key-purge.js';
 import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from '../authority/signing-options.js';
 import { ZoneData } from '../authority/zone-db.js';
 import { signZoneInParallel } from '../authority/parallel-signer.js';
 import { type PersistedZone, ZoneStateStore } from '../authority/zone-state-store.js';
-import { axfrMessages, transferRefusal } from '../authority/zone-transfer.js';
 import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains, parseCidr } from '../config/cidr.js';
-import type { KeymasterConfig, SigningOptions, TransferAclEntry, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
+import type { KeymasterConfig, SigningOptions, TsigKeyConfig, ZoneConfig } from '../config/schema.js';
 import { EdeCode } from '../wire/edns.js';
 import { type Message, Rcode } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
-import { readZoneFile } from '../authority/zone-file-reader.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { ClientInfo } from './query-handler.js';
 import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
@@ -32,18 +32,18 @@ import { signChangeYielding } from '../authority/yielding-signer.js';
 import { nextRefreshTime } from '../authority/signature-refresh.js';
 import { TsigReplayGuard } from '../authority/tsig-replay-guard.js';
 import { ThrottledEventLog } from './throttled-event-log.js';
-import { DEFAULT_FUDGE, type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, tsigAlgorithmName, verifyTsig } from '../authority/tsig.js';
+import { DEFAULT_FUDGE, type SignedMessage, TsigError, type TsigKey, type TsigVerification, extractTsig, signTsigResponse, verifyTsig } from '../authority/tsig.js';
 import { type UpdateMessage, decodeUpdateMessage } from '../authority/update-message.js';
 import { type DsAtParent, type RolloverZone, ZoneRollover, keysForSigning } from '../authority/rollover/zone-rollover.js';
 import { changeFromDiff } from '../authority/dynamic-update.js';
-import { checkDsPlacement, unsignedChildDsReason } from '../authority/ds-placement.js';
-import { ZonesDirectory, ZonesDirectoryError } from '../authority/zones-directory.js';
+import { unsignedChildDsReason } from '../authority/ds-placement.js';
+import { ZonesDirectory } from '../authority/zones-directory.js';
 import { KeyArchive, NoArchivedKeysError, keysForAddedZone } from '../authority/key-archive.js';
 import { openToken } from '../authority/pkcs11-token.js';
-import { nextSerial, soaSerial, withSerial } from '../authority/soa-serial.js';
+import { soaSerial, withSerial } from '../authority/soa-serial.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import { maxZoneTtl, parentDsRecords, recordsToSign, rolloverParentFiles, rolloverSigningKeys } from '../authority/rollover/rollover-keys.js';
-import { RolloverRequestError, type KeyRolloverView } from '../authority/rollover/rollover-engine.js';
+import { RolloverRequestError } from '../authority/rollover/rollover-engine.js';
 import { type RolloverTimers, loweredRolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
 import { ZoneDataError, isSignerType } from '../authority/zone-db.js';
 import { ZoneJournal } from '../authority/zone-journal.js';
@@ -67,60 +67,8 @@ export type SignRequest =
   | { readonly mode: 'like'; readonly zone: string }
   | { readonly mode: 'options'; readonly options: Partial<SigningPolicy> };
 
-interface ZoneEntry {
-  readonly name: Name;
-  readonly file: string;
-  readonly source: 'config' | 'added';
-  readonly allowTransfer: readonly TransferAclEntry[];
-  /** The zone as its file says, without anything DNSSEC adds. */
-  unsigned: ZoneData;
-  /** What is served: `unsigned`, or the signed zone. */
-  served: ZoneData;
-  policy: SigningPolicy | undefined;
-  keys: ManagedKey[];
-  signedAt: number | undefined;
-  keyMaster: string;
-  /** From `zone sign`/`unsign`; undefined: the config's `signing` decides. */
-  signedByCommand: boolean | undefined;
-  /** Set while `zone unsign` waits for the DS to be gone from every cache (unsign-sequence.ts). */
-  unsigning: UnsignState | undefined;
-}
 
-export interface ZoneSummary {
-  readonly name: string;
-  readonly file: string;
-  readonly source: 'config' | 'added';
-  readonly serial: number;
-  readonly names: number;
-  readonly records: number;
-  readonly signed: boolean;
-  readonly denial: 'nsec' | 'nsec3' | null;
-  readonly keyMaster: string;
-  readonly allowTransfer: readonly string[];
-  readonly signedAt: string | null;
-  /** Present while the zone is being unsigned: where the safe unsign is. */
-  readonly unsigning?: UnsignState;
-}
 
-/** A key as `zone keys` shows it (Get-DnsServerSigningKey); never the private key. */
-export interface ZoneKeyView {
-  readonly keyId: string;
-  readonly keyType: 'KeySigningKey' | 'ZoneSigningKey';
-  readonly role: 'ksk' | 'zsk';
-  readonly keyTag: number;
-  readonly algorithm: number;
-  readonly keyLength: number;
-  readonly state: string;
-  readonly created: string;
-  readonly activated: string | null;
-  readonly retired: string | null;
-  readonly nextRolloverTime: string | null;
-  readonly rolloverType: 'DoubleSignature' | 'PrePublish';
-  /** `file` (PKCS#8 in the state dir) or `pkcs11:TOKEN` (the private key never leaves the token). */
-  readonly keyStorage: string;
-  /** Rollover columns (src/authority/rollover/): CurrentRolloverStatus, NextRolloverAction and its time, LastRolloverTime, the method. */
-  readonly rollover?: KeyRolloverView;
-}
 
 export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
@@ -179,24 +127,7 @@ export function policyFromConfig(o: SigningOptions): SigningPolicy {
   });
 }
 
-function zoneName(text: string): Name {
-  try {
-    return Name.parse(text.endsWith('.') ? text : `${text}.`).lowercase();
-  } catch (error) {
-    throw new ZoneError('bad-zone-name', `"${text}" is not a zone name: ${(error as Error).message}`);
-  }
-}
 
-async function loadZoneFile(name: Name, file: string, read = (f: string, n: Name) => readZoneFile(f, n)): Promise<ZoneData> {
-  try {
-    const parsed = await read(file, name);
-    checkDsPlacement(name, parsed.records, parsed.sources);
-    return ZoneData.fromRecords(name, parsed.records, parsed.sources);
-  } catch (error) {
-    if (error instanceof ZonesDirectoryError) throw new ZoneError('outside-zones-dir', error.message);
-    throw new ZoneError('bad-zone-file', (error as Error).message);
-  }
-}
 
 /**
  * The local zones: loaded from their files (config zones, and zones added by command and
@@ -286,7 +217,7 @@ export class ZoneService implements LocalZones {
     });
     const data = await this.recoverJournal(name, zc.file, loaded);
     const p = this.persisted.get(name.toString());
-    const entry = this.newEntry(name, zc.file, 'config', zc.allowTransfer, data, p);
+    const entry = newZoneEntry(name, zc.file, 'config', zc.allowTransfer, data, p, this.serverName);
     this.transfers.configure(name, transferConfigOf(zc), data.serial);
     const sign = p?.signed ?? zc.signing !== undefined;
     const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? policyFromConfig(zc.signing) : undefined;
@@ -297,27 +228,11 @@ export class ZoneService implements LocalZones {
     const name = zoneName(p.name);
     const data = await this.recoverJournal(name, p.file!, await loadZoneFile(name, p.file!));
     const allow = (p.allowTransfer ?? []).map(parseCidr);
-    const entry = this.newEntry(name, p.file!, 'added', allow, data, p);
+    const entry = newZoneEntry(name, p.file!, 'added', allow, data, p, this.serverName);
     this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
     await this.install(entry, p.signed ? normalizeSigningPolicy(p.policy ?? DEFAULT_SIGNING_POLICY) : undefined, 'start');
   }
 
-  private newEntry(name: Name, file: string, source: 'config' | 'added', allow: readonly TransferAclEntry[], data: ZoneData, p: PersistedZone | undefined): ZoneEntry {
-    return {
-      name,
-      file,
-      source,
-      allowTransfer: allow,
-      unsigned: data,
-      served: data,
-      policy: undefined,
-      keys: [],
-      signedAt: undefined,
-      keyMaster: p?.keyMaster ?? this.serverName,
-      signedByCommand: p?.signed,
-      unsigning: p?.signed !== false ? p?.unsigning : undefined,
-    };
-  }
 
   /** Signs (or not) and swaps the zone in; a (re-)signed or unsigned zone gets a new serial, journaled once signed. Throws without changing what is served. */
   private async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
@@ -495,7 +410,7 @@ export class ZoneService implements LocalZones {
   // ------------------------------------------------------------------------------------------
 
   list(): (ZoneSummary | SecondaryView)[] {
-    const all: (ZoneSummary | SecondaryView)[] = [...this.zones.values()].map((e) => this.summary(e));
+    const all: (ZoneSummary | SecondaryView)[] = [...this.zones.values()].map((e) => zoneSummary(e));
     return [...all, ...this.secondaries.list()].sort((a, b) => Name.parse(a.name).compareCanonical(Name.parse(b.name)));
   }
 
@@ -505,7 +420,7 @@ export class ZoneService implements LocalZones {
     const e = this.entry(zone);
     // What the zone is signed with is what its published keys are, not only what was asked for (an algorithm rollover shows both).
     const keyAlgorithms = e.policy ? [...new Set(e.keys.filter((k) => isPublished(k.metadata.state) || k.metadata.state === 'presigning').map((k) => k.metadata.algorithm))].sort((a, b) => a - b) : [];
-    return { ...this.summary(e), policy: e.policy ?? null, keyAlgorithms, ...this.transfers.view(e.name) };
+    return { ...zoneSummary(e), policy: e.policy ?? null, keyAlgorithms, ...this.transfers.view(e.name) };
   }
 
   /** `zone add ZONE --primary ADDR[,ADDR...] [--tsig KEY]`: a secondary zone, transferred at once. */
@@ -524,22 +439,6 @@ export class ZoneService implements LocalZones {
     return this.secondaries.notify(wire, request, client);
   }
 
-  private summary(e: ZoneEntry): ZoneSummary {
-    return {
-      name: e.name.toString(),
-      file: e.file,
-      source: e.source,
-      serial: e.served.serial,
-      names: e.served.nameCount,
-      records: e.served.recordCount,
-      signed: e.policy !== undefined,
-      denial: e.policy?.denial ?? null,
-      keyMaster: e.keyMaster,
-      allowTransfer: e.allowTransfer.map((a) => a.text),
-      signedAt: e.signedAt === undefined ? null : new Date(e.signedAt).toISOString(),
-      ...(e.unsigning ? { unsigning: e.unsigning } : {}),
-    };
-  }
 
   add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.serialize(async () => {
@@ -564,13 +463,13 @@ export class ZoneService implements LocalZones {
         throw error instanceof NoArchivedKeysError ? new ZoneError('no-archived-keys', error.message) : error;
       });
       if (keys.note) logDnssecEvent(this.o.logger, keys.reused ? 'zone.keys-reused' : 'zone.archived-keys-not-reused', { zone: name.toString() }, { msg: keys.note });
-      const entry = this.newEntry(name, path, 'added', allow, data, undefined);
+      const entry = newZoneEntry(name, path, 'added', allow, data, undefined, this.serverName);
       entry.keyMaster = this.serverName;
       this.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
       await this.journalFor(entry); // now, so the IXFR history is tied to this file from the start
       await this.persist(entry, name.toString());
       await this.install(entry, undefined, 'added');
-      return { ...this.summary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
+      return { ...zoneSummary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
     });
   }
 
@@ -648,7 +547,7 @@ export class ZoneService implements LocalZones {
       });
       await this.syncDsAround(next);
       this.wakeRollovers();
-      return { ...this.summary(next), policy, keys: sortKeys(next.keys).map(keyView) };
+      return { ...zoneSummary(next), policy, keys: sortKeys(next.keys).map(keyView) };
     });
   }
 
@@ -665,7 +564,7 @@ export class ZoneService implements LocalZones {
       if (!e.policy) throw new ZoneError('not-signed', `zone ${e.name.toString()} is not signed`);
       const served = await beginUnsign(this.unsignHost, e, options.now ?? false);
       if (served.unsigning) this.wakeRollovers();
-      return this.summary(served);
+      return zoneSummary(served);
     });
   }
 
@@ -1244,41 +1143,6 @@ export class ZoneService implements LocalZones {
   }
 }
 
-const STATE_ORDER = ['active', 'presigning', 'standby', 'next', 'inactive', 'unpublished', 'revoked', 'retired'];
-
-/** KSKs before ZSKs, active before standby/next before retired, then oldest first: the order Get-DnsServerSigningKey reads best in. */
-function sortKeys<K extends { metadata: KeyMetadata }>(keys: readonly K[]): K[] {
-  return [...keys].sort(
-    (a, b) =>
-      (a.metadata.role === b.metadata.role ? 0 : a.metadata.role === 'ksk' ? -1 : 1) ||
-      STATE_ORDER.indexOf(a.metadata.state) - STATE_ORDER.indexOf(b.metadata.state) ||
-      a.metadata.created.localeCompare(b.metadata.created),
-  );
-}
-
-function keyLogFields(m: KeyMetadata): Record<string, unknown> {
-  return { keyId: m.id, role: m.role, keyTag: m.keyTag, algorithm: m.algorithm, state: m.state };
-}
-
-function keyView(k: ManagedKey | { metadata: KeyMetadata }): ZoneKeyView {
-  const m = k.metadata;
-  const ksk = m.role === 'ksk';
-  return {
-    keyId: m.id,
-    keyType: ksk ? 'KeySigningKey' : 'ZoneSigningKey',
-    role: m.role,
-    keyTag: m.keyTag,
-    algorithm: m.algorithm,
-    keyLength: m.bits,
-    state: m.state[0]!.toUpperCase() + m.state.slice(1),
-    created: m.created,
-    activated: m.activated ?? null,
-    retired: m.retired ?? null,
-    nextRolloverTime: m.nextRollover ?? null,
-    rolloverType: ksk ? 'DoubleSignature' : 'PrePublish',
-    keyStorage: m.storage?.pkcs11 ? `pkcs11:${m.storage.pkcs11.token}` : 'file',
-  };
-}
 
 // ------------------------------------------------------------------------------------------------
 // Online signing (dynamic update, journal, signature refresh): module-level parts.
