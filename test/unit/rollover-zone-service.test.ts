@@ -70,7 +70,7 @@ async function setup(withParent: boolean): Promise<Lab> {
   return open({ dir, stateDir: join(dir, 'state'), clock: new ManualClock(Date.UTC(2026, 5, 1)), logs: [], dsAtParent: { ds: undefined }, zones });
 }
 
-const served = (lab: Lab, zone: string): ZoneData => (lab.service as unknown as { zones: Map<string, { served: ZoneData }> }).zones.get(zone)!.served;
+const served = (lab: Lab, zone: string): ZoneData => lab.service.findZone(Name.parse(zone))!.served;
 const rrset = (lab: Lab, zone: string, owner: string, type: number) => served(lab, zone).rrset(Name.parse(owner), type);
 const tagsOf = (records: readonly ResourceRecord[] | undefined) => (records ?? []).map((r) => keyTag(r.rdata)).sort((a, b) => a - b);
 const sigTags = (sigs: readonly ResourceRecord[] | undefined) => (sigs ?? []).map((s) => decodeRrsig(s.rdata).keyTag).sort((a, b) => a - b);
