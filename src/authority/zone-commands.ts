@@ -90,7 +90,6 @@ export class ZoneCommands {
     await this.o.signing.install(entry, p.signed ? normalizeSigningPolicy(p.policy ?? DEFAULT_SIGNING_POLICY) : undefined, 'start');
   }
 
-
   list(): (ZoneSummary | SecondaryView)[] {
     const all: (ZoneSummary | SecondaryView)[] = [...this.o.catalog.zones.values()].map((e) => zoneSummary(e));
     return [...all, ...this.o.secondaries().list()].sort((a, b) => Name.parse(a.name).compareCanonical(Name.parse(b.name)));
@@ -115,7 +114,6 @@ export class ZoneCommands {
       });
     });
   }
-
 
   add(zone: string, file: string, allowTransfer: readonly string[] = [], options: { reuseKeys?: boolean } = {}): Promise<ZoneSummary & { keysNote?: string }> {
     return this.o.catalog.serialize(async () => {

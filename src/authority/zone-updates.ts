@@ -73,7 +73,6 @@ function updateFormerr(wire: Uint8Array): Uint8Array {
   return out;
 }
 
-
 /**
  * Changes to primary zones by RFC 2136 UPDATE (TSIG, RFC 8945) and by `zone record add|remove`:
  * re-signed incrementally and journaled before they are acknowledged (zone-signing.ts).
