@@ -1,4 +1,4 @@
-import type { ZoneKeyView } from '../server/zone-service.js';
+import type { ZoneKeyView } from '../authority/zone-key-view.js';
 import { UsageError } from './usage.js';
 
 /**

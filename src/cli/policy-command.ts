@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../resolver/policy-table.js';
+import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../policy/policy-table.js';
 import { parsePolicyForwarder, parsePolicyUntil, type PolicyAddBody, type PolicyListBody, type PolicyRemoveBody, type PolicyRuleView } from '../server/policy-routes.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';

@@ -16,10 +16,10 @@
 import { parseDuration } from '../config/duration.js';
 import { parseSocketAddress } from '../config/socket-address.js';
 import type { ServerAddress } from '../resolver/dns-transport.js';
-import { formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from '../resolver/policy-table.js';
+import { formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from '../policy/policy-table.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, ControlResponse, type ControlRequest } from './control-router.js';
-import { PolicyChangeError, type PolicyService } from './policy-service.js';
+import { PolicyChangeError, type PolicyService } from '../policy/policy-service.js';
 
 /** One rule as the control API shows it. */
 export interface PolicyRuleView {

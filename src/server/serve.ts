@@ -8,7 +8,7 @@ import { registerExplainRoute } from './explain-route.js';
 import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from './policy-routes.js';
-import { startPolicyService, type PolicyService } from './policy-service.js';
+import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from './trust-routes.js';

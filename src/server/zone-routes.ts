@@ -1,7 +1,10 @@
 import type { SigningPolicy } from '../authority/signing-options.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, type ControlRequest } from './control-router.js';
-import { type RecordRequest, type SignRequest, type ZoneService, ZoneServiceError } from './zone-service.js';
+import { ZoneError, type ZoneErrorCode } from '../authority/zone-error.js';
+import type { RecordRequest } from '../authority/record-request.js';
+import type { SignRequest } from '../authority/zone-commands.js';
+import type { ZoneService } from './zone-service.js';
 
 /** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
 const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
@@ -49,12 +52,43 @@ function recordRequest(b: Record<string, unknown>, adding: boolean): RecordReque
   return { name: text(b, 'name', true), type: text(b, 'type', true), ...(rdata === undefined ? {} : { rdata }), ...(ttl === undefined ? {} : { ttl: ttl as number }) };
 }
 
+/** The HTTP status of each zone error: the one place a domain code becomes a status. */
+const ZONE_ERROR_STATUS: Record<ZoneErrorCode, number> = {
+  'bad-zone-name': 400,
+  'bad-zone-file': 400,
+  'bad-secondary': 400,
+  'bad-prefix': 400,
+  'bad-signing-options': 400,
+  'bad-digest': 400,
+  'bad-record': 400,
+  'not-in-zone': 400,
+  'outside-zones-dir': 403,
+  'no-such-zone': 404,
+  'no-archived-keys': 404,
+  'no-such-record': 404,
+  'no-such-key': 404,
+  'secondary-zone': 409,
+  'zone-exists': 409,
+  'config-zone': 409,
+  'not-signed': 409,
+  'not-key-master': 409,
+  'key-master-fixed': 409,
+  'not-rollable': 409,
+  'already-rolling': 409,
+  'not-waiting-for-ds': 409,
+  'bad-journal': 500,
+  'signing-failed': 500,
+  'keys-unreadable': 500,
+  'state-not-written': 500,
+  'change-failed': 500,
+};
+
 /** Control API errors from the zone service's. */
 async function call<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ZoneServiceError) throw new ControlError(error.status, error.code, error.message);
+    if (error instanceof ZoneError) throw new ControlError(ZONE_ERROR_STATUS[error.code], error.code, error.message);
     throw error;
   }
 }

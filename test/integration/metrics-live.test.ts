@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ZoneKeyView } from '../../src/server/zone-service.js';
+import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { type KeymasterServer, removeDir, startKeymaster, tempDir } from '../support/external-servers.js';
 import { LAB_ROLLOVER_TIMERS, sleep, zoneKeys } from '../support/live-rollover.js';
 import { type ParsedMetrics, parsePrometheusText } from '../support/prometheus-text.js';

@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PolicyRuleEntry } from '../../src/resolver/policy-table.js';
+import type { PolicyRuleEntry } from '../../src/policy/policy-table.js';
 import type { PolicyListBody } from '../../src/server/policy-routes.js';
-import { decodePolicyStore, POLICY_DOCUMENT } from '../../src/server/policy-store.js';
+import { decodePolicyStore, POLICY_DOCUMENT } from '../../src/policy/policy-store.js';
 import { encodeEnvelope } from '../../src/store/document-envelope.js';
 
 const POLICY_STORE_FILE = 'policy.json';

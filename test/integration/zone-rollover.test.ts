@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyTag } from '../../src/crypto/key-tag.js';
-import type { ZoneKeyView } from '../../src/server/zone-service.js';
+import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { decodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { type KeymasterServer, type RunningServer, haveTool, removeDir, startKeymaster, startUnbound, tempDir } from '../support/external-servers.js';

@@ -3,7 +3,7 @@
  * seconds, a watch that asks validating resolvers for names every few hundred milliseconds for
  * the whole test, and `zone keys` read through the CLI.
  */
-import type { ZoneKeyView } from '../../src/server/zone-service.js';
+import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { rcodeToString } from '../../src/wire/message.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import type { KeymasterServer } from './external-servers.js';

@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster'],
   // The CLI should need only the control contract and `serve`; it still reads some domain types
   // (listed here so that no new arrow appears unnoticed).
-  cli: ['server', 'config', 'logging', 'wire', 'clock', 'crypto', 'trust', 'resolver', 'authority', 'storage'],
+  cli: ['server', 'config', 'logging', 'wire', 'clock', 'crypto', 'trust', 'resolver', 'authority', 'policy', 'storage'],
 };
 
 const SRC = resolve('src');

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ZoneServiceError } from '../../src/server/zone-service.js';
+import { ZoneError } from '../../src/authority/zone-error.js';
 import { labsStoppedAfterAll } from './authority-update-helpers.js';
 
 /**
@@ -52,8 +52,8 @@ describe('keys of a removed zone', () => {
     const l = await startLab();
     writeFileSync(join(l.dir, 'none.zone'), '$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\nns A 192.0.2.1\n');
     const error = await l.service.add('none.example', 'none.zone', [], { reuseKeys: true }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ZoneServiceError);
-    expect((error as ZoneServiceError).code).toBe('no-archived-keys');
+    expect(error).toBeInstanceOf(ZoneError);
+    expect((error as ZoneError).code).toBe('no-archived-keys');
     expect(l.service.list().map((z) => z.name)).not.toContain('none.example.');
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TsigError, extractTsig, signTsig } from '../../src/authority/tsig.js';
 import { TsigReplayGuard } from '../../src/authority/tsig-replay-guard.js';
-import { ZoneServiceError } from '../../src/server/zone-service.js';
+import { ZoneError } from '../../src/authority/zone-error.js';
 import { ManualClock } from '../../src/clock.js';
 import type { ZoneConfig } from '../../src/config/schema.js';
 import { removeDir, tempDir } from '../support/external-servers.js';
@@ -153,7 +153,7 @@ describe('a DS only at a delegation, never for a child hosted here unsigned', ()
     await l.service.addRecord('lab.example', { name: 'sub', type: 'NS', rdata: 'ns.sub' });
     await l.service.add('sub.lab.example', childFile);
     const error = await l.service.addRecord('lab.example', { name: 'sub', type: 'DS', rdata: ds }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ZoneServiceError);
+    expect(error).toBeInstanceOf(ZoneError);
     expect((error as Error).message).toMatch(/sub\.lab\.example\. is hosted here unsigned/);
   });
 
@@ -177,11 +177,11 @@ describe('zone add --file reads only from the zones directory and never quotes t
     writeFileSync(join(l.dir, 'inc.zone'), `$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\n$INCLUDE ${outside}\n`);
     tries.push('inc.zone');
     for (const file of tries) {
-      const error = await l.service.add('stolen.example', file).catch((e: unknown) => e as ZoneServiceError);
-      expect(error, file).toBeInstanceOf(ZoneServiceError);
+      const error = await l.service.add('stolen.example', file).catch((e: unknown) => e as ZoneError);
+      expect(error, file).toBeInstanceOf(ZoneError);
       expect((error as Error).message, file).not.toContain(secret);
       expect((error as Error).message, file).not.toMatch(/PATH=|HOME=/);
-      if (file !== 'inc.zone') expect((error as ZoneServiceError).code, file).toBe('outside-zones-dir');
+      if (file !== 'inc.zone') expect((error as ZoneError).code, file).toBe('outside-zones-dir');
       else expect((error as Error).message).toMatch(/inc\.zone:4: cannot read \$INCLUDE file .*state directory/);
     }
     expect(l.service.list().map((z) => z.name)).not.toContain('stolen.example.');

@@ -3,7 +3,7 @@ import { selectKey } from '../../src/cli/key-selector.js';
 import { formatKeyTable, relativeTime } from '../../src/cli/key-table.js';
 import { formatTrustPointTable } from '../../src/cli/trust-point-table.js';
 import { signBody } from '../../src/cli/zone-command.js';
-import type { ZoneKeyView } from '../../src/server/zone-service.js';
+import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import type { TrustPointView } from '../../src/trust/trust-views.js';
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);

@@ -7,7 +7,7 @@ import { ConfigError, type ConfigIssue } from '../../src/config/config-error.js'
 import { parseConfigText } from '../../src/config/loader.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { DEFAULT_LOCALLY_SERVED_ZONES, LocallyServedZones } from '../../src/resolver/locally-served-zones.js';
-import { PolicyTable } from '../../src/resolver/policy-table.js';
+import { PolicyTable } from '../../src/policy/policy-table.js';
 import { COOKIE_SECRET_FILE, CookieSecretStore } from '../../src/server/cookie-secret.js';
 import { createLocallyServedZones } from '../../src/server/good-citizen-service.js';
 import { ServerCookies } from '../../src/server/server-cookies.js';

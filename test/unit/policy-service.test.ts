@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { PolicyRule } from '../../src/config/schema.js';
-import { PolicyRuleError, type PolicyRuleEntry } from '../../src/resolver/policy-table.js';
+import { PolicyRuleError, type PolicyRuleEntry } from '../../src/policy/policy-table.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createScheduler } from '../../src/scheduler.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
-import { PolicyChangeError, PolicyService, startPolicyService, type PolicyChange } from '../../src/server/policy-service.js';
-import { POLICY_DOCUMENT, PolicyStoreError } from '../../src/server/policy-store.js';
+import { PolicyChangeError, PolicyService, startPolicyService, type PolicyChange } from '../../src/policy/policy-service.js';
+import { POLICY_DOCUMENT, PolicyStoreError } from '../../src/policy/policy-store.js';
 import { encodeEnvelope } from '../../src/store/document-envelope.js';
 
 const POLICY_STORE_FILE = 'policy.json';

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PolicyRuleEntry } from '../../src/resolver/policy-table.js';
-import { decodePolicyStore, POLICY_DOCUMENT, PolicyStore, PolicyStoreError } from '../../src/server/policy-store.js';
+import type { PolicyRuleEntry } from '../../src/policy/policy-table.js';
+import { decodePolicyStore, POLICY_DOCUMENT, PolicyStore, PolicyStoreError } from '../../src/policy/policy-store.js';
 import { encodeEnvelope } from '../../src/store/document-envelope.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 

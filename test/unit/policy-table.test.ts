@@ -7,7 +7,7 @@ import {
   PolicyTable,
   type PolicyMode,
   type PolicyRuleEntry,
-} from '../../src/resolver/policy-table.js';
+} from '../../src/policy/policy-table.js';
 import { Name } from '../../src/wire/name.js';
 
 const HOUR = 3_600_000;

@@ -75,7 +75,7 @@ async function lab() {
     refreshIntervalMs: 0,
   });
   await service.sign('child.example.', { mode: 'options', options: { rfc5011: true } });
-  const served = () => (service as unknown as { zones: Map<string, { served: ZoneData }> }).zones.get('child.example.')!.served;
+  const served = () => service.findZone(Name.parse('child.example.'))!.served;
   const keys = async () => (await service.keys('child.example.')).keys;
   return { service, clock, logs, served, keys };
 }

@@ -9,7 +9,8 @@ import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService, type ZoneKeyView } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/server/zone-service.js';
+import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { type ResourceRecord, newMessage } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
@@ -69,7 +70,7 @@ async function setup(withParent: boolean): Promise<Lab> {
   return open({ dir, stateDir: join(dir, 'state'), clock: new ManualClock(Date.UTC(2026, 5, 1)), logs: [], dsAtParent: { ds: undefined }, zones });
 }
 
-const served = (lab: Lab, zone: string): ZoneData => (lab.service as unknown as { zones: Map<string, { served: ZoneData }> }).zones.get(zone)!.served;
+const served = (lab: Lab, zone: string): ZoneData => lab.service.findZone(Name.parse(zone))!.served;
 const rrset = (lab: Lab, zone: string, owner: string, type: number) => served(lab, zone).rrset(Name.parse(owner), type);
 const tagsOf = (records: readonly ResourceRecord[] | undefined) => (records ?? []).map((r) => keyTag(r.rdata)).sort((a, b) => a - b);
 const sigTags = (sigs: readonly ResourceRecord[] | undefined) => (sigs ?? []).map((s) => decodeRrsig(s.rdata).keyTag).sort((a, b) => a - b);
@@ -196,8 +197,8 @@ describe('key rollover in the zone service', () => {
     expect(waits).toHaveLength(5);
     expect(waits[0]).toMatchObject({ level: 'warn', zone: 'child.example.', keyId: k1.keyId, reason: expect.stringContaining('could not be looked up') });
     expect((await keyOf(lab, 'child.example.', (k) => k.keyId === k1.keyId)).rollover).toMatchObject({ currentRolloverStatus: 'KskWaitingForDSUpdate', nextRolloverAction: 'CheckParentDS' });
-    await expect(lab.service.stepKeyRollover('child.example.', z1.keyId)).rejects.toMatchObject({ status: 409, code: 'not-waiting-for-ds' });
-    await expect(lab.service.rollKey('child.example.', 'no-such-id')).rejects.toMatchObject({ status: 404 });
+    await expect(lab.service.stepKeyRollover('child.example.', z1.keyId)).rejects.toMatchObject({ code: 'not-waiting-for-ds' });
+    await expect(lab.service.rollKey('child.example.', 'no-such-id')).rejects.toMatchObject({ code: 'no-such-key' });
     const stepped = await lab.service.stepKeyRollover('child.example.', k1.keyId);
     expect(stepped.keys.find((k) => k.keyId === k1.keyId)!.rollover!.currentRolloverStatus).toBe('KskWaitingForDSTtl');
     lab.clock.advance(2 * HOUR);

@@ -16,7 +16,10 @@
  * (RFC 7646) whose `until` has passed never matches, whether or not it has been removed yet.
  */
 import { Name } from '../wire/name.js';
-import type { ServerAddress } from './dns-transport.js';
+import type { SocketAddress } from '../config/socket-address.js';
+
+/** Where a rule forwards to (structurally the resolver's ServerAddress). */
+export type ServerAddress = Pick<SocketAddress, 'host' | 'port'>;
 
 /** `require`: anything not secure is SERVFAIL; `log-only`: validate, answer anyway, log failures; `no-validation`: a negative trust anchor; `default`: no mode (forwarders only). */
 export type PolicyMode = 'require' | 'log-only' | 'no-validation' | 'default';

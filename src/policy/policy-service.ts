@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { PolicyRule } from '../config/schema.js';
-import type { ServerAddress } from '../resolver/dns-transport.js';
+
 import {
   checkPolicyRule,
   formatServerAddress,
@@ -28,9 +28,10 @@ import {
   parsePolicyNamespace,
   PolicyRuleError,
   PolicyTable,
+  type ServerAddress,
   type PolicyMode,
   type PolicyRuleEntry,
-} from '../resolver/policy-table.js';
+} from './policy-table.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
 import type { DocumentStore } from '../store/document-store.js';

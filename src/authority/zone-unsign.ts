@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
-import { removeParentFiles } from '../authority/key-master.js';
-import { type UnsignState, startUnsign, stepUnsign } from '../authority/rollover/unsign-sequence.js';
-import type { RolloverTimers } from '../authority/rollover/rollover-state.js';
-import type { DsAtParent } from '../authority/rollover/zone-rollover.js';
-import type { SigningPolicy } from '../authority/signing-options.js';
+import { removeParentFiles } from './key-master.js';
+import { type UnsignState, startUnsign, stepUnsign } from './rollover/unsign-sequence.js';
+import type { RolloverTimers } from './rollover/rollover-state.js';
+import type { DsAtParent } from './rollover/zone-rollover.js';
+import type { SigningPolicy } from './signing-options.js';
 import { logDnssecEvent, type Logger } from '../logging/logger.js';
 import type { Name } from '../wire/name.js';
 

@@ -16,7 +16,7 @@
  * once and rewritten as version 2 on the next change.
  */
 import { parseSocketAddress } from '../config/socket-address.js';
-import { checkPolicyRule, formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from '../resolver/policy-table.js';
+import { checkPolicyRule, formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from './policy-table.js';
 import { checksum, decodeEnvelope, isObject } from '../store/document-envelope.js';
 import { type DocumentStore, type DocumentType, StoreError } from '../store/document-store.js';
 

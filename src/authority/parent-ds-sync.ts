@@ -1,0 +1,52 @@
+import { logDnssecEvent, type Logger } from '../logging/logger.js';
+import type { Name } from '../wire/name.js';
+import { rdataToText } from '../wire/rdata-text.js';
+import { RRType } from '../wire/rr-type.js';
+import { unsignedChildDsReason } from './ds-placement.js';
+import { changeFromDiff } from './dynamic-update.js';
+import { keyMasterChangeRefusal } from './key-master.js';
+import type { PrimaryTransfers } from './primary-transfers.js';
+import { parentDsRecords } from './rollover/rollover-keys.js';
+import { soaSerial, withSerial } from './soa-serial.js';
+import type { ZoneCatalog } from './zone-catalog.js';
+import type { ZoneEntry } from './zone-entry.js';
+import type { ZoneSigning } from './zone-signing.js';
+
+/**
+ * The DS of a zone signed here, in its parent when the parent is hosted here too: kept the one
+ * the child asks for (its CDS: active and standby KSKs), journaled and re-signed like a dynamic
+ * update, with a serial bump. An unsigned child gets no DS.
+ */
+export class ParentDsSync {
+  constructor(private readonly o: { readonly catalog: ZoneCatalog; readonly signing: ZoneSigning; readonly transfers: PrimaryTransfers; readonly logger: Logger }) {}
+
+  /** Updates the DS of `entry` in its local parent and of its local children in it. */
+  async around(entry: ZoneEntry): Promise<void> {
+    const { catalog } = this.o;
+    await this.sync(entry.name);
+    for (const child of [...catalog.zones.values()]) if (!child.name.equals(entry.name) && catalog.localParentOf(child)?.name.equals(entry.name)) await this.sync(child.name);
+  }
+
+  /** Makes the local parent's DS RRset for `childName` what the child asks for; failures are logged, nothing changed. */
+  async sync(childName: Name): Promise<void> {
+    const { catalog, transfers } = this.o;
+    const child = catalog.zones.get(childName.toString());
+    const parent = child && catalog.localParentOf(child);
+    if (!child || !parent) return;
+    const signedHere = child.policy !== undefined && !child.unsigning && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, catalog.serverName, true);
+    const want = signedHere ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
+    const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
+    const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
+    if (same) return;
+    const soa = parent.unsigned.soa;
+    const serial = transfers.nextSerial(parent.name)(soaSerial(soa));
+    try {
+      await this.o.signing.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
+      // A DS the parent's file or an old state had for a child served unsigned here would make it bogus: removed, with why.
+      const why = signedHere ? {} : { reason: unsignedChildDsReason(child.name) };
+      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)), ...why }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated`, ...(signedHere ? {} : { level: 'warn' as const }) });
+    } catch (error) {
+      logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: child.name.toString(), parent: parent.name.toString(), error: (error as Error).message }, { msg: `could not update the DS of ${child.name.toString()} in ${parent.name.toString()}` });
+    }
+  }
+}

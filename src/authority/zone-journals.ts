@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import type { Clock } from '../clock.js';
+import { logEvent, type Logger } from '../logging/logger.js';
+import type { Name } from '../wire/name.js';
+import { ZoneData } from './zone-db.js';
+import type { ZoneEntry } from './zone-entry.js';
+import { ZoneError } from './zone-error.js';
+import { ZoneJournal } from './zone-journal.js';
+
+/** Compact a zone's journal into its snapshot after this many changes. */
+const JOURNAL_COMPACT_EVERY = 200;
+
+/**
+ * Every primary zone's journal of changes since its file was loaded (zone-journal.ts): replayed
+ * at start, appended to before a change is acknowledged, compacted into a snapshot now and then.
+ */
+export class ZoneJournals {
+  private readonly journals = new Map<string, ZoneJournal>();
+
+  constructor(private readonly o: { readonly stateDir: string; readonly clock: Clock; readonly logger: Logger }) {}
+
+  get(zone: string): ZoneJournal | undefined {
+    return this.journals.get(zone);
+  }
+
+  /** The zone's data after its snapshot and journal (changes made since the file was loaded). */
+  async recover(name: Name, file: string, data: ZoneData): Promise<ZoneData> {
+    const journal = new ZoneJournal(ZoneJournal.directory(this.o.stateDir), name);
+    const zone = name.toString();
+    try {
+      const r = await journal.recover(data.records({ withSignatures: false }), await readFile(file));
+      this.journals.set(zone, journal);
+      if (r.discarded)
+        logEvent(this.o.logger, 'zone.journal-discarded', { zone, file, movedTo: r.discarded }, { level: 'error', msg: `${file} changed since the last dynamic update of ${zone}: the journal no longer applies and was moved aside; the file wins` });
+      if (r.replayed === 0 && !r.fromSnapshot) return data;
+      const recovered = ZoneData.fromRecords(name, r.records);
+      logEvent(this.o.logger, 'zone.journal-replayed', { zone, changes: r.replayed, fromSnapshot: r.fromSnapshot, droppedTornLine: r.droppedTornLine, serial: recovered.serial });
+      return recovered;
+    } catch (error) {
+      await journal.close();
+      throw new ZoneError('bad-journal', `zone ${zone}: ${(error as Error).message}`);
+    }
+  }
+
+  /** The zone's open journal; a zone added at run time gets a fresh one (and any left from an earlier zone of that name goes). */
+  async journalFor(entry: ZoneEntry): Promise<ZoneJournal> {
+    const zone = entry.name.toString();
+    const open = this.journals.get(zone);
+    if (open) return open;
+    const journal = new ZoneJournal(ZoneJournal.directory(this.o.stateDir), entry.name);
+    await journal.delete();
+    await journal.recover(entry.unsigned.records({ withSignatures: false }), await readFile(entry.file));
+    this.journals.set(zone, journal);
+    return journal;
+  }
+
+  /** Forgets a zone's journal and snapshot (the zone is removed or added anew). */
+  async delete(name: Name): Promise<void> {
+    const zone = name.toString();
+    const journal = this.journals.get(zone) ?? new ZoneJournal(ZoneJournal.directory(this.o.stateDir), name);
+    this.journals.delete(zone);
+    await journal.delete();
+  }
+
+  /** Compacts the journal when enough changes have gathered in it. */
+  async compactIfDue(entry: ZoneEntry, journal: ZoneJournal): Promise<void> {
+    if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compact(entry, journal);
+  }
+
+  async compact(entry: ZoneEntry, journal: ZoneJournal): Promise<void> {
+    try {
+      await journal.compact(entry.unsigned.records({ withSignatures: false }), entry.unsigned.serial, this.o.clock.now());
+      logEvent(this.o.logger, 'zone.journal-compacted', { zone: entry.name.toString(), serial: entry.unsigned.serial, sequence: journal.sequence });
+    } catch (error) {
+      // The journal still holds every change: nothing is lost, the next compaction tries again.
+      logEvent(this.o.logger, 'zone.journal-compaction-failed', { zone: entry.name.toString(), error: (error as Error).message }, { level: 'error' });
+    }
+  }
+
+  /** The open journals, by zone, as they are now. */
+  open(): [string, ZoneJournal][] {
+    return [...this.journals];
+  }
+
+  /** Closes every journal (every change in them is already on disk). */
+  async closeAll(): Promise<void> {
+    for (const journal of this.journals.values()) await journal.close();
+  }
+}

@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
+import type { Name } from '../wire/name.js';
+import { type RecordChange, serialChange } from './dynamic-update.js';
+import { applyDiff } from './incremental-signer.js';
+import { type KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, writeParentFiles } from './key-master.js';
+import { signZoneInParallel } from './parallel-signer.js';
+import type { PrimaryTransfers } from './primary-transfers.js';
+import { recordsToSign, rolloverParentFiles, rolloverSigningKeys } from './rollover/rollover-keys.js';
+import { keysForSigning } from './rollover/zone-rollover.js';
+import type { SigningPolicy } from './signing-options.js';
+import { signChangeYielding } from './yielding-signer.js';
+import type { ZoneCatalog } from './zone-catalog.js';
+import { ZoneData } from './zone-db.js';
+import type { ZoneEntry } from './zone-entry.js';
+import { ZoneError } from './zone-error.js';
+import type { ZoneJournals } from './zone-journals.js';
+import { keyLogFields } from './zone-key-view.js';
+
+export interface ZoneSigningOptions {
+  readonly catalog: ZoneCatalog;
+  readonly journals: ZoneJournals;
+  readonly transfers: PrimaryTransfers;
+  readonly keyMaster: KeyMaster;
+  readonly stateDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly onZoneChanged?: ((zone: Name) => void) | undefined;
+  readonly onTrustAnchors?: ((zone: Name, keyset: { readonly text: string; readonly file: string }) => void) | undefined;
+}
+
+export interface ChangeStats {
+  readonly signatures: number;
+  readonly refreshed: number;
+  readonly deferred: number;
+  readonly incremental: boolean;
+}
+
+/**
+ * Making a zone what is served: signed whole (with the keys the Key Master holds, generated when
+ * missing) or served unsigned, and changed record by record with only what a change touches
+ * re-signed. Every change is made in memory and on disk first and only then swapped in, so a
+ * failure leaves the zone served as it was.
+ */
+export class ZoneSigning {
+  constructor(private readonly o: ZoneSigningOptions) {}
+
+  /** Signs (or not) and swaps the zone in; a (re-)signed or unsigned zone gets a new serial, journaled once signed. Throws without changing what is served. */
+  async install(entry: ZoneEntry, policy: SigningPolicy | undefined, why: string): Promise<void> {
+    const { catalog, transfers, journals } = this.o;
+    const before = catalog.zones.get(entry.name.toString())?.served;
+    const first = why === 'start' || why === 'added';
+    const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await transfers.previouslySigned(entry.name)));
+    const bump = (policy !== undefined || wasSigned) && why !== 'added' ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
+    if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
+    if (policy) {
+      const signed = await this.signEntry(entry, policy, why);
+      entry.served = signed.data;
+      entry.keys = signed.keys;
+      entry.policy = policy;
+      entry.signedAt = this.o.clock.now();
+    } else {
+      entry.served = entry.unsigned;
+      entry.policy = undefined;
+      entry.signedAt = undefined;
+    }
+    if (bump) await (await journals.journalFor(entry)).append(bump, this.o.clock.now());
+    const recorded = !first && before ? transfers.changed(entry.name, before, entry.served) : undefined;
+    catalog.zones.set(entry.name.toString(), entry);
+    if (first) await transfers.open(entry.name, entry.served, journals.get(entry.name.toString())?.fileDigest ?? '', policy === undefined);
+    await recorded;
+    logEvent(this.o.logger, 'zone.loaded', { zone: entry.name.toString(), file: entry.file, serial: entry.served.serial, names: entry.served.nameCount, signed: policy !== undefined, reason: why });
+    this.o.onZoneChanged?.(entry.name);
+  }
+
+  private async signEntry(entry: ZoneEntry, policy: SigningPolicy, why: string): Promise<{ data: ZoneData; keys: ManagedKey[] }> {
+    const zone = entry.name.toString();
+    const refusal = keyMasterChangeRefusal(zone, entry.keyMaster, this.o.catalog.serverName, true);
+    if (refusal) throw new ZoneError('not-key-master', `this server is not the Key Master of ${zone} (${entry.keyMaster}); only the Key Master signs`);
+    const { logger } = this.o;
+    logDnssecEvent(logger, 'zone.signing-started', { zone, reason: why, algorithm: policy.algorithm, denial: policy.denial, names: entry.unsigned.nameCount }, { msg: `signing ${zone}` });
+    const started = Date.now();
+    try {
+      const change = await keysForSigning(this.o.keyMaster, entry.name, policy);
+      if (change.generated.length > 0)
+        logDnssecEvent(logger, 'zone.keys-generated', { zone, keys: change.generated.map(keyLogFields) }, { msg: `generated ${change.generated.length} keys for ${zone}` });
+      for (const m of change.retired) logDnssecEvent(logger, 'zone.key-retired', { zone, ...keyLogFields(m) });
+      const now = Math.floor(this.o.clock.now() / 1000);
+      const inception = now - policy.signatureInception;
+      const salt = policy.denial === 'nsec3' ? this.saltFor(entry, policy) : new Uint8Array(0);
+      const records = await signZoneInParallel(recordsToSign(entry.name, entry.unsigned.unsignedRecords(), change.keys, policy, { deleteSignal: entry.unsigning !== undefined }), {
+        zone: entry.name,
+        keys: rolloverSigningKeys(entry.name, change.keys),
+        windows: {
+          dnskey: { inception, expiration: now + policy.dnskeySignatureValidity },
+          ds: { inception, expiration: now + policy.dsSignatureValidity },
+          other: { inception, expiration: now + policy.signatureValidity },
+        },
+        denial: policy.denial === 'nsec' ? { kind: 'nsec' } : { kind: 'nsec3', iterations: policy.nsec3Iterations, salt, optOut: policy.nsec3OptOut },
+        dnskeyTtl: policy.dnskeyTtl,
+        // Progress of big zones only: every 10 000 RRsets.
+        onProgress: (done, total) => {
+          if (total >= 10_000) logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) });
+        },
+      });
+      // CDS/CDNSKEY are signed by the KSK too (RFC 7344 §4.1): the signer's rule, authority/rrset-signers.ts.
+      const data = ZoneData.fromRecords(entry.name, records);
+      const parentFiles = rolloverParentFiles(entry.name, change.keys, policy);
+      const files = await writeParentFiles(this.o.stateDir, entry.name, parentFiles);
+      if (policy.distributeTrustAnchor) this.o.onTrustAnchors?.(entry.name, { text: parentFiles.keyset, file: files.keyset });
+      logDnssecEvent(
+        logger,
+        'zone.signed',
+        { zone, serial: data.serial, records: data.recordCount, ms: Date.now() - started, keys: change.keys.filter((k) => isPublished(k.metadata.state)).map((k) => keyLogFields(k.metadata)), dsset: files.dsset, keyset: files.keyset },
+        { msg: `zone ${zone} signed` },
+      );
+      return { data, keys: change.keys };
+    } catch (error) {
+      logDnssecEvent(logger, 'zone.signing-failed', { zone, error: (error as Error).message }, { msg: `signing ${zone} failed; nothing changed` });
+      if (error instanceof ZoneError) throw error;
+      throw new ZoneError('signing-failed', `signing ${zone} failed, nothing changed: ${(error as Error).message}`);
+    }
+  }
+
+  /** The zone's current NSEC3 salt when the length still fits (so re-signing keeps the chain), else a new one. */
+  private saltFor(entry: ZoneEntry, policy: SigningPolicy): Uint8Array {
+    const current = entry.served.nsec3Params?.salt;
+    if (current && current.length === policy.nsec3SaltLength) return current;
+    return policy.nsec3SaltLength === 0 ? new Uint8Array(0) : new Uint8Array(randomBytes(policy.nsec3SaltLength));
+  }
+
+  /**
+   * Makes a change live: the new unsigned data, re-signed incrementally when the zone is
+   * signed, appended to the journal and fsynced, and only then served. Throws without
+   * changing anything when any step fails.
+   */
+  async commitChange(entry: ZoneEntry, change: RecordChange, refreshBatch?: number): Promise<ChangeStats> {
+    const now = this.o.clock.now();
+    const unsigned = applyDiff(entry.unsigned, change);
+    let served = unsigned;
+    let stats: ChangeStats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true };
+    if (entry.policy && entry.served.isSigned) {
+      const policy = entry.policy;
+      const salt = this.saltFor(entry, policy);
+      const r = await signChangeYielding(entry.served, change, {
+        zone: entry.name,
+        keys: rolloverSigningKeys(entry.name, entry.keys),
+        policy,
+        denial: policy.denial === 'nsec' ? { kind: 'nsec' } : { kind: 'nsec3', iterations: policy.nsec3Iterations, salt, optOut: policy.nsec3OptOut },
+        now: Math.floor(now / 1000),
+        ...(refreshBatch === undefined ? {} : { refreshBatch }),
+      });
+      served = r.data;
+      stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental };
+    }
+    const journal = await this.o.journals.journalFor(entry);
+    await journal.append(change, now);
+    // The IXFR history takes the version before it is served (transfers.changed does that part at once).
+    const recorded = this.o.transfers.changed(entry.name, entry.served, served);
+    entry.unsigned = unsigned;
+    entry.served = served;
+    this.o.onZoneChanged?.(entry.name);
+    await recorded;
+    await this.o.journals.compactIfDue(entry, journal);
+    return stats;
+  }
+}
