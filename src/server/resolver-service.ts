@@ -75,12 +75,15 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
     inFlightLimits: { maxInFlight: limits.maxInFlight, maxInFlightPerServer: limits.maxInFlightPerServer, jostleAfterMs: limits.jostleAfterMs },
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
+    serveStale: { enable: config.resolver.serveStale.enable, maxStaleMs: config.resolver.serveStale.maxStale * 1000 },
+    prefetch: config.resolver.prefetch,
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
   const rateLimit = config.authority?.rateLimit;
   const rateLimiter = rateLimit && rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(rateLimit, clock) : undefined;
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
-    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}) });
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}),
+    prefetch: config.resolver.prefetch });
 }
 
 export interface ResolverStatus {
