@@ -209,7 +209,11 @@ export class Resolver {
     const keptKey = opts.explain ? undefined : this.keptKey(key, validating, policy);
     const kept = keptKey !== undefined ? this.validated.get(keptKey) : undefined;
     if (kept && keptKey !== undefined && !opts.cacheOnly) {
-      if (this.options.prefetch && dueForPrefetch(kept, now)) this.prefetch(question, keptKey, kept, policy, opts);
+      if (this.options.prefetch && dueForPrefetch(kept, now)) {
+        // The refresh has taken the records out of the record cache: the client gets the kept answer.
+        this.prefetch(question, keptKey, kept, policy, opts);
+        return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
+      }
       // RFC 8767 §5: a refresh failed moments ago; the servers are not asked again until the recheck.
       if (kept.recheckAt !== undefined && kept.recheckAt > now && servable(kept) && this.options.serveStale && withinStaleWindow(kept, now, this.options.serveStale)) return this.counted(this.servedStale(kept));
     }

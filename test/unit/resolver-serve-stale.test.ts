@@ -192,8 +192,11 @@ describe('prefetch', () => {
     await ask('www.example.');
     const forName = () => net.queriesTo(GOOD).filter((q) => q.message.question[0]!.name.toString() === 'www.example.').length;
     net.clock.advance(55_000);
-    await ask('www.example.');
+    expect(ttls(await ask('www.example.'))).toEqual([5]);
     await settle();
+    expect(forName()).toBe(2);
+    net.clock.advance(10_000);
+    expect(ttls(await ask('www.example.'))).toEqual([50]);
     expect(forName()).toBe(2);
   });
 
