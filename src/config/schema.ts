@@ -86,6 +86,8 @@ export interface ServeStaleConfig {
   readonly enable: boolean;
   /** Seconds past expiry an answer may still be served when its servers cannot be reached. */
   readonly maxStale: number;
+  /** Milliseconds a client waits for a resolution before it gets the stale answer (RFC 8767 §5); 0: until the resolution ends. */
+  readonly clientTimeoutMs: number;
 }
 
 export interface ResolverConfig {
@@ -590,6 +592,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         table<ServeStaleConfig>({
           enable: withDefault(boolean(), CONFIG_DEFAULTS.resolver.serveStale.enable),
           maxStale: withDefault(duration(1), CONFIG_DEFAULTS.resolver.serveStale.maxStale),
+          clientTimeoutMs: withDefault(integer(0, 60_000), CONFIG_DEFAULTS.resolver.serveStale.clientTimeoutMs),
         }),
         {},
       ),

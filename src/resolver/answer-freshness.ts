@@ -15,6 +15,8 @@ export interface ServeStaleOptions {
   readonly enable: boolean;
   /** How long past its expiry an answer may still be served (resolver.serveStale.maxStale). */
   readonly maxStaleMs: number;
+  /** RFC 8767 §5's client response timer: a stale answer after this long, the resolution going on (0: wait for it). */
+  readonly clientTimeoutMs?: number;
 }
 
 /** An answer kept with its verdict (resolver.ts's validated store). */

@@ -215,18 +215,38 @@ export class Resolver {
         return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
       }
       // RFC 8767 §5: a refresh failed moments ago; the servers are not asked again until the recheck.
-      if (kept.recheckAt !== undefined && kept.recheckAt > now && servable(kept) && this.options.serveStale && withinStaleWindow(kept, now, this.options.serveStale)) return this.counted(this.servedStale(kept));
+      if (kept.recheckAt !== undefined && kept.recheckAt > now && this.staleServable(kept, now)) return this.counted(staleAnswer(kept.answer));
     }
+    const stale = kept && !opts.cacheOnly && this.staleServable(kept, now) ? kept : undefined;
     if (validating && !opts.explain) {
       if (kept && kept.expiresAt > now) return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
       if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
-      if (running) return this.counted(await running);
+      if (running) return this.counted(await this.orStale(running, stale));
       const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
       this.validating.set(key, work);
-      return this.counted(await work);
+      return this.counted(await this.orStale(work, stale));
     }
-    return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
+    return this.counted(await this.orStale(this.resolveAndValidate(question, key, policy, opts, now), stale));
+  }
+
+  private staleServable(kept: ValidatedEntry, now: number): boolean {
+    return !!this.options.serveStale && servable(kept) && withinStaleWindow(kept, now, this.options.serveStale);
+  }
+
+  /**
+   * RFC 8767 §5's client response timer: a resolution that has not ended after `clientTimeoutMs`
+   * leaves the client a stale answer and goes on in the background, its answer kept for the next.
+   */
+  private orStale(work: Promise<ResolverAnswer>, stale: ValidatedEntry | undefined): Promise<ResolverAnswer> {
+    const wait = this.options.serveStale?.clientTimeoutMs ?? 0;
+    if (!stale || wait <= 0) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ResolverAnswer>((resolve) => {
+      timer = setTimeout(() => resolve(staleAnswer(stale.answer)), wait);
+      timer.unref();
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -252,20 +272,15 @@ export class Resolver {
       if (kept && servable(kept)) {
         // A failed prefetch: what is kept is still good until it expires.
         if (kept.expiresAt > at) return aged(kept.answer, Math.floor((at - kept.storedAt) / 1000));
-        if (this.options.serveStale && withinStaleWindow(kept, at, this.options.serveStale)) {
+        if (this.staleServable(kept, at)) {
           kept.recheckAt = at + STALE_RECHECK_MS;
-          return this.servedStale(kept);
+          return staleAnswer(kept.answer);
         }
       }
     }
     // A verdict is remembered as before; an unvalidated answer only when it is a real one (nothing is cached for a SERVFAIL here).
     if (validating ? fresh.outcome !== undefined : !unreachable(fresh)) this.remember(keptKey, fresh, fresh.outcome, now);
     return fresh;
-  }
-
-  private servedStale(kept: ValidatedEntry): ResolverAnswer {
-    this.staleAnswers++;
-    return staleAnswer(kept.answer);
   }
 
   /** Refreshes a kept answer in the background before it expires; clients meanwhile get the kept one. */
@@ -419,6 +434,7 @@ export class Resolver {
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
     if (answer.rcode === Rcode.SERVFAIL) this.servfails++;
+    if (answer.stale !== undefined) this.staleAnswers++;
     return answer;
   }
 

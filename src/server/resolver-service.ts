@@ -75,7 +75,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
     inFlightLimits: { maxInFlight: limits.maxInFlight, maxInFlightPerServer: limits.maxInFlightPerServer, jostleAfterMs: limits.jostleAfterMs },
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
-    serveStale: { enable: config.resolver.serveStale.enable, maxStaleMs: config.resolver.serveStale.maxStale * 1000 },
+    serveStale: { enable: config.resolver.serveStale.enable, maxStaleMs: config.resolver.serveStale.maxStale * 1000, clientTimeoutMs: config.resolver.serveStale.clientTimeoutMs },
     prefetch: config.resolver.prefetch,
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');

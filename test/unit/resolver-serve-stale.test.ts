@@ -125,6 +125,16 @@ describe('serve-stale (RFC 8767)', () => {
     expect(resolver.stats().staleAnswers).toBe(0);
   });
 
+  it('the client response timer (RFC 8767 §5): a resolution still running after clientTimeoutMs leaves the client a stale answer', async () => {
+    const { net, ask } = setup({ serveStale: { enable: true, maxStaleMs: 86_400_000, clientTimeoutMs: 20 } });
+    await ask('www.example.');
+    net.serve(GOOD, () => 'hang');
+    net.clock.advance(61_000);
+    const stale = await ask('www.example.');
+    expect(stale.stale).toBe(EdeCode.STALE_ANSWER);
+    expect(ttls(stale)).toEqual([30]);
+  });
+
   it('none past maxStale: SERVFAIL', async () => {
     const { net, ask, stop } = setup({ serveStale: { enable: true, maxStaleMs: 600_000 } });
     await ask('www.example.');
