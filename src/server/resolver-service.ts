@@ -92,7 +92,7 @@ export interface ResolverStatus {
   readonly formerr: number;
   readonly refused: number;
   readonly servfail: number;
-  readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number };
+  readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number; staleAnswers: number; prefetches: number };
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
   /** resolver.cache.maxSize and what each store holds of it (docs/resource-limits.md). */
   readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']>; process: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } };
@@ -120,7 +120,7 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     refused: p.refused,
     servfail: p.servfail,
     // bytes and maxBytes: the whole budget (resolver.cache.maxSize), every store together.
-    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
+    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size, staleAnswers: s.staleAnswers, prefetches: s.prefetches },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
     goodCitizen: {
