@@ -207,7 +207,12 @@ export class Resolver {
     const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
     const key = `${question.name.key}/${question.type}`;
     const keptKey = opts.explain ? undefined : this.keptKey(key, validating, policy);
-    const kept = keptKey !== undefined ? this.validated.get(keptKey) : undefined;
+    let kept = keptKey !== undefined ? this.validated.get(keptKey) : undefined;
+    // Past its TTL and past serving stale: its memory goes back to the budget now.
+    if (kept && kept.expiresAt <= now && !(this.options.serveStale && withinStaleWindow(kept, now, this.options.serveStale))) {
+      this.validated.delete(keptKey!);
+      kept = undefined;
+    }
     if (kept && keptKey !== undefined && !opts.cacheOnly) {
       if (this.options.prefetch && dueForPrefetch(kept, now)) {
         // The refresh has taken the records out of the record cache: the client gets the kept answer.

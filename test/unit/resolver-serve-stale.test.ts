@@ -136,16 +136,22 @@ describe('serve-stale (RFC 8767)', () => {
   });
 
   it('none past maxStale: SERVFAIL', async () => {
-    const { net, ask, stop } = setup({ serveStale: { enable: true, maxStaleMs: 600_000 } });
+    const { net, resolver, ask, stop } = setup({ serveStale: { enable: true, maxStaleMs: 600_000 } });
     await ask('www.example.');
+    const kept = () => resolver.memory.usage().validated;
+    expect(kept().entries).toBe(1);
     stop(GOOD);
     // The timeouts of each refresh run on the clock too: well inside the window, then past it.
     net.clock.advance(60_000 + 500_000);
     expect((await ask('www.example.')).stale).toBe(EdeCode.STALE_ANSWER);
+    // Expired, it stayed in the cache, charged to the memory budget.
+    expect(kept().entries).toBe(1);
+    expect(kept().bytes).toBeGreaterThan(0);
     net.clock.advance(100_000);
     const late = await ask('www.example.');
     expect(late.rcode).toBe(Rcode.SERVFAIL);
     expect(late.stale).toBeUndefined();
+    expect(kept().entries).toBe(0);
   });
 
   it('none when resolver.serveStale.enable is false', async () => {
