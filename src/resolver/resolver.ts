@@ -203,8 +203,7 @@ export class Resolver {
     this.clientQueries++;
     const now = this.options.clock.now();
     const policy = opts.ignorePolicy ? undefined : this.options.policy?.match(question.name, now);
-    const validation = this.options.validation;
-    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const validating = this.validates(opts, policy);
     const key = `${question.name.key}/${question.type}`;
     const keptKey = opts.explain ? undefined : this.keptKey(key, validating, policy);
     let kept = keptKey !== undefined ? this.validated.get(keptKey) : undefined;
@@ -233,6 +232,11 @@ export class Resolver {
       return this.counted(await this.orStale(work, stale));
     }
     return this.counted(await this.orStale(this.resolveAndValidate(question, key, policy, opts, now), stale));
+  }
+
+  /** Whether this question's answer is validated: validation on, CD=0, no negative trust anchor. */
+  private validates(opts: ResolveOptions, policy: PolicyDecision | undefined): boolean {
+    return !!this.options.validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
   }
 
   private staleServable(kept: ValidatedEntry, now: number): boolean {
@@ -268,7 +272,7 @@ export class Resolver {
   /** The answer resolved afresh, kept for its TTL; when the servers could not be reached, the kept answer instead. */
   private async resolveAndValidate(question: Question, key: string, policy: PolicyDecision | undefined, opts: ResolveOptions, now: number): Promise<ResolverAnswer> {
     const fresh = await this.resolveFresh(question, policy, opts, now);
-    const validating = !!this.options.validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const validating = this.validates(opts, policy);
     const keptKey = opts.explain || opts.cacheOnly ? undefined : this.keptKey(key, validating, policy);
     if (keptKey === undefined) return fresh;
     if (unreachable(fresh)) {
@@ -303,10 +307,10 @@ export class Resolver {
 
   private async resolveFresh(question: Question, policy: PolicyDecision | undefined, opts: ResolveOptions, now: number): Promise<ResolverAnswer> {
     const validation = this.options.validation;
-    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const validating = this.validates(opts, policy);
     const budget = new QueryBudget(this.options.limits, now);
     const resolution = await this.iterator.resolve(question, budget, 0, opts.cacheOnly ? { cacheOnly: true } : {});
-    if (!validating) {
+    if (!validating || !validation) {
       if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
