@@ -246,9 +246,10 @@ export class QueryPipeline {
       ad,
       answer: visible(result.answer, dnssecOk, q.type),
       authority: negativeAuthority(result, dnssecOk),
-      ...(result.stale !== undefined ? { ede: [[result.stale, 'served stale: the servers could not be reached (RFC 8767)']] }
+      ...(result.stale !== undefined ? { ede: [[result.stale, 'served stale (RFC 8767): no fresh answer from the servers']] }
         : result.outcome?.ede !== undefined && result.outcome.state === 'insecure' ? { ede: [[result.outcome.ede, result.outcome.reason]] } : {}),
     });
+    if (result.stale !== undefined) this.o.logger.debug({ event: 'resolver.stale-answer', name: q.name.toString(), type: q.type, rcode: result.rcode }, 'answered from expired data: no fresh answer from the servers');
     // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
     const keep = this.o.prefetch ? Math.floor(minTtl(result) * 0.9) : minTtl(result);
     if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined) this.responses.store(quick.key, q.name, wire, keep);
