@@ -213,7 +213,7 @@ export class Resolver {
       kept = undefined;
     }
     if (kept && keptKey !== undefined && !opts.cacheOnly) {
-      if (this.options.prefetch && dueForPrefetch(kept, now)) {
+      if (this.options.prefetch && servable(kept) && dueForPrefetch(kept, now)) {
         // The refresh has taken the records out of the record cache: the client gets the kept answer.
         this.prefetch(question, keptKey, kept, policy, opts);
         return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));

@@ -117,8 +117,13 @@ describe('serve-stale (RFC 8767)', () => {
     const first = await ask('www.bad.');
     expect(first.rcode).toBe(Rcode.SERVFAIL);
     expect(first.outcome?.state).toBe('bogus');
+    // A bogus verdict is not prefetched in its last tenth either.
+    net.clock.advance(55_000);
+    await ask('www.bad.');
+    await settle();
+    expect(resolver.stats().prefetches).toBe(0);
     stop(BAD);
-    net.clock.advance(61_000);
+    net.clock.advance(6_000);
     const again = await ask('www.bad.');
     expect(again.rcode).toBe(Rcode.SERVFAIL);
     expect(again.stale).toBeUndefined();
