@@ -27,6 +27,9 @@ export const CONFIG_DEFAULTS = {
     // The work one client query may cause (see README, "Limits").
     limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
     cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },
+    // docs/cache.md: on by default, as Unbound's serve-expired and prefetch are deployed.
+    serveStale: { enable: true, maxStale: '1d', clientTimeoutMs: 1800 },
+    prefetch: true,
   },
   // DNS-over-TCP connections (docs/resource-limits.md).
   tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },

@@ -81,6 +81,15 @@ export interface ResolverCacheConfig {
   readonly maxNegativeTtl: number;
 }
 
+/** RFC 8767 (docs/cache.md). */
+export interface ServeStaleConfig {
+  readonly enable: boolean;
+  /** Seconds past expiry an answer may still be served when its servers cannot be reached. */
+  readonly maxStale: number;
+  /** Milliseconds a client waits for a resolution before it gets the stale answer (RFC 8767 §5); 0: until the resolution ends. */
+  readonly clientTimeoutMs: number;
+}
+
 export interface ResolverConfig {
   readonly rootHints: RootHintsSource;
   /** Forward-only when not empty. */
@@ -89,6 +98,9 @@ export interface ResolverConfig {
   readonly qnameMinimisation: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
+  readonly serveStale: ServeStaleConfig;
+  /** Refresh a cached answer asked for in the last tenth of its TTL (docs/cache.md). */
+  readonly prefetch: boolean;
   /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
   readonly localZones: LocalZonesConfig;
 }
@@ -576,6 +588,15 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
         }),
         {},
       ),
+      serveStale: withDefault(
+        table<ServeStaleConfig>({
+          enable: withDefault(boolean(), CONFIG_DEFAULTS.resolver.serveStale.enable),
+          maxStale: withDefault(duration(1), CONFIG_DEFAULTS.resolver.serveStale.maxStale),
+          clientTimeoutMs: withDefault(integer(0, 60_000), CONFIG_DEFAULTS.resolver.serveStale.clientTimeoutMs),
+        }),
+        {},
+      ),
+      prefetch: withDefault(boolean(), CONFIG_DEFAULTS.resolver.prefetch),
       localZones: withDefault(localZonesSchema, {}),
     }),
     {},

@@ -6,7 +6,8 @@ import type { ResourceRecord } from '../wire/message.js';
  * `resolver.cache.maxSize`:
  * - records: RRsets and negative answers (record-cache.ts), what every other store is rebuilt from;
  * - responses: encoded answers (response-cache.ts), the fast path of cache hits;
- * - validated: answers with their DNSSEC verdict (resolver.ts), so hits cost no signature checks;
+ * - validated: answers with their DNSSEC verdict (resolver.ts), so hits cost no signature checks,
+ *   kept past their TTL up to resolver.serveStale.maxStale (docs/cache.md);
  * - signatures: the memo of signature checks that passed (resolver.ts);
  * - keys: chain-of-trust key state per zone cut (chain-of-trust.ts);
  * - inFlight: upstream queries waiting for an answer (in-flight-limiter.ts).

@@ -11,6 +11,7 @@ import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
 import { AnswerValidator } from './answer-validator.js';
+import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
@@ -79,6 +80,12 @@ export interface ResolverOptions {
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
   /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
   readonly upstreamCookies?: UpstreamCookies;
+  /** RFC 8767 (resolver.serveStale; answer-freshness.ts); absent: off. */
+  readonly serveStale?: ServeStaleOptions;
+  /** Refresh an answer asked for in the last tenth of its TTL (resolver.prefetch); absent: off. */
+  readonly prefetch?: boolean;
+  /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP and TCP sockets. */
+  readonly transport?: ConstructorParameters<typeof UpstreamClient>[4];
 }
 
 export interface ValidationFailureEvent {
@@ -108,6 +115,8 @@ export interface ResolverAnswer extends Resolution {
   readonly trace?: readonly TraceStep[];
   /** The policy rule that applied, if any. */
   readonly policy?: PolicyDecision;
+  /** Served past its expiry (RFC 8767): the EDE code to attach, 3 (Stale Answer) or 19 (Stale NXDOMAIN Answer). */
+  readonly stale?: number;
 }
 
 export interface ResolverStats {
@@ -119,13 +128,12 @@ export interface ResolverStats {
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
   /** RFC 7873 client cookies sent upstream, server cookies learned, forged echoes and BADCOOKIE seen. */
   readonly upstreamCookies?: UpstreamCookieStats;
+  /** Answers served stale (RFC 8767) and refreshes started before expiry (prefetch). */
+  readonly staleAnswers: number;
+  readonly prefetches: number;
 }
 
-interface ValidatedEntry {
-  readonly answer: ResolverAnswer;
-  readonly storedAt: number;
-  readonly expiresAt: number;
-}
+type ValidatedEntry = KeptAnswer<ResolverAnswer>;
 
 const DEFAULT_BOGUS_TTL = 60;
 /** Times a bogus answer is asked again of other servers (Unbound: VAL_MAX_RESTART_COUNT, 5). */
@@ -152,8 +160,12 @@ export class Resolver {
   private readonly verifiedSignatures: LRUCache<string, true>;
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
   private readonly validating = new Map<string, Promise<ResolverAnswer>>();
+  /** Prefetches running, by kept-answer key: one refresh per name/type at a time. */
+  private readonly prefetching = new Set<string>();
   private clientQueries = 0;
   private servfails = 0;
+  private staleAnswers = 0;
+  private prefetches = 0;
   private readonly verdicts = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, signatureChecks: 0, nsec3Hashes: 0 };
 
   constructor(private readonly options: ResolverOptions) {
@@ -163,7 +175,7 @@ export class Resolver {
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
-    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies);
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, options.transport);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
@@ -191,28 +203,115 @@ export class Resolver {
     this.clientQueries++;
     const now = this.options.clock.now();
     const policy = opts.ignorePolicy ? undefined : this.options.policy?.match(question.name, now);
-    const validation = this.options.validation;
-    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const validating = this.validates(opts, policy);
     const key = `${question.name.key}/${question.type}`;
+    const keptKey = opts.explain ? undefined : this.keptKey(key, validating, policy);
+    let kept = keptKey !== undefined ? this.validated.get(keptKey) : undefined;
+    // Past its TTL and past serving stale: its memory goes back to the budget now.
+    if (kept && kept.expiresAt <= now && !(this.options.serveStale && withinStaleWindow(kept, now, this.options.serveStale))) {
+      this.validated.delete(keptKey!);
+      kept = undefined;
+    }
+    if (kept && keptKey !== undefined && !opts.cacheOnly) {
+      if (this.options.prefetch && servable(kept) && dueForPrefetch(kept, now)) {
+        // The refresh has taken the records out of the record cache: the client gets the kept answer.
+        this.prefetch(question, keptKey, kept, policy, opts);
+        return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
+      }
+      // RFC 8767 §5: a refresh failed moments ago; the servers are not asked again until the recheck.
+      if (kept.recheckAt !== undefined && kept.recheckAt > now && this.staleServable(kept, now)) return this.counted(staleAnswer(kept.answer));
+    }
+    const stale = kept && !opts.cacheOnly && this.staleServable(kept, now) ? kept : undefined;
     if (validating && !opts.explain) {
-      const hit = this.validated.get(key);
-      if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      if (kept && kept.expiresAt > now) return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
       if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
-      if (running) return this.counted(await running);
+      if (running) return this.counted(await this.orStale(running, stale));
       const work = this.resolveAndValidate(question, key, policy, opts, now).finally(() => this.validating.delete(key));
       this.validating.set(key, work);
-      return this.counted(await work);
+      return this.counted(await this.orStale(work, stale));
     }
-    return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
+    return this.counted(await this.orStale(this.resolveAndValidate(question, key, policy, opts, now), stale));
   }
 
+  /** Whether this question's answer is validated: validation on, CD=0, no negative trust anchor. */
+  private validates(opts: ResolveOptions, policy: PolicyDecision | undefined): boolean {
+    return !!this.options.validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+  }
+
+  private staleServable(kept: ValidatedEntry, now: number): boolean {
+    return !!this.options.serveStale && servable(kept) && withinStaleWindow(kept, now, this.options.serveStale);
+  }
+
+  /**
+   * RFC 8767 §5's client response timer: a resolution that has not ended after `clientTimeoutMs`
+   * leaves the client a stale answer and goes on in the background, its answer kept for the next.
+   */
+  private orStale(work: Promise<ResolverAnswer>, stale: ValidatedEntry | undefined): Promise<ResolverAnswer> {
+    const wait = this.options.serveStale?.clientTimeoutMs ?? 0;
+    if (!stale || wait <= 0) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ResolverAnswer>((resolve) => {
+      timer = setTimeout(() => resolve(staleAnswer(stale.answer)), wait);
+      timer.unref();
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Where the last answer to a question is kept (the validated store): validated answers under
+   * their question; answers nobody validates (validation off, a negative trust anchor) beside
+   * them, for serve-stale and prefetch only. CD=1 while validating keeps nothing: its data is unchecked.
+   */
+  private keptKey(key: string, validating: boolean, policy: PolicyDecision | undefined): string | undefined {
+    if (validating) return key;
+    if (!this.options.validation?.enabled || !this.validator || policy?.mode === 'no-validation') return `u/${key}`;
+    return undefined;
+  }
+
+  /** The answer resolved afresh, kept for its TTL; when the servers could not be reached, the kept answer instead. */
   private async resolveAndValidate(question: Question, key: string, policy: PolicyDecision | undefined, opts: ResolveOptions, now: number): Promise<ResolverAnswer> {
+    const fresh = await this.resolveFresh(question, policy, opts, now);
+    const validating = this.validates(opts, policy);
+    const keptKey = opts.explain || opts.cacheOnly ? undefined : this.keptKey(key, validating, policy);
+    if (keptKey === undefined) return fresh;
+    if (unreachable(fresh)) {
+      const kept = this.validated.get(keptKey);
+      const at = this.options.clock.now();
+      if (kept && servable(kept)) {
+        // A failed prefetch: what is kept is still good until it expires.
+        if (kept.expiresAt > at) return aged(kept.answer, Math.floor((at - kept.storedAt) / 1000));
+        if (this.staleServable(kept, at)) {
+          kept.recheckAt = at + STALE_RECHECK_MS;
+          return staleAnswer(kept.answer);
+        }
+      }
+    }
+    // A verdict is remembered as before; an unvalidated answer only when it is a real one (nothing is cached for a SERVFAIL here).
+    if (validating ? fresh.outcome !== undefined : !unreachable(fresh)) this.remember(keptKey, fresh, fresh.outcome, now);
+    return fresh;
+  }
+
+  /** Refreshes a kept answer in the background before it expires; clients meanwhile get the kept one. */
+  private prefetch(question: Question, keptKey: string, kept: ValidatedEntry, policy: PolicyDecision | undefined, opts: ResolveOptions): void {
+    if (this.prefetching.has(keptKey)) return;
+    this.prefetching.add(keptKey);
+    this.prefetches++;
+    // The record cache still holds the data for its last tenth: drop it so the refresh asks upstream.
+    this.forget(question, kept.answer);
+    const key = `${question.name.key}/${question.type}`;
+    void this.resolveAndValidate(question, key, policy, { ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) }, this.options.clock.now())
+      .catch(() => undefined)
+      .finally(() => this.prefetching.delete(keptKey));
+  }
+
+  private async resolveFresh(question: Question, policy: PolicyDecision | undefined, opts: ResolveOptions, now: number): Promise<ResolverAnswer> {
     const validation = this.options.validation;
-    const validating = !!validation?.enabled && !!this.validator && !opts.checkingDisabled && policy?.mode !== 'no-validation';
+    const validating = this.validates(opts, policy);
     const budget = new QueryBudget(this.options.limits, now);
     const resolution = await this.iterator.resolve(question, budget, 0, opts.cacheOnly ? { cacheOnly: true } : {});
-    if (!validating) {
+    if (!validating || !validation) {
+      if (resolution.rcode === Rcode.SERVFAIL) return { ...resolution, ...(policy ? { policy } : {}) };
       const outcome = policy?.mode === 'no-validation' ? insecure(`negative trust anchor ${policy.namespace}${policy.until ? ` until ${policy.until.toISOString()}` : ''}: not validated (RFC 7646)`) : undefined;
       return { ...resolution, security: outcome ? 'insecure' : 'unchecked', ...(outcome ? { outcome } : {}), ...(policy ? { policy } : {}) };
     }
@@ -229,9 +328,7 @@ export class Resolver {
         return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
       }
     }
-    const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
-    if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
-    return answer;
+    return this.applyPolicy(question, validated.resolution, outcome, policy, trace);
   }
 
   /**
@@ -335,9 +432,9 @@ export class Resolver {
     return { ...resolution, security: outcome.state, ...extra };
   }
 
-  private remember(key: string, answer: ResolverAnswer, outcome: ValidationOutcome, now: number): void {
-    const failed = outcome.state === 'bogus' || outcome.state === 'indeterminate';
-    const ttl = failed ? this.options.validation!.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
+  private remember(key: string, answer: ResolverAnswer, outcome: ValidationOutcome | undefined, now: number): void {
+    const failed = outcome?.state === 'bogus' || outcome?.state === 'indeterminate';
+    const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
     if (ttl <= 0) return;
     // Copied out of the upstream packets, which the records are views into.
     const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
@@ -346,6 +443,7 @@ export class Resolver {
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
     if (answer.rcode === Rcode.SERVFAIL) this.servfails++;
+    if (answer.stale !== undefined) this.staleAnswers++;
     return answer;
   }
 
@@ -363,6 +461,8 @@ export class Resolver {
       servers: this.selection.snapshot(),
       clientQueries: this.clientQueries,
       servfails: this.servfails,
+      staleAnswers: this.staleAnswers,
+      prefetches: this.prefetches,
       validation: { ...this.verdicts },
       ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
     };

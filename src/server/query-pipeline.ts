@@ -56,6 +56,8 @@ export interface PipelineOptions {
   /** Answered before the recursion check, for every client; never cached in the response cache. */
   readonly localZones?: LocalZones;
   readonly recursionAllow: readonly CidrPrefix[];
+  /** resolver.prefetch: encoded answers are kept for nine tenths of their TTL, so the resolver sees the last tenth. */
+  readonly prefetch?: boolean;
   readonly clock: Clock;
   readonly logger: Logger;
   /** dnssec.enable: false (EnableDnsSec off) omits RRSIG/NSEC/NSEC3 from answers even with DO=1. */
@@ -244,9 +246,13 @@ export class QueryPipeline {
       ad,
       answer: visible(result.answer, dnssecOk, q.type),
       authority: negativeAuthority(result, dnssecOk),
-      ...(result.outcome?.ede !== undefined && result.outcome.state === 'insecure' ? { ede: [[result.outcome.ede, result.outcome.reason]] } : {}),
+      ...(result.stale !== undefined ? { ede: [[result.stale, 'served stale (RFC 8767): no fresh answer from the servers']] }
+        : result.outcome?.ede !== undefined && result.outcome.state === 'insecure' ? { ede: [[result.outcome.ede, result.outcome.reason]] } : {}),
     });
-    if (quick && request.rd && !(wire[2]! & 0x02)) this.responses.store(quick.key, q.name, wire, minTtl(result));
+    if (result.stale !== undefined) this.o.logger.debug({ event: 'resolver.stale-answer', name: q.name.toString(), type: q.type, rcode: result.rcode }, 'answered from expired data: no fresh answer from the servers');
+    // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
+    const keep = this.o.prefetch ? Math.floor(minTtl(result) * 0.9) : minTtl(result);
+    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined) this.responses.store(quick.key, q.name, wire, keep);
     return withCookie(wire);
   }
 

@@ -75,12 +75,15 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     ...(config.cookies.upstream ? { upstreamCookies: new UpstreamCookies() } : {}),
     inFlightLimits: { maxInFlight: limits.maxInFlight, maxInFlightPerServer: limits.maxInFlightPerServer, jostleAfterMs: limits.jostleAfterMs },
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
+    serveStale: { enable: config.resolver.serveStale.enable, maxStaleMs: config.resolver.serveStale.maxStale * 1000, clientTimeoutMs: config.resolver.serveStale.clientTimeoutMs },
+    prefetch: config.resolver.prefetch,
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
   const rateLimit = config.authority?.rateLimit;
   const rateLimiter = rateLimit && rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(rateLimit, clock) : undefined;
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
-    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}) });
+    ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}),
+    prefetch: config.resolver.prefetch });
 }
 
 export interface ResolverStatus {
@@ -89,7 +92,7 @@ export interface ResolverStatus {
   readonly formerr: number;
   readonly refused: number;
   readonly servfail: number;
-  readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number };
+  readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number; staleAnswers: number; prefetches: number };
   readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
   /** resolver.cache.maxSize and what each store holds of it (docs/resource-limits.md). */
   readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']>; process: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } };
@@ -117,7 +120,7 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     refused: p.refused,
     servfail: p.servfail,
     // bytes and maxBytes: the whole budget (resolver.cache.maxSize), every store together.
-    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
+    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size, staleAnswers: s.staleAnswers, prefetches: s.prefetches },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
     goodCitizen: {

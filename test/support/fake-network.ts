@@ -72,6 +72,11 @@ export class FakeNetwork {
     };
   }
 
+  /** The exchanges of this network, for a client built elsewhere (ResolverOptions.transport). */
+  transport(): { udp: ReturnType<FakeNetwork['exchange']>; tcp: ReturnType<FakeNetwork['exchange']> } {
+    return { udp: this.exchange('udp'), tcp: this.exchange('tcp') };
+  }
+
   /** The real upstream client over this network. */
   upstream(): UpstreamClient {
     return new UpstreamClient(new ServerSelection(this.clock), this.clock, undefined, undefined, { udp: this.exchange('udp'), tcp: this.exchange('tcp') });

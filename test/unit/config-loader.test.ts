@@ -52,6 +52,8 @@ describe('defaults', () => {
       qnameMinimisation: true,
       limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
       cache: { maxSize: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
+      serveStale: { enable: true, maxStale: 86_400, clientTimeoutMs: 1800 },
+      prefetch: true,
       localZones: { enable: true, disable: [] },
     });
     expect(config.cookies).toEqual({ enable: true, secretRotation: 86_400, upstream: true });
@@ -203,6 +205,13 @@ describe('errors name the file, line and key path', () => {
     expect(issue.message).toContain('"30x" is not a duration');
     expect(only('trustAnchors: { rfc5011: { minRefresh: 0 } }\n').message).toContain('must be at least 1s, got 0s');
     expect(only('zones: [{ name: a., file: a.zone, signing: { kskRollover: 30m } }]\n').message).toContain('must be at least 1h, got 30m');
+  });
+
+  it('serve-stale and prefetch keys are named in their errors', () => {
+    expect(only('resolver:\n  serveStale: { maxStale: 1w2 }\n')).toMatchObject({ path: 'resolver.serveStale.maxStale', line: 2 });
+    expect(only('resolver:\n  serveStale: { enable: sometimes }\n')).toMatchObject({ path: 'resolver.serveStale.enable', message: 'must be true or false, got "sometimes"' });
+    expect(only('resolver:\n  serveStale: { clientTimeoutMs: -1 }\n').path).toBe('resolver.serveStale.clientTimeoutMs');
+    expect(only('resolver:\n  prefetch: 1\n').path).toBe('resolver.prefetch');
   });
 
   it('missing required keys point at the table that lacks them', () => {
