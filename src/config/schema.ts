@@ -87,6 +87,8 @@ export interface ResolverConfig {
   readonly forwarders: readonly SocketAddress[];
   /** RFC 9156. */
   readonly qnameMinimisation: boolean;
+  /** RFC 8198: NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges, without an upstream query. */
+  readonly aggressiveNsec: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
   /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
@@ -550,6 +552,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
       rootHints: withDefault(rootHintsSchema, CONFIG_DEFAULTS.resolver.rootHints),
       forwarders: withDefault(listOf(socketAddress(53), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.resolver.forwarders),
       qnameMinimisation: withDefault(boolean(), CONFIG_DEFAULTS.resolver.qnameMinimisation),
+      aggressiveNsec: withDefault(boolean(), CONFIG_DEFAULTS.resolver.aggressiveNsec),
       limits: withDefault(
         table<ResolverLimitsConfig>({
           maxReferrals: withDefault(integer(1, 100), CONFIG_DEFAULTS.resolver.limits.maxReferrals),

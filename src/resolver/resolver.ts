@@ -2,7 +2,7 @@ import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
-import { type ValidationOutcome, bogus, insecure } from '../dnssec/validation-outcome.js';
+import { type ValidationOutcome, bogus, insecure, secure } from '../dnssec/validation-outcome.js';
 import { anchorKeyTags, sentinelLabel, sentinelRefuses } from '../dnssec/trust-signals.js';
 import { EdeCode } from '../wire/edns.js';
 import { RRType } from '../wire/rr-type.js';
@@ -10,6 +10,7 @@ import type { Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
+import { AggressiveNsecCache, type ProvenDenial } from './aggressive-nsec-cache.js';
 import { AnswerValidator } from './answer-validator.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
@@ -79,6 +80,8 @@ export interface ResolverOptions {
   readonly onValidationFailure?: (event: ValidationFailureEvent) => void;
   /** RFC 7873 client cookies to upstream servers (upstream-cookies.ts). */
   readonly upstreamCookies?: UpstreamCookies;
+  /** RFC 8198: answer NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges without asking upstream (resolver.aggressiveNsec). */
+  readonly aggressiveNsec?: boolean;
 }
 
 export interface ValidationFailureEvent {
@@ -143,6 +146,8 @@ export class Resolver {
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
+  /** Validated NSEC/NSEC3 ranges (RFC 8198), when resolver.aggressiveNsec is on. */
+  readonly aggressive?: AggressiveNsecCache;
   /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
   readonly memory: MemoryBudget;
   /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
@@ -184,6 +189,7 @@ export class Resolver {
     if (options.validation) {
       this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
+      if (options.aggressiveNsec) this.aggressive = new AggressiveNsecCache(this.memory);
     }
   }
 
@@ -197,6 +203,8 @@ export class Resolver {
     if (validating && !opts.explain) {
       const hit = this.validated.get(key);
       if (hit && hit.expiresAt > now) return this.counted(aged(hit.answer, Math.floor((now - hit.storedAt) / 1000)));
+      const synthesised = this.aggressive && this.fromValidatedRanges(question, validation.limits, policy, now);
+      if (synthesised) return this.counted(synthesised);
       if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
       if (running) return this.counted(await running);
@@ -230,6 +238,7 @@ export class Resolver {
       }
     }
     const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
+    if (outcome.state === 'secure' && !opts.explain) this.aggressive?.learn(validated.proven, now);
     if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
     return answer;
   }
@@ -240,11 +249,11 @@ export class Resolver {
    * at most `MAX_BOGUS_RETRIES` times. Every attempt spends from the same budgets, so a retry
    * never buys a query more signature checks, NSEC3 hashes, upstream queries or time.
    */
-  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
+  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome; proven: ProvenDenial[] }> {
     const vbudget = new ValidationBudget(limits);
     const avoid = new Set<string>();
     let resolution = first;
-    let result: { resolution: Resolution; outcome: ValidationOutcome } | undefined;
+    let result: { resolution: Resolution; outcome: ValidationOutcome; proven: ProvenDenial[] } | undefined;
     for (let attempt = 0; ; attempt++) {
       const caps = new Map<string, number>();
       const run: ValidationRun = {
@@ -255,11 +264,12 @@ export class Resolver {
         verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
         fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options, cacheOnly),
         knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
+        proven: [],
         ...(trace ? { trace, fresh: true } : {}),
       };
       const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
       // A retry that finds nothing better keeps the first verdict: it says what was wrong.
-      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
+      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome, proven: run.proven ?? [] };
       // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
       // RD=0 changes nothing and asks nobody: the verdict on what the cache holds is the answer.
       if (outcome.state !== 'bogus' || run.keysFailed || cacheOnly) break;
@@ -280,6 +290,26 @@ export class Resolver {
     this.verdicts.signatureChecks += vbudget.signatureChecks;
     this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
     return result;
+  }
+
+  /**
+   * RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 ranges prove, with the proof and
+   * AD-worthy (secure), or undefined to ask upstream. NSEC3 hashes count against the query's
+   * validation limits as for an answer from upstream.
+   */
+  private fromValidatedRanges(question: Question, limits: ValidationLimits, policy: PolicyDecision | undefined, now: number): ResolverAnswer | undefined {
+    const budget = new ValidationBudget(limits);
+    let found;
+    try {
+      found = this.aggressive!.answer(question.name, question.type, now, budget);
+    } catch (e) {
+      if (!(e instanceof ValidationLimitError)) throw e;
+    }
+    this.verdicts.nsec3Hashes += budget.nsec3Hashes;
+    if (!found) return undefined;
+    this.verdicts.secure++;
+    const outcome = secure(`from validated ${found.denial.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA'} ranges (RFC 8198): ${found.denial.outcome.reason}`);
+    return { rcode: found.rcode, answer: [], authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
   }
 
   private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {
@@ -352,6 +382,7 @@ export class Resolver {
   flush(name?: Name): number {
     this.chain?.flush();
     this.validated.clear(); // verdicts depend on keys above the name too: all go
+    this.aggressive?.clear();
     this.verifiedSignatures.clear();
     return this.cache.flush(name);
   }

@@ -65,6 +65,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
       .filter((r) => r.forwarders.length > 0)
       .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
+    aggressiveNsec: config.resolver.aggressiveNsec,
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),

@@ -1,0 +1,190 @@
+import type { LRUCache } from 'lru-cache';
+import { type AggressiveDenial, nsecCandidates, proveFromCache } from '../dnssec/aggressive-denial.js';
+import type { ValidationBudget } from '../dnssec/validation-budget.js';
+import type { ResourceRecord } from '../wire/message.js';
+import { Rcode } from '../wire/message.js';
+import type { Name } from '../wire/name.js';
+import { decodeRdata } from '../wire/rdata-codec.js';
+import { RRType } from '../wire/rr-type.js';
+import { decodeRrsig } from '../wire/signed-data.js';
+import { ENTRY_COST, type MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
+
+/** The NSEC/NSEC3 records (and SOA) of one secure denial, as the validator verified them with `zone`'s keys. */
+export interface ProvenDenial {
+  readonly zone: Name;
+  /** Verified NSEC or NSEC3 records. */
+  readonly records: readonly ResourceRecord[];
+  /** The verified SOA of the zone, when the answer carried one. */
+  readonly soa: readonly ResourceRecord[];
+  /** The response's RRSIGs, among which those of the records. */
+  readonly rrsigs: readonly ResourceRecord[];
+  /** Seconds the proof may be kept: the lowest TTL, capped by the signatures' validity. */
+  readonly ttl: number;
+}
+
+/** One kept RRset (a range, or the zone's SOA) with the RRSIGs that sign it. */
+interface Kept {
+  readonly zone: Name;
+  readonly record: ResourceRecord;
+  readonly rrsigs: readonly ResourceRecord[];
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+/** The owners of one zone's kept ranges in canonical order, to find the one at or before a name. */
+interface ZoneIndex {
+  readonly zone: Name;
+  readonly owners: Name[];
+}
+
+/** A synthesised negative answer (RFC 8198 §5): the proof records with their RRSIGs and the SOA. */
+export interface SynthesisedDenial {
+  readonly rcode: number;
+  readonly authority: ResourceRecord[];
+  readonly denial: AggressiveDenial;
+}
+
+const SOA_KEY = '#soa';
+
+/**
+ * RFC 8198's cache of validated NSEC ranges: the NSEC records (and NSEC3 records without
+ * opt-out) of secure negative answers and of secure wildcard answers, each kept until its TTL
+ * runs out, charged to the `denial` share of the memory budget. A question whose name one of them
+ * proves absent (or without its type) is answered from here with the proof, without an upstream
+ * query: a random-subdomain flood under a signed zone reaches its servers about once per range.
+ */
+export class AggressiveNsecCache {
+  private readonly kept: LRUCache<string, Kept>;
+  private readonly zones = new Map<string, ZoneIndex>();
+  synthesised = 0;
+
+  constructor(memory: MemoryBudget) {
+    this.kept = memory.lru('denial', (k, key) => ENTRY_COST + stringCost(key) + 64 + recordsCost([k.record, ...k.rrsigs]));
+  }
+
+  /** Keeps what a secure answer's denial proofs showed (the caller checked the answer is secure). */
+  learn(proofs: readonly ProvenDenial[], now: number): void {
+    for (const p of proofs) {
+      if (p.ttl <= 0) continue;
+      for (const r of p.records) {
+        if (r.type === RRType.NSEC3 && isOptOut(r)) continue; // RFC 8198 §6: opt-out spans may hide unsigned delegations
+        this.keep(p.zone, r, p.rrsigs, p.ttl, now, r.name.key);
+      }
+      const soa = p.soa.find((r) => r.type === RRType.SOA && r.name.equals(p.zone));
+      if (soa) this.keep(p.zone, soa, p.rrsigs, p.ttl, now, SOA_KEY);
+    }
+  }
+
+  /** The denial for a question when kept ranges prove it, with every record's TTL as RFC 8198 §5.4 caps it. */
+  answer(qname: Name, qtype: number, now: number, budget: ValidationBudget): SynthesisedDenial | undefined {
+    const index = this.deepestZone(qname);
+    if (!index) return undefined;
+    const soa = this.get(index.zone, SOA_KEY, now);
+    if (!soa) return undefined; // a negative answer carries the zone's SOA (RFC 2308 §3)
+    const atOrBefore = (name: Name) => this.atOrBefore(index, name, now);
+    const kept = nsecCandidates(qname, index.zone, (n) => atOrBefore(n)?.record).map((r) => this.get(index.zone, r.name.key, now)!);
+    if (kept.length === 0 || kept.length > budget.limits.maxDenialRecords) return undefined;
+    const denial = proveFromCache(qname, qtype, index.zone, kept.map((k) => k.record), budget);
+    if (!denial) return undefined;
+    const minimum = decodeRdata(RRType.SOA, soa.record.rdata)['minimum'] as number;
+    const ttl = Math.min(minimum, ...[soa, ...kept].map((k) => remaining(k, now)));
+    const authority = [soa, ...kept].flatMap((k) => [k.record, ...k.rrsigs]).map((r) => ({ ...r, ttl: Math.min(r.ttl, ttl) }));
+    this.synthesised++;
+    return { rcode: denial.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, authority, denial };
+  }
+
+  clear(): void {
+    this.kept.clear();
+    this.zones.clear();
+  }
+
+  stats(): { ranges: number; zones: number; synthesised: number } {
+    return { ranges: this.kept.size, zones: this.zones.size, synthesised: this.synthesised };
+  }
+
+  private keep(zone: Name, record: ResourceRecord, rrsigs: readonly ResourceRecord[], ttl: number, now: number, owner: string): void {
+    const sigs = rrsigs.filter((s) => s.name.equals(record.name) && signs(s, record.type, zone));
+    const [copy, ...copiedSigs] = compactRecords([record, ...sigs]);
+    this.kept.set(`${zone.key}|${owner}`, { zone, record: copy!, rrsigs: copiedSigs, storedAt: now, expiresAt: now + ttl * 1000 });
+    if (owner === SOA_KEY) return;
+    let index = this.zones.get(zone.key);
+    if (!index) this.zones.set(zone.key, (index = { zone, owners: [] }));
+    const at = lowerBound(index.owners, record.name);
+    if (!index.owners[at]?.equals(record.name)) index.owners.splice(at, 0, record.name);
+    // Owners whose ranges the LRU evicted go when the index has grown past twice what is kept.
+    if (index.owners.length > 64 && index.owners.length > 2 * this.kept.size) this.prune(index);
+  }
+
+  private get(zone: Name, owner: string, now: number): Kept | undefined {
+    const key = `${zone.key}|${owner}`;
+    const k = this.kept.get(key);
+    if (k && k.expiresAt <= now) {
+      this.kept.delete(key);
+      return undefined;
+    }
+    return k;
+  }
+
+  /** The kept range whose owner is `name` or the closest before it; the last one wraps around (NSEC3). */
+  private atOrBefore(index: ZoneIndex, name: Name, now: number): Kept | undefined {
+    let at = lowerBound(index.owners, name);
+    if (index.owners[at]?.equals(name)) at++;
+    for (let tries = 0; tries < 4 && index.owners.length > 0; tries++) {
+      const i = (at - 1 + index.owners.length) % index.owners.length;
+      const owner = index.owners[i]!;
+      const k = this.get(index.zone, owner.key, now);
+      if (k) return k;
+      index.owners.splice(i, 1); // expired or evicted: gone from the index too
+      at = i;
+    }
+    return undefined;
+  }
+
+  private deepestZone(qname: Name): ZoneIndex | undefined {
+    for (let n = qname; ; n = n.parent(1)) {
+      const index = this.zones.get(n.key);
+      if (index) return index;
+      if (n.isRoot) return undefined;
+    }
+  }
+
+  private prune(index: ZoneIndex): void {
+    const live = index.owners.filter((o) => this.kept.has(`${index.zone.key}|${o.key}`));
+    index.owners.splice(0, index.owners.length, ...live);
+    if (live.length === 0) this.zones.delete(index.zone.key);
+  }
+}
+
+/** The first position in `owners` (canonical order) whose name is not before `name`. */
+function lowerBound(owners: readonly Name[], name: Name): number {
+  let lo = 0;
+  let hi = owners.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (owners[mid]!.compareCanonical(name) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function remaining(k: Kept, now: number): number {
+  return Math.max(0, Math.min(k.record.ttl - Math.floor((now - k.storedAt) / 1000), Math.floor((k.expiresAt - now) / 1000)));
+}
+
+function signs(rrsig: ResourceRecord, type: number, zone: Name): boolean {
+  if (rrsig.type !== RRType.RRSIG) return false;
+  try {
+    const f = decodeRrsig(rrsig.rdata);
+    return f.typeCovered === type && f.signerName.equals(zone);
+  } catch {
+    return false;
+  }
+}
+
+function isOptOut(nsec3: ResourceRecord): boolean {
+  try {
+    return ((decodeRdata(RRType.NSEC3, nsec3.rdata)['flags'] as number) & 1) !== 0;
+  } catch {
+    return true;
+  }
+}
