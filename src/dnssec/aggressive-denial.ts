@@ -1,6 +1,9 @@
+import { nsec3Hash } from '../crypto/nsec3-hash.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
+import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
+import { toBase32Hex } from '../wire/text-encoding.js';
 import type { DenialKind, DenialOutcome } from './denial-proof.js';
 import { proveWithNsec } from './nsec-proof.js';
 import { proveWithNsec3 } from './nsec3-proof.js';
@@ -45,6 +48,41 @@ export function nsecCandidates(qname: Name, zone: Name, atOrBefore: (name: Name)
   for (let n = qname; n.labelCount > zone.labelCount; ) {
     n = n.parent(1);
     add(atOrBefore(n.prepend('*')));
+  }
+  return out;
+}
+
+/**
+ * The NSEC3 records that may prove a denial for `qname` in `zone`, hashed with `params` (those of
+ * a record of the chain): walking up from qname, the record matching or covering the hash of each
+ * ancestor until one matches (the closest encloser, RFC 5155 §8.3), and the one matching or
+ * covering the wildcard at that encloser. Each hash is paid from `budget`.
+ */
+export function nsec3Candidates(qname: Name, zone: Name, params: ResourceRecord, atOrBefore: (owner: Name) => ResourceRecord | undefined, budget: ValidationBudget): ResourceRecord[] {
+  let fields;
+  try {
+    fields = decodeRdata(RRType.NSEC3, params.rdata);
+  } catch {
+    return [];
+  }
+  const salt = fields['salt'] as Uint8Array;
+  const iterations = fields['iterations'] as number;
+  if (iterations > budget.limits.maxNsec3Iterations) return [];
+  const ownerOf = (name: Name) => {
+    budget.spendNsec3Hash();
+    return zone.prepend(toBase32Hex(nsec3Hash(name.wire, salt, iterations)).toLowerCase());
+  };
+  const out: ResourceRecord[] = [];
+  for (let n = qname; n.labelCount >= zone.labelCount; n = n.parent(1)) {
+    const owner = ownerOf(n);
+    const found = atOrBefore(owner);
+    if (found && !out.includes(found)) out.push(found);
+    if (!found?.name.equals(owner)) continue;
+    if (!n.equals(qname)) {
+      const wildcard = atOrBefore(ownerOf(n.prepend('*')));
+      if (wildcard && !out.includes(wildcard)) out.push(wildcard);
+    }
+    break;
   }
   return out;
 }

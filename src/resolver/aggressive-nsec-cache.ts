@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache';
-import { type AggressiveDenial, nsecCandidates, proveFromCache } from '../dnssec/aggressive-denial.js';
+import { type AggressiveDenial, nsec3Candidates, nsecCandidates, proveFromCache } from '../dnssec/aggressive-denial.js';
 import type { ValidationBudget } from '../dnssec/validation-budget.js';
 import type { ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
@@ -35,6 +35,8 @@ interface Kept {
 interface ZoneIndex {
   readonly zone: Name;
   readonly owners: Name[];
+  /** The zone's denial records as last learnt: NSEC, or NSEC3 with this record's parameters. */
+  latest: ResourceRecord;
 }
 
 /** A synthesised negative answer (RFC 8198 §5): the proof records with their RRSIGs and the SOA. */
@@ -82,7 +84,14 @@ export class AggressiveNsecCache {
     const soa = this.get(index.zone, SOA_KEY, now);
     if (!soa) return undefined; // a negative answer carries the zone's SOA (RFC 2308 §3)
     const atOrBefore = (name: Name) => this.atOrBefore(index, name, now);
-    const kept = nsecCandidates(qname, index.zone, (n) => atOrBefore(n)?.record).map((r) => this.get(index.zone, r.name.key, now)!);
+    const byRecord = new Map<ResourceRecord, Kept>();
+    const find = (n: Name) => {
+      const k = atOrBefore(n);
+      if (k) byRecord.set(k.record, k);
+      return k?.record;
+    };
+    const records = index.latest.type === RRType.NSEC3 ? nsec3Candidates(qname, index.zone, index.latest, find, budget) : nsecCandidates(qname, index.zone, find);
+    const kept = records.map((r) => byRecord.get(r)!);
     if (kept.length === 0 || kept.length > budget.limits.maxDenialRecords) return undefined;
     const denial = proveFromCache(qname, qtype, index.zone, kept.map((k) => k.record), budget);
     if (!denial) return undefined;
@@ -108,7 +117,9 @@ export class AggressiveNsecCache {
     this.kept.set(`${zone.key}|${owner}`, { zone, record: copy!, rrsigs: copiedSigs, storedAt: now, expiresAt: now + ttl * 1000 });
     if (owner === SOA_KEY) return;
     let index = this.zones.get(zone.key);
-    if (!index) this.zones.set(zone.key, (index = { zone, owners: [] }));
+    // A zone that changed from NSEC to NSEC3 (or back) starts its index anew.
+    if (!index || index.latest.type !== record.type) this.zones.set(zone.key, (index = { zone, owners: [], latest: record }));
+    index.latest = copy!;
     const at = lowerBound(index.owners, record.name);
     if (!index.owners[at]?.equals(record.name)) index.owners.splice(at, 0, record.name);
     // Owners whose ranges the LRU evicted go when the index has grown past twice what is kept.

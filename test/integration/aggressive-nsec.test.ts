@@ -22,6 +22,7 @@ const ROOT = `${P}.1`;
 const NSEC_ZONE = `${P}.2`;
 const OPT_OUT = `${P}.3`;
 const UNSIGNED_NSEC = `${P}.4`;
+const NSEC3_ZONE = `${P}.5`;
 
 const world = SignedWorld.build([
   { origin: '.', servers: [ROOT] },
@@ -35,6 +36,12 @@ const world = SignedWorld.build([
     servers: [OPT_OUT],
     denial: { kind: 'nsec3', iterations: 0, salt: new Uint8Array(), optOut: true },
     records: ['a.optout. 3600 IN A 192.0.2.11', 'z.optout. 3600 IN A 192.0.2.12'],
+  },
+  {
+    origin: 'n3.',
+    servers: [NSEC3_ZONE],
+    denial: { kind: 'nsec3', iterations: 0, salt: new Uint8Array(), optOut: false },
+    records: ['a.n3. 3600 IN A 192.0.2.31', 'z.n3. 3600 IN A 192.0.2.32'],
   },
   { origin: 'strip.', servers: [UNSIGNED_NSEC], records: ['a.strip. 3600 IN A 192.0.2.21', 'z.strip. 3600 IN A 192.0.2.22'] },
 ]);
@@ -78,6 +85,7 @@ beforeAll(async () => {
     startScriptedServer(ROOT, counted('.', zoneScript([data('.')]))),
     startScriptedServer(NSEC_ZONE, counted('example.', zoneScript([data('example.')]))),
     startScriptedServer(OPT_OUT, counted('optout.', zoneScript([data('optout.')]))),
+    startScriptedServer(NSEC3_ZONE, counted('n3.', zoneScript([data('n3.')]))),
     startScriptedServer(UNSIGNED_NSEC, counted('strip.', (q, t) => stripSigs(zoneScript([data('strip.')])(q, t)))),
   ]);
 });
@@ -166,6 +174,46 @@ describe('RFC 8198: answers from validated NSEC ranges', () => {
     // example. has five names (apex, a, m, w's wildcard, z): the flood's names fall in few ranges.
     expect(upstream('example.') - before).toBeLessThanOrEqual(6);
     expect(r.aggressive!.stats().synthesised).toBeGreaterThanOrEqual(194);
+  });
+});
+
+describe('RFC 8198: answers from validated NSEC3 ranges (no opt-out)', () => {
+  it('NXDOMAIN: a flood of random names reaches the server only until the chain\'s few ranges are known', async () => {
+    const r = resolver();
+    const first = await ask(r, 'b.n3.');
+    expect(first.rcode, first.failure?.reason).toBe(Rcode.NXDOMAIN);
+    expect(first.security).toBe('secure');
+    const before = upstream('n3.');
+    const names = Array.from({ length: 60 }, (_, i) => `r${i}k${(i * 104729).toString(36)}.n3.`);
+    for (const name of names) {
+      const a = await ask(r, name);
+      expect(a.rcode).toBe(Rcode.NXDOMAIN);
+      expect(a.security).toBe('secure');
+    }
+    // three names (apex, a, z): three NSEC3 ranges
+    expect(upstream('n3.') - before).toBeLessThanOrEqual(3);
+    const last = await ask(r, 'one-more.n3.');
+    expect(last.outcome?.reason).toContain('RFC 8198');
+    expect(last.authority.filter((x) => x.type === RRType.NSEC3).length).toBeGreaterThanOrEqual(2);
+    expect(r.stats().validation.nsec3Hashes).toBeGreaterThan(0);
+  });
+
+  it('NODATA at an existing name from its matching NSEC3', async () => {
+    const r = resolver();
+    expect((await ask(r, 'a.n3.', RRType.MX)).security).toBe('secure');
+    const before = upstream('n3.');
+    const second = await ask(r, 'a.n3.', RRType.TXT);
+    expect(upstream('n3.')).toBe(before);
+    expect(second.rcode).toBe(Rcode.NOERROR);
+    expect(second.answer).toHaveLength(0);
+  });
+
+  it('NSEC3 hashes count against the validation limits: with no hashes allowed, the question goes upstream', async () => {
+    const r = new Resolver({ ...(resolver() as unknown as { options: ConstructorParameters<typeof Resolver>[0] }).options, validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: { ...DEFAULT_VALIDATION_LIMITS, maxNsec3Hashes: 3 }, bogusTtl: 60 } });
+    await ask(r, 'b.n3.');
+    const before = upstream('n3.');
+    await ask(r, 'x.y.z.w.c.n3.');
+    expect(upstream('n3.')).toBeGreaterThan(before);
   });
 });
 
