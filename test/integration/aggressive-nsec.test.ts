@@ -152,7 +152,7 @@ describe('RFC 8198: answers from validated NSEC ranges', () => {
     clock.advance(-3601 * 1000);
   });
 
-  it('off (resolver.aggressiveNsec: false), with CD, or under a negative trust anchor: each name is asked upstream', async () => {
+  it('off (resolver.aggressiveNsec: false), with CD, or under a negative trust anchor (RFC 7646): each name is asked upstream', async () => {
     const off = resolver(false);
     await ask(off, 'b.example.');
     const before = upstream('example.');
@@ -163,6 +163,18 @@ describe('RFC 8198: answers from validated NSEC ranges', () => {
     const cd = upstream('example.');
     await ask(on, 'e.example.', RRType.A, { checkingDisabled: true });
     expect(upstream('example.')).toBe(cd + 1);
+    // Ranges learnt while the zone validated are not used once a negative trust anchor covers it.
+    let ntaOn = false;
+    const nta = new Resolver({
+      ...(on as unknown as { options: ConstructorParameters<typeof Resolver>[0] }).options,
+      policy: { match: (name) => (ntaOn && name.isSubdomainOf(Name.parse('example.')) ? { namespace: 'example.', mode: 'no-validation' } : undefined), forwardersFor: () => undefined },
+    });
+    expect((await ask(nta, 'b.example.')).security).toBe('secure');
+    ntaOn = true;
+    const underNta = upstream('example.');
+    const answer = await ask(nta, 'c.example.');
+    expect(upstream('example.')).toBe(underNta + 1);
+    expect(answer.security).toBe('insecure');
   });
 
   it('a random-subdomain flood under a signed zone reaches its server about once per NSEC range', async () => {
