@@ -34,6 +34,20 @@ export function proveFromCache(qname: Name, qtype: number, zone: Name, records: 
 }
 
 /**
+ * RFC 8198 §5.3: whether cached NSEC/NSEC3 records prove that `qname` does not exist and that no
+ * name between it and `encloser` does, so that the wildcard at `encloser`, whose data the cache
+ * holds validated, answers it. The proof that validates wildcard answers from upstream decides.
+ */
+export function proveWildcardFromCache(qname: Name, qtype: number, zone: Name, encloser: Name, records: readonly ResourceRecord[], budget: ValidationBudget): DenialOutcome | undefined {
+  if (records.length === 0 || !qname.isSubdomainOf(zone)) return undefined;
+  const info = { closestEncloser: encloser };
+  const outcome = records.some((r) => r.type === RRType.NSEC3)
+    ? proveWithNsec3('wildcard-answer', qname, qtype, zone, records, budget, info)
+    : proveWithNsec('wildcard-answer', qname, qtype, zone, records, budget.limits, info);
+  return outcome.state === 'secure' && !outcome.optOut ? outcome : undefined;
+}
+
+/**
  * The NSEC records that may prove a denial for `qname` in `zone`: the one at or before qname in
  * canonical order (it matches qname, shows it an empty non-terminal, or covers it), and the one at
  * or before the wildcard at each ancestor of qname up to the apex (one of them is the closest
@@ -73,16 +87,18 @@ export function nsec3Candidates(qname: Name, zone: Name, params: ResourceRecord,
     return zone.prepend(toBase32Hex(nsec3Hash(name.wire, salt, iterations)).toLowerCase());
   };
   const out: ResourceRecord[] = [];
-  for (let n = qname; n.labelCount >= zone.labelCount; n = n.parent(1)) {
+  for (let n = qname; ; n = n.parent(1)) {
     const owner = ownerOf(n);
     const found = atOrBefore(owner);
     if (found && !out.includes(found)) out.push(found);
-    if (!found?.name.equals(owner)) continue;
-    if (!n.equals(qname)) {
-      const wildcard = atOrBefore(ownerOf(n.prepend('*')));
-      if (wildcard && !out.includes(wildcard)) out.push(wildcard);
+    if (found?.name.equals(owner)) {
+      if (!n.equals(qname)) {
+        const wildcard = atOrBefore(ownerOf(n.prepend('*')));
+        if (wildcard && !out.includes(wildcard)) out.push(wildcard);
+      }
+      break;
     }
-    break;
+    if (n.labelCount <= zone.labelCount) break; // the apex has no matching record: no proof
   }
   return out;
 }

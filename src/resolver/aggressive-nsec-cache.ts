@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache';
-import { type AggressiveDenial, nsec3Candidates, nsecCandidates, proveFromCache } from '../dnssec/aggressive-denial.js';
+import { type AggressiveDenial, nsec3Candidates, nsecCandidates, proveFromCache, proveWildcardFromCache } from '../dnssec/aggressive-denial.js';
 import type { ValidationBudget } from '../dnssec/validation-budget.js';
 import type { ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
@@ -20,12 +20,16 @@ export interface ProvenDenial {
   readonly rrsigs: readonly ResourceRecord[];
   /** Seconds the proof may be kept: the lowest TTL, capped by the signatures' validity. */
   readonly ttl: number;
+  /** For a wildcard answer: the expanded RRset, its RRSIGs and the wildcard's encloser (RFC 8198 §5.3). */
+  readonly wildcard?: { readonly encloser: Name; readonly records: readonly ResourceRecord[]; readonly rrsigs: readonly ResourceRecord[]; readonly ttl: number };
 }
 
 /** One kept RRset (a range, or the zone's SOA) with the RRSIGs that sign it. */
 interface Kept {
   readonly zone: Name;
   readonly record: ResourceRecord;
+  /** A wildcard's RRset: all its records (`record` is the first). */
+  readonly set?: readonly ResourceRecord[];
   readonly rrsigs: readonly ResourceRecord[];
   readonly storedAt: number;
   readonly expiresAt: number;
@@ -39,11 +43,13 @@ interface ZoneIndex {
   latest: ResourceRecord;
 }
 
-/** A synthesised negative answer (RFC 8198 §5): the proof records with their RRSIGs and the SOA. */
-export interface SynthesisedDenial {
+/** A synthesised answer (RFC 8198 §5): a denial with the SOA, or a wildcard expansion, with the proof records and their RRSIGs. */
+export interface SynthesisedAnswer {
   readonly rcode: number;
+  readonly kind: AggressiveDenial['kind'] | 'wildcard';
+  readonly answer: ResourceRecord[];
   readonly authority: ResourceRecord[];
-  readonly denial: AggressiveDenial;
+  readonly reason: string;
 }
 
 const SOA_KEY = '#soa';
@@ -61,7 +67,7 @@ export class AggressiveNsecCache {
   synthesised = 0;
 
   constructor(memory: MemoryBudget) {
-    this.kept = memory.lru('denial', (k, key) => ENTRY_COST + stringCost(key) + 64 + recordsCost([k.record, ...k.rrsigs]));
+    this.kept = memory.lru('denial', (k, key) => ENTRY_COST + stringCost(key) + 64 + recordsCost([...(k.set ?? [k.record]), ...k.rrsigs]));
   }
 
   /** Keeps what a secure answer's denial proofs showed (the caller checked the answer is secure). */
@@ -74,15 +80,19 @@ export class AggressiveNsecCache {
       }
       const soa = p.soa.find((r) => r.type === RRType.SOA && r.name.equals(p.zone));
       if (soa) this.keep(p.zone, soa, p.rrsigs, p.ttl, now, SOA_KEY);
+      const w = p.wildcard;
+      const first = w?.records[0];
+      if (w && first && w.ttl > 0) {
+        const [set, sigs] = [compactRecords(w.records), compactRecords(w.rrsigs)];
+        this.kept.set(`${p.zone.key}|${wildcardKey(w.encloser, first.type)}`, { zone: p.zone, record: set[0]!, set, rrsigs: sigs, storedAt: now, expiresAt: now + Math.min(w.ttl, p.ttl) * 1000 });
+      }
     }
   }
 
   /** The denial for a question when kept ranges prove it, with every record's TTL as RFC 8198 §5.4 caps it. */
-  answer(qname: Name, qtype: number, now: number, budget: ValidationBudget): SynthesisedDenial | undefined {
+  answer(qname: Name, qtype: number, now: number, budget: ValidationBudget): SynthesisedAnswer | undefined {
     const index = this.deepestZone(qname);
     if (!index) return undefined;
-    const soa = this.get(index.zone, SOA_KEY, now);
-    if (!soa) return undefined; // a negative answer carries the zone's SOA (RFC 2308 §3)
     const atOrBefore = (name: Name) => this.atOrBefore(index, name, now);
     const byRecord = new Map<ResourceRecord, Kept>();
     const find = (n: Name) => {
@@ -93,13 +103,32 @@ export class AggressiveNsecCache {
     const records = index.latest.type === RRType.NSEC3 ? nsec3Candidates(qname, index.zone, index.latest, find, budget) : nsecCandidates(qname, index.zone, find);
     const kept = records.map((r) => byRecord.get(r)!);
     if (kept.length === 0 || kept.length > budget.limits.maxDenialRecords) return undefined;
-    const denial = proveFromCache(qname, qtype, index.zone, kept.map((k) => k.record), budget);
-    if (!denial) return undefined;
-    const minimum = decodeRdata(RRType.SOA, soa.record.rdata)['minimum'] as number;
-    const ttl = Math.min(minimum, ...[soa, ...kept].map((k) => remaining(k, now)));
-    const authority = [soa, ...kept].flatMap((k) => [k.record, ...k.rrsigs]).map((r) => ({ ...r, ttl: Math.min(r.ttl, ttl) }));
-    this.synthesised++;
-    return { rcode: denial.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, authority, denial };
+    const soa = this.get(index.zone, SOA_KEY, now);
+    // A negative answer carries the zone's SOA (RFC 2308 §3): none kept, none synthesised.
+    const denial = soa && proveFromCache(qname, qtype, index.zone, kept.map((k) => k.record), budget);
+    if (soa && denial) {
+      const minimum = decodeRdata(RRType.SOA, soa.record.rdata)['minimum'] as number;
+      const ttl = Math.min(minimum, ...[soa, ...kept].map((k) => remaining(k, now)));
+      this.synthesised++;
+      return { rcode: denial.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, kind: denial.kind, answer: [], authority: withTtl([soa, ...kept], ttl), reason: denial.outcome.reason };
+    }
+    return this.fromWildcard(qname, qtype, index.zone, kept, now, budget);
+  }
+
+  /** RFC 8198 §5.3: the expansion of a wildcard whose validated RRset is kept, when the ranges prove qname absent. */
+  private fromWildcard(qname: Name, qtype: number, zone: Name, kept: readonly Kept[], now: number, budget: ValidationBudget): SynthesisedAnswer | undefined {
+    for (let encloser = qname; encloser.labelCount > zone.labelCount; ) {
+      encloser = encloser.parent(1);
+      const wildcard = this.get(zone, wildcardKey(encloser, qtype), now);
+      if (!wildcard) continue;
+      const proof = proveWildcardFromCache(qname, qtype, zone, encloser, kept.map((k) => k.record), budget);
+      if (!proof) return undefined;
+      const ttl = Math.min(...[wildcard, ...kept].map((k) => remaining(k, now)));
+      const answer = [...wildcard.set!, ...wildcard.rrsigs].map((r) => ({ ...r, name: qname, ttl: Math.min(r.ttl, ttl) }));
+      this.synthesised++;
+      return { rcode: Rcode.NOERROR, kind: 'wildcard', answer, authority: withTtl(kept, ttl), reason: proof.reason };
+    }
+    return undefined;
   }
 
   clear(): void {
@@ -165,6 +194,13 @@ export class AggressiveNsecCache {
     if (live.length === 0) this.zones.delete(index.zone.key);
   }
 }
+
+/** The records of kept RRsets with their RRSIGs, none with a TTL above `ttl`. */
+function withTtl(kept: readonly Kept[], ttl: number): ResourceRecord[] {
+  return kept.flatMap((k) => [...(k.set ?? [k.record]), ...k.rrsigs]).map((r) => ({ ...r, ttl: Math.min(r.ttl, ttl) }));
+}
+
+const wildcardKey = (encloser: Name, type: number) => `*${type}|${encloser.key}`;
 
 /** The first position in `owners` (canonical order) whose name is not before `name`. */
 function lowerBound(owners: readonly Name[], name: Name): number {

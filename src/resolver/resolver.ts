@@ -308,8 +308,8 @@ export class Resolver {
     this.verdicts.nsec3Hashes += budget.nsec3Hashes;
     if (!found) return undefined;
     this.verdicts.secure++;
-    const outcome = secure(`from validated ${found.denial.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA'} ranges (RFC 8198): ${found.denial.outcome.reason}`);
-    return { rcode: found.rcode, answer: [], authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
+    const outcome = secure(`${found.kind === 'wildcard' ? 'wildcard expansion' : found.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA'} from validated ranges (RFC 8198): ${found.reason}`);
+    return { rcode: found.rcode, answer: found.answer, authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
   }
 
   private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {

@@ -29,7 +29,7 @@ const world = SignedWorld.build([
   {
     origin: 'example.',
     servers: [NSEC_ZONE],
-    records: ['a.example. 3600 IN A 192.0.2.1', 'm.example. 3600 IN A 192.0.2.2', 'm.example. 3600 IN TXT "m"', 'z.example. 3600 IN A 192.0.2.3', '*.w.example. 3600 IN TXT "wild"'],
+    records: ['a.example. 3600 IN A 192.0.2.1', 'm.example. 3600 IN A 192.0.2.2', 'm.example. 3600 IN TXT "m"', 'z.example. 3600 IN A 192.0.2.3', '*.w.example. 3600 IN TXT "wild"', '*.w.example. 3600 IN A 192.0.2.9'],
   },
   {
     origin: 'optout.',
@@ -41,7 +41,7 @@ const world = SignedWorld.build([
     origin: 'n3.',
     servers: [NSEC3_ZONE],
     denial: { kind: 'nsec3', iterations: 0, salt: new Uint8Array(), optOut: false },
-    records: ['a.n3. 3600 IN A 192.0.2.31', 'z.n3. 3600 IN A 192.0.2.32'],
+    records: ['a.n3. 3600 IN A 192.0.2.31', 'z.n3. 3600 IN A 192.0.2.32', '*.w.n3. 3600 IN TXT "wild"'],
   },
   { origin: 'strip.', servers: [UNSIGNED_NSEC], records: ['a.strip. 3600 IN A 192.0.2.21', 'z.strip. 3600 IN A 192.0.2.22'] },
 ]);
@@ -186,6 +186,41 @@ describe('RFC 8198: answers from validated NSEC ranges', () => {
     // example. has five names (apex, a, m, w's wildcard, z): the flood's names fall in few ranges.
     expect(upstream('example.') - before).toBeLessThanOrEqual(6);
     expect(r.aggressive!.stats().synthesised).toBeGreaterThanOrEqual(194);
+  });
+});
+
+describe('RFC 8198 §5.3: wildcard answers from a validated wildcard and validated ranges', () => {
+  for (const zone of ['example.', 'n3.']) {
+    it(`${zone}: a name the wildcard covers is answered from the wildcard's validated TXT, renamed, without an upstream query`, async () => {
+      const r = resolver();
+      const first = await ask(r, `x.w.${zone}`, RRType.TXT);
+      expect(first.security, first.outcome?.reason).toBe('secure');
+      const before = upstream(zone);
+      // NSEC: one range (*.w → z) covers every name below w. NSEC3: the zone's five hashes make
+      // five ranges, each learnt at most once; past that no name reaches the server.
+      for (let i = 0; i < 30; i++) await ask(r, `f${i}.w.${zone}`, RRType.TXT);
+      expect(upstream(zone) - before).toBeLessThanOrEqual(zone === 'n3.' ? 5 : 0);
+      const settled = upstream(zone);
+      const second = await ask(r, `y.w.${zone}`, RRType.TXT);
+      expect(upstream(zone)).toBe(settled);
+      expect(second.rcode).toBe(Rcode.NOERROR);
+      expect(second.security).toBe('secure');
+      expect(second.outcome?.reason).toContain('wildcard expansion');
+      const txt = second.answer.filter((x) => x.type === RRType.TXT);
+      expect(txt).toHaveLength(1);
+      expect(txt[0]!.name.equals(Name.parse(`y.w.${zone}`))).toBe(true);
+      expect(second.answer.some((x) => x.type === RRType.RRSIG && x.name.equals(Name.parse(`y.w.${zone}`)))).toBe(true);
+      expect(second.authority.some((x) => x.type === RRType.NSEC || x.type === RRType.NSEC3)).toBe(true);
+    });
+  }
+
+  it('a type of the wildcard whose data is not cached goes upstream (only cached, validated wildcard data is expanded)', async () => {
+    const r = resolver();
+    await ask(r, 'x.w.example.', RRType.TXT);
+    const before = upstream('example.');
+    const a = await ask(r, 'y.w.example.', RRType.A);
+    expect(upstream('example.')).toBe(before + 1);
+    expect(a.answer.some((x) => x.type === RRType.A)).toBe(true);
   });
 });
 
