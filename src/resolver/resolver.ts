@@ -122,6 +122,8 @@ export interface ResolverStats {
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
   /** RFC 7873 client cookies sent upstream, server cookies learned, forged echoes and BADCOOKIE seen. */
   readonly upstreamCookies?: UpstreamCookieStats;
+  /** RFC 8198: validated ranges kept (SOAs and wildcard RRsets included), their zones, and answers made from them. */
+  readonly aggressiveNsec?: { ranges: number; zones: number; synthesised: number };
 }
 
 interface ValidatedEntry {
@@ -396,6 +398,7 @@ export class Resolver {
       servfails: this.servfails,
       validation: { ...this.verdicts },
       ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
+      ...(this.aggressive ? { aggressiveNsec: this.aggressive.stats() } : {}),
     };
   }
 }

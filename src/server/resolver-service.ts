@@ -98,6 +98,8 @@ export interface ResolverStatus {
   readonly inFlight: InFlightStats;
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** RFC 8198 (resolver.aggressiveNsec): validated ranges kept and answers synthesised from them, without an upstream query. */
+  readonly aggressiveNsec?: { ranges: number; zones: number; synthesised: number };
   /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
   readonly goodCitizen?: {
     locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
@@ -121,6 +123,7 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
+    ...(s.aggressiveNsec ? { aggressiveNsec: s.aggressiveNsec } : {}),
     goodCitizen: {
       locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
       ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),
