@@ -231,14 +231,8 @@ export class Resolver {
     const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now, !!opts.cacheOnly);
     const outcome = validated.outcome;
     this.verdicts[outcome.state]++;
-    const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
-    if (sentinel) {
-      const root = validation.anchors.anchors().find((a) => a.zone.isRoot);
-      if (sentinelRefuses(sentinel, anchorKeyTags(root))) {
-        const reason = `root-key-sentinel (RFC 8509): key ${sentinel.keyTag} is ${sentinel.kind === 'is-ta' ? 'not ' : ''}a root trust anchor here`;
-        return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
-      }
-    }
+    const refused = this.sentinelRefusal(question, outcome, trace);
+    if (refused) return refused;
     const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
     if (outcome.state === 'secure' && !opts.explain) this.aggressive?.learn(validated.proven, now);
     if (!opts.explain && !opts.cacheOnly) this.remember(key, answer, outcome, now);
@@ -294,6 +288,17 @@ export class Resolver {
     return result;
   }
 
+  /** RFC 8509: the SERVFAIL a secure A/AAAA answer for a root-key-sentinel name gets when the key tag says so. */
+  private sentinelRefusal(question: Question, outcome: ValidationOutcome, trace?: TraceStep[]): ResolverAnswer | undefined {
+    const validation = this.options.validation!;
+    const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
+    if (!sentinel) return undefined;
+    const root = validation.anchors.anchors().find((a) => a.zone.isRoot);
+    if (!sentinelRefuses(sentinel, anchorKeyTags(root))) return undefined;
+    const reason = `root-key-sentinel (RFC 8509): key ${sentinel.keyTag} is ${sentinel.kind === 'is-ta' ? 'not ' : ''}a root trust anchor here`;
+    return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
+  }
+
   /**
    * RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 ranges prove, with the proof and
    * AD-worthy (secure), or undefined to ask upstream. NSEC3 hashes count against the query's
@@ -311,7 +316,7 @@ export class Resolver {
     if (!found) return undefined;
     this.verdicts.secure++;
     const outcome = secure(`${found.kind === 'wildcard' ? 'wildcard expansion' : found.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA'} from validated ranges (RFC 8198): ${found.reason}`);
-    return { rcode: found.rcode, answer: found.answer, authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
+    return this.sentinelRefusal(question, outcome) ?? { rcode: found.rcode, answer: found.answer, authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
   }
 
   private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {
