@@ -66,25 +66,29 @@ export class AggressiveNsecCache {
   private readonly zones = new Map<string, ZoneIndex>();
   synthesised = 0;
 
-  constructor(memory: MemoryBudget) {
+  /** `maxTtl`/`maxNegativeTtl`: resolver.cache's caps, for wildcard RRsets and for ranges. */
+  constructor(memory: MemoryBudget, private readonly caps: { readonly maxTtl: number; readonly maxNegativeTtl: number }) {
     this.kept = memory.lru('denial', (k, key) => ENTRY_COST + stringCost(key) + 64 + recordsCost([...(k.set ?? [k.record]), ...k.rrsigs]));
   }
 
   /** Keeps what a secure answer's denial proofs showed (the caller checked the answer is secure). */
   learn(proofs: readonly ProvenDenial[], now: number): void {
     for (const p of proofs) {
-      if (p.ttl <= 0) continue;
+      const soa = p.soa.find((r) => r.type === RRType.SOA && r.name.equals(p.zone));
+      // RFC 9077: a range lives no longer than the zone's negative TTL, min(SOA TTL, MINIMUM).
+      const ttl = Math.min(p.ttl, this.caps.maxNegativeTtl, ...(soa ? [soa.ttl, soaMinimum(soa)] : []));
+      if (ttl <= 0) continue;
       for (const r of p.records) {
         if (r.type === RRType.NSEC3 && isOptOut(r)) continue; // RFC 8198 §6: opt-out spans may hide unsigned delegations
-        this.keep(p.zone, r, p.rrsigs, p.ttl, now, r.name.key);
+        this.keep(p.zone, r, p.rrsigs, ttl, now, r.name.key);
       }
-      const soa = p.soa.find((r) => r.type === RRType.SOA && r.name.equals(p.zone));
-      if (soa) this.keep(p.zone, soa, p.rrsigs, p.ttl, now, SOA_KEY);
+      if (soa) this.keep(p.zone, soa, p.rrsigs, ttl, now, SOA_KEY);
       const w = p.wildcard;
       const first = w?.records[0];
-      if (w && first && w.ttl > 0) {
+      const wildcardTtl = Math.min(w?.ttl ?? 0, p.ttl, this.caps.maxTtl);
+      if (w && first && wildcardTtl > 0) {
         const [set, sigs] = [compactRecords(w.records), compactRecords(w.rrsigs)];
-        this.kept.set(`${p.zone.key}|${wildcardKey(w.encloser, first.type)}`, { zone: p.zone, record: set[0]!, set, rrsigs: sigs, storedAt: now, expiresAt: now + Math.min(w.ttl, p.ttl) * 1000 });
+        this.kept.set(`${p.zone.key}|${wildcardKey(w.encloser, first.type)}`, { zone: p.zone, record: set[0]!, set, rrsigs: sigs, storedAt: now, expiresAt: now + wildcardTtl * 1000 });
       }
     }
   }
@@ -107,8 +111,7 @@ export class AggressiveNsecCache {
     // A negative answer carries the zone's SOA (RFC 2308 §3): none kept, none synthesised.
     const denial = soa && proveFromCache(qname, qtype, index.zone, kept.map((k) => k.record), budget);
     if (soa && denial) {
-      const minimum = decodeRdata(RRType.SOA, soa.record.rdata)['minimum'] as number;
-      const ttl = Math.min(minimum, ...[soa, ...kept].map((k) => remaining(k, now)));
+      const ttl = Math.min(soaMinimum(soa.record), ...[soa, ...kept].map((k) => remaining(k, now)));
       this.synthesised++;
       return { rcode: denial.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, kind: denial.kind, answer: [], authority: withTtl([soa, ...kept], ttl), reason: denial.outcome.reason };
     }
@@ -225,6 +228,14 @@ function signs(rrsig: ResourceRecord, type: number, zone: Name): boolean {
     return f.typeCovered === type && f.signerName.equals(zone);
   } catch {
     return false;
+  }
+}
+
+function soaMinimum(soa: ResourceRecord): number {
+  try {
+    return decodeRdata(RRType.SOA, soa.rdata)['minimum'] as number;
+  } catch {
+    return 0;
   }
 }
 

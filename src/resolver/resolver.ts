@@ -191,7 +191,7 @@ export class Resolver {
     if (options.validation) {
       this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
-      if (options.aggressiveNsec) this.aggressive = new AggressiveNsecCache(this.memory);
+      if (options.aggressiveNsec) this.aggressive = new AggressiveNsecCache(this.memory, options.cacheLimits);
     }
   }
 

@@ -34,7 +34,7 @@ function proofFor(origin: string, qname: string, qtype = RRType.A): ProvenDenial
   };
 }
 
-const cache = () => new AggressiveNsecCache(MemoryBudget.whole('denial', 1 << 20));
+const cache = () => new AggressiveNsecCache(MemoryBudget.whole('denial', 1 << 20), { maxTtl: 86_400, maxNegativeTtl: 3600 });
 const budget = () => new ValidationBudget();
 
 describe('AggressiveNsecCache', () => {
