@@ -27,11 +27,15 @@ export function proveFromCache(qname: Name, qtype: number, zone: Name, records: 
   if (records.length === 0 || !qname.isSubdomainOf(zone)) return undefined;
   const nsec3 = records.some((r) => r.type === RRType.NSEC3);
   for (const kind of ['nxdomain', 'nodata'] as const) {
+    // A bitmap lists RR types, never a meta type (ANY, AXFR…, RFC 6895 §3.1): its absence says nothing.
+    if (kind === 'nodata' && isMetaType(qtype)) break;
     const outcome = nsec3 ? proveWithNsec3(kind, qname, qtype, zone, records, budget) : proveWithNsec(kind, qname, qtype, zone, records, budget.limits);
     if (outcome.state === 'secure' && !outcome.optOut) return { kind, outcome };
   }
   return undefined;
 }
+
+const isMetaType = (type: number) => type >= 128 && type <= 255;
 
 /**
  * RFC 8198 §5.3: whether cached NSEC/NSEC3 records prove that `qname` does not exist and that no

@@ -79,6 +79,14 @@ describe('AggressiveNsecCache', () => {
     expect(b.nsec3Hashes).toBeGreaterThan(0);
   });
 
+  it('ANY (a meta type no bitmap lists) is never answered NODATA; a name the range covers is still NXDOMAIN', () => {
+    const c = cache();
+    c.learn([proofFor('example.', 'a.example.', RRType.MX), proofFor('example.', 'b.example.')], 0);
+    expect(c.answer(N('a.example.'), RRType.TXT, 1000, budget())?.rcode).toBe(Rcode.NOERROR);
+    expect(c.answer(N('a.example.'), 255, 1000, budget())).toBeUndefined();
+    expect(c.answer(N('c.example.'), 255, 1000, budget())?.rcode).toBe(Rcode.NXDOMAIN);
+  });
+
   it('without the zone\'s SOA nothing is synthesised (a negative answer carries it)', () => {
     const c = cache();
     c.learn([{ ...proofFor('example.', 'b.example.'), soa: [] }], 0);
