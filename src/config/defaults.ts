@@ -24,6 +24,7 @@ export const CONFIG_DEFAULTS = {
     rootHints: 'builtin',
     forwarders: [],
     qnameMinimisation: true,
+    aggressiveNsec: true,
     // The work one client query may cause (see README, "Limits").
     limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: '10s', maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
     cache: { maxSize: '128m', minTtl: '0s', maxTtl: '1d', maxNegativeTtl: '1h' },

@@ -96,6 +96,8 @@ export interface ResolverConfig {
   readonly forwarders: readonly SocketAddress[];
   /** RFC 9156. */
   readonly qnameMinimisation: boolean;
+  /** RFC 8198: NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges, without an upstream query. */
+  readonly aggressiveNsec: boolean;
   readonly limits: ResolverLimitsConfig;
   readonly cache: ResolverCacheConfig;
   readonly serveStale: ServeStaleConfig;
@@ -562,6 +564,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
       rootHints: withDefault(rootHintsSchema, CONFIG_DEFAULTS.resolver.rootHints),
       forwarders: withDefault(listOf(socketAddress(53), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.resolver.forwarders),
       qnameMinimisation: withDefault(boolean(), CONFIG_DEFAULTS.resolver.qnameMinimisation),
+      aggressiveNsec: withDefault(boolean(), CONFIG_DEFAULTS.resolver.aggressiveNsec),
       limits: withDefault(
         table<ResolverLimitsConfig>({
           maxReferrals: withDefault(integer(1, 100), CONFIG_DEFAULTS.resolver.limits.maxReferrals),

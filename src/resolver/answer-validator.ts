@@ -103,6 +103,8 @@ export class AnswerValidator {
       return outcome;
     }
     const proof = prove('wildcard-answer', first.name, first.type, zone.zone, denial.records, run, verified.wildcardEncloser);
+    const wildcard = { encloser: verified.wildcardEncloser, records: set.records, rrsigs: set.rrsigs, ttl: verified.ttl };
+    if (proof.state === 'secure') run.proven?.push({ zone: zone.zone, records: denial.records, soa: denial.soa, rrsigs: proofs, ttl: denial.ttl, wildcard });
     run.trace?.push({ zone: zone.zone.toString(), kind: 'wildcard', subject, state: proof.state, detail: proof.reason });
     return proof.state === 'secure' ? verified.outcome : proof;
   }
@@ -125,6 +127,7 @@ export class AnswerValidator {
       return denial.outcome;
     }
     const proof = prove(kind, name, qtype, zone.zone, denial.records, run);
+    if (proof.state === 'secure') run.proven?.push({ zone: zone.zone, records: denial.records, soa: denial.soa, rrsigs: authority, ttl: denial.ttl });
     run.trace?.push({ zone: zone.zone.toString(), kind: 'denial', subject, state: proof.state, detail: proof.reason });
     return proof;
   }

@@ -11,6 +11,7 @@ import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import type { Resolution } from './iterator.js';
+import type { ProvenDenial } from './aggressive-nsec-cache.js';
 import { rrsetKey } from './link-origins.js';
 import { BUFFER_COST, ENTRY_COST, MemoryBudget, stringCost } from './memory-budget.js';
 import { signedRrsets } from './response-classifier.js';
@@ -60,6 +61,8 @@ export interface ValidationRun extends VerifyContext {
   keysFailed?: boolean;
   /** Whether the resolver knows a zone cut at `name` (a delegation it followed): key finding walks past the signer then. */
   readonly knownCut?: (name: Name) => boolean;
+  /** Filled by the answer validator with each denial it proved secure (RFC 8198: aggressive-nsec-cache.ts). */
+  readonly proven?: ProvenDenial[];
 }
 
 /** Notes the TTL cap of a verified RRset (the lowest when it is verified more than once). */
@@ -317,9 +320,10 @@ export class ChainOfTrust {
    * The NSEC/NSEC3 records of a negative answer whose signatures verify with the zone's keys
    * (the SOA too, when there is one), or why they do not.
    */
-  async verifiedDenial(authority: readonly ResourceRecord[], zone: SecureZone, run: ValidationRun): Promise<{ records: ResourceRecord[]; ttl: number } | { outcome: ValidationOutcome }> {
+  async verifiedDenial(authority: readonly ResourceRecord[], zone: SecureZone, run: ValidationRun): Promise<{ records: ResourceRecord[]; soa: ResourceRecord[]; ttl: number } | { outcome: ValidationOutcome }> {
     const sets = signedRrsets(authority);
     const records: ResourceRecord[] = [];
+    const soa: ResourceRecord[] = [];
     let ttl = Infinity;
     const proofSets = sets.filter((s) => denialTypes.has(s.records[0]!.type));
     if (proofSets.length === 0) return { outcome: bogus(`${zone.zone}: negative answer without NSEC or NSEC3 from a signed zone`, EdeCode.NSEC_MISSING) };
@@ -333,11 +337,11 @@ export class ChainOfTrust {
       if (verified.outcome.state !== 'secure') return { outcome: verified.outcome };
       capTtl(run, s.records, verified.ttl);
       ttl = Math.min(ttl, verified.ttl);
-      if (type !== RRType.SOA) records.push(...s.records);
+      (type === RRType.SOA ? soa : records).push(...s.records);
       await yieldToOthers();
     }
     if (records.length === 0) return { outcome: bogus(`${zone.zone}: no NSEC or NSEC3 of the zone in the negative answer`, EdeCode.NSEC_MISSING) };
-    return { records, ttl };
+    return { records, soa, ttl };
   }
 }
 

@@ -10,9 +10,10 @@ import type { ResourceRecord } from '../wire/message.js';
  *   kept past their TTL up to resolver.serveStale.maxStale (docs/cache.md);
  * - signatures: the memo of signature checks that passed (resolver.ts);
  * - keys: chain-of-trust key state per zone cut (chain-of-trust.ts);
+ * - denial: validated NSEC/NSEC3 ranges that answer without asking upstream (aggressive-nsec-cache.ts, RFC 8198);
  * - inFlight: upstream queries waiting for an answer (in-flight-limiter.ts).
  */
-export type BudgetPart = 'records' | 'responses' | 'validated' | 'signatures' | 'keys' | 'inFlight';
+export type BudgetPart = 'records' | 'responses' | 'validated' | 'signatures' | 'keys' | 'inFlight' | 'denial';
 
 /**
  * How the budget is split. Records get the largest share: they are the data, the other caches are
@@ -24,10 +25,11 @@ export type BudgetPart = 'records' | 'responses' | 'validated' | 'signatures' | 
 export const BUDGET_SHARES: Readonly<Record<BudgetPart, number>> = {
   records: 0.4,
   responses: 0.2,
-  validated: 0.2,
+  validated: 0.15,
   signatures: 0.05,
   keys: 0.05,
   inFlight: 0.1,
+  denial: 0.05,
 };
 
 /**
@@ -109,7 +111,7 @@ export class MemoryBudget {
 
   /** A budget where one part gets everything (a store used on its own, as in unit tests). */
   static whole(part: BudgetPart, maxBytes: number): MemoryBudget {
-    const shares = { records: 0, responses: 0, validated: 0, signatures: 0, keys: 0, inFlight: 0 };
+    const shares = { records: 0, responses: 0, validated: 0, signatures: 0, keys: 0, inFlight: 0, denial: 0 };
     shares[part] = 1;
     return new MemoryBudget(maxBytes, shares);
   }

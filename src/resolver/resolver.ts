@@ -2,7 +2,7 @@ import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { ValidationBudget, ValidationLimitError, type ValidationLimits } from '../dnssec/validation-budget.js';
-import { type ValidationOutcome, bogus, insecure } from '../dnssec/validation-outcome.js';
+import { type ValidationOutcome, bogus, insecure, secure } from '../dnssec/validation-outcome.js';
 import { anchorKeyTags, sentinelLabel, sentinelRefuses } from '../dnssec/trust-signals.js';
 import { EdeCode } from '../wire/edns.js';
 import { RRType } from '../wire/rr-type.js';
@@ -10,6 +10,7 @@ import type { Question, ResourceRecord } from '../wire/message.js';
 import { Rcode } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { decodeRdata } from '../wire/rdata-codec.js';
+import { AggressiveNsecCache, type ProvenDenial } from './aggressive-nsec-cache.js';
 import { AnswerValidator } from './answer-validator.js';
 import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
@@ -86,6 +87,8 @@ export interface ResolverOptions {
   readonly prefetch?: boolean;
   /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP and TCP sockets. */
   readonly transport?: ConstructorParameters<typeof UpstreamClient>[4];
+  /** RFC 8198: answer NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges without asking upstream (resolver.aggressiveNsec). */
+  readonly aggressiveNsec?: boolean;
 }
 
 export interface ValidationFailureEvent {
@@ -131,6 +134,8 @@ export interface ResolverStats {
   /** Answers served stale (RFC 8767) and refreshes started before expiry (prefetch). */
   readonly staleAnswers: number;
   readonly prefetches: number;
+  /** RFC 8198: validated ranges kept (SOAs and wildcard RRsets included), their zones, and answers made from them. */
+  readonly aggressiveNsec?: { ranges: number; zones: number; synthesised: number };
 }
 
 type ValidatedEntry = KeptAnswer<ResolverAnswer>;
@@ -151,6 +156,8 @@ export class Resolver {
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
+  /** Validated NSEC/NSEC3 ranges (RFC 8198), when resolver.aggressiveNsec is on. */
+  readonly aggressive?: AggressiveNsecCache;
   /** Everything kept here, the record cache, the response cache and key state, in bytes (resolver.cache.maxSize). */
   readonly memory: MemoryBudget;
   /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
@@ -196,6 +203,7 @@ export class Resolver {
     if (options.validation) {
       this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
       this.validator = new AnswerValidator(this.chain);
+      if (options.aggressiveNsec) this.aggressive = new AggressiveNsecCache(this.memory, options.cacheLimits);
     }
   }
 
@@ -224,6 +232,8 @@ export class Resolver {
     const stale = kept && !opts.cacheOnly && this.staleServable(kept, now) ? kept : undefined;
     if (validating && !opts.explain) {
       if (kept && kept.expiresAt > now) return this.counted(aged(kept.answer, Math.floor((now - kept.storedAt) / 1000)));
+      const synthesised = this.aggressive && this.fromValidatedRanges(question, this.options.validation!.limits, policy, now);
+      if (synthesised) return this.counted(synthesised);
       if (opts.cacheOnly) return this.counted(await this.resolveAndValidate(question, key, policy, opts, now));
       const running = this.validating.get(key);
       if (running) return this.counted(await this.orStale(running, stale));
@@ -320,15 +330,11 @@ export class Resolver {
     const validated = await this.validateWithRetries(question, resolution, budget, validation.limits, trace, now, !!opts.cacheOnly);
     const outcome = validated.outcome;
     this.verdicts[outcome.state]++;
-    const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
-    if (sentinel) {
-      const root = validation.anchors.anchors().find((a) => a.zone.isRoot);
-      if (sentinelRefuses(sentinel, anchorKeyTags(root))) {
-        const reason = `root-key-sentinel (RFC 8509): key ${sentinel.keyTag} is ${sentinel.kind === 'is-ta' ? 'not ' : ''}a root trust anchor here`;
-        return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
-      }
-    }
-    return this.applyPolicy(question, validated.resolution, outcome, policy, trace);
+    const refused = this.sentinelRefusal(question, outcome, trace);
+    if (refused) return refused;
+    const answer = this.applyPolicy(question, validated.resolution, outcome, policy, trace);
+    if (outcome.state === 'secure' && !opts.explain) this.aggressive?.learn(validated.proven, now);
+    return answer;
   }
 
   /**
@@ -337,11 +343,11 @@ export class Resolver {
    * at most `MAX_BOGUS_RETRIES` times. Every attempt spends from the same budgets, so a retry
    * never buys a query more signature checks, NSEC3 hashes, upstream queries or time.
    */
-  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome }> {
+  private async validateWithRetries(question: Question, first: Resolution, budget: QueryBudget, limits: ValidationLimits, trace: TraceStep[] | undefined, now: number, cacheOnly: boolean): Promise<{ resolution: Resolution; outcome: ValidationOutcome; proven: ProvenDenial[] }> {
     const vbudget = new ValidationBudget(limits);
     const avoid = new Set<string>();
     let resolution = first;
-    let result: { resolution: Resolution; outcome: ValidationOutcome } | undefined;
+    let result: { resolution: Resolution; outcome: ValidationOutcome; proven: ProvenDenial[] } | undefined;
     for (let attempt = 0; ; attempt++) {
       const caps = new Map<string, number>();
       const run: ValidationRun = {
@@ -352,11 +358,12 @@ export class Resolver {
         verified: { has: (f) => this.verifiedSignatures.has(f), add: (f) => void this.verifiedSignatures.set(f, true) },
         fetch: (name, type, options) => this.fetchForValidation(name, type, budget, options, cacheOnly),
         knownCut: (name) => this.cache.rrset(name, RRType.NS) !== undefined,
+        proven: [],
         ...(trace ? { trace, fresh: true } : {}),
       };
       const outcome = question.type === RRType.RRSIG ? rrsigQuestion(trace, question) : await this.validateOnce(question, resolution, run);
       // A retry that finds nothing better keeps the first verdict: it says what was wrong.
-      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome };
+      if (!result || outcome.state !== 'bogus') result = { resolution: capTtls(resolution, caps), outcome, proven: run.proven ?? [] };
       // Bogus keys were asked again of other servers as they were learnt; the data is not at fault.
       // RD=0 changes nothing and asks nobody: the verdict on what the cache holds is the answer.
       if (outcome.state !== 'bogus' || run.keysFailed || cacheOnly) break;
@@ -377,6 +384,37 @@ export class Resolver {
     this.verdicts.signatureChecks += vbudget.signatureChecks;
     this.verdicts.nsec3Hashes += vbudget.nsec3Hashes;
     return result;
+  }
+
+  /** RFC 8509: the SERVFAIL a secure A/AAAA answer for a root-key-sentinel name gets when the key tag says so. */
+  private sentinelRefusal(question: Question, outcome: ValidationOutcome, trace?: TraceStep[]): ResolverAnswer | undefined {
+    const validation = this.options.validation!;
+    const sentinel = validation.rootKeySentinel && outcome.state === 'secure' && (question.type === RRType.A || question.type === RRType.AAAA) ? sentinelLabel(question.name) : undefined;
+    if (!sentinel) return undefined;
+    const root = validation.anchors.anchors().find((a) => a.zone.isRoot);
+    if (!sentinelRefuses(sentinel, anchorKeyTags(root))) return undefined;
+    const reason = `root-key-sentinel (RFC 8509): key ${sentinel.keyTag} is ${sentinel.kind === 'is-ta' ? 'not ' : ''}a root trust anchor here`;
+    return { rcode: Rcode.SERVFAIL, answer: [], authority: [], security: 'secure', outcome, failure: { reason, ede: [[EdeCode.OTHER, reason]] }, ...(trace ? { trace } : {}) };
+  }
+
+  /**
+   * RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 ranges prove, with the proof and
+   * AD-worthy (secure), or undefined to ask upstream. NSEC3 hashes count against the query's
+   * validation limits as for an answer from upstream.
+   */
+  private fromValidatedRanges(question: Question, limits: ValidationLimits, policy: PolicyDecision | undefined, now: number): ResolverAnswer | undefined {
+    const budget = new ValidationBudget(limits);
+    let found;
+    try {
+      found = this.aggressive!.answer(question.name, question.type, now, budget);
+    } catch (e) {
+      if (!(e instanceof ValidationLimitError)) throw e;
+    }
+    this.verdicts.nsec3Hashes += budget.nsec3Hashes;
+    if (!found) return undefined;
+    this.verdicts.secure++;
+    const outcome = secure(`${found.kind === 'wildcard' ? 'wildcard expansion' : found.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA'} from validated ranges (RFC 8198): ${found.reason}`);
+    return this.sentinelRefusal(question, outcome) ?? { rcode: found.rcode, answer: found.answer, authority: found.authority, security: 'secure', outcome, ...(policy ? { policy } : {}) };
   }
 
   private async validateOnce(question: Question, resolution: Resolution, run: ValidationRun): Promise<ValidationOutcome> {
@@ -450,6 +488,7 @@ export class Resolver {
   flush(name?: Name): number {
     this.chain?.flush();
     this.validated.clear(); // verdicts depend on keys above the name too: all go
+    this.aggressive?.clear();
     this.verifiedSignatures.clear();
     return this.cache.flush(name);
   }
@@ -465,6 +504,7 @@ export class Resolver {
       prefetches: this.prefetches,
       validation: { ...this.verdicts },
       ...(this.options.upstreamCookies ? { upstreamCookies: { ...this.options.upstreamCookies.stats } } : {}),
+      ...(this.aggressive ? { aggressiveNsec: this.aggressive.stats() } : {}),
     };
   }
 }

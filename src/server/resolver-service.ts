@@ -65,6 +65,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
       .filter((r) => r.forwarders.length > 0)
       .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
+    aggressiveNsec: config.resolver.aggressiveNsec,
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
     ...(services.policy ? { policy: services.policy } : {}),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
@@ -100,6 +101,8 @@ export interface ResolverStatus {
   readonly inFlight: InFlightStats;
   /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
   readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
+  /** RFC 8198 (resolver.aggressiveNsec): validated ranges kept and answers synthesised from them, without an upstream query. */
+  readonly aggressiveNsec?: { ranges: number; zones: number; synthesised: number };
   /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
   readonly goodCitizen?: {
     locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
@@ -123,6 +126,7 @@ export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
     cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size, staleAnswers: s.staleAnswers, prefetches: s.prefetches },
     upstream: { ...s.upstream, ...s.servers },
     validation: s.validation,
+    ...(s.aggressiveNsec ? { aggressiveNsec: s.aggressiveNsec } : {}),
     goodCitizen: {
       locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
       ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),

@@ -50,6 +50,7 @@ describe('defaults', () => {
       rootHints: { kind: 'builtin' },
       forwarders: [],
       qnameMinimisation: true,
+      aggressiveNsec: true,
       limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadline: 10, maxMinimiseSteps: 10, maxInFlight: 1024, maxInFlightPerServer: 256, jostleAfterMs: 200 },
       cache: { maxSize: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
       serveStale: { enable: true, maxStale: 86_400, clientTimeoutMs: 1800 },

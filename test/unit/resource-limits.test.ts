@@ -85,7 +85,7 @@ describe('MemoryBudget', () => {
 });
 
 describe('the resolver on one budget', () => {
-  it('charges every store it keeps to resolver.cache.maxSize: records, verdicts, the signature memo, key state, queries in flight, and the encoded answers', () => {
+  it('charges every store it keeps to resolver.cache.maxSize: records, verdicts, the signature memo, key state, queries in flight, the encoded answers and the validated NSEC ranges', () => {
     const clock = new ManualClock();
     const resolver = new Resolver({
       clock,
@@ -95,6 +95,7 @@ describe('the resolver on one budget', () => {
       forwarders: [],
       namespaceForwarders: [],
       qnameMinimisation: true,
+      aggressiveNsec: true,
       validation: { enabled: true, anchors: { anchors: () => [] }, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32, clockSkew: 300 }, bogusTtl: 60 },
     });
     new ResponseCache(clock, resolver.memory);
