@@ -1,18 +1,15 @@
 import { resolve } from 'node:path';
 import { keyFileNameInfo } from '../wire/key-files.js';
-import { Name } from '../wire/name.js';
-import { parseCidr, type CidrPrefix } from './cidr.js';
-import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS, SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
-import { formatDuration, parseDuration } from './duration.js';
+import type { CidrPrefix } from './cidr.js';
+import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS } from './defaults.js';
 import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
+import { type TsigKeyConfig, type ZoneConfig, tsigKeySchema, zoneSchema } from './zone-schema.js';
+import { attempt, byteSize, cidr, duration, filePath, namespace, socketAddress, timestamp } from './value-schemas.js';
 import {
   boolean,
-  describeValue,
-  either,
   fail,
   Failure,
   integer,
-  leaf,
   listOf,
   oneOf,
   optional,
@@ -28,11 +25,12 @@ import { formatSocketAddress, isLoopbackAddress, parseSocketAddress, type Socket
 // Types: the validated configuration. Paths are absolute, durations are seconds, addresses parsed.
 // ---------------------------------------------------------------------------------------------
 
+export * from './zone-schema.js';
+export { filePath } from './value-schemas.js';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const SIGNING_ALGORITHMS = ['RSASHA256', 'RSASHA512', 'ECDSAP256SHA256', 'ECDSAP384SHA384', 'ED25519', 'ED448'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 export type RootHintsSource = { readonly kind: 'builtin' } | { readonly kind: 'file'; readonly path: string };
 /** `none`: no root trust point is bootstrapped (a lab with a private root imports its own anchors). */
@@ -179,91 +177,6 @@ export interface PolicyRule {
   readonly forwarders: readonly SocketAddress[];
 }
 
-export interface Nsec3Options {
-  readonly iterations: number;
-  readonly saltLength: number;
-  readonly optOut: boolean;
-}
-
-/** Zone signing options; durations and TTLs in seconds. */
-export interface SigningOptions {
-  readonly algorithm: SigningAlgorithm;
-  readonly denial: 'nsec' | 'nsec3';
-  readonly nsec3: Nsec3Options;
-  readonly kskRollover: number;
-  readonly zskRollover: number;
-  readonly dnskeySignatureValidity: number;
-  /** Validity of signatures over DS RRsets (delegations to signed children). */
-  readonly dsSignatureValidity: number;
-  readonly signatureValidity: number;
-  /** How far before now a new signature's inception is set. */
-  readonly signatureInception: number;
-  readonly dnskeyTtl: number;
-  readonly dsTtl: number;
-  readonly dsDigest: 'sha256' | 'sha384';
-  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover). */
-  readonly rfc5011: boolean;
-  /** RSA key sizes in bits; 0: the algorithm's default (fixed for ECDSA and EdDSA). */
-  readonly kskKeySize: number;
-  readonly zskKeySize: number;
-  /** Put the zone's trust anchor into this server's own trust anchor store. */
-  readonly distributeTrustAnchor: boolean;
-}
-
-export interface ZoneConfig {
-  /** Lowercased, fully qualified (`home.arpa.`). */
-  readonly name: string;
-  /** The zone file; absent only for a secondary zone (`primary`). */
-  readonly file: string;
-  /** AXFR/IXFR clients: address prefixes and TSIG keys (docs/zone-transfers.md). */
-  readonly allowTransfer: readonly TransferAclEntry[];
-  /** Absent: the zone is served unsigned. */
-  readonly signing?: SigningOptions;
-  /** RFC 2136 dynamic UPDATE; absent: every UPDATE is refused. */
-  readonly update?: ZoneUpdateConfig;
-  /** Secondaries told of every serial change (RFC 1996): addresses, and "ns" for the NS set's in-zone addresses. */
-  readonly notify: readonly (SocketAddress | 'ns')[];
-  /** TSIG key (a name from `tsigKeys` or an update key) that signs NOTIFYs sent and transfers fetched. */
-  readonly tsig?: string;
-  /** How the serial moves on; "keep": as the zone file's serial looks (BIND's serial-update-method). */
-  readonly serial: 'keep' | 'increment' | 'date' | 'unixtime';
-  /** IXFR history kept (src/authority/ixfr-journal.ts). */
-  readonly journal: { readonly maxVersions: number; readonly maxSize: number };
-  /** A secondary zone: transferred in from these primaries (no `file`). */
-  readonly primary?: readonly SocketAddress[];
-  /** Where the zone's private keys are: PKCS#8 files in the state dir (absent, `file`) or a PKCS#11 token. */
-  readonly keyStorage?: 'file' | { readonly pkcs11: Pkcs11KeyStorage };
-}
-
-/** `keyStorage: { pkcs11: { module, token, pinFile } }` (src/authority/pkcs11-token.ts). */
-export interface Pkcs11KeyStorage {
-  readonly module: string;
-  readonly token: string;
-  readonly pinFile: string;
-}
-
-/** An `allowTransfer` entry: an address prefix, or a TSIG key (optionally from a prefix too). Both carry `text` for display. */
-export type TransferAclEntry = CidrPrefix | { readonly key: string; readonly address?: CidrPrefix; readonly text: string };
-
-export const TSIG_ALGORITHMS = ['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
-
-/** A TSIG key (RFC 8945), as `nsupdate -y ALGORITHM:NAME:SECRET` names it. */
-export interface TsigKeyConfig {
-  /** Lowercased, fully qualified. */
-  readonly name: string;
-  readonly algorithm: (typeof TSIG_ALGORITHMS)[number];
-  /** The shared secret, base64 (as `tsig-keygen` prints it). */
-  readonly secret: string;
-}
-
-/** Who may send UPDATEs: signed with one of `keys` (TSIG is required), from an address in `allow` (empty: any address). */
-export interface ZoneUpdateConfig {
-  readonly keys: readonly TsigKeyConfig[];
-  readonly allow: readonly CidrPrefix[];
-  /** Records (prerequisites and updates) one UPDATE may hold; more is REFUSED. Default 2000. */
-  readonly maxRecords?: number;
-}
-
 /** Response rate limiting of authoritative answers over UDP (src/server/response-rate-limiter.ts). */
 export interface RateLimitConfig {
   /** Identical answers per second to one client network; 0 (the default, as BIND and Knot ship): off. */
@@ -325,71 +238,6 @@ export interface TlsFilesConfig {
 // Leaf schemas. Those a command-line flag can override are exported for `overrides.ts`.
 // ---------------------------------------------------------------------------------------------
 
-function attempt<T>(parse: () => T): T | Failure {
-  try {
-    return parse();
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-}
-
-function socketAddress(defaultPort?: number): Schema<SocketAddress> {
-  return text(defaultPort === undefined ? 'ADDR:PORT' : 'ADDR[:PORT]', (value) => attempt(() => parseSocketAddress(value, defaultPort)));
-}
-
-const byteSize = leaf('a size such as 128m, 512k or 1g', (value) => {
-  const m = /^([0-9]+)([kmg]?)b?$/i.exec(String(value).trim());
-  if ((typeof value !== 'string' && typeof value !== 'number') || !m) return fail(`must be a size such as 128m, 512k or 1g, got ${describeValue(value)}`);
-  const bytes = Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return bytes >= 1024 * 1024 ? bytes : fail(`${JSON.stringify(value)} is below the minimum of 1m`);
-});
-
-const cidr = text<CidrPrefix>('a CIDR prefix such as "10.0.0.0/8"', (value) => attempt(() => parseCidr(value)));
-
-/** A path; relative ones are resolved against the working directory (the context's baseDir). */
-export const filePath = text('a file path', (value, ctx) => (value.trim() === '' ? fail('must not be empty') : resolve(ctx.baseDir, value)));
-
-const duration = (minSeconds: number) =>
-  leaf('a duration such as 30d, 12h, 90m or 45s', (value) => {
-    if (typeof value !== 'string' && typeof value !== 'number')
-      return fail(`must be a duration such as 30d, 12h, 90m or 45s, got ${describeValue(value)}`);
-    const seconds = attempt(() => parseDuration(value));
-    if (seconds instanceof Failure) return seconds;
-    return seconds >= minSeconds ? seconds : fail(`must be at least ${formatDuration(minSeconds)}, got ${formatDuration(seconds)}`);
-  });
-
-function domainName(value: string): Name | Failure {
-  if (/\s/.test(value)) return fail(`"${value}" is not a domain name (contains white space)`);
-  return attempt(() => {
-    try {
-      return Name.parse(value);
-    } catch (error) {
-      throw new Error(`"${value}" is not a domain name: ${(error as Error).message}`);
-    }
-  });
-}
-
-const zoneName = text('a domain name such as "home.arpa."', (value) => {
-  const name = domainName(value);
-  return name instanceof Name ? name.lowercase().toString() : name;
-});
-
-/** NRPT style: `.corp.example` is the suffix (the name and below), `corp.example` the name, `.` all. */
-const namespace = text('a namespace such as ".corp.example"', (value) => {
-  if (value === '.') return '.';
-  const suffix = value.startsWith('.');
-  const body = suffix ? value.slice(1) : value;
-  if (body === '' || body.startsWith('.')) return fail(`"${value}" is not a namespace (empty label)`);
-  const name = domainName(body);
-  if (name instanceof Failure) return name;
-  return `${suffix ? '.' : ''}${name.lowercase().toString().slice(0, -1)}`;
-});
-
-const timestamp = text<Date>('an ISO 8601 time such as "2026-12-31T00:00:00Z"', (value) => {
-  const time = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : NaN;
-  return Number.isNaN(time) ? fail(`"${value}" is not an ISO 8601 time (e.g. "2026-12-31T00:00:00Z")`) : new Date(time);
-});
-
 export const listenSchema = listOf(socketAddress(53), { minItems: 1, unique: { key: formatSocketAddress } });
 
 export const stateDirSchema = filePath;
@@ -428,114 +276,6 @@ export const rootAnchorsSchema = text<RootAnchorsSource>('a URL or file of root-
 // ---------------------------------------------------------------------------------------------
 // Tables.
 // ---------------------------------------------------------------------------------------------
-
-const nsec3Schema = table<Nsec3Options>({
-  iterations: withDefault(integer(0, 500), SIGNING_DEFAULTS.nsec3.iterations),
-  saltLength: withDefault(integer(0, 255), SIGNING_DEFAULTS.nsec3.saltLength),
-  optOut: withDefault(boolean(), SIGNING_DEFAULTS.nsec3.optOut),
-});
-
-const signingTable = table<SigningOptions>(
-  {
-    algorithm: withDefault(oneOf(SIGNING_ALGORITHMS), SIGNING_DEFAULTS.algorithm),
-    denial: withDefault(oneOf(['nsec', 'nsec3'] as const), SIGNING_DEFAULTS.denial),
-    nsec3: withDefault(nsec3Schema, {}),
-    kskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.kskRollover),
-    zskRollover: withDefault(duration(3600), SIGNING_DEFAULTS.zskRollover),
-    dnskeySignatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.dnskeySignatureValidity),
-    dsSignatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.dsSignatureValidity),
-    signatureValidity: withDefault(duration(3600), SIGNING_DEFAULTS.signatureValidity),
-    signatureInception: withDefault(duration(0), SIGNING_DEFAULTS.signatureInception),
-    dnskeyTtl: withDefault(duration(0), SIGNING_DEFAULTS.dnskeyTtl),
-    dsTtl: withDefault(duration(0), SIGNING_DEFAULTS.dsTtl),
-    dsDigest: withDefault(oneOf(['sha256', 'sha384'] as const), SIGNING_DEFAULTS.dsDigest),
-    rfc5011: withDefault(boolean(), SIGNING_DEFAULTS.rfc5011),
-    kskKeySize: withDefault(integer(0, 4096), SIGNING_DEFAULTS.kskKeySize),
-    zskKeySize: withDefault(integer(0, 4096), SIGNING_DEFAULTS.zskKeySize),
-    distributeTrustAnchor: withDefault(boolean(), SIGNING_DEFAULTS.distributeTrustAnchor),
-  },
-  (options, report) => {
-    if (options.denial === 'nsec' && (options.nsec3.iterations !== 0 || options.nsec3.saltLength !== 0 || options.nsec3.optOut))
-      report(['nsec3'], 'NSEC3 options are set but denial is "nsec"');
-  },
-);
-
-const keyStorageSchema = either<'file' | { pkcs11: Pkcs11KeyStorage }>('"file" or { pkcs11: { module, token, pinFile } }', (value) => {
-  if (value === 'file') return { expected: '"file"', parse: () => 'file' as const };
-  if (value !== null && typeof value === 'object' && !Array.isArray(value))
-    return table<{ pkcs11: Pkcs11KeyStorage }>({
-      pkcs11: required(table<Pkcs11KeyStorage>({ module: required(filePath), token: required(text('a token label', (v) => (v.trim() === '' ? fail('must not be empty') : v))), pinFile: required(filePath) })),
-    });
-  return undefined;
-});
-
-const signingSchema = either<SigningOptions>('"defaults" or a table of signing options', (value) => {
-  if (value === 'defaults') return { expected: '"defaults"', parse: (_v, path, ctx) => signingTable.parse({}, path, ctx) };
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return signingTable;
-  return undefined;
-});
-
-const tsigSecret = text('a base64 secret such as tsig-keygen prints', (value) => {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return fail(`"${value.slice(0, 8)}…" is not base64`);
-  return Buffer.from(value, 'base64').length >= 16 ? value : fail('a TSIG secret must be at least 16 octets (RFC 8945 §6: as long as the hash)');
-});
-
-const tsigKeySchema = table<TsigKeyConfig>({
-  name: required(zoneName),
-  algorithm: withDefault(oneOf(TSIG_ALGORITHMS), 'hmac-sha256'),
-  secret: required(tsigSecret),
-});
-
-const zoneUpdateSchema = table<ZoneUpdateConfig>({
-  keys: required(listOf(tsigKeySchema, { minItems: 1, unique: { key: (k) => k.name, field: 'name' } })),
-  allow: withDefault(listOf(cidr), []),
-  maxRecords: withDefault(integer(1, 65535), 2000),
-});
-
-const transferKeyEntry = table<{ key: string; address: CidrPrefix | undefined }>({ key: required(zoneName), address: optional(cidr) });
-
-const transferAclEntry = either<TransferAclEntry>('a CIDR prefix or { key: NAME, address: PREFIX }', (value) => {
-  if (typeof value === 'string') return cidr;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  return {
-    expected: 'a table { key: NAME, address: PREFIX }',
-    parse: (v, path, ctx) => {
-      const e = transferKeyEntry.parse(v, path, ctx);
-      if (typeof e !== 'object') return e;
-      return { key: e.key, ...(e.address ? { address: e.address } : {}), text: `key ${e.key}${e.address ? ` from ${e.address.text}` : ''}` };
-    },
-  } as Schema<TransferAclEntry>;
-});
-
-const notifyTarget = text<SocketAddress | 'ns'>('"ns" or ADDR[:PORT]', (value) => (value === 'ns' ? 'ns' : attempt(() => parseSocketAddress(value, 53))));
-
-const zoneSchema = table<ZoneConfig>(
-  {
-    name: required(zoneName),
-    file: withDefault(text('a file path', (value, ctx) => (value === '' ? '' : resolve(ctx.baseDir, value))), ''),
-    allowTransfer: withDefault(listOf(transferAclEntry), ZONE_DEFAULTS.allowTransfer),
-    signing: optional(signingSchema),
-    update: optional(zoneUpdateSchema),
-    notify: withDefault(listOf(notifyTarget), ZONE_DEFAULTS.notify),
-    tsig: optional(zoneName),
-    serial: withDefault(oneOf(['keep', 'increment', 'date', 'unixtime'] as const), ZONE_DEFAULTS.serial),
-    journal: withDefault(
-      table<ZoneConfig['journal']>({
-        maxVersions: withDefault(integer(1, 1_000_000), ZONE_DEFAULTS.journal.maxVersions),
-        maxSize: withDefault(byteSize, ZONE_DEFAULTS.journal.maxSize),
-      }),
-      {},
-    ),
-    primary: optional(listOf(socketAddress(53), { minItems: 1 })),
-    keyStorage: optional(keyStorageSchema),
-  },
-  (zone, report) => {
-    if (zone.primary === undefined && zone.file === '') report([], 'missing required key "file" (a file path)');
-    if (zone.primary !== undefined && zone.file !== '') report(['primary'], 'a secondary zone has no "file": it is transferred from its primaries');
-    if (zone.primary !== undefined && (zone.signing !== undefined || zone.update !== undefined))
-      report([zone.signing !== undefined ? 'signing' : 'update'], 'a secondary zone is served as transferred: no signing, no updates');
-  },
-);
 
 const policyRuleSchema = table<PolicyRule>(
   {
