@@ -35,7 +35,7 @@ export function parseServerAddress(text: string, defaultPort = 53): ServerAddres
   return { host: m[1]!, port };
 }
 
-/** A fresh random ID; the source port is random too, chosen by the kernel per socket. */
+/** A fresh random ID; the source port is random too (outgoing-port-pool.ts, or the kernel's choice per socket). */
 export function randomQueryId(): number {
   return randomInt(0, 0x10000);
 }
@@ -69,18 +69,29 @@ export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Ar
     signal?.addEventListener('abort', aborted);
     socket.on('error', (e) => done(new TransportError('network', e.message)));
     socket.on('message', (msg, rinfo) => {
-      if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return;
-      let response: Message;
-      try {
-        response = decodeMessage(msg);
-      } catch {
-        return;
-      }
-      if (response.id !== query.id || !response.qr || !sameQuestion(query, response)) return;
-      done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
+      const response = udpAnswerTo(server, query, msg, rinfo);
+      if (response) done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
     });
     socket.send(wire, server.port, server.host);
   });
+}
+
+/**
+ * The datagram decoded when it answers `query`: from the address and port asked, a response,
+ * with the query's ID and question. Anything else (a spoofer's guess, a late answer to an
+ * earlier query, garbage) is undefined, to be ignored while the real answer may still come.
+ */
+export function udpAnswerTo(server: ServerAddress, query: Message, msg: Uint8Array, rinfo: { address: string; port: number }): Message | undefined {
+  if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return undefined;
+  // The ID is checked before the whole packet is decoded: most forgeries cost two byte reads.
+  if (msg.length < 12 || ((msg[0]! << 8) | msg[1]!) !== query.id) return undefined;
+  let response: Message;
+  try {
+    response = decodeMessage(msg);
+  } catch {
+    return undefined;
+  }
+  return response.qr && sameQuestion(query, response) ? response : undefined;
 }
 
 function normalise(address: string): string {

@@ -14,9 +14,11 @@ import { AggressiveNsecCache, type ProvenDenial } from './aggressive-nsec-cache.
 import { AnswerValidator } from './answer-validator.js';
 import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
-import type { ServerAddress } from './dns-transport.js';
+import { type ServerAddress, exchangeTcp } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
+import { type OutgoingOptions, OutgoingPortPool } from './outgoing-port-pool.js';
+import { pooledUdpExchange } from './pooled-udp-exchange.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
@@ -85,8 +87,10 @@ export interface ResolverOptions {
   readonly serveStale?: ServeStaleOptions;
   /** Refresh an answer asked for in the last tenth of its TTL (resolver.prefetch); absent: off. */
   readonly prefetch?: boolean;
-  /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP and TCP sockets. */
+  /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP from the outgoing port pool, and TCP. */
   readonly transport?: ConstructorParameters<typeof UpstreamClient>[4];
+  /** The outgoing port pool (resolver.outgoing); default DEFAULT_OUTGOING. */
+  readonly outgoing?: OutgoingOptions;
   /** RFC 8198: answer NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges without asking upstream (resolver.aggressiveNsec). */
   readonly aggressiveNsec?: boolean;
 }
@@ -153,6 +157,8 @@ export class Resolver {
   readonly cache: RecordCache;
   private readonly selection: ServerSelection;
   private readonly upstream: UpstreamClient;
+  /** Where upstream UDP queries go out from (resolver.outgoing). */
+  readonly outgoing: OutgoingPortPool;
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
@@ -182,7 +188,9 @@ export class Resolver {
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
-    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, options.transport);
+    this.outgoing = new OutgoingPortPool(options.outgoing);
+    const transport = options.transport ?? { udp: pooledUdpExchange(this.outgoing), tcp: exchangeTcp };
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, transport);
     const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
