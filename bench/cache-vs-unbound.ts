@@ -21,7 +21,8 @@
  *
  * Environment: BENCH_WORKERS (1), BENCH_COLD_NAMES (500), BENCH_CACHED_NAMES (100),
  * BENCH_SECONDS (10), BENCH_FLOOD_NAMES (5000), BENCH_CLIENTS (dnsperf -c, 4), BENCH_OUTSTANDING
- * (dnsperf -q, 100), BENCH_PROFILE (a directory: Keymaster runs with --cpu-prof into it).
+ * (dnsperf -q, 100), BENCH_PROFILE (a directory: Keymaster runs with --cpu-prof into it, or
+ * --heap-prof with BENCH_PROFILE_KIND=heap), BENCH_ONLY=cold (the cold runs only).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -39,6 +40,11 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const FLOOD_NAMES = env('BENCH_FLOOD_NAMES', 5000);
 const CLIENTS = env('BENCH_CLIENTS', 4);
 const OUTSTANDING = env('BENCH_OUTSTANDING', 100);
+
+const PROFILE = process.env['BENCH_PROFILE'];
+const PROFILE_KIND = process.env['BENCH_PROFILE_KIND'] === 'heap' ? 'heap' : 'cpu';
+/** `cold`: the cold run only (for a profile of the cold path). */
+const ONLY_COLD = process.env['BENCH_ONLY'] === 'cold';
 
 const PREFIX = '127.10.135';
 const KEYMASTER = `${PREFIX}.10`;
@@ -80,6 +86,7 @@ async function measure(label: string, address: string, tree: CountedSignedTree, 
     const r = await askDnssec({ host: address, port: 53 }, name, 'A');
     if (!r.ad || r.rcode !== 0) problems.push(`${label}: ${name} ${summariseAnswer(r)} (expected NOERROR, AD=1)`);
   }
+  if (ONLY_COLD) return { cold, cached: cold, flood: Object.fromEntries(TLDS.map((t) => [t, { perf: cold, upstream: 0 }])) as Run['flood'], problems };
   process.stderr.write(`${label}: cached, ${CACHED_NAMES} names for ${SECONDS} s\n`);
   await perf(files.cached, ['-n', '1'], false);
   const cached = await perf(files.cached, ['-l', String(SECONDS)], false);
@@ -117,7 +124,7 @@ async function main(): Promise<void> {
     const sample = [coldNames[0]!, coldNames[1]!, coldNames.at(-1)!];
 
     const keymaster = await startKeymaster({
-      ...(process.env['BENCH_PROFILE'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] } : {}),
+      ...(PROFILE ? { nodeArgs: [`--${PROFILE_KIND}-prof`, `--${PROFILE_KIND}-prof-dir=${PROFILE}`] } : {}),
       address: KEYMASTER,
       control: `${KEYMASTER}:5380`,
       rootHints: tree.rootHintsFile,

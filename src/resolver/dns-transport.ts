@@ -16,6 +16,16 @@ export interface Exchange {
   readonly server: ServerAddress;
 }
 
+/**
+ * What an exchange watches to be dropped early: AbortSignal's shape, so either an AbortSignal or
+ * a query's in-flight place (in-flight-limiter.ts, without an AbortController's cost) will do.
+ */
+export interface AbortWatch {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(readonly code: 'timeout' | 'network' | 'mismatch' | 'closed', message: string) {
@@ -51,7 +61,7 @@ function sameQuestion(query: Message, response: Message): boolean {
  * One UDP exchange: a socket of its own (random source port), answers accepted only from
  * the server asked, with the query's ID and question; anything else is ignored, not fatal.
  */
-export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortWatch): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     let closed = false;
@@ -99,7 +109,7 @@ function normalise(address: string): string {
 }
 
 /** One TCP exchange with RFC 1035 §4.2.2 two-byte framing. */
-export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortWatch): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
     let buffered = Buffer.alloc(0);

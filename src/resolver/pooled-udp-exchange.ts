@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Message } from '../wire/message.js';
-import { type Exchange, type ServerAddress, TransportError, udpAnswerTo } from './dns-transport.js';
+import { type AbortWatch, type Exchange, type ServerAddress, TransportError, udpAnswerTo } from './dns-transport.js';
 import type { OutgoingPortPool, OutgoingSocket } from './outgoing-port-pool.js';
 
 /**
@@ -9,7 +9,7 @@ import type { OutgoingPortPool, OutgoingSocket } from './outgoing-port-pool.js';
  * asked, with the query's ID and question; anything else is ignored while the real one may come.
  */
 export function pooledUdpExchange(pool: OutgoingPortPool) {
-  return (server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> =>
+  return (server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortWatch): Promise<Exchange> =>
     new Promise((resolve, reject) => {
       const lease = pool.lease(net.isIPv6(server.host) ? 'udp6' : 'udp4');
       let leased: OutgoingSocket | undefined;
