@@ -1,6 +1,8 @@
 /** What the resolver benches share: dnsperf runs, the machine they ran on, and plain-text tables. */
-import { execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface PerfResult {
   readonly qps: number;
@@ -72,4 +74,14 @@ export function table(rows: string[][]): string {
 /** `a / b` as "0.84 ×", or "-" when b is 0. */
 export function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)} ×` : '-';
+}
+
+/** bench/udp-ceiling.ts in its own process on address:53; resolves once it listens. */
+export function startUdpCeiling(address: string): Promise<ChildProcess> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'udp-ceiling.js');
+  const child = spawn('node', [script, address, '53'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`udp-ceiling exited with ${code}`)));
+  });
 }

@@ -18,13 +18,12 @@
  * Addresses: the tree on 127.10.11.0/24, Keymaster 127.10.12.1 (control :5380), Unbound 127.10.12.2,
  * the ceiling responder 127.10.12.3; all port 53 (run as root).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ask, startHierarchy, type Hierarchy } from '../test/support/dns-hierarchy.js';
 import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
-import { type PerfResult as KitPerfResult, dnsperf as kitDnsperf, fmt, table } from './bench-kit.js';
+import { type PerfResult as KitPerfResult, dnsperf as kitDnsperf, fmt, startUdpCeiling, table } from './bench-kit.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const COLD_NAMES = Number(process.env['BENCH_COLD_NAMES'] ?? 20_000);
@@ -94,15 +93,6 @@ async function measureResolver(
   return { cold, cached, ...(memory ? { memory } : {}), rssStartMiB, rssAfterMiB: rssMiB(pid), namesCached: cold.completed + (memory?.completed ?? 0) };
 }
 
-function startCeiling(): Promise<ChildProcess> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'udp-ceiling.js');
-  const child = spawn('node', [script, CEILING, '53'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`udp-ceiling exited with ${code}`)));
-  });
-}
-
 async function main(): Promise<void> {
   for (const tool of ['nsd', 'unbound', 'dnsperf']) if (!haveTool(tool)) throw new Error(`${tool} is not installed (apt-get install ${tool})`);
   const dir = tempDir('bench-resolver');
@@ -120,7 +110,7 @@ async function main(): Promise<void> {
     writeFileSync(files.cached, CACHED_QUESTIONS.map(([n, t]) => `${n} ${t}\n`).join(''));
 
     process.stderr.write(`ceiling: bare Node UDP responder, ${SECONDS} s\n`);
-    const ceilingChild = await startCeiling();
+    const ceilingChild = await startUdpCeiling(CEILING);
     const ceiling = await dnsperf('Node dgram ceiling', CEILING, files.cached, ['-l', String(SECONDS)]);
     ceilingChild.kill('SIGTERM');
 

@@ -9,10 +9,7 @@
  * (PerformanceObserver 'gc' entries): the per-query cost of the cold path before validation.
  * Environment: BENCH_EXCHANGES (20000), BENCH_CONCURRENCY (50), BENCH_QUERIES_PER_SOCKET (1).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/clock.js';
 import { exchangeTcp } from '../src/resolver/dns-transport.js';
 import { DEFAULT_OUTGOING, OutgoingPortPool } from '../src/resolver/outgoing-port-pool.js';
@@ -23,24 +20,15 @@ import { UpstreamClient } from '../src/resolver/upstream-client.js';
 import { UpstreamCookies } from '../src/resolver/upstream-cookies.js';
 import { Name } from '../src/wire/name.js';
 import { RRType } from '../src/wire/rr-type.js';
-import { fmt, machine, table } from './bench-kit.js';
+import { fmt, machine, startUdpCeiling, table } from './bench-kit.js';
 
 const EXCHANGES = Number(process.env['BENCH_EXCHANGES'] ?? 20_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 50);
 const QUERIES_PER_SOCKET = Number(process.env['BENCH_QUERIES_PER_SOCKET'] ?? 1);
 const RESPONDER = '127.10.135.20';
 
-function startResponder(): Promise<ChildProcess> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'udp-ceiling.js');
-  const child = spawn('node', [script, RESPONDER, '53'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`udp-ceiling exited with ${code}`)));
-  });
-}
-
 async function main(): Promise<void> {
-  const responder = await startResponder();
+  const responder = await startUdpCeiling(RESPONDER);
   let gcMs = 0;
   let gcs = 0;
   const observer = new PerformanceObserver((list) => {
