@@ -80,7 +80,7 @@ export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Ar
     socket.on('error', (e) => done(new TransportError('network', e.message)));
     socket.on('message', (msg, rinfo) => {
       const response = udpAnswerTo(server, query, msg, rinfo);
-      if (response) done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
+      if (response) done(undefined, { response, bytes: msg, transport: 'udp', server });
     });
     socket.send(wire, server.port, server.host);
   });

@@ -35,9 +35,10 @@ export function pooledUdpExchange(pool: OutgoingPortPool) {
           }
           leased = s;
           s.onError = (e) => done(new TransportError('network', e.message));
+          // `msg` is the datagram's own buffer (dgram allocates one per datagram): not copied.
           s.onMessage = (msg, rinfo) => {
             const response = udpAnswerTo(server, query, msg, rinfo);
-            if (response) done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
+            if (response) done(undefined, { response, bytes: msg, transport: 'udp', server });
           };
           s.socket.send(wire, server.port, server.host, (e) => {
             if (e) done(new TransportError('network', e.message));
