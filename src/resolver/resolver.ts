@@ -17,7 +17,7 @@ import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-
 import { type ServerAddress, exchangeTcp } from './dns-transport.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
-import { type OutgoingOptions, OutgoingPortPool } from './outgoing-port-pool.js';
+import { type OutgoingOptions, OutgoingPortPool, type OutgoingStats } from './outgoing-port-pool.js';
 import { pooledUdpExchange } from './pooled-udp-exchange.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
@@ -129,6 +129,8 @@ export interface ResolverAnswer extends Resolution {
 export interface ResolverStats {
   readonly cache: ReturnType<RecordCache['stats']>;
   readonly upstream: UpstreamStats;
+  /** The outgoing port pool: sockets open and bound, ports found in use, waits for a socket. */
+  readonly outgoing: OutgoingStats;
   readonly servers: ReturnType<ServerSelection['snapshot']>;
   readonly clientQueries: number;
   readonly servfails: number;
@@ -505,6 +507,7 @@ export class Resolver {
     return {
       cache: this.cache.stats(),
       upstream: { ...this.upstream.stats },
+      outgoing: { ...this.outgoing.stats },
       servers: this.selection.snapshot(),
       clientQueries: this.clientQueries,
       servfails: this.servfails,
