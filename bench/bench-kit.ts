@@ -3,6 +3,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type KeymasterServer, startKeymaster } from '../test/support/external-servers.js';
 
 export interface PerfResult {
   readonly qps: number;
@@ -83,5 +84,24 @@ export function startUdpCeiling(address: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
     child.once('exit', (code) => reject(new Error(`udp-ceiling exited with ${code}`)));
+  });
+}
+
+/**
+ * Keymaster validating from a private tree's root DS (its dsset- file), logging warnings only;
+ * BENCH_PROFILE (a directory) runs it under --cpu-prof, or --heap-prof with BENCH_PROFILE_KIND=heap.
+ */
+export function startValidatingKeymaster(address: string, tree: { rootHintsFile: string; rootDsset: string }, extraYaml = ''): Promise<KeymasterServer> {
+  const profile = process.env['BENCH_PROFILE'];
+  const kind = process.env['BENCH_PROFILE_KIND'] === 'heap' ? 'heap' : 'cpu';
+  return startKeymaster({
+    ...(profile ? { nodeArgs: [`--${kind}-prof`, `--${kind}-prof-dir=${profile}`] } : {}),
+    address,
+    control: `${address}:5380`,
+    rootHints: tree.rootHintsFile,
+    validation: true,
+    rootAnchors: 'none',
+    importAnchors: [tree.rootDsset],
+    extraYaml: `log:\n  level: warn\n${extraYaml}`,
   });
 }

@@ -27,9 +27,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
+import { haveTool, removeDir, tempDir } from '../test/support/external-servers.js';
 import { askDnssec, startValidatingUnbound, summariseAnswer } from '../test/support/signed-hierarchy.js';
-import { type PerfResult, dnsperf, fmt, machine, ratio, table } from './bench-kit.js';
+import { type PerfResult, dnsperf, fmt, machine, ratio, startValidatingKeymaster, table } from './bench-kit.js';
 import { type CountedSignedTree, TLDS, type Tld, startCountedSignedTree } from './counted-signed-tree.js';
 
 const env = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
@@ -41,8 +41,6 @@ const FLOOD_NAMES = env('BENCH_FLOOD_NAMES', 5000);
 const CLIENTS = env('BENCH_CLIENTS', 4);
 const OUTSTANDING = env('BENCH_OUTSTANDING', 100);
 
-const PROFILE = process.env['BENCH_PROFILE'];
-const PROFILE_KIND = process.env['BENCH_PROFILE_KIND'] === 'heap' ? 'heap' : 'cpu';
 /** `cold`: the cold run only (for a profile of the cold path). */
 const ONLY_COLD = process.env['BENCH_ONLY'] === 'cold';
 
@@ -123,16 +121,7 @@ async function main(): Promise<void> {
     };
     const sample = [coldNames[0]!, coldNames[1]!, coldNames.at(-1)!];
 
-    const keymaster = await startKeymaster({
-      ...(PROFILE ? { nodeArgs: [`--${PROFILE_KIND}-prof`, `--${PROFILE_KIND}-prof-dir=${PROFILE}`] } : {}),
-      address: KEYMASTER,
-      control: `${KEYMASTER}:5380`,
-      rootHints: tree.rootHintsFile,
-      validation: true,
-      rootAnchors: 'none',
-      importAnchors: [tree.rootDsset],
-      extraYaml: `log:\n  level: warn\n${WORKERS > 1 ? `workers: ${WORKERS}\n` : ''}`,
-    });
+    const keymaster = await startValidatingKeymaster(KEYMASTER, tree, WORKERS > 1 ? `workers: ${WORKERS}\n` : '');
     stops.push(() => keymaster.stop());
     const km = await measure('Keymaster', KEYMASTER, tree, files, sample);
     await keymaster.stop();

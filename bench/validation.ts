@@ -50,9 +50,9 @@ import { decodeRrsig, rrsigSignedData } from '../src/wire/signed-data.js';
 import { rcodeToString } from '../src/wire/message.js';
 import { Name } from '../src/wire/name.js';
 import { parseRecordLine } from '../src/wire/record-text.js';
-import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
+import { haveTool, removeDir, tempDir } from '../test/support/external-servers.js';
 import { askDnssec, type SignedHierarchy, startSignedHierarchy } from '../test/support/signed-hierarchy.js';
-import { type PerfResult, dnsperf, fmt, table } from './bench-kit.js';
+import { type PerfResult, dnsperf, fmt, startValidatingKeymaster, table } from './bench-kit.js';
 
 const NAMES = Math.max(4, Number(process.env['BENCH_NAMES'] ?? 5000));
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 4);
@@ -244,16 +244,7 @@ async function measureResolution(): Promise<string> {
       return file;
     });
 
-    const keymaster = await startKeymaster({
-      ...(process.env['BENCH_PROFILE'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] } : {}),
-      address: KEYMASTER,
-      control: `${KEYMASTER}:5380`,
-      rootHints: tree.rootHintsFile,
-      validation: true,
-      rootAnchors: 'none',
-      importAnchors: [tree.rootDsset],
-      extraYaml: 'log:\n  level: warn\n',
-    });
+    const keymaster = await startValidatingKeymaster(KEYMASTER, tree, '');
     stops.push(() => keymaster.stop());
     // `keymaster status --json`: resolver.validation.signatureChecks counts every verification.
     const kmChecks = async () => {
