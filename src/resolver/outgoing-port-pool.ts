@@ -48,6 +48,8 @@ export class OutgoingSocket {
   onMessage: ((msg: Buffer, rinfo: dgram.RemoteInfo) => void) | undefined;
   onError: ((error: Error) => void) | undefined;
   uses = 0;
+  /** While idle: closes it when it reaches its maximum age, so no port stays open once traffic stops. */
+  expiry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: dgram.Socket,
@@ -118,6 +120,7 @@ export class OutgoingPortPool {
       }
       if (this.waiters.length === 0) {
         this.idle.push(s);
+        s.expiry = setTimeout(() => this.expire(s), this.options.maxSocketAgeMs - (this.now() - s.openedAt)).unref();
         return;
       }
     }
@@ -131,6 +134,13 @@ export class OutgoingPortPool {
     this.closed = true;
     for (const s of this.idle.splice(0)) this.closeSocket(s);
     for (const w of this.waiters.splice(0)) w.reject(new Error('outgoing port pool closed'));
+  }
+
+  private expire(s: OutgoingSocket): void {
+    const i = this.idle.indexOf(s);
+    if (i < 0) return;
+    this.idle.splice(i, 1);
+    this.closeSocket(s);
   }
 
   private takeIdle(family: Family): OutgoingSocket | undefined {
@@ -147,11 +157,13 @@ export class OutgoingPortPool {
     // Random, not last-in-first-out: the next query's port is not the previous one's.
     const chosen = candidates[randomInt(candidates.length)]!;
     this.idle.splice(this.idle.indexOf(chosen), 1);
+    clearTimeout(chosen.expiry);
     this.stats.reused++;
     return chosen;
   }
 
   private closeSocket(s: OutgoingSocket): void {
+    clearTimeout(s.expiry);
     this.stats.open--;
     try {
       s.socket.close();

@@ -159,6 +159,18 @@ describe('source ports', () => {
     expect(pool.stats.open).toBe(1);
   });
 
+  it('an idle socket is closed when it reaches maxSocketAgeMs, with no query to notice it', async () => {
+    await startResponder((q, _from, send) => send(answer(q, '192.0.2.1')));
+    const pool = newPool({ queriesPerSocket: 100, maxSocketAgeMs: 100 });
+    const lease = pool.lease('udp4');
+    const socket = await lease.socket;
+    const closed = new Promise((resolve) => socket.socket.once('close', resolve));
+    pool.release(socket);
+    expect(pool.stats.open).toBe(1);
+    await closed;
+    expect(pool.stats.open).toBe(0);
+  });
+
   it('a port already in use is skipped, and the kernel chooses when every port of the range is taken', async () => {
     const server = await startResponder((q, _from, send) => send(answer(q, '192.0.2.1')));
     const taken = await bound('0.0.0.0', 61_200);
