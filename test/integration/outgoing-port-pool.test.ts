@@ -8,6 +8,8 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfigText } from '../../src/config/loader.js';
+import { askDnssec } from '../support/signed-hierarchy.js';
+import { startKeymaster } from '../support/external-servers.js';
 import { randomQueryId } from '../../src/resolver/dns-transport.js';
 import { DEFAULT_OUTGOING, type OutgoingOptions, OutgoingPortPool } from '../../src/resolver/outgoing-port-pool.js';
 import { pooledUdpExchange } from '../../src/resolver/pooled-udp-exchange.js';
@@ -199,6 +201,32 @@ describe('source ports', () => {
     for (const release of held) release();
     expect(await Promise.all(asked)).toEqual(['192.0.2.1', '192.0.2.1', '192.0.2.1']);
     expect(pool.stats.open).toBe(0);
+  });
+});
+
+describe('Keymaster itself', () => {
+  it('forwards from the configured port range, and a forgery sent before the real answer does not reach the client', async () => {
+    const otherPort = await bound(SERVER, 5353);
+    open.push({ stop: () => new Promise<void>((r) => otherPort.close(() => r())) });
+    const server = await startResponder((q, _from, send) => {
+      send(answer(q, '6.6.6.1'), otherPort);
+      send(answer(q, '6.6.6.3', { id: (q.id + 1) & 0xffff }));
+      send(answer(q, '192.0.2.7'));
+    });
+    const keymaster = await startKeymaster({
+      address: '127.10.135.30',
+      control: '127.10.135.30:5380',
+      rootHints: 'builtin',
+      forwarders: [SERVER],
+      resolverYaml: '  outgoing: { portMin: 61300, portMax: 61399, range: 64 }\n',
+    });
+    open.push(keymaster);
+    for (let i = 0; i < 10; i++) {
+      const r = await askDnssec({ host: '127.10.135.30', port: 53 }, `n${i}.forged.example.`, 'A');
+      expect(r.answer.map((rr) => [...rr.rdata].join('.'))).toEqual(['192.0.2.7']);
+    }
+    expect(server.ports.length).toBeGreaterThanOrEqual(10);
+    for (const p of server.ports) expect(p >= 61_300 && p <= 61_399).toBe(true);
   });
 });
 
