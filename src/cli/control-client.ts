@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { formatSocketAddress, type SocketAddress } from '../config/socket-address.js';
-import type { HttpMethod } from '../server/control-router.js';
+import type { HttpMethod } from '../control/control-router.js';
 
 export type ControlClientErrorKind = 'not-running' | 'unauthorized' | 'http' | 'network' | 'timeout' | 'protocol';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Explanation } from '../server/explain-route.js';
+import type { Explanation } from '../control/explain-route.js';
 import { CLIENT_FLAGS_HELP } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';

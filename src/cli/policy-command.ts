@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../policy/policy-table.js';
-import { parsePolicyForwarder, parsePolicyUntil, type PolicyAddBody, type PolicyListBody, type PolicyRemoveBody, type PolicyRuleView } from '../server/policy-routes.js';
+import { parsePolicyForwarder, parsePolicyUntil, type PolicyAddBody, type PolicyListBody, type PolicyRemoveBody, type PolicyRuleView } from '../control/policy-routes.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { POLICY_USAGE, UsageError } from './usage.js';

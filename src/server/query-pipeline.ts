@@ -15,8 +15,8 @@ import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
-import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from './server-cookies.js';
-import type { ResponseRateLimiter } from './response-rate-limiter.js';
+import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
+import type { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;

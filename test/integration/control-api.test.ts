@@ -7,8 +7,8 @@ import { ControlClient, ControlClientError } from '../../src/cli/control-client.
 import { formatFields, formatTable } from '../../src/cli/table.js';
 import { parseSocketAddress } from '../../src/config/socket-address.js';
 import { writeFileAtomic } from '../../src/storage/atomic-file.js';
-import { ControlApi } from '../../src/server/control-api.js';
-import { ControlError, ControlResponse, ControlRouter } from '../../src/server/control-router.js';
+import { ControlApi } from '../../src/control/control-api.js';
+import { ControlError, ControlResponse, ControlRouter } from '../../src/control/control-router.js';
 import { createLogger, logDnssecEvent, logEvent, type Logger } from '../../src/logging/logger.js';
 
 const HOST = '127.10.0.6';

@@ -9,7 +9,7 @@ import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { type ResourceRecord, newMessage } from '../../src/wire/message.js';

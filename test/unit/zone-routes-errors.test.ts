@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ZoneError, type ZoneErrorCode } from '../../src/authority/zone-error.js';
-import type { ControlApi } from '../../src/server/control-api.js';
-import { ControlError, type ControlRequest } from '../../src/server/control-router.js';
-import { registerZoneRoutes } from '../../src/server/zone-routes.js';
-import type { ZoneService } from '../../src/server/zone-service.js';
+import type { ControlApi } from '../../src/control/control-api.js';
+import { ControlError, type ControlRequest } from '../../src/control/control-router.js';
+import { registerZoneRoutes } from '../../src/control/zone-routes.js';
+import type { ZoneService } from '../../src/authority/zone-service.js';
 
 type Handler = (request: ControlRequest) => unknown;
 

@@ -22,10 +22,10 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-/** `src/server/console/`, from the compiled dist/server/ or from the sources. */
+/** `src/control/console/`, from the compiled dist/control/ or from the sources. */
 export function consoleAssetDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'console'), resolve(here, '../../src/server/console')];
+  const candidates = [join(here, 'console'), resolve(here, '../../src/control/console')];
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error(`the web console's pages are missing (looked in ${candidates.join(', ')})`);
   return found;

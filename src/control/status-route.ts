@@ -1,6 +1,6 @@
 import type { ControlApi } from './control-api.js';
-import type { ResolverStatus } from './resolver-service.js';
-import type { LocalZonesStatus } from './good-citizen-service.js';
+import type { ResolverStatus } from '../serve/resolver-service.js';
+import type { LocalZonesStatus } from '../serve/good-citizen-service.js';
 
 /** One socket the server has open. */
 export interface ListenerInfo {

@@ -6,20 +6,20 @@ import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
 import type { InFlightStats } from '../resolver/in-flight-limiter.js';
 import type { MemoryBudget } from '../resolver/memory-budget.js';
 import { RRType } from '../wire/rr-type.js';
-import { ThrottledEventLog } from './throttled-event-log.js';
+import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 import { parsePolicyNamespace } from '../policy/policy-table.js';
 import { anchorKeyTags, keyTagQueryName } from '../dnssec/trust-signals.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
 import { Name } from '../wire/name.js';
-import type { ControlApi } from './control-api.js';
-import { ControlError } from './control-router.js';
+import type { ControlApi } from '../control/control-api.js';
+import { ControlError } from '../control/control-router.js';
 import type { Logger } from '../logging/logger.js';
-import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import { type LocalZones, QueryPipeline } from '../server/query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
-import type { ServerCookies } from './server-cookies.js';
+import type { ServerCookies } from '../cookies/server-cookies.js';
 import { UpstreamCookies } from '../resolver/upstream-cookies.js';
-import { ResponseRateLimiter } from './response-rate-limiter.js';
+import { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;

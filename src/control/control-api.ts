@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { listenOn } from './dot-listener.js';
-import type { TlsCertificate } from './tls-certificate.js';
+import { listenOn } from '../server/dot-listener.js';
+import type { TlsCertificate } from '../server/tls-certificate.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from './control-token.js';
@@ -14,7 +14,7 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import { ThrottledEventLog } from './throttled-event-log.js';
+import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 export interface ControlApiOptions {
   /** Must be a loopback address; port 0 picks a free port. */

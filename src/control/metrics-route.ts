@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlApi } from './control-api.js';
-import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics-exposition.js';
-import type { ServerMetrics } from './server-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../metrics/metrics-exposition.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
 
 /**
  * A Host header that names this machine by address or as localhost. Anything else is a web page

@@ -6,9 +6,9 @@ import type { ResolverPolicy } from '../resolver/resolver.js';
 import type { ServerAddress } from '../resolver/dns-transport.js';
 import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
-import { CookieSecretStore } from './cookie-secret.js';
-import type { LocalZones } from './query-pipeline.js';
-import { ServerCookies } from './server-cookies.js';
+import { CookieSecretStore } from '../cookies/cookie-secret.js';
+import type { LocalZones } from '../server/query-pipeline.js';
+import { ServerCookies } from '../cookies/server-cookies.js';
 
 /**
  * The locally served zones as the config asks, yielding to hosted zones and to forwarders the

@@ -4,7 +4,7 @@ import { ControlError, type ControlRequest } from './control-router.js';
 import { ZoneError, type ZoneErrorCode } from '../authority/zone-error.js';
 import type { RecordRequest } from '../authority/record-request.js';
 import type { SignRequest } from '../authority/zone-commands.js';
-import type { ZoneService } from './zone-service.js';
+import type { ZoneService } from '../authority/zone-service.js';
 
 /** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
 const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
