@@ -35,9 +35,8 @@ import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Rcode, type ResourceRecord } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
-import type { ClientInfo } from '../server/query-handler.js';
-import type { LocalZoneResponse, LocalZones } from '../server/query-pipeline.js';
-import { throttledLog } from './throttled-refusal-log.js';
+import type { LocalZoneResponse, ZoneClient } from './local-zone-response.js';
+import { throttledLog } from './refusal-log.js';
 
 export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
@@ -71,7 +70,7 @@ export interface ZoneServiceOptions {
  * at a local parent (parent-ds-sync.ts), transfers out (primary-transfers.ts) and in
  * (secondary-zones.ts).
  */
-export class ZoneService implements LocalZones {
+export class ZoneService {
   private readonly catalog: ZoneCatalog;
   private readonly store: KeyStore;
   private readonly keyMaster: KeyMaster;
@@ -155,7 +154,7 @@ export class ZoneService implements LocalZones {
     return this.catalog.findZone(name);
   }
 
-  answer(request: Message, from: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined {
+  answer(request: Message, from: ZoneClient, wire?: Uint8Array): LocalZoneResponse | undefined {
     // DNS over TLS and HTTPS carry what TCP carries (a transfer over TLS is RFC 9103's XoT).
     const client = { ...from, transport: from.transport === 'udp' ? ('udp' as const) : ('tcp' as const) };
     const q = request.question[0];
@@ -213,7 +212,7 @@ export class ZoneService implements LocalZones {
   }
 
   /** A NOTIFY (opcode 4) from the query path: for the secondary zones. */
-  notify(wire: Uint8Array, request: Message, client: ClientInfo): Uint8Array {
+  notify(wire: Uint8Array, request: Message, client: ZoneClient): Uint8Array {
     return this.secondaries.notify(wire, request, client);
   }
 
@@ -263,7 +262,7 @@ export class ZoneService implements LocalZones {
   // Online signing, signature refresh and key rollover: the services of authority/.
 
   /** An RFC 2136 UPDATE from the query path (zone-updates.ts). */
-  update(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array> {
+  update(wire: Uint8Array, client: ZoneClient): Promise<Uint8Array> {
     return this.updates.update(wire, client);
   }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../config/duration.js';
-import type { ServerStatus } from '../control/status-route.js';
+import type { ServerStatus } from '../control-contract/status.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { STATUS_USAGE, UsageError } from './usage.js';

@@ -1,38 +1,5 @@
 import type { ControlApi } from './control-api.js';
-import type { ResolverStatus } from '../serve/resolver-service.js';
-import type { LocalZonesStatus } from '../serve/good-citizen-service.js';
-
-/** One socket the server has open. */
-export interface ListenerInfo {
-  readonly purpose: 'dns' | 'control';
-  readonly protocol: 'udp' | 'tcp' | 'tls' | 'https' | 'http';
-  /** `127.0.0.1:5300`, `[::1]:53`. */
-  readonly address: string;
-}
-
-/** The body of `GET /v1/status`. */
-export interface ServerStatus {
-  readonly version: string;
-  readonly pid: number;
-  /** ISO 8601. */
-  readonly startedAt: string;
-  readonly uptimeSeconds: number;
-  readonly listeners: readonly ListenerInfo[];
-  /** Absolute path of the config file read, or null when built-in defaults are in use. */
-  readonly configFile: string | null;
-  readonly stateDir: string;
-  /** Present once the DNS side runs. */
-  readonly resolver?: ResolverStatus;
-  /** Configuration an operator should change (an open resolver), each with its log event name. */
-  readonly warnings: readonly StatusWarning[];
-  /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
-  readonly localZones?: LocalZonesStatus;
-}
-
-export interface StatusWarning {
-  readonly event: string;
-  readonly detail: string;
-}
+import type { ListenerInfo, LocalZonesStatus, ResolverStatus, ServerStatus, StatusWarning } from '../control-contract/status.js';
 
 export interface StatusSource {
   readonly version: string;

@@ -12,7 +12,7 @@ import type { MetricFamily, MetricSample } from './metrics-exposition.js';
 import { secondsUntil } from './metrics-exposition.js';
 import type { QueryMetrics } from './query-metrics.js';
 import type { DnsListenerStats } from '../server/dns-listeners.js';
-import { resolverStatus } from '../serve/resolver-service.js';
+import { resolverStatus } from './resolver-status.js';
 import type { QueryPipeline } from '../server/query-pipeline.js';
 import type { TrustService } from '../trust/trust-service.js';
 import type { ZoneService } from '../authority/zone-service.js';

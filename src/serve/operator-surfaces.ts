@@ -3,7 +3,7 @@ import type { KeymasterConfig } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import type { ControlApi } from '../control/control-api.js';
-import type { ListenerInfo } from '../control/status-route.js';
+import type { ListenerInfo } from '../control-contract/status.js';
 import { startSecureListeners, type RunningSecureListeners } from '../server/secure-listeners.js';
 import { registerConsoleRoutes } from '../control/console-route.js';
 import { ConsoleSessions } from '../control/console-sessions.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COOKIE_SECRET_FILE } from '../../src/cookies/cookie-secret.js';
-import type { ServerStatus } from '../../src/control/status-route.js';
+import type { ServerStatus } from '../../src/control-contract/status.js';
 import { SHIPPED_ROOT_ANCHORS } from '../../src/trust/root-anchors-source.js';
 import { EdnsOptionCode, defaultEdns } from '../../src/wire/edns.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
