@@ -3,9 +3,10 @@ import type { Logger } from '../logging/logger.js';
 import type { QueryPipeline } from '../server/query-pipeline.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export function registerCacheRoutes(api: ControlApi, pipeline: QueryPipeline, logger: Logger): void {
-  api.registerRoute('POST', '/v1/cache/flush', (request) => {
+  api.registerRoute(CONTROL_ROUTES.cacheFlush, (request) => {
     const body = (request.body ?? {}) as { name?: unknown };
     let name: Name | undefined;
     if (body.name !== undefined && body.name !== null) {

@@ -4,7 +4,7 @@ import { listenOn } from '../server/dot-listener.js';
 import type { TlsCertificate } from '../server/tls-certificate.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
-import { ensureControlToken, tokensEqual } from './control-token.js';
+import { ensureControlToken, tokensEqual } from '../control-contract/control-token.js';
 import {
   ControlError,
   ControlResponse,
@@ -14,6 +14,7 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { ControlRoute } from '../control-contract/route.js';
 import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 export interface ControlApiOptions {
@@ -64,8 +65,14 @@ export class ControlApi {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 
-  registerRoute(method: HttpMethod, pattern: string, handler: ControlHandler): void {
-    this.router.registerRoute(method, pattern, handler);
+  /** Only routes of the control contract are served, so each has its client. */
+  registerRoute(route: ControlRoute, handler: ControlHandler): void {
+    this.router.registerRoute(route.method, route.path, handler);
+  }
+
+  /** Every route and raw path registered, as `METHOD /pattern` and `/path`. */
+  registered(): { readonly routes: string[]; readonly rawPaths: string[] } {
+    return { routes: this.router.list(), rawPaths: [...this.rawRoutes.keys()] };
   }
 
   /** `path` is matched exactly (no query string); GET and HEAD only, unless the handler checks the method. */

@@ -1,5 +1,6 @@
 import type { ControlApi } from './control-api.js';
 import type { ListenerInfo, LocalZonesStatus, ResolverStatus, ServerStatus, StatusWarning } from '../control-contract/status.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export interface StatusSource {
   readonly version: string;
@@ -15,7 +16,7 @@ export interface StatusSource {
 }
 
 export function registerStatusRoute(api: ControlApi, source: StatusSource): void {
-  api.registerRoute('GET', '/v1/status', (): ServerStatus => ({
+  api.registerRoute(CONTROL_ROUTES.status, (): ServerStatus => ({
     version: source.version,
     pid: process.pid,
     startedAt: source.startedAt.toISOString(),

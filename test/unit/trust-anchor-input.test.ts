@@ -255,7 +255,7 @@ describe('the trust routes of the control API', () => {
   async function routes(beforeWrite: () => void) {
     const { svc } = await service(tempDir(), [], beforeWrite);
     const handlers = new Map<string, ControlHandler>();
-    const api = { registerRoute: (method: string, path: string, handler: ControlHandler) => void handlers.set(`${method} ${path}`, handler) };
+    const api = { registerRoute: (r: { method: string; path: string }, handler: ControlHandler) => void handlers.set(`${r.method} ${r.path}`, handler) };
     registerTrustRoutes(api as unknown as ControlApi, svc, () => T0);
     const call = async (method: HttpMethod, path: string, init: { query?: string; body?: unknown } = {}) => {
       try {

@@ -10,7 +10,7 @@ type Handler = (request: ControlRequest) => unknown;
 /** The zone routes over a zone service that fails every request with `code`. */
 function routesFailingWith(code: ZoneErrorCode | 'plain'): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
-  const api = { registerRoute: (method: string, path: string, handler: Handler) => handlers.set(`${method} ${path}`, handler) } as unknown as ControlApi;
+  const api = { registerRoute: (r: { method: string; path: string }, handler: Handler) => handlers.set(`${r.method} ${r.path}`, handler) } as unknown as ControlApi;
   const fail = () => {
     throw code === 'plain' ? new Error('disk on fire') : new ZoneError(code, `failed: ${code}`);
   };
