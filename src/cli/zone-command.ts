@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ListedZone, RecordRequest, SecondaryView, SignPreview, SigningPolicy, ZoneKeyView, ZoneSummary } from '../control-contract/zones.js';
-// The one piece of zone code the command runs: the text of a signing preview.
-import { formatSignPreview } from '../authority/sign-preview.js';
+import { formatSignPreview } from './sign-preview-text.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
@@ -301,7 +300,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = (await client.call(CONTROL_ROUTES.zoneUnsign, { params: { zone: path }, body: values.now ? { now: true } : {} })) as ZoneSummary;
+      const z = await client.call(CONTROL_ROUTES.zoneUnsign, { params: { zone: path }, body: values.now ? { now: true } : {} });
       out(z, () =>
         z.unsigning
           ? `Unsigning zone ${z.name}: ${z.unsigning.stage === 'withdrawing-ds' ? 'the parent is asked to remove the DS (CDS/CDNSKEY delete signal); ' : ''}the DNSSEC records are removed ${z.unsigning.removeAt ? `at ${z.unsigning.removeAt}` : 'once the DS is gone and its TTL has passed'}. The zone stays signed until then.`

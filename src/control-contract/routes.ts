@@ -9,7 +9,7 @@ import type {
 } from './trust.js';
 import type {
   KeyMasterBody, KeyMasterView, RecordChangeSummary, RecordRequest, ZoneAddBody, ZoneAddReply, ZoneDetail, ZoneExportKeysReply,
-  ZoneKeysReply, ZoneListReply, ZoneRemoveReply, ZoneSignBody, ZoneSignReply, ZoneUnsignBody,
+  ZoneKeysReply, ZoneListReply, ZoneRemoveReply, ZoneSignBody, ZoneSignReply, ZoneSummary, ZoneUnsignBody,
 } from './zones.js';
 
 /**
@@ -27,7 +27,7 @@ export const CONTROL_ROUTES = {
   zoneShow: route<undefined, ZoneDetail>('GET', '/v1/zones/:zone'),
   zoneRemove: route<undefined, ZoneRemoveReply>('DELETE', '/v1/zones/:zone'),
   zoneSign: route<ZoneSignBody, ZoneSignReply>('POST', '/v1/zones/:zone/sign'),
-  zoneUnsign: route<ZoneUnsignBody, ZoneDetail>('POST', '/v1/zones/:zone/unsign'),
+  zoneUnsign: route<ZoneUnsignBody, ZoneSummary>('POST', '/v1/zones/:zone/unsign'),
   zoneKeys: route<undefined, ZoneKeysReply>('GET', '/v1/zones/:zone/keys'),
   zoneExportKeys: route<undefined, ZoneExportKeysReply>('GET', '/v1/zones/:zone/export-keys'),
   zoneKeyMaster: route<undefined, KeyMasterView>('GET', '/v1/zones/:zone/key-master'),

@@ -14,7 +14,7 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import type { ControlRoute } from '../control-contract/route.js';
+import type { ControlRoute, RouteReply } from '../control-contract/route.js';
 import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 export interface ControlApiOptions {
@@ -66,7 +66,7 @@ export class ControlApi {
   }
 
   /** Only routes of the control contract are served, so each has its client. */
-  registerRoute(route: ControlRoute, handler: ControlHandler): void {
+  registerRoute<R extends ControlRoute>(route: R, handler: ControlHandler<RouteReply<R>>): void {
     this.router.registerRoute(route.method, route.path, handler);
   }
 

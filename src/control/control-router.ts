@@ -25,13 +25,14 @@ export interface ControlRequest {
   readonly body: unknown;
 }
 
-export type ControlHandler = (request: ControlRequest) => unknown;
+/** Returns the route's reply (200), a ControlResponse carrying it with another status, or undefined (204). */
+export type ControlHandler<Reply = unknown> = (request: ControlRequest) => Reply | ControlResponse<Reply> | undefined | Promise<Reply | ControlResponse<Reply> | undefined>;
 
 /** A body with a status other than 200 (e.g. 201, 202). */
-export class ControlResponse {
+export class ControlResponse<Body = unknown> {
   constructor(
     readonly status: number,
-    readonly body?: unknown,
+    readonly body?: Body,
   ) {}
 }
 

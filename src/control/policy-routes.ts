@@ -47,7 +47,7 @@ function asControlError(error: unknown): unknown {
   return error;
 }
 
-async function addRule(policy: PolicyService, request: ControlRequest, now: () => number): Promise<ControlResponse> {
+async function addRule(policy: PolicyService, request: ControlRequest, now: () => number): Promise<ControlResponse<PolicyAddBody>> {
   const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw badRule('the body must be a JSON object: { "namespace": ".corp.example", "mode": "require", "until"?: "7d", "forwarders"?: ["10.0.0.53"] }');

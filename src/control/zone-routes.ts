@@ -6,6 +6,7 @@ import type { RecordRequest } from '../authority/record-request.js';
 import type { SignRequest } from '../authority/zone-commands.js';
 import type { ZoneService } from '../authority/zone-service.js';
 import { CONTROL_ROUTES } from '../control-contract/routes.js';
+import type { ZoneAddReply, ZoneSignReply } from '../control-contract/zones.js';
 
 /** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
 const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
@@ -102,7 +103,7 @@ async function call<T>(work: () => T | Promise<T>): Promise<T> {
 export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute(CONTROL_ROUTES.zoneList, () => ({ zones: zones.list() }));
   api.registerRoute(CONTROL_ROUTES.zoneAdd, (request) =>
-    call<Promise<unknown>>(() => {
+    call<ZoneAddReply>(() => {
       const b = body(request);
       const primary = b['primary'];
       if (primary !== undefined) {
@@ -120,7 +121,7 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute(CONTROL_ROUTES.zoneRemove, ({ params }) => call(() => zones.remove(params['zone']!)));
   // `dryRun: true`: the preview of what signing would change (sign-preview.ts), nothing done.
   api.registerRoute(CONTROL_ROUTES.zoneSign, (request) =>
-    call<unknown>(() => {
+    call<ZoneSignReply>(() => {
       const b = body(request);
       const { dryRun, ...rest } = b;
       if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ControlError(400, 'bad-field', '"dryRun" must be true or false');

@@ -41,9 +41,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The command: a client of the control contract, and `serve`. Besides: config (loading, durations),
   // logging and serve (`keymaster serve`), init (storage, store: the state directory), the `query`
   // command's DNS client (wire, resolver/dns-transport), input checked before it is sent (policy:
-  // namespace, until, forwarders), and display helpers (crypto: algorithm names; authority: the
-  // signing preview's text).
-  cli: ['control-contract', 'serve', 'config', 'logging', 'wire', 'crypto', 'resolver', 'authority', 'policy', 'storage', 'store', 'version'],
+  // namespace, until, forwarders), and algorithm names for display (crypto).
+  cli: ['control-contract', 'serve', 'config', 'logging', 'wire', 'crypto', 'resolver', 'policy', 'storage', 'store', 'version'],
 };
 
 /** Domains: they never import the packet layer, the HTTP layer, metrics or the composition root. */

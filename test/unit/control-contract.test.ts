@@ -42,7 +42,10 @@ describe('the control contract: one definition of each route, for the server and
   });
 
   it('serve wires every route group of control/ (so a registered group is a served one)', () => {
-    const serve = readdirSync('src/serve').map((f) => readFileSync(join('src/serve', f), 'utf8')).join('\n');
+    // Comments stripped: a call commented out is not a call.
+    const serve = readdirSync('src/serve')
+      .map((f) => readFileSync(join('src/serve', f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''))
+      .join('\n');
     const groups = readdirSync('src/control')
       .filter((f) => f.endsWith('.ts'))
       .flatMap((f) => [...readFileSync(join('src/control', f), 'utf8').matchAll(/export function (register\w+)\(api: ControlApi/g)].map((m) => m[1]!));
