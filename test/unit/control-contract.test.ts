@@ -104,3 +104,47 @@ describe('error bodies carry a code of the contract', () => {
     expect(byMessage).toEqual([]);
   });
 });
+
+/**
+ * The web console is plain JavaScript and cannot import the contract: each `api(METHOD, path)`
+ * call in console/app.js must still be a route of it. A path given by a variable is read from the
+ * variable's nearest definition above the call; `${...}` stands for a parameter.
+ */
+describe('the web console calls only routes of the contract', () => {
+  const lines = readFileSync('src/control/console/app.js', 'utf8').split('\n');
+  const definition = (name: string, before: number): string | undefined => {
+    for (let i = before; i >= 0; i--) {
+      const m = new RegExp(`const ${name} = (?:\\([^)]*\\) => )?\`([^\`]+)\``).exec(lines[i]!);
+      if (m) return m[1];
+      // A parameter of the function the call is in: not known here.
+      const params = /function \w+\(([^)]*)\)/.exec(lines[i]!)?.[1];
+      if (params?.split(',').some((p) => p.trim() === name)) return undefined;
+    }
+    return undefined;
+  };
+  const resolvePath = (expr: string, at: number): string | undefined => {
+    const literal = /^['`]([^'`]+)['`]/.exec(expr);
+    const text = literal ? literal[1]! : definition(expr, at);
+    if (text === undefined) return undefined;
+    return text.replace(/^\$\{(\w+)(?:\([^)]*\))?\}/, (_, name: string) => definition(name, at) ?? '?');
+  };
+  const calls = lines.flatMap((line, i) =>
+    [...line.matchAll(/api\('([A-Z]+)', ([a-zA-Z]+|'[^']*'|`[^`]*`)/g)].map((m) => ({ line: i + 1, method: m[1]!, path: resolvePath(m[2]!, i) })),
+  );
+
+  it('every call resolves to a contract route with its method', () => {
+    const router = new ControlRouter();
+    for (const [name, r] of Object.entries(CONTROL_ROUTES)) router.registerRoute(r.method, r.path, () => name);
+    // signConfirmed(path, body) takes its path from signForms' `path`, which is checked below.
+    const resolved = calls.filter((c) => c.path !== undefined);
+    expect(calls.length - resolved.length).toBeLessThanOrEqual(2);
+    expect(resolved.length).toBeGreaterThanOrEqual(12);
+    const stray = resolved
+      .map((c) => ({ ...c, url: c.path!.split('?')[0]!.replace(/\$\{[^}]*\}/g, 'x.') }))
+      .filter((c) => router.match(c.method, c.url).kind !== 'found')
+      .map((c) => `app.js:${c.line} ${c.method} ${c.path}`);
+    expect(stray).toEqual([]);
+    const signPath = definition('path', lines.findIndex((l) => l.startsWith('function signForms')) + 1);
+    expect(router.match('POST', signPath!.replace(/\$\{[^}]*\}/g, 'x.')).kind).toBe('found');
+  });
+});
