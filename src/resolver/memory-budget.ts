@@ -54,6 +54,19 @@ export const RECORD_COST = 190;
 /** One separately allocated Uint8Array (its own ArrayBuffer), besides its bytes. */
 export const BUFFER_COST = 120;
 
+/**
+ * A packed entry (packed-entry.ts) besides its bytes: its Uint8Array and ArrayBuffer objects,
+ * the backing store's allocation header, and the LRU slot (map entry, key/value/list links).
+ * PACKED_ENTRY_COST_MEASURED_BELOW
+ */
+export const PACKED_ENTRY_COST = 200;
+
+/** What a packed entry kept under `key` costs resident: its bytes, its key and the constant above. */
+export function packedCost(entry: Uint8Array, key: string): number {
+  // The key is a one-byte string (name keys are latin1): a 16-byte header and its characters.
+  return PACKED_ENTRY_COST + entry.byteLength + 16 + key.length;
+}
+
 /** Resident bytes of records as the stores keep them (names and RDATA copied out of the packet). */
 export function recordsCost(records: readonly ResourceRecord[]): number {
   if (records.length === 0) return 0;
