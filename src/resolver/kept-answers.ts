@@ -1,25 +1,22 @@
-import type { LRUCache } from 'lru-cache';
 import type { ValidationOutcome } from '../dnssec/validation-outcome.js';
 import { Name } from '../wire/name.js';
 import type { KeptAnswer } from './answer-freshness.js';
 import type { Resolution } from './iterator.js';
-import { type MemoryBudget, packedCost, stringCost } from './memory-budget.js';
-import { type PackedSecurity, type PackedState, packEntry, unpackEntry } from './packed-entry.js';
+import { type MemoryBudget, stringCost } from './memory-budget.js';
+import { type PackedSecurity, type PackedState, prepareEntry, unpackEntry } from './packed-entry.js';
+import { PackedStore } from './packed-store.js';
 
 type Answer = Resolution & { readonly outcome?: ValidationOutcome; readonly trace?: unknown; readonly stale?: number };
 
-/** What a kept answer holds besides its packed bytes: the recheck time, and the rare fields that do not pack. */
-class Holder {
+/** What a kept answer holds besides its packed bytes, when it holds anything: the recheck time, and the rare fields that do not pack. */
+interface Meta {
   recheckAt?: number;
-  constructor(
-    readonly packed: Uint8Array,
-    /** Fields other than the rcode, records, security and a plain verdict (a failure, a policy decision, hosted links). */
-    readonly extra: Readonly<Record<string, unknown>> | undefined,
-  ) {}
+  /** Fields other than the rcode, records, security and a plain verdict (a failure, a policy decision, hosted links). */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-/** The holder object with its two fields and recheck time, besides the packed bytes (measured with bench/memory.ts). */
-const HOLDER_COST = 48;
+/** The meta object with its two fields. */
+const META_COST = 48;
 /** A rare field kept as an object: what the old per-field estimate charged. */
 const EXTRA_COST = 200;
 
@@ -31,12 +28,12 @@ const EXTRA_COST = 200;
  * retry elsewhere) and the validation trace.
  */
 export class KeptAnswers<A extends Answer> {
-  private readonly lru: LRUCache<string, Holder>;
+  private readonly lru: PackedStore<Meta>;
   /** Entries that did not decode (dropped, never served). */
   damaged = 0;
 
   constructor(memory: MemoryBudget) {
-    this.lru = memory.lru<string, Holder>('validated', (h, key) => packedCost(h.packed, key) + HOLDER_COST + (h.extra ? EXTRA_COST + extraStrings(h.extra) : 0));
+    this.lru = new PackedStore<Meta>(memory, 'validated', (m) => META_COST + (m.extra ? EXTRA_COST + extraStrings(m.extra) : 0));
   }
 
   set(key: string, answer: A, storedAt: number, expiresAt: number): void {
@@ -47,30 +44,30 @@ export class KeptAnswers<A extends Answer> {
       kind: 0, security: security as PackedSecurity, code: rcode, type: 0, class: 0, storedAt, expiresAt, name: Name.root,
       ...(outcome && plainOutcome ? { state: outcome.state as PackedState, text: outcome.reason, ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}) } : {}),
     };
-    this.lru.set(key, new Holder(packEntry(fields, [records, authority]), Object.keys(extra).length > 0 ? extra : undefined));
+    this.lru.set(key, prepareEntry(fields, [records, authority]), Object.keys(extra).length > 0 ? { extra } : undefined);
   }
 
   /** The kept answer decoded (its recheck time writes through), or undefined when none is kept or it is damaged. */
   get(key: string): KeptAnswer<A> | undefined {
-    const holder = this.lru.get(key);
-    if (!holder) return undefined;
-    const e = unpackEntry(holder.packed);
+    const found = this.lru.get(key);
+    if (!found) return undefined;
+    const e = unpackEntry(found.bytes);
     if (!e || e.sections.length !== 2) {
       this.damaged++;
       this.lru.delete(key);
       return undefined;
     }
     const outcome = e.state !== undefined ? { outcome: { state: e.state, reason: e.text ?? '', ...(e.ede !== undefined ? { ede: e.ede } : {}) } } : {};
-    const answer = { rcode: e.code, answer: e.sections[0]!, authority: e.sections[1]!, security: e.security, ...outcome, ...holder.extra } as unknown as A;
+    const answer = { rcode: e.code, answer: e.sections[0]!, authority: e.sections[1]!, security: e.security, ...outcome, ...found.slice.meta?.extra } as unknown as A;
     return {
       answer,
       storedAt: e.storedAt,
       expiresAt: e.expiresAt,
       get recheckAt() {
-        return holder.recheckAt;
+        return found.slice.meta?.recheckAt;
       },
       set recheckAt(at: number | undefined) {
-        holder.recheckAt = at;
+        (found.slice.meta ??= {}).recheckAt = at;
       },
     };
   }

@@ -54,19 +54,6 @@ export const RECORD_COST = 190;
 /** One separately allocated Uint8Array (its own ArrayBuffer), besides its bytes. */
 export const BUFFER_COST = 120;
 
-/**
- * A packed entry (packed-entry.ts) besides its bytes: its Uint8Array and ArrayBuffer objects,
- * the backing store's allocation header, and the LRU slot (map entry, key/value/list links).
- * PACKED_ENTRY_COST_MEASURED_BELOW
- */
-export const PACKED_ENTRY_COST = 200;
-
-/** What a packed entry kept under `key` costs resident: its bytes, its key and the constant above. */
-export function packedCost(entry: Uint8Array, key: string): number {
-  // The key is a one-byte string (name keys are latin1): a 16-byte header and its characters.
-  return PACKED_ENTRY_COST + entry.byteLength + 16 + key.length;
-}
-
 /** Resident bytes of records as the stores keep them (names and RDATA copied out of the packet). */
 export function recordsCost(records: readonly ResourceRecord[]): number {
   if (records.length === 0) return 0;
@@ -139,12 +126,14 @@ export class MemoryBudget {
    * (use `recordsCost`, `stringCost` and the `*_COST` constants); an entry above
    * `MAX_ENTRY_FRACTION` of the share is not stored (and evicts an older value for its key).
    * `keep`, when given, turns each value stored into what is kept (copies out of packets), so a
-   * store's callers cannot keep more alive than its cost says.
+   * store's callers cannot keep more alive than its cost says. `dispose` is told of every value
+   * that leaves (evicted, replaced, deleted, cleared).
    */
-  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number, keep?: (value: V) => V): LRUCache<K, V> {
+  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number, keep?: (value: V) => V, dispose?: (value: V) => void): LRUCache<K, V> {
     const maxSize = this.bytesFor(part);
     const lru = new LRUCache<K, V>({
       maxSize,
+      ...(dispose ? { dispose } : {}),
       // At least 4 KiB (an ordinary signed answer), so a small share still keeps ordinary entries.
       maxEntrySize: Math.min(maxSize, Math.max(4096, Math.floor(maxSize * MAX_ENTRY_FRACTION))),
       sizeCalculation: (value, key) => Math.max(1, Math.ceil(cost(value, key))),

@@ -59,8 +59,22 @@ export interface UnpackedEntry extends PackedFields {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** An entry ready to be written: its exact length, and the writer of its bytes into a buffer of that length. */
+export interface PreparedEntry {
+  readonly length: number;
+  write(out: Uint8Array): void;
+}
+
 /** Packs fields and record sections into one buffer of exactly their size. */
 export function packEntry(fields: PackedFields, sections: readonly (readonly ResourceRecord[])[]): Uint8Array {
+  const prepared = prepareEntry(fields, sections);
+  const out = new Uint8Array(prepared.length);
+  prepared.write(out);
+  return out;
+}
+
+/** Sizes an entry, for a store that places it (a slab slice) before it is written. */
+export function prepareEntry(fields: PackedFields, sections: readonly (readonly ResourceRecord[])[]): PreparedEntry {
   if (sections.length > 255) throw new RangeError('more than 255 sections');
   const text = fields.text !== undefined ? encoder.encode(fields.text) : new Uint8Array(0);
   if (text.length > 0xffff) throw new RangeError('text longer than 65535 bytes');
@@ -74,8 +88,11 @@ export function packEntry(fields: PackedFields, sections: readonly (readonly Res
       previous = r.name.wire;
     }
   }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  return { length: size, write: (out) => writeEntry(out, fields, sections, text) };
+}
+
+function writeEntry(out: Uint8Array, fields: PackedFields, sections: readonly (readonly ResourceRecord[])[], text: Uint8Array): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = FORMAT;
   out[1] = fields.kind;
   out[2] = SECURITY.indexOf(fields.security);
@@ -97,7 +114,7 @@ export function packEntry(fields: PackedFields, sections: readonly (readonly Res
   view.setUint16(pos, text.length);
   out.set(text, pos + 2);
   pos += 2 + text.length;
-  previous = undefined;
+  let previous: Uint8Array | undefined;
   for (const section of sections) {
     for (const r of section) {
       if (sameBytes(previous, r.name.wire)) out[pos++] = SAME_OWNER;
@@ -114,8 +131,8 @@ export function packEntry(fields: PackedFields, sections: readonly (readonly Res
       pos += 10 + r.rdata.length;
     }
   }
+  if (pos !== out.length) throw new RangeError(`packed entry of ${pos} bytes in ${out.length}`);
   view.setUint32(28, checksum(out));
-  return out;
 }
 
 /** The header fields alone (no records decoded), or undefined when the entry is damaged. */

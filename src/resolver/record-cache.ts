@@ -1,9 +1,9 @@
-import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
-import { MemoryBudget, packedCost } from './memory-budget.js';
-import { packEntry, packedExpiresAt, unpackEntry, unpackFields } from './packed-entry.js';
+import { MemoryBudget } from './memory-budget.js';
+import { packedExpiresAt, prepareEntry, unpackEntry, unpackFields } from './packed-entry.js';
+import { PackedStore } from './packed-store.js';
 import type { Credibility, SecurityStatus } from './security-status.js';
 
 export interface CacheLimits {
@@ -72,7 +72,7 @@ function keyOf(name: Name, type: number): string {
  * decode is dropped and counted as damaged, never returned.
  */
 export class RecordCache {
-  private readonly lru: LRUCache<string, Uint8Array>;
+  private readonly lru: PackedStore;
   private damaged = 0;
   private hits = 0;
   private misses = 0;
@@ -85,7 +85,7 @@ export class RecordCache {
     readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
     budget: MemoryBudget = MemoryBudget.whole('records', limits.maxBytes),
   ) {
-    this.lru = budget.lru<string, Uint8Array>('records', packedCost);
+    this.lru = new PackedStore(budget, 'records');
     this.maxBytes = budget.bytesFor('records');
   }
 
@@ -103,7 +103,7 @@ export class RecordCache {
     if (existing && packedExpiresAt(existing) > now && (unpackFields(existing)?.code ?? 0) > credibility) return;
     const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
     const fields = { kind: KINDS.indexOf('rrset'), name: first.name, type: first.type, class: first.class, code: credibility, security, storedAt: now, expiresAt: now + ttl * 1000 };
-    this.lru.set(key, packEntry(fields, [records, rrsigs, proofs]));
+    this.lru.set(key, prepareEntry(fields, [records, rrsigs, proofs]));
     // A positive answer ends a cached NXDOMAIN for the name.
     this.lru.delete(keyOf(first.name, NXDOMAIN_TYPE));
   }
@@ -113,11 +113,11 @@ export class RecordCache {
     const now = this.clock.now();
     const seconds = Math.min(this.limits.maxNegativeTtl, this.clampTtl(ttl));
     const fields = { kind: KINDS.indexOf(kind), name, type, class: 1, code: 0, security, storedAt: now, expiresAt: now + seconds * 1000 };
-    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), packEntry(fields, [authority]));
+    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), prepareEntry(fields, [authority]));
   }
 
   private live(key: string): CacheEntry | undefined {
-    const packed = this.lru.get(key);
+    const packed = this.lru.get(key)?.bytes;
     if (!packed) return undefined;
     if (!(packedExpiresAt(packed) > this.clock.now())) {
       this.lru.delete(key);
@@ -188,7 +188,7 @@ export class RecordCache {
   }
 
   stats(): CacheStats {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize ?? 0, maxBytes: this.maxBytes, hits: this.hits, misses: this.misses, damaged: this.damaged };
+    return { entries: this.lru.size, bytes: this.lru.bytes, maxBytes: this.maxBytes, hits: this.hits, misses: this.misses, damaged: this.damaged };
   }
 }
 

@@ -1,7 +1,7 @@
-import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { Name } from '../wire/name.js';
-import { MemoryBudget, packedCost } from '../resolver/memory-budget.js';
+import { MemoryBudget } from '../resolver/memory-budget.js';
+import { PackedStore } from '../resolver/packed-store.js';
 
 /**
  * One cached response in one buffer (no object per entry): storedAt and expiresAt (f64), the
@@ -41,7 +41,7 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
  * what makes cached answers cheap.
  */
 export class ResponseCache {
-  private readonly lru: LRUCache<string, Uint8Array>;
+  private readonly lru: PackedStore;
 
   /** `budget`: the resolver's (its 'responses' share); alone, `maxBytes` for itself. */
   constructor(
@@ -49,7 +49,7 @@ export class ResponseCache {
     budget: MemoryBudget | number = 32 * 1024 * 1024,
   ) {
     const memory = typeof budget === 'number' ? MemoryBudget.whole('responses', budget) : budget;
-    this.lru = memory.lru<string, Uint8Array>('responses', packedCost);
+    this.lru = new PackedStore(memory, 'responses');
   }
 
   /** Stores `wire` for `ttl` seconds; nothing is stored for a TTL of zero. */
@@ -57,15 +57,16 @@ export class ResponseCache {
     if (ttl <= 0 || wire.length > 0xffff) return;
     const now = this.clock.now();
     const offsets = recordTtlOffsets(wire);
-    // Its own buffer: a view into a larger one (a TCP frame, a pooled Buffer) would keep it all alive.
-    const entry = new Uint8Array(WIRE_AT + wire.length + 2 * offsets.length);
-    const view = timesOf(entry);
-    view.setFloat64(0, now);
-    view.setFloat64(8, now + ttl * 1000);
-    view.setUint16(16, wire.length);
-    entry.set(wire, WIRE_AT);
-    offsets.forEach((o, i) => view.setUint16(WIRE_AT + wire.length + 2 * i, o));
-    this.lru.set(key, entry);
+    // Copied into the store: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
+    const write = (entry: Uint8Array) => {
+      const view = timesOf(entry);
+      view.setFloat64(0, now);
+      view.setFloat64(8, now + ttl * 1000);
+      view.setUint16(16, wire.length);
+      entry.set(wire, WIRE_AT);
+      offsets.forEach((o, i) => view.setUint16(WIRE_AT + wire.length + 2 * i, o));
+    };
+    this.lru.set(key, { length: WIRE_AT + wire.length + 2 * offsets.length, write });
   }
 
   /**
@@ -73,7 +74,7 @@ export class ResponseCache {
    * query's question ends; both share the question bytes up to there, case aside.
    */
   answer(key: string, query: Uint8Array, questionEnd: number, maxSize: number): Uint8Array | undefined {
-    const e = this.lru.get(key);
+    const e = this.lru.get(key)?.bytes;
     if (!e) return undefined;
     const now = this.clock.now();
     const times = timesOf(e);
