@@ -140,9 +140,13 @@ export function unpackFields(entry: Uint8Array): PackedFields | undefined {
   return read(entry, false);
 }
 
-/** The whole entry, or undefined when it is truncated, damaged or of another format. */
+/**
+ * The whole entry, or undefined when it is truncated, damaged or of another format. It is read
+ * from a copy of its own, which its names and RDATA are views into: what is decoded holds nothing
+ * of the store (whose slabs are reused), and costs one allocation.
+ */
 export function unpackEntry(entry: Uint8Array): UnpackedEntry | undefined {
-  return read(entry, true) as UnpackedEntry | undefined;
+  return read(entry.slice(), true) as UnpackedEntry | undefined;
 }
 
 /** Expiry of an entry without decoding it (the hot path of every lookup); NaN when too short to hold one. */
@@ -165,7 +169,7 @@ function read(entry: Uint8Array, withRecords: boolean): UnpackedEntry | PackedFi
   for (let i = 0; i < sectionCount; i++, pos += 2) counts.push(view.getUint16(pos));
   const nameEnd = nameLength(entry, pos);
   if (nameEnd < 0) return undefined;
-  const name = new Name(entry.slice(pos, nameEnd));
+  const name = new Name(withRecords ? entry.subarray(pos, nameEnd) : entry.slice(pos, nameEnd));
   pos = nameEnd;
   if (pos + 2 > entry.length) return undefined;
   const textLength = view.getUint16(pos);
@@ -196,8 +200,7 @@ function read(entry: Uint8Array, withRecords: boolean): UnpackedEntry | PackedFi
       } else {
         const end = nameLength(entry, pos);
         if (end < 0) return undefined;
-        // Owners are copied (a record a store keeps must not hold the entry alive); RDATA are views.
-        owner = sameBytes(name.wire, entry.subarray(pos, end)) ? name : new Name(entry.slice(pos, end));
+        owner = sameBytes(name.wire, entry.subarray(pos, end)) ? name : new Name(entry.subarray(pos, end));
         pos = end;
       }
       if (pos + 10 > entry.length) return undefined;

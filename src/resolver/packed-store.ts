@@ -1,18 +1,20 @@
 import type { LRUCache } from 'lru-cache';
 import type { BudgetPart, MemoryBudget } from './memory-budget.js';
 import type { PreparedEntry } from './packed-entry.js';
-import { SlabArena, type Slice } from './slab-arena.js';
+import { COMPACT_BELOW, SlabArena, type Slice } from './slab-arena.js';
 
 /**
- * Resident cost of one entry of a packed store besides its bytes and its key, measured with
- * `npm run bench:cache-costs` (heapUsed + arrayBuffers after gc(), 100k entries, Node 20 x64,
- * minus the bytes and keys): the Slice object (~40 B), the LRU's slot for it (map entry, key and
- * value slots, list links and size: ~90 B), and the share of slab space the arena holds beyond the
- * live bytes (holes before a compaction, the slab being filled: ~1/4 of the bytes on average,
- * which the constant covers for entries of ~200 B). The `bench:cache-costs` ratio column
- * (measured/charged) is ~1.0 when this is right.
+ * Resident cost of one entry of a packed store besides its bytes and its key: the Slice object
+ * (~56 B) and the LRU's slot for it (map entry, key, value, list-link and size slots in arrays
+ * that grow by half again: ~180 B). Measured by test/integration/cache-resident-memory.test.ts
+ * (heapUsed + arrayBuffers after gc(), three stores filled three times over, Node 20 x64):
+ * 170 left the heap 13% above the charge, ~73 B per entry more; 240 brings it level. Slab space
+ * is charged apart, at its bound (slabCost).
  */
-export const PACKED_ENTRY_COST = 170;
+export const PACKED_ENTRY_COST = 240;
+
+/** Slab space an entry's bytes hold: the arena keeps at most 1/COMPACT_BELOW of the live bytes. */
+const slabCost = (length: number) => Math.ceil(length / COMPACT_BELOW);
 
 /** What a key costs: a one-byte string (name keys are latin1), a 16-byte header and its characters. */
 const keyCost = (key: string) => 16 + key.length;
@@ -21,7 +23,7 @@ const keyCost = (key: string) => 16 + key.length;
  * A least-recently-used store of packed entries (packed-entry.ts, or any bytes a store lays out
  * itself) charged to one part of the memory budget at what they cost resident: their bytes in
  * slab slices (slab-arena.ts), their key and PACKED_ENTRY_COST. Reads hand out views of the
- * slab; slabs are never written over (only filled and let go), so a view stays right while held.
+ * slab, good until the next write to the store: decode or copy at once (unpackEntry copies).
  */
 export class PackedStore<M extends object = never> {
   private readonly arena = new SlabArena();
@@ -29,12 +31,12 @@ export class PackedStore<M extends object = never> {
 
   /** `metaCost`: what a store's own per-entry state costs (when it keeps any). */
   constructor(memory: MemoryBudget, part: BudgetPart, metaCost: (meta: M) => number = () => 0) {
-    this.lru = memory.lru<string, Slice<M>>(part, (s, key) => PACKED_ENTRY_COST + s.length + keyCost(key) + (s.meta ? metaCost(s.meta) : 0), undefined, (s) => this.arena.free(s));
+    this.lru = memory.lru<string, Slice<M>>(part, (s, key) => PACKED_ENTRY_COST + slabCost(s.length) + keyCost(key) + (s.meta ? metaCost(s.meta) : 0), undefined, (s) => this.arena.free(s));
   }
 
   /** Stores an entry; one larger than the budget allows an entry is not kept (and the older one under its key goes). */
   set(key: string, entry: PreparedEntry, meta?: M): void {
-    if (PACKED_ENTRY_COST + entry.length + keyCost(key) > this.lru.maxEntrySize) {
+    if (PACKED_ENTRY_COST + slabCost(entry.length) + keyCost(key) > this.lru.maxEntrySize) {
       this.lru.delete(key);
       return;
     }
@@ -64,9 +66,9 @@ export class PackedStore<M extends object = never> {
     this.lru.clear();
   }
 
-  /** Every key with its bytes, most recently used first (a snapshot: deleting while iterating is safe). */
-  entries(): [string, Uint8Array][] {
-    return [...this.lru.entries()].map(([key, slice]) => [key, this.arena.view(slice)]);
+  /** Every key, most recently used first (a snapshot: deleting while iterating is safe; peek each for its bytes). */
+  keys(): string[] {
+    return [...this.lru.keys()];
   }
 
   get size(): number {

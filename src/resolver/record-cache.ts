@@ -177,7 +177,9 @@ export class RecordCache {
       return n;
     }
     let n = 0;
-    for (const [key, packed] of this.lru.entries()) {
+    for (const key of this.lru.keys()) {
+      const packed = this.lru.peek(key);
+      if (!packed) continue;
       const owner = unpackFields(packed)?.name;
       if (!owner || owner.isSubdomainOf(name)) {
         this.lru.delete(key);

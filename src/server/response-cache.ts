@@ -104,7 +104,10 @@ export class ResponseCache {
 
   flush(name?: Name): void {
     if (!name || name.isRoot) return this.lru.clear();
-    for (const [key, e] of this.lru.entries()) if (questionName(e).isSubdomainOf(name)) this.lru.delete(key);
+    for (const key of this.lru.keys()) {
+      const e = this.lru.peek(key);
+      if (e && questionName(e).isSubdomainOf(name)) this.lru.delete(key);
+    }
   }
 
   get size(): number {

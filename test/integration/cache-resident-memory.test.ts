@@ -10,8 +10,14 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const MAX_SIZE = 48 * 1024 * 1024;
-/** RSS growth allowed over maxSize: V8's heap grows ahead of what is live, and freed slabs wait for a GC. */
+/**
+ * RSS growth allowed, as a factor of maxSize: V8's old space grows ahead of what is live and malloc
+ * keeps some of what short-lived buffers gave back (measured: 1.01–1.08 with the three stores,
+ * which get 75% of maxSize, full).
+ */
 const RSS_FACTOR = 1.5;
+/** Heap and buffers over what the budget charged (measured 1.03): the per-entry constants are honest. */
+const HEAP_FACTOR = 1.1;
 
 const dist = (path: string) => pathToFileURL(resolve('dist', path)).href;
 
@@ -75,13 +81,16 @@ interface Report {
 }
 
 function run(maxSize: number, names: number): Report {
-  const out = execFileSync('node', ['--expose-gc', '--input-type=module', '-e', SCRIPT, '--', String(maxSize), String(names)], { encoding: 'utf8', maxBuffer: 1024 * 1024 });
+  // A small young generation: V8 otherwise grows it to 32 MiB under any allocation-heavy work, a
+  // fixed cost of the process (in Keymaster's RSS at start) that says nothing of the cache.
+  const args = ['--expose-gc', '--max-semi-space-size=2', '--input-type=module', '-e', SCRIPT, '--', String(maxSize), String(names)];
+  const out = execFileSync('node', args, { encoding: 'utf8', maxBuffer: 1024 * 1024 });
   return JSON.parse(out.trim().split('\n').pop()!) as Report;
 }
 
 describe('resolver.cache.maxSize as resident memory', () => {
-  it('filled with three times what fits, memory grows by no more than maxSize × 1.5, and a name in use survives', { timeout: 180_000 }, () => {
-    // At ~1.3 KB charged per name in the three stores, 48 MiB holds ~38k names: ask for 120k.
+  it('filled with three times what fits, RSS grows by no more than maxSize × 1.5, the heap by what was charged, and a name in use survives', { timeout: 180_000 }, () => {
+    // At ~1.1 KB charged per name in the three stores' 75% of 48 MiB, ~33k names fit: ask for 120k.
     const r = run(MAX_SIZE, 120_000);
     console.log(`maxSize ${MAX_SIZE} B: RSS +${r.rssGrowth} B, heap+buffers +${r.heapGrowth} B, charged ${r.charged} B, entries ${JSON.stringify(r.entries)}`);
     expect(r.charged).toBeLessThanOrEqual(MAX_SIZE);
@@ -89,7 +98,7 @@ describe('resolver.cache.maxSize as resident memory', () => {
     expect(r.charged).toBeGreaterThan(0.6 * MAX_SIZE * (0.4 + 0.15 + 0.2));
     expect(r.entries.records).toBeLessThan(120_000);
     expect(r.rssGrowth).toBeLessThanOrEqual(RSS_FACTOR * MAX_SIZE);
-    expect(r.heapGrowth).toBeLessThanOrEqual(MAX_SIZE);
+    expect(r.heapGrowth).toBeLessThanOrEqual(HEAP_FACTOR * r.charged);
     // Least recently used goes first: the oldest name is gone, the newest and the one in use are kept.
     expect(r.first).toBe(false);
     expect(r.last).toBe(true);
