@@ -9,7 +9,8 @@
  * (ECDSA P-256, NSEC); the root's DS is the trust anchor of both resolvers. Each resolver is started
  * fresh (one thread each: Keymaster is one process, Unbound num-threads 1), primed with one name,
  * then asked the first 10,000 names once (dnsperf -n 1), then the rest: RSS (VmRSS) after each
- * step. Caches are sized to hold every name: Unbound msg-cache-size 256m, rrset-cache-size 512m;
+ * step. Keymaster runs twice: as started by default, and with NODE_OPTIONS-style
+ * --max-semi-space-size=2 (docs/resource-limits.md). Caches are sized to hold every name: Unbound msg-cache-size 256m, rrset-cache-size 512m;
  * Keymaster resolver.cache.maxSize 1g. Bytes per name = (RSS after N − RSS primed) / names answered.
  *
  * Addresses: 127.10.133.1–2 the tree, .3 Keymaster (control :5380), .4 Unbound, all port 53.
@@ -135,25 +136,33 @@ async function main(): Promise<void> {
       files.push(file);
     }
 
-    const keymaster = await startKeymaster({
-      address: KEYMASTER, control: `${KEYMASTER}:5380`, rootHints: tree.rootHintsFile, validation: true, rootAnchors: 'none', importAnchors: [tree.rootDsset],
-      resolverYaml: '  cache:\n    maxSize: 1g\n', extraYaml: 'log:\n  level: warn\n',
-    });
-    stops.push(() => keymaster.stop());
-    const km = await measure('Keymaster', KEYMASTER, keymaster.child.pid!, files);
-    await keymaster.stop();
+    // Twice: as started by default, and with the small young generation docs/resource-limits.md
+    // offers operators (NODE_OPTIONS=--max-semi-space-size=2), which V8 otherwise grows to
+    // 32+ MiB under any allocation-heavy work: a cost of the process, not of the names.
+    const runs: Run[] = [];
+    for (const [label, nodeArgs] of [['Keymaster', []], ['Keymaster (semi-space 2 MiB)', ['--max-semi-space-size=2']]] as const) {
+      const keymaster = await startKeymaster({
+        address: KEYMASTER, control: `${KEYMASTER}:5380`, rootHints: tree.rootHintsFile, validation: true, rootAnchors: 'none', importAnchors: [tree.rootDsset],
+        resolverYaml: '  cache:\n    maxSize: 1g\n', extraYaml: 'log:\n  level: warn\n', nodeArgs,
+      });
+      stops.push(() => keymaster.stop());
+      runs.push(await measure(label, KEYMASTER, keymaster.child.pid!, files));
+      await keymaster.stop();
+    }
 
     const unbound = await startValidatingUnbound(UNBOUND, 53, tree, ['msg-cache-size: 256m', 'rrset-cache-size: 512m']);
     stops.push(() => unbound.stop());
     const ub = await measure('Unbound', UNBOUND, listenerPid(UNBOUND), files);
     await unbound.stop();
 
-    const rows = [['names', 'Keymaster RSS MiB', 'Unbound RSS MiB', 'RSS ratio', 'Keymaster B/name', 'Unbound B/name', 'B/name ratio']];
-    rows.push(['primed (1)', fmt(km.primedMiB, 1), fmt(ub.primedMiB, 1), (km.primedMiB / ub.primedMiB).toFixed(2), '', '', '']);
-    STEPS.forEach((_, i) => {
-      const [k, u] = [km.steps[i]!, ub.steps[i]!];
-      rows.push([`${fmt(k.names)} / ${fmt(u.names)}`, fmt(k.rssMiB, 1), fmt(u.rssMiB, 1), (k.rssMiB / u.rssMiB).toFixed(2), fmt(perName(km, i)), fmt(perName(ub, i)), (perName(km, i) / perName(ub, i)).toFixed(2)]);
-    });
+    const rows = [['resolver', 'names', 'RSS MiB', 'RSS / Unbound', 'B/name', 'B/name / Unbound']];
+    for (const run of [...runs, ub]) {
+      rows.push([run.label, '1', fmt(run.primedMiB, 1), (run.primedMiB / ub.primedMiB).toFixed(2), '', '']);
+      STEPS.forEach((_, i) => {
+        const [k, u] = [run.steps[i]!, ub.steps[i]!];
+        rows.push([run.label, fmt(k.names), fmt(k.rssMiB, 1), (k.rssMiB / u.rssMiB).toFixed(2), fmt(perName(run, i)), (perName(run, i) / perName(ub, i)).toFixed(2)]);
+      });
+    }
     const unboundVersion = /Version\s+(\S+)/.exec(execFileSync('unbound', ['-V'], { encoding: 'utf8' }))?.[1] ?? '?';
     process.stdout.write(
       `\nMemory per cached validated name — ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, node ${process.version}, unbound ${unboundVersion}; ` +
