@@ -39,8 +39,8 @@ export const BUDGET_SHARES: Readonly<Record<BudgetPart, number>> = {
 export const MAX_ENTRY_FRACTION = 1 / 64;
 
 /*
- * Resident costs of the things the stores hold, measured with `npm run bench:memory`
- * (bench/memory.ts: heapUsed + arrayBuffers per entry at 100k entries, Node 20, x64). A record
+ * Resident costs of the things the stores hold, measured with `npm run bench:cache-costs`
+ * (bench/cache-entry-costs.ts: heapUsed + arrayBuffers per entry at 100k entries, Node 20, x64). A record
  * is its object, its name's Uint8Array (a separate ArrayBuffer: ~96 bytes of V8 bookkeeping
  * before the first byte) and a view on the shared RDATA buffer; an entry is the LRU node, its
  * key string and the entry object.
