@@ -51,6 +51,8 @@ export class KeptAnswers<A extends Answer> {
   get(key: string): KeptAnswer<A> | undefined {
     const found = this.lru.get(key);
     if (!found) return undefined;
+    let meta = found.meta;
+    const lru = this.lru;
     const e = unpackEntry(found.bytes);
     if (!e || e.sections.length !== 2) {
       this.damaged++;
@@ -58,16 +60,17 @@ export class KeptAnswers<A extends Answer> {
       return undefined;
     }
     const outcome = e.state !== undefined ? { outcome: { state: e.state, reason: e.text ?? '', ...(e.ede !== undefined ? { ede: e.ede } : {}) } } : {};
-    const answer = { rcode: e.code, answer: e.sections[0]!, authority: e.sections[1]!, security: e.security, ...outcome, ...found.slice.meta?.extra } as unknown as A;
+    const answer = { rcode: e.code, answer: e.sections[0]!, authority: e.sections[1]!, security: e.security, ...outcome, ...found.meta?.extra } as unknown as A;
     return {
       answer,
       storedAt: e.storedAt,
       expiresAt: e.expiresAt,
       get recheckAt() {
-        return found.slice.meta?.recheckAt;
+        return meta?.recheckAt;
       },
       set recheckAt(at: number | undefined) {
-        (found.slice.meta ??= {}).recheckAt = at;
+        meta = { ...meta, recheckAt: at };
+        lru.setMeta(key, meta);
       },
     };
   }

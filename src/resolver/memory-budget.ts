@@ -116,6 +116,12 @@ export class MemoryBudget {
     return new MemoryBudget(maxBytes, shares);
   }
 
+  /** The largest entry `part` keeps: at least 4 KiB (an ordinary signed answer), so a small share still keeps ordinary entries. */
+  maxEntryFor(part: BudgetPart): number {
+    const maxSize = this.bytesFor(part);
+    return Math.min(maxSize, Math.max(4096, Math.floor(maxSize * MAX_ENTRY_FRACTION)));
+  }
+
   /** The bytes `part` may hold. */
   bytesFor(part: BudgetPart): number {
     return Math.floor(this.maxBytes * this.shares[part]);
@@ -126,16 +132,13 @@ export class MemoryBudget {
    * (use `recordsCost`, `stringCost` and the `*_COST` constants); an entry above
    * `MAX_ENTRY_FRACTION` of the share is not stored (and evicts an older value for its key).
    * `keep`, when given, turns each value stored into what is kept (copies out of packets), so a
-   * store's callers cannot keep more alive than its cost says. `dispose` is told of every value
-   * that leaves (evicted, replaced, deleted, cleared).
+   * store's callers cannot keep more alive than its cost says.
    */
-  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number, keep?: (value: V) => V, dispose?: (value: V) => void): LRUCache<K, V> {
+  lru<K extends {}, V extends {}>(part: BudgetPart, cost: (value: V, key: K) => number, keep?: (value: V) => V): LRUCache<K, V> {
     const maxSize = this.bytesFor(part);
     const lru = new LRUCache<K, V>({
       maxSize,
-      ...(dispose ? { dispose } : {}),
-      // At least 4 KiB (an ordinary signed answer), so a small share still keeps ordinary entries.
-      maxEntrySize: Math.min(maxSize, Math.max(4096, Math.floor(maxSize * MAX_ENTRY_FRACTION))),
+      maxEntrySize: this.maxEntryFor(part),
       sizeCalculation: (value, key) => Math.max(1, Math.ceil(cost(value, key))),
     });
     this.charge(part, () => lru.calculatedSize, () => lru.size);

@@ -5,7 +5,7 @@ import { prepareEntry, unpackEntry } from '../../src/resolver/packed-entry.js';
 import { PackedStore } from '../../src/resolver/packed-store.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
 import { Credibility } from '../../src/resolver/security-status.js';
-import { COMPACT_BELOW, SLAB_SIZE, SlabArena, type Slice } from '../../src/resolver/slab-arena.js';
+import { COMPACT_BELOW, SLAB_SIZE, SlabArena } from '../../src/resolver/slab-arena.js';
 import { Name } from '../../src/wire/name.js';
 
 /** A deterministic pseudo-random sequence (no Math.random: a failure must replay). */
@@ -20,10 +20,11 @@ const fill = (id: number, length: number) => {
   return out;
 };
 /** Slices whose bytes are not what was written into them (a plain loop: toEqual on 10k buffers is slow). */
-function wrong(arena: SlabArena, live: ReadonlyMap<number, Slice>): number[] {
+function wrong(arena: SlabArena, live: ReadonlyMap<number, { slot: number; length: number }>): number[] {
   const bad: number[] = [];
   for (const [id, s] of live) {
-    const bytes = arena.view(s);
+    const bytes = arena.view(s.slot);
+    if (bytes.length !== s.length) bad.push(id);
     for (let i = 0; i < bytes.length; i++) {
       if (bytes[i] !== ((id * 31 + i) & 255)) {
         bad.push(id);
@@ -35,23 +36,27 @@ function wrong(arena: SlabArena, live: ReadonlyMap<number, Slice>): number[] {
 }
 
 describe('SlabArena', () => {
-  it('every live slice reads back its own bytes through allocations, frees and compactions', () => {
+  it('every live entry reads back its own bytes through allocations, frees, slot reuse and compactions', () => {
     const arena = new SlabArena();
     const random = lcg(7);
-    const live = new Map<number, Slice>();
+    const live = new Map<number, { slot: number; length: number }>();
+    const freeSlots: number[] = [];
+    let nextSlot = 0;
     let liveBytes = 0;
     for (let id = 0; id < 40_000; id++) {
       const length = 1 + Math.floor(random() * (random() < 0.01 ? 30_000 : 400));
-      const slice = arena.allocate(length);
-      arena.view(slice).set(fill(id, length));
-      live.set(id, slice);
+      const slot = freeSlots.pop() ?? nextSlot++;
+      arena.allocate(slot, length);
+      arena.view(slot).set(fill(id, length));
+      live.set(id, { slot, length });
       liveBytes += length;
-      // Free most of what came before, in no particular order: holes everywhere.
+      // Free most of what came before, in no particular order: holes everywhere, slots reused.
       if (random() < 0.8) {
         const victim = Math.floor(random() * id);
         const s = live.get(victim);
         if (s) {
-          arena.free(s);
+          arena.free(s.slot);
+          freeSlots.push(s.slot);
           live.delete(victim);
           liveBytes -= s.length;
         }
@@ -59,18 +64,20 @@ describe('SlabArena', () => {
       if (id % 5000 === 0) expect(wrong(arena, live)).toEqual([]);
     }
     expect(wrong(arena, live)).toEqual([]);
-    // Slabs held: within the compaction bound of the live bytes, plus the slab being filled, the spares and the own slabs' rounding.
+    // Slabs held: within the compaction bound of the live bytes, plus the slab being filled and the spares.
     expect(arena.bytes).toBeLessThanOrEqual(liveBytes / COMPACT_BELOW + 6 * SLAB_SIZE);
-    for (const s of live.values()) arena.free(s);
+    for (const s of live.values()) arena.free(s.slot);
     expect(arena.bytes).toBeLessThanOrEqual(5 * SLAB_SIZE);
   });
 
-  it('a freed slice is refused, not read', () => {
+  it('a freed slot is refused, not read, and a slot in use is not placed twice', () => {
     const arena = new SlabArena();
-    const s = arena.allocate(10);
-    arena.free(s);
-    expect(() => arena.view(s)).toThrow(/freed/);
-    arena.free(s); // twice: nothing happens
+    arena.allocate(3, 10);
+    expect(() => arena.allocate(3, 10)).toThrow(/in use/);
+    arena.free(3);
+    expect(() => arena.view(3)).toThrow(/holds nothing/);
+    arena.free(3); // twice: nothing happens
+    expect(() => arena.view(99_999)).toThrow(/holds nothing/);
   });
 });
 
@@ -90,8 +97,14 @@ describe('PackedStore', () => {
     expect(unpackEntry(store.get('k0')!.bytes)!.name.toString()).toBe('n0.example.');
     expect(unpackEntry(store.get('k19999')!.bytes)!.name.toString()).toBe('n19999.example.');
     expect(store.slabBytes).toBeLessThanOrEqual(1024 * 1024);
+    store.delete('k0');
+    expect(store.get('k0')).toBeUndefined();
     store.clear();
-    expect(store.slabBytes).toBeLessThanOrEqual(5 * SLAB_SIZE);
+    expect(store.size).toBe(0);
+    expect(store.bytes).toBe(0);
+    expect(store.slabBytes).toBe(0);
+    store.set('again', entry(5));
+    expect(unpackEntry(store.get('again')!.bytes)!.name.toString()).toBe('n5.example.');
   });
 
   it('an entry above its share is not stored, and the older one under its key goes', () => {
