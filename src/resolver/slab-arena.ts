@@ -45,7 +45,6 @@ export class SlabArena {
   private readonly spare: Slab[] = [];
   private current: Slab | undefined;
   private slabBytes = 0;
-  private slabCount = 0;
   private slabOf = new Int32Array(1024).fill(NOWHERE);
   private offsetOf = new Int32Array(1024);
   private lengthOf = new Int32Array(1024);
@@ -88,7 +87,6 @@ export class SlabArena {
     this.spare.length = 0;
     this.current = undefined;
     this.slabBytes = 0;
-    this.slabCount = 0;
     this.slabOf.fill(NOWHERE);
   }
 
@@ -97,9 +95,6 @@ export class SlabArena {
     return this.slabBytes;
   }
 
-  get slabsHeld(): number {
-    return this.slabCount;
-  }
 
   private reserve(slot: number): void {
     if (slot < this.slabOf.length) return;
@@ -122,7 +117,6 @@ export class SlabArena {
     const slab: Slab = { id, bytes: new Uint8Array(size), used: 0, live: 0, slots: [] };
     this.slabs[id] = slab;
     this.slabBytes += size;
-    this.slabCount++;
     return slab;
   }
 
@@ -165,6 +159,5 @@ export class SlabArena {
     this.slabs[slab.id] = undefined;
     this.freeIds.push(slab.id);
     this.slabBytes -= slab.bytes.length;
-    this.slabCount--;
   }
 }
