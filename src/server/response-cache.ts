@@ -36,6 +36,12 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
   return offsets;
 }
 
+/** Told of every store and flush, in order (worker-supervisor.ts copies them to the worker processes). */
+export interface ResponseCacheObserver {
+  stored(key: string, name: Name, wire: Uint8Array, ttl: number): void;
+  flushed(name: Name | undefined): void;
+}
+
 /**
  * Encoded responses to recent questions. A hit is served by copying bytes and patching the
  * ID, RD/CD flags, the question's letter case and the TTLs: no decode or encode, which is
@@ -43,6 +49,8 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
  */
 export class ResponseCache {
   private readonly lru: LRUCache<string, CachedResponse>;
+  /** At most one; set by the process that keeps copies of this cache elsewhere. */
+  observer: ResponseCacheObserver | undefined;
 
   /** `budget`: the resolver's (its 'responses' share); alone, `maxBytes` for itself. */
   constructor(
@@ -60,7 +68,9 @@ export class ResponseCache {
     if (ttl <= 0) return;
     const now = this.clock.now();
     // Its own copy: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
-    this.lru.set(key, { name, wire: wire.byteLength === wire.buffer.byteLength ? wire : new Uint8Array(wire), ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+    const own = wire.byteLength === wire.buffer.byteLength ? wire : new Uint8Array(wire);
+    this.lru.set(key, { name, wire: own, ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+    this.observer?.stored(key, name, own, ttl);
   }
 
   /**
@@ -94,6 +104,7 @@ export class ResponseCache {
   }
 
   flush(name?: Name): void {
+    this.observer?.flushed(name);
     if (!name || name.isRoot) return this.lru.clear();
     for (const [key, e] of this.lru.entries()) if (e.name.isSubdomainOf(name)) this.lru.delete(key);
   }
