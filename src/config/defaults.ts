@@ -4,6 +4,8 @@
  * These mirror DESIGN.md's example config (with no policy rules and no zones).
  */
 
+import { availableParallelism } from 'node:os';
+
 /** The config file used when no `--config` is given, relative to the working directory. */
 export const DEFAULT_CONFIG_FILE = 'config/keymaster.yaml';
 
@@ -32,6 +34,8 @@ export const CONFIG_DEFAULTS = {
     serveStale: { enable: true, maxStale: '1d', clientTimeoutMs: 1800 },
     prefetch: true,
   },
+  // docs/workers.md: one DNS process per core; the single process is `workers: 1`.
+  workers: availableParallelism(),
   // DNS-over-TCP connections (docs/resource-limits.md).
   tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },
   dnssec: {

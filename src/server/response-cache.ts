@@ -73,6 +73,16 @@ export class ResponseCache {
     this.observer?.stored(key, name, own, ttl);
   }
 
+  /** Every live entry, its TTLs counted down to now, with the seconds it has left: to seed a copy of this cache. */
+  *snapshot(): Generator<{ key: string; name: Name; wire: Uint8Array; ttl: number }> {
+    const now = this.clock.now();
+    for (const [key, e] of this.lru.entries()) {
+      const ttl = Math.floor((e.expiresAt - now) / 1000);
+      if (ttl <= 0) continue;
+      yield { key, name: e.name, wire: countedDown(e, now), ttl };
+    }
+  }
+
   /**
    * The cached response re-addressed to `query`, or undefined. `questionEnd` is where the
    * query's question ends; both share the question bytes up to there, case aside.
@@ -86,20 +96,12 @@ export class ResponseCache {
       return undefined;
     }
     if (e.wire.length > maxSize) return undefined;
-    const out = Buffer.allocUnsafe(e.wire.length);
-    out.set(e.wire);
+    const out = countedDown(e, now);
     out[0] = query[0]!;
     out[1] = query[1]!;
     out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01);
     out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
     out.set(query.subarray(12, questionEnd), 12);
-    const elapsed = Math.floor((now - e.storedAt) / 1000);
-    if (elapsed > 0) {
-      for (const o of e.ttlOffsets) {
-        const ttl = out.readUInt32BE(o);
-        out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
-      }
-    }
     return out;
   }
 
@@ -112,4 +114,18 @@ export class ResponseCache {
   get size(): number {
     return this.lru.size;
   }
+}
+
+/** A copy of the entry's wire with every TTL less the whole seconds since it was stored. */
+function countedDown(e: CachedResponse, now: number): Buffer {
+  const out = Buffer.allocUnsafe(e.wire.length);
+  out.set(e.wire);
+  const elapsed = Math.floor((now - e.storedAt) / 1000);
+  if (elapsed > 0) {
+    for (const o of e.ttlOffsets) {
+      const ttl = out.readUInt32BE(o);
+      out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
+    }
+  }
+  return out;
 }

@@ -4,6 +4,8 @@ import { systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { ControlApi } from './control-api.js';
 import { startDnsListeners, type DnsListenerStats } from './dns-listeners.js';
+import { startWorkerListeners } from './worker-listeners.js';
+import type { WorkerPoolStatus } from './worker-pool.js';
 import { registerExplainRoute } from './explain-route.js';
 import { createResolverService, registerCacheRoutes, resolverStatus, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -125,7 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats; workers?: () => WorkerPoolStatus } = { listeners: [], close: async () => {} };
   const surfaces = registerOperatorSurfaces(control, config, {
     clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
   });
@@ -147,12 +149,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     listeners,
     resolver: () => resolverStatus(pipeline),
     localZones: () => localZonesStatus(locallyServed),
+    workers: () => dns.workers?.(),
     now: Date.now,
   });
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
+    // workers > 1: UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
+    dns = config.workers > 1
+      ? await startWorkerListeners(config, { handle: surfaces.handle, pipeline, clock: systemClock, logger, ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}) }, { tcpLimits: config.tcp })
+      : await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
     await surfaces.listen();
   } catch (error) {
     await dns.close();

@@ -1,6 +1,7 @@
 import type { ControlApi } from './control-api.js';
 import type { ResolverStatus } from './resolver-service.js';
 import type { LocalZonesStatus } from './good-citizen-service.js';
+import type { WorkerPoolStatus } from './worker-pool.js';
 
 /** One socket the server has open. */
 export interface ListenerInfo {
@@ -27,6 +28,8 @@ export interface ServerStatus {
   readonly warnings: readonly StatusWarning[];
   /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
   readonly localZones?: LocalZonesStatus;
+  /** With `workers` > 1: the DNS worker processes (docs/workers.md). */
+  readonly workers?: WorkerPoolStatus;
 }
 
 export interface StatusWarning {
@@ -44,6 +47,7 @@ export interface StatusSource {
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
   localZones?(): LocalZonesStatus;
+  workers?(): WorkerPoolStatus | undefined;
   now(): number;
 }
 
@@ -59,5 +63,6 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     warnings: source.warnings ?? [],
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
     ...(source.localZones ? { localZones: source.localZones() } : {}),
+    ...(source.workers?.() ? { workers: source.workers()! } : {}),
   }));
 }

@@ -1,0 +1,259 @@
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../clock.js';
+import type { CidrPrefix } from '../config/cidr.js';
+import type { LogLevel } from '../config/schema.js';
+import type { SocketAddress } from '../config/socket-address.js';
+import { logEvent, type Logger } from '../logging/logger.js';
+import type { Name } from '../wire/name.js';
+import { DnsListenError } from './dns-listeners.js';
+import { isPendingResult } from './handler-result.js';
+import { createListenerStats, type ListenerStats } from './listener-stats.js';
+import type { QueryHandler } from './query-handler.js';
+import type { ResponseCache } from './response-cache.js';
+import type { CookieSecrets } from './server-cookies.js';
+import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
+import { type CookieSecretsMessage, type PrimaryMessage, type WorkerCounters, type WorkerMessage, isWorkerMessage } from './worker-protocol.js';
+import { recentExits, restartDelay } from './worker-restart-backoff.js';
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
+/** A worker not gone this long after being told to stop is killed. */
+const STOP_GRACE_MS = 3000;
+/** How often the cookie secret is compared with what the workers were sent (it rotates hourly at most). */
+const SECRET_CHECK_MS = 1000;
+
+/** The counters the workers' cache hits add to (the pipeline's own). */
+export interface PoolPipelineStats {
+  queries: number;
+  cachedResponses: number;
+  validCookies: number;
+}
+
+export interface WorkerPoolOptions {
+  readonly count: number;
+  /** UDP addresses, with real ports (not 0). */
+  readonly listen: readonly SocketAddress[];
+  readonly recursionAllow: readonly CidrPrefix[];
+  /** The primary's cookie secrets, when server cookies are on. */
+  readonly cookieSecrets?: CookieSecrets;
+  readonly cacheBytes: number;
+  readonly logLevel: LogLevel;
+  /** The primary's query pipeline: its handler, its response cache (copied to the workers) and its counters. */
+  readonly handle: QueryHandler;
+  readonly responses: ResponseCache;
+  readonly stats: PoolPipelineStats;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** `GET /v1/status` → `workers`. */
+export interface WorkerPoolStatus {
+  readonly configured: number;
+  /** Workers bound and answering now. */
+  readonly running: number;
+  /** Workers restarted after dying, since start. */
+  readonly restarts: number;
+  readonly pids: readonly number[];
+}
+
+interface Slot {
+  readonly number: number;
+  worker: Worker | undefined;
+  ready: boolean;
+}
+
+/**
+ * The DNS worker processes of the primary (docs/workers.md): forks them through node:cluster (which
+ * shares each UDP socket among them), answers the queries they forward with the primary's query
+ * pipeline, copies every store and flush of the primary's response cache to all of them, restarts
+ * one that dies (with backoff), and stops them with the server.
+ */
+export class WorkerPool {
+  readonly listenerStats: ListenerStats = createListenerStats();
+  private readonly slots: Slot[] = [];
+  private exits: number[] = [];
+  private restarts = 0;
+  private stopping = false;
+  private readonly handlerErrors: ThrottledEventLog;
+  private sentSecret: Uint8Array | undefined;
+  private readonly secretTimer: NodeJS.Timeout | undefined;
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+
+  private constructor(private readonly o: WorkerPoolOptions) {
+    this.handlerErrors = new ThrottledEventLog(o.logger, 'dns.handler-error', 'error');
+    for (let n = 1; n <= o.count; n++) this.slots.push({ number: n, worker: undefined, ready: false });
+    cluster.setupPrimary({ exec: WORKER_SCRIPT, args: [], serialization: 'advanced' });
+    o.responses.observer = {
+      stored: (key, name, wire, ttl) => this.broadcast({ t: 'store', key, name: name.wire, wire, ttl }),
+      flushed: (name: Name | undefined) => this.broadcast(name ? { t: 'flush', name: name.wire } : { t: 'flush' }),
+    };
+    if (o.cookieSecrets) {
+      this.sentSecret = o.cookieSecrets.current();
+      this.secretTimer = setInterval(() => this.sendSecretsIfRotated(), SECRET_CHECK_MS);
+      this.secretTimer.unref();
+    }
+  }
+
+  /** Forks every worker and resolves once all answer; rejects (all stopped) with the first bind failure. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
+    try {
+      await Promise.all(pool.slots.map((slot) => pool.spawn(slot)));
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  status(): WorkerPoolStatus {
+    const running = this.slots.filter((s) => s.ready && s.worker);
+    return { configured: this.o.count, running: running.length, restarts: this.restarts, pids: running.map((s) => s.worker!.process.pid ?? 0) };
+  }
+
+  /** Stops every worker (told first, killed after a grace period). Safe to call more than once. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    if (this.secretTimer) clearInterval(this.secretTimer);
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.restartTimers.clear();
+    this.o.responses.observer = undefined;
+    await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
+  }
+
+  private spawn(slot: Slot): Promise<void> {
+    const worker = cluster.fork();
+    slot.worker = worker;
+    slot.ready = false;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      worker.on('message', (message: unknown) => {
+        if (!isWorkerMessage(message)) return;
+        if (message.t === 'hello') setUp();
+        else if (message.t === 'ready' && !settled) {
+          settled = true;
+          slot.ready = true;
+          this.seed(worker);
+          logEvent(this.o.logger, 'server.worker-started', { worker: slot.number, pid: worker.process.pid, restarts: this.restarts });
+          resolve();
+        } else if (message.t === 'failed' && !settled) {
+          settled = true;
+          reject(new DnsListenError('udp', message.address, message.code, new Error(message.message)));
+        } else this.onMessage(worker, message);
+      });
+      worker.on('error', (error) => logEvent(this.o.logger, 'server.worker-error', { worker: slot.number, ...errorFields(error) }, { level: 'warn' }));
+      worker.on('exit', (code, signal) => {
+        if (slot.worker === worker) {
+          slot.worker = undefined;
+          slot.ready = false;
+        }
+        if (!settled) {
+          settled = true;
+          reject(new Error(`DNS worker ${slot.number} exited (${signal ?? code}) before it was listening`));
+          return;
+        }
+        if (this.stopping) return;
+        this.onExit(slot, worker, code, signal);
+      });
+      const setUp = () => this.send(worker, {
+        t: 'setup',
+        setup: {
+          worker: slot.number,
+          listen: this.o.listen,
+          recursionAllow: this.o.recursionAllow,
+          cacheBytes: this.o.cacheBytes,
+          logLevel: this.o.logLevel,
+          ...(this.o.cookieSecrets ? { cookieSecrets: this.secrets() } : {}),
+        },
+      });
+    });
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    const now = this.o.clock.now();
+    this.exits = recentExits([...this.exits, now], now);
+    const delay = restartDelay(this.exits, now);
+    logEvent(this.o.logger, 'server.worker-exited', { worker: slot.number, pid: worker.process.pid, code, signal, restartInMs: delay }, { level: 'warn', msg: `DNS worker ${slot.number} exited; restarting it` });
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.stopping) return;
+      this.restarts++;
+      this.spawn(slot).catch((error: unknown) => {
+        // Its exit (if it exits) schedules the next try, later each time.
+        logEvent(this.o.logger, 'server.worker-start-failed', { worker: slot.number, ...errorFields(error) }, { level: 'error' });
+        if (slot.worker?.isConnected()) slot.worker.kill('SIGKILL');
+      });
+    }, delay);
+    this.restartTimers.add(timer);
+  }
+
+  private onMessage(worker: Worker, message: WorkerMessage): void {
+    if (message.t === 'query') {
+      const reply = (response: unknown): void => {
+        if (response !== undefined && !(response instanceof Uint8Array) && !Array.isArray(response)) response = undefined;
+        this.send(worker, { t: 'answer', id: message.id, response: response as Uint8Array | undefined });
+      };
+      const failed = (error: unknown): void => {
+        this.handlerErrors.log({ transport: message.client.transport, client: message.client.address, ...errorFields(error) }, 'query handler failed; query dropped');
+        reply(undefined);
+      };
+      try {
+        const result = this.o.handle(message.query, message.client);
+        if (isPendingResult(result)) result.then(reply, failed);
+        else reply(result);
+      } catch (error) {
+        failed(error);
+      }
+    } else if (message.t === 'counters') this.add(message.counters);
+  }
+
+  private add(c: WorkerCounters): void {
+    this.o.stats.queries += c.queries;
+    this.o.stats.cachedResponses += c.cachedResponses;
+    this.o.stats.validCookies += c.validCookies;
+    const l = this.listenerStats;
+    l.udpQueries += c.listener.udpQueries;
+    l.dropped += c.listener.dropped;
+  }
+
+  /** A new worker gets what the primary already caches: otherwise it would forward those names until they expire. */
+  private seed(worker: Worker): void {
+    for (const e of this.o.responses.snapshot()) this.send(worker, { t: 'store', key: e.key, name: e.name.wire, wire: e.wire, ttl: e.ttl });
+  }
+
+  private secrets(): CookieSecretsMessage {
+    const s = this.o.cookieSecrets!;
+    const previous = s.previous();
+    return { current: s.current(), ...(previous ? { previous } : {}) };
+  }
+
+  private sendSecretsIfRotated(): void {
+    const current = this.o.cookieSecrets?.current();
+    if (!current || current === this.sentSecret) return;
+    this.sentSecret = current;
+    this.broadcast({ t: 'secrets', secrets: this.secrets() });
+  }
+
+  private broadcast(message: PrimaryMessage): void {
+    for (const slot of this.slots) if (slot.worker) this.send(slot.worker, message);
+  }
+
+  private send(worker: Worker, message: PrimaryMessage): void {
+    if (!worker.isConnected()) return; // dying: its exit handler takes it from here
+    try {
+      worker.send(message);
+    } catch {
+      // The channel closed between the check and the send: the same.
+    }
+  }
+
+  private async stopWorker(slot: Slot): Promise<void> {
+    const worker = slot.worker;
+    if (!worker || worker.isDead()) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.send(worker, { t: 'stop' });
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+}
