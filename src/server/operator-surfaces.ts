@@ -8,6 +8,7 @@ import { startSecureListeners, type RunningSecureListeners } from './secure-list
 import { registerConsoleRoutes } from './console-route.js';
 import { ConsoleSessions } from './console-sessions.js';
 import type { DnsListenerStats } from './dns-listeners.js';
+import type { WorkerPoolStatus } from './worker-pool.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import type { QueryHandler } from './query-handler.js';
 import { QueryMetrics } from './query-metrics.js';
@@ -46,6 +47,7 @@ export function registerOperatorSurfaces(
     readonly zones: ZoneService;
     readonly validationFailures: ValidationFailureCounts;
     readonly listenerStats: () => DnsListenerStats | undefined;
+    readonly workers?: () => WorkerPoolStatus | undefined;
     readonly startedAt: Date;
   },
 ): OperatorSurfaces {

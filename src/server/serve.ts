@@ -129,7 +129,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   registerExplainRoute(control, pipeline.resolver);
   let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats; workers?: () => WorkerPoolStatus } = { listeners: [], close: async () => {} };
   const surfaces = registerOperatorSurfaces(control, config, {
-    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
+    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(), workers: () => dns.workers?.(),
   });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
