@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import { formatSocketAddress } from '../config/socket-address.js';
 import { createLogger, logEvent, type Logger } from '../logging/logger.js';
 import { Name } from '../wire/name.js';
@@ -51,14 +51,15 @@ export class DnsWorker {
     private readonly setup: WorkerSetup,
     private readonly send: (message: WorkerMessage) => void,
     private readonly logger: Logger,
+    clock: Clock = systemClock,
   ) {
-    this.responses = new ResponseCache(systemClock, setup.cacheBytes);
+    this.responses = new ResponseCache(clock, setup.cacheBytes);
     this.secrets = setup.cookieSecrets ? new ForwardedCookieSecrets(setup.cookieSecrets) : undefined;
     this.cached = new CachedAnswers({
       responses: this.responses,
       recursionAllow: setup.recursionAllow,
       stats: this.counts,
-      ...(this.secrets ? { cookies: new ServerCookies(this.secrets, systemClock) } : {}),
+      ...(this.secrets ? { cookies: new ServerCookies(this.secrets, clock) } : {}),
     });
     this.timer = setInterval(() => {
       this.report();
