@@ -21,6 +21,8 @@ import type { ZoneService } from './zone-service.js';
 export interface OperatorSurfaces {
   /** The pipeline's handler, counted for the metrics when they are on. */
   readonly handle: QueryHandler;
+  /** The responses counted for the metrics, when they are on. */
+  readonly queries: QueryMetrics | undefined;
   /** `tls: { cert, key }`, shared by DoT, DoH and the console's HTTPS addresses. */
   readonly certificate: TlsCertificate | undefined;
   /** The console's HTTPS addresses, DoT and DoH, once `listen` has bound them. */
@@ -64,6 +66,7 @@ export function registerOperatorSurfaces(
   const handle = metrics ? queries.wrap(deps.pipeline.handle) : deps.pipeline.handle;
   return {
     handle,
+    queries: metrics ? queries : undefined,
     certificate,
     listeners: () => [...bound.map((address) => ({ purpose: 'control' as const, protocol: 'https' as const, address })), ...(secure?.listeners ?? [])],
     listen: async () => {

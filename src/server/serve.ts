@@ -156,8 +156,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await control.start();
   try {
     // workers > 1: UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
+    const workerDeps = {
+      handle: surfaces.handle, pipeline, clock: systemClock, logger,
+      ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
+      ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
+    };
     dns = config.workers > 1
-      ? await startWorkerListeners(config, { handle: surfaces.handle, pipeline, clock: systemClock, logger, ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}) }, { tcpLimits: config.tcp })
+      ? await startWorkerListeners(config, workerDeps, { tcpLimits: config.tcp })
       : await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
     await surfaces.listen();
   } catch (error) {

@@ -18,6 +18,8 @@ export interface WorkerListenerDeps {
   /** The pipeline's handler as the single process would use it (counted for the metrics). */
   readonly handle: QueryHandler;
   readonly pipeline: QueryPipeline;
+  /** Where the workers' cache hits are counted by RCODE (the metrics), when they are on. */
+  readonly onHits?: (transport: 'udp', rcode: number, count: number) => void;
   readonly cookieSecrets?: CookieSecrets;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -45,6 +47,7 @@ export async function startWorkerListeners(config: KeymasterConfig, deps: Worker
       handle: deps.handle,
       responses: deps.pipeline.responses,
       stats: deps.pipeline.stats,
+      ...(deps.onHits ? { onHits: deps.onHits } : {}),
       clock: deps.clock,
       logger: deps.logger,
     });

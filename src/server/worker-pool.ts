@@ -42,6 +42,8 @@ export interface WorkerPoolOptions {
   readonly handle: QueryHandler;
   readonly responses: ResponseCache;
   readonly stats: PoolPipelineStats;
+  /** Told of the workers' cache hits by RCODE (the metrics count responses; the primary never saw these). */
+  readonly onHits?: (transport: 'udp', rcode: number, count: number) => void;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -211,6 +213,7 @@ export class WorkerPool {
     this.o.stats.queries += c.queries;
     this.o.stats.cachedResponses += c.cachedResponses;
     this.o.stats.validCookies += c.validCookies;
+    if (this.o.onHits) c.hitsByRcode.forEach((n, rcode) => n > 0 && this.o.onHits!('udp', rcode, n));
     const l = this.listenerStats;
     l.udpQueries += c.listener.udpQueries;
     l.dropped += c.listener.dropped;

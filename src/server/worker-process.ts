@@ -41,6 +41,7 @@ export class DnsWorker {
   private readonly cached: CachedAnswers;
   private readonly secrets: ForwardedCookieSecrets | undefined;
   private readonly counts = { queries: 0, cachedResponses: 0, validCookies: 0 };
+  private hitsByRcode: number[] = new Array<number>(16).fill(0);
   private readonly listenerStats: ListenerStats = createListenerStats();
   private readonly pending = new Map<number, { readonly resolve: (answer: Answer) => void; readonly since: number }>();
   private nextId = 1;
@@ -73,6 +74,7 @@ export class DnsWorker {
     const hit = this.cached.lookup(query, client);
     if (hit instanceof Uint8Array) {
       this.counts.queries++;
+      this.hitsByRcode[hit[3]! & 0x0f]!++;
       return hit;
     }
     return this.forward(query, client);
@@ -143,8 +145,9 @@ export class DnsWorker {
   private report(): void {
     const l = this.listenerStats;
     if (this.counts.queries === 0 && l.udpQueries === 0 && l.dropped === 0) return;
-    const counters: WorkerCounters = { ...this.counts, listener: { ...l } };
+    const counters: WorkerCounters = { ...this.counts, hitsByRcode: this.hitsByRcode, listener: { ...l } };
     this.counts.queries = this.counts.cachedResponses = this.counts.validCookies = 0;
+    this.hitsByRcode = new Array<number>(16).fill(0);
     l.udpQueries = l.tcpQueries = l.tcpConnections = l.tcpRejected = l.dropped = 0;
     this.send({ t: 'counters', counters });
   }

@@ -44,6 +44,8 @@ export interface WorkerCounters {
   readonly queries: number;
   readonly cachedResponses: number;
   readonly validCookies: number;
+  /** Cache hits answered, by RCODE (index 0–15): the metrics' responses by RCODE. */
+  readonly hitsByRcode: readonly number[];
   readonly listener: ListenerStats;
 }
 

@@ -129,6 +129,24 @@ describe.skipIf(!tools)('workers: 2 against workers: 1 on a private hierarchy', 
     expect(single1.workers, 'workers: 1 is the single process: no workers in its status').toBeUndefined();
   });
 
+  it('counts the workers and their cache hits in /metrics and status, as the single process counts its own', async () => {
+    await ask(MULTI, 'host.a.test.', 'A');
+    const metric = async (line: RegExp): Promise<number> => {
+      const text = await (await fetch(`http://${MULTI.host}:5380/metrics`)).text();
+      return Number(line.exec(text)?.[1] ?? NaN);
+    };
+    const hits = /^keymaster_dns_responses_total\{transport="udp",rcode="NOERROR",cache="hit"\} (\d+)$/m;
+    const before = (await metric(hits)) || 0;
+    const queriesBefore = (JSON.parse((await multi.cli(['status', '--json'])).stdout) as { resolver: { queries: number } }).resolver.queries;
+    const N = 50;
+    for (const a of await askMany(MULTI, 'host.a.test.', 'A', N)) expect(a).toHaveLength(1);
+    // The workers report every second: wait for the counts to arrive, not for a time.
+    await eventually('hits counted', () => metric(hits), (n) => n >= before + N);
+    await eventually('queries counted', async () => (JSON.parse((await multi.cli(['status', '--json'])).stdout) as { resolver: { queries: number } }).resolver.queries, (n) => n >= queriesBefore + N);
+    expect(await metric(/^keymaster_workers (\d+)$/m)).toBe(2);
+    expect(await metric(/^keymaster_worker_restarts_total (\d+)$/m)).toBe(0);
+  });
+
   it.each(EXPECTED_ANSWERS)('answers $label ($name $type) as workers: 1 does, fresh and from the cache', async (e) => {
     for (const round of ['resolved', 'cached']) {
       const [m, s] = await Promise.all([ask(MULTI, e.name, e.type, { timeoutMs: TIMEOUT_MS }), ask(SINGLE, e.name, e.type, { timeoutMs: TIMEOUT_MS })]);
@@ -235,6 +253,7 @@ describe.skipIf(!tools)('workers: 2 against workers: 1 on a private hierarchy', 
     }
     socket.close();
     const lost = TOTAL - answered.size;
+    process.stdout.write(`worker killed under load: ${lost} of ${TOTAL} queries unanswered\n`);
     // A UDP socket is shared: datagrams queued in the kernel are read by the other worker. Lost are
     // only those the victim had read and not answered.
     expect(lost, `${lost} of ${TOTAL} unanswered`).toBeLessThanOrEqual(10);
