@@ -4,6 +4,7 @@ import { formatSocketAddress } from '../config/socket-address.js';
 import { createLogger, logEvent, type Logger } from '../logging/logger.js';
 import { Name } from '../wire/name.js';
 import { CachedAnswers } from './cached-answers.js';
+import { tuneHeapForBoundedMemory } from './heap-tuning.js';
 import { createListenerStats, type ListenerStats } from './listener-stats.js';
 import type { ClientInfo, MultiMessageResponse, QueryHandler } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
@@ -14,6 +15,12 @@ import { type CookieSecretsMessage, type PrimaryMessage, type WorkerCounters, ty
 /** A forwarded query the primary has not answered in this long is given up (its client retries). */
 const FORWARD_GIVE_UP_MS = 30_000;
 const COUNTER_REPORT_MS = 1000;
+/**
+ * Forwarded queries one worker may have waiting at the primary. The primary sheds upstream work at
+ * `resolver.limits.maxInFlight`; past this, a flood of misses is dropped here, as a full receive
+ * buffer drops it, instead of queueing without bound in two processes.
+ */
+export const MAX_PENDING_FORWARDS = 16_384;
 
 type Answer = Uint8Array | MultiMessageResponse | undefined;
 
@@ -77,6 +84,7 @@ export class DnsWorker {
       this.hitsByRcode[hit[3]! & 0x0f]!++;
       return hit;
     }
+    if (this.pending.size >= MAX_PENDING_FORWARDS) return undefined;
     return this.forward(query, client);
   };
 
@@ -172,6 +180,7 @@ function runWorker(): void {
   process.on('SIGTERM', () => {});
   // No orphans: the primary gone (killed, crashed), the channel closes and the worker goes too.
   process.on('disconnect', () => process.exit(0));
+  tuneHeapForBoundedMemory();
   let worker: DnsWorker | undefined;
   process.on('message', (message: unknown) => {
     if (!isPrimaryMessage(message)) return;

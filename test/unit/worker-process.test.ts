@@ -7,7 +7,7 @@ import { isPendingResult } from '../../src/server/handler-result.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
 import { ServerCookies } from '../../src/server/server-cookies.js';
-import { DnsWorker } from '../../src/server/worker-process.js';
+import { DnsWorker, MAX_PENDING_FORWARDS } from '../../src/server/worker-process.js';
 import type { WorkerMessage } from '../../src/server/worker-protocol.js';
 import { EdnsOptionCode, defaultEdns, findOption } from '../../src/wire/edns.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
@@ -149,5 +149,20 @@ describe('DnsWorker', () => {
     forged[20] = forged[20]! ^ 0xff;
     const bad = decodeMessage(await answer(l.worker, query('www.example.', { cookie: forged })));
     expect(bad.rcode).toBe(Rcode.BADCOOKIE);
+  });
+
+  it('drops misses past MAX_PENDING_FORWARDS waiting at the primary, and forwards again once answers come', async () => {
+    const sent: WorkerMessage[] = [];
+    const worker = new DnsWorker({ worker: 1, listen: [], recursionAllow: [parseCidr('127.0.0.0/8')], cacheBytes: 1 << 20, logLevel: 'silent' }, (m) => sent.push(m), logger);
+    open = worker;
+    const pending = Array.from({ length: MAX_PENDING_FORWARDS }, (_, i) => worker.handle(query(`n${i}.example.`), client));
+    expect(sent).toHaveLength(MAX_PENDING_FORWARDS);
+    expect(worker.handle(query('one-more.example.'), client), 'dropped, not queued').toBeUndefined();
+    expect(sent).toHaveLength(MAX_PENDING_FORWARDS);
+    const first = sent[0]!;
+    if (first.t !== 'query') throw new Error('expected a forwarded query');
+    worker.onMessage({ t: 'answer', id: first.id, response: undefined });
+    await pending[0];
+    expect(isPendingResult(worker.handle(query('one-more.example.'), client))).toBe(true);
   });
 });
