@@ -13,7 +13,7 @@ import type { QueryHandler } from './query-handler.js';
 import type { ResponseCache } from './response-cache.js';
 import type { CookieSecrets } from './server-cookies.js';
 import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
-import { type CookieSecretsMessage, type PrimaryMessage, type WorkerCounters, type WorkerMessage, isWorkerMessage } from './worker-protocol.js';
+import { type CookieSecretsMessage, MessageBatcher, type PrimaryMessage, type WorkerCounters, type WorkerMessage, isWorkerMessage } from './worker-protocol.js';
 import { recentExits, restartDelay } from './worker-restart-backoff.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
@@ -80,6 +80,8 @@ export class WorkerPool {
   private sentSecret: Uint8Array | undefined;
   private readonly secretTimer: NodeJS.Timeout | undefined;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  /** Per worker: its messages, one IPC message per turn of the event loop. */
+  private readonly outboxes = new WeakMap<Worker, MessageBatcher<PrimaryMessage>>();
 
   private constructor(private readonly o: WorkerPoolOptions) {
     this.handlerErrors = new ThrottledEventLog(o.logger, 'dns.handler-error', 'error');
@@ -157,7 +159,8 @@ export class WorkerPool {
         if (this.stopping) return;
         this.onExit(slot, worker, code, signal);
       });
-      const setUp = () => this.send(worker, {
+      // Alone and at once: the worker looks for it before anything else.
+      const setUp = () => this.sendNow(worker, {
         t: 'setup',
         setup: {
           worker: slot.number,
@@ -190,7 +193,9 @@ export class WorkerPool {
   }
 
   private onMessage(worker: Worker, message: WorkerMessage): void {
-    if (message.t === 'query') {
+    if (message.t === 'batch') {
+      for (const m of message.messages) this.onMessage(worker, m);
+    } else if (message.t === 'query') {
       const reply = (response: unknown): void => {
         if (response !== undefined && !(response instanceof Uint8Array) && !Array.isArray(response)) response = undefined;
         this.send(worker, { t: 'answer', id: message.id, response: response as Uint8Array | undefined });
@@ -242,6 +247,12 @@ export class WorkerPool {
   }
 
   private send(worker: Worker, message: PrimaryMessage): void {
+    let outbox = this.outboxes.get(worker);
+    if (!outbox) this.outboxes.set(worker, (outbox = new MessageBatcher<PrimaryMessage>((m) => this.sendNow(worker, m))));
+    outbox.push(message);
+  }
+
+  private sendNow(worker: Worker, message: PrimaryMessage): void {
     if (!worker.isConnected()) return; // dying: its exit handler takes it from here
     try {
       worker.send(message);

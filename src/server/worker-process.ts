@@ -10,7 +10,7 @@ import type { ClientInfo, MultiMessageResponse, QueryHandler } from './query-han
 import { ResponseCache } from './response-cache.js';
 import { ServerCookies, type CookieSecrets } from './server-cookies.js';
 import { UdpListener } from './udp-listener.js';
-import { type CookieSecretsMessage, type PrimaryMessage, type WorkerCounters, type WorkerMessage, type WorkerSetup, isPrimaryMessage } from './worker-protocol.js';
+import { type CookieSecretsMessage, MessageBatcher, type PrimaryMessage, type WorkerCounters, type WorkerMessage, type WorkerSetup, isPrimaryMessage } from './worker-protocol.js';
 
 /** A forwarded query the primary has not answered in this long is given up (its client retries). */
 const FORWARD_GIVE_UP_MS = 30_000;
@@ -54,6 +54,8 @@ export class DnsWorker {
   private nextId = 1;
   private readonly listeners: UdpListener[] = [];
   private readonly timer: NodeJS.Timeout;
+  /** Forwarded queries, one IPC message per turn of the event loop. */
+  private readonly outbox: MessageBatcher<WorkerMessage>;
 
   constructor(
     private readonly setup: WorkerSetup,
@@ -61,6 +63,7 @@ export class DnsWorker {
     private readonly logger: Logger,
     clock: Clock = systemClock,
   ) {
+    this.outbox = new MessageBatcher<WorkerMessage>(send);
     this.responses = new ResponseCache(clock, setup.cacheBytes);
     this.secrets = setup.cookieSecrets ? new ForwardedCookieSecrets(setup.cookieSecrets) : undefined;
     this.cached = new CachedAnswers({
@@ -93,7 +96,7 @@ export class DnsWorker {
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise<Answer>((resolve) => {
       this.pending.set(id, { resolve, since: Date.now() });
-      this.send({ t: 'query', id, query, client });
+      this.outbox.push({ t: 'query', id, query, client });
     });
   }
 
@@ -116,6 +119,9 @@ export class DnsWorker {
 
   onMessage(message: PrimaryMessage): void {
     switch (message.t) {
+      case 'batch':
+        for (const m of message.messages) this.onMessage(m);
+        return;
       case 'answer': {
         const waiting = this.pending.get(message.id);
         if (!waiting) return;

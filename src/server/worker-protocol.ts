@@ -29,6 +29,7 @@ export interface CookieSecretsMessage {
 
 export type PrimaryMessage =
   | { readonly t: 'setup'; readonly setup: WorkerSetup }
+  | { readonly t: 'batch'; readonly messages: readonly PrimaryMessage[] }
   /** The pipeline's answer to a forwarded query; undefined: send nothing. */
   | { readonly t: 'answer'; readonly id: number; readonly response: Uint8Array | readonly Uint8Array[] | undefined }
   /** An answer the primary's response cache stored: the worker keeps a copy, for the same time. */
@@ -52,6 +53,7 @@ export interface WorkerCounters {
 export type WorkerMessage =
   /** Listening for messages: the primary sends the setup (sent earlier, it could be lost while the module loads). */
   | { readonly t: 'hello' }
+  | { readonly t: 'batch'; readonly messages: readonly WorkerMessage[] }
   | { readonly t: 'ready' }
   | { readonly t: 'failed'; readonly address: string; readonly code: string | undefined; readonly message: string }
   /** A query the worker's cache could not answer, for the primary's query pipeline. */
@@ -69,4 +71,32 @@ export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return tagged(value);
+}
+
+/**
+ * Messages sent in order, those of one turn of the event loop together: one IPC message (one
+ * serialisation, one write, one read) per turn instead of one per query. Under load a worker reads
+ * many datagrams per turn; measured, this is what made the forwarded path affordable.
+ */
+export class MessageBatcher<M extends { readonly t: string }> {
+  private queue: M[] = [];
+  private scheduled = false;
+
+  constructor(private readonly send: (message: M | { readonly t: 'batch'; readonly messages: readonly M[] }) => void) {}
+
+  push(message: M): void {
+    this.queue.push(message);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  /** Sends what is queued now (also called by the timer). */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    this.queue = [];
+    this.send(queue.length === 1 ? queue[0]! : { t: 'batch', messages: queue });
+  };
 }
