@@ -125,7 +125,8 @@ export class WorkerPool {
     await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
   }
 
-  private spawn(slot: Slot): Promise<void> {
+  /** `restart`: replacing a dead worker, whose failure to start is retried (at start, it fails the start). */
+  private spawn(slot: Slot, restart = false): Promise<void> {
     const worker = cluster.fork();
     slot.worker = worker;
     slot.ready = false;
@@ -154,7 +155,7 @@ export class WorkerPool {
         if (!settled) {
           settled = true;
           reject(new Error(`DNS worker ${slot.number} exited (${signal ?? code}) before it was listening`));
-          return;
+          if (!restart || this.stopping) return;
         }
         if (this.stopping) return;
         this.onExit(slot, worker, code, signal);
@@ -183,7 +184,7 @@ export class WorkerPool {
       this.restartTimers.delete(timer);
       if (this.stopping) return;
       this.restarts++;
-      this.spawn(slot).catch((error: unknown) => {
+      this.spawn(slot, true).catch((error: unknown) => {
         // Its exit (if it exits) schedules the next try, later each time.
         logEvent(this.o.logger, 'server.worker-start-failed', { worker: slot.number, ...errorFields(error) }, { level: 'error' });
         if (slot.worker?.isConnected()) slot.worker.kill('SIGKILL');

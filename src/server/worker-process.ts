@@ -199,7 +199,9 @@ function runWorker(): void {
       });
       return;
     }
-    worker?.onMessage(message);
+    if (worker) worker.onMessage(message);
+    // Told to stop before it was set up (the server stopping while it started): nothing to close.
+    else if (message.t === 'stop' || (message.t === 'batch' && message.messages.some((m) => m.t === 'stop'))) process.disconnect();
   });
   send({ t: 'hello' });
 }

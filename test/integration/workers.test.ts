@@ -263,6 +263,16 @@ describe.skipIf(!tools)('workers: 2 against workers: 1 on a private hierarchy', 
     expect((await ask(MULTI, 'www.a.test.', 'A')).response.rcode).toBe(0);
   }, 60_000);
 
+  it('backs off when workers keep dying: each restart within a minute waits twice as long', async () => {
+    // The load test above killed one: the next two exits inside the minute wait 500 ms, then 1000 ms.
+    for (const [restarts, wait] of [[2, 500], [3, 1000]] as const) {
+      const { pids } = await workerStatus(multi);
+      process.kill(pids[1]!, 'SIGKILL');
+      await eventually(`restart ${restarts}`, () => workerStatus(multi), (w) => w.running === 2 && w.restarts === restarts);
+      expect(multi.log()).toMatch(new RegExp(`"event":"server.worker-exited","worker":\\d,"pid":${pids[1]},"code":null,"signal":"SIGKILL","restartInMs":${wait}`));
+    }
+  });
+
   it('takes the workers down with a killed primary: no orphans', async () => {
     const { pids } = await workerStatus(multi);
     expect(pids.every(alive)).toBe(true);
