@@ -161,9 +161,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
       ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
     };
-    dns = config.workers > 1
-      ? await startWorkerListeners(config, workerDeps, { tcpLimits: config.tcp })
-      : await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
+    if (config.workers > 1) {
+      const workers = await startWorkerListeners(config, workerDeps, { tcpLimits: config.tcp });
+      control.synchronizeWith(workers.sync);
+      dns = workers;
+    } else dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
     await surfaces.listen();
   } catch (error) {
     await dns.close();

@@ -12,6 +12,8 @@ import { WorkerPool, type WorkerPoolStatus } from './worker-pool.js';
 
 export interface WorkerListeners extends RunningDnsListeners {
   workers(): WorkerPoolStatus;
+  /** `WorkerPool.sync`: the workers in step with the primary (for the control API). */
+  sync(): Promise<void>;
 }
 
 export interface WorkerListenerDeps {
@@ -69,6 +71,7 @@ export async function startWorkerListeners(config: KeymasterConfig, deps: Worker
       return { ...t, udpQueries: t.udpQueries + u.udpQueries, dropped: t.dropped + u.dropped };
     },
     workers: () => pool.status(),
+    sync: () => pool.sync(),
   };
 }
 

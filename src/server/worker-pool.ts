@@ -19,6 +19,8 @@ import { recentExits, restartDelay } from './worker-restart-backoff.js';
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
 /** A worker not gone this long after being told to stop is killed. */
 const STOP_GRACE_MS = 3000;
+/** A worker that does not answer a sync in this long is not waited for (a wedged worker must not hang the control API). */
+const SYNC_GIVE_UP_MS = 2000;
 /** How often the cookie secret is compared with what the workers were sent (it rotates hourly at most). */
 const SECRET_CHECK_MS = 1000;
 
@@ -80,6 +82,9 @@ export class WorkerPool {
   private sentSecret: Uint8Array | undefined;
   private readonly secretTimer: NodeJS.Timeout | undefined;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private syncSeq = 0;
+  /** Per worker: the syncs it has not answered yet, by sequence number. */
+  private readonly syncs = new Map<Worker, Map<number, () => void>>();
   /** Per worker: its messages, one IPC message per turn of the event loop. */
   private readonly outboxes = new WeakMap<Worker, MessageBatcher<PrimaryMessage>>();
 
@@ -115,6 +120,43 @@ export class WorkerPool {
     return { configured: this.o.count, running: running.length, restarts: this.restarts, pids: running.map((s) => s.worker!.process.pid ?? 0) };
   }
 
+  /**
+   * Resolves once every running worker has applied what it was sent before (flushes) and reported
+   * its counters: the control API waits for it, so `cache flush` returns when no worker can answer
+   * from the flushed copy, and `status` counts every query already answered.
+   */
+  sync(): Promise<void> {
+    const workers = this.slots.filter((s) => s.ready && s.worker?.isConnected()).map((s) => s.worker!);
+    if (workers.length === 0) return Promise.resolve();
+    const seq = ++this.syncSeq;
+    return new Promise<void>((resolve) => {
+      let left = workers.length;
+      const guard = setTimeout(resolve, SYNC_GIVE_UP_MS);
+      const answered = (): void => {
+        if (--left > 0) return;
+        clearTimeout(guard);
+        resolve();
+      };
+      for (const worker of workers) {
+        let waiting = this.syncs.get(worker);
+        if (!waiting) this.syncs.set(worker, (waiting = new Map()));
+        waiting.set(seq, answered);
+        this.send(worker, { t: 'sync', seq });
+      }
+    });
+  }
+
+  /** A worker that answered, or exited: what it owed is settled. */
+  private synced(worker: Worker, seq?: number): void {
+    const waiting = this.syncs.get(worker);
+    if (!waiting) return;
+    for (const [s, answered] of waiting) {
+      if (seq !== undefined && s !== seq) continue;
+      waiting.delete(s);
+      answered();
+    }
+  }
+
   /** Stops every worker (told first, killed after a grace period). Safe to call more than once. */
   async close(): Promise<void> {
     this.stopping = true;
@@ -148,6 +190,8 @@ export class WorkerPool {
       });
       worker.on('error', (error) => logEvent(this.o.logger, 'server.worker-error', { worker: slot.number, ...errorFields(error) }, { level: 'warn' }));
       worker.on('exit', (code, signal) => {
+        this.synced(worker);
+        this.syncs.delete(worker);
         if (slot.worker === worker) {
           slot.worker = undefined;
           slot.ready = false;
@@ -213,6 +257,7 @@ export class WorkerPool {
         failed(error);
       }
     } else if (message.t === 'counters') this.add(message.counters);
+    else if (message.t === 'synced') this.synced(worker, message.seq);
   }
 
   private add(c: WorkerCounters): void {

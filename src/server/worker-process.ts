@@ -138,6 +138,10 @@ export class DnsWorker {
       case 'secrets':
         this.secrets?.update(message.secrets);
         return;
+      case 'sync':
+        this.report();
+        this.send({ t: 'synced', seq: message.seq });
+        return;
       case 'stop':
         void this.close().then(() => {
           this.report();

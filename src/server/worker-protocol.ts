@@ -37,6 +37,8 @@ export type PrimaryMessage =
   /** The primary flushed its response cache (a zone changed, `cache flush`, a policy change); no name: all. */
   | { readonly t: 'flush'; readonly name?: Uint8Array }
   | { readonly t: 'secrets'; readonly secrets: CookieSecretsMessage }
+  /** Report the counters now, then answer `synced`: every message before this one has been applied. */
+  | { readonly t: 'sync'; readonly seq: number }
   /** Close the sockets, report the last counters, exit. */
   | { readonly t: 'stop' };
 
@@ -58,7 +60,8 @@ export type WorkerMessage =
   | { readonly t: 'failed'; readonly address: string; readonly code: string | undefined; readonly message: string }
   /** A query the worker's cache could not answer, for the primary's query pipeline. */
   | { readonly t: 'query'; readonly id: number; readonly query: Uint8Array; readonly client: ClientInfo }
-  | { readonly t: 'counters'; readonly counters: WorkerCounters };
+  | { readonly t: 'counters'; readonly counters: WorkerCounters }
+  | { readonly t: 'synced'; readonly seq: number };
 
 /** Both ends check the shape's tag only: the other end is this same program. */
 function tagged(value: unknown): boolean {

@@ -140,9 +140,9 @@ describe.skipIf(!tools)('workers: 2 against workers: 1 on a private hierarchy', 
     const queriesBefore = (JSON.parse((await multi.cli(['status', '--json'])).stdout) as { resolver: { queries: number } }).resolver.queries;
     const N = 50;
     for (const a of await askMany(MULTI, 'host.a.test.', 'A', N)) expect(a).toHaveLength(1);
-    // The workers report every second: wait for the counts to arrive, not for a time.
-    await eventually('hits counted', () => metric(hits), (n) => n >= before + N);
-    await eventually('queries counted', async () => (JSON.parse((await multi.cli(['status', '--json'])).stdout) as { resolver: { queries: number } }).resolver.queries, (n) => n >= queriesBefore + N);
+    // A read of the control API first brings the workers' counters in: every answer already sent is counted.
+    expect(await metric(hits)).toBeGreaterThanOrEqual(before + N);
+    expect((JSON.parse((await multi.cli(['status', '--json'])).stdout) as { resolver: { queries: number } }).resolver.queries).toBeGreaterThanOrEqual(queriesBefore + N);
     expect(await metric(/^keymaster_workers (\d+)$/m)).toBe(2);
     expect(await metric(/^keymaster_worker_restarts_total (\d+)$/m)).toBe(0);
   });

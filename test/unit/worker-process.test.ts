@@ -40,11 +40,13 @@ function lab() {
   const secrets = { current: () => secret, previous: () => undefined };
   const pipeline = new QueryPipeline({ resolver, recursionAllow: [parseCidr('127.0.0.0/8')], clock, logger, cookies: new ServerCookies(secrets, clock) });
   const forwarded: WorkerMessage[] = [];
+  /** Everything else the worker sent (counters, synced). */
+  const others: WorkerMessage[] = [];
   let worker: DnsWorker;
   const send = (message: WorkerMessage): void => {
     const m = structuredClone(message);
     if (m.t === 'batch') return m.messages.forEach(send);
-    if (m.t !== 'query') return;
+    if (m.t !== 'query') return void others.push(m);
     forwarded.push(m);
     const result = pipeline.handle(m.query, m.client);
     const reply = (response: unknown) => worker.onMessage(structuredClone({ t: 'answer', id: m.id, response: response as Uint8Array | undefined }));
@@ -61,7 +63,7 @@ function lab() {
     stored: (key, name, wire, ttl) => worker.onMessage(structuredClone({ t: 'store', key, name: name.wire, wire, ttl })),
     flushed: (name) => worker.onMessage(structuredClone(name ? { t: 'flush', name: name.wire } : { t: 'flush' })),
   };
-  return { clock, pipeline, worker, forwarded, resolved };
+  return { clock, pipeline, worker, forwarded, others, resolved };
 }
 
 function query(name: string, options: { id?: number; cookie?: Uint8Array } = {}): Uint8Array {
@@ -174,5 +176,16 @@ describe('DnsWorker', () => {
     worker.onMessage({ t: 'answer', id: first.id, response: undefined });
     await pending[0];
     expect(isPendingResult(worker.handle(query('one-more.example.'), client))).toBe(true);
+  });
+
+  it('answers a sync after what came before it: the counters so far, then synced', async () => {
+    const l = lab();
+    open = l.worker;
+    await answer(l.worker, query('www.example.'));
+    expect(l.worker.handle(query('www.example.'), client)).toBeInstanceOf(Uint8Array);
+    l.worker.onMessage({ t: 'sync', seq: 7 });
+    expect(l.others.map((m) => m.t)).toEqual(['counters', 'synced']);
+    expect(l.others[0]).toMatchObject({ counters: { queries: 1, cachedResponses: 1, hitsByRcode: expect.arrayContaining([1]) } });
+    expect(l.others[1]).toEqual({ t: 'synced', seq: 7 });
   });
 });
