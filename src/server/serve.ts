@@ -155,14 +155,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await control.start();
   try {
-    // workers > 1: UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
-    const workerDeps = {
-      handle: surfaces.handle, pipeline, clock: systemClock, logger,
-      ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
-      ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
-    };
     if (config.workers > 1) {
-      const workers = await startWorkerListeners(config, workerDeps, { tcpLimits: config.tcp });
+      // UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
+      const workers = await startWorkerListeners(config, {
+        handle: surfaces.handle, pipeline, clock: systemClock, logger,
+        ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
+        ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
+      }, { tcpLimits: config.tcp });
       control.synchronizeWith(workers.sync);
       dns = workers;
     } else dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
