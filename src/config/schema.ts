@@ -241,6 +241,8 @@ export interface KeymasterConfig {
   readonly console: boolean;
   /** The console (and the control API under it) also over HTTPS on these addresses; needs `tls`. */
   readonly consoleListen: readonly SocketAddress[];
+  /** DNS worker processes answering UDP (docs/workers.md); 1: the single process. Default: the number of cores. */
+  readonly workers: number;
 }
 
 export interface TlsFilesConfig {
@@ -462,6 +464,7 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   console: withDefault(boolean(), CONFIG_DEFAULTS.console),
   consoleListen: withDefault(listOf(socketAddress(8443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.consoleListen),
   tsigKeys: withDefault(listOf(tsigKeySchema, { unique: { key: (k) => k.name, field: 'name' } }), CONFIG_DEFAULTS.tsigKeys),
+  workers: withDefault(integer(1, 256), CONFIG_DEFAULTS.workers),
 }, (config, report) => {
   // Every key a zone names must be defined: in tsigKeys or in some zone's update.keys.
   const known = new Set([...config.tsigKeys.map((k) => k.name), ...config.zones.flatMap((z) => z.update?.keys.map((k) => k.name) ?? [])]);

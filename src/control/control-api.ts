@@ -60,6 +60,8 @@ export class ControlApi {
   private server: Server | undefined;
   private token: string | undefined;
   private boundAddress: SocketAddress | undefined;
+  /** Brings the other processes in step (the DNS workers: flushes applied, counters in); see `synchronizeWith`. */
+  private synchronize: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: ControlApiOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -79,6 +81,14 @@ export class ControlApi {
   registerRawRoute(path: string, handler: RawRouteHandler): void {
     if (this.rawRoutes.has(path)) throw new Error(`raw route ${path} is already registered`);
     this.rawRoutes.set(path, handler);
+  }
+
+  /**
+   * Awaited before a read (so counters kept in other processes are in) and after a change (so what
+   * it flushed is flushed everywhere before the caller hears it is done): docs/workers.md.
+   */
+  synchronizeWith(synchronize: () => Promise<void>): void {
+    this.synchronize = synchronize;
   }
 
   /** Lets requests without an Authorization header in by other means; it throws ControlError to refuse. */
@@ -171,6 +181,7 @@ export class ControlApi {
     const raw = this.rawRoutes.get((req.url ?? '/').split('?')[0]!);
     if (raw) {
       try {
+        await this.synchronize?.();
         await raw(req, res);
       } catch (error) {
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
@@ -220,7 +231,9 @@ export class ControlApi {
       query: url.searchParams,
       body: await readJsonBody(req, this.maxBodyBytes),
     };
+    if (method === 'GET') await this.synchronize?.();
     const result = await match.handler(request);
+    if (method !== 'GET') await this.synchronize?.();
     if (result instanceof ControlResponse) return { status: result.status, body: result.body };
     return result === undefined ? { status: 204, body: undefined } : { status: 200, body: result };
   }

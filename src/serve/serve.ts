@@ -8,6 +8,8 @@ import { registerExplainRoute } from '../control/explain-route.js';
 import { createResolverService, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { registerCacheRoutes } from '../control/cache-routes.js';
 import { localZonesStatus, resolverStatus } from '../metrics/resolver-status.js';
+import { startWorkerListeners } from '../workers/worker-listeners.js';
+import type { WorkerPoolStatus } from '../workers/worker-pool.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
@@ -18,7 +20,7 @@ import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-serv
 import { registerStatusRoute } from '../control/status-route.js';
 import type { ListenerInfo } from '../control-contract/status.js';
 import { openRecursionPrefixes } from './open-recursion.js';
-import { tuneHeapForBoundedMemory } from './heap-tuning.js';
+import { tuneHeapForBoundedMemory } from '../workers/heap-tuning.js';
 import { registerZoneRoutes } from '../control/zone-routes.js';
 import { ZoneService } from '../authority/zone-service.js';
 import { KEYMASTER_VERSION } from '../version.js';
@@ -128,9 +130,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats; workers?: () => WorkerPoolStatus } = { listeners: [], close: async () => {} };
   const surfaces = registerOperatorSurfaces(control, config, {
-    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
+    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(), workers: () => dns.workers?.(),
   });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
@@ -150,12 +152,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     listeners,
     resolver: () => resolverStatus(pipeline),
     localZones: () => localZonesStatus(locallyServed),
+    workers: () => dns.workers?.(),
     now: Date.now,
   });
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
+    if (config.workers > 1) {
+      // UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
+      const workers = await startWorkerListeners(config, {
+        handle: surfaces.handle, pipeline, clock: systemClock, logger,
+        ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
+        ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
+      }, { tcpLimits: config.tcp });
+      control.synchronizeWith(workers.sync);
+      dns = workers;
+    } else dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
     await surfaces.listen();
   } catch (error) {
     await dns.close();

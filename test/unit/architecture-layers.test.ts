@@ -35,8 +35,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   metrics: ['wire', 'clock', 'config', 'server', 'control-contract', 'resolver', 'trust', 'authority', 'version'],
   // The control API's HTTP layer: routes that call the domains, the console, the metrics endpoint.
   control: ['wire', 'crypto', 'config', 'logging', 'clock', 'storage', 'store', 'control-contract', 'server', 'metrics', 'resolver', 'trust', 'authority', 'policy', 'version'],
+  // The process model: the DNS worker processes (node:cluster) and their supervisor in the primary.
+  workers: ['wire', 'clock', 'config', 'logging', 'server', 'cookies', 'resolver', 'control-contract'],
   // The composition root: builds every part from the config and wires them together.
-  serve: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster', 'cookies', 'control-contract', 'server', 'metrics', 'control', 'version'],
+  serve: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster', 'cookies', 'control-contract', 'server', 'metrics', 'control', 'version', 'workers'],
   version: [],
   // The command: a client of the control contract, and `serve`. Besides: config (loading, durations),
   // logging and serve (`keymaster serve`), init (storage, store: the state directory), the `query`
