@@ -37,11 +37,31 @@ export interface StoredDocument<T> {
   readonly revision: number;
   /** Read from an earlier version's document (it is rewritten in the current one on next write). */
   readonly upgraded?: boolean;
+  /**
+   * Where the store can tell: a mark of this incarnation of the key (etcd: its create revision),
+   * different after the key is deleted and written again, so a guard can tell a role that lapsed
+   * and was taken by another server from the one it read. Absent in the file store.
+   */
+  readonly created?: number;
+}
+
+/**
+ * A condition on another key, checked atomically with the write it guards (fencing: a key-state
+ * write lands only while this server still holds the role key it read).
+ */
+export interface WriteGuard {
+  readonly key: string;
+  /** The revision the key must be at (0: it must not exist). */
+  readonly revision: number;
+  /** When given, the key's `created` mark must be this too (stores without marks refuse such a guard). */
+  readonly created?: number;
 }
 
 export interface WriteOptions {
   /** Compare-and-swap: refuse the write unless the stored revision is this (0: the key must not exist). */
   readonly expectRevision?: number;
+  /** Every guard must hold when the write is applied, or it is refused with code 'conflict'. */
+  readonly guard?: readonly WriteGuard[];
 }
 
 export interface DocumentChange {
@@ -68,7 +88,8 @@ export interface DocumentStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'damaged' | 'conflict' | 'invalid-key' | 'io';
+/** 'unavailable': the store cannot be reached (etcd lost its quorum or is down); nothing was changed. */
+export type StoreErrorCode = 'damaged' | 'conflict' | 'invalid-key' | 'io' | 'unavailable';
 
 /** A store that cannot do what was asked; `where` names the file or key, `code` is stable for callers. */
 export class StoreError extends Error {
