@@ -37,12 +37,6 @@ export interface StoredDocument<T> {
   readonly revision: number;
   /** Read from an earlier version's document (it is rewritten in the current one on next write). */
   readonly upgraded?: boolean;
-  /**
-   * Where the store can tell: a mark of this incarnation of the key (etcd: its create revision),
-   * different after the key is deleted and written again, so a guard can tell a role that lapsed
-   * and was taken by another server from the one it read. Absent in the file store.
-   */
-  readonly created?: number;
 }
 
 /**
@@ -53,7 +47,11 @@ export interface WriteGuard {
   readonly key: string;
   /** The revision the key must be at (0: it must not exist). */
   readonly revision: number;
-  /** When given, the key's `created` mark must be this too (stores without marks refuse such a guard). */
+  /**
+   * When given, the key's incarnation must be this too (etcd: its create revision, which changes
+   * when the key is deleted and written again), so a role that lapsed and was taken by another
+   * server never passes for the one read. The file store keeps no such mark and refuses it.
+   */
   readonly created?: number;
 }
 
