@@ -250,6 +250,31 @@ export class PolicyService {
     });
   }
 
+  /**
+   * The store's rules changed under us (cluster mode: another server's `policy add`, seen through
+   * the store's watch): the table follows the store, with the same events and change listeners.
+   */
+  reloadFromStore(): Promise<void> {
+    return this.serialise(async () => {
+      const now = this.now;
+      const next = new Map((await this.store.load()).filter((r) => !isExpired(r, now)).map((r) => [r.namespace, r]));
+      for (const [ns, old] of this.storeRules)
+        if (!next.has(ns)) {
+          this.table.delete(ns, 'store');
+          logEvent(this.options.logger, 'policy.rule-removed', { ...describe(old), reason: 'removed on another server' });
+          this.notify({ kind: 'removed', namespace: ns, rule: old });
+        }
+      for (const [ns, rule] of next)
+        if (JSON.stringify(this.storeRules.get(ns)) !== JSON.stringify(rule)) {
+          this.table.set(rule);
+          logEvent(this.options.logger, 'policy.rule-added', { ...describe(rule), reason: 'added on another server' });
+          this.notify({ kind: 'added', namespace: ns, rule });
+        }
+      this.storeRules = next;
+      this.armSweep();
+    });
+  }
+
   /** The rule in force for the namespace now (after a store rule went: the config rule it hid, if any). */
   private inForce(namespace: string): PolicyRuleEntry | undefined {
     const rule = this.table.get(namespace);

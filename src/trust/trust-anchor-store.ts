@@ -226,6 +226,25 @@ export class TrustAnchorStore implements TrustAnchorSource {
     }
   }
 
+  /**
+   * Takes the stored document as it is now, after another server wrote it (cluster mode: the
+   * store's watch). Changes of ours not yet written win (they are written next, over it); a
+   * damaged document is refused and what is in memory stays. Resolves whether anything was taken.
+   */
+  reload(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.closed || this.writtenVersion < this.version) return false;
+      const doc = await this.options.documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT);
+      if (!doc) return false;
+      this.points.clear();
+      for (const tp of doc.value.trustPoints) this.points.set(tp.zone, tp);
+      this.imports.clear();
+      for (const r of doc.value.configImports) this.imports.set(r.file, r);
+      this.cache = undefined;
+      return true;
+    });
+  }
+
   /** Writes what is pending (one attempt if writes are failing), then stops retrying. */
   async close(): Promise<void> {
     this.retry?.cancel();
