@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
+import type { ClusterConfig } from '../config/cluster-schema.js';
 
 export interface EtcdConnectionOptions {
   /** Client URLs of the members (`http://10.0.0.1:2379`, `https://…` with TLS). */
@@ -33,4 +34,10 @@ export function connectEtcd(options: EtcdConnectionOptions): Etcd3 {
     };
   }
   return new Etcd3(config);
+}
+
+/** The connection options of `cluster.etcd`. */
+export function etcdConnection(config: ClusterConfig, endpoints = config.etcd.endpoints, callTimeoutMs = config.etcd.callTimeout * 1000): EtcdConnectionOptions {
+  const tls = config.etcd.tls;
+  return { endpoints, callTimeoutMs, ...(tls ? { tls: { ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) } } : {}) };
 }

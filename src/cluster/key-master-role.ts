@@ -109,7 +109,7 @@ export class KeyMasterRoles {
       });
     const kv = res.succeeded ? await this.fetch(key) : res.responses[0]?.response_range?.kvs[0];
     if (kv) this.apply(kv);
-    if (res.succeeded) this.options.log?.info({ event: 'key_master_acquired', zone: normalise(zone), server: this.lease.name }, 'Key Master role taken');
+    if (res.succeeded) this.options.log?.info({ event: 'key-master.acquired', zone: normalise(zone), server: this.lease.name }, 'Key Master role taken');
     return kv?.value.toString() ?? this.lease.name;
   }
 
@@ -149,7 +149,7 @@ export class KeyMasterRoles {
     if (!res.succeeded) throw new ClusterError('not-holder', `${z}: the role or ${target} changed meanwhile; nothing was transferred`);
     const kv = await this.fetch(key);
     if (kv) this.apply(kv);
-    this.options.log?.info({ event: 'key_master_transferred', zone: z, from: this.lease.name, to: target }, 'Key Master role transferred');
+    this.options.log?.info({ event: 'key-master.transferred', zone: z, from: this.lease.name, to: target }, 'Key Master role transferred');
   }
 
   /** The guard of a key-state write for `zone`; throws 'not-holder' unless `isHeld(zone)`. */
@@ -207,7 +207,7 @@ export class KeyMasterRoles {
     const state = this.roles.get(zone);
     if (state && state.created > Number(kv.mod_revision)) return;
     this.roles.delete(zone);
-    this.options.log?.info({ event: 'key_master_vacant', zone }, 'Key Master role vacant (its holder lease expired or was revoked)');
+    this.options.log?.info({ event: 'key-master.vacant', zone }, 'Key Master role vacant (its holder lease expired or was revoked)');
     if (this.options.autoFailover && this.followed.has(zone)) void this.acquire(zone).catch((error: unknown) => this.warnFailover(zone, error));
   }
 
@@ -217,7 +217,7 @@ export class KeyMasterRoles {
   }
 
   private warnFailover(zone: string, error: unknown): void {
-    this.options.log?.warn({ event: 'key_master_failover_failed', zone, error: (error as Error).message }, 'could not take the vacant Key Master role');
+    this.options.log?.warn({ event: 'key-master.failover-failed', zone, error: (error as Error).message }, 'could not take the vacant Key Master role');
   }
 
   private async fetch(key: string): Promise<IKeyValue | undefined> {

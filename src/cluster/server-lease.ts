@@ -116,7 +116,7 @@ export class ServerLease extends EventEmitter {
     this.lease = lease;
     this.leaseId = id;
     this.validity.confirmed(sentAt, this.options.ttlSeconds);
-    this.options.log?.info({ event: 'cluster_lease_granted', server: this.name, lease: id, ttl: this.options.ttlSeconds }, 'cluster lease granted');
+    this.options.log?.info({ event: 'cluster.lease-granted', server: this.name, lease: id, ttl: this.options.ttlSeconds }, 'cluster lease granted');
   }
 
   private async keepAlive(): Promise<void> {
@@ -128,7 +128,7 @@ export class ServerLease extends EventEmitter {
       this.validity.confirmed(sentAt, Number(res.TTL));
     } catch (error) {
       if (error instanceof EtcdLeaseInvalidError) await this.renew();
-      else this.options.log?.warn({ event: 'cluster_keepalive_failed', server: this.name, error: (error as Error).message }, 'cluster lease keep-alive failed');
+      else this.options.log?.warn({ event: 'cluster.keepalive-failed', server: this.name, error: (error as Error).message }, 'cluster lease keep-alive failed');
     } finally {
       this.inFlight = false;
     }
@@ -137,13 +137,13 @@ export class ServerLease extends EventEmitter {
   /** The lease expired (we were cut off or frozen past it): everything it held is gone; start again. */
   private async renew(): Promise<void> {
     this.validity.lost();
-    this.options.log?.warn({ event: 'cluster_lease_lost', server: this.name, lease: this.leaseId }, 'cluster lease lost: every role it held is free');
+    this.options.log?.warn({ event: 'cluster.lease-lost', server: this.name, lease: this.leaseId }, 'cluster lease lost: every role it held is free');
     this.emit('lost');
     try {
       await this.register();
       this.emit('renewed');
     } catch (error) {
-      this.options.log?.warn({ event: 'cluster_lease_regrant_failed', server: this.name, error: (error as Error).message }, 'cluster lease could not be granted again');
+      this.options.log?.warn({ event: 'cluster.lease-regrant-failed', server: this.name, error: (error as Error).message }, 'cluster lease could not be granted again');
     }
   }
 }

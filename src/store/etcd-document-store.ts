@@ -160,10 +160,10 @@ export class EtcdDocumentStore implements DocumentStore {
           this.etcdWatchers.add(w);
           w.on('put', (kv) => onChange(kv, false));
           w.on('delete', (kv) => onChange(kv, true));
-          w.on('disconnected', (error) => this.log?.warn({ event: 'cluster_watch_disconnected', prefix, error: error.message }, 'etcd watch lost its connection; it resumes when etcd answers'));
-          w.on('error', (error) => this.log?.warn({ event: 'cluster_watch_error', prefix, error: error.message }, 'etcd watch failed'));
+          w.on('disconnected', (error) => this.log?.warn({ event: 'cluster.watch-disconnected', prefix, error: error.message }, 'etcd watch lost its connection; it resumes when etcd answers'));
+          w.on('error', (error) => this.log?.warn({ event: 'cluster.watch-error', prefix, error: error.message }, 'etcd watch failed'));
         },
-        (error: unknown) => this.log?.warn({ event: 'cluster_watch_error', prefix, error: (error as Error).message }, 'etcd watch could not be created'),
+        (error: unknown) => this.log?.warn({ event: 'cluster.watch-error', prefix, error: (error as Error).message }, 'etcd watch could not be created'),
       );
     return () => {
       stopped = true;
