@@ -26,9 +26,6 @@ function zoneLabel(zone: string): string {
   return absolute === '.' ? '_root.' : absolute;
 }
 
-/** Server names: what `cluster.name` may be (they become etcd keys and appear in logs). */
-export const SERVER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 export type ClusterErrorCode = 'held' | 'not-holder' | 'unknown-server' | 'name-taken' | 'lease-lost' | 'unavailable';
 
 /** A cluster operation refused; `code` is stable for callers (the control API maps it to HTTP). */

@@ -1,4 +1,3 @@
-import { SERVER_NAME } from '../cluster/cluster-keys.js';
 import { boolean, fail, listOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
 import { duration, filePath } from './value-schemas.js';
 
@@ -37,6 +36,9 @@ export interface KeyMasterClusterConfig {
   /** Take a zone's Key Master role by itself once the holder's lease has expired. */
   readonly autoFailover: boolean;
 }
+
+/** Server names: what `cluster.name` may be (they become etcd keys and appear in logs), as host names. */
+export const SERVER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export const CLUSTER_DEFAULTS = {
   prefix: '/keymaster/',

@@ -11,7 +11,7 @@ import { registerPolicyRoutes } from './policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import { startCluster } from '../cluster/cluster-runtime.js';
-import { registerClusterRoute } from '../control/cluster-route.js';
+import { registerClusterRoute } from './cluster-route.js';
 import { POLICY_STORE_KEY } from '../policy/policy-store.js';
 import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
 import { createScheduler } from '../scheduler.js';

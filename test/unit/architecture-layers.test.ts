@@ -24,11 +24,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   trust: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   // authority reads its zones' own config section (ZoneConfig, ACL prefixes): config/ is below it.
   authority: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
-  cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire'],
+  // cluster reads its own config section (the ClusterConfig type).
+  cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire', 'config'],
   server: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster'],
   // The CLI should need only the control contract and `serve`; it still reads some domain types
   // (listed here so that no new arrow appears unnoticed).
-  cli: ['server', 'config', 'logging', 'wire', 'clock', 'crypto', 'trust', 'resolver', 'authority', 'policy', 'storage'],
+  cli: ['server', 'config', 'logging', 'wire', 'clock', 'crypto', 'trust', 'resolver', 'authority', 'policy', 'storage', 'cluster'],
 };
 
 const SRC = resolve('src');

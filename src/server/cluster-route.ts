@@ -2,7 +2,7 @@
  * `GET /v1/cluster` → 200 ClusterStatus (`keymaster cluster status`). A server without a
  * `cluster:` section answers 409 `not-clustered`; etcd unreachable is 503 `unavailable`.
  */
-import { ControlError, type ControlRouter } from '../server/control-router.js';
+import { ControlError, type ControlRouter } from './control-router.js';
 import { StoreError } from '../store/document-store.js';
 import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 
