@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { ClusterError } from '../../src/cluster/cluster-keys.js';
 import { StoreError } from '../../src/store/document-store.js';
 import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.js';
@@ -25,7 +26,7 @@ describe.skipIf(!enabled)('Key Master role through etcd leases', () => {
   const nodes: ClusterNode[] = [];
   const holders: RoleHolderProcess[] = [];
 
-  async function node(prefix: string, name: string, options: { ttlSeconds?: number; autoFailover?: boolean } = {}): Promise<ClusterNode> {
+  async function node(prefix: string, name: string, options: { ttlSeconds?: number; autoFailover?: boolean; clock?: ManualClock } = {}): Promise<ClusterNode> {
     const n = await startClusterNode(cluster.endpoints, prefix, name, options);
     nodes.push(n);
     return n;
@@ -45,6 +46,24 @@ describe.skipIf(!enabled)('Key Master role through etcd leases', () => {
     for (const n of nodes) await n.close().catch(() => undefined);
     await cluster?.destroy();
   });
+
+  it('isHeld is false the moment the lease is in doubt on the injectable clock (no key action), true again once a later keep-alive is confirmed', async () => {
+    const prefix = testPrefix();
+    const clock = new ManualClock(Date.now());
+    const a = await node(prefix, 'ns1', { ttlSeconds: 3, clock });
+    await a.roles.acquire(ZONE);
+    expect(a.roles.isHeld(ZONE)).toBe(true);
+    clock.advance(2000 - 1); // TTL 3 s less the 1 s margin, less 1 ms
+    expect(a.roles.isHeld(ZONE)).toBe(true);
+    clock.advance(1);
+    expect(a.lease.inDoubt()).toBe(true);
+    expect(a.roles.isHeld(ZONE)).toBe(false);
+    expect(await failure(a.roles.fencedWrite(ZONE, 'keys/example.', COUNTER, { count: 1, note: '' }))).toMatchObject({ code: 'not-holder' });
+    expect(await failure(a.roles.acquire('other.'))).toMatchObject({ code: 'lease-lost' });
+    // The next keep-alive (every TTL/3) is sent at the clock's "now": confirmed, the doubt is over.
+    await expect.poll(() => a.roles.isHeld(ZONE), { timeout: 10_000, interval: 100 }).toBe(true);
+    await a.roles.fencedWrite(ZONE, 'keys/example.', COUNTER, { count: 1, note: '' });
+  }, 30_000);
 
   it('transfer: the holder hands the role over at the safe point; its old fence no longer writes', async () => {
     const prefix = testPrefix();

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { systemClock } from '../../src/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { connectEtcd } from '../../src/cluster/etcd-client.js';
 import { KeyMasterRoles } from '../../src/cluster/key-master-role.js';
 import { ServerLease } from '../../src/cluster/server-lease.js';
@@ -25,11 +25,11 @@ export function testPrefix(): string {
   return `/keymaster-test/${randomBytes(6).toString('hex')}/`;
 }
 
-export async function startClusterNode(endpoints: readonly string[], prefix: string, name: string, options: { ttlSeconds?: number; autoFailover?: boolean } = {}): Promise<ClusterNode> {
+export async function startClusterNode(endpoints: readonly string[], prefix: string, name: string, options: { ttlSeconds?: number; autoFailover?: boolean; clock?: Clock } = {}): Promise<ClusterNode> {
   const client = connectEtcd({ endpoints, callTimeoutMs: 1500 });
   const ns = client.namespace(prefix);
   const store = await EtcdDocumentStore.open(ns, prefix, `etcd ${prefix}`);
-  const lease = new ServerLease(ns, { name, ttlSeconds: options.ttlSeconds ?? 3, clock: systemClock });
+  const lease = new ServerLease(ns, { name, ttlSeconds: options.ttlSeconds ?? 3, clock: options.clock ?? systemClock });
   await lease.start();
   const roles = await KeyMasterRoles.start(ns, store, lease, { autoFailover: options.autoFailover ?? false });
   return {
