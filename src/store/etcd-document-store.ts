@@ -1,7 +1,4 @@
 import type { IKeyValue, Namespace, Watcher } from 'etcd3';
-
-type Operation = ReturnType<Namespace['put']> | ReturnType<Namespace['delete']>;
-type TxnResult = Awaited<ReturnType<ReturnType<Namespace['if']>['commit']>>;
 import { decodeEnvelope, encodeEnvelope } from './document-envelope.js';
 import {
   type DocumentChange,
@@ -14,6 +11,9 @@ import {
   checkKey,
 } from './document-store.js';
 import { storeErrorOf } from './etcd-errors.js';
+
+type Operation = ReturnType<Namespace['put']> | ReturnType<Namespace['delete']>;
+type TxnResult = Awaited<ReturnType<ReturnType<Namespace['if']>['commit']>>;
 
 /** How many revisions this handle wrote are remembered, so their watch events are not told twice. */
 const OWN_REVISIONS_KEPT = 4096;
