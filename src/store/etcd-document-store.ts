@@ -39,6 +39,8 @@ export class EtcdDocumentStore implements DocumentStore {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly watchers = new Set<{ prefix: string; listener: (change: DocumentChange) => void }>();
   private readonly ownRevisions = new Set<string>();
+  /** The version of each key as this handle last saw it: a plain write tries it first and reads only after a conflict. */
+  private readonly versions = new Map<string, number>();
   private readonly etcdWatchers = new Set<Watcher>();
   /** The highest etcd revision this handle has seen: a watch starts after it, so it misses nothing written since. */
   private seenRevision = 0;
@@ -82,12 +84,13 @@ export class EtcdDocumentStore implements DocumentStore {
       // Without expectRevision a write is compare-and-swap in a loop: the envelope carries the
       // revision it will have, so the put must land on exactly the version it was made for.
       for (;;) {
-        const current = options.expectRevision ?? (await this.version(key, where));
+        const current = options.expectRevision ?? this.versions.get(key) ?? (await this.version(key, where));
         const revision = current + 1;
         const text = encodeEnvelope(type, value, revision);
         const res = await this.transact(key, current, options, [this.ns.put(key).value(text)], where);
         if (res.succeeded) {
           this.own(res.header.revision);
+          this.versions.set(key, revision);
           this.notify({ key, revision });
           return { value, revision };
         }
@@ -95,6 +98,7 @@ export class EtcdDocumentStore implements DocumentStore {
         const now = await this.fetch(key, where);
         if (now && Number(now.version) === revision && now.value.toString() === text) {
           this.own(now.mod_revision);
+          this.versions.set(key, revision);
           this.notify({ key, revision });
           return { value, revision };
         }
@@ -107,15 +111,17 @@ export class EtcdDocumentStore implements DocumentStore {
     const where = this.locate(key);
     return this.serialised(key, async () => {
       for (;;) {
-        const current = options.expectRevision ?? (await this.version(key, where));
+        const current = options.expectRevision ?? this.versions.get(key) ?? (await this.version(key, where));
         // Deleting nothing still checks the guards, in a transaction of no operations.
         const res = await this.transact(key, current, options, current === 0 ? [] : [this.ns.delete().key(key)], where);
         if (res.succeeded) {
+          this.versions.set(key, 0);
           if (current === 0) return false;
           this.own(res.header.revision);
           this.notify({ key });
           return true;
         }
+        this.versions.delete(key);
         await this.explainConflict(where, options);
       }
     });
@@ -188,6 +194,7 @@ export class EtcdDocumentStore implements DocumentStore {
     try {
       const res = await this.ns.get(checkKey(key)).exec();
       this.see(res.header.revision);
+      this.versions.set(key, Number(res.kvs[0]?.version ?? 0));
       return res.kvs[0];
     } catch (error) {
       throw storeErrorOf(error, where);

@@ -67,6 +67,20 @@ describe.skipIf(!enabled)('etcd store', () => {
     await Promise.all([writer, ...readers].map((s) => s.close()));
   });
 
+  it('two servers writing one key at once: every write lands once, with its own revision; stale views are corrected, never trusted', async () => {
+    const prefix = `/keymaster-test/${randomBytes(6).toString('hex')}/`;
+    const [one, two] = await Promise.all([0, 2].map((i) => openStore(client([cluster.endpoints[i]!]), prefix)));
+    const writes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? one! : two!).write('policy', COUNTER, { count: i, note: i % 2 ? 'one' : 'two' })));
+    expect(writes.map((w) => w.revision).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect((await one!.read('policy', COUNTER))?.revision).toBe(40);
+    // Whatever version each handle last saw, a write lands on the current one.
+    expect((await two!.write('policy', COUNTER, { count: 99, note: 'two' })).revision).toBe(41);
+    expect(await one!.delete('policy')).toBe(true);
+    expect(await two!.delete('policy')).toBe(false); // it thought the key was there
+    expect((await two!.write('policy', COUNTER, { count: 1, note: 'again' })).revision).toBe(1);
+    await Promise.all([one!.close(), two!.close()]);
+  });
+
   it('a guard on a key deleted and created again (`created`) is refused, as a deposed role holder is', async () => {
     const prefix = `/keymaster-test/${randomBytes(6).toString('hex')}/`;
     const store = await openStore(client(cluster.endpoints), prefix);
