@@ -116,6 +116,21 @@ describe.skipIf(!enabled)('etcd store', () => {
     await Promise.all([store.close(), onRejoined.close()]);
   }, 60_000);
 
+  it('one member frozen (SIGSTOP, a hung host): writes go on through the others; thawed, it catches up', async () => {
+    const prefix = `/keymaster-test/${randomBytes(6).toString('hex')}/`;
+    const store = await openStore(client(cluster.endpoints, 1000), prefix);
+    await store.write('policy', COUNTER, { count: 1, note: '' });
+    cluster.freeze(1);
+    try {
+      for (let i = 2; i <= 6; i++) expect((await store.write('policy', COUNTER, { count: i, note: '' })).revision).toBe(i);
+    } finally {
+      cluster.thaw(1);
+    }
+    const onThawed = await openStore(client([cluster.endpoints[1]!]), prefix);
+    await expect.poll(async () => (await onThawed.read('policy', COUNTER).catch(() => undefined))?.revision, { timeout: 15_000, interval: 250 }).toBe(6);
+    await Promise.all([store.close(), onThawed.close()]);
+  }, 90_000);
+
   it('all members stopped: writes and reads reject as unavailable, naming the key; back up, all resumes', async () => {
     const prefix = `/keymaster-test/${randomBytes(6).toString('hex')}/`;
     const store = await openStore(client(cluster.endpoints, 1000), prefix);
