@@ -67,7 +67,14 @@ export class KeyMasterRoles {
         throw storeErrorOf(error, `etcd keys under ${KEY_MASTER_ROLES}`);
       });
     for (const kv of res.kvs) roles.apply(kv);
-    roles.watcher = await ns.watch().prefix(KEY_MASTER_ROLES).startRevision(String(Number(res.header.revision) + 1)).create();
+    roles.watcher = await ns
+      .watch()
+      .prefix(KEY_MASTER_ROLES)
+      .startRevision(String(Number(res.header.revision) + 1))
+      .create()
+      .catch((error: unknown) => {
+        throw storeErrorOf(error, `etcd watch of ${KEY_MASTER_ROLES}`);
+      });
     roles.watcher.on('put', (kv) => roles.apply(kv));
     roles.watcher.on('delete', (kv) => roles.vacated(kv));
     lease.on('renewed', roles.onRenewed);

@@ -29,7 +29,7 @@ export async function startClusterNode(endpoints: readonly string[], prefix: str
   const client = connectEtcd({ endpoints, callTimeoutMs: 1500 });
   const ns = client.namespace(prefix);
   const store = await EtcdDocumentStore.open(ns, prefix, `etcd ${prefix}`);
-  const lease = new ServerLease(ns, { name, ttlSeconds: options.ttlSeconds ?? 3, clock: options.clock ?? systemClock });
+  const lease = new ServerLease(ns, { name, ttlSeconds: options.ttlSeconds ?? 6, clock: options.clock ?? systemClock });
   await lease.start();
   const roles = await KeyMasterRoles.start(ns, store, lease, { autoFailover: options.autoFailover ?? false });
   return {
