@@ -6,6 +6,7 @@ import { type ClusterStatus, clusterStatus } from './cluster-status.js';
 import { connectEtcd, etcdConnection } from './etcd-client.js';
 import { readKeyEncryptionKey } from './key-encryption-key.js';
 import { KeyMasterRoles } from './key-master-role.js';
+import { TransferRequests } from './key-master-requests.js';
 import { ServerLease } from './server-lease.js';
 
 type Log = { info(o: object, m?: string): void; warn(o: object, m?: string): void };
@@ -21,6 +22,8 @@ export interface ClusterRuntime {
   readonly documents: EtcdDocumentStore;
   readonly lease: ServerLease;
   readonly roles: KeyMasterRoles;
+  /** `zone key-master ZONE SERVER` from any primary: carried out by the holder at its safe point. */
+  readonly requests: TransferRequests;
   /** The key-encryption key (sealing private keys in etcd), when `cluster.keyEncryptionKey` is set. */
   readonly keyEncryptionKey: Buffer | undefined;
   status(): Promise<ClusterStatus>;
@@ -42,12 +45,14 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     const lease = new ServerLease(ns, { name: config.name, ttlSeconds: config.keyMaster.leaseTtl, clock: deps.clock, log: deps.log });
     await lease.start();
     const roles = await KeyMasterRoles.start(ns, documents, lease, { autoFailover: config.keyMaster.autoFailover, log: deps.log });
+    const requests = await TransferRequests.start(ns, roles, lease, deps.log);
     deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
     return {
       name: config.name,
       documents,
       lease,
       roles,
+      requests,
       keyEncryptionKey,
       status: () => clusterStatus(client, ns, { config, lease, roles, clock: deps.clock }),
       follow(key, what, reload) {
@@ -59,6 +64,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
         });
       },
       async stop() {
+        await requests.close();
         await roles.close();
         await lease.stop();
         await documents.close();

@@ -109,12 +109,12 @@ export class KeyMasterRoles {
     const res = await this.ns
       .if(key, 'Create', '==', 0)
       .then(this.ns.put(key).value(this.lease.name).lease(this.lease.id))
-      .else(this.ns.get(key))
       .commit()
       .catch((error: unknown) => {
         throw storeErrorOf(error, `etcd key ${key}`);
       });
-    const kv = res.succeeded ? await this.fetch(key) : res.responses[0]?.response_range?.kvs[0];
+    // Read back through the namespace (a transaction's own range answer carries the full etcd key).
+    const kv = await this.fetch(key);
     if (kv) this.apply(kv);
     if (res.succeeded) this.options.log?.info({ event: 'key-master.acquired', zone: normalise(zone), server: this.lease.name }, 'Key Master role taken');
     return kv?.value.toString() ?? this.lease.name;
@@ -137,11 +137,12 @@ export class KeyMasterRoles {
   async transfer(zone: string, target: string, safePoint: () => Promise<void> = async () => undefined): Promise<void> {
     const z = normalise(zone);
     if (target === this.lease.name) return void (await this.acquire(z));
-    await safePoint();
-    const fence = this.fence(z);
+    this.fence(z); // not the holder: refused before waiting for anything
     const targetKey = serverKey(target);
     const targetKv = await this.fetch(targetKey);
     if (!targetKv) throw new ClusterError('unknown-server', `${target} is not a live member of the cluster (no ${targetKey})`);
+    await safePoint();
+    const fence = this.fence(z);
     const record = JSON.parse(targetKv.value.toString()) as ServerRecord;
     const key = keyMasterRoleKey(z);
     const res = await this.ns
@@ -234,7 +235,9 @@ export class KeyMasterRoles {
       .catch((error: unknown) => {
         throw storeErrorOf(error, `etcd key ${key}`);
       });
-    return res.kvs[0];
+    const kv = res.kvs[0];
+    // etcd3's single-key get leaves the namespace prefix on the key (its getAll removes it).
+    return kv && { ...kv, key: Buffer.from(key) };
   }
 }
 

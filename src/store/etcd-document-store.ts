@@ -189,7 +189,7 @@ export class EtcdDocumentStore implements DocumentStore {
     this.etcdWatchers.clear();
   }
 
-  /** The raw key-value of `key` (linearizable read), or undefined. */
+  /** The raw key-value of `key` (linearizable read), or undefined; its `key` still has the namespace prefix (etcd3's single get leaves it). */
   private async fetch(key: string, where: string): Promise<IKeyValue | undefined> {
     try {
       const res = await this.ns.get(checkKey(key)).exec();

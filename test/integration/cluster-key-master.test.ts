@@ -65,6 +65,22 @@ describe.skipIf(!enabled)('Key Master role through etcd leases', () => {
     await a.roles.fencedWrite(ZONE, 'keys/example.', COUNTER, { count: 1, note: '' });
   }, 30_000);
 
+  it('what acquire and transfer did is known at once, not only once the watch tells it (30 zones)', async () => {
+    const prefix = testPrefix();
+    const a = await node(prefix, 'ns1');
+    const b = await node(prefix, 'ns2');
+    for (let i = 0; i < 30; i++) {
+      const zone = `z${i}.example.`;
+      expect(await a.roles.acquire(zone)).toBe('ns1');
+      expect(a.roles.isHeld(zone), zone).toBe(true);
+      expect(a.roles.holderOf(zone)).toBe('ns1');
+      await a.roles.transfer(zone, 'ns2');
+      expect(a.roles.isHeld(zone), zone).toBe(false);
+      expect(a.roles.holderOf(zone)).toBe('ns2');
+    }
+    await expect.poll(() => b.roles.isHeld('z29.example.'), { timeout: 10_000 }).toBe(true);
+  }, 60_000);
+
   it('transfer: the holder hands the role over at the safe point; its old fence no longer writes', async () => {
     const prefix = testPrefix();
     const a = await node(prefix, 'ns1');
@@ -96,6 +112,25 @@ describe.skipIf(!enabled)('Key Master role through etcd leases', () => {
 
     await expect(failure(b.roles.transfer(ZONE, 'ns9'))).resolves.toMatchObject({ code: 'unknown-server' });
     expect(b.roles.isHeld(ZONE)).toBe(true);
+  }, 60_000);
+
+  it('a transfer asked for on another primary is carried out by the holder at its safe point; refusals come back', async () => {
+    const prefix = testPrefix();
+    const a = await node(prefix, 'ns1');
+    const c = await node(prefix, 'ns3');
+    await expect(failure(c.requests.request(ZONE, 'ns3'))).resolves.toMatchObject({ code: 'not-holder' }); // vacant: a seize takes it
+    await a.roles.acquire(ZONE);
+    const safePoints: string[] = [];
+    a.requests.setSafePoint(async (zone) => void safePoints.push(`${zone} held=${a.roles.isHeld(zone)}`));
+    const refused = await failure(c.requests.request(ZONE, 'ns9'));
+    expect(refused).toMatchObject({ code: 'held' });
+    expect((refused as Error).message).toMatch(/ns1 refused to hand over to ns9: .*ns9 is not a live member/);
+    expect(a.roles.isHeld(ZONE)).toBe(true);
+    await c.requests.request(ZONE, 'ns3');
+    expect(safePoints).toEqual(['example. held=true']); // the refused request never waited for one
+    await expect.poll(() => c.roles.isHeld(ZONE), { timeout: 10_000 }).toBe(true);
+    expect(a.roles.isHeld(ZONE)).toBe(false);
+    expect(await c.client.namespace(prefix).getAll().prefix('requests/').keys()).toEqual([]);
   }, 60_000);
 
   it('seize: refused while the holder lives; once the SIGKILLed holder\'s lease expired, taken, and the rollover state it wrote is there', async () => {

@@ -5,6 +5,7 @@ import type { Etcd3 } from 'etcd3';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { connectEtcd } from '../../src/cluster/etcd-client.js';
 import { KeyMasterRoles } from '../../src/cluster/key-master-role.js';
+import { TransferRequests } from '../../src/cluster/key-master-requests.js';
 import { ServerLease } from '../../src/cluster/server-lease.js';
 import { EtcdDocumentStore } from '../../src/store/etcd-document-store.js';
 
@@ -18,6 +19,7 @@ export interface ClusterNode {
   readonly store: EtcdDocumentStore;
   readonly lease: ServerLease;
   readonly roles: KeyMasterRoles;
+  readonly requests: TransferRequests;
   close(): Promise<void>;
 }
 
@@ -32,12 +34,15 @@ export async function startClusterNode(endpoints: readonly string[], prefix: str
   const lease = new ServerLease(ns, { name, ttlSeconds: options.ttlSeconds ?? 6, clock: options.clock ?? systemClock });
   await lease.start();
   const roles = await KeyMasterRoles.start(ns, store, lease, { autoFailover: options.autoFailover ?? false });
+  const requests = await TransferRequests.start(ns, roles, lease);
   return {
     client,
     store,
     lease,
     roles,
+    requests,
     close: async () => {
+      await requests.close();
       await roles.close();
       await lease.stop();
       await store.close();
