@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.js';
-import { haveTool, type KeymasterServer, startKeymaster } from '../support/external-servers.js';
+import { haveTool, type KeymasterServer, removeDir, startKeymaster, tempDir } from '../support/external-servers.js';
 import { testPrefix } from '../support/cluster-node.js';
 import { ask } from '../support/dns-hierarchy.js';
 
@@ -124,5 +127,18 @@ describe.skipIf(!enabled)('cluster mode: two Keymasters sharing policy and trust
   it('a second server with a live server\'s name is refused at start, naming the clash', async () => {
     const clash = startKeymaster({ address: '127.10.137.3', control: '127.10.137.3:5380', rootHints: 'builtin', extraYaml: clusterYaml('ns1', (a.log().match(/"prefix":"([^"]+)"/) ?? [])[1] ?? '/x/'), startTimeoutMs: 15_000 });
     await expect(clash).rejects.toThrow(/another live server is registered as ns1/);
+  }, 60_000);
+
+  it('a key-encryption key file readable by others stops the start, naming the file', async () => {
+    const dir = tempDir('kek');
+    try {
+      const kek = join(dir, 'kek');
+      writeFileSync(kek, randomBytes(32).toString('hex'), { mode: 0o644 });
+      chmodSync(kek, 0o644);
+      const start = startKeymaster({ address: '127.10.137.4', control: '127.10.137.4:5380', rootHints: 'builtin', extraYaml: `${clusterYaml('ns4', testPrefix())}  keyEncryptionKey: ${JSON.stringify(kek)}\n`, startTimeoutMs: 15_000 });
+      await expect(start).rejects.toThrow(new RegExp(`${kek}: the key-encryption key file is readable or writable by group or others`));
+    } finally {
+      removeDir(dir);
+    }
   }, 60_000);
 });

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { removeDir, tempDir } from './external-servers.js';
 
 /**
@@ -23,6 +25,8 @@ export interface EtcdClusterOptions {
   readonly hosts: readonly string[];
   readonly clientPort?: number;
   readonly peerPort?: number;
+  /** Clients over TLS with client certificates (PEM files): etcd's certificate and key, and the CA it trusts for clients. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string; readonly clientCert: string; readonly clientKey: string; readonly ca: string };
 }
 
 export class EtcdCluster {
@@ -35,7 +39,7 @@ export class EtcdCluster {
     this.members = options.hosts.map((host, i) => ({
       name: `m${i + 1}`,
       host,
-      clientUrl: `http://${host}:${clientPort}`,
+      clientUrl: `${options.tls ? 'https' : 'http'}://${host}:${clientPort}`,
       peerUrl: `http://${host}:${peerPort}`,
       dataDir: tempDir(`etcd-m${i + 1}`),
       log: '',
@@ -99,7 +103,7 @@ export class EtcdCluster {
 
   /** True when the member answers its /health endpoint with health "true". */
   async healthy(index: number): Promise<boolean> {
-    return isHealthy(this.member(index).clientUrl);
+    return isHealthy(this.member(index).clientUrl, this.options.tls);
   }
 
   describe(): string {
@@ -135,6 +139,9 @@ export class EtcdCluster {
         '--election-timeout', '1000',
         '--log-outputs', 'stderr',
         '--logger', 'zap',
+        ...(this.options.tls
+          ? ['--cert-file', this.options.tls.cert, '--key-file', this.options.tls.key, '--client-cert-auth', '--trusted-ca-file', this.options.tls.clientCa]
+          : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -148,14 +155,15 @@ export class EtcdCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running(m)) throw new Error(`etcd ${m.name} exited\n${m.log.slice(-3000)}`);
-      if (await isHealthy(m.clientUrl)) return;
+      if (await isHealthy(m.clientUrl, this.options.tls)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`etcd ${m.name} not healthy after ${timeoutMs} ms\n${this.describe()}`);
   }
 }
 
-async function isHealthy(clientUrl: string): Promise<boolean> {
+async function isHealthy(clientUrl: string, tls?: EtcdClusterOptions['tls']): Promise<boolean> {
+  if (tls) return isHealthyOverTls(clientUrl, tls);
   try {
     const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
     const body = (await response.json()) as { health?: string };
@@ -165,9 +173,23 @@ async function isHealthy(clientUrl: string): Promise<boolean> {
   }
 }
 
+/** /health with a client certificate (etcd with --client-cert-auth refuses any other). */
+function isHealthyOverTls(clientUrl: string, tls: NonNullable<EtcdClusterOptions['tls']>): Promise<boolean> {
+  return new Promise((done) => {
+    const req = request(`${clientUrl}/health`, { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey), timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => done(/"health":\s*"true"/.test(body)));
+    });
+    req.on('error', () => done(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
 /** A started cluster; the caller destroys it in `afterAll`. */
-export async function startEtcdCluster(hosts: readonly string[]): Promise<EtcdCluster> {
-  const cluster = new EtcdCluster({ hosts });
+export async function startEtcdCluster(hosts: readonly string[], tls?: EtcdClusterOptions['tls']): Promise<EtcdCluster> {
+  const cluster = new EtcdCluster({ hosts, ...(tls ? { tls } : {}) });
   try {
     await cluster.start();
   } catch (error) {
