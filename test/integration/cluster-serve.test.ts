@@ -121,6 +121,13 @@ describe.skipIf(!enabled)('cluster mode: two Keymasters sharing policy and trust
     await expect.poll(async () => (await a.cli(['policy', 'add', '.after-outage.example', '--require-validation'])).code, { timeout: 30_000, interval: 1000 }).toBe(0);
     await expect.poll(async () => (await json<PolicyList>(b, ['policy', 'list'])).rules.some((r) => r.namespace === '.after-outage.example'), { timeout: 20_000 }).toBe(true);
     expect((await json<PolicyList>(a, ['policy', 'list'])).rules.some((r) => r.namespace === '.during-outage.example')).toBe(false);
+    // Leases that lapsed during the outage were granted again: both primaries are back, not in doubt.
+    await expect
+      .poll(async () => {
+        const s = await json<ClusterStatusJson>(b, ['cluster', 'status']);
+        return { servers: s.servers.map((x) => x.name), inDoubt: s.server.inDoubt };
+      }, { timeout: 20_000, interval: 500 })
+      .toEqual({ servers: ['ns1', 'ns2'], inDoubt: false });
     expect(a.alive() && b.alive()).toBe(true);
   }, 120_000);
 
