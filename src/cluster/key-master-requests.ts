@@ -41,6 +41,7 @@ export class TransferRequests {
     const res = await ns.getAll().prefix(KEY_MASTER_REQUESTS).exec().catch(fail);
     requests.watcher = await ns.watch().prefix(KEY_MASTER_REQUESTS).startRevision(String(Number(res.header.revision) + 1)).create().catch(fail);
     requests.watcher.on('put', (kv) => void requests.handle(kv));
+    requests.watcher.on('error', (error) => log?.warn({ event: 'cluster.watch-error', prefix: KEY_MASTER_REQUESTS, error: error.message }, 'etcd watch of the transfer requests failed'));
     for (const kv of res.kvs) void requests.handle(kv);
     return requests;
   }

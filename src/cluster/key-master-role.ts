@@ -77,6 +77,8 @@ export class KeyMasterRoles {
       });
     roles.watcher.on('put', (kv) => roles.apply(kv));
     roles.watcher.on('delete', (kv) => roles.vacated(kv));
+    // etcd cancelled the watch (a compaction past it): logged, never an uncaught 'error' that ends the process.
+    roles.watcher.on('error', (error) => options.log?.warn({ event: 'cluster.watch-error', prefix: KEY_MASTER_ROLES, error: error.message }, 'etcd watch of the Key Master roles failed'));
     lease.on('renewed', roles.onRenewed);
     return roles;
   }
