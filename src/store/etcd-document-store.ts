@@ -146,7 +146,12 @@ export class EtcdDocumentStore implements DocumentStore {
       const deliver = (): void => {
         if (stopped || this.ownRevisions.has(kv.mod_revision)) return;
         this.see(kv.mod_revision);
-        listener(deleted ? { key } : { key, revision: Number(kv.version) });
+        try {
+          listener(deleted ? { key } : { key, revision: Number(kv.version) });
+        } catch (error) {
+          // Another server's change must never end this process through a listener's fault.
+          this.log?.warn({ event: 'cluster.watch-listener-failed', key, error: (error as Error).message }, 'a listener of a store change failed');
+        }
       };
       // The event of a write of ours can come before its answer: wait for the answer to know it.
       const inFlight = this.queues.get(key);
