@@ -56,7 +56,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
       keyEncryptionKey,
       status: () => clusterStatus(client, ns, { config, lease, roles, clock: deps.clock }),
       follow(key, what, reload) {
-        return documents.watch(key, (change) => {
+        return documents.watchOthers(key, (change) => {
           reload().then(
             () => deps.log.info({ event: 'cluster.document-reloaded', key: change.key, what, revision: change.revision ?? null }, `${what} changed in the cluster; reloaded`),
             (error: unknown) => deps.log.warn({ event: 'cluster.document-reload-failed', key: change.key, what, error: (error as Error).message }, `${what} changed in the cluster but could not be reloaded; what is in memory stays`),

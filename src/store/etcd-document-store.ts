@@ -137,8 +137,17 @@ export class EtcdDocumentStore implements DocumentStore {
   }
 
   watch(prefix: string, listener: (change: DocumentChange) => void): () => void {
+    return this.subscribe(prefix, listener, true);
+  }
+
+  /** Only other servers' changes (through etcd), not this handle's own writes: what a running service reloads from. */
+  watchOthers(prefix: string, listener: (change: DocumentChange) => void): () => void {
+    return this.subscribe(prefix, listener, false);
+  }
+
+  private subscribe(prefix: string, listener: (change: DocumentChange) => void, own: boolean): () => void {
     const watcher = { prefix, listener };
-    this.watchers.add(watcher);
+    if (own) this.watchers.add(watcher);
     let etcdWatcher: Watcher | undefined;
     let stopped = false;
     const onChange = (kv: IKeyValue, deleted: boolean): void => {

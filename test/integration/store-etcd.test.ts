@@ -58,12 +58,23 @@ describe.skipIf(!enabled)('etcd store', () => {
     const readers = await Promise.all([1, 2].map((i) => openStore(client([cluster.endpoints[i]!]), prefix)));
     const seen: string[] = [];
     const stop = readers[1]!.watch('policy', (c) => seen.push(`${c.key}@${c.revision}`));
+    const others: number[] = [];
+    const ownOnly: number[] = [];
+    const stopOthers = readers[0]!.watchOthers('policy', (c) => others.push(c.revision ?? 0));
+    const stopOwn = writer.watchOthers('policy', (c) => ownOnly.push(c.revision ?? 0));
     for (let i = 1; i <= 5; i++) {
       const w = await writer.write('policy', COUNTER, { count: i, note: 'n' });
       for (const r of readers) expect(await r.read('policy', COUNTER)).toMatchObject({ value: { count: i }, revision: w.revision });
     }
     await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['policy@1', 'policy@2', 'policy@3', 'policy@4', 'policy@5']);
+    await expect.poll(() => others, { timeout: 10_000 }).toEqual([1, 2, 3, 4, 5]);
+    // watchOthers leaves out the handle's own writes: a reader of `others` has them all, the writer none.
+    await readers[0]!.write('policy', COUNTER, { count: 6, note: 'reader' });
+    await expect.poll(() => ownOnly, { timeout: 10_000 }).toEqual([6]);
+    expect(others).toEqual([1, 2, 3, 4, 5]);
     stop();
+    stopOthers();
+    stopOwn();
     await Promise.all([writer, ...readers].map((s) => s.close()));
   });
 
