@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { listenOn } from '../server/dot-listener.js';
 import type { TlsCertificate } from '../server/tls-certificate.js';
+import { StoreError } from '../store/document-store.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from '../control-contract/control-token.js';
@@ -195,8 +196,8 @@ export class ControlApi {
       send(res, reply.status, reply.body, reply.headers);
     } catch (error) {
       const failure =
-        error instanceof ControlError ? error : new ControlError(500, 'internal', 'internal error; see the server log for details');
-      if (!(error instanceof ControlError))
+        error instanceof ControlError ? error : unavailable(error) ?? new ControlError(500, 'internal', 'internal error; see the server log for details');
+      if (!(error instanceof ControlError) && failure.status === 500)
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
       status = failure.status;
       const headers: Record<string, string> = {};
@@ -274,4 +275,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   }
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/** The store cannot be reached (cluster mode, etcd down): 503 with the store's words, for every route alike. */
+function unavailable(error: unknown): ControlError | undefined {
+  return error instanceof StoreError && error.code === 'unavailable' ? new ControlError(503, 'unavailable', error.message) : undefined;
 }

@@ -14,6 +14,10 @@ import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
+import { startCluster } from '../cluster/cluster-runtime.js';
+import { registerClusterRoute } from '../control/cluster-route.js';
+import { POLICY_STORE_KEY } from '../policy/policy-store.js';
+import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
 import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from '../control/trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-service.js';
@@ -59,7 +63,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
   const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
-  const documents = await FileDocumentStore.open(config.stateDir);
+  // Cluster mode (docs/cluster.md): the stores on the contract live in etcd, shared by every primary.
+  const cluster = config.cluster ? await startCluster(config.cluster, { clock: systemClock, log: logger }) : undefined;
+  const documents = cluster?.documents ?? (await FileDocumentStore.open(config.stateDir));
   const policy = await startPolicyService({ configRules: config.policy, documents, scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
@@ -107,6 +113,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // A zone unsigned here takes the trust point it gave this server with it.
   withdrawAnchors = (zone) => void trust.removeTrustPoint(zone.toString());
   registerTrustRoutes(control, trust, () => systemClock.now());
+  registerClusterRoute(control, cluster);
+  cluster?.follow(POLICY_STORE_KEY, 'policy rules', () => policy.reloadFromStore());
+  cluster?.follow(TRUST_ANCHORS_KEY, 'trust anchors', () => trust.store.reload());
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
   const serverCookies = await startServerCookies(config, systemClock, logger);
   const validationFailures = new ValidationFailureCounts();
@@ -177,6 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await scheduler.stop();
     await trust.stop();
     await zones.stop();
+    await cluster?.stop();
     throw error;
   }
   logEvent(
@@ -197,6 +207,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await scheduler.stop();
       await trust.stop();
       await zones.stop();
+      await cluster?.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });
     })());
   return { control, startedAt, policy, listeners, stop };
