@@ -10,13 +10,25 @@ export function serverKey(name: string): string {
 
 export const KEY_MASTER_ROLES = 'roles/key-master/';
 
+/** `roles/trust-refresher/ZONE`: the one server running RFC 5011 active refresh of that trust point. */
+export const TRUST_REFRESHER_ROLES = 'roles/trust-refresher/';
+
 /** `roles/key-master/ZONE` (zone lowercased, the root as `_root.`): value = the holder's name, attached to its lease. */
 export function keyMasterRoleKey(zone: string): string {
-  return `${KEY_MASTER_ROLES}${zoneLabel(zone)}`;
+  return roleKey(KEY_MASTER_ROLES, zone);
 }
 
 export function zoneOfRoleKey(key: string): string {
-  const label = key.slice(KEY_MASTER_ROLES.length);
+  return zoneOfRole(KEY_MASTER_ROLES, key);
+}
+
+/** A per-zone role's key under `prefix` (`roles/KIND/`). */
+export function roleKey(prefix: string, zone: string): string {
+  return `${prefix}${zoneLabel(zone)}`;
+}
+
+export function zoneOfRole(prefix: string, key: string): string {
+  const label = key.slice(prefix.length);
   return label === '_root.' ? '.' : label;
 }
 

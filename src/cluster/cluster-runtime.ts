@@ -8,6 +8,7 @@ import { readKeyEncryptionKey } from './key-encryption-key.js';
 import { KeyMasterRoles } from './key-master-role.js';
 import { TransferRequests } from './key-master-requests.js';
 import { ServerLease } from './server-lease.js';
+import { TrustRefresherRoles } from './trust-refresher-roles.js';
 
 type Log = { info(o: object, m?: string): void; warn(o: object, m?: string): void };
 
@@ -24,6 +25,8 @@ export interface ClusterRuntime {
   readonly roles: KeyMasterRoles;
   /** `zone key-master ZONE SERVER` from any primary: carried out by the holder at its safe point. */
   readonly requests: TransferRequests;
+  /** One RFC 5011 refresher per trust point (the trust service's RefreshGate). */
+  readonly trustRefreshers: TrustRefresherRoles;
   /** The key-encryption key (sealing private keys in etcd), when `cluster.keyEncryptionKey` is set. */
   readonly keyEncryptionKey: Buffer | undefined;
   status(): Promise<ClusterStatus>;
@@ -46,6 +49,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     await lease.start();
     const roles = await KeyMasterRoles.start(ns, documents, lease, { autoFailover: config.keyMaster.autoFailover, log: deps.log });
     const requests = await TransferRequests.start(ns, roles, lease, deps.log);
+    const trustRefreshers = await TrustRefresherRoles.start(ns, documents, lease, deps.log);
     deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
     return {
       name: config.name,
@@ -53,6 +57,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
       lease,
       roles,
       requests,
+      trustRefreshers,
       keyEncryptionKey,
       status: () => clusterStatus(client, ns, { config, lease, roles, clock: deps.clock }),
       follow(key, what, reload) {
@@ -65,6 +70,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
       },
       async stop() {
         await requests.close();
+        await trustRefreshers.close();
         await roles.close();
         await lease.stop();
         await documents.close();

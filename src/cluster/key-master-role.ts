@@ -1,7 +1,7 @@
 import type { IKeyValue, Namespace, Watcher } from 'etcd3';
 import type { DocumentStore, DocumentType, StoredDocument, WriteGuard, WriteOptions } from '../store/document-store.js';
 import { storeErrorOf } from '../store/etcd-errors.js';
-import { ClusterError, KEY_MASTER_ROLES, keyMasterRoleKey, serverKey, zoneOfRoleKey } from './cluster-keys.js';
+import { ClusterError, KEY_MASTER_ROLES, roleKey, serverKey, zoneOfRole } from './cluster-keys.js';
 import type { ServerLease, ServerRecord } from './server-lease.js';
 
 /** A zone's Key Master as etcd has it: the role key's value, lease and incarnation. */
@@ -21,10 +21,23 @@ export interface RoleHolder {
   readonly leaseRemaining: number;
 }
 
+/** Which per-zone role: where its keys live, the prefix of its log events, what people call its holder. */
+export interface RoleKind {
+  readonly prefix: string;
+  readonly event: string;
+  readonly title: string;
+}
+
+export const KEY_MASTER_ROLE: RoleKind = { prefix: KEY_MASTER_ROLES, event: 'key-master', title: 'Key Master' };
+
 export interface KeyMasterRolesOptions {
   /** Take the role of a followed zone by itself once its holder's lease has expired. */
   readonly autoFailover: boolean;
   readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  /** Default: the Key Master. The RFC 5011 refresher per trust point is the same mechanism. */
+  readonly kind?: RoleKind;
+  /** Told when this server took a role (acquire, seize, failover). */
+  readonly onAcquired?: (zone: string) => void;
 }
 
 /**
@@ -48,37 +61,41 @@ export class KeyMasterRoles {
   private readonly followed = new Set<string>();
   private watcher?: Watcher;
   private readonly onRenewed = (): void => void this.takeVacant();
+  private readonly kind: RoleKind;
 
   private constructor(
     private readonly ns: Namespace,
     private readonly store: DocumentStore,
     private readonly lease: ServerLease,
     private readonly options: KeyMasterRolesOptions,
-  ) {}
+  ) {
+    this.kind = options.kind ?? KEY_MASTER_ROLE;
+  }
 
   /** Loads every role and watches them from there on (a transfer to this server is seen at once). */
   static async start(ns: Namespace, store: DocumentStore, lease: ServerLease, options: KeyMasterRolesOptions): Promise<KeyMasterRoles> {
     const roles = new KeyMasterRoles(ns, store, lease, options);
+    const prefix = roles.kind.prefix;
     const res = await ns
       .getAll()
-      .prefix(KEY_MASTER_ROLES)
+      .prefix(prefix)
       .exec()
       .catch((error: unknown) => {
-        throw storeErrorOf(error, `etcd keys under ${KEY_MASTER_ROLES}`);
+        throw storeErrorOf(error, `etcd keys under ${prefix}`);
       });
     for (const kv of res.kvs) roles.apply(kv);
     roles.watcher = await ns
       .watch()
-      .prefix(KEY_MASTER_ROLES)
+      .prefix(prefix)
       .startRevision(String(Number(res.header.revision) + 1))
       .create()
       .catch((error: unknown) => {
-        throw storeErrorOf(error, `etcd watch of ${KEY_MASTER_ROLES}`);
+        throw storeErrorOf(error, `etcd watch of ${prefix}`);
       });
     roles.watcher.on('put', (kv) => roles.apply(kv));
     roles.watcher.on('delete', (kv) => roles.vacated(kv));
     // etcd cancelled the watch (a compaction past it): logged, never an uncaught 'error' that ends the process.
-    roles.watcher.on('error', (error) => options.log?.warn({ event: 'cluster.watch-error', prefix: KEY_MASTER_ROLES, error: error.message }, 'etcd watch of the Key Master roles failed'));
+    roles.watcher.on('error', (error) => options.log?.warn({ event: 'cluster.watch-error', prefix, error: error.message }, `etcd watch of the ${roles.kind.title} roles failed`));
     lease.on('renewed', roles.onRenewed);
     return roles;
   }
@@ -106,7 +123,7 @@ export class KeyMasterRoles {
 
   /** Takes the role when it is vacant; resolves to the holder afterwards (this server or the one that has it). */
   async acquire(zone: string): Promise<string> {
-    const key = keyMasterRoleKey(zone);
+    const key = roleKey(this.kind.prefix, zone);
     if (this.lease.inDoubt()) throw new ClusterError('lease-lost', `${this.lease.name}: its cluster lease is in doubt; it takes no role until etcd confirms it`);
     const res = await this.ns
       .if(key, 'Create', '==', 0)
@@ -118,7 +135,10 @@ export class KeyMasterRoles {
     // Read back through the namespace (a transaction's own range answer carries the full etcd key).
     const kv = await this.fetch(key);
     if (kv) this.apply(kv);
-    if (res.succeeded) this.options.log?.info({ event: 'key-master.acquired', zone: normalise(zone), server: this.lease.name }, 'Key Master role taken');
+    if (res.succeeded) {
+      this.options.log?.info({ event: `${this.kind.event}.acquired`, zone: normalise(zone), server: this.lease.name }, `${this.kind.title} role taken`);
+      this.options.onAcquired?.(normalise(zone));
+    }
     return kv?.value.toString() ?? this.lease.name;
   }
 
@@ -127,7 +147,7 @@ export class KeyMasterRoles {
     const holder = await this.acquire(zone);
     if (holder !== this.lease.name || !this.isHeld(zone)) {
       const left = (await this.holders([zone]))[0]?.leaseRemaining ?? 0;
-      throw new ClusterError('held', `${normalise(zone)}: the Key Master ${holder} is alive (its lease has ${left} s left); transfer the role from it, or seize once it is gone`);
+      throw new ClusterError('held', `${normalise(zone)}: the ${this.kind.title} ${holder} is alive (its lease has ${left} s left); transfer the role from it, or seize once it is gone`);
     }
   }
 
@@ -146,7 +166,7 @@ export class KeyMasterRoles {
     await safePoint();
     const fence = this.fence(z);
     const record = JSON.parse(targetKv.value.toString()) as ServerRecord;
-    const key = keyMasterRoleKey(z);
+    const key = roleKey(this.kind.prefix, z);
     const res = await this.ns
       .if(key, 'Create', '==', fence[0]!.created!)
       .and(key, 'Version', '==', fence[0]!.revision)
@@ -159,7 +179,7 @@ export class KeyMasterRoles {
     if (!res.succeeded) throw new ClusterError('not-holder', `${z}: the role or ${target} changed meanwhile; nothing was transferred`);
     const kv = await this.fetch(key);
     if (kv) this.apply(kv);
-    this.options.log?.info({ event: 'key-master.transferred', zone: z, from: this.lease.name, to: target }, 'Key Master role transferred');
+    this.options.log?.info({ event: `${this.kind.event}.transferred`, zone: z, from: this.lease.name, to: target }, `${this.kind.title} role transferred`);
   }
 
   /** The guard of a key-state write for `zone`; throws 'not-holder' unless `isHeld(zone)`. */
@@ -167,8 +187,8 @@ export class KeyMasterRoles {
     const z = normalise(zone);
     const state = this.roles.get(z);
     if (!state || !this.isHeld(z))
-      throw new ClusterError('not-holder', `${z}: ${this.lease.name} is not the Key Master${state ? ` (${state.server} is)` : ''}${this.lease.inDoubt() ? ' or its lease is in doubt' : ''}; no key action`);
-    return [{ key: keyMasterRoleKey(z), revision: state.version, created: state.created }];
+      throw new ClusterError('not-holder', `${z}: ${this.lease.name} is not the ${this.kind.title}${state ? ` (${state.server} is)` : ''}${this.lease.inDoubt() ? ' or its lease is in doubt' : ''}; no key action`);
+    return [{ key: roleKey(this.kind.prefix, z), revision: state.version, created: state.created }];
   }
 
   /** A key-state write that lands only while this server holds the zone's role (checked by etcd in the same transaction). */
@@ -179,16 +199,17 @@ export class KeyMasterRoles {
   /** Every zone's Key Master with its lease's time left (asks etcd). */
   async holders(zones?: readonly string[]): Promise<RoleHolder[]> {
     const wanted = zones?.map(normalise);
+    const prefix = this.kind.prefix;
     const res = await this.ns
       .getAll()
-      .prefix(KEY_MASTER_ROLES)
+      .prefix(prefix)
       .exec()
       .catch((error: unknown) => {
-        throw storeErrorOf(error, `etcd keys under ${KEY_MASTER_ROLES}`);
+        throw storeErrorOf(error, `etcd keys under ${prefix}`);
       });
     const out: RoleHolder[] = [];
     for (const kv of res.kvs) {
-      const zone = zoneOfRoleKey(kv.key.toString());
+      const zone = zoneOfRole(prefix, kv.key.toString());
       if (wanted && !wanted.includes(zone)) continue;
       const ttl = await this.ns.leaseClient.leaseTimeToLive({ ID: kv.lease }).then((r) => Number(r.TTL), () => -1);
       out.push({ zone, server: kv.value.toString(), leaseRemaining: ttl });
@@ -202,7 +223,7 @@ export class KeyMasterRoles {
   }
 
   private apply(kv: IKeyValue): void {
-    const zone = zoneOfRoleKey(kv.key.toString());
+    const zone = zoneOfRole(this.kind.prefix, kv.key.toString());
     const before = this.roles.get(zone);
     const state: RoleState = { zone, server: kv.value.toString(), lease: kv.lease, version: Number(kv.version), created: Number(kv.create_revision) };
     // An older event never replaces a newer state (a watch may lag our own transaction's answer).
@@ -212,12 +233,12 @@ export class KeyMasterRoles {
   }
 
   private vacated(kv: IKeyValue): void {
-    const zone = zoneOfRoleKey(kv.key.toString());
+    const zone = zoneOfRole(this.kind.prefix, kv.key.toString());
     // A late delete of an earlier incarnation does not clear the one taken since.
     const state = this.roles.get(zone);
     if (state && state.created > Number(kv.mod_revision)) return;
     this.roles.delete(zone);
-    this.options.log?.info({ event: 'key-master.vacant', zone }, 'Key Master role vacant (its holder lease expired or was revoked)');
+    this.options.log?.info({ event: `${this.kind.event}.vacant`, zone }, `${this.kind.title} role vacant (its holder lease expired or was revoked)`);
     if (this.options.autoFailover && this.followed.has(zone)) void this.acquire(zone).catch((error: unknown) => this.warnFailover(zone, error));
   }
 
@@ -227,7 +248,7 @@ export class KeyMasterRoles {
   }
 
   private warnFailover(zone: string, error: unknown): void {
-    this.options.log?.warn({ event: 'key-master.failover-failed', zone, error: (error as Error).message }, 'could not take the vacant Key Master role');
+    this.options.log?.warn({ event: `${this.kind.event}.failover-failed`, zone, error: (error as Error).message }, `could not take the vacant ${this.kind.title} role`);
   }
 
   private async fetch(key: string): Promise<IKeyValue | undefined> {
@@ -244,5 +265,5 @@ export class KeyMasterRoles {
 }
 
 function normalise(zone: string): string {
-  return zoneOfRoleKey(keyMasterRoleKey(zone));
+  return zoneOfRole(KEY_MASTER_ROLES, roleKey(KEY_MASTER_ROLES, zone));
 }

@@ -99,7 +99,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
       }
     : unavailableDnskeyFetcher(logger);
-  const trust = await startTrustService({ trustAnchors: config.trustAnchors, documents, scheduler, clock: systemClock, logger, fetchDnskey });
+  const trust = await startTrustService({ trustAnchors: config.trustAnchors, documents, scheduler, clock: systemClock, logger, fetchDnskey, ...(cluster ? { refreshGate: cluster.trustRefreshers } : {}) });
   distributeAnchors = (zone, keyset) => {
     // Durable: resolves once the store file holding the keys is synced.
     void trust

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
-import { type DocumentStore, StoreError } from '../store/document-store.js';
+import { type DocumentStore, StoreError, type WriteGuard } from '../store/document-store.js';
 import { Name } from '../wire/name.js';
 import { TRUST_ANCHORS_DOCUMENT, TRUST_ANCHORS_KEY, TrustStoreError, type ConfigImportRecord } from './trust-anchor-store-format.js';
 import { anchorTrustedAt, zoneKey, type TrustPoint } from './trust-point.js';
@@ -151,7 +151,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
    * store (and the validator) see it. Throws TrustStoreWriteError (store unchanged) when the
    * write fails, TrustStoreError once the store is closed.
    */
-  commit<T>(zone: Name | string, change: (current: TrustPoint | undefined) => CommitChange<T>): Promise<T> {
+  commit<T>(zone: Name | string, change: (current: TrustPoint | undefined) => CommitChange<T>, options: { guard?: readonly WriteGuard[] } = {}): Promise<T> {
     const key = zoneKey(zone);
     return this.exclusive(async () => {
       if (this.closed) throw new TrustStoreError(`${this.path}: the store is closed (the server is stopping)`);
@@ -163,7 +163,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
       else next.delete(key);
       const versionBefore = this.version;
       try {
-        await this.write(next.values());
+        await this.write(next.values(), options.guard);
       } catch (error) {
         logEvent(this.options.logger, 'trust-store.commit-failed', { path: this.path, zone: key, err: reason(error) }, { level: 'error', msg: 'cannot write the trust anchor store; the change was refused' });
         throw new TrustStoreWriteError(`cannot write the trust anchor store ${this.path}: ${reason(error)}; nothing was changed`);
@@ -275,17 +275,21 @@ export class TrustAnchorStore implements TrustAnchorSource {
     return this.writing;
   }
 
-  private async write(points: Iterable<TrustPoint>): Promise<void> {
+  /** `guard` (cluster mode: the RFC 5011 refresher's role) must hold, or nothing is written. */
+  private async write(points: Iterable<TrustPoint>, guard?: readonly WriteGuard[]): Promise<void> {
     let ours = new Map([...points].map((tp) => [tp.zone, tp]));
     let imports = new Map(this.imports);
     for (let attempt = 1; ; attempt++) {
       const content = { trustPoints: [...ours.values()], configImports: [...imports.values()] };
       try {
-        const written = await this.options.documents.write(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT, content, this.stored ? { expectRevision: this.stored.revision } : {});
+        const written = await this.options.documents.write(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT, content, {
+          ...(this.stored ? { expectRevision: this.stored.revision } : {}),
+          ...(guard && guard.length > 0 ? { guard } : {}),
+        });
         this.stored = { revision: written.revision, points: ours, imports };
         return;
       } catch (error) {
-        if (!(error instanceof StoreError && error.code === 'conflict') || attempt >= 5 || !this.stored) throw error;
+        if (!(error instanceof StoreError && error.code === 'conflict') || attempt >= 5 || !this.stored || error.fault.startsWith('guard failed')) throw error;
         ({ ours, imports } = await this.mergeTheirs(ours, imports));
       }
     }

@@ -4,6 +4,7 @@ import { absoluteSignatureTime } from '../dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget, type ValidationLimits } from '../dnssec/validation-budget.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
+import type { WriteGuard } from '../store/document-store.js';
 import type { ResourceRecord } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
@@ -18,6 +19,7 @@ import {
   type Rfc5011Timers,
   type StateChange,
 } from './rfc5011.js';
+import type { RefreshGate } from './refresh-gate.js';
 import { selfSignedRevocations } from './self-signed-revocation.js';
 import type { TrustAnchorStore } from './trust-anchor-store.js';
 import { anchorTrustedAt, keyIdentity, zoneKey, type TrustPoint } from './trust-point.js';
@@ -39,6 +41,8 @@ export interface TrustPointRefresherOptions {
   readonly limits?: ValidationLimits;
   /** Wakes the refresh (`trust-point.refresh`) when the next trust point or hold-down is due. */
   readonly scheduler: Scheduler;
+  /** Cluster mode: only the trust point's refresher refreshes it, its writes fenced by the role. */
+  readonly gate?: RefreshGate;
 }
 
 /** With no trust point the job still looks every hour (trust points come with wake(); this is a backstop). */
@@ -66,7 +70,10 @@ export class TrustPointRefresher {
   private job: JobHandle | undefined;
   private sweep: Promise<unknown> | undefined;
 
-  constructor(private readonly options: TrustPointRefresherOptions) {}
+  constructor(private readonly options: TrustPointRefresherOptions) {
+    // A role taken over goes on from the state its previous holder wrote: at once, not at the next idle wake-up.
+    options.gate?.onAcquired(() => void options.store.reload().catch(() => false).then(() => this.wake()));
+  }
 
   /** Refreshes one trust point now (joins a refresh already under way). */
   refresh(zone: Name | string): Promise<RefreshOutcome> {
@@ -81,13 +88,15 @@ export class TrustPointRefresher {
   /** Refreshes every trust point whose next refresh is due at the clock's now (never-refreshed ones included). */
   async runDue(): Promise<RefreshOutcome[]> {
     const now = this.options.clock.now();
-    const due = this.options.store.list().filter((tp) => tp.nextRefresh === undefined || tp.nextRefresh <= now);
+    for (const tp of this.options.store.list()) await this.options.gate?.follow(tp.zone);
+    const due = this.mine().filter((tp) => tp.nextRefresh === undefined || tp.nextRefresh <= now);
     const outcomes: RefreshOutcome[] = [];
     for (const tp of due) outcomes.push(await this.refresh(tp.zone));
     // RemTime needs no fetch: a revoked key's remove hold-down ends on time even while fetches fail.
-    for (const tp of this.options.store.list()) {
+    for (const tp of this.mine()) {
+      const guard = this.guardOf(tp.zone);
       const { trustPoint, changes } = applyTimers(tp, now);
-      if (changes.length > 0) this.commit(tp.zone, trustPoint, changes);
+      if (guard && changes.length > 0) await this.commit(tp.zone, trustPoint, changes, guard);
     }
     return outcomes;
   }
@@ -120,9 +129,24 @@ export class TrustPointRefresher {
     return this.nextDue();
   }
 
+  /** The trust points this server refreshes: all of them alone, those whose role it holds in a cluster. */
+  private mine(): TrustPoint[] {
+    return this.options.store.list().filter((tp) => this.guardOf(tp.zone) !== undefined);
+  }
+
+  /** The guard of a trust point's state writes (none alone); undefined when another server refreshes it or the lease is in doubt. */
+  private guardOf(zone: string): readonly WriteGuard[] | undefined {
+    if (!this.options.gate) return [];
+    try {
+      return this.options.gate.fence(zone);
+    } catch {
+      return undefined;
+    }
+  }
+
   private nextDue(): number {
     const now = this.options.clock.now();
-    const times = this.options.store.list().flatMap((tp) => [tp.nextRefresh ?? now, ...tp.anchors.flatMap((a) => (a.state === 'Revoked' && a.next !== undefined ? [a.next] : []))]);
+    const times = this.mine().flatMap((tp) => [tp.nextRefresh ?? now, ...tp.anchors.flatMap((a) => (a.state === 'Revoked' && a.next !== undefined ? [a.next] : []))]);
     // At least a second on: a time already past (a refresh that keeps failing at once) is not a busy loop.
     return Math.max(now + 1000, times.length === 0 ? now + IDLE_WAIT_MS : Math.min(...times));
   }
@@ -131,6 +155,8 @@ export class TrustPointRefresher {
     const { store, clock, logger, timers } = this.options;
     const started = store.get(zone);
     if (!started) return { zone, ok: false, result: 'no such trust point', changes: [], deleted: false };
+    const guard = this.guardOf(zone);
+    if (!guard) return { zone, ok: false, result: `not refreshed here: ${this.options.gate?.holderOf(zone) ?? 'no server yet'} is its RFC 5011 refresher`, changes: [], deleted: false };
     const name = Name.parse(zone);
     let fetched: Awaited<ReturnType<DnskeyFetcher>>;
     let fetchError: string | undefined;
@@ -145,7 +171,7 @@ export class TrustPointRefresher {
     // The trust point may have changed (or gone) while the fetch was under way: work on the current one.
     const tp = store.get(zone);
     if (!tp) return { zone, ok: false, result: 'trust point removed during the refresh', changes: [], deleted: false };
-    if (fetchError !== undefined || !fetched) return this.failed(tp, now, fetchError ?? 'fetch failed');
+    if (fetchError !== undefined || !fetched) return this.failed(tp, now, fetchError ?? 'fetch failed', guard);
 
     const limits = this.options.limits ?? DEFAULT_VALIDATION_LIMITS;
     const trusted = tp.anchors.filter((a) => anchorTrustedAt(a, now));
@@ -164,10 +190,10 @@ export class TrustPointRefresher {
       const proven = selfSignedRevocations(name, dnskeys, fetched.rrsigs, seconds, limits);
       const revoked = new Map(dnskeys.filter((r) => proven.has(keyIdentity(r.rdata))).map((r) => [keyIdentity(r.rdata), r.rdata] as const));
       const { trustPoint, changes } = applyRevocations(tp, revoked, now, timers);
-      if (changes.length === 0) return this.failed(tp, now, why);
-      this.commit(zone, trustPoint, changes);
+      if (changes.length === 0) return this.failed(tp, now, why, guard);
+      if (!(await this.commit(zone, trustPoint, changes, guard))) return notWritten(zone);
       if (!trustPoint) return { zone, ok: false, result: `${why}; every anchor revoked: trust point deleted (RFC 5011 §5)`, changes, deleted: true };
-      const failed = this.failed(trustPoint, now, `${why} (revocations applied)`);
+      const failed = await this.failed(trustPoint, now, `${why} (revocations applied)`, guard);
       return { ...failed, changes };
     }
 
@@ -196,17 +222,17 @@ export class TrustPointRefresher {
       expirationInterval: timing.expirationInterval,
       failures: 0,
     };
-    this.commit(zone, updated, changes);
+    if (!(await this.commit(zone, updated, changes, guard))) return notWritten(zone);
     logDnssecEvent(logger, 'trust-point.refreshed', { zone, ok: true, result, nextRefresh: new Date(nextRefresh).toISOString() });
     return updated
       ? { zone, ok: true, result, changes, deleted: false, nextRefresh }
       : { zone, ok: true, result: `${result}; every anchor revoked: trust point deleted (RFC 5011 §5)`, changes, deleted: true };
   }
 
-  private failed(tp: TrustPoint, now: number, why: string): RefreshOutcome {
+  private async failed(tp: TrustPoint, now: number, why: string, guard: readonly WriteGuard[]): Promise<RefreshOutcome> {
     const interval = withJitter(retrySeconds(tp, this.options.timers), this.options.timers, this.options.random ?? Math.random);
     const nextRefresh = now + interval * 1000;
-    this.options.store.put({ ...tp, lastRefresh: now, nextRefresh, lastResult: `failed: ${why}`, failures: tp.failures + 1 });
+    if (!(await this.commit(tp.zone, { ...tp, lastRefresh: now, nextRefresh, lastResult: `failed: ${why}`, failures: tp.failures + 1 }, [], guard))) return notWritten(tp.zone);
     logDnssecEvent(
       this.options.logger,
       'trust-point.refreshed',
@@ -216,7 +242,19 @@ export class TrustPointRefresher {
     return { zone: tp.zone, ok: false, result: `failed: ${why}`, changes: [], deleted: false, nextRefresh };
   }
 
-  private commit(zone: string, tp: TrustPoint | undefined, changes: readonly StateChange[]): void {
+  /**
+   * Puts the refresh's result in force. In a cluster it is written first, guarded by the role
+   * (a deposed refresher that wakes late is refused by etcd), and only then logged and applied;
+   * the moment the role or the lease is in doubt nothing is written. False: nothing changed.
+   */
+  private async commit(zone: string, tp: TrustPoint | undefined, changes: readonly StateChange[], guard: readonly WriteGuard[]): Promise<boolean> {
+    if (this.options.gate) {
+      const why = this.guardOf(zone) === undefined ? 'this server is no longer its refresher, or its cluster lease is in doubt' : await this.fencedWrite(zone, tp, guard);
+      if (why !== undefined) {
+        logEvent(this.options.logger, 'trust-point.refresh-fenced', { zone, changes: changes.length, reason: why }, { level: 'warn', msg: 'RFC 5011 state change not written: this server is not the refresher of the trust point' });
+        return false;
+      }
+    }
     for (const c of changes)
       logDnssecEvent(
         this.options.logger,
@@ -224,12 +262,28 @@ export class TrustPointRefresher {
         { zone: c.zone, keyTag: c.keyTag, algorithm: c.algorithm, type: c.type, from: c.from, to: c.to, at: new Date(c.at).toISOString(), reason: c.why },
         { msg: `${c.zone} ${c.type} ${c.keyTag}: ${c.from} → ${c.to}` },
       );
-    if (tp) this.options.store.put(tp);
-    else {
-      this.options.store.remove(zone);
+    if (tp) {
+      if (!this.options.gate) this.options.store.put(tp);
+    } else {
+      if (!this.options.gate) this.options.store.remove(zone);
       logEvent(this.options.logger, 'trust-point.deleted', { zone, reason: 'every trust anchor revoked (RFC 5011 §5)' }, { level: 'warn' });
     }
+    return true;
   }
+
+  /** The trust point's new state written under the role's guard; undefined when it landed, else why not. */
+  private async fencedWrite(zone: string, tp: TrustPoint | undefined, guard: readonly WriteGuard[]): Promise<string | undefined> {
+    try {
+      await this.options.store.commit(zone, () => ({ changed: true, trustPoint: tp, result: undefined }), { guard });
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+}
+
+function notWritten(zone: string): RefreshOutcome {
+  return { zone, ok: false, result: 'not written: this server is no longer the refresher of the trust point (or its cluster lease is in doubt)', changes: [], deleted: false };
 }
 
 function countStates(tp: TrustPoint | undefined): string {

@@ -18,6 +18,7 @@ import { loweredTimers, type Rfc5011Timers } from './rfc5011.js';
 import { loadRootAnchors, type LoadedRootAnchors, type RootAnchorsLocation } from './root-anchors-source.js';
 import { rootAnchorsSignatureOptions } from './root-anchors-signature-config.js';
 import { TrustAnchorStore } from './trust-anchor-store.js';
+import type { RefreshGate } from './refresh-gate.js';
 import type { DocumentStore } from '../store/document-store.js';
 import type { Scheduler } from '../scheduler.js';
 import { TrustPointRefresher, type DnskeyFetcher, type RefreshOutcome } from './trust-point-refresher.js';
@@ -38,6 +39,8 @@ export interface TrustServiceOptions {
   readonly random?: () => number;
   /** Where a URL's fallback comes from (default: the shipped trust-anchors/root-anchors.xml). */
   readonly rootAnchorsFallback?: string;
+  /** Cluster mode: one RFC 5011 refresher per trust point for the whole cluster (refresh-gate.ts). */
+  readonly refreshGate?: RefreshGate;
 }
 
 export interface AnchorsChanged {
@@ -210,7 +213,7 @@ export async function startTrustService(options: TrustServiceOptions): Promise<T
       { ...timers, lowered },
       { level: 'warn', msg: `RFC 5011 ${lowered.join(', ')} below the RFC's values: for test labs only, a compromised key could be accepted sooner` },
     );
-  const refresher = new TrustPointRefresher({ store, clock, logger, scheduler: options.scheduler, fetchDnskey: options.fetchDnskey, timers, ...(options.random ? { random: options.random } : {}) });
+  const refresher = new TrustPointRefresher({ store, clock, logger, scheduler: options.scheduler, fetchDnskey: options.fetchDnskey, timers, ...(options.random ? { random: options.random } : {}), ...(options.refreshGate ? { gate: options.refreshGate } : {}) });
   const service = new TrustService(store, refresher, options);
 
   const root: RootAnchorsSource = trustAnchors.rootAnchors;
