@@ -5,7 +5,7 @@ import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { CLUSTER_USAGE, UsageError } from './usage.js';
 
-/** The human form of `GET /v1/cluster`: this server, the etcd members, the primaries, the Key Master per zone. */
+/** The human form of `GET /v1/cluster`: this server, the etcd members, the primaries and their lag, the Key Master per zone, the refresher per trust point. */
 export function formatClusterStatus(s: ClusterStatus): string {
   const server = formatFields([
     ['Server', s.server.name],
@@ -28,9 +28,23 @@ export function formatClusterStatus(s: ClusterStatus): string {
     [
       { header: 'Primary', value: (p: ClusterStatus['servers'][number]) => p.name },
       { header: 'Since', value: (p) => p.since },
+      { header: 'Lag', value: (p) => (p.lag === 0 ? '0' : `${p.lag} BEHIND`) },
+      { header: 'Applied', value: (p) => s.documents.map((d) => `${d.key} ${p.applied[d.key] ?? 0}/${d.version}`).join(', ') },
+      { header: 'Reported', value: (p) => p.reportedAt ?? '' },
     ],
     s.servers,
   );
+  const trustPoints =
+    s.trustPoints.length === 0
+      ? 'No trust point has an RFC 5011 refresher in the cluster.\n'
+      : formatTable(
+          [
+            { header: 'Trust point', value: (t: ClusterStatus['trustPoints'][number]) => t.name },
+            { header: 'RFC 5011 refresher', value: (t) => t.refresher },
+            { header: 'Lease left', value: (t) => leaseLeft(t.leaseRemaining) },
+          ],
+          s.trustPoints,
+        );
   const zones =
     s.zones.length === 0
       ? 'No zone has a Key Master in the cluster.\n'
@@ -38,11 +52,15 @@ export function formatClusterStatus(s: ClusterStatus): string {
           [
             { header: 'Zone', value: (z: ClusterStatus['zones'][number]) => z.name },
             { header: 'Key Master', value: (z) => z.keyMaster },
-            { header: 'Lease left', value: (z) => (z.leaseRemaining < 0 ? 'expired' : `${z.leaseRemaining} s`) },
+            { header: 'Lease left', value: (z) => leaseLeft(z.leaseRemaining) },
           ],
           s.zones,
         );
-  return `${server}\n\n${members}\n\n${servers}\n\n${zones}`;
+  return `${[server, members, servers, zones, trustPoints].map((part) => part.trimEnd()).join('\n\n')}\n`;
+}
+
+function leaseLeft(seconds: number): string {
+  return seconds < 0 ? 'expired' : `${seconds} s`;
 }
 
 export async function runClusterCommand(argv: string[]): Promise<number> {

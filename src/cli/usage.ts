@@ -131,7 +131,9 @@ Every verb but serve, init and query talks to the running server's control API.
 export const CLUSTER_USAGE = `usage: keymaster cluster status [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
 
 Shows this server's name and etcd lease, the etcd members and their health, the primaries in the
-cluster, and each zone's Key Master with the time its lease has left (docs/cluster.md).
+cluster with their replication lag (writes of the shared documents not applied yet), each zone's
+Key Master and each trust point's RFC 5011 refresher with the time its lease has left
+(docs/cluster.md).
   --json               print the status as JSON
 ${CLIENT_FLAGS_HELP}
 `;

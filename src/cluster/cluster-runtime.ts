@@ -50,6 +50,9 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     const roles = await KeyMasterRoles.start(ns, documents, lease, { autoFailover: config.keyMaster.autoFailover, log: deps.log });
     const requests = await TransferRequests.start(ns, roles, lease, deps.log);
     const trustRefreshers = await TrustRefresherRoles.start(ns, documents, lease, deps.log);
+    // The shared documents this server follows: what it applied of each is its replication lag.
+    const shared: string[] = [];
+    lease.reportProgress(() => Object.fromEntries(shared.map((key) => [key, documents.knownVersion(key) ?? 0])));
     deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
     return {
       name: config.name,
@@ -59,11 +62,15 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
       requests,
       trustRefreshers,
       keyEncryptionKey,
-      status: () => clusterStatus(client, ns, { config, lease, roles, clock: deps.clock }),
+      status: () => clusterStatus(client, ns, { config, lease, roles, trustRefreshers, shared, clock: deps.clock }),
       follow(key, what, reload) {
+        shared.push(key);
         return documents.watchOthers(key, (change) => {
           reload().then(
-            () => deps.log.info({ event: 'cluster.document-reloaded', key: change.key, what, revision: change.revision ?? null }, `${what} changed in the cluster; reloaded`),
+            () => {
+              deps.log.info({ event: 'cluster.document-reloaded', key: change.key, what, revision: change.revision ?? null }, `${what} changed in the cluster; reloaded`);
+              void lease.report();
+            },
             (error: unknown) => deps.log.warn({ event: 'cluster.document-reload-failed', key: change.key, what, error: (error as Error).message }, `${what} changed in the cluster but could not be reloaded; what is in memory stays`),
           );
         });

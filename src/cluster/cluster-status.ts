@@ -5,15 +5,30 @@ import { storeErrorOf } from '../store/etcd-errors.js';
 import { connectEtcd, etcdConnection } from './etcd-client.js';
 import type { KeyMasterRoles } from './key-master-role.js';
 import type { ServerLease, ServerRecord } from './server-lease.js';
+import type { TrustRefresherRoles } from './trust-refresher-roles.js';
 
 /** `GET /v1/cluster` and `keymaster cluster status --json` (DESIGN.md: members[{name, healthy}], zones[{name, keyMaster, leaseRemaining}]). */
 export interface ClusterStatus {
   readonly server: { readonly name: string; readonly lease: string; readonly leaseTtl: number; readonly leaseCertainMs: number; readonly inDoubt: boolean };
   readonly prefix: string;
   readonly members: readonly MemberStatus[];
-  /** The primaries registered now (their leases alive). */
-  readonly servers: readonly { readonly name: string; readonly since: string }[];
+  /** The primaries registered now (their leases alive), with what each has applied of the shared documents. */
+  readonly servers: readonly ServerStatus[];
   readonly zones: readonly { readonly name: string; readonly keyMaster: string; readonly leaseRemaining: number }[];
+  /** The shared documents (policy rules, trust anchors) at their current version in etcd. */
+  readonly documents: readonly { readonly key: string; readonly version: number }[];
+  /** Each trust point's RFC 5011 refresher (one for the cluster) and its lease's time left. */
+  readonly trustPoints: readonly { readonly name: string; readonly refresher: string; readonly leaseRemaining: number }[];
+}
+
+export interface ServerStatus {
+  readonly name: string;
+  readonly since: string;
+  /** The version of each shared document it has applied, as it last reported (with every keep-alive, at most a third of the lease TTL ago). */
+  readonly applied: Readonly<Record<string, number>>;
+  /** Writes it has not applied yet, summed over the shared documents (0: up to date). */
+  readonly lag: number;
+  readonly reportedAt?: string;
 }
 
 export interface MemberStatus {
@@ -30,7 +45,7 @@ export interface MemberStatus {
 export async function clusterStatus(
   client: Etcd3,
   ns: Namespace,
-  parts: { config: ClusterConfig; lease: ServerLease; roles: KeyMasterRoles; clock: Clock },
+  parts: { config: ClusterConfig; lease: ServerLease; roles: KeyMasterRoles; trustRefreshers: TrustRefresherRoles; shared: readonly string[]; clock: Clock },
 ): Promise<ClusterStatus> {
   const { config, lease, roles } = parts;
   const list = await client.cluster.memberList({}).catch((error: unknown) => {
@@ -43,13 +58,23 @@ export async function clusterStatus(
     .strings()
     .then((all) => Object.values(all).map((v) => JSON.parse(v) as ServerRecord));
   const zones = (await roles.holders()).map((h) => ({ name: h.zone, keyMaster: h.server, leaseRemaining: h.leaseRemaining }));
+  const trustPoints = (await parts.trustRefreshers.holders()).map((h) => ({ name: h.zone, refresher: h.server, leaseRemaining: h.leaseRemaining }));
+  const documents = await Promise.all(parts.shared.map(async (key) => ({ key, version: Number((await ns.get(key).exec()).kvs[0]?.version ?? 0) })));
   return {
     server: { name: lease.name, lease: lease.id, leaseTtl: lease.ttlSeconds, leaseCertainMs: lease.remainingMs(), inDoubt: lease.inDoubt() },
     prefix: config.etcd.prefix,
     members: members.sort((a, b) => a.name.localeCompare(b.name)),
-    servers: servers.map((s) => ({ name: s.name, since: s.since })).sort((a, b) => a.name.localeCompare(b.name)),
+    servers: servers.map((s) => serverStatus(s, documents)).sort((a, b) => a.name.localeCompare(b.name)),
     zones,
+    documents,
+    trustPoints,
   };
+}
+
+function serverStatus(s: ServerRecord, documents: readonly { key: string; version: number }[]): ServerStatus {
+  const applied = s.applied ?? {};
+  const lag = documents.reduce((sum, d) => sum + Math.max(0, d.version - (applied[d.key] ?? 0)), 0);
+  return { name: s.name, since: s.since, applied, lag, ...(s.reportedAt ? { reportedAt: s.reportedAt } : {}) };
 }
 
 async function memberStatus(name: string, endpoint: string, config: ClusterConfig): Promise<MemberStatus> {

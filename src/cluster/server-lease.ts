@@ -19,6 +19,9 @@ export interface ServerRecord {
   readonly name: string;
   readonly lease: string;
   readonly since: string;
+  /** The version of each shared document this server has applied (cluster status: its replication lag), and when it said so. */
+  readonly applied?: Readonly<Record<string, number>>;
+  readonly reportedAt?: string;
 }
 
 /**
@@ -37,6 +40,10 @@ export class ServerLease extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private inFlight = false;
   private stopped = false;
+  private since = '';
+  private progress: () => Record<string, number> = () => ({});
+  private reported = '';
+  private reporting = false;
 
   constructor(
     private readonly ns: Namespace,
@@ -65,6 +72,35 @@ export class ServerLease extends EventEmitter {
 
   remainingMs(): number {
     return this.stopped ? 0 : this.validity.remaining(this.options.clock.now());
+  }
+
+  /**
+   * What this server has applied of the shared documents: sent with `servers/NAME` now and
+   * whenever it changed, at the latest with the next keep-alive (a third of the TTL).
+   */
+  reportProgress(progress: () => Record<string, number>): void {
+    this.progress = progress;
+    void this.report();
+  }
+
+  /** Rewrites `servers/NAME` (on this lease) when what it applied changed since it last said. */
+  async report(): Promise<void> {
+    const applied = this.progress();
+    const text = JSON.stringify(applied);
+    if (this.reporting || this.stopped || !this.lease || text === this.reported) return;
+    this.reporting = true;
+    try {
+      await this.ns.put(serverKey(this.name)).value(JSON.stringify(this.record(applied))).lease(this.leaseId);
+      this.reported = text;
+    } catch {
+      // etcd unreachable or the lease gone: said again with the next keep-alive (or the new lease).
+    } finally {
+      this.reporting = false;
+    }
+  }
+
+  private record(applied: Record<string, number>): ServerRecord {
+    return { name: this.name, lease: this.leaseId, since: this.since, applied, reportedAt: new Date(this.options.clock.now()).toISOString() };
   }
 
   /** Grants the lease and registers `servers/NAME`; refused when a live server already has the name. */
@@ -100,7 +136,8 @@ export class ServerLease extends EventEmitter {
       throw storeErrorOf(error, `etcd lease for server ${this.name}`);
     }
     const key = serverKey(this.name);
-    const record: ServerRecord = { name: this.name, lease: id, since: new Date(this.options.clock.now()).toISOString() };
+    const applied = this.progress();
+    const record: ServerRecord = { name: this.name, lease: id, since: new Date(this.options.clock.now()).toISOString(), applied, reportedAt: new Date(this.options.clock.now()).toISOString() };
     const res = await this.ns
       .if(key, 'Version', '==', 0)
       .then(this.ns.put(key).value(JSON.stringify(record)).lease(id))
@@ -115,6 +152,8 @@ export class ServerLease extends EventEmitter {
     }
     this.lease = lease;
     this.leaseId = id;
+    this.since = record.since;
+    this.reported = JSON.stringify(applied);
     this.validity.confirmed(sentAt, this.options.ttlSeconds);
     this.options.log?.info({ event: 'cluster.lease-granted', server: this.name, lease: id, ttl: this.options.ttlSeconds }, 'cluster lease granted');
   }
@@ -126,6 +165,7 @@ export class ServerLease extends EventEmitter {
     try {
       const res = await this.lease.keepaliveOnce({ deadline: Date.now() + (this.options.ttlSeconds * 1000) / 3 });
       this.validity.confirmed(sentAt, Number(res.TTL));
+      void this.report();
     } catch (error) {
       if (error instanceof EtcdLeaseInvalidError) await this.renew();
       else this.options.log?.warn({ event: 'cluster.keepalive-failed', server: this.name, error: (error as Error).message }, 'cluster lease keep-alive failed');

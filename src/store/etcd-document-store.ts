@@ -215,6 +215,14 @@ export class EtcdDocumentStore implements DocumentStore {
     }
   }
 
+  /**
+   * The version of `key` this handle last read or wrote (undefined: never), without asking etcd:
+   * what the server has applied of that document, for the replication lag in `cluster status`.
+   */
+  knownVersion(key: string): number | undefined {
+    return this.versions.get(key);
+  }
+
   /** The key's etcd create revision (its incarnation, for a guard's `created`), 0 when absent. */
   async incarnation(key: string): Promise<number> {
     return Number((await this.fetch(key, this.locate(key)))?.create_revision ?? 0);
