@@ -71,7 +71,8 @@ export async function clusterStatus(
   };
 }
 
-function serverStatus(s: ServerRecord, documents: readonly { key: string; version: number }[]): ServerStatus {
+/** A primary as `servers/NAME` has it, with its lag against the documents' current versions. */
+export function serverStatus(s: ServerRecord, documents: readonly { key: string; version: number }[]): ServerStatus {
   const applied = s.applied ?? {};
   const lag = documents.reduce((sum, d) => sum + Math.max(0, d.version - (applied[d.key] ?? 0)), 0);
   return { name: s.name, since: s.since, applied, lag, ...(s.reportedAt ? { reportedAt: s.reportedAt } : {}) };

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { serverStatus } from '../../src/cluster/cluster-status.js';
+
+const documents = [
+  { key: 'policy', version: 2 },
+  { key: 'trust-anchors', version: 5 },
+];
+const record = { name: 'ns2', lease: '1', since: '2026-12-07T21:00:00.000Z' };
+
+describe('replication lag of a primary (cluster status)', () => {
+  it('is the writes of the shared documents it has not applied, summed', () => {
+    const s = serverStatus({ ...record, applied: { policy: 1, 'trust-anchors': 3 }, reportedAt: '2026-12-07T21:00:05.000Z' }, documents);
+    expect(s).toEqual({ name: 'ns2', since: record.since, applied: { policy: 1, 'trust-anchors': 3 }, lag: 3, reportedAt: '2026-12-07T21:00:05.000Z' });
+  });
+
+  it('is 0 when up to date, and never negative for a report newer than the read of the documents', () => {
+    expect(serverStatus({ ...record, applied: { policy: 2, 'trust-anchors': 5 } }, documents).lag).toBe(0);
+    expect(serverStatus({ ...record, applied: { policy: 3, 'trust-anchors': 6 } }, documents).lag).toBe(0);
+  });
+
+  it('counts a document never applied (or a server of an earlier release that reports nothing) as wholly behind', () => {
+    expect(serverStatus({ ...record, applied: { policy: 2 } }, documents).lag).toBe(5);
+    expect(serverStatus(record, documents)).toMatchObject({ applied: {}, lag: 7 });
+  });
+});
