@@ -67,7 +67,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let distributeAnchors: (zone: Name, keyset: { text: string; file: string }) => void = (zone, keyset) => void earlyAnchors.push([zone, keyset]);
   let withdrawAnchors: (zone: Name) => void = () => {};
   const zones = await ZoneService.start({
-    config, clock: systemClock, logger,
+    config, clock: systemClock, logger, documents,
     onZoneChanged: (zone) => flushZone(zone),
     onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
     onTrustAnchorsWithdrawn: (zone) => withdrawAnchors(zone),

@@ -25,9 +25,12 @@ import { ZoneJournals } from '../authority/zone-journals.js';
 import type { ZoneKeyView } from '../authority/zone-key-view.js';
 import { ZoneSigning } from '../authority/zone-signing.js';
 import { ZoneStateStore } from '../authority/zone-state-store.js';
+import { followZoneSettings } from '../authority/zone-settings-follower.js';
 import { type UpdateAccess, ZoneUpdates, updateAccess } from '../authority/zone-updates.js';
 import { ZonesDirectory } from '../authority/zones-directory.js';
 import type { Clock } from '../clock.js';
+import type { DocumentStore } from '../store/document-store.js';
+import { FileDocumentStore } from '../store/file-document-store.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import { EdeCode } from '../wire/edns.js';
@@ -43,6 +46,8 @@ export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where zone settings and key metadata are kept; default: the file store in `stateDir`, closed by `stop`. */
+  readonly documents?: DocumentStore;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
   readonly serverName?: string;
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
@@ -73,6 +78,7 @@ export interface ZoneServiceOptions {
  */
 export class ZoneService implements LocalZones {
   private readonly catalog: ZoneCatalog;
+  private readonly documents: DocumentStore;
   private readonly store: KeyStore;
   private readonly keyMaster: KeyMaster;
   private readonly journals: ZoneJournals;
@@ -93,7 +99,11 @@ export class ZoneService implements LocalZones {
   /** Zones transferred in from other primaries (src/authority/secondary-zones.ts). */
   secondaries!: SecondaryZones;
 
-  private constructor(private readonly o: ZoneServiceOptions) {
+  private constructor(
+    private readonly o: ZoneServiceOptions,
+    documents: DocumentStore,
+    private readonly ownsDocuments: boolean,
+  ) {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
     this.store = new KeyStore(stateDir);
@@ -102,7 +112,8 @@ export class ZoneService implements LocalZones {
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
-    this.catalog = new ZoneCatalog(new ZoneStateStore(stateDir), this.serverName);
+    this.documents = documents;
+    this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
     this.journals = new ZoneJournals({ stateDir, ...base });
     this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
@@ -128,9 +139,10 @@ export class ZoneService implements LocalZones {
    * line; a zone added by command whose file went bad is logged and left out.
    */
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
-    const service = new ZoneService(o);
+    const service = new ZoneService(o, o.documents ?? (await FileDocumentStore.open(o.config.stateDir)), !o.documents);
     await service.zonesDir.ensure();
-    const persisted = await service.catalog.load();
+    const persisted = await service.catalog.load((from, zones) =>
+      logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
     const common = { stateDir: o.config.stateDir, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
     service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
@@ -143,6 +155,7 @@ export class ZoneService implements LocalZones {
       }
     }
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
+    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged });
     service.refresher.start();
     await service.rollovers.startState();
     return service;
@@ -316,11 +329,13 @@ export class ZoneService implements LocalZones {
   async stop(): Promise<void> {
     this.rollovers.stop();
     this.refresher.stop();
+    this.catalog.stopFollowing();
     await this.catalog.serialize(async () => {
       await this.journals.closeAll();
       await this.transfers.stop();
       await this.secondaries.stop();
     });
+    if (this.ownsDocuments) await this.documents.close();
   }
 
   get size(): number {
