@@ -106,7 +106,8 @@ export class ZoneService implements LocalZones {
   ) {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
-    this.store = new KeyStore(stateDir);
+    this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }));
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);

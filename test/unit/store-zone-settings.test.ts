@@ -80,6 +80,13 @@ describe('zone settings on the store contract', () => {
       const keys = (await service.keys(`${zone}.`)).keys.map((k) => k.keyTag).sort((a, b) => a - b);
       expect(keys).toEqual(fixtureKeyTags(zone)); // the same keys: none generated, none lost
     }
+    // Key metadata: read where it was, rewritten as documents of the store (the private keys stay 0600 PEM files).
+    expect(logs.filter((l) => l['event'] === 'store.migrated' && l['to'] === 'keys/').map((l) => [l['zone'], l['keys']]).sort()).toEqual([
+      ['added.example.', 4],
+      ['config.example.', 4],
+    ]);
+    for (const f of readdirSync(join(stateDir, 'keys/added.example')).filter((x) => x.endsWith('.json')))
+      expect(JSON.parse(readFileSync(join(stateDir, 'keys/added.example', f), 'utf8'))).toMatchObject({ format: 'keymaster-key', version: 1, data: { zone: 'added.example.' } });
     // The record added by UPDATE before the restart comes back from the journal, signed.
     const added = service.lookup(Name.parse('new.added.example.'), RRType.A)!;
     expect(added.answer.map((r) => r.type)).toEqual([RRType.A, RRType.RRSIG]);
@@ -101,6 +108,18 @@ describe('zone settings on the store contract', () => {
     expect(existsSync(join(stateDir, 'zone-settings'))).toBe(false);
   });
 
+  it('refuses key metadata that does not check, naming the file and the field', async () => {
+    const { stateDir, zonesDir } = stateBeforeStore();
+    const dir = join(stateDir, 'keys/added.example');
+    const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))!);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"role": "ksk"', '"role": "csk"'));
+    const logs: Record<string, unknown>[] = [];
+    await start({ stateDir, zonesDir, logs });
+    // An added zone that cannot load is logged and left out; its keys are not touched.
+    expect(logs.find((l) => l['event'] === 'zone.load-failed')?.['error']).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}: cannot read key metadata: role: "csk" is not ksk or zsk`));
+    expect(readFileSync(file, 'utf8')).toContain('"role": "csk"');
+  });
+
   it('a second server on the same store sees zones added, changed and removed by the first', async () => {
     const base = tempDir('two-writers');
     dirs.push(base);
@@ -113,7 +132,7 @@ describe('zone settings on the store contract', () => {
     await a.add('shared.example.', 'shared.zone');
     await vi.waitFor(() => expect(b.list().map((z) => z.name)).toEqual(['shared.example.']));
     expect(b.lookup(Name.parse('ns.shared.example.'), RRType.A)?.answer).toHaveLength(1);
-    expect(bLogs.filter((l) => l['event'] === 'zone.added')).toMatchObject([{ zone: 'shared.example.', by: 'store' }]);
+    await vi.waitFor(() => expect(bLogs.filter((l) => l['event'] === 'zone.added')).toMatchObject([{ zone: 'shared.example.', by: 'store' }]));
     // The writer itself is not told of its own write.
     expect(a.list()).toHaveLength(1);
 
