@@ -29,6 +29,7 @@ import { followZoneSettings } from '../authority/zone-settings-follower.js';
 import { type UpdateAccess, ZoneUpdates, updateAccess } from '../authority/zone-updates.js';
 import { ZonesDirectory } from '../authority/zones-directory.js';
 import type { Clock } from '../clock.js';
+import { createScheduler, type Scheduler } from '../scheduler.js';
 import type { DocumentStore } from '../store/document-store.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import type { KeymasterConfig } from '../config/schema.js';
@@ -52,8 +53,12 @@ export interface ZoneServiceOptions {
   readonly serverName?: string;
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
-  /** How often signatures due for refresh are looked for (default 5 minutes); 0: never by timer (tests call refreshSignatures). */
-  readonly refreshIntervalMs?: number;
+  /**
+   * Runs signature refresh, journal compaction, the rollovers and the secondary zones' checks
+   * (src/scheduler.ts). Default: a scheduler of its own on `clock`, stopped by `stop`. Tests give
+   * one in `mode: 'manual'` and call `runDue()` (or the passes themselves) after moving the clock.
+   */
+  readonly scheduler?: Scheduler;
   /**
    * Signing policy `distributeTrustAnchor`: told the zone's keyset- file (its KSKs) whenever it is
    * written, so this server's own TrustAnchors store holds the zone as a trust point.
@@ -63,9 +68,8 @@ export interface ZoneServiceOptions {
   readonly onTrustAnchorsWithdrawn?: (zone: Name) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
-  /** NOTIFY retry timing, and how often secondary zones look for due refreshes (ms; 0: only by `secondaries.tick()`): tests shorten them. */
+  /** NOTIFY retry timing: tests shorten it. */
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
-  readonly secondaryTickMs?: number;
 }
 
 /**
@@ -103,6 +107,7 @@ export class ZoneService implements LocalZones {
     private readonly o: ZoneServiceOptions,
     documents: DocumentStore,
     private readonly ownsDocuments: boolean,
+    private readonly scheduler: Scheduler,
   ) {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
@@ -129,8 +134,8 @@ export class ZoneService implements LocalZones {
     this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors });
     this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
     this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event) });
-    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, intervalMs: o.refreshIntervalMs });
-    this.rollovers = new RolloverDriver({ ...base, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
+    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
+    this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
     this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged });
   }
 
@@ -140,13 +145,15 @@ export class ZoneService implements LocalZones {
    * line; a zone added by command whose file went bad is logged and left out.
    */
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
-    const service = new ZoneService(o, o.documents ?? (await FileDocumentStore.open(o.config.stateDir)), !o.documents);
+    const documents = o.documents ?? (await FileDocumentStore.open(o.config.stateDir));
+    const scheduler = o.scheduler ?? createScheduler({ clock: o.clock, onError: (job, err) => logEvent(o.logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
+    const service = new ZoneService(o, documents, !o.documents, scheduler);
     await service.zonesDir.ensure();
     const persisted = await service.catalog.load((from, zones) =>
       logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
-    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
+    const common = { stateDir: o.config.stateDir, scheduler, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.catalog.zones.has(p.name)) continue;
       try {
@@ -305,7 +312,7 @@ export class ZoneService implements LocalZones {
     return this.rollovers.run();
   }
 
-  /** Runs the rollovers on a real-time timer; `dsAtParent` from the server's resolver. */
+  /** Runs the rollovers as a job of the scheduler; `dsAtParent` from the server's resolver. */
   startRollovers(options: { dsAtParent?: DsAtParent } = {}): void {
     this.rollovers.start(options);
   }
@@ -326,7 +333,7 @@ export class ZoneService implements LocalZones {
     return this.keys(zone);
   }
 
-  /** Stops the timers and closes the journals (every change in them is already on disk). */
+  /** Stops the jobs and closes the journals (every change in them is already on disk). */
   async stop(): Promise<void> {
     this.rollovers.stop();
     this.refresher.stop();
@@ -336,6 +343,7 @@ export class ZoneService implements LocalZones {
       await this.transfers.stop();
       await this.secondaries.stop();
     });
+    if (!this.o.scheduler) await this.scheduler.stop();
     if (this.ownsDocuments) await this.documents.close();
   }
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { ZoneService } from '../../src/server/zone-service.js';
 import { tempDir } from './external-servers.js';
@@ -16,7 +17,7 @@ export async function oneZoneService(prefix: string, start = Date.UTC(2026, 5, 1
     clock,
     logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(JSON.parse(l) as Record<string, unknown>) } }),
     serverName: 'km1',
-    refreshIntervalMs: 0,
+    scheduler: createScheduler({ clock, mode: 'manual' }),
     rollover: { dsAtParent: async () => undefined },
   });
   return { dir, clock, logs, service };

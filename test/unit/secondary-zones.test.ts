@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SecondaryZones } from '../../src/authority/secondary-zones.js';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { parseCidr } from '../../src/config/cidr.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RRType } from '../../src/wire/rr-type.js';
@@ -66,7 +67,7 @@ describe('secondary zones on the injectable clock', () => {
       keyring: buildKeyring([{ where: 'test', key: { name: 'ddns-key.', algorithm: 'hmac-sha256', secret: Buffer.from(KEY.secret).toString('base64') } }]),
       clock,
       logger: createLogger({ level: 'debug', destination: { write: (l: string) => void logs.push(l) } }),
-      tickMs: 0,
+      scheduler: createScheduler({ clock, mode: 'manual' }),
     };
     const secondaries = await SecondaryZones.start(options, [{ name: ZONE, primaries: [{ host: PRIMARY, port: 5353 }], source: 'config' }]);
     await secondaries.tick();

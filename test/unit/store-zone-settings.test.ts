@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ZoneStateStore } from '../../src/authority/zone-state-store.js';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { ZoneService } from '../../src/server/zone-service.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
@@ -26,6 +27,7 @@ function logger(logs: Record<string, unknown>[]) {
 }
 
 async function start(o: { stateDir: string; zonesDir: string; configZone?: string; documents?: DocumentStore; serverName?: string; logs?: Record<string, unknown>[] }) {
+  const clock = new ManualClock(Date.UTC(2026, 5, 2));
   const service = await ZoneService.start({
     config: {
       stateDir: o.stateDir,
@@ -33,10 +35,10 @@ async function start(o: { stateDir: string; zonesDir: string; configZone?: strin
       dnssec: { enable: true, validation: true },
       authority: { zonesDir: o.zonesDir, rateLimit: { responsesPerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 } },
     } as never,
-    clock: new ManualClock(Date.UTC(2026, 5, 2)),
+    clock,
     logger: logger(o.logs ?? []),
     serverName: o.serverName ?? 'km1',
-    refreshIntervalMs: 0,
+    scheduler: createScheduler({ clock, mode: 'manual' }),
     rollover: { dsAtParent: async () => undefined },
     ...(o.documents ? { documents: o.documents } : {}),
   });
