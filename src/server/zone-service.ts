@@ -121,7 +121,7 @@ export class ZoneService implements LocalZones {
     this.documents = documents;
     this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
-    this.journals = new ZoneJournals({ stateDir, ...base });
+    this.journals = new ZoneJournals({ stateDir, documents, ...base });
     this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
@@ -301,6 +301,11 @@ export class ZoneService implements LocalZones {
   /** One pass of signature refresh (signature-refresher.ts); tests call it after moving a ManualClock. */
   refreshSignatures(): Promise<{ zone: string; serial: number; refreshed: number; deferred: number }[]> {
     return this.refresher.refreshSignatures();
+  }
+
+  /** Bytes of each zone's journal since its last compaction (metrics). */
+  journalSizes(): { zone: string; bytes: number }[] {
+    return this.journals.open().map(([zone, journal]) => ({ zone, bytes: journal.pendingBytes }));
   }
 
   compactJournals(): Promise<void> {

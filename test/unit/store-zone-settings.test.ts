@@ -89,6 +89,12 @@ describe('zone settings on the store contract', () => {
     ]);
     for (const f of readdirSync(join(stateDir, 'keys/added.example')).filter((x) => x.endsWith('.json')))
       expect(JSON.parse(readFileSync(join(stateDir, 'keys/added.example', f), 'utf8'))).toMatchObject({ format: 'keymaster-key', version: 1, data: { zone: 'added.example.' } });
+    // The journal: read once, its change now a snapshot in the store, the old files kept aside.
+    const journalsMigrated = logs.filter((l) => l['event'] === 'store.migrated' && String(l['to']).includes('journals'));
+    expect(journalsMigrated.map((l) => l['zone']).sort()).toEqual(['added.example.', 'config.example.']);
+    expect(journalsMigrated.find((l) => l['zone'] === 'added.example.')?.['changes']).toBeGreaterThanOrEqual(1);
+    expect(readdirSync(join(stateDir, 'journal')).filter((f) => f.endsWith('.jnl'))).toEqual([]);
+    expect(readdirSync(join(stateDir, 'journal')).filter((f) => f.includes('.jnl.migrated-'))).toHaveLength(2);
     // The record added by UPDATE before the restart comes back from the journal, signed.
     const added = service.lookup(Name.parse('new.added.example.'), RRType.A)!;
     expect(added.answer.map((r) => r.type)).toEqual([RRType.A, RRType.RRSIG]);
