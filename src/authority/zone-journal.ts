@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { isObject } from '../store/document-envelope.js';
+import { readTextParts, writeTextParts } from '../store/text-parts.js';
 import { type DocumentStore, type DocumentType, StoreError } from '../store/document-store.js';
 import { canonicalRdata } from '../wire/canonical.js';
 import type { ResourceRecord } from '../wire/message.js';
@@ -20,9 +21,9 @@ import { zoneStoreLabel } from './zone-store-label.js';
  *   records removed and added, in presentation format), written before it is acknowledged, and
  *   only if no change of that number exists (compare-and-swap: two writers cannot both add one).
  *   Each is one small document: a crash leaves it whole or absent, never torn.
- * - `snapshot-SEQ-PART`: the zone's unsigned data as of a change, in parts of at most
- *   SNAPSHOT_PART_CHARS of zone file text (a distributed store bounds its values), written when
- *   the journal is compacted.
+ * - `snapshot-SEQ-PART`: the zone's unsigned data as of a change, zone file text in parts
+ *   (store/text-parts.ts: a distributed store bounds its values), written when the journal is
+ *   compacted.
  * - `head`: the SHA-256 of the zone file the journal builds on, and which snapshot (sequence
  *   number and part count) holds the changes before the first `change-`. Writing it is the
  *   moment a compaction happens: parts of another snapshot and changes it holds are left-overs
@@ -114,18 +115,6 @@ const CHANGE_DOCUMENT: DocumentType<StoredChange> = {
   },
 };
 
-const PART_DOCUMENT: DocumentType<string> = {
-  format: 'keymaster-zone-snapshot-part',
-  version: 1,
-  encode: (text) => text,
-  decode(data, fault) {
-    if (typeof data !== 'string') throw fault('data: not zone file text');
-    return data;
-  },
-};
-
-/** Snapshot parts stay well under the value size of a distributed store (etcd: 1.5 MiB). */
-const SNAPSHOT_PART_CHARS = 512 * 1024;
 const pad = (n: number) => String(n).padStart(12, '0');
 
 export class ZoneJournal {
@@ -210,13 +199,7 @@ export class ZoneJournal {
   }
 
   private async readSnapshot(seq: number, parts: number): Promise<ResourceRecord[]> {
-    let text = '';
-    for (let i = 0; i < parts; i++) {
-      const key = `${this.prefix}snapshot-${pad(seq)}-${pad(i)}`;
-      const part = await this.documents.read(key, PART_DOCUMENT);
-      if (!part) throw new ZoneJournalError(`${this.documents.locate(key)}: part ${i + 1} of ${parts} of the snapshot is missing`);
-      text += part.value;
-    }
+    const text = await readTextParts(this.documents, `${this.prefix}snapshot-${pad(seq)}`, parts, (where, i) => new ZoneJournalError(`${where}: part ${i + 1} of ${parts} of the snapshot is missing`));
     try {
       return parseZoneText(text, { origin: this.zone, fileName: `${this.location}snapshot-${pad(seq)}` }).records;
     } catch (error) {
@@ -283,10 +266,8 @@ export class ZoneJournal {
    * snapshot; recovery deletes what it holds).
    */
   async compact(records: readonly ResourceRecord[], serial: number, now: number): Promise<void> {
-    const text = zoneToText(records, this.zone);
-    const parts = Math.max(1, Math.ceil(text.length / SNAPSHOT_PART_CHARS));
     try {
-      for (let i = 0; i < parts; i++) await this.documents.write(`${this.prefix}snapshot-${pad(this.seq)}-${pad(i)}`, PART_DOCUMENT, text.slice(i * SNAPSHOT_PART_CHARS, (i + 1) * SNAPSHOT_PART_CHARS));
+      const parts = await writeTextParts(this.documents, `${this.prefix}snapshot-${pad(this.seq)}`, zoneToText(records, this.zone));
       await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts });
       this.pending = 0;
       this.pendingBytes = 0;
