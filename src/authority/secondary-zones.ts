@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
+import type { DocumentStore } from '../store/document-store.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
@@ -75,6 +76,8 @@ export interface SecondaryZonesOptions {
   readonly sources?: TransferSources;
   /** Told when a zone's served copy changes (caches flush). */
   readonly onZoneChanged?: (zone: Name) => void;
+  /** Where the added zones, the copies and their times are kept (store/document-store.ts). */
+  readonly documents: DocumentStore;
   /** Runs the checks when they fall due (src/scheduler.ts); in tests, `mode: 'manual'` and `tick()`. */
   readonly scheduler: Scheduler;
   readonly transferTimeoutMs?: number;
@@ -124,7 +127,7 @@ export class SecondaryZones {
   private readonly refused: RefusalLog;
 
   private constructor(private readonly o: SecondaryZonesOptions) {
-    this.store = new SecondaryStore(o.stateDir);
+    this.store = new SecondaryStore(o.stateDir, o.documents, (from, to) => logEvent(o.logger, 'store.migrated', { from, to }, { msg: 'secondary zone state of an earlier release moved into the store' }));
     this.refused = (o.refusals ?? plainRefusalLog(o.logger))('zone.notify-refused');
   }
 

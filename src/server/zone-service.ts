@@ -152,7 +152,7 @@ export class ZoneService implements LocalZones {
     const persisted = await service.catalog.load((from, zones) =>
       logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, scheduler, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    const common = { stateDir: o.config.stateDir, scheduler, documents, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
     service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.catalog.zones.has(p.name)) continue;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SecondaryZones } from '../../src/authority/secondary-zones.js';
 import { ManualClock } from '../../src/clock.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { createScheduler } from '../../src/scheduler.js';
 import { parseCidr } from '../../src/config/cidr.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -64,6 +65,7 @@ describe('secondary zones on the injectable clock', () => {
     const clock = new ManualClock(lab.clock.now());
     const options = {
       stateDir: join(lab.dir, 'secondary-state'),
+      documents: await FileDocumentStore.open(join(lab.dir, 'secondary-state')),
       keyring: buildKeyring([{ where: 'test', key: { name: 'ddns-key.', algorithm: 'hmac-sha256', secret: Buffer.from(KEY.secret).toString('base64') } }]),
       clock,
       logger: createLogger({ level: 'debug', destination: { write: (l: string) => void logs.push(l) } }),
