@@ -39,8 +39,9 @@ describe.skipIf(!haveTool('dig') || !haveTool('dnssec-verify'))('a state dir of 
       extraYaml:
         `zones:\n  - name: config.example.\n    file: ${JSON.stringify(join(base, 'zones/config.zone'))}\n    allowTransfer: ["127.0.0.0/8"]\n` +
         `authority:\n  zonesDir: ${JSON.stringify(join(base, 'zones'))}\n`,
+      startTimeoutMs: 90_000,
     });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await km?.stop();
