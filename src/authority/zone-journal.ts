@@ -158,6 +158,9 @@ export class ZoneJournal {
       if (head.fileDigest !== this.digest) {
         const discarded = await this.discard(head, fileRecords);
         await this.writeHead(undefined);
+        this.seq = 0;
+        this.pending = 0;
+        this.pendingBytes = 0;
         this.opened = true;
         return { records: [...fileRecords], replayed: 0, fromSnapshot: false, discarded };
       }
