@@ -122,7 +122,7 @@ export class ZoneService implements LocalZones {
     this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
     this.journals = new ZoneJournals({ stateDir, documents, ...base });
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
