@@ -17,13 +17,19 @@ async function history(dir: string, bounds: { maxVersions: number; maxSize: numb
   return new IxfrJournal(await FileDocumentStore.open(dir), join(dir, 'journal'), ZONE, bounds);
 }
 
+/** A history in a fresh temp dir, opened at serial 1, with versions 1→2 … n→n+1 recorded. */
+async function recorded(versions: number, maxVersions: number): Promise<{ dir: string; j: IxfrJournal }> {
+  const dir = tempDir('ixfr');
+  dirs.push(dir);
+  const j = await history(dir, { maxVersions, maxSize: 1 << 20 });
+  await j.open(1, 'tie', true, false);
+  for (let s = 1; s <= versions; s++) await j.record(withSerial(SOA, s), withSerial(SOA, s + 1), s, s + 1, { removed: [], added: [a(s)] }, false);
+  return { dir, j };
+}
+
 describe('the IXFR history in the store', () => {
   it('keeps the newest versions within maxVersions and maxSize; a version whose part is missing ends the history', async () => {
-    const dir = tempDir('ixfr');
-    dirs.push(dir);
-    const j = await history(dir, { maxVersions: 3, maxSize: 1 << 20 });
-    await j.open(1, 'tie', true, false);
-    for (let s = 1; s <= 5; s++) await j.record(withSerial(SOA, s), withSerial(SOA, s + 1), s, s + 1, { removed: [], added: [a(s)] }, false);
+    const { dir, j } = await recorded(5, 3);
     expect(j.size).toMatchObject({ versions: 3, oldest: 3 });
     expect(j.plan(2, 6)).toEqual({ kind: 'full' });
     expect(j.plan(3, 6).kind).toBe('incremental');
@@ -47,11 +53,7 @@ describe('the IXFR history in the store', () => {
   });
 
   it('reads a history of the layout before the store once, up to a torn line, then only the store', async () => {
-    const dir = tempDir('ixfr');
-    dirs.push(dir);
-    const old = await history(dir, { maxVersions: 10, maxSize: 1 << 20 });
-    await old.open(1, 'tie', true, false);
-    for (let s = 1; s <= 3; s++) await old.record(withSerial(SOA, s), withSerial(SOA, s + 1), s, s + 1, { removed: [], added: [a(s)] }, false);
+    const { dir } = await recorded(3, 10);
     // The same three versions as the earlier release wrote them: a header line, one line each, the last torn.
     const lines = ['{"ixfr":1,"zone":"lab.example.","tie":"tie","signed":false}'];
     for (const f of readdirSync(join(dir, 'ixfr', 'lab.example')).filter((x) => x.startsWith('version-')).sort())
