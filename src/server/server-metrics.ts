@@ -3,6 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import { signatureTimes } from '../authority/signature-refresh.js';
 import type { ZoneData } from '../authority/zone-db.js';
+import { zoneStoreLabel } from '../authority/zone-store-label.js';
 import { ANCHOR_STATES } from '../trust/trust-point.js';
 import { anchorView, trustPointView } from '../trust/trust-views.js';
 import { Name } from '../wire/name.js';
@@ -217,7 +218,7 @@ export class ServerMetrics {
   }
 
   private journalFamilies(): MetricFamily[] {
-    const samples: MetricSample[] = this.s.zones.journalSizes().map(({ zone, bytes }) => ({ labels: { zone: zone.replace(/\.$/, '') }, value: bytes }));
+    const samples: MetricSample[] = this.s.zones.journalSizes().map(({ zone, bytes }) => ({ labels: { zone: zoneStoreLabel(zone) }, value: bytes }));
     return [gauge('keymaster_zone_journal_bytes', 'Size of each zone journal (dynamic updates since the last compaction).', samples)];
   }
 

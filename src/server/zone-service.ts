@@ -47,7 +47,7 @@ export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Where zone settings and key metadata are kept; default: the file store in `stateDir`, closed by `stop`. */
+  /** Where the zones' state is kept (settings, key metadata, journals, IXFR histories, secondary copies); default: the file store in `stateDir`, closed by `stop`. */
   readonly documents?: DocumentStore;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
   readonly serverName?: string;
