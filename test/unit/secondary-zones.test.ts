@@ -84,12 +84,14 @@ describe('secondary zones on the injectable clock', () => {
     );
 
     // A change on the primary is picked up at the SOA refresh (3600 s), by IXFR; nothing before it.
+    // The scheduler's job wakes for it (runDue runs what is due on the simulated clock).
     await primary.addRecord('lab.example', { name: 'late', type: 'A', rdata: '192.0.2.99' });
     clock.advance(3599_000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(secondaries.served(ZONE)!.rrset(Name.parse('late.lab.example.'), RRType.A)).toBeUndefined();
+    expect(options.scheduler.pending()).toEqual([{ name: 'zone.secondary-checks', when: clock.now() + 1000 }]);
     clock.advance(1_000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(secondaries.served(ZONE)!.rrset(Name.parse('late.lab.example.'), RRType.A)).toBeDefined();
     expect(secondaries.show(ZONE)).toMatchObject({ state: 'ok', lastTransfer: 'IXFR' });
 
@@ -102,7 +104,7 @@ describe('secondary zones on the injectable clock', () => {
     await secondaries.tick();
     expect(transfers() - seen).toBe(1);
     clock.advance(1000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(transfers() - seen).toBe(2);
     await secondaries.tick();
     expect(transfers() - seen).toBe(2);
