@@ -5,7 +5,7 @@ import { ZoneStateStore } from '../../src/authority/zone-state-store.js';
 import { ManualClock } from '../../src/clock.js';
 import { createScheduler } from '../../src/scheduler.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { Name } from '../../src/wire/name.js';
