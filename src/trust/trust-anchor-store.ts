@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../clock.js';
 import type { TrustAnchor, TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { logEvent, type Logger } from '../logging/logger.js';
@@ -290,16 +291,25 @@ export class TrustAnchorStore implements TrustAnchorSource {
         return;
       } catch (error) {
         if (!(error instanceof StoreError && error.code === 'conflict') || attempt >= 5 || !this.stored || error.fault.startsWith('guard failed')) throw error;
-        ({ ours, imports } = await this.mergeTheirs(ours, imports));
+        ({ ours, imports } = await this.mergeTheirs(ours, imports, guard !== undefined));
       }
     }
   }
 
-  /** Another server wrote first: its entries for what this server did not change are taken (here too), ours kept. */
-  private async mergeTheirs(ours: Map<string, TrustPoint>, imports: Map<string, ConfigImportRecord>) {
+  /**
+   * Another server wrote first: its entries for what this server did not change are taken (here
+   * too), ours kept. A fenced write (the RFC 5011 refresher's) never overwrites a trust point the
+   * other server changed too: it computed its state from what it had, so it is refused and the
+   * refresh runs again on the state as it is now.
+   */
+  private async mergeTheirs(ours: Map<string, TrustPoint>, imports: Map<string, ConfigImportRecord>, fenced: boolean) {
     const base = this.stored!;
     const doc = await this.options.documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT);
     const theirs = new Map((doc?.value.trustPoints ?? []).map((tp) => [tp.zone, tp]));
+    if (fenced)
+      for (const zone of new Set([...base.points.keys(), ...ours.keys()]))
+        if (ours.get(zone) !== base.points.get(zone) && !isDeepStrictEqual(theirs.get(zone), base.points.get(zone)))
+          throw new StoreError('conflict', this.path, `trust point ${zone} was changed on another server meanwhile; nothing was written`);
     const theirImports = new Map((doc?.value.configImports ?? []).map((r) => [r.file, r]));
     for (const zone of new Set([...base.points.keys(), ...theirs.keys()])) {
       if (this.points.get(zone) !== base.points.get(zone) || ours.get(zone) !== base.points.get(zone)) continue;

@@ -277,6 +277,8 @@ export class TrustPointRefresher {
       await this.options.store.commit(zone, () => ({ changed: true, trustPoint: tp, result: undefined }), { guard });
       return undefined;
     } catch (error) {
+      // Another server changed the document meanwhile: take it now, so the refresh that comes due again works on it.
+      void this.options.store.reload().catch(() => false);
       return (error as Error).message;
     }
   }
