@@ -12,7 +12,8 @@ import { haveTool, removeDir, tempDir } from '../support/external-servers.js';
  * replication lag and the root trust point's one RFC 5011 refresher; a policy change through one
  * primary is applied by all (lag 0 everywhere); the refresher SIGKILLed, another takes its role
  * by itself; a refresher frozen (SIGSTOP) past its lease loses the role, and once resumed it
- * knows it is not the refresher and refreshes nothing. `npm run build` first.
+ * knows it is not the refresher and refreshes nothing; all of etcd killed, every primary keeps
+ * its trust anchors and a change is refused as unavailable. `npm run build` first.
  */
 const NET = '127.10.139';
 const FIRST = 11; // etcd members and primaries on .11-.13 (etcd on 2379/2380, DNS on 53, control on 5380)
@@ -102,4 +103,26 @@ describe.skipIf(!enabled)('scripts/cluster-lab.sh: a three-primary lab on loopba
     expect((log(frozen).match(/"event":"trust-point.refreshed"/g) ?? []).length).toBe(refreshesBefore);
     expect(log(frozen)).toMatch(/"event":"cluster.lease-lost"/);
   }, 90_000);
+
+  it('all of etcd killed: every primary keeps its trust anchors, a trust anchor change is refused as unavailable', async () => {
+    const alive = ['ns1', 'ns2', 'ns3'].filter((n) => {
+      try {
+        process.kill(pidOf(n), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const anchorsOf = async (name: string) => JSON.parse(await cli(name, ['trust-anchor', 'list', '.', '--json'])) as { anchors: { keyTag: number; state: string }[] };
+    const before = await anchorsOf(alive[0]!);
+    expect(before.anchors.length).toBeGreaterThan(0);
+    for (const m of [1, 2, 3]) process.kill(Number(readFileSync(join(dir, `etcd-m${m}.pid`), 'utf8')), 'SIGKILL');
+    const refused = await run('node', [CLI, 'trust-anchor', 'add', 'lab.example', '--ds', '12345 13 2 8f1bbd4a71ac3d4ee5f1d7c06d2bfc7eab3e30f6ac6a1d1f1cb3a6c1d0c9b8a7', '--config', config(alive[0]!)], { timeout: 30_000 }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(refused?.code).not.toBe(0);
+    expect(refused?.stderr).toMatch(/etcd cannot be reached/);
+    for (const name of alive) expect(await anchorsOf(name)).toEqual(before);
+  }, 60_000);
 });
