@@ -34,6 +34,15 @@ describe.skipIf(!enabled)('scripts/cluster-lab.sh: a three-primary lab on loopba
     return stdout;
   }
   const status = async (name: string): Promise<ClusterStatus> => JSON.parse(await cli(name, ['cluster', 'status', '--json'])) as ClusterStatus;
+  const alivePrimaries = (): string[] =>
+    ['ns1', 'ns2', 'ns3'].filter((n) => {
+      try {
+        process.kill(pidOf(n), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   const refresherSeenBy = async (name: string): Promise<string | undefined> => (await status(name)).trustPoints.find((t) => t.name === '.')?.refresher;
 
   beforeAll(async () => {
@@ -83,14 +92,7 @@ describe.skipIf(!enabled)('scripts/cluster-lab.sh: a three-primary lab on loopba
   }, 60_000);
 
   it('the refresher frozen (SIGSTOP) past its lease loses the role; resumed, it refreshes nothing', async () => {
-    const alive = ['ns1', 'ns2', 'ns3'].filter((n) => {
-      try {
-        process.kill(pidOf(n), 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const alive = alivePrimaries();
     const frozen = (await refresherSeenBy(alive[0]!))!;
     const witness = alive.find((n) => n !== frozen)!;
     const refreshesBefore = (log(frozen).match(/"event":"trust-point.refreshed"/g) ?? []).length;
@@ -105,14 +107,7 @@ describe.skipIf(!enabled)('scripts/cluster-lab.sh: a three-primary lab on loopba
   }, 90_000);
 
   it('all of etcd killed: every primary keeps its trust anchors, a trust anchor change is refused as unavailable', async () => {
-    const alive = ['ns1', 'ns2', 'ns3'].filter((n) => {
-      try {
-        process.kill(pidOf(n), 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const alive = alivePrimaries();
     const anchorsOf = async (name: string) => JSON.parse(await cli(name, ['trust-anchor', 'list', '.', '--json'])) as { anchors: { keyTag: number; state: string }[] };
     const before = await anchorsOf(alive[0]!);
     expect(before.anchors.length).toBeGreaterThan(0);
