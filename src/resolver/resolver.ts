@@ -15,6 +15,7 @@ import { AnswerValidator } from './answer-validator.js';
 import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
+import { chooseForwarders } from './forwarder-choice.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
@@ -26,12 +27,6 @@ import { capTtls } from './ttl-cap.js';
 import { UpstreamClient, type UpstreamStats, serverKey } from './upstream-client.js';
 import type { UpstreamCookieStats, UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
-
-export interface NamespaceForwarders {
-  /** Lowercased name the rule covers (itself and below). */
-  readonly namespace: Name;
-  readonly servers: readonly ServerAddress[];
-}
 
 /** What the policy table (NRPT-like) says about a name; the longest namespace match. */
 export interface PolicyDecision {
@@ -63,13 +58,11 @@ export interface ResolverOptions {
   readonly cacheLimits: CacheLimits;
   /** Forward-only for every name when not empty. */
   readonly forwarders: readonly ServerAddress[];
-  /** Per-namespace forwarders from the config; the longest match wins over the global list. */
-  readonly namespaceForwarders: readonly NamespaceForwarders[];
   readonly qnameMinimisation: boolean;
   readonly validation?: ValidationOptions;
   /** The zones this server hosts: trusted as they are when a resolution reaches them (a CNAME into one). */
   readonly localZones?: LocalZoneLookup;
-  /** The live policy table: its forwarders and validation modes apply without a restart. */
+  /** The live policy table: its forwarders (per namespace, over `forwarders`) and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
   /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
   readonly memory?: MemoryBudget;
@@ -183,7 +176,6 @@ export class Resolver {
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
     this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, options.transport);
-    const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
       cache: this.cache,
@@ -192,13 +184,7 @@ export class Resolver {
       limits: options.limits,
       qnameMinimisation: options.qnameMinimisation,
       ...(options.localZones ? { localZones: options.localZones } : {}),
-      forwardersFor: (name) => {
-        const fromPolicy = options.policy?.forwardersFor(name, options.clock.now());
-        if (fromPolicy && fromPolicy.length > 0) return fromPolicy;
-        const rule = rules.find((r) => name.isSubdomainOf(r.namespace));
-        if (rule) return rule.servers;
-        return options.forwarders.length > 0 ? options.forwarders : undefined;
-      },
+      forwardersFor: (name) => chooseForwarders(name, options.policy, options.forwarders, options.clock.now()),
     });
     if (options.validation) {
       this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });

@@ -7,7 +7,8 @@ import type { InFlightStats } from '../resolver/in-flight-limiter.js';
 import type { MemoryBudget } from '../resolver/memory-budget.js';
 import { RRType } from '../wire/rr-type.js';
 import { ThrottledEventLog } from './throttled-event-log.js';
-import { parsePolicyNamespace } from '../policy/policy-table.js';
+import { PolicyTable, parsePolicyNamespace } from '../policy/policy-table.js';
+import { policyEntryFromConfig } from '../policy/policy-service.js';
 import { anchorKeyTags, keyTagQueryName } from '../dnssec/trust-signals.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
@@ -60,14 +61,11 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     limits: { ...limits, deadlineMs: limits.deadline * 1000 },
     cacheLimits: { maxBytes: config.resolver.cache.maxSize, minTtl: config.resolver.cache.minTtl, maxTtl: config.resolver.cache.maxTtl, maxNegativeTtl: config.resolver.cache.maxNegativeTtl },
     forwarders: config.resolver.forwarders.map((f) => ({ host: f.host, port: f.port })),
-    // The live policy table carries the config's rules too; without it, the config's forwarders only.
-    namespaceForwarders: services.policy ? [] : config.policy
-      .filter((r) => r.forwarders.length > 0)
-      .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
     aggressiveNsec: config.resolver.aggressiveNsec,
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
-    ...(services.policy ? { policy: services.policy } : {}),
+    // The live policy table carries the config's rules too; without one, a table of the config's rules (one matching rule for both).
+    policy: services.policy ?? new PolicyTable(config.policy.map(policyEntryFromConfig)),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => {
       failures.log({ ...event });

@@ -69,7 +69,6 @@ function resolver(aggressiveNsec = true): Resolver {
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     aggressiveNsec,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },

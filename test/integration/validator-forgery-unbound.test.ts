@@ -80,7 +80,6 @@ function keymaster(): Resolver {
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.'), world.anchor('corp.island.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
   });

@@ -74,7 +74,6 @@ function resolver(limits: Partial<typeof DEFAULT_VALIDATION_LIMITS> = {}): Resol
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     localZones,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: { ...DEFAULT_VALIDATION_LIMITS, ...limits }, bogusTtl: 60 },
