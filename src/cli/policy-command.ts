@@ -1,16 +1,15 @@
 import { parseArgs } from 'node:util';
 import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../policy/policy-table.js';
+import { POLICY_MODE_BY_FLAG, policyModeFlag } from '../policy/policy-mode.js';
 import { parsePolicyForwarder, parsePolicyUntil, type PolicyAddBody, type PolicyListBody, type PolicyRemoveBody, type PolicyRuleView } from '../server/policy-routes.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { POLICY_USAGE, UsageError } from './usage.js';
 
-const MODE_FLAGS = { 'require-validation': 'require', 'log-only': 'log-only', 'no-validation': 'no-validation' } as const satisfies Record<string, PolicyMode>;
+const MODE_FLAGS = POLICY_MODE_BY_FLAG;
 
 /** The mode as the flag that sets it; `-` for a forwarders-only rule. */
-export function modeLabel(mode: PolicyMode): string {
-  return mode === 'require' ? 'require-validation' : mode === 'default' ? '-' : mode;
-}
+export const modeLabel = policyModeFlag;
 
 /** ISO 8601 to the second (`2026-12-31T00:00:00Z`), or `-`. */
 function timeLabel(iso: string | null): string {

@@ -16,6 +16,7 @@ import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefet
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { chooseForwarders } from './forwarder-choice.js';
+import type { PolicyMode } from '../policy/policy-mode.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
@@ -31,7 +32,7 @@ import type { TraceStep } from './validation-trace.js';
 /** What the policy table (NRPT-like) says about a name; the longest namespace match. */
 export interface PolicyDecision {
   readonly namespace: string;
-  readonly mode: 'require' | 'log-only' | 'no-validation' | 'default';
+  readonly mode: PolicyMode;
   readonly until?: Date;
 }
 
