@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { CidrPrefix } from './cidr.js';
 import { SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
-import { boolean, either, fail, integer, listOf, oneOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
+import { INVALID, boolean, either, fail, integer, listOf, oneOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
 import { parseSocketAddress, type SocketAddress } from './socket-address.js';
 import { attempt, byteSize, cidr, duration, filePath, socketAddress, zoneName } from './value-schemas.js';
 
@@ -125,6 +125,17 @@ const signingTable = table<SigningOptions>(
       report(['nsec3'], 'NSEC3 options are set but denial is "nsec"');
   },
 );
+
+/**
+ * `signing: defaults` as parsed options: SIGNING_DEFAULTS (defaults.ts, the one definition of the
+ * signing defaults) read by the same schema as a config file's `signing:` table.
+ */
+export function defaultSigningOptions(): SigningOptions {
+  const errors: string[] = [];
+  const parsed = signingTable.parse({}, ['signing'], { baseDir: '.', report: (path, message) => errors.push(`${path.join('.')}: ${message}`) });
+  if (parsed === INVALID || errors.length > 0) throw new Error(`SIGNING_DEFAULTS do not parse: ${errors.join('; ')}`);
+  return parsed;
+}
 
 const keyStorageSchema = either<'file' | { pkcs11: Pkcs11KeyStorage }>('"file" or { pkcs11: { module, token, pinFile } }', (value) => {
   if (value === 'file') return { expected: '"file"', parse: () => 'file' as const };
