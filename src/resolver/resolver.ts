@@ -16,6 +16,7 @@ import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefet
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import type { ServerAddress } from './dns-transport.js';
 import { chooseForwarders } from './forwarder-choice.js';
+import { minimumTtl } from '../wire/rrsets.js';
 import type { PolicyMode } from '../policy/policy-mode.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
@@ -459,7 +460,7 @@ export class Resolver {
 
   private remember(key: string, answer: ResolverAnswer, outcome: ValidationOutcome | undefined, now: number): void {
     const failed = outcome?.state === 'bogus' || outcome?.state === 'indeterminate';
-    const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
+    const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minimumTtl(answer.answer, answer.authority);
     if (ttl <= 0) return;
     // Copied out of the upstream packets, which the records are views into.
     const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
@@ -511,12 +512,6 @@ function validatedCost(e: ValidatedEntry, key: string): number {
   const a = e.answer;
   const reasons = (a.outcome ? stringCost(a.outcome.reason) : 0) + (a.failure ? stringCost(a.failure.reason) * (1 + (a.failure.ede?.length ?? 0)) : 0);
   return ENTRY_COST + stringCost(key) + 64 + recordsCost(a.answer) + recordsCost(a.authority) + reasons;
-}
-
-function minTtl(records: readonly ResourceRecord[]): number {
-  let ttl = Infinity;
-  for (const r of records) ttl = Math.min(ttl, r.ttl);
-  return Number.isFinite(ttl) ? ttl : 0;
 }
 
 function aged(answer: ResolverAnswer, seconds: number): ResolverAnswer {
