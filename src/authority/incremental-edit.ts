@@ -3,8 +3,8 @@ import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { type SignatureWindow, type SigningKey, signRrset } from './rrset-signer.js';
-import { type RrsetSigners, rrsetSigners, signersOf } from './rrset-signers.js';
-import type { SigningPolicy } from './signing-options.js';
+import { type RrsetSigners, rrsetSigners, signersOf } from './signing-key-rule.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { type ZoneData, type ZoneNode, type ZoneRrset, canonicalSortKey } from './zone-db.js';
 import { type ZoneSigningKey, signatureWindow } from './zone-signer.js';
 
@@ -119,7 +119,7 @@ export class IncrementalEdit {
       ds: { inception, expiration: o.now + o.policy.dsSignatureValidity },
       other: { inception, expiration: o.now + o.policy.signatureValidity },
     };
-    // The same rule as whole-zone signing (rrset-signers.ts): a re-signed CDS keeps its KSK signature.
+    // The same rule as whole-zone signing (signing-key-rule.ts): a re-signed CDS keeps its KSK signature.
     this.signers = rrsetSigners(o.keys);
     this.denialSigners = this.signers.other.length;
     this.signOne = o.signRrset ?? signRrset;

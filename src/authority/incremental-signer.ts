@@ -4,9 +4,9 @@ import { RRType } from '../wire/rr-type.js';
 import { type RecordDiff, type RrsetSignFunction, IncrementalEdit, applyAtOwner, byOwner } from './incremental-edit.js';
 import { relinkNsec } from './incremental-nsec.js';
 import { relinkNsec3 } from './incremental-nsec3.js';
-import { rrsetSigners } from './rrset-signers.js';
-import { DEFAULT_REFRESH_POLICY, type RefreshPolicy, signatureTimes } from './signature-refresh.js';
-import type { SigningPolicy } from './signing-options.js';
+import { rrsetSigners } from './signing-key-rule.js';
+import { DEFAULT_SIGNATURE_REFRESH_TIMING, type SignatureRefreshTiming, signatureTimes } from './signature-refresh.js';
+import type { SigningPolicy } from './signing-policy.js';
 import type { ZoneData, ZoneRrset } from './zone-db.js';
 import type { DenialOfExistence, ZoneSigningKey } from './zone-signer.js';
 
@@ -33,7 +33,7 @@ export interface ResigningOptions {
   readonly denial: DenialOfExistence;
   /** Unix seconds. */
   readonly now: number;
-  readonly refresh?: RefreshPolicy;
+  readonly refresh?: SignatureRefreshTiming;
   /** Makes one RRSIG (default `signRrset`); yielding-signer.ts hands in signatures made ahead, a slice at a time. */
   readonly signRrset?: RrsetSignFunction;
 }
@@ -112,12 +112,12 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
   const edit = new IncrementalEdit(previous, diff, o);
   if (o.denial.kind === 'nsec') relinkNsec(edit);
   else relinkNsec3(edit);
-  const { refreshed, deferred } = o.refreshBatch === undefined ? { refreshed: 0, deferred: 0 } : refreshDue(edit, o.refreshBatch, o.now, o.refresh ?? DEFAULT_REFRESH_POLICY);
+  const { refreshed, deferred } = o.refreshBatch === undefined ? { refreshed: 0, deferred: 0 } : refreshDue(edit, o.refreshBatch, o.now, o.refresh ?? DEFAULT_SIGNATURE_REFRESH_TIMING);
   return { data: edit.result(), signedChanged: edit.signedChanged, refreshed, deferred, touched: [...edit.touched] };
 }
 
 /** Stage 3, a refresh pass: signatures falling due, most overdue first, up to the batch; urgent ones all. */
-function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refresh: RefreshPolicy): { refreshed: number; deferred: number } {
+function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refresh: SignatureRefreshTiming): { refreshed: number; deferred: number } {
   const { previous, owners, nsec3Put, touched } = edit;
   const due: { set: ZoneRrset; dueAt: number; urgent: boolean }[] = [];
   const consider = (set: ZoneRrset) => {

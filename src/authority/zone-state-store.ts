@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { UnsignState } from './rollover/unsign-sequence.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 
 /**
  * What the server remembers about a zone across restarts, beyond the config file: zones added

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { SigningPolicy } from '../authority/signing-options.js';
+import type { SigningPolicy } from '../authority/signing-policy.js';
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { ZoneKeyView } from '../authority/zone-key-view.js';
@@ -50,7 +50,7 @@ function duration(flag: string, value: string): number {
   }
 }
 
-/** The server's floors (src/authority/signing-options.ts), said as durations before anything is sent. */
+/** The server's floors (src/authority/signing-policy.ts), said as durations before anything is sent. */
 const MINIMUM_SECONDS: Partial<Record<keyof SigningPolicy, number>> = {
   dnskeySignatureValidity: 3600, dsSignatureValidity: 3600, signatureValidity: 3600, kskRollover: 3600, zskRollover: 3600,
 };

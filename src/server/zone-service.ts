@@ -15,7 +15,7 @@ import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones
 import type { SignPreview } from '../authority/sign-preview.js';
 import { SignatureRefresher } from '../authority/signature-refresher.js';
 import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
-import type { SigningPolicy } from '../authority/signing-options.js';
+import type { SigningPolicy } from '../authority/signing-policy.js';
 import { transferSources } from '../authority/transfer-source.js';
 import { ZoneCatalog } from '../authority/zone-catalog.js';
 import { type SignRequest, ZoneCommands } from '../authority/zone-commands.js';

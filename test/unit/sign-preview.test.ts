@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatSignPreview, signPreview, signingChanges } from '../../src/authority/sign-preview.js';
-import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from '../../src/authority/signing-policy.js';
 import { removeDir } from '../support/external-servers.js';
 import { oneZoneService } from '../support/one-zone-service.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm, policyFromConfig } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm, signingPolicyFromConfig } from '../../src/authority/signing-policy.js';
 import { parseConfigText } from '../../src/config/loader.js';
 import { SIGNING_ALGORITHMS } from '../../src/config/zone-schema.js';
 import { algorithmMnemonic } from '../../src/crypto/algorithms.js';
@@ -38,12 +38,12 @@ describe('signing defaults: one definition (config/defaults.ts)', () => {
       '/etc/keymaster/keymaster.yaml',
     ).zones;
     const expected = normalizeSigningPolicy(DEFAULT_SIGNING_POLICY);
-    for (const zone of zones) expect(policyFromConfig(zone.signing!), zone.name).toEqual(expected);
+    for (const zone of zones) expect(signingPolicyFromConfig(zone.signing!), zone.name).toEqual(expected);
   });
 
   it('a key left out of a `signing:` table takes the default', () => {
     const [zone] = parseConfigText(['zones:', '  - name: a.example', '    file: a.zone', '    signing: { algorithm: RSASHA256, zskRollover: 30d }', ''].join('\n'), '/k.yaml').zones;
-    expect(policyFromConfig(zone!.signing!)).toEqual(normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, algorithm: 8, zskRollover: 30 * DAY }));
+    expect(signingPolicyFromConfig(zone!.signing!)).toEqual(normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, algorithm: 8, zskRollover: 30 * DAY }));
   });
 });
 

@@ -1,5 +1,5 @@
 import type { KeyMetadata, KeyRole, KeyState } from '../key-store.js';
-import type { SigningPolicy } from '../signing-options.js';
+import type { SigningPolicy } from '../signing-policy.js';
 import { algorithmDiffers, algorithmRolloverLead, algorithmRolloverOf } from './algorithm-rollover.js';
 import { type RolloverMethod, type RolloverStatus, isRolling } from './rollover-state.js';
 import type { RolloverInput } from './rollover-step.js';

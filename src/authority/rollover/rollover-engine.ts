@@ -1,5 +1,5 @@
 import type { KeyMetadata } from '../key-store.js';
-import type { SigningPolicy } from '../signing-options.js';
+import type { SigningPolicy } from '../signing-policy.js';
 import { algorithmRolloverLead, algorithmRolloverOf } from './algorithm-rollover.js';
 import { algorithmRolloverStep } from './algorithm-rollover-step.js';
 import { doubleSignatureKskStep } from './double-signature-ksk-rollover.js';
@@ -17,7 +17,7 @@ export {
   type RolloverEvent,
   type RolloverEventName,
   type RolloverInput,
-  type RolloverPolicy,
+  type RolloverSigningPolicy,
   type RolloverStep,
   stageEvent,
 } from './rollover-step.js';

@@ -1,6 +1,6 @@
 import type { Name } from '../../wire/name.js';
 import type { KeyMetadata, KeyRole, KeyState } from '../key-store.js';
-import type { SigningPolicy } from '../signing-options.js';
+import type { SigningPolicy } from '../signing-policy.js';
 import { dsAlgorithm, dsKeyTag, dsMatchesKey } from './rollover-keys.js';
 import { algorithmDiffers, algorithmRolloverOf } from './algorithm-rollover.js';
 import { type PendingAction, Keys, byCreated, pendingAction, statusOf } from './pending-action.js';
@@ -15,7 +15,7 @@ import { S, iso } from './rollover-timing.js';
  */
 
 /** The parts of the signing policy rollover needs. */
-export type RolloverPolicy = Pick<SigningPolicy, 'algorithm' | 'kskRollover' | 'zskRollover' | 'rfc5011' | 'dnskeyTtl' | 'dsTtl' | 'dnskeySignatureValidity'>;
+export type RolloverSigningPolicy = Pick<SigningPolicy, 'algorithm' | 'kskRollover' | 'zskRollover' | 'rfc5011' | 'dnskeyTtl' | 'dsTtl' | 'dnskeySignatureValidity'>;
 
 /** What a check of the parent's DS RRset found. */
 export interface ParentDsObservation {
@@ -31,7 +31,7 @@ export interface RolloverInput {
   readonly zone: Name;
   /** Every key of the zone as stored (retired ones included). */
   readonly keys: readonly KeyMetadata[];
-  readonly policy: RolloverPolicy;
+  readonly policy: RolloverSigningPolicy;
   readonly timers: RolloverTimers;
   /** TTLsig: the largest TTL of any RRset of the zone. */
   readonly maxZoneTtl: number;
@@ -121,7 +121,7 @@ export class StepBuilder {
   keySetChanged = false;
   readonly now: number;
   readonly zone: Name;
-  readonly policy: RolloverPolicy;
+  readonly policy: RolloverSigningPolicy;
   readonly timers: RolloverTimers;
   /** The rolls under way when the step began, oldest key first. */
   readonly rolling: readonly KeyMetadata[];

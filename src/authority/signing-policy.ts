@@ -9,6 +9,10 @@ import { formatDuration } from '../config/duration.js';
  * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text.
  * `config/zone-schema.ts` has the YAML form (and config/defaults.ts the defaults of both);
  * `signingPolicyOf` converts one to the other.
+ *
+ * A zone's signing policy only: not the resolver's NRPT-like policy table (src/policy/), nor the
+ * server-wide rollover timers (`RolloverTimers`, config `dnssec.rollover`) that every zone's
+ * rollovers wait out.
  */
 export interface SigningPolicy {
   /** DNSSEC algorithm number of both KSK and ZSK (one algorithm per zone: RFC 6840 §5.11). */
@@ -153,7 +157,7 @@ export function signingPolicyOf(o: SigningOptions): SigningPolicy {
 }
 
 /** The config file's `signing:` table as the signer's policy. */
-export function policyFromConfig(o: SigningOptions): SigningPolicy {
+export function signingPolicyFromConfig(o: SigningOptions): SigningPolicy {
   return normalizeSigningPolicy(signingPolicyOf(o));
 }
 
