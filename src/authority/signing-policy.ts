@@ -6,7 +6,8 @@ import { formatDuration } from '../config/duration.js';
 
 /**
  * The zone signing wizard's parameters (the Microsoft DNS Server's "Customize zone signing
- * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text.
+ * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text. The
+ * periods, TTLs and switches are the config's `signing:` keys of the same name (SigningOptions).
  * `config/zone-schema.ts` has the YAML form (and config/defaults.ts the defaults of both);
  * `signingPolicyOf` converts one to the other.
  *
@@ -14,37 +15,23 @@ import { formatDuration } from '../config/duration.js';
  * server-wide rollover timers (`RolloverTimers`, config `dnssec.rollover`) that every zone's
  * rollovers wait out.
  */
-export interface SigningPolicy {
+export interface SigningPolicy
+  extends Pick<
+    SigningOptions,
+    'denial' | 'dnskeySignatureValidity' | 'dsSignatureValidity' | 'signatureValidity' | 'signatureInception' | 'dnskeyTtl' | 'dsTtl' | 'kskRollover' | 'zskRollover' | 'rfc5011' | 'distributeTrustAnchor'
+  > {
   /** DNSSEC algorithm number of both KSK and ZSK (one algorithm per zone: RFC 6840 §5.11). */
   readonly algorithm: number;
   /** RSA modulus bits, 0 for the algorithm's default; fixed for ECDSA and EdDSA. */
   readonly kskBits: number;
   readonly zskBits: number;
-  readonly denial: 'nsec' | 'nsec3';
   /** Extra NSEC3 iterations (RFC 9276: 0). */
   readonly nsec3Iterations: number;
   /** Octets of random salt (RFC 9276: 0, no salt). */
   readonly nsec3SaltLength: number;
   readonly nsec3OptOut: boolean;
-  /** Seconds a signature over the DNSKEY RRset is valid. */
-  readonly dnskeySignatureValidity: number;
-  /** Seconds a signature over a DS RRset is valid. */
-  readonly dsSignatureValidity: number;
-  /** Seconds every other signature is valid. */
-  readonly signatureValidity: number;
-  /** Seconds before now that a new signature's inception is put, for clocks running behind. */
-  readonly signatureInception: number;
-  readonly dnskeyTtl: number;
-  readonly dsTtl: number;
   /** DS digest type written to dsset- files (2 SHA-256, 4 SHA-384). */
   readonly dsDigest: 2 | 4;
-  /** Rollover frequencies in seconds (the rollover work reads them). */
-  readonly kskRollover: number;
-  readonly zskRollover: number;
-  /** RFC 5011 rollover: a standby KSK and a pre-published next ZSK from the start. */
-  readonly rfc5011: boolean;
-  /** Put the zone's trust anchor into this server's own trust anchor store. */
-  readonly distributeTrustAnchor: boolean;
 }
 
 const HOUR = 3600;

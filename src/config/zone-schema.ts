@@ -21,18 +21,21 @@ export interface SigningOptions {
   readonly algorithm: SigningAlgorithm;
   readonly denial: 'nsec' | 'nsec3';
   readonly nsec3: Nsec3Options;
+  /** Rollover frequencies: how long a key signs before it is rolled. */
   readonly kskRollover: number;
   readonly zskRollover: number;
+  /** How long a signature over the DNSKEY RRset is valid. */
   readonly dnskeySignatureValidity: number;
   /** Validity of signatures over DS RRsets (delegations to signed children). */
   readonly dsSignatureValidity: number;
+  /** How long every other signature is valid. */
   readonly signatureValidity: number;
-  /** How far before now a new signature's inception is set. */
+  /** How far before now a new signature's inception is set, for clocks running behind. */
   readonly signatureInception: number;
   readonly dnskeyTtl: number;
   readonly dsTtl: number;
   readonly dsDigest: 'sha256' | 'sha384';
-  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover). */
+  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover): a standby KSK and a pre-published next ZSK from the start. */
   readonly rfc5011: boolean;
   /** RSA key sizes in bits; 0: the algorithm's default (fixed for ECDSA and EdDSA). */
   readonly kskKeySize: number;

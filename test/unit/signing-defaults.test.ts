@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm, signingPolicyFromConfig } from '../../src/authority/signing-policy.js';
 import { parseConfigText } from '../../src/config/loader.js';
 import { SIGNING_ALGORITHMS } from '../../src/config/zone-schema.js';
+import { DEFAULT_ROLLOVER_TIMERS } from '../../src/authority/rollover/rollover-state.js';
+import { defaultConfig } from '../../src/config/loader.js';
 import { algorithmMnemonic } from '../../src/crypto/algorithms.js';
 
 const HOUR = 3600;
@@ -44,6 +46,23 @@ describe('signing defaults: one definition (config/defaults.ts)', () => {
   it('a key left out of a `signing:` table takes the default', () => {
     const [zone] = parseConfigText(['zones:', '  - name: a.example', '    file: a.zone', '    signing: { algorithm: RSASHA256, zskRollover: 30d }', ''].join('\n'), '/k.yaml').zones;
     expect(signingPolicyFromConfig(zone!.signing!)).toEqual(normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, algorithm: 8, zskRollover: 30 * DAY }));
+  });
+});
+
+describe('rollover timers: one definition (config/defaults.ts, dnssec.rollover)', () => {
+  it('the engine\'s defaults are the config\'s, and the documented RFC values', () => {
+    expect(DEFAULT_ROLLOVER_TIMERS).toEqual({ ...defaultConfig().dnssec.rollover, advanceNotice: DAY });
+    expect(DEFAULT_ROLLOVER_TIMERS).toEqual({
+      minimumWait: HOUR,
+      propagationDelay: 300,
+      parentPropagationDelay: HOUR,
+      dsPollingPeriod: 12 * HOUR,
+      addHoldDown: 30 * DAY,
+      removeHoldDown: 30 * DAY,
+      minRefresh: HOUR,
+      retiredKeyRetention: 30 * DAY,
+      advanceNotice: DAY,
+    });
   });
 });
 
