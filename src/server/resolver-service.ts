@@ -20,6 +20,7 @@ import { type LocalZones, QueryPipeline } from './query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ServerCookies } from './server-cookies.js';
 import { UpstreamCookies } from '../resolver/upstream-cookies.js';
+import { cacheLimitsOf } from '../resolver/record-cache.js';
 import { ResponseRateLimiter } from './response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
@@ -59,7 +60,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     clock,
     rootHints,
     limits: { ...limits, deadlineMs: limits.deadline * 1000 },
-    cacheLimits: { maxBytes: config.resolver.cache.maxSize, minTtl: config.resolver.cache.minTtl, maxTtl: config.resolver.cache.maxTtl, maxNegativeTtl: config.resolver.cache.maxNegativeTtl },
+    cacheLimits: cacheLimitsOf(config.resolver.cache),
     forwarders: config.resolver.forwarders.map((f) => ({ host: f.host, port: f.port })),
     qnameMinimisation: config.resolver.qnameMinimisation,
     aggressiveNsec: config.resolver.aggressiveNsec,
