@@ -18,12 +18,12 @@
  * Addresses: the tree on 127.10.11.0/24, Keymaster 127.10.12.1 (control :5380), Unbound 127.10.12.2,
  * the ceiling responder 127.10.12.3; all port 53 (run as root).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ask, startHierarchy, type Hierarchy } from '../test/support/dns-hierarchy.js';
 import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
+import { type PerfResult as KitPerfResult, dnsperf as kitDnsperf, fmt, startUdpCeiling, table } from './bench-kit.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const COLD_NAMES = Number(process.env['BENCH_COLD_NAMES'] ?? 20_000);
@@ -47,36 +47,12 @@ const CACHED_QUESTIONS = [
   ['a.test.', 'MX'],
 ] as const;
 
-interface PerfResult {
+interface PerfResult extends KitPerfResult {
   readonly label: string;
-  readonly qps: number;
-  readonly avgLatencyMs: number;
-  readonly sent: number;
-  readonly completed: number;
-  readonly lost: number;
-  readonly seconds: number;
 }
 
-function dnsperf(label: string, server: string, dataFile: string, args: string[]): PerfResult {
-  const out = execFileSync('dnsperf', ['-s', server, '-p', '53', '-d', dataFile, '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-t', '5', ...args], {
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const num = (re: RegExp) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`dnsperf output without ${re}:\n${out}`);
-    return Number(m[1]);
-  };
-  return {
-    label,
-    qps: num(/Queries per second:\s+([\d.]+)/),
-    avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
-    sent: num(/Queries sent:\s+(\d+)/),
-    completed: num(/Queries completed:\s+(\d+)/),
-    lost: num(/Queries lost:\s+(\d+)/),
-    seconds: num(/Run time \(s\):\s+([\d.]+)/),
-  };
+async function dnsperf(label: string, server: string, dataFile: string, args: string[]): Promise<PerfResult> {
+  return { label, ...(await kitDnsperf(server, dataFile, { clients: CLIENTS, outstanding: OUTSTANDING, args })) };
 }
 
 function rssMiB(pid: number): number {
@@ -105,32 +81,16 @@ async function measureResolver(
 ): Promise<ResolverRun> {
   const rssStartMiB = rssMiB(pid);
   process.stderr.write(`${label}: cold run over ${COLD_NAMES} distinct names\n`);
-  const cold = dnsperf(`${label} cold`, address, files.cold, ['-n', '1']);
+  const cold = await dnsperf(`${label} cold`, address, files.cold, ['-n', '1']);
   for (const [name, type] of CACHED_QUESTIONS) await ask({ host: address, port: 53 }, name, type, { timeoutMs: 15_000 });
   process.stderr.write(`${label}: cached run, ${SECONDS} s\n`);
-  const cached = dnsperf(`${label} cached`, address, files.cached, ['-l', String(SECONDS)]);
+  const cached = await dnsperf(`${label} cached`, address, files.cached, ['-l', String(SECONDS)]);
   let memory: PerfResult | undefined;
   if (files.memory) {
     process.stderr.write(`${label}: ${MEMORY_NAMES - COLD_NAMES} more distinct names for the memory figure\n`);
-    memory = dnsperf(`${label} memory fill`, address, files.memory, ['-n', '1']);
+    memory = await dnsperf(`${label} memory fill`, address, files.memory, ['-n', '1']);
   }
   return { cold, cached, ...(memory ? { memory } : {}), rssStartMiB, rssAfterMiB: rssMiB(pid), namesCached: cold.completed + (memory?.completed ?? 0) };
-}
-
-function startCeiling(): Promise<ChildProcess> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'udp-ceiling.js');
-  const child = spawn('node', [script, CEILING, '53'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`udp-ceiling exited with ${code}`)));
-  });
-}
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
 async function main(): Promise<void> {
@@ -150,8 +110,8 @@ async function main(): Promise<void> {
     writeFileSync(files.cached, CACHED_QUESTIONS.map(([n, t]) => `${n} ${t}\n`).join(''));
 
     process.stderr.write(`ceiling: bare Node UDP responder, ${SECONDS} s\n`);
-    const ceilingChild = await startCeiling();
-    const ceiling = dnsperf('Node dgram ceiling', CEILING, files.cached, ['-l', String(SECONDS)]);
+    const ceilingChild = await startUdpCeiling(CEILING);
+    const ceiling = await dnsperf('Node dgram ceiling', CEILING, files.cached, ['-l', String(SECONDS)]);
     ceilingChild.kill('SIGTERM');
 
     const keymaster = await startKeymaster({ address: KEYMASTER, control: `${KEYMASTER}:5380`, rootHints: hierarchy.rootHintsFile, extraYaml: 'log:\n  level: warn\n' });

@@ -50,8 +50,9 @@ import { decodeRrsig, rrsigSignedData } from '../src/wire/signed-data.js';
 import { rcodeToString } from '../src/wire/message.js';
 import { Name } from '../src/wire/name.js';
 import { parseRecordLine } from '../src/wire/record-text.js';
-import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
+import { haveTool, removeDir, tempDir } from '../test/support/external-servers.js';
 import { askDnssec, type SignedHierarchy, startSignedHierarchy } from '../test/support/signed-hierarchy.js';
+import { type PerfResult, dnsperf, fmt, startValidatingKeymaster, table } from './bench-kit.js';
 
 const NAMES = Math.max(4, Number(process.env['BENCH_NAMES'] ?? 5000));
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 4);
@@ -63,14 +64,6 @@ const TREE_PREFIX = '127.10.24';
 const KEYMASTER = '127.10.25.1';
 const UNBOUND = '127.10.25.2';
 const UNBOUND_NO_AGGRESSIVE = '127.10.25.3';
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-/** Left-aligned first column, right-aligned numbers, two spaces between. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
-}
 
 // -------------------------------------------------------------------------------------------
 // Part 1: signatures verified per second
@@ -184,40 +177,6 @@ const KINDS: readonly QueryKind[] = [
   { id: 'nx-nsec3', name: (k) => `nx${k}.nsec3.sec.`, rcode: 'NXDOMAIN' },
 ];
 
-interface PerfResult {
-  readonly qps: number;
-  readonly avgLatencyMs: number;
-  readonly sent: number;
-  readonly completed: number;
-  readonly lost: number;
-  readonly seconds: number;
-  /** dnsperf's "Response codes" line, e.g. "NOERROR 1250 (100.00%)". */
-  readonly rcodes: string;
-}
-
-function dnsperf(server: string, dataFile: string): PerfResult {
-  // -D: DO=1, so the answers carry their RRSIGs and proofs and the AD bit (RFC 6840 §5.7).
-  const out = execFileSync('dnsperf', ['-s', server, '-p', '53', '-d', dataFile, '-n', '1', '-D', '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-t', '5'], {
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const num = (re: RegExp) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`dnsperf output without ${re}:\n${out}`);
-    return Number(m[1]);
-  };
-  return {
-    qps: num(/Queries per second:\s+([\d.]+)/),
-    avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
-    sent: num(/Queries sent:\s+(\d+)/),
-    completed: num(/Queries completed:\s+(\d+)/),
-    lost: num(/Queries lost:\s+(\d+)/),
-    seconds: num(/Run time \(s\):\s+([\d.]+)/),
-    rcodes: /Response codes:\s+(.*)/.exec(out)?.[1]?.trim() ?? '',
-  };
-}
-
 interface KindRun {
   readonly kind: QueryKind;
   readonly perf: PerfResult;
@@ -232,7 +191,8 @@ async function measureResolver(label: string, address: string, files: readonly s
   for (const [i, kind] of KINDS.entries()) {
     process.stderr.write(`${label}: ${kind.id}, ${perKind()} distinct names\n`);
     const checksBefore = await signatureChecks?.();
-    const perf = dnsperf(address, files[i]!);
+    // DO=1, so the answers carry their RRSIGs and proofs and the AD bit (RFC 6840 §5.7).
+    const perf = await dnsperf(address, files[i]!, { clients: CLIENTS, outstanding: OUTSTANDING, dnssecOk: true, args: ['-n', '1'] });
     const checksAfter = await signatureChecks?.();
     const probe = kind.name(0);
     let checkFailure = '';
@@ -284,16 +244,7 @@ async function measureResolution(): Promise<string> {
       return file;
     });
 
-    const keymaster = await startKeymaster({
-      ...(process.env['BENCH_PROFILE'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] } : {}),
-      address: KEYMASTER,
-      control: `${KEYMASTER}:5380`,
-      rootHints: tree.rootHintsFile,
-      validation: true,
-      rootAnchors: 'none',
-      importAnchors: [tree.rootDsset],
-      extraYaml: 'log:\n  level: warn\n',
-    });
+    const keymaster = await startValidatingKeymaster(KEYMASTER, tree, '');
     stops.push(() => keymaster.stop());
     // `keymaster status --json`: resolver.validation.signatureChecks counts every verification.
     const kmChecks = async () => {

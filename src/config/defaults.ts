@@ -31,6 +31,8 @@ export const CONFIG_DEFAULTS = {
     // docs/cache.md: on by default, as Unbound's serve-expired and prefetch are deployed.
     serveStale: { enable: true, maxStale: '1d', clientTimeoutMs: 1800 },
     prefetch: true,
+    // Unbound's outgoing-range over Linux's ephemeral ports; a fresh random port per query (docs/outgoing-ports.md).
+    outgoing: { range: 1024, portMin: 32768, portMax: 60999, queriesPerSocket: 1, maxSocketAgeMs: 2000 },
   },
   // DNS-over-TCP connections (docs/resource-limits.md).
   tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },

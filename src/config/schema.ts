@@ -88,6 +88,19 @@ export interface ServeStaleConfig {
   readonly clientTimeoutMs: number;
 }
 
+/** Where upstream UDP queries go out from (docs/outgoing-ports.md; Unbound's outgoing-range, outgoing-port-permit). */
+export interface OutgoingConfig {
+  /** UDP sockets open at once; a query waits for one beyond that. */
+  readonly range: number;
+  /** Source ports are drawn at random from portMin…portMax; ports in use are skipped. */
+  readonly portMin: number;
+  readonly portMax: number;
+  /** Queries a socket carries (one at a time) before it is closed; 1: a fresh port per query. */
+  readonly queriesPerSocket: number;
+  /** Milliseconds after which a socket is no longer reused. */
+  readonly maxSocketAgeMs: number;
+}
+
 export interface ResolverConfig {
   readonly rootHints: RootHintsSource;
   /** Forward-only when not empty. */
@@ -103,6 +116,7 @@ export interface ResolverConfig {
   readonly prefetch: boolean;
   /** RFC 6761/6303/7686/8375 zones answered here (good-citizen-schema.ts). */
   readonly localZones: LocalZonesConfig;
+  readonly outgoing: OutgoingConfig;
 }
 
 export interface DnssecConfig {
@@ -352,6 +366,20 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
       ),
       prefetch: withDefault(boolean(), CONFIG_DEFAULTS.resolver.prefetch),
       localZones: withDefault(localZonesSchema, {}),
+      outgoing: withDefault(
+        table<OutgoingConfig>({
+          range: withDefault(integer(1, 65_535), CONFIG_DEFAULTS.resolver.outgoing.range),
+          portMin: withDefault(integer(1024, 65_535), CONFIG_DEFAULTS.resolver.outgoing.portMin),
+          portMax: withDefault(integer(1024, 65_535), CONFIG_DEFAULTS.resolver.outgoing.portMax),
+          queriesPerSocket: withDefault(integer(1, 10_000), CONFIG_DEFAULTS.resolver.outgoing.queriesPerSocket),
+          maxSocketAgeMs: withDefault(integer(0, 3_600_000), CONFIG_DEFAULTS.resolver.outgoing.maxSocketAgeMs),
+        }, (o, report) => {
+          if (o.portMax < o.portMin) report(['portMax'], `must not be below portMin (${o.portMin})`);
+          // Fewer ports than sockets: binds would mostly hit ports this server already holds.
+          else if (o.portMax - o.portMin + 1 < o.range) report(['range'], `must not exceed the ports in portMin…portMax (${o.portMax - o.portMin + 1})`);
+        }),
+        {},
+      ),
     }),
     {},
   ),

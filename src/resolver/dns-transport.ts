@@ -16,6 +16,16 @@ export interface Exchange {
   readonly server: ServerAddress;
 }
 
+/**
+ * What an exchange watches to be dropped early: AbortSignal's shape, so either an AbortSignal or
+ * a query's in-flight place (in-flight-limiter.ts, without an AbortController's cost) will do.
+ */
+export interface AbortWatch {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(readonly code: 'timeout' | 'network' | 'mismatch' | 'closed', message: string) {
@@ -35,7 +45,7 @@ export function parseServerAddress(text: string, defaultPort = 53): ServerAddres
   return { host: m[1]!, port };
 }
 
-/** A fresh random ID; the source port is random too, chosen by the kernel per socket. */
+/** A fresh random ID; the source port is random too (outgoing-port-pool.ts, or the kernel's choice per socket). */
 export function randomQueryId(): number {
   return randomInt(0, 0x10000);
 }
@@ -51,7 +61,7 @@ function sameQuestion(query: Message, response: Message): boolean {
  * One UDP exchange: a socket of its own (random source port), answers accepted only from
  * the server asked, with the query's ID and question; anything else is ignored, not fatal.
  */
-export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortWatch): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     let closed = false;
@@ -69,18 +79,29 @@ export function exchangeUdp(server: ServerAddress, query: Message, wire: Uint8Ar
     signal?.addEventListener('abort', aborted);
     socket.on('error', (e) => done(new TransportError('network', e.message)));
     socket.on('message', (msg, rinfo) => {
-      if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return;
-      let response: Message;
-      try {
-        response = decodeMessage(msg);
-      } catch {
-        return;
-      }
-      if (response.id !== query.id || !response.qr || !sameQuestion(query, response)) return;
-      done(undefined, { response, bytes: new Uint8Array(msg), transport: 'udp', server });
+      const response = udpAnswerTo(server, query, msg, rinfo);
+      if (response) done(undefined, { response, bytes: msg, transport: 'udp', server });
     });
     socket.send(wire, server.port, server.host);
   });
+}
+
+/**
+ * The datagram decoded when it answers `query`: from the address and port asked, a response,
+ * with the query's ID and question. Anything else (a spoofer's guess, a late answer to an
+ * earlier query, garbage) is undefined, to be ignored while the real answer may still come.
+ */
+export function udpAnswerTo(server: ServerAddress, query: Message, msg: Uint8Array, rinfo: { address: string; port: number }): Message | undefined {
+  if (rinfo.port !== server.port || normalise(rinfo.address) !== normalise(server.host)) return undefined;
+  // The ID is checked before the whole packet is decoded: most forgeries cost two byte reads.
+  if (msg.length < 12 || ((msg[0]! << 8) | msg[1]!) !== query.id) return undefined;
+  let response: Message;
+  try {
+    response = decodeMessage(msg);
+  } catch {
+    return undefined;
+  }
+  return response.qr && sameQuestion(query, response) ? response : undefined;
 }
 
 function normalise(address: string): string {
@@ -88,7 +109,7 @@ function normalise(address: string): string {
 }
 
 /** One TCP exchange with RFC 1035 §4.2.2 two-byte framing. */
-export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+export function exchangeTcp(server: ServerAddress, query: Message, wire: Uint8Array, timeoutMs: number, signal?: AbortWatch): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
     let buffered = Buffer.alloc(0);

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { AbortWatch } from './dns-transport.js';
 import type { MemoryBudget } from './memory-budget.js';
 
 export interface InFlightLimits {
@@ -21,7 +22,7 @@ export const IN_FLIGHT_COST = 10 * 1024;
 
 /** One upstream query's place; its signal aborts when a newer query takes the place (jostled). */
 export interface InFlightSlot {
-  readonly signal: AbortSignal;
+  readonly signal: AbortWatch;
   /** Gives the place back; `answered`: the server answered it (else it timed out or failed). Once counts. */
   release(answered?: boolean): void;
 }
@@ -45,10 +46,44 @@ export interface InFlightStats {
   readonly jostled: number;
 }
 
-interface Slot extends InFlightSlot {
-  readonly server: string;
-  readonly startedAt: number;
-  readonly controller: AbortController;
+/**
+ * A place, and the signal its exchange watches. Not an AbortController: one per upstream query
+ * was about 4 % of a cold run's CPU profile, plus its garbage (docs/outgoing-ports.md).
+ */
+class Slot implements InFlightSlot, AbortWatch {
+  aborted = false;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    readonly server: string,
+    readonly startedAt: number,
+    private readonly limiter: { release(slot: Slot, answered: boolean): void },
+  ) {}
+
+  get signal(): AbortWatch {
+    return this;
+  }
+
+  release(answered = false): void {
+    this.limiter.release(this, answered);
+  }
+
+  /** One listener: the exchange that holds the place. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.onAbort = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.onAbort === listener) this.onAbort = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.onAbort;
+    this.onAbort = undefined;
+    listener?.();
+  }
 }
 
 /**
@@ -98,8 +133,7 @@ export class InFlightLimiter {
       if (mine.size >= this.maxInFlightPerServer && !this.jostle(mine, now)) return this.refuse(server, 'per-server', this.maxInFlightPerServer);
     }
     if (this.all.size >= this.maxInFlight && !this.jostle(this.all, now)) return this.refuse(server, 'total', this.maxInFlight);
-    const controller = new AbortController();
-    const slot: Slot = { server, startedAt: now, controller, signal: controller.signal, release: (answered = false) => this.release(slot, answered) };
+    const slot = new Slot(server, now, this);
     this.all.add(slot);
     let set = this.byServer.get(server);
     if (!set) this.byServer.set(server, (set = new Set()));
@@ -117,7 +151,7 @@ export class InFlightLimiter {
     if (!oldest || now - oldest.startedAt < this.limits.jostleAfterMs) return false;
     this.jostled++;
     this.release(oldest, false);
-    oldest.controller.abort();
+    oldest.abort();
     return true;
   }
 
@@ -127,7 +161,8 @@ export class InFlightLimiter {
     return undefined;
   }
 
-  private release(slot: Slot, answered: boolean): void {
+  /** Through `slot.release()`. */
+  release(slot: Slot, answered: boolean): void {
     if (!this.all.delete(slot)) return;
     this.answering.delete(slot.server);
     if (answered) {

@@ -14,12 +14,14 @@ import { AggressiveNsecCache, type ProvenDenial } from './aggressive-nsec-cache.
 import { AnswerValidator } from './answer-validator.js';
 import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
-import type { ServerAddress } from './dns-transport.js';
+import { type ServerAddress, exchangeTcp } from './dns-transport.js';
 import { chooseForwarders } from './forwarder-choice.js';
 import { minimumTtl } from '../wire/rrsets.js';
 import type { PolicyMode } from '../policy/policy-mode.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
+import { type OutgoingOptions, OutgoingPortPool, type OutgoingStats } from './outgoing-port-pool.js';
+import { pooledUdpExchange } from './pooled-udp-exchange.js';
 import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
@@ -80,8 +82,10 @@ export interface ResolverOptions {
   readonly serveStale?: ServeStaleOptions;
   /** Refresh an answer asked for in the last tenth of its TTL (resolver.prefetch); absent: off. */
   readonly prefetch?: boolean;
-  /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP and TCP sockets. */
+  /** How upstream queries travel (tests: test/support/fake-network.ts); default UDP from the outgoing port pool, and TCP. */
   readonly transport?: ConstructorParameters<typeof UpstreamClient>[4];
+  /** The outgoing port pool (resolver.outgoing); default DEFAULT_OUTGOING. */
+  readonly outgoing?: OutgoingOptions;
   /** RFC 8198: answer NXDOMAIN/NODATA from validated NSEC/NSEC3 ranges without asking upstream (resolver.aggressiveNsec). */
   readonly aggressiveNsec?: boolean;
 }
@@ -120,6 +124,8 @@ export interface ResolverAnswer extends Resolution {
 export interface ResolverStats {
   readonly cache: ReturnType<RecordCache['stats']>;
   readonly upstream: UpstreamStats;
+  /** The outgoing port pool: sockets open and bound, ports found in use, waits for a socket. */
+  readonly outgoing: OutgoingStats;
   readonly servers: ReturnType<ServerSelection['snapshot']>;
   readonly clientQueries: number;
   readonly servfails: number;
@@ -148,6 +154,8 @@ export class Resolver {
   readonly cache: RecordCache;
   private readonly selection: ServerSelection;
   private readonly upstream: UpstreamClient;
+  /** Where upstream UDP queries go out from (resolver.outgoing). */
+  readonly outgoing: OutgoingPortPool;
   private readonly iterator: Iterator;
   private readonly chain?: ChainOfTrust;
   private readonly validator?: AnswerValidator;
@@ -177,7 +185,9 @@ export class Resolver {
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
-    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, options.transport);
+    this.outgoing = new OutgoingPortPool(options.outgoing);
+    const transport = options.transport ?? { udp: pooledUdpExchange(this.outgoing), tcp: exchangeTcp };
+    this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, transport);
     this.iterator = new Iterator({
       clock: options.clock,
       cache: this.cache,
@@ -485,6 +495,7 @@ export class Resolver {
     return {
       cache: this.cache.stats(),
       upstream: { ...this.upstream.stats },
+      outgoing: { ...this.outgoing.stats },
       servers: this.selection.snapshot(),
       clientQueries: this.clientQueries,
       servfails: this.servfails,

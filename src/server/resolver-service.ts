@@ -77,6 +77,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     onUpstreamShed: (event) => shed.log({ ...event }, 'upstream query not sent: too many in flight'),
     serveStale: { enable: config.resolver.serveStale.enable, maxStaleMs: config.resolver.serveStale.maxStale * 1000, clientTimeoutMs: config.resolver.serveStale.clientTimeoutMs },
     prefetch: config.resolver.prefetch,
+    outgoing: config.resolver.outgoing,
   });
   if (config.resolver.rootHints.kind === 'file') logger.info({ event: 'resolver.root-hints', file: config.resolver.rootHints.path, servers: rootHints.servers.length }, 'using private root hints');
   const rateLimit = config.authority?.rateLimit;

@@ -80,7 +80,7 @@ export class ServerMetrics {
 
   private resolverFamilies(): MetricFamily[] {
     const r = resolverStatus(this.s.pipeline);
-    const rtt = this.s.pipeline.resolver.stats().upstream;
+    const { upstream: rtt, outgoing } = this.s.pipeline.resolver.stats();
     const v = r.validation;
     return [
       counter('keymaster_validation_outcomes_total', 'Validated answers by security state (cache hits not counted again).', [
@@ -105,6 +105,10 @@ export class ServerMetrics {
           { suffix: '_count', value: rtt.answers },
         ],
       },
+      gauge('keymaster_upstream_sockets_open', 'UDP sockets open for upstream queries (at most resolver.outgoing.range).', one(outgoing.open)),
+      counter('keymaster_upstream_sockets_opened_total', 'UDP sockets bound for upstream queries, each to a random port.', one(outgoing.opened)),
+      counter('keymaster_upstream_ports_in_use_total', 'Random source ports skipped because something else held them.', one(outgoing.portsInUse)),
+      counter('keymaster_upstream_socket_waits_total', 'Upstream queries that waited for a socket (resolver.outgoing.range reached).', one(outgoing.waited)),
       gauge('keymaster_upstream_servers', 'Upstream addresses the resolver has state for.', one(r.upstream.servers)),
       gauge('keymaster_upstream_servers_backed_off', 'Upstream addresses in backoff after failures.', one(r.upstream.backedOff)),
       gauge('keymaster_cache_bytes', 'Bytes held by the record cache.', one(r.cache.bytes)),

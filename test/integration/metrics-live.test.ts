@@ -95,6 +95,8 @@ describe('Prometheus metrics during a rollover and a trust-point refresh', () =>
     expect(m.value('keymaster_dns_responses_total', { transport: 'udp', rcode: 'NXDOMAIN', cache: 'miss' })).toBe(1);
     expect(m.value('keymaster_validation_outcomes_total', { state: 'secure' })).toBeGreaterThanOrEqual(2);
     expect(m.value('keymaster_upstream_queries_total')).toBeGreaterThan(0);
+    // Every upstream UDP query went out from a socket of the outgoing port pool, closed after it.
+    expect(m.value('keymaster_upstream_sockets_opened_total')).toBeGreaterThanOrEqual(m.value('keymaster_upstream_queries_total') - m.value('keymaster_upstream_tcp_retries_total'));
     expect(m.value('keymaster_upstream_rtt_seconds_count')).toBeGreaterThan(0);
     expect(m.value('keymaster_cache_entries')).toBeGreaterThan(0);
     expect(m.value('process_resident_memory_bytes')).toBeGreaterThan(1e6);

@@ -56,6 +56,7 @@ describe('defaults', () => {
       serveStale: { enable: true, maxStale: 86_400, clientTimeoutMs: 1800 },
       prefetch: true,
       localZones: { enable: true, disable: [] },
+      outgoing: { range: 1024, portMin: 32768, portMax: 60999, queriesPerSocket: 1, maxSocketAgeMs: 2000 },
     });
     expect(config.cookies).toEqual({ enable: true, secretRotation: 86_400, upstream: true });
     expect(config.dnssec).toEqual({ enable: true, validation: true, clockSkew: 300, bogusTtl: 60, keyTagSignaling: true, rootKeySentinel: true, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 150, maxNsec3Iterations: 150, maxDenialRecords: 32 }, rollover: { minimumWait: 3600, propagationDelay: 300, parentPropagationDelay: 3600, dsPollingPeriod: 43200, addHoldDown: 2592000, removeHoldDown: 2592000, minRefresh: 3600, retiredKeyRetention: 2592000 } });
