@@ -1,116 +1,179 @@
 /**
- * What one cached name costs resident, and whether the memory budget's estimates
- * (src/resolver/memory-budget.ts) are honest. Run by hand:
+ * Resident memory per cached validated name: Keymaster against Unbound, each a real process
+ * resolving the same names of a private signed tree. Run by hand (as root: port 53 on loopback):
  *
  *     npm run bench:memory
  *
- * For each store it fills a fresh resolver with N names (10k, then 100k) the way a resolution of
- * a signed A record fills it — an RRset with its RRSIG in the record cache, the verdict with the
- * answer in the validated store, the encoded response in the response cache — then measures
- * V8 heap + ArrayBuffer bytes after a full GC and prints, per name: measured bytes, the bytes the
- * budget charged, and their ratio. A ratio above 1 means the budget under-counts.
- * Needs --expose-gc (the npm script passes it).
+ * The tree: a signed root (NSD on 127.10.133.1) delegating to a signed `bulk.` (NSD on
+ * 127.10.133.2) of BENCH_NAMES (100,000) names n0.bulk. … A, both signed by dnssec-signzone
+ * (ECDSA P-256, NSEC); the root's DS is the trust anchor of both resolvers. Each resolver is started
+ * fresh (one thread each: Keymaster is one process, Unbound num-threads 1), primed with one name,
+ * then asked the first 10,000 names once (dnsperf -n 1), then the rest: RSS (VmRSS) after each
+ * step. Keymaster runs twice: as started by default, and with NODE_OPTIONS-style
+ * --max-semi-space-size=2 (docs/resource-limits.md). Caches are sized to hold every name: Unbound msg-cache-size 256m, rrset-cache-size 512m;
+ * Keymaster resolver.cache.maxSize 1g. Bytes per name = (RSS after N − RSS primed) / names answered.
+ *
+ * Addresses: 127.10.133.1–2 the tree, .3 Keymaster (control :5380), .4 Unbound, all port 53.
  */
-import { ManualClock } from '../src/clock.js';
-import { type ResourceRecord, Rcode, newMessage } from '../src/wire/message.js';
-import { encodeMessage } from '../src/wire/message-encoder.js';
-import { decodeMessage } from '../src/wire/message-decoder.js';
-import { Name } from '../src/wire/name.js';
-import { encodeRdata } from '../src/wire/rdata-codec.js';
-import { RRType } from '../src/wire/rr-type.js';
-import { Credibility } from '../src/resolver/security-status.js';
-import { Resolver, type ResolverAnswer } from '../src/resolver/resolver.js';
-import { secure } from '../src/dnssec/validation-outcome.js';
-import { ResponseCache } from '../src/server/response-cache.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { askDnssec } from '../test/support/signed-hierarchy.js';
+import { startValidatingUnbound } from '../test/support/signed-hierarchy.js';
+import { haveTool, removeDir, type RunningServer, signZoneWithBind, startKeymaster, startNsd, tempDir } from '../test/support/external-servers.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc (npm run bench:memory)');
+const NAMES = Number(process.env['BENCH_NAMES'] ?? 100_000);
+const STEPS = [Math.min(10_000, NAMES), NAMES];
+const OUTSTANDING = Number(process.env['BENCH_OUTSTANDING'] ?? 50);
+const ROOT_NS = '127.10.133.1';
+const BULK_NS = '127.10.133.2';
+const KEYMASTER = '127.10.133.3';
+const UNBOUND = '127.10.133.4';
 
-function resident(): number {
-  gc!();
-  gc!();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+interface Tree {
+  readonly rootHintsFile: string;
+  readonly rootDs: readonly string[];
+  readonly rootDsset: string;
+  readonly servers: RunningServer[];
+  readonly dirs: string[];
 }
 
-const zone = Name.parse('bulk.example.');
+async function startTree(dir: string): Promise<Tree> {
+  const soa = (zone: string) => `$TTL 86400\n${zone} SOA ns.${zone === '.' ? '' : zone} hostmaster.${zone === '.' ? '' : zone} 1 3600 600 864000 3600\n`;
+  const lines = [soa('bulk.'), `bulk. NS ns.bulk.\nns.bulk. A ${BULK_NS}\n`];
+  for (let i = 0; i < NAMES; i++) lines.push(`n${i}.bulk. A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}\n`);
+  process.stderr.write(`signing bulk. with ${NAMES} names (dnssec-signzone)\n`);
+  const bulk = signZoneWithBind('bulk.', lines.join(''), 'ECDSAP256SHA256');
+  const root = signZoneWithBind('.', `${soa('.')}. NS ns.\nns. A ${ROOT_NS}\nbulk. NS ns.bulk.\nns.bulk. A ${BULK_NS}\n${bulk.dsset.join('\n')}\n`, 'ECDSAP256SHA256');
+  const rootHintsFile = join(dir, 'named.root');
+  writeFileSync(rootHintsFile, `. 3600000 NS ns.\nns. 3600000 A ${ROOT_NS}\n`);
+  const rootDsset = join(dir, 'dsset-.');
+  writeFileSync(rootDsset, root.dsset.join('\n') + '\n');
+  const servers = [await startNsd(ROOT_NS, 53, { '.': root.signedFile }), await startNsd(BULK_NS, 53, { 'bulk.': bulk.signedFile })];
+  return { rootHintsFile, rootDs: root.dsset, rootDsset, servers, dirs: [bulk.dir, root.dir] };
+}
 
-/** The records of one signed A answer for `name`, decoded from a packet as the iterator gets them. */
-function signedA(name: Name, i: number): ResourceRecord[] {
-  const a: ResourceRecord = { name, type: RRType.A, class: 1, ttl: 3600, rdata: Uint8Array.of(10, (i >> 16) & 255, (i >> 8) & 255, i & 255) };
-  const sig = encodeRdata(RRType.RRSIG, {
-    typeCovered: RRType.A, algorithm: 13, labels: 3, originalTtl: 3600, expiration: 2_000_000_000, inception: 1_700_000_000, keyTag: 12345,
-    signerName: zone, signature: new Uint8Array(64).fill(i & 255),
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** The pid of the process listening on address:53/udp (Unbound's launcher does not give one). */
+function listenerPid(address: string): number {
+  const out = execFileSync('ss', ['-Hulpn', `src ${address}:53`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  if (!m) throw new Error(`nothing listens on ${address}:53:\n${out}`);
+  return Number(m[1]);
+}
+
+function dnsperf(server: string, file: string): { completed: number; qps: number } {
+  const out = execFileSync('dnsperf', ['-s', server, '-p', '53', '-d', file, '-n', '1', '-c', '1', '-q', String(OUTSTANDING), '-t', '10'], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const built = [a, { name, type: RRType.RRSIG, class: 1, ttl: 3600, rdata: sig }];
-  // Through the wire and back, as the iterator gets them: each record with its own Name, RDATA a view into the packet.
-  return decodeMessage(encodeMessage(newMessage({ id: 1, qr: true, question: [{ name, type: RRType.A, class: 1 }], answer: built }))).answer;
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  return { completed: num(/Queries completed:\s+(\d+)/), qps: num(/Queries per second:\s+([\d.]+)/) };
 }
 
-function newResolver(clock: ManualClock): Resolver {
-  return new Resolver({
-    clock,
-    rootHints: { servers: [], records: [] } as never,
-    limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadlineMs: 10_000, maxMinimiseSteps: 10 },
-    // Large enough that nothing is evicted: this measures cost per entry, not eviction.
-    cacheLimits: { maxBytes: 16 * 1024 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
-    forwarders: [],
-    qnameMinimisation: true,
-  });
+interface Step {
+  readonly names: number;
+  readonly rssMiB: number;
+  readonly qps: number;
 }
 
-type Fill = (resolver: Resolver, name: Name, records: ResourceRecord[], i: number, now: number) => void;
-
-const stores: Record<string, { part: 'records' | 'validated' | 'responses'; fill: Fill }> = {
-  records: { part: 'records', fill: (r, _n, rs) => r.cache.storeRrset([rs[0]!], [rs[1]!], Credibility.answer, 'secure') },
-  validated: {
-    part: 'validated',
-    fill: (r, name, rs, _i, now) => {
-      const answer: ResolverAnswer = { rcode: Rcode.NOERROR, answer: rs, authority: [], security: 'secure', outcome: secure('bulk.example.: RRSIG by key 12345 verified') };
-      (r as unknown as { remember(k: string, a: ResolverAnswer, o: unknown, now: number): void }).remember(`${name.key}/1`, answer, answer.outcome, now);
-    },
-  },
-  responses: {
-    part: 'responses',
-    fill: (r, name, rs, i) => {
-      const wire = encodeMessage(newMessage({ id: i & 0xffff, qr: true, rd: true, ra: true, ad: true, question: [{ name, type: RRType.A, class: 1 }], answer: rs }));
-      // What the pipeline keys it by: the lowercased question name in latin1 and the type/flags.
-      pipelineResponses(r).store(`${Buffer.from(name.wire).toString('latin1')}/1/1`, name, wire, 3600);
-    },
-  },
-};
-
-const responseCaches = new WeakMap<Resolver, ResponseCache>();
-function pipelineResponses(r: Resolver) {
-  let c = responseCaches.get(r);
-  if (!c) responseCaches.set(r, (c = new ResponseCache(new ManualClock(), r.memory)));
-  return c;
+interface Run {
+  readonly label: string;
+  readonly primedMiB: number;
+  readonly steps: Step[];
 }
 
-async function measure(count: number): Promise<void> {
-  console.log(`\n${count.toLocaleString('en')} names`);
-  console.log('store       measured B/name   charged B/name   measured/charged');
-  let totalMeasured = 0;
-  let totalCharged = 0;
-  for (const [label, store] of Object.entries(stores)) {
-    const clock = new ManualClock(Date.now());
-    const resolver = newResolver(clock);
-    pipelineResponses(resolver);
-    const before = resident();
-    for (let i = 0; i < count; i++) {
-      const name = Name.parse(`n${i}.${zone}`);
-      store.fill(resolver, name, signedA(name, i), i, clock.now());
-    }
-    const measured = (resident() - before) / count;
-    const charged = resolver.memory.usage()[store.part].bytes / count;
-    totalMeasured += measured;
-    totalCharged += charged;
-    console.log(`${label.padEnd(12)}${measured.toFixed(0).padStart(16)}${charged.toFixed(0).padStart(17)}${(measured / charged).toFixed(2).padStart(19)}`);
+/** Primes with one name (keys, delegations), then asks the names of each step once, RSS after each. */
+async function measure(label: string, address: string, pid: number, files: readonly string[]): Promise<Run> {
+  const probe = await askDnssec({ host: address, port: 53 }, 'n0.bulk.', 'A', { timeoutMs: 15_000 });
+  if (!probe.ad) throw new Error(`${label}: n0.bulk. A is not validated (AD clear): the bench would measure unvalidated names`);
+  await settle();
+  const primedMiB = rssMiB(pid);
+  const steps: Step[] = [];
+  let names = 0;
+  for (let i = 0; i < files.length; i++) {
+    process.stderr.write(`${label}: asking ${STEPS[i]! - (STEPS[i - 1] ?? 0)} more names\n`);
+    const run = dnsperf(address, files[i]!);
+    names += run.completed;
+    await settle();
+    steps.push({ names, rssMiB: rssMiB(pid), qps: run.qps });
   }
-  console.log(`${'one name'.padEnd(12)}${totalMeasured.toFixed(0).padStart(16)}${totalCharged.toFixed(0).padStart(17)}${(totalMeasured / totalCharged).toFixed(2).padStart(19)}`);
+  const last = await askDnssec({ host: address, port: 53 }, `n${NAMES - 1}.bulk.`, 'A', { timeoutMs: 15_000 });
+  if (!last.ad) throw new Error(`${label}: the last name is not validated`);
+  return { label, primedMiB, steps };
 }
 
-console.log(`node ${process.version}, ${process.arch}; heapUsed + arrayBuffers after gc()`);
-await measure(10_000);
-await measure(100_000);
-console.log(`\nRSS at the end: ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);
+const settle = () => new Promise((r) => setTimeout(r, 2000));
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+const perName = (run: Run, i: number) => ((run.steps[i]!.rssMiB - run.primedMiB) * 1048576) / run.steps[i]!.names;
+
+async function main(): Promise<void> {
+  for (const tool of ['nsd', 'unbound', 'dnsperf', 'dnssec-signzone', 'ss']) if (!haveTool(tool)) throw new Error(`${tool} is not installed`);
+  const dir = tempDir('bench-memory');
+  let tree: Tree | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    tree = await startTree(dir);
+    const files: string[] = [];
+    for (let i = 0; i < STEPS.length; i++) {
+      const file = join(dir, `step${i}.txt`);
+      const lines: string[] = [];
+      for (let n = STEPS[i - 1] ?? 0; n < STEPS[i]!; n++) lines.push(`n${n}.bulk. A\n`);
+      writeFileSync(file, lines.join(''));
+      files.push(file);
+    }
+
+    // Twice: as started by default, and with the small young generation docs/resource-limits.md
+    // offers operators (NODE_OPTIONS=--max-semi-space-size=2), which V8 otherwise grows to
+    // 32+ MiB under any allocation-heavy work: a cost of the process, not of the names.
+    const runs: Run[] = [];
+    for (const [label, nodeArgs] of [['Keymaster', []], ['Keymaster (semi-space 2 MiB)', ['--max-semi-space-size=2']]] as const) {
+      const keymaster = await startKeymaster({
+        address: KEYMASTER, control: `${KEYMASTER}:5380`, rootHints: tree.rootHintsFile, validation: true, rootAnchors: 'none', importAnchors: [tree.rootDsset],
+        resolverYaml: '  cache:\n    maxSize: 1g\n', extraYaml: 'log:\n  level: warn\n', nodeArgs,
+      });
+      stops.push(() => keymaster.stop());
+      runs.push(await measure(label, KEYMASTER, keymaster.child.pid!, files));
+      await keymaster.stop();
+    }
+
+    const unbound = await startValidatingUnbound(UNBOUND, 53, tree, ['msg-cache-size: 256m', 'rrset-cache-size: 512m']);
+    stops.push(() => unbound.stop());
+    const ub = await measure('Unbound', UNBOUND, listenerPid(UNBOUND), files);
+    await unbound.stop();
+
+    const rows = [['resolver', 'names', 'RSS MiB', 'RSS / Unbound', 'B/name', 'B/name / Unbound']];
+    for (const run of [...runs, ub]) {
+      rows.push([run.label, '1', fmt(run.primedMiB, 1), (run.primedMiB / ub.primedMiB).toFixed(2), '', '']);
+      STEPS.forEach((_, i) => {
+        const [k, u] = [run.steps[i]!, ub.steps[i]!];
+        rows.push([run.label, fmt(k.names), fmt(k.rssMiB, 1), (k.rssMiB / u.rssMiB).toFixed(2), fmt(perName(run, i)), (perName(run, i) / perName(ub, i)).toFixed(2)]);
+      });
+    }
+    const unboundVersion = /Version\s+(\S+)/.exec(execFileSync('unbound', ['-V'], { encoding: 'utf8' }))?.[1] ?? '?';
+    process.stdout.write(
+      `\nMemory per cached validated name — ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, node ${process.version}, unbound ${unboundVersion}; ` +
+        `one thread each; dnsperf -n 1 -q ${OUTSTANDING}\n\n${table(rows)}\n`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    for (const s of tree?.servers ?? []) await s.stop().catch(() => undefined);
+    for (const d of tree?.dirs ?? []) removeDir(d);
+    removeDir(dir);
+  }
+}
+
+await main();

@@ -2,7 +2,7 @@ import type { RolloverRequestError } from './rollover/rollover-engine.js';
 
 /**
  * Why a zone request cannot be done, as a stable code: the control API maps each to its HTTP
- * status (server/zone-routes.ts) and scripts match on it, so a code is never renamed.
+ * status (control/zone-routes.ts) and scripts match on it, so a code is never renamed.
  */
 export type ZoneErrorCode =
   | 'bad-zone-name'

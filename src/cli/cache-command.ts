@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export const CACHE_USAGE = `usage: keymaster cache flush [NAME] [--config FILE | --control ADDR:PORT --state-dir DIR] [--json]
 
@@ -22,7 +23,7 @@ export async function runCacheCommand(argv: string[]): Promise<number> {
   if (action !== 'flush') throw new UsageError(action === undefined ? 'missing action: flush' : `unknown action "${action}"`);
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   const client = await connectToServer(values);
-  const result = await client.request<{ name: string | null; flushed: number }>('POST', '/v1/cache/flush', name === undefined ? {} : { name });
+  const result = await client.call(CONTROL_ROUTES.cacheFlush, { body: name === undefined ? {} : { name } });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `Flushed ${result.flushed} entries ${result.name ? `at and below ${result.name}` : '(whole cache)'}\n`);
   return 0;
 }

@@ -1,5 +1,5 @@
 import { ConfigError, formatConfigIssue } from '../config/config-error.js';
-import { KEYMASTER_VERSION } from '../server/version.js';
+import { KEYMASTER_VERSION } from '../version.js';
 import { ControlClientError } from './control-client.js';
 import { runCacheCommand } from './cache-command.js';
 import { runExplainCommand } from './explain-command.js';

@@ -1,5 +1,5 @@
 import { resolveConfig } from '../config/loader.js';
-import { readControlToken, controlTokenPath } from '../server/control-token.js';
+import { readControlToken, controlTokenPath } from '../control-contract/control-token.js';
 import { ControlClient, ControlClientError } from './control-client.js';
 
 /** The flags every control-API client verb takes, for `util.parseArgs`. */

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { formatSocketAddress, type SocketAddress } from '../config/socket-address.js';
-import type { HttpMethod } from '../server/control-router.js';
+import { routeUrl, type ControlRoute, type HttpMethod, type RouteBody, type RouteReply } from '../control-contract/route.js';
 
 export type ControlClientErrorKind = 'not-running' | 'unauthorized' | 'http' | 'network' | 'timeout' | 'protocol';
 
@@ -24,6 +24,11 @@ export class ControlClient {
     private readonly token: string,
     private readonly timeoutMs = 30_000,
   ) {}
+
+  /** Calls a route of the control contract: its path from `params` and `query`, its body and reply typed by the contract. */
+  call<R extends ControlRoute>(route: R, options: { readonly params?: Readonly<Record<string, string>>; readonly query?: Readonly<Record<string, string | undefined>>; readonly body?: RouteBody<R> } = {}): Promise<RouteReply<R>> {
+    return this.request<RouteReply<R>>(route.method, routeUrl(route, options.params, options.query), options.body);
+  }
 
   get<T = unknown>(path: string): Promise<T> {
     return this.request<T>('GET', path);

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import type { Explanation } from '../server/explain-route.js';
+import type { Explanation } from '../control-contract/explain.js';
 import { CLIENT_FLAGS_HELP } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export const EXPLAIN_USAGE = `usage: keymaster explain NAME [TYPE] [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
 
@@ -29,7 +30,7 @@ export async function runExplainCommand(argv: string[]): Promise<number> {
   if (name === undefined) throw new UsageError('missing NAME');
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   const client = await connectToServer(values);
-  const e = await client.request<Explanation>('POST', '/v1/explain', { name, type: type ?? 'A' });
+  const e = await client.call(CONTROL_ROUTES.explain, { body: { name, type: type ?? 'A' } });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
     return 0;

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SYSTEM_CONFIG_FILE } from '../config/defaults.js';
 import { parseConfigText } from '../config/loader.js';
-import { ensureControlToken } from '../server/control-token.js';
-import { prepareStateDir } from '../server/state-dir.js';
+import { ensureControlToken } from '../control-contract/control-token.js';
+import { prepareStateDir } from '../store/state-dir.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { UsageError } from './usage.js';
 

@@ -1,4 +1,4 @@
-import type { ZoneKeyView } from '../authority/zone-key-view.js';
+import type { ZoneKeyView } from '../control-contract/zones.js';
 import { UsageError } from './usage.js';
 
 /**

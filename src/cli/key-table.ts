@@ -1,6 +1,6 @@
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration } from '../config/duration.js';
-import type { ZoneKeyView } from '../authority/zone-key-view.js';
+import type { ZoneKeyView } from '../control-contract/zones.js';
 import { chooseColumns } from './column-choice.js';
 import { type Column, formatTable } from './table.js';
 

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../policy/policy-table.js';
 import { POLICY_MODE_BY_FLAG, policyModeFlag } from '../policy/policy-mode.js';
-import { parsePolicyForwarder, parsePolicyUntil, type PolicyAddBody, type PolicyListBody, type PolicyRemoveBody, type PolicyRuleView } from '../server/policy-routes.js';
+import { parsePolicyForwarder, parsePolicyUntil } from '../policy/policy-request.js';
+import type { PolicyAddRequest, PolicyListBody, PolicyRuleView } from '../control-contract/policy.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { POLICY_USAGE, UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 const MODE_FLAGS = POLICY_MODE_BY_FLAG;
 
@@ -90,7 +92,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
   }
   const namespace = namespaceText === undefined ? undefined : usage(() => parsePolicyNamespace(namespaceText)).text;
 
-  let body: Record<string, unknown> | undefined;
+  let body: PolicyAddRequest | undefined;
   if (action === 'add') {
     if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined: a rule has one validation mode`);
     const mode: PolicyMode = modes[0] === undefined ? 'default' : MODE_FLAGS[modes[0]];
@@ -105,16 +107,16 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     for (const f of forwarders) usage(() => parsePolicyForwarder(f));
     if (mode === 'default' && forwarders.length === 0)
       throw new UsageError('a rule needs a mode (--require-validation, --log-only or --no-validation) or --forwarders');
-    body = { namespace, mode, ...(values.until === undefined ? {} : { until: values.until }), ...(forwarders.length === 0 ? {} : { forwarders }) };
+    body = { namespace: namespace!, mode, ...(values.until === undefined ? {} : { until: values.until }), ...(forwarders.length === 0 ? {} : { forwarders }) };
   }
 
   const client = await connectToServer(values);
   const print = (text: string) => process.stdout.write(text);
   if (action === 'list') {
-    const list = await client.get<PolicyListBody>('/v1/policy');
+    const list = await client.call(CONTROL_ROUTES.policyList);
     print(values.json ? `${JSON.stringify(list, null, 2)}\n` : formatPolicyList(list));
   } else if (action === 'add') {
-    const added = await client.request<PolicyAddBody>('POST', '/v1/policy', body);
+    const added = await client.call(CONTROL_ROUTES.policyAdd, { body });
     if (values.json) print(`${JSON.stringify(added, null, 2)}\n`);
     else {
       const head = added.replaced ? `Replaced the policy rule for ${added.rule.namespace} (was ${modeLabel(added.replaced.mode)})` : `Added a policy rule for ${added.rule.namespace}`;
@@ -123,8 +125,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     }
   } else {
     // "." cannot be a path segment (URL normalisation removes it), so it goes in the query.
-    const path = namespace === '.' ? '/v1/policy?namespace=.' : `/v1/policy/${encodeURIComponent(namespace!)}`;
-    const removed = await client.request<PolicyRemoveBody>('DELETE', path);
+    const removed = namespace === '.' ? await client.call(CONTROL_ROUTES.policyRemoveByQuery, { query: { namespace } }) : await client.call(CONTROL_ROUTES.policyRemove, { params: { namespace: namespace! } });
     if (values.json) print(`${JSON.stringify(removed, null, 2)}\n`);
     else {
       const restored = removed.restored ? `The config file's rule for ${removed.restored.namespace} applies again: ${modeLabel(removed.restored.mode)}.\n` : '';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/loader.js';
 import { createLogger, logEvent, type Logger } from '../logging/logger.js';
-import { startServer, type RunningServer } from '../server/serve.js';
+import { startServer, type RunningServer } from '../serve/serve.js';
 import { SERVE_USAGE, UsageError } from './usage.js';
 
 /** Resolves with the exit status once a SIGINT/SIGTERM has stopped the server; a second signal exits at once. */

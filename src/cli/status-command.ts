@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../config/duration.js';
-import type { ServerStatus } from '../server/status-route.js';
+import type { ServerStatus } from '../control-contract/status.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { STATUS_USAGE, UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 /** The human form of `GET /v1/status`: a field list, then the listeners as a table. */
 export function formatStatus(status: ServerStatus): string {
@@ -96,7 +97,7 @@ export async function runStatusCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const client = await connectToServer(values);
-  const status = await client.get<ServerStatus>('/v1/status');
+  const status = await client.call(CONTROL_ROUTES.status);
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   return 0;
 }

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AnchorView, TrustPointDetail } from '../trust/trust-views.js';
+import type { AnchorsChangedReply } from '../control-contract/trust.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatAnchors } from './trust-point-command.js';
 import { CLIENT_FLAGS_HELP, UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export const TRUST_ANCHOR_USAGE = `usage: keymaster trust-anchor list [ZONE] | add ZONE (--ds RDATA | --dnskey RDATA)
                               | import (--keyset FILE | --dsset FILE) | remove ZONE KEYTAG
@@ -22,7 +23,6 @@ Trust anchors are the DS and DNSKEY records the validator starts from, each with
 ${CLIENT_FLAGS_HELP}
 `;
 
-type Changed = { zone: string; added: number; skipped: number; trustPoint: TrustPointDetail };
 
 export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,7 +44,7 @@ export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
   }
   const [action, ...args] = positionals;
   const out = (json: unknown, human: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : human);
-  const changed = (r: Changed) => `${r.added > 0 ? `Added ${r.added} anchor(s) to ${r.zone}` : `Nothing added to ${r.zone}`}${r.skipped ? ` (${r.skipped} already present)` : ''}\n\n${formatAnchors(r.trustPoint.anchors, false)}`;
+  const changed = (r: AnchorsChangedReply) => `${r.added > 0 ? `Added ${r.added} anchor(s) to ${r.zone}` : `Nothing added to ${r.zone}`}${r.skipped ? ` (${r.skipped} already present)` : ''}\n\n${formatAnchors(r.trustPoint.anchors, false)}`;
   const only = (allowed: readonly string[]) => {
     for (const flag of ['ds', 'dnskey', 'keyset', 'dsset'] as const)
       if (values[flag] !== undefined && !allowed.includes(flag)) throw new UsageError(`--${flag} does not go with ${action}`);
@@ -54,7 +54,7 @@ export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
       only([]);
       if (args.length > 1) throw new UsageError(`unexpected argument "${args[1]}"`);
       const client = await connectToServer(values);
-      const r = await client.get<{ anchors: AnchorView[] }>(`/v1/trust-anchors${args[0] === undefined ? '' : `?zone=${encodeURIComponent(args[0])}`}`);
+      const r = await client.call(CONTROL_ROUTES.trustAnchorList, { query: { zone: args[0] } });
       out(r, formatAnchors(r.anchors, true));
       return 0;
     }
@@ -63,7 +63,7 @@ export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
       if (args.length !== 1) throw new UsageError(args.length === 0 ? 'missing ZONE' : `unexpected argument "${args[1]}"`);
       if ((values.ds === undefined) === (values.dnskey === undefined)) throw new UsageError('give exactly one of --ds RDATA or --dnskey RDATA');
       const client = await connectToServer(values);
-      const r = await client.request<Changed>('POST', '/v1/trust-anchors', { zone: args[0], ...(values.ds !== undefined ? { ds: values.ds } : { dnskey: values.dnskey }) });
+      const r = await client.call(CONTROL_ROUTES.trustAnchorAdd, { body: { zone: args[0]!, ...(values.ds !== undefined ? { ds: values.ds } : { dnskey: values.dnskey! }) } });
       out(r, changed(r));
       return 0;
     }
@@ -80,7 +80,7 @@ export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
         throw new Error(`cannot read ${path}: ${(error as Error).message}`);
       }
       const client = await connectToServer(values);
-      const r = await client.request<Changed>('POST', '/v1/trust-anchors/import', { kind, fileName: resolve(path), text });
+      const r = await client.call(CONTROL_ROUTES.trustAnchorImport, { body: { kind, fileName: resolve(path), text } });
       out(r, changed(r));
       return 0;
     }
@@ -89,10 +89,7 @@ export async function runTrustAnchorCommand(argv: string[]): Promise<number> {
       if (args.length !== 2) throw new UsageError(args.length < 2 ? 'usage: remove ZONE KEYTAG' : `unexpected argument "${args[2]}"`);
       if (!/^[0-9]{1,5}$/.test(args[1]!) || Number(args[1]) > 65535) throw new UsageError(`"${args[1]}" is not a key tag (0..65535)`);
       const client = await connectToServer(values);
-      const r = await client.request<{ zone: string; keyTag: number; removed: number; trustPointRemoved: boolean }>(
-        'DELETE',
-        `/v1/trust-anchors?zone=${encodeURIComponent(args[0]!)}&keyTag=${args[1]}`,
-      );
+      const r = await client.call(CONTROL_ROUTES.trustAnchorRemove, { query: { zone: args[0]!, keyTag: args[1]! } });
       out(r, `Removed ${r.removed} anchor(s) with key tag ${r.keyTag} from ${r.zone}${r.trustPointRemoved ? '; it was the last, so the trust point is gone' : ''}\n`);
       return 0;
     }

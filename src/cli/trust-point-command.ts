@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RefreshOutcome } from '../trust/trust-point-refresher.js';
-import type { AnchorView, TrustPointDetail, TrustPointView } from '../trust/trust-views.js';
+import type { AnchorView, TrustPointDetail, TrustPointListReply, TrustPointView } from '../control-contract/trust.js';
 import { CLIENT_FLAGS_HELP } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { formatTrustPointTable } from './trust-point-table.js';
 import { UsageError } from './usage.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export const TRUST_POINT_USAGE = `usage: keymaster trust-point list [--wide | --output COLUMNS] | show ZONE | add-root [--url URL | --file FILE] | remove ZONE | refresh ZONE
                              [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
@@ -94,14 +94,14 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
     case 'list': {
       if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
       const client = await connectToServer(values);
-      const r = await client.get<{ trustPoints: TrustPointView[] }>('/v1/trust-points');
+      const r = (await client.call(CONTROL_ROUTES.trustPointList)) as TrustPointListReply;
       out(r, formatTrustPoints(r.trustPoints, { wide: values.wide, output: values.output }));
       return 0;
     }
     case 'show': {
       const zone = one(positionals, 'ZONE');
       const client = await connectToServer(values);
-      const r = await client.get<TrustPointDetail>(`/v1/trust-points?zone=${encodeURIComponent(zone)}`);
+      const r = (await client.call(CONTROL_ROUTES.trustPointList, { query: { zone } })) as TrustPointDetail;
       out(r, formatTrustPointDetail(r));
       return 0;
     }
@@ -110,7 +110,7 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
       if (values.url !== undefined && values.file !== undefined) throw new UsageError('give --url or --file, not both');
       const client = await connectToServer(values);
       const body = values.file !== undefined ? { file: resolve(values.file) } : values.url !== undefined ? { url: values.url } : {};
-      const r = await client.request<{ added: number; skipped: number; from: string; fallbackReason?: string; trustPoint: TrustPointDetail }>('POST', '/v1/trust-points/root', body);
+      const r = await client.call(CONTROL_ROUTES.trustPointAddRoot, { body });
       out(
         r,
         `${r.fallbackReason ? `Could not use the URL (${r.fallbackReason}); used ${r.from}\n` : `Read ${r.from}\n`}Added ${r.added} root anchor(s)${r.skipped ? `, ${r.skipped} already present` : ''}\n\n${formatTrustPointDetail(r.trustPoint)}`,
@@ -120,14 +120,14 @@ export async function runTrustPointCommand(argv: string[]): Promise<number> {
     case 'remove': {
       const zone = one(positionals, 'ZONE');
       const client = await connectToServer(values);
-      const r = await client.request<{ zone: string }>('DELETE', `/v1/trust-points?zone=${encodeURIComponent(zone)}`);
+      const r = await client.call(CONTROL_ROUTES.trustPointRemove, { query: { zone } });
       out(r, `Removed trust point ${r.zone}\n`);
       return 0;
     }
     case 'refresh': {
       const zone = one(positionals, 'ZONE');
       const client = await connectToServer(values);
-      const r = await client.request<RefreshOutcome & { nextRefresh?: string; trustPoint: TrustPointDetail | null }>('POST', '/v1/trust-points/refresh', { zone });
+      const r = await client.call(CONTROL_ROUTES.trustPointRefresh, { body: { zone } });
       const changes = r.changes.map((c) => `  ${c.type} ${c.keyTag}: ${c.from} → ${c.to} (${c.why})\n`).join('');
       out(r, `Refresh of ${r.zone}: ${r.result}\n${changes}${r.trustPoint ? `\n${formatTrustPointDetail(r.trustPoint)}` : ''}`);
       return r.ok ? 0 : 1;

@@ -1,4 +1,4 @@
-import type { TrustPointView } from '../trust/trust-views.js';
+import type { TrustPointView } from '../control-contract/trust.js';
 import { chooseColumns, clip } from './column-choice.js';
 import { relativeTime } from './key-table.js';
 import { type Column, formatTable } from './table.js';

@@ -1,16 +1,14 @@
 import { parseArgs } from 'node:util';
-import type { SigningPolicy } from '../authority/signing-policy.js';
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
-import type { ZoneKeyView } from '../authority/zone-key-view.js';
-import type { ZoneSummary } from '../authority/zone-entry.js';
-import type { SecondaryView } from '../authority/secondary-zones.js';
-import { type SignPreview, formatSignPreview } from '../authority/sign-preview.js';
+import type { ListedZone, RecordRequest, SecondaryView, SignPreview, SigningPolicy, ZoneKeyView, ZoneSummary } from '../control-contract/zones.js';
+import { formatSignPreview } from './sign-preview-text.js';
 import { UsageError, ZONE_USAGE } from './usage.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
 import { formatKeyTable } from './key-table.js';
 import { selectKey } from './key-selector.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 const SIGN_OPTIONS = {
   defaults: { type: 'boolean' },
@@ -106,7 +104,6 @@ function algorithmText(n: number): string {
   return `${algorithmMnemonic(n) ?? 'ALG'}(${n})`;
 }
 
-type ListedZone = ZoneSummary | SecondaryView;
 const isSecondary = (z: ListedZone): z is SecondaryView => 'type' in z && z.type === 'secondary';
 
 function zoneTable(zones: readonly ListedZone[]): string {
@@ -209,7 +206,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
   if (action === undefined) throw new UsageError('missing action: list, show, add, remove, sign, unsign, keys, export-keys or key-master');
   const needZone = () => {
     if (zone === undefined) throw new UsageError(`zone ${action} needs a ZONE`);
-    return encodeURIComponent(zone);
+    return zone;
   };
   const noMore = (allowed = 0) => {
     if (rest.length > allowed) throw new UsageError(`unexpected argument "${rest[allowed]}"`);
@@ -221,7 +218,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
     case 'list': {
       if (zone !== undefined) throw new UsageError(`unexpected argument "${zone}"`);
       const client = await connectToServer(values);
-      const result = await client.get<{ zones: ListedZone[] }>('/v1/zones');
+      const result = await client.call(CONTROL_ROUTES.zoneList);
       out(result, () => (result.zones.length === 0 ? 'No local zones.' : zoneTable(result.zones)));
       return 0;
     }
@@ -229,7 +226,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.get<(ZoneSummary & { policy: SigningPolicy | null; keyAlgorithms?: number[]; serialScheme?: string; ixfrVersions?: number; ixfrOldestSerial?: number | null }) | SecondaryView>(`/v1/zones/${path}`);
+      const z = await client.call(CONTROL_ROUTES.zoneShow, { params: { zone: path } });
       if (isSecondary(z)) {
         out(z, () => formatFields(secondaryFields(z)));
         return 0;
@@ -267,14 +264,14 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
         const primaries = values.primary.split(',').map((p) => p.trim()).filter(Boolean);
         const allowTransfer = values['allow-transfer']?.split(',').map((a) => a.trim()).filter(Boolean) ?? [];
         const client = await connectToServer(values);
-        const z = await client.request<SecondaryView>('POST', '/v1/zones', { name: decodeURIComponent(path), primary: primaries, allowTransfer, ...(values.tsig ? { tsig: values.tsig } : {}) });
+        const z = (await client.call(CONTROL_ROUTES.zoneAdd, { body: { name: path, primary: primaries, allowTransfer, ...(values.tsig ? { tsig: values.tsig } : {}) } })) as SecondaryView;
         out(z, () => `Added secondary zone ${z.name} from ${z.primaries.join(', ')}: ${z.serial === null ? `not transferred yet (${z.lastError ?? 'trying'})` : `serial ${z.serial}, ${z.names} names${z.signed ? ', signed as transferred' : ''}`}.`);
         return 0;
       }
       if (values.tsig !== undefined) throw new UsageError('--tsig is for a secondary zone (--primary)');
       const allowTransfer = values['allow-transfer']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
       const client = await connectToServer(values);
-      const z = await client.request<ZoneSummary & { keysNote?: string }>('POST', '/v1/zones', { name: decodeURIComponent(path), file: values.file, allowTransfer, ...(values['reuse-keys'] ? { reuseKeys: true } : {}) });
+      const z = (await client.call(CONTROL_ROUTES.zoneAdd, { body: { name: path, file: values.file!, allowTransfer, ...(values['reuse-keys'] ? { reuseKeys: true } : {}) } })) as ZoneSummary & { keysNote?: string };
       out(z, () => `Added zone ${z.name} from ${z.file} (serial ${z.serial}, ${z.names} names), unsigned.${z.keysNote ? `\nKeys: ${z.keysNote}.` : ''}`);
       return 0;
     }
@@ -282,7 +279,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const r = await client.request<{ name: string }>('DELETE', `/v1/zones/${path}`);
+      const r = await client.call(CONTROL_ROUTES.zoneRemove, { params: { zone: path } });
       out(r, () => `Removed zone ${r.name}.`);
       return 0;
     }
@@ -292,10 +289,10 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const request = signBody(values);
       const client = await connectToServer(values);
       if (!values.yes) {
-        const preview = await client.request<SignPreview>('POST', `/v1/zones/${path}/sign`, { ...request, dryRun: true });
+        const preview = (await client.call(CONTROL_ROUTES.zoneSign, { params: { zone: path }, body: { ...request, dryRun: true } })) as SignPreview;
         if (preview.needsConfirmation) return refuseUnconfirmedSign(preview, values.json);
       }
-      const z = await client.request<ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/sign`, request, );
+      const z = (await client.call(CONTROL_ROUTES.zoneSign, { params: { zone: path }, body: request })) as ZoneSummary & { policy: SigningPolicy; keys: ZoneKeyView[] };
       out(z, () => `Signed zone ${z.name} (serial ${z.serial}, ${z.records} records).\n\n${formatFields(policyFields(z.policy))}\n\n${keyTable(z.keys.filter((k) => k.state !== 'Retired'))}`);
       return 0;
     }
@@ -303,7 +300,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const z = await client.request<ZoneSummary>('POST', `/v1/zones/${path}/unsign`, values.now ? { now: true } : {});
+      const z = await client.call(CONTROL_ROUTES.zoneUnsign, { params: { zone: path }, body: values.now ? { now: true } : {} });
       out(z, () =>
         z.unsigning
           ? `Unsigning zone ${z.name}: ${z.unsigning.stage === 'withdrawing-ds' ? 'the parent is asked to remove the DS (CDS/CDNSKEY delete signal); ' : ''}the DNSSEC records are removed ${z.unsigning.removeAt ? `at ${z.unsigning.removeAt}` : 'once the DS is gone and its TTL has passed'}. The zone stays signed until then.`
@@ -315,7 +312,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const path = needZone();
       noMore();
       const client = await connectToServer(values);
-      const r = await client.get<{ zone: string; keys: ZoneKeyView[]; unsigning?: NonNullable<ZoneSummary['unsigning']> }>(`/v1/zones/${path}/keys`);
+      const r = await client.call(CONTROL_ROUTES.zoneKeys, { params: { zone: path } });
       const unsigning = r.unsigning ? `Unsigning: ${r.unsigning.stage}, DNSSEC records removed at ${r.unsigning.removeAt ?? '(the DS TTL after the parent drops the DS)'}.\n` : '';
       out(r, () => unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
       return 0;
@@ -326,7 +323,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       const digest = values.digest;
       if (digest !== undefined && !/^sha(256|384)$/i.test(digest)) throw new UsageError(`--digest must be sha256 or sha384, got "${digest}"`);
       const client = await connectToServer(values);
-      const r = await client.get<{ zone: string; dsset: string; keyset: string }>(`/v1/zones/${path}/export-keys${digest ? `?digest=${digest.toLowerCase()}` : ''}`);
+      const r = await client.call(CONTROL_ROUTES.zoneExportKeys, { params: { zone: path }, query: { digest: digest?.toLowerCase() } });
       if (values.json) out(r, () => '');
       else process.stdout.write(`; dsset-${r.zone}\n${r.dsset}; keyset-${r.zone}\n${r.keyset}`);
       return 0;
@@ -336,8 +333,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       noMore(1);
       const server = rest[0];
       const client = await connectToServer(values);
-      type KeyMasterView = { zone: string; keyMaster: string; thisServer: string; isThisServer: boolean; fileBacked: boolean };
-      const r = server === undefined ? await client.get<KeyMasterView>(`/v1/zones/${path}/key-master`) : await client.request<KeyMasterView>('PUT', `/v1/zones/${path}/key-master`, { server });
+      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server } });
       out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
       return 0;
     }
@@ -350,8 +346,8 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       if (rest[0] === undefined) throw new UsageError(`zone ${action} needs ZONE KEY (a key tag, a KeyId or a unique KeyId prefix)`);
       noMore(1);
       const client = await connectToServer(values);
-      const keyId = selectKey((await client.get<{ keys: ZoneKeyView[] }>(`/v1/zones/${path}/keys`)).keys, rest[0], zone!).keyId;
-      const r = await client.request<{ zone: string; keys: ZoneKeyView[] }>('POST', `/v1/zones/${path}/keys/${encodeURIComponent(keyId)}/${action}`);
+      const keyId = selectKey((await client.call(CONTROL_ROUTES.zoneKeys, { params: { zone: path } })).keys, rest[0], zone!).keyId;
+      const r = await client.call(action === 'roll' ? CONTROL_ROUTES.zoneKeyRoll : CONTROL_ROUTES.zoneKeyStepRollover, { params: { zone: path, key: keyId } });
       const k = r.keys.find((x) => x.keyId === keyId);
       const status = k?.rollover ? `${k.rollover.currentRolloverStatus}${k.rollover.nextRolloverAction ? `, next: ${k.rollover.nextRolloverAction} at ${k.rollover.nextRolloverActionTime?.replace(/\.\d+Z$/, 'Z') ?? 'when the parent DS is seen'}` : ''}` : (k?.state ?? 'unknown');
       out(r, () => `${action === 'roll' ? 'Rollover started for' : 'Rollover stepped for'} key ${keyId} of ${r.zone}: ${status}.\n\n${keyTable(r.keys.filter((x) => x.state !== 'Retired'))}`);
@@ -378,11 +374,9 @@ async function runRecordCommand(
   const rdata = rdataWords.join(' ');
   if (op === 'add' && rdata === '') throw new UsageError('zone record add needs the RDATA after the TYPE');
   if (op === 'remove' && values.ttl !== undefined) throw new UsageError('--ttl is for zone record add');
-  const body: Record<string, unknown> = { name, type, ...(rdata === '' ? {} : { rdata }) };
-  if (values.ttl !== undefined) body['ttl'] = duration('ttl', values.ttl);
+  const body: RecordRequest = { name, type, ...(rdata === '' ? {} : { rdata }), ...(values.ttl === undefined ? {} : { ttl: duration('ttl', values.ttl) }) };
   const client = await connectToServer(values);
-  type Summary = { zone: string; serial: number; changed: boolean; removed: string[]; added: string[]; signatures: number };
-  const r = await client.request<Summary>(op === 'add' ? 'POST' : 'DELETE', `/v1/zones/${encodeURIComponent(zone)}/records`, body);
+  const r = await client.call(op === 'add' ? CONTROL_ROUTES.zoneRecordAdd : CONTROL_ROUTES.zoneRecordRemove, { params: { zone }, body });
   out(r, () => {
     if (!r.changed) return `No change: the record is already in ${r.zone} (serial ${r.serial}).`;
     const lines = [...r.removed.map((t) => `- ${t}`), ...r.added.map((t) => `+ ${t}`)];

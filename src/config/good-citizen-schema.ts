@@ -24,7 +24,7 @@ export interface CookiesConfig {
 export const LOCAL_ZONES_DEFAULTS = { enable: true, disable: [] } as const;
 export const COOKIES_DEFAULTS = { enable: true, secretRotation: '1d', upstream: true } as const;
 
-/** Checked against the list when the server starts (src/server/good-citizen-service.ts): config/ does not import resolver/. */
+/** Checked against the list when the server starts (src/serve/good-citizen-service.ts): config/ does not import resolver/. */
 const defaultZoneName = text('the name of a default local zone such as "test." or "10.in-addr.arpa."', (value) => {
   let name: Name;
   try {

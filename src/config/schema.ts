@@ -202,7 +202,7 @@ export interface PolicyRule {
   readonly forwarders: readonly SocketAddress[];
 }
 
-/** Response rate limiting of authoritative answers over UDP (src/server/response-rate-limiter.ts). */
+/** Response rate limiting of authoritative answers over UDP (src/authority/response-rate-limiter.ts). */
 export interface RateLimitConfig {
   /** Identical answers per second to one client network; 0 (the default, as BIND and Knot ship): off. */
   readonly responsesPerSecond: number;

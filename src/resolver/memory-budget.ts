@@ -39,8 +39,8 @@ export const BUDGET_SHARES: Readonly<Record<BudgetPart, number>> = {
 export const MAX_ENTRY_FRACTION = 1 / 64;
 
 /*
- * Resident costs of the things the stores hold, measured with `npm run bench:memory`
- * (bench/memory.ts: heapUsed + arrayBuffers per entry at 100k entries, Node 20, x64). A record
+ * Resident costs of the things the stores hold, measured with `npm run bench:cache-costs`
+ * (bench/cache-entry-costs.ts: heapUsed + arrayBuffers per entry at 100k entries, Node 20, x64). A record
  * is its object, its name's Uint8Array (a separate ArrayBuffer: ~96 bytes of V8 bookkeeping
  * before the first byte) and a view on the shared RDATA buffer; an entry is the LRU node, its
  * key string and the entry object.
@@ -116,6 +116,12 @@ export class MemoryBudget {
     return new MemoryBudget(maxBytes, shares);
   }
 
+  /** The largest entry `part` keeps: at least 4 KiB (an ordinary signed answer), so a small share still keeps ordinary entries. */
+  maxEntryFor(part: BudgetPart): number {
+    const maxSize = this.bytesFor(part);
+    return Math.min(maxSize, Math.max(4096, Math.floor(maxSize * MAX_ENTRY_FRACTION)));
+  }
+
   /** The bytes `part` may hold. */
   bytesFor(part: BudgetPart): number {
     return Math.floor(this.maxBytes * this.shares[part]);
@@ -132,8 +138,7 @@ export class MemoryBudget {
     const maxSize = this.bytesFor(part);
     const lru = new LRUCache<K, V>({
       maxSize,
-      // At least 4 KiB (an ordinary signed answer), so a small share still keeps ordinary entries.
-      maxEntrySize: Math.min(maxSize, Math.max(4096, Math.floor(maxSize * MAX_ENTRY_FRACTION))),
+      maxEntrySize: this.maxEntryFor(part),
       sizeCalculation: (value, key) => Math.max(1, Math.ceil(cost(value, key))),
     });
     this.charge(part, () => lru.calculatedSize, () => lru.size);

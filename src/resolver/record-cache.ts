@@ -1,8 +1,9 @@
-import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
-import { ENTRY_COST, MemoryBudget, compactRecords as compact, recordsCost } from './memory-budget.js';
+import { MemoryBudget } from './memory-budget.js';
+import { packedExpiresAt, prepareEntry, unpackEntry, unpackFields } from './packed-entry.js';
+import { PackedStore } from './packed-store.js';
 import type { Credibility, SecurityStatus } from './security-status.js';
 
 export interface CacheLimits {
@@ -57,9 +58,13 @@ export interface CacheStats {
   readonly maxBytes: number;
   readonly hits: number;
   readonly misses: number;
+  /** Entries that did not decode (dropped, never returned). */
+  readonly damaged: number;
 }
 
 const NXDOMAIN_TYPE = -1;
+/** The `kind` byte of a packed entry (packed-entry.ts). */
+const KINDS = ['rrset', 'nxdomain', 'nodata'] as const;
 
 function keyOf(name: Name, type: number): string {
   return `${name.key}\u0000${type}`;
@@ -68,10 +73,13 @@ function keyOf(name: Name, type: number): string {
 /**
  * The resolver's memory: RRsets with their signatures, credibility and security status, and
  * negative answers (RFC 2308), bounded in bytes with least-recently-used eviction. TTLs count
- * down on the injected clock; what has expired is never returned.
+ * down on the injected clock; what has expired is never returned. Each entry is kept packed
+ * (packed-entry.ts: one buffer of wire bytes) and decoded when asked for; an entry that does not
+ * decode is dropped and counted as damaged, never returned.
  */
 export class RecordCache {
-  private readonly lru: LRUCache<string, CacheEntry>;
+  private readonly lru: PackedStore;
+  private damaged = 0;
   private hits = 0;
   private misses = 0;
 
@@ -83,9 +91,7 @@ export class RecordCache {
     readonly limits: CacheLimits,
     budget: MemoryBudget = MemoryBudget.whole('records', limits.maxBytes),
   ) {
-    // The LRU slot and key, the entry object (a dozen fields), and its records.
-    this.lru = budget.lru<string, CacheEntry>('records', (e, key) =>
-      ENTRY_COST + 100 + key.length + (e.kind === 'rrset' ? recordsCost(e.records) + recordsCost(e.rrsigs) + recordsCost(e.proofs) : recordsCost(e.authority)));
+    this.lru = new PackedStore(budget, 'records');
     this.maxBytes = budget.bytesFor('records');
   }
 
@@ -100,13 +106,10 @@ export class RecordCache {
     const key = keyOf(first.name, first.type);
     const now = this.clock.now();
     const existing = this.lru.peek(key);
-    if (existing?.kind === 'rrset' && existing.expiresAt > now && existing.credibility > credibility) return;
+    if (existing && packedExpiresAt(existing) > now && (unpackFields(existing)?.code ?? 0) > credibility) return;
     const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
-    const entry: CachedRrset = {
-      kind: 'rrset', name: first.name, type: first.type, class: first.class, records: compact(records), rrsigs: compact(rrsigs), proofs: proofs.length > 0 ? compact(proofs) : [], credibility, security,
-      storedAt: now, expiresAt: now + ttl * 1000,
-    };
-    this.lru.set(key, entry);
+    const fields = { kind: KINDS.indexOf('rrset'), name: first.name, type: first.type, class: first.class, code: credibility, security, storedAt: now, expiresAt: now + ttl * 1000 };
+    this.lru.set(key, prepareEntry(fields, [records, rrsigs, proofs]));
     // A positive answer ends a cached NXDOMAIN for the name.
     this.lru.delete(keyOf(first.name, NXDOMAIN_TYPE));
   }
@@ -115,15 +118,21 @@ export class RecordCache {
   storeNegative(kind: 'nxdomain' | 'nodata', name: Name, type: number, authority: readonly ResourceRecord[], ttl: number, security: SecurityStatus = 'unchecked'): void {
     const now = this.clock.now();
     const seconds = Math.min(this.limits.maxNegativeTtl, this.clampTtl(ttl));
-    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), { kind, name, type, authority: compact(authority), security, storedAt: now, expiresAt: now + seconds * 1000 });
+    const fields = { kind: KINDS.indexOf(kind), name, type, class: 1, code: 0, security, storedAt: now, expiresAt: now + seconds * 1000 };
+    this.lru.set(keyOf(name, kind === 'nxdomain' ? NXDOMAIN_TYPE : type), prepareEntry(fields, [authority]));
   }
 
   private live(key: string): CacheEntry | undefined {
-    const e = this.lru.get(key);
-    if (!e) return undefined;
-    if (e.expiresAt <= this.clock.now()) {
+    const packed = this.lru.get(key)?.bytes;
+    if (!packed) return undefined;
+    if (!(packedExpiresAt(packed) > this.clock.now())) {
       this.lru.delete(key);
       return undefined;
+    }
+    const e = unpack(packed);
+    if (!e) {
+      this.damaged++;
+      this.lru.delete(key);
     }
     return e;
   }
@@ -174,8 +183,11 @@ export class RecordCache {
       return n;
     }
     let n = 0;
-    for (const [key, e] of this.lru.entries()) {
-      if (e.name.isSubdomainOf(name)) {
+    for (const key of this.lru.keys()) {
+      const packed = this.lru.peek(key);
+      if (!packed) continue;
+      const owner = unpackFields(packed)?.name;
+      if (!owner || owner.isSubdomainOf(name)) {
         this.lru.delete(key);
         n++;
       }
@@ -184,6 +196,17 @@ export class RecordCache {
   }
 
   stats(): CacheStats {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize ?? 0, maxBytes: this.maxBytes, hits: this.hits, misses: this.misses };
+    return { entries: this.lru.size, bytes: this.lru.bytes, maxBytes: this.maxBytes, hits: this.hits, misses: this.misses, damaged: this.damaged };
   }
+}
+
+function unpack(packed: Uint8Array): CacheEntry | undefined {
+  const e = unpackEntry(packed);
+  const kind = e && KINDS[e.kind];
+  if (!e || !kind) return undefined;
+  const base = { name: e.name, type: e.type, security: e.security, storedAt: e.storedAt, expiresAt: e.expiresAt };
+  if (kind !== 'rrset') return e.sections.length === 1 ? { kind, ...base, authority: e.sections[0]! } : undefined;
+  const [records, rrsigs, proofs] = e.sections;
+  if (!records?.length || !rrsigs || !proofs || e.sections.length !== 3) return undefined;
+  return { kind, ...base, class: e.class, records, rrsigs, proofs, credibility: e.code as Credibility };
 }

@@ -20,9 +20,10 @@ import { minimumTtl } from '../wire/rrsets.js';
 import type { PolicyMode } from '../policy/policy-mode.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
+import { KeptAnswers } from './kept-answers.js';
+import { ENTRY_COST, MemoryBudget, stringCost } from './memory-budget.js';
 import { type OutgoingOptions, OutgoingPortPool, type OutgoingStats } from './outgoing-port-pool.js';
 import { pooledUdpExchange } from './pooled-udp-exchange.js';
-import { ENTRY_COST, MemoryBudget, compactRecords, recordsCost, stringCost } from './memory-budget.js';
 import { type CacheLimits, RecordCache } from './record-cache.js';
 import { QueryBudget, ResolutionLimitError, type ResolutionLimits } from './resolution-limits.js';
 import type { RootHints } from './root-hints.js';
@@ -165,7 +166,7 @@ export class Resolver {
   readonly memory: MemoryBudget;
   /** Upstream queries in flight, capped (resolver.limits.maxInFlight*). */
   readonly inFlight: InFlightLimiter;
-  private readonly validated: LRUCache<string, ValidatedEntry>;
+  private readonly validated: KeptAnswers<ResolverAnswer>;
   /** Signature checks that succeeded (wildcard expansions and NSEC proofs repeat across names). */
   private readonly verifiedSignatures: LRUCache<string, true>;
   /** Validations in progress: identical questions wait for one verdict instead of each paying for it. */
@@ -181,7 +182,7 @@ export class Resolver {
   constructor(private readonly options: ResolverOptions) {
     this.memory = options.memory ?? new MemoryBudget(options.cacheLimits.maxBytes);
     this.cache = new RecordCache(options.clock, options.cacheLimits, this.memory);
-    this.validated = this.memory.lru('validated', validatedCost);
+    this.validated = new KeptAnswers(this.memory);
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
@@ -472,9 +473,7 @@ export class Resolver {
     const failed = outcome?.state === 'bogus' || outcome?.state === 'indeterminate';
     const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minimumTtl(answer.answer, answer.authority);
     if (ttl <= 0) return;
-    // Copied out of the upstream packets, which the records are views into.
-    const kept = { ...answer, answer: compactRecords(answer.answer), authority: compactRecords(answer.authority) };
-    this.validated.set(key, { answer: kept, storedAt: now, expiresAt: now + ttl * 1000 });
+    this.validated.set(key, answer, now, now + ttl * 1000);
   }
 
   private counted(answer: ResolverAnswer): ResolverAnswer {
@@ -516,13 +515,6 @@ function rrsigQuestion(trace: TraceStep[] | undefined, question: Question): Vali
   const outcome = insecure(`${question.name}/RRSIG: RRSIG records are not validated as an RRset; returned without AD`);
   trace?.push({ zone: '-', kind: 'rrset', subject: `${question.name}/RRSIG`, state: 'insecure', detail: outcome.reason });
   return outcome;
-}
-
-/** A verdict's resident cost: its records, the reasons it carries, and the objects around them. */
-function validatedCost(e: ValidatedEntry, key: string): number {
-  const a = e.answer;
-  const reasons = (a.outcome ? stringCost(a.outcome.reason) : 0) + (a.failure ? stringCost(a.failure.reason) * (1 + (a.failure.ede?.length ?? 0)) : 0);
-  return ENTRY_COST + stringCost(key) + 64 + recordsCost(a.answer) + recordsCost(a.authority) + reasons;
 }
 
 function aged(answer: ResolverAnswer, seconds: number): ResolverAnswer {

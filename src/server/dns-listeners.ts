@@ -2,7 +2,7 @@ import { formatSocketAddress, type SocketAddress } from '../config/socket-addres
 import { createListenerStats, type ListenerStats } from './listener-stats.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
-import type { ListenerInfo } from './status-route.js';
+import type { ListenerInfo } from '../control-contract/status.js';
 import { TcpConnectionLimiter } from './tcp-connection-limiter.js';
 import { DEFAULT_TCP_LIMITS, TcpListener } from './tcp-listener.js';
 import type { TcpLimits } from './tcp-connection-limiter.js';

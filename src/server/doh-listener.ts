@@ -5,7 +5,7 @@ import { minimumTtl } from '../wire/rrsets.js';
 import { normaliseClientAddress } from './client-address.js';
 import { type BoundListener, limitConnections, type SecureListenerOptions, serveWithCertificate, TLS_HANDSHAKE_TIMEOUT_MS } from './dot-listener.js';
 import { isPendingResult } from './handler-result.js';
-import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
+import { errorFields, ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 /** RFC 8484 §6: the one path, both methods. */
 export const DOH_PATH = '/dns-query';

@@ -8,7 +8,7 @@ import type { QueryHandler } from './query-handler.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { TcpConnectionLimiter, TcpSlotHolder } from './tcp-connection-limiter.js';
 import { MAX_PIPELINED_PER_CONNECTION } from './tcp-listener.js';
-import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
+import { errorFields, ThrottledEventLog } from '../logging/throttled-event-log.js';
 import type { SecureContextHolder, TlsCertificate } from './tls-certificate.js';
 
 /**

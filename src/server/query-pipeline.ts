@@ -16,31 +16,15 @@ import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
-import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from './server-cookies.js';
-import type { ResponseRateLimiter } from './response-rate-limiter.js';
+import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
+import type { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
+import type { LocalZoneResponse } from '../authority/local-zone-response.js';
 
 /** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
 export const MAX_UDP_PAYLOAD = 1232;
 const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
 
-/** A local zone's response: flags and sections (the pipeline fills the header), or a zone transfer's messages. */
-export type LocalZoneResponse =
-  | {
-      readonly kind: 'answer';
-      readonly rcode: number;
-      readonly aa: boolean;
-      readonly answer: ResourceRecord[];
-      readonly authority: ResourceRecord[];
-      readonly additional: ResourceRecord[];
-      readonly ede?: readonly (readonly [number, string])[];
-      /** The wildcard that answered, if one did (for response rate limiting). */
-      readonly wildcard?: Name;
-    }
-  | { readonly kind: 'transfer'; readonly messages: readonly Message[] }
-  /** Encoded already (a zone transfer or its refusal, TSIG-signed when asked): one message over UDP. */
-  | { readonly kind: 'wire'; readonly messages: readonly Uint8Array[]; readonly stream: boolean };
-
-/** The zones this server is authoritative for (src/server/zone-service.ts). */
+/** The zones this server is authoritative for (src/authority/zone-service.ts). */
 export interface LocalZones {
   /** Undefined when no local zone holds the question's name: the resolver answers. */
   answer(request: Message, client: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined;

@@ -1,16 +1,15 @@
-import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import type { Name } from '../wire/name.js';
-import { BUFFER_COST, ENTRY_COST, MemoryBudget, NAME_COST, stringCost } from '../resolver/memory-budget.js';
+import { Name } from '../wire/name.js';
+import { MemoryBudget } from '../resolver/memory-budget.js';
+import { PackedStore } from '../resolver/packed-store.js';
 
-interface CachedResponse {
-  readonly name: Name;
-  readonly wire: Uint8Array;
-  /** Offsets of every record's TTL field (OPT excluded), to count them down on reuse. */
-  readonly ttlOffsets: readonly number[];
-  readonly storedAt: number;
-  readonly expiresAt: number;
-}
+/**
+ * One cached response in one buffer (no object per entry): storedAt and expiresAt (f64), the
+ * wire length (u16), the wire, then the offsets of every record's TTL field (OPT excluded) as
+ * u16, to count them down on reuse.
+ */
+const WIRE_AT = 18;
+const timesOf = (e: Uint8Array) => new DataView(e.buffer, e.byteOffset, e.byteLength);
 
 /** Offsets of the TTL fields of the answer, authority and additional records of a message. */
 export function recordTtlOffsets(wire: Uint8Array): number[] {
@@ -42,7 +41,7 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
  * what makes cached answers cheap.
  */
 export class ResponseCache {
-  private readonly lru: LRUCache<string, CachedResponse>;
+  private readonly lru: PackedStore;
 
   /** `budget`: the resolver's (its 'responses' share); alone, `maxBytes` for itself. */
   constructor(
@@ -50,17 +49,24 @@ export class ResponseCache {
     budget: MemoryBudget | number = 32 * 1024 * 1024,
   ) {
     const memory = typeof budget === 'number' ? MemoryBudget.whole('responses', budget) : budget;
-    // The wire in its own ArrayBuffer, the name, the entry object with its offsets array, and the key.
-    this.lru = memory.lru<string, CachedResponse>('responses', (e, key) =>
-      ENTRY_COST + stringCost(key) + BUFFER_COST + e.wire.length + NAME_COST + e.name.wire.length + 100 + e.ttlOffsets.length * 8);
+    this.lru = new PackedStore(memory, 'responses');
   }
 
   /** Stores `wire` for `ttl` seconds; nothing is stored for a TTL of zero. */
-  store(key: string, name: Name, wire: Uint8Array, ttl: number): void {
-    if (ttl <= 0) return;
+  store(key: string, _name: Name, wire: Uint8Array, ttl: number): void {
+    if (ttl <= 0 || wire.length > 0xffff) return;
     const now = this.clock.now();
-    // Its own copy: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
-    this.lru.set(key, { name, wire: wire.byteLength === wire.buffer.byteLength ? wire : new Uint8Array(wire), ttlOffsets: recordTtlOffsets(wire), storedAt: now, expiresAt: now + ttl * 1000 });
+    const offsets = recordTtlOffsets(wire);
+    // Copied into the store: a view into a larger buffer (a TCP frame, a pooled Buffer) would keep it all alive.
+    const write = (entry: Uint8Array) => {
+      const view = timesOf(entry);
+      view.setFloat64(0, now);
+      view.setFloat64(8, now + ttl * 1000);
+      view.setUint16(16, wire.length);
+      entry.set(wire, WIRE_AT);
+      offsets.forEach((o, i) => view.setUint16(WIRE_AT + wire.length + 2 * i, o));
+    };
+    this.lru.set(key, { length: WIRE_AT + wire.length + 2 * offsets.length, write });
   }
 
   /**
@@ -68,24 +74,27 @@ export class ResponseCache {
    * query's question ends; both share the question bytes up to there, case aside.
    */
   answer(key: string, query: Uint8Array, questionEnd: number, maxSize: number): Uint8Array | undefined {
-    const e = this.lru.get(key);
+    const e = this.lru.get(key)?.bytes;
     if (!e) return undefined;
     const now = this.clock.now();
-    if (e.expiresAt <= now) {
+    const times = timesOf(e);
+    if (times.getFloat64(8) <= now) {
       this.lru.delete(key);
       return undefined;
     }
-    if (e.wire.length > maxSize) return undefined;
-    const out = Buffer.allocUnsafe(e.wire.length);
-    out.set(e.wire);
+    const length = times.getUint16(16);
+    if (length > maxSize) return undefined;
+    const out = Buffer.allocUnsafe(length);
+    out.set(e.subarray(WIRE_AT, WIRE_AT + length));
     out[0] = query[0]!;
     out[1] = query[1]!;
     out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01);
     out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
     out.set(query.subarray(12, questionEnd), 12);
-    const elapsed = Math.floor((now - e.storedAt) / 1000);
+    const elapsed = Math.floor((now - times.getFloat64(0)) / 1000);
     if (elapsed > 0) {
-      for (const o of e.ttlOffsets) {
+      for (let at = WIRE_AT + length; at < e.length; at += 2) {
+        const o = times.getUint16(at);
         const ttl = out.readUInt32BE(o);
         out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
       }
@@ -95,10 +104,20 @@ export class ResponseCache {
 
   flush(name?: Name): void {
     if (!name || name.isRoot) return this.lru.clear();
-    for (const [key, e] of this.lru.entries()) if (e.name.isSubdomainOf(name)) this.lru.delete(key);
+    for (const key of this.lru.keys()) {
+      const e = this.lru.peek(key);
+      if (e && questionName(e).isSubdomainOf(name)) this.lru.delete(key);
+    }
   }
 
   get size(): number {
     return this.lru.size;
   }
+}
+
+/** The question name of a cached response: the first name of the message, never compressed. */
+function questionName(entry: Uint8Array): Name {
+  let end = WIRE_AT + 12;
+  while (entry[end]) end += entry[end]! + 1;
+  return new Name(entry.slice(WIRE_AT + 12, end + 1));
 }

@@ -6,7 +6,7 @@ import { startDohListener } from './doh-listener.js';
 import { type BoundListener, startDotListener } from './dot-listener.js';
 import { createListenerStats, type ListenerStats } from './listener-stats.js';
 import type { QueryHandler } from './query-handler.js';
-import type { ListenerInfo } from './status-route.js';
+import type { ListenerInfo } from '../control-contract/status.js';
 import { TcpConnectionLimiter } from './tcp-connection-limiter.js';
 import type { TlsCertificate } from './tls-certificate.js';
 

@@ -3,7 +3,7 @@ import { describeBadResult, isPendingResult } from './handler-result.js';
 import type { ListenerStats } from './listener-stats.js';
 import type { ClientInfo, QueryHandler } from './query-handler.js';
 import { INVALID_FRAME, TcpFrameReader } from './tcp-frame-reader.js';
-import { errorFields, type ThrottledEventLog } from './throttled-event-log.js';
+import { errorFields, type ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 /** The QR bit, in the third byte of the header. */
 const QR_BIT = 0x80;

@@ -6,7 +6,7 @@ import { logEvent, type Logger } from '../logging/logger.js';
 import type { QueryHandler } from './query-handler.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { TcpConnectionLimiter, TcpSlotHolder } from './tcp-connection-limiter.js';
-import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
+import { errorFields, ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 /**
  * RFC 7766 §6.2.3: servers may close idle connections after a few seconds; BIND uses 30 s

@@ -5,7 +5,7 @@ import { describeBadResult, isPendingResult } from './handler-result.js';
 import type { ListenerStats } from './listener-stats.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { ClientInfo, QueryHandler } from './query-handler.js';
-import { errorFields, ThrottledEventLog } from './throttled-event-log.js';
+import { errorFields, ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 /**
  * Receive buffer asked of the kernel (Unbound recommends `so-rcvbuf: 4m` for busy resolvers): a

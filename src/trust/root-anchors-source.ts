@@ -131,7 +131,7 @@ export async function readRootAnchorsFile(path: string): Promise<RootAnchors> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read root anchors file ${path}: ${(error as Error).message}`);
+    throw new RootAnchorsError(`cannot read root anchors file ${path}: ${(error as Error).message}`);
   }
   return parseRootAnchorsXml(text, path);
 }

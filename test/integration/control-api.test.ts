@@ -7,9 +7,10 @@ import { ControlClient, ControlClientError } from '../../src/cli/control-client.
 import { formatFields, formatTable } from '../../src/cli/table.js';
 import { parseSocketAddress } from '../../src/config/socket-address.js';
 import { writeFileAtomic } from '../../src/storage/atomic-file.js';
-import { ControlApi } from '../../src/server/control-api.js';
-import { ControlError, ControlResponse, ControlRouter } from '../../src/server/control-router.js';
+import { ControlApi } from '../../src/control/control-api.js';
+import { ControlError, ControlResponse, ControlRouter } from '../../src/control/control-router.js';
 import { createLogger, logDnssecEvent, logEvent, type Logger } from '../../src/logging/logger.js';
+import { route } from '../../src/control-contract/route.js';
 
 const HOST = '127.10.0.6';
 
@@ -47,14 +48,14 @@ describe('ControlApi in process', () => {
     const memory = memoryLogger();
     lines = memory.lines;
     api = new ControlApi({ address: parseSocketAddress(`${HOST}:0`), stateDir: join(dir, 'state'), logger: memory.logger, maxBodyBytes: 1024 });
-    api.registerRoute('GET', '/v1/zones/:zone', ({ params, query }) => ({ zone: params['zone'], verbose: query.get('verbose') }));
-    api.registerRoute('GET', '/v1/zones/list', () => ({ literal: true }));
-    api.registerRoute('POST', '/v1/zones', ({ body }) => new ControlResponse(201, { created: body }));
-    api.registerRoute('DELETE', '/v1/zones/:zone', () => undefined);
-    api.registerRoute('POST', '/v1/conflict', () => {
+    api.registerRoute(route('GET', '/v1/zones/:zone'), ({ params, query }) => ({ zone: params['zone'], verbose: query.get('verbose') }));
+    api.registerRoute(route('GET', '/v1/zones/list'), () => ({ literal: true }));
+    api.registerRoute(route('POST', '/v1/zones'), ({ body }) => new ControlResponse(201, { created: body }));
+    api.registerRoute(route('DELETE', '/v1/zones/:zone'), () => undefined);
+    api.registerRoute(route('POST', '/v1/conflict'), () => {
       throw new ControlError(409, 'exists', 'zone already exists', { zone: 'a.' });
     });
-    api.registerRoute('GET', '/v1/crash', async () => {
+    api.registerRoute(route('GET', '/v1/crash'), async () => {
       throw new Error('secret internal detail');
     });
     await api.start();
@@ -139,8 +140,8 @@ describe('ControlApi in process', () => {
   });
 
   it('rejects registering the same route twice, and malformed patterns', () => {
-    expect(() => api.registerRoute('GET', '/v1/zones/:name', () => 1)).toThrow(/already registered as \/v1\/zones\/:zone/);
-    expect(() => api.registerRoute('GET', 'v1/x', () => 1)).toThrow(/must start with/);
+    expect(() => api.registerRoute(route('GET', '/v1/zones/:name'), () => 1)).toThrow(/already registered as \/v1\/zones\/:zone/);
+    expect(() => api.registerRoute(route('GET', 'v1/x'), () => 1)).toThrow(/must start with/);
     expect(() => new ControlRouter().registerRoute('GET', '/v1/:bad-name', () => 1)).toThrow(/bad parameter/);
   });
 });

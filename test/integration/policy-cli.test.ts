@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyRuleEntry } from '../../src/policy/policy-table.js';
-import type { PolicyListBody } from '../../src/server/policy-routes.js';
+import type { PolicyListBody } from '../../src/control-contract/policy.js';
 import { decodePolicyStore, POLICY_DOCUMENT } from '../../src/policy/policy-store.js';
 import { encodeEnvelope } from '../../src/store/document-envelope.js';
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { generateKeyPair } from '../../src/crypto/key-generation.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
-import { readControlToken } from '../../src/server/control-token.js';
+import { readControlToken } from '../../src/control-contract/control-token.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { TrustAnchorStore } from '../../src/trust/trust-anchor-store.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import { tempDir } from './external-servers.js';
 
 /** A zone service on the injectable clock serving one unsigned zone `p.example.` from a temp dir; its log lines are kept. */

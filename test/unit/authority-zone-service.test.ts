@@ -8,7 +8,7 @@ import type { Resolver } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ConsoleSessions, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../src/server/console-sessions.js';
-import { ControlError } from '../../src/server/control-router.js';
+import { ConsoleSessions, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../src/control/console-sessions.js';
+import { ControlError } from '../../src/control/control-router.js';
 
 const req = (headers: Record<string, string>, method = 'GET') => ({ method, headers, socket: {} }) as unknown as IncomingMessage;
 const HOST = '127.0.0.1:5380';

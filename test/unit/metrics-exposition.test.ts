@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isLocalHostHeader } from '../../src/server/metrics-route.js';
-import { renderMetrics, secondsUntil } from '../../src/server/metrics-exposition.js';
-import { QueryMetrics } from '../../src/server/query-metrics.js';
+import { isLocalHostHeader } from '../../src/control/metrics-route.js';
+import { renderMetrics, secondsUntil } from '../../src/metrics/metrics-exposition.js';
+import { QueryMetrics } from '../../src/metrics/query-metrics.js';
 import type { ClientInfo } from '../../src/server/query-handler.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
 

@@ -13,7 +13,7 @@ import { BUDGET_SHARES, MAX_ENTRY_FRACTION, MemoryBudget, compactRecords, record
 import { RecordCache } from '../../src/resolver/record-cache.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import { Credibility } from '../../src/resolver/security-status.js';
-import { openRecursionPrefixes } from '../../src/server/open-recursion.js';
+import { openRecursionPrefixes } from '../../src/serve/open-recursion.js';
 import { ResponseCache } from '../../src/server/response-cache.js';
 import { TcpConnectionLimiter, type TcpSlotHolder } from '../../src/server/tcp-connection-limiter.js';
 import type { ResourceRecord } from '../../src/wire/message.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Resolver } from '../../src/resolver/resolver.js';
 import { QueryPipeline } from '../../src/server/query-pipeline.js';
-import { ResponseRateLimiter, clientNetwork } from '../../src/server/response-rate-limiter.js';
+import { ResponseRateLimiter, clientNetwork } from '../../src/authority/response-rate-limiter.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { Rcode, newMessage } from '../../src/wire/message.js';

@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/clock.js';
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import { Name } from '../../src/wire/name.js';
 import { encodeRdata } from '../../src/wire/rdata-codec.js';
 import { RRType, typeToString } from '../../src/wire/rr-type.js';

@@ -9,7 +9,7 @@ import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { ZoneService } from '../../src/server/zone-service.js';
+import { ZoneService } from '../../src/authority/zone-service.js';
 import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import { defaultEdns } from '../../src/wire/edns.js';
 import { type ResourceRecord, newMessage } from '../../src/wire/message.js';
@@ -110,7 +110,7 @@ describe('key rollover in the zone service', () => {
     expect(events(lab, 'zone.parent-ds-updated')).toHaveLength(1);
     expect(childValidates(lab, parentDs.records.map((r) => r.rdata))).toBe('secure');
     // A DS question for the child's apex is answered by the parent (RFC 4035 §3.1.4.1), signed by it.
-    const a = lab.service.answer(newMessage({ id: 1, question: [{ name: Name.parse('child.example.'), type: RRType.DS, class: 1 }], edns: defaultEdns({ dnssecOk: true }) }), { address: '127.0.0.1', port: 5353, transport: 'udp', localAddress: '127.0.0.1' });
+    const a = lab.service.answer(newMessage({ id: 1, question: [{ name: Name.parse('child.example.'), type: RRType.DS, class: 1 }], edns: defaultEdns({ dnssecOk: true }) }), { address: '127.0.0.1', transport: 'udp' });
     expect(a).toMatchObject({ kind: 'answer', aa: true });
     const answer = (a as { answer: ResourceRecord[] }).answer;
     expect(dsTags(answer.filter((r) => r.type === RRType.DS))).toEqual(dsTags(cds.records));

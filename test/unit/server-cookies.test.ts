@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { siphash24 } from '../../src/crypto/siphash.js';
-import { ServerCookies, isWellFormedCookie } from '../../src/server/server-cookies.js';
+import { ServerCookies, isWellFormedCookie } from '../../src/cookies/server-cookies.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const h = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { renderMetrics } from '../../src/server/metrics-exposition.js';
-import { QueryMetrics } from '../../src/server/query-metrics.js';
+import { renderMetrics } from '../../src/metrics/metrics-exposition.js';
+import { QueryMetrics } from '../../src/metrics/query-metrics.js';
 import type { QueryPipeline } from '../../src/server/query-pipeline.js';
-import { ServerMetrics, ValidationFailureCounts } from '../../src/server/server-metrics.js';
+import { ServerMetrics, ValidationFailureCounts } from '../../src/metrics/server-metrics.js';
 import type { TrustService } from '../../src/trust/trust-service.js';
-import type { ZoneService } from '../../src/server/zone-service.js';
+import type { ZoneService } from '../../src/authority/zone-service.js';
 import type { ZoneKeyView } from '../../src/authority/zone-key-view.js';
 import type { TrustPoint } from '../../src/trust/trust-point.js';
 import { Name } from '../../src/wire/name.js';

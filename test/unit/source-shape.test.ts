@@ -26,11 +26,12 @@ const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 120;
 
 /**
- * Files that h20 is moving out of `src/server/` and `src/cli/` while this rule lands; splitting
- * them here would collide with that move. The lead empties this list after merging: an entry
- * that no longer offends fails the test, so the list cannot go stale.
+ * Files of h20's move out of `src/server/` (into `serve/`, `control-contract/`, ...) and of
+ * `src/cli/`, which land with this rule; splitting them here would collide with that work. The
+ * lead empties this list after merging: an entry that no longer offends fails the test, so the
+ * list cannot go stale.
  */
-const ALLOWED_WHILE_MOVING: readonly string[] = ['src/server/serve.ts', 'src/cli/zone-command.ts'];
+const ALLOWED_WHILE_MOVING: readonly string[] = ['src/serve/serve.ts', 'src/cli/zone-command.ts'];
 
 interface ShapeOffence {
   file: string;

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
-import type { ControlApi } from '../../src/server/control-api.js';
-import { ControlError, ControlResponse, type ControlHandler, type ControlRequest, type HttpMethod } from '../../src/server/control-router.js';
-import { registerTrustRoutes } from '../../src/server/trust-routes.js';
+import type { ControlApi } from '../../src/control/control-api.js';
+import { ControlError, ControlResponse, type ControlHandler, type ControlRequest, type HttpMethod } from '../../src/control/control-router.js';
+import { registerTrustRoutes } from '../../src/control/trust-routes.js';
 import { AnchorInputError, readKeyFileAnchors } from '../../src/trust/anchor-import.js';
 import { TRUST_ANCHOR_STORE_FILE, TrustStoreWriteError } from '../../src/trust/trust-anchor-store.js';
 import { Name } from '../../src/wire/name.js';
@@ -255,7 +255,7 @@ describe('the trust routes of the control API', () => {
   async function routes(beforeWrite: () => void) {
     const { svc } = await service(tempDir(), [], beforeWrite);
     const handlers = new Map<string, ControlHandler>();
-    const api = { registerRoute: (method: string, path: string, handler: ControlHandler) => void handlers.set(`${method} ${path}`, handler) };
+    const api = { registerRoute: (r: { method: string; path: string }, handler: ControlHandler) => void handlers.set(`${r.method} ${r.path}`, handler) };
     registerTrustRoutes(api as unknown as ControlApi, svc, () => T0);
     const call = async (method: HttpMethod, path: string, init: { query?: string; body?: unknown } = {}) => {
       try {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ZoneError, type ZoneErrorCode } from '../../src/authority/zone-error.js';
-import type { ControlApi } from '../../src/server/control-api.js';
-import { ControlError, type ControlRequest } from '../../src/server/control-router.js';
-import { registerZoneRoutes } from '../../src/server/zone-routes.js';
-import type { ZoneService } from '../../src/server/zone-service.js';
+import type { ControlApi } from '../../src/control/control-api.js';
+import { ControlError, type ControlRequest } from '../../src/control/control-router.js';
+import { registerZoneRoutes } from '../../src/control/zone-routes.js';
+import type { ZoneService } from '../../src/authority/zone-service.js';
 
 type Handler = (request: ControlRequest) => unknown;
 
 /** The zone routes over a zone service that fails every request with `code`. */
 function routesFailingWith(code: ZoneErrorCode | 'plain'): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
-  const api = { registerRoute: (method: string, path: string, handler: Handler) => handlers.set(`${method} ${path}`, handler) } as unknown as ControlApi;
+  const api = { registerRoute: (r: { method: string; path: string }, handler: Handler) => handlers.set(`${r.method} ${r.path}`, handler) } as unknown as ControlApi;
   const fail = () => {
     throw code === 'plain' ? new Error('disk on fire') : new ZoneError(code, `failed: ${code}`);
   };

@@ -2,20 +2,20 @@ import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { formatSocketAddress } from '../config/socket-address.js';
-import type { ControlApi } from './control-api.js';
-import type { ListenerInfo } from './status-route.js';
-import { startSecureListeners, type RunningSecureListeners } from './secure-listeners.js';
-import { registerConsoleRoutes } from './console-route.js';
-import { ConsoleSessions } from './console-sessions.js';
-import type { DnsListenerStats } from './dns-listeners.js';
-import { registerMetricsRoute } from './metrics-route.js';
-import type { QueryHandler } from './query-handler.js';
-import { QueryMetrics } from './query-metrics.js';
-import type { QueryPipeline } from './query-pipeline.js';
-import { ServerMetrics, type ValidationFailureCounts } from './server-metrics.js';
-import { certificateHosts, TlsCertificate } from './tls-certificate.js';
+import type { ControlApi } from '../control/control-api.js';
+import type { ListenerInfo } from '../control-contract/status.js';
+import { startSecureListeners, type RunningSecureListeners } from '../server/secure-listeners.js';
+import { registerConsoleRoutes } from '../control/console-route.js';
+import { ConsoleSessions } from '../control/console-sessions.js';
+import type { DnsListenerStats } from '../server/dns-listeners.js';
+import { registerMetricsRoute } from '../control/metrics-route.js';
+import type { QueryHandler } from '../server/query-handler.js';
+import { QueryMetrics } from '../metrics/query-metrics.js';
+import type { QueryPipeline } from '../server/query-pipeline.js';
+import { ServerMetrics, type ValidationFailureCounts } from '../metrics/server-metrics.js';
+import { certificateHosts, TlsCertificate } from '../server/tls-certificate.js';
 import type { TrustService } from '../trust/trust-service.js';
-import type { ZoneService } from './zone-service.js';
+import type { ZoneService } from '../authority/zone-service.js';
 
 export interface OperatorSurfaces {
   /** The pipeline's handler, counted for the metrics when they are on. */

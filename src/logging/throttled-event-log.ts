@@ -1,4 +1,4 @@
-import { logEvent, type EventLevel, type Logger } from '../logging/logger.js';
+import { logEvent, type EventLevel, type Logger } from './logger.js';
 
 export interface ThrottleOptions {
   /** Events logged per window; default 10. */

@@ -1,7 +1,7 @@
 import { rcodeToString } from '../wire/message.js';
-import { isPendingResult } from './handler-result.js';
+import { isPendingResult } from '../server/handler-result.js';
 import type { MetricFamily } from './metrics-exposition.js';
-import type { ClientInfo, QueryHandler } from './query-handler.js';
+import type { ClientInfo, QueryHandler } from '../server/query-handler.js';
 
 /**
  * Responses by transport, RCODE and whether the response cache answered. The pipeline answers a

@@ -3,22 +3,10 @@ import { Name } from '../wire/name.js';
 import { parseType, typeToString } from '../wire/rr-type.js';
 import { rdataToText } from '../wire/rdata-text.js';
 import type { Resolver } from '../resolver/resolver.js';
-import type { TraceStep } from '../resolver/validation-trace.js';
+import type { Explanation } from '../control-contract/explain.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
-
-/** What `keymaster explain` prints: the verdict, its reason and every link the validator walked. */
-export interface Explanation {
-  readonly name: string;
-  readonly type: string;
-  readonly rcode: string;
-  readonly security: string;
-  readonly reason: string;
-  readonly ede: readonly { code: number; text: string }[];
-  readonly policy: { namespace: string; mode: string; until: string | null } | null;
-  readonly answer: readonly string[];
-  readonly trace: readonly TraceStep[];
-}
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 /**
  * POST /v1/explain {name, type}: resolves the name as a client query would (from the cache where
@@ -26,7 +14,7 @@ export interface Explanation {
  * answer is secure, insecure or SERVFAIL without a packet capture.
  */
 export function registerExplainRoute(api: ControlApi, resolver: Resolver): void {
-  api.registerRoute('POST', '/v1/explain', async (request) => {
+  api.registerRoute(CONTROL_ROUTES.explain, async (request) => {
     const body = (request.body ?? {}) as { name?: unknown; type?: unknown };
     if (typeof body.name !== 'string') throw new ControlError(400, 'bad-name', 'name must be a string');
     let name: Name;

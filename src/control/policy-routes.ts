@@ -13,45 +13,13 @@
  * (`2026-12-31T00:00:00Z`) or a duration from now on the server's clock (`1h`, `7d`).
  * Bad bodies are 400 with a message naming the field; removing a config rule is 409.
  */
-import { parseDuration } from '../config/duration.js';
-import { parseSocketAddress } from '../config/socket-address.js';
-import type { ServerAddress } from '../resolver/dns-transport.js';
 import { formatServerAddress, POLICY_MODES, PolicyRuleError, type PolicyMode, type PolicyRuleEntry } from '../policy/policy-table.js';
+import type { PolicyAddBody, PolicyListBody, PolicyRemoveBody, PolicyRuleView } from '../control-contract/policy.js';
+import { parsePolicyForwarder, parsePolicyUntil } from '../policy/policy-request.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, ControlResponse, type ControlRequest } from './control-router.js';
 import { PolicyChangeError, type PolicyService } from '../policy/policy-service.js';
-
-/** One rule as the control API shows it. */
-export interface PolicyRuleView {
-  readonly namespace: string;
-  readonly mode: PolicyMode;
-  /** ISO 8601, or null when the rule has no end. */
-  readonly until: string | null;
-  readonly forwarders: readonly string[];
-  readonly source: 'config' | 'store';
-  /** A store rule hiding the config file's rule for the same namespace. */
-  readonly overridesConfig: boolean;
-  readonly addedAt: string | null;
-}
-
-export interface PolicyListBody {
-  /** `dnssec.validation`: false turns validation off server-wide, whatever the rules say. */
-  readonly validation: boolean;
-  readonly storeFile: string;
-  readonly rules: readonly PolicyRuleView[];
-}
-
-export interface PolicyAddBody {
-  readonly rule: PolicyRuleView;
-  readonly replaced: PolicyRuleView | null;
-  readonly overridesConfig: boolean;
-}
-
-export interface PolicyRemoveBody {
-  readonly removed: PolicyRuleView;
-  /** The config rule that applies again, if the removed rule hid one. */
-  readonly restored: PolicyRuleView | null;
-}
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export function policyRuleView(rule: PolicyRuleEntry, overridesConfig = false): PolicyRuleView {
   return {
@@ -63,42 +31,6 @@ export function policyRuleView(rule: PolicyRuleEntry, overridesConfig = false): 
     overridesConfig,
     addedAt: rule.addedAt?.toISOString() ?? null,
   };
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/**
- * A negative trust anchor's end: an RFC 3339 time with an offset or `Z`, or a duration from
- * `now` such as `90m`, `12h`, `7d` (the config's duration syntax). Throws PolicyRuleError; does
- * not check that the time is in the future (the policy service does, against its clock).
- */
-export function parsePolicyUntil(text: string, now: number): Date {
-  const value = text.trim();
-  if (/^[0-9]+[wdhms]/i.test(value) || /^[0-9]+$/.test(value)) {
-    try {
-      return new Date(now + parseDuration(value) * 1000);
-    } catch (error) {
-      throw new PolicyRuleError('until', (error as Error).message);
-    }
-  }
-  const m = RFC3339.exec(value);
-  const time = m ? Date.parse(value.replace(' ', 'T')) : NaN;
-  // Date.parse rolls 2026-02-30 over to March; a calendar check catches that.
-  const calendarOk = m !== null && !Number.isNaN(time) && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[3]) <= new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate();
-  if (!calendarOk)
-    throw new PolicyRuleError('until', `"${text}" is neither an RFC 3339 time with its offset (e.g. 2026-12-31T00:00:00Z) nor a duration from now (e.g. 1h, 7d)`);
-  return new Date(time);
-}
-
-/** `ADDR`, `ADDR:PORT`, `[V6]` or `[V6]:PORT`, port 53 by default. Throws PolicyRuleError naming the entry. */
-export function parsePolicyForwarder(text: string): ServerAddress {
-  try {
-    const { host, port } = parseSocketAddress(text.trim(), 53);
-    if (port === 0) throw new Error(`"${text}" has port 0`);
-    return { host, port };
-  } catch (error) {
-    throw new PolicyRuleError('forwarders', (error as Error).message);
-  }
 }
 
 const BODY_KEYS = new Set(['namespace', 'mode', 'until', 'forwarders']);
@@ -115,7 +47,7 @@ function asControlError(error: unknown): unknown {
   return error;
 }
 
-async function addRule(policy: PolicyService, request: ControlRequest, now: () => number): Promise<ControlResponse> {
+async function addRule(policy: PolicyService, request: ControlRequest, now: () => number): Promise<ControlResponse<PolicyAddBody>> {
   const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw badRule('the body must be a JSON object: { "namespace": ".corp.example", "mode": "require", "until"?: "7d", "forwarders"?: ["10.0.0.53"] }');
@@ -168,12 +100,12 @@ export interface PolicyRouteOptions {
 }
 
 export function registerPolicyRoutes(api: ControlApi, policy: PolicyService, options: PolicyRouteOptions): void {
-  api.registerRoute('GET', '/v1/policy', (): PolicyListBody => ({
+  api.registerRoute(CONTROL_ROUTES.policyList, (): PolicyListBody => ({
     validation: options.validation,
     storeFile: policy.storePath,
     rules: policy.list().map(({ rule, overridesConfig }) => policyRuleView(rule, overridesConfig)),
   }));
-  api.registerRoute('POST', '/v1/policy', (request) => addRule(policy, request, options.now));
-  api.registerRoute('DELETE', '/v1/policy/:namespace', (request) => removeRule(policy, request.params['namespace']));
-  api.registerRoute('DELETE', '/v1/policy', (request) => removeRule(policy, request.query.get('namespace')));
+  api.registerRoute(CONTROL_ROUTES.policyAdd, (request) => addRule(policy, request, options.now));
+  api.registerRoute(CONTROL_ROUTES.policyRemove, (request) => removeRule(policy, request.params['namespace']));
+  api.registerRoute(CONTROL_ROUTES.policyRemoveByQuery, (request) => removeRule(policy, request.query.get('namespace')));
 }

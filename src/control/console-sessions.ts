@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ControlError } from './control-router.js';
-import { tokensEqual } from './control-token.js';
+import { tokensEqual } from '../control-contract/control-token.js';
 import { isLocalHostHeader } from './metrics-route.js';
 
 export const SESSION_COOKIE = 'keymaster_session';

@@ -3,25 +3,21 @@ import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
-import type { InFlightStats } from '../resolver/in-flight-limiter.js';
-import type { MemoryBudget } from '../resolver/memory-budget.js';
 import { RRType } from '../wire/rr-type.js';
-import { ThrottledEventLog } from './throttled-event-log.js';
+import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 import { PolicyTable, parsePolicyNamespace } from '../policy/policy-table.js';
 import { policyEntryFromConfig } from '../policy/policy-service.js';
 import { anchorKeyTags, keyTagQueryName } from '../dnssec/trust-signals.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
 import { Name } from '../wire/name.js';
-import type { ControlApi } from './control-api.js';
-import { ControlError } from './control-router.js';
 import type { Logger } from '../logging/logger.js';
-import { type LocalZones, QueryPipeline } from './query-pipeline.js';
+import { type LocalZones, QueryPipeline } from '../server/query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
-import type { ServerCookies } from './server-cookies.js';
+import type { ServerCookies } from '../cookies/server-cookies.js';
 import { UpstreamCookies } from '../resolver/upstream-cookies.js';
 import { cacheLimitsOf } from '../resolver/record-cache.js';
-import { ResponseRateLimiter } from './response-rate-limiter.js';
+import { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
   const source = config.resolver.rootHints;
@@ -85,79 +81,6 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
     ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}),
     prefetch: config.resolver.prefetch });
-}
-
-export interface ResolverStatus {
-  readonly queries: number;
-  readonly answeredFromResponseCache: number;
-  readonly formerr: number;
-  readonly refused: number;
-  readonly servfail: number;
-  readonly cache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; hitRatio: number; responses: number; staleAnswers: number; prefetches: number };
-  readonly upstream: { queries: number; timeouts: number; tcpRetries: number; ednsFallbacks: number; servers: number; backedOff: number };
-  /** resolver.cache.maxSize and what each store holds of it (docs/resource-limits.md). */
-  readonly memory: { maxBytes: number; bytes: number; parts: ReturnType<MemoryBudget['usage']>; process: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } };
-  /** Upstream queries in flight, their caps, and those shed or jostled at the caps. */
-  readonly inFlight: InFlightStats;
-  /** Verdicts of validated answers (cache hits not counted again) and the signatures checked for them. */
-  readonly validation: { secure: number; insecure: number; bogus: number; indeterminate: number; signatureChecks: number; nsec3Hashes: number };
-  /** RFC 8198 (resolver.aggressiveNsec): validated ranges kept and answers synthesised from them, without an upstream query. */
-  readonly aggressiveNsec?: { ranges: number; zones: number; synthesised: number };
-  /** Locally served answers, RD=0 questions (and those the cache could not answer), valid cookies and BADCOOKIE answers. */
-  readonly goodCitizen?: {
-    locallyServed: number; cacheOnly: number; cacheOnlyMisses: number; validCookies: number; badCookies: number;
-    upstreamCookies?: { sent: number; learned: number; spoofed: number; badcookie: number };
-  };
-}
-
-export function resolverStatus(pipeline: QueryPipeline): ResolverStatus {
-  const s = pipeline.resolver.stats();
-  const memory = pipeline.resolver.memory;
-  const p = pipeline.stats;
-  const hits = s.cache.hits + p.cachedResponses;
-  const lookups = hits + s.cache.misses;
-  return {
-    queries: p.queries,
-    answeredFromResponseCache: p.cachedResponses,
-    formerr: p.formerr,
-    refused: p.refused,
-    servfail: p.servfail,
-    // bytes and maxBytes: the whole budget (resolver.cache.maxSize), every store together.
-    cache: { ...s.cache, bytes: memory.totalBytes(), maxBytes: memory.maxBytes, hits, hitRatio: lookups === 0 ? 0 : hits / lookups, responses: pipeline.responses.size, staleAnswers: s.staleAnswers, prefetches: s.prefetches },
-    upstream: { ...s.upstream, ...s.servers },
-    validation: s.validation,
-    ...(s.aggressiveNsec ? { aggressiveNsec: s.aggressiveNsec } : {}),
-    goodCitizen: {
-      locallyServed: p.locallyServed, cacheOnly: p.cacheOnly, cacheOnlyMisses: p.cacheOnlyMisses, validCookies: p.validCookies, badCookies: p.badCookies,
-      ...(s.upstreamCookies ? { upstreamCookies: s.upstreamCookies } : {}),
-    },
-    memory: { maxBytes: memory.maxBytes, bytes: memory.totalBytes(), parts: memory.usage(), process: processMemory() },
-    inFlight: pipeline.resolver.inFlight.stats(),
-  };
-}
-
-/** What the whole process holds, beside what the budget charges (the difference: code, buffers, garbage not yet collected). */
-function processMemory(): ResolverStatus['memory']['process'] {
-  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapUsed, heapTotal, external, arrayBuffers };
-}
-
-export function registerCacheRoutes(api: ControlApi, pipeline: QueryPipeline, logger: Logger): void {
-  api.registerRoute('POST', '/v1/cache/flush', (request) => {
-    const body = (request.body ?? {}) as { name?: unknown };
-    let name: Name | undefined;
-    if (body.name !== undefined && body.name !== null) {
-      if (typeof body.name !== 'string') throw new ControlError(400, 'bad-name', 'name must be a string');
-      try {
-        name = Name.parse(body.name);
-      } catch (e) {
-        throw new ControlError(400, 'bad-name', `"${body.name}" is not a domain name: ${(e as Error).message}`);
-      }
-    }
-    const flushed = pipeline.flush(name);
-    logger.info({ event: 'cache.flushed', name: name?.toString() ?? null, entries: flushed }, 'cache flushed');
-    return { name: name?.toString() ?? null, flushed };
-  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { anchorView, trustPointDetail, trustPointView } from '../trust/trust-vie
 import type { ControlApi } from './control-api.js';
 import { ControlError, ControlResponse, type ControlRequest } from './control-router.js';
 import type { TrustService } from '../trust/trust-service.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 /**
  * Control API routes for `keymaster trust-point` and `trust-anchor`. A zone travels in the
@@ -48,7 +49,6 @@ async function inputErrors<T>(run: () => Promise<T> | T): Promise<T> {
   } catch (error) {
     if (error instanceof AnchorInputError || error instanceof RootAnchorsError) throw new ControlError(400, 'bad-anchor', error.message);
     if (error instanceof TrustStoreWriteError) throw new ControlError(503, 'store-write-failed', error.message);
-    if (error instanceof Error && /^cannot read root anchors file/.test(error.message)) throw new ControlError(400, 'bad-anchor', error.message);
     throw error;
   }
 }
@@ -56,7 +56,7 @@ async function inputErrors<T>(run: () => Promise<T> | T): Promise<T> {
 export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: () => number): void {
   const notFound = (zone: string) => new ControlError(404, 'no-trust-point', `no trust point for ${zone}`);
 
-  api.registerRoute('GET', '/v1/trust-points', ({ query }) => {
+  api.registerRoute(CONTROL_ROUTES.trustPointList, ({ query }) => {
     const zone = query.get('zone');
     if (zone === null) return { trustPoints: trust.store.list().map((tp) => trustPointView(tp, now())) };
     const tp = trust.store.get(zoneParam(zone, 'zone'));
@@ -64,7 +64,7 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     return trustPointDetail(tp, now());
   });
 
-  api.registerRoute('DELETE', '/v1/trust-points', ({ query }) =>
+  api.registerRoute(CONTROL_ROUTES.trustPointRemove, ({ query }) =>
     inputErrors(async () => {
       const zone = zoneParam(query.get('zone'), 'zone');
       if (!(await trust.removeTrustPoint(zone))) throw notFound(zone);
@@ -72,7 +72,7 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('POST', '/v1/trust-points/root', (request) =>
+  api.registerRoute(CONTROL_ROUTES.trustPointAddRoot, (request) =>
     inputErrors(async () => {
       const b = body(request);
       if (b['url'] !== undefined && b['file'] !== undefined) throw new ControlError(400, 'bad-body', 'give url or file, not both');
@@ -98,7 +98,7 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('POST', '/v1/trust-points/refresh', (request) =>
+  api.registerRoute(CONTROL_ROUTES.trustPointRefresh, (request) =>
     inputErrors(async () => {
       const zone = zoneParam(body(request)['zone'], 'zone');
       if (!trust.store.get(zone)) throw notFound(zone);
@@ -109,14 +109,14 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('GET', '/v1/trust-anchors', ({ query }) => {
+  api.registerRoute(CONTROL_ROUTES.trustAnchorList, ({ query }) => {
     const zone = query.get('zone');
     const points = zone === null ? trust.store.list() : [trust.store.get(zoneParam(zone, 'zone'))].filter((tp) => tp !== undefined);
     if (zone !== null && points.length === 0) throw notFound(zoneParam(zone, 'zone'));
     return { anchors: points.flatMap((tp) => tp.anchors.map((a) => anchorView(tp.zone, a, now()))) };
   });
 
-  api.registerRoute('POST', '/v1/trust-anchors', (request) =>
+  api.registerRoute(CONTROL_ROUTES.trustAnchorAdd, (request) =>
     inputErrors(async () => {
       const b = body(request);
       const zone = zoneParam(b['zone'], 'zone');
@@ -128,7 +128,7 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('POST', '/v1/trust-anchors/import', (request) =>
+  api.registerRoute(CONTROL_ROUTES.trustAnchorImport, (request) =>
     inputErrors(async () => {
       const b = body(request);
       if (b['kind'] !== 'keyset' && b['kind'] !== 'dsset') throw new ControlError(400, 'bad-body', 'kind must be "keyset" or "dsset"');
@@ -138,7 +138,7 @@ export function registerTrustRoutes(api: ControlApi, trust: TrustService, now: (
     }),
   );
 
-  api.registerRoute('DELETE', '/v1/trust-anchors', ({ query }) =>
+  api.registerRoute(CONTROL_ROUTES.trustAnchorRemove, ({ query }) =>
     inputErrors(async () => {
       const zone = zoneParam(query.get('zone'), 'zone');
       const tagText = query.get('keyTag') ?? '';

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ControlApi } from './control-api.js';
 import { ControlError } from './control-router.js';
 import type { ConsoleSessions } from './console-sessions.js';
+import { RAW_PATHS } from '../control-contract/routes.js';
 
 /** The pages: plain HTML, CSS and JavaScript in the repository, read once at start (no build step, no CDN). */
 const ASSETS: Readonly<Record<string, string>> = {
@@ -22,10 +23,10 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-/** `src/server/console/`, from the compiled dist/server/ or from the sources. */
+/** `src/control/console/`, from the compiled dist/control/ or from the sources. */
 export function consoleAssetDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'console'), resolve(here, '../../src/server/console')];
+  const candidates = [join(here, 'console'), resolve(here, '../../src/control/console')];
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error(`the web console's pages are missing (looked in ${candidates.join(', ')})`);
   return found;
@@ -78,13 +79,13 @@ export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'content-length': file.body.length });
     res.end(req.method === 'HEAD' ? undefined : file.body);
   };
-  api.registerRawRoute('/', (_req, res) => void res.writeHead(302, { location: '/console/', ...SECURITY_HEADERS }).end());
-  api.registerRawRoute('/console', (_req, res) => void res.writeHead(302, { location: '/console/', ...SECURITY_HEADERS }).end());
-  api.registerRawRoute('/console/', page('index.html'));
-  api.registerRawRoute('/console/app.js', page('app.js'));
-  api.registerRawRoute('/console/app.css', page('app.css'));
+  api.registerRawRoute(RAW_PATHS.root, (_req, res) => void res.writeHead(302, { location: '/console/', ...SECURITY_HEADERS }).end());
+  api.registerRawRoute(RAW_PATHS.console, (_req, res) => void res.writeHead(302, { location: '/console/', ...SECURITY_HEADERS }).end());
+  api.registerRawRoute(RAW_PATHS.consoleIndex, page('index.html'));
+  api.registerRawRoute(RAW_PATHS.consoleScript, page('app.js'));
+  api.registerRawRoute(RAW_PATHS.consoleStyle, page('app.css'));
 
-  api.registerRawRoute('/console/login', async (req, res) => {
+  api.registerRawRoute(RAW_PATHS.consoleLogin, async (req, res) => {
     try {
       if (req.method !== 'POST') throw new ControlError(405, 'method-not-allowed', 'POST only');
       // A login from another origin would plant a session of the attacker's choosing (login CSRF).
@@ -98,13 +99,13 @@ export function registerConsoleRoutes(api: ControlApi, sessions: ConsoleSessions
       else throw error;
     }
   });
-  api.registerRawRoute('/console/logout', (req, res) => {
+  api.registerRawRoute(RAW_PATHS.consoleLogout, (req, res) => {
     if (req.method !== 'POST') return fail(res, new ControlError(405, 'method-not-allowed', 'POST only'));
     if (!sessions.sameOrigin(req, overTls(req))) return fail(res, new ControlError(403, 'cross-origin', 'log out from the console page itself'));
     sessions.logout(req);
     sendJson(res, 200, { loggedOut: true }, { 'set-cookie': sessions.cookie('', overTls(req)) });
   });
-  api.registerRawRoute('/console/session', (req, res) => {
+  api.registerRawRoute(RAW_PATHS.consoleSession, (req, res) => {
     if (!sessions.hostAllowed(req)) return fail(res, new ControlError(403, 'forbidden-host', 'the console answers only as this machine (Host header)'));
     const csrf = sessions.csrfOf(req);
     if (csrf === undefined) return fail(res, new ControlError(401, 'unauthorized', 'not logged in'));

@@ -11,12 +11,12 @@ import { Name } from '../wire/name.js';
 import type { MetricFamily, MetricSample } from './metrics-exposition.js';
 import { secondsUntil } from './metrics-exposition.js';
 import type { QueryMetrics } from './query-metrics.js';
-import type { DnsListenerStats } from './dns-listeners.js';
-import { resolverStatus } from './resolver-service.js';
-import type { QueryPipeline } from './query-pipeline.js';
+import type { DnsListenerStats } from '../server/dns-listeners.js';
+import { resolverStatus } from './resolver-status.js';
+import type { QueryPipeline } from '../server/query-pipeline.js';
 import type { TrustService } from '../trust/trust-service.js';
-import type { ZoneService } from './zone-service.js';
-import { KEYMASTER_VERSION } from './version.js';
+import type { ZoneService } from '../authority/zone-service.js';
+import { KEYMASTER_VERSION } from '../version.js';
 
 /** What a scrape reads; every source is read when scraped, nothing is copied ahead. */
 export interface MetricsSources {

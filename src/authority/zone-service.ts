@@ -1,32 +1,32 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { answerFromZone } from '../authority/authoritative-answer.js';
-import { KeyArchive } from '../authority/key-archive.js';
-import { KeyMaster } from '../authority/key-master.js';
-import { KeyStore } from '../authority/key-store.js';
-import { ParentDsSync } from '../authority/parent-ds-sync.js';
-import { PrimaryTransfers, type TransferClient } from '../authority/primary-transfers.js';
-import type { RecordChangeSummary, RecordRequest } from '../authority/record-request.js';
-import { RolloverDriver } from '../authority/rollover-driver.js';
-import { type RolloverTimers, rolloverTimers } from '../authority/rollover/rollover-state.js';
-import { type DsAtParent, ZoneRollover } from '../authority/rollover/zone-rollover.js';
-import { secondaryAnswer } from '../authority/secondary-answer.js';
-import { SecondaryZones, type SecondaryView } from '../authority/secondary-zones.js';
-import type { SignPreview } from '../authority/sign-preview.js';
-import { SignatureRefresher } from '../authority/signature-refresher.js';
-import { hasTsig, signedAnswer } from '../authority/signed-answer.js';
-import type { SigningPolicy } from '../authority/signing-policy.js';
-import { transferSources } from '../authority/transfer-source.js';
-import { ZoneCatalog } from '../authority/zone-catalog.js';
-import { type SignRequest, ZoneCommands } from '../authority/zone-commands.js';
-import { type ZoneEntry, type ZoneSummary } from '../authority/zone-entry.js';
-import { ZoneJournal } from '../authority/zone-journal.js';
-import { ZoneJournals } from '../authority/zone-journals.js';
-import type { ZoneKeyView } from '../authority/zone-key-view.js';
-import { ZoneSigning } from '../authority/zone-signing.js';
-import { ZoneStateStore } from '../authority/zone-state-store.js';
-import { type UpdateAccess, ZoneUpdates, updateAccess } from '../authority/zone-updates.js';
-import { ZonesDirectory } from '../authority/zones-directory.js';
+import { answerFromZone } from './authoritative-answer.js';
+import { KeyArchive } from './key-archive.js';
+import { KeyMaster } from './key-master.js';
+import { KeyStore } from './key-store.js';
+import { ParentDsSync } from './parent-ds-sync.js';
+import { PrimaryTransfers, type TransferClient } from './primary-transfers.js';
+import type { RecordChangeSummary, RecordRequest } from './record-request.js';
+import { RolloverDriver } from './rollover-driver.js';
+import { type RolloverTimers, rolloverTimers } from './rollover/rollover-state.js';
+import { type DsAtParent, ZoneRollover } from './rollover/zone-rollover.js';
+import { secondaryAnswer } from './secondary-answer.js';
+import { SecondaryZones, type SecondaryView } from './secondary-zones.js';
+import type { SignPreview } from './sign-preview.js';
+import { SignatureRefresher } from './signature-refresher.js';
+import { hasTsig, signedAnswer } from './signed-answer.js';
+import type { SigningPolicy } from './signing-policy.js';
+import { transferSources } from './transfer-source.js';
+import { ZoneCatalog } from './zone-catalog.js';
+import { type SignRequest, ZoneCommands } from './zone-commands.js';
+import { type ZoneEntry, type ZoneSummary } from './zone-entry.js';
+import { ZoneJournal } from './zone-journal.js';
+import { ZoneJournals } from './zone-journals.js';
+import type { ZoneKeyView } from './zone-key-view.js';
+import { ZoneSigning } from './zone-signing.js';
+import { ZoneStateStore } from './zone-state-store.js';
+import { type UpdateAccess, ZoneUpdates, updateAccess } from './zone-updates.js';
+import { ZonesDirectory } from './zones-directory.js';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
@@ -35,9 +35,8 @@ import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Rcode, type ResourceRecord } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
-import type { ClientInfo } from './query-handler.js';
-import type { LocalZoneResponse, LocalZones } from './query-pipeline.js';
-import { throttledLog } from './refusal-logs.js';
+import type { LocalZoneResponse, ZoneClient } from './local-zone-response.js';
+import { throttledLog } from './refusal-log.js';
 
 export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
@@ -71,7 +70,7 @@ export interface ZoneServiceOptions {
  * at a local parent (parent-ds-sync.ts), transfers out (primary-transfers.ts) and in
  * (secondary-zones.ts).
  */
-export class ZoneService implements LocalZones {
+export class ZoneService {
   private readonly catalog: ZoneCatalog;
   private readonly store: KeyStore;
   private readonly keyMaster: KeyMaster;
@@ -155,7 +154,7 @@ export class ZoneService implements LocalZones {
     return this.catalog.findZone(name);
   }
 
-  answer(request: Message, from: ClientInfo, wire?: Uint8Array): LocalZoneResponse | undefined {
+  answer(request: Message, from: ZoneClient, wire?: Uint8Array): LocalZoneResponse | undefined {
     // DNS over TLS and HTTPS carry what TCP carries (a transfer over TLS is RFC 9103's XoT).
     const client = { ...from, transport: from.transport === 'udp' ? ('udp' as const) : ('tcp' as const) };
     const q = request.question[0];
@@ -213,7 +212,7 @@ export class ZoneService implements LocalZones {
   }
 
   /** A NOTIFY (opcode 4) from the query path: for the secondary zones. */
-  notify(wire: Uint8Array, request: Message, client: ClientInfo): Uint8Array {
+  notify(wire: Uint8Array, request: Message, client: ZoneClient): Uint8Array {
     return this.secondaries.notify(wire, request, client);
   }
 
@@ -263,7 +262,7 @@ export class ZoneService implements LocalZones {
   // Online signing, signature refresh and key rollover: the services of authority/.
 
   /** An RFC 2136 UPDATE from the query path (zone-updates.ts). */
-  update(wire: Uint8Array, client: ClientInfo): Promise<Uint8Array> {
+  update(wire: Uint8Array, client: ZoneClient): Promise<Uint8Array> {
     return this.updates.update(wire, client);
   }
 

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { listenOn } from './dot-listener.js';
-import type { TlsCertificate } from './tls-certificate.js';
+import { listenOn } from '../server/dot-listener.js';
+import type { TlsCertificate } from '../server/tls-certificate.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
-import { ensureControlToken, tokensEqual } from './control-token.js';
+import { ensureControlToken, tokensEqual } from '../control-contract/control-token.js';
 import {
   ControlError,
   ControlResponse,
@@ -14,7 +14,8 @@ import {
   type HttpMethod,
 } from './control-router.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import { ThrottledEventLog } from './throttled-event-log.js';
+import type { ControlRoute, RouteReply } from '../control-contract/route.js';
+import { ThrottledEventLog } from '../logging/throttled-event-log.js';
 
 export interface ControlApiOptions {
   /** Must be a loopback address; port 0 picks a free port. */
@@ -64,8 +65,14 @@ export class ControlApi {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 
-  registerRoute(method: HttpMethod, pattern: string, handler: ControlHandler): void {
-    this.router.registerRoute(method, pattern, handler);
+  /** Only routes of the control contract are served, so each has its client. */
+  registerRoute<R extends ControlRoute>(route: R, handler: ControlHandler<RouteReply<R>>): void {
+    this.router.registerRoute(route.method, route.path, handler);
+  }
+
+  /** Every route and raw path registered, as `METHOD /pattern` and `/path`. */
+  registered(): { readonly routes: string[]; readonly rawPaths: string[] } {
+    return { routes: this.router.list(), rawPaths: [...this.rawRoutes.keys()] };
   }
 
   /** `path` is matched exactly (no query string); GET and HEAD only, unless the handler checks the method. */

@@ -1,14 +1,14 @@
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import { LocallyServedZones, type LocalZoneState } from '../resolver/locally-served-zones.js';
+import { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ResolverPolicy } from '../resolver/resolver.js';
 import type { ServerAddress } from '../resolver/dns-transport.js';
 import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
-import { CookieSecretStore } from './cookie-secret.js';
-import type { LocalZones } from './query-pipeline.js';
-import { ServerCookies } from './server-cookies.js';
+import { CookieSecretStore } from '../cookies/cookie-secret.js';
+import type { LocalZones } from '../server/query-pipeline.js';
+import { ServerCookies } from '../cookies/server-cookies.js';
 
 /**
  * The locally served zones as the config asks, yielding to hosted zones and to forwarders the
@@ -37,16 +37,6 @@ export function createLocallyServedZones(config: KeymasterConfig, hosted: LocalZ
       return here !== undefined && here.length > 0 && here !== forwardersFor(zone.isRoot ? zone : zone.parent(1));
     },
   });
-}
-
-/** For `keymaster status`: the default zones and what is done with each. */
-export interface LocalZonesStatus {
-  readonly enabled: boolean;
-  readonly zones: readonly { zone: string; rfc: string; state: LocalZoneState }[];
-}
-
-export function localZonesStatus(zones: LocallyServedZones | undefined): LocalZonesStatus {
-  return zones ? { enabled: true, zones: zones.list() } : { enabled: false, zones: [] };
 }
 
 /** Server cookies with the secret from stateDir, rotated on a timer; `stop` ends the timer. */

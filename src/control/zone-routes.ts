@@ -4,7 +4,9 @@ import { ControlError, type ControlRequest } from './control-router.js';
 import { ZoneError, type ZoneErrorCode } from '../authority/zone-error.js';
 import type { RecordRequest } from '../authority/record-request.js';
 import type { SignRequest } from '../authority/zone-commands.js';
-import type { ZoneService } from './zone-service.js';
+import type { ZoneService } from '../authority/zone-service.js';
+import { CONTROL_ROUTES } from '../control-contract/routes.js';
+import type { ZoneAddReply, ZoneSignReply } from '../control-contract/zones.js';
 
 /** The option names `POST /v1/zones/:zone/sign` accepts in `options`, as SigningPolicy spells them. */
 const POLICY_FIELDS: readonly (keyof SigningPolicy)[] = [
@@ -99,9 +101,9 @@ async function call<T>(work: () => T | Promise<T>): Promise<T> {
  * Private keys are never in any reply.
  */
 export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
-  api.registerRoute('GET', '/v1/zones', () => ({ zones: zones.list() }));
-  api.registerRoute('POST', '/v1/zones', (request) =>
-    call<Promise<unknown>>(() => {
+  api.registerRoute(CONTROL_ROUTES.zoneList, () => ({ zones: zones.list() }));
+  api.registerRoute(CONTROL_ROUTES.zoneAdd, (request) =>
+    call<ZoneAddReply>(() => {
       const b = body(request);
       const primary = b['primary'];
       if (primary !== undefined) {
@@ -115,11 +117,11 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
       return zones.add(text(b, 'name', true), text(b, 'file', true), (allow as string[] | undefined) ?? [], { reuseKeys: reuseKeys === true });
     }),
   );
-  api.registerRoute('GET', '/v1/zones/:zone', ({ params }) => call(() => zones.show(params['zone']!)));
-  api.registerRoute('DELETE', '/v1/zones/:zone', ({ params }) => call(() => zones.remove(params['zone']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneShow, ({ params }) => call(() => zones.show(params['zone']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneRemove, ({ params }) => call(() => zones.remove(params['zone']!)));
   // `dryRun: true`: the preview of what signing would change (sign-preview.ts), nothing done.
-  api.registerRoute('POST', '/v1/zones/:zone/sign', (request) =>
-    call<unknown>(() => {
+  api.registerRoute(CONTROL_ROUTES.zoneSign, (request) =>
+    call<ZoneSignReply>(() => {
       const b = body(request);
       const { dryRun, ...rest } = b;
       if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ControlError(400, 'bad-field', '"dryRun" must be true or false');
@@ -127,16 +129,16 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
       return dryRun ? zones.previewSign(zone, signRequest(rest)) : zones.sign(zone, signRequest(rest));
     }),
   );
-  api.registerRoute('POST', '/v1/zones/:zone/unsign', (request) => call(() => zones.unsign(request.params['zone']!, { now: body(request)['now'] === true })));
-  api.registerRoute('GET', '/v1/zones/:zone/keys', ({ params }) => call(() => zones.keys(params['zone']!)));
-  api.registerRoute('GET', '/v1/zones/:zone/export-keys', ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
-  api.registerRoute('GET', '/v1/zones/:zone/key-master', ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));
-  api.registerRoute('PUT', '/v1/zones/:zone/key-master', (request) => call(() => zones.setKeyMaster(request.params['zone']!, text(body(request), 'server', true))));
+  api.registerRoute(CONTROL_ROUTES.zoneUnsign, (request) => call(() => zones.unsign(request.params['zone']!, { now: body(request)['now'] === true })));
+  api.registerRoute(CONTROL_ROUTES.zoneKeys, ({ params }) => call(() => zones.keys(params['zone']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneExportKeys, ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
+  api.registerRoute(CONTROL_ROUTES.zoneKeyMaster, ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneSetKeyMaster, (request) => call(() => zones.setKeyMaster(request.params['zone']!, text(body(request), 'server', true))));
   // Online signing: one record added or removed, re-signed and journaled before the reply.
-  api.registerRoute('POST', '/v1/zones/:zone/records', (request) => call(() => zones.addRecord(request.params['zone']!, recordRequest(body(request), true))));
-  api.registerRoute('DELETE', '/v1/zones/:zone/records', (request) => call(() => zones.removeRecord(request.params['zone']!, recordRequest(body(request), false))));
+  api.registerRoute(CONTROL_ROUTES.zoneRecordAdd, (request) => call(() => zones.addRecord(request.params['zone']!, recordRequest(body(request), true))));
+  api.registerRoute(CONTROL_ROUTES.zoneRecordRemove, (request) => call(() => zones.removeRecord(request.params['zone']!, recordRequest(body(request), false))));
   // Key rollover: start a key's rollover now (Invoke-DnsServerSigningKeyRollover); move a KSK
   // waiting for its parent DS on (Step-DnsServerSigningKeyRollover). Both reply with the keys.
-  api.registerRoute('POST', '/v1/zones/:zone/keys/:key/roll', ({ params }) => call(() => zones.rollKey(params['zone']!, params['key']!)));
-  api.registerRoute('POST', '/v1/zones/:zone/keys/:key/step-rollover', ({ params }) => call(() => zones.stepKeyRollover(params['zone']!, params['key']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneKeyRoll, ({ params }) => call(() => zones.rollKey(params['zone']!, params['key']!)));
+  api.registerRoute(CONTROL_ROUTES.zoneKeyStepRollover, ({ params }) => call(() => zones.stepKeyRollover(params['zone']!, params['key']!)));
 }

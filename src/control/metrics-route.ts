@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlApi } from './control-api.js';
-import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics-exposition.js';
-import type { ServerMetrics } from './server-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../metrics/metrics-exposition.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
+import { RAW_PATHS } from '../control-contract/routes.js';
 
 /**
  * A Host header that names this machine by address or as localhost. Anything else is a web page
@@ -22,7 +23,7 @@ export function isLocalHostHeader(host: string | undefined): boolean {
  * changes), and a scraper then needs no copy of the token that can change zones and anchors.
  */
 export function registerMetricsRoute(api: ControlApi, metrics: ServerMetrics): void {
-  api.registerRawRoute('/metrics', async (req: IncomingMessage, res: ServerResponse) => {
+  api.registerRawRoute(RAW_PATHS.metrics, async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;

@@ -1,14 +1,18 @@
 /**
  * Routing for the control API. Each feature registers its routes on the ControlApi:
  *
- *   api.registerRoute('GET', '/v1/trust-points/:zone', async ({ params }) => store.show(params.zone));
+ *   api.registerRoute(CONTROL_ROUTES.zoneKeys, ({ params }) => zones.keys(params['zone']!));
+ *
+ * Routes are values of the control contract (src/control-contract/routes.ts), which the CLI calls.
  *
  * A handler returns the JSON body (200), a ControlResponse for another status, or undefined
  * (204); it throws ControlError for a client-visible failure (anything else is a 500).
  */
 
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+import type { ControlErrorCode } from '../control-contract/errors.js';
+import type { HttpMethod } from '../control-contract/route.js';
+
+export { HTTP_METHODS, type HttpMethod } from '../control-contract/route.js';
 
 export interface ControlRequest {
   readonly method: HttpMethod;
@@ -21,13 +25,14 @@ export interface ControlRequest {
   readonly body: unknown;
 }
 
-export type ControlHandler = (request: ControlRequest) => unknown;
+/** Returns the route's reply (200), a ControlResponse carrying it with another status, or undefined (204). */
+export type ControlHandler<Reply = unknown> = (request: ControlRequest) => Reply | ControlResponse<Reply> | undefined | Promise<Reply | ControlResponse<Reply> | undefined>;
 
 /** A body with a status other than 200 (e.g. 201, 202). */
-export class ControlResponse {
+export class ControlResponse<Body = unknown> {
   constructor(
     readonly status: number,
-    readonly body?: unknown,
+    readonly body?: Body,
   ) {}
 }
 
@@ -36,7 +41,7 @@ export class ControlError extends Error {
   override readonly name = 'ControlError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ControlErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
@@ -77,6 +82,11 @@ export class ControlRouter {
     const clash = this.routes.find((r) => r.method === method && shape(r.segments) === shape(segments));
     if (clash) throw new Error(`route ${method} ${pattern} is already registered as ${clash.pattern}`);
     this.routes.push({ method, pattern, segments, handler });
+  }
+
+  /** What is registered, as `METHOD /pattern`. */
+  list(): string[] {
+    return this.routes.map((r) => `${r.method} ${r.pattern}`);
   }
 
   /** Matches a raw (still percent-encoded) path. Literal segments win over parameters. */

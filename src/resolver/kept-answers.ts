@@ -1,0 +1,95 @@
+import type { ValidationOutcome } from '../dnssec/validation-outcome.js';
+import { Name } from '../wire/name.js';
+import type { KeptAnswer } from './answer-freshness.js';
+import type { Resolution } from './iterator.js';
+import { type MemoryBudget, stringCost } from './memory-budget.js';
+import { type PackedSecurity, type PackedState, prepareEntry, unpackEntry } from './packed-entry.js';
+import { PackedStore } from './packed-store.js';
+
+type Answer = Resolution & { readonly outcome?: ValidationOutcome; readonly trace?: unknown; readonly stale?: number };
+
+/** What a kept answer holds besides its packed bytes, when it holds anything: the recheck time, and the rare fields that do not pack. */
+interface Meta {
+  recheckAt?: number;
+  /** Fields other than the rcode, records, security and a plain verdict (a failure, a policy decision, hosted links). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** The meta object with its two fields. */
+const META_COST = 48;
+/** A rare field kept as an object: what the old per-field estimate charged. */
+const EXTRA_COST = 200;
+
+/**
+ * The validated store (resolver.ts): each question's last answer with its verdict, packed in one
+ * buffer (packed-entry.ts: rcode, security, verdict and reason, answer and authority records) and
+ * decoded when asked for, charged to the `validated` share of the memory budget. What is dropped on
+ * the way in is what only the resolution itself used: the upstream servers of each link (for a
+ * retry elsewhere) and the validation trace.
+ */
+export class KeptAnswers<A extends Answer> {
+  private readonly lru: PackedStore<Meta>;
+  /** Entries that did not decode (dropped, never served). */
+  damaged = 0;
+
+  constructor(memory: MemoryBudget) {
+    this.lru = new PackedStore<Meta>(memory, 'validated', (m) => META_COST + (m.extra ? EXTRA_COST + extraStrings(m.extra) : 0));
+  }
+
+  set(key: string, answer: A, storedAt: number, expiresAt: number): void {
+    const { rcode, answer: records, authority, security, outcome, servers: _servers, servedBy: _servedBy, trace: _trace, stale: _stale, ...rest } = answer;
+    const plainOutcome = !outcome || Object.keys(outcome).every((k) => k === 'state' || k === 'reason' || k === 'ede');
+    const extra: Record<string, unknown> = plainOutcome ? rest : { ...rest, outcome };
+    const fields = {
+      kind: 0, security: security as PackedSecurity, code: rcode, type: 0, class: 0, storedAt, expiresAt, name: Name.root,
+      ...(outcome && plainOutcome ? { state: outcome.state as PackedState, text: outcome.reason, ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}) } : {}),
+    };
+    this.lru.set(key, prepareEntry(fields, [records, authority]), Object.keys(extra).length > 0 ? { extra } : undefined);
+  }
+
+  /** The kept answer decoded (its recheck time writes through), or undefined when none is kept or it is damaged. */
+  get(key: string): KeptAnswer<A> | undefined {
+    const found = this.lru.get(key);
+    if (!found) return undefined;
+    let meta = found.meta;
+    const lru = this.lru;
+    const e = unpackEntry(found.bytes);
+    if (!e || e.sections.length !== 2) {
+      this.damaged++;
+      this.lru.delete(key);
+      return undefined;
+    }
+    const outcome = e.state !== undefined ? { outcome: { state: e.state, reason: e.text ?? '', ...(e.ede !== undefined ? { ede: e.ede } : {}) } } : {};
+    const answer = { rcode: e.code, answer: e.sections[0]!, authority: e.sections[1]!, security: e.security, ...outcome, ...found.meta?.extra } as unknown as A;
+    return {
+      answer,
+      storedAt: e.storedAt,
+      expiresAt: e.expiresAt,
+      get recheckAt() {
+        return meta?.recheckAt;
+      },
+      set recheckAt(at: number | undefined) {
+        meta = { ...meta, recheckAt: at };
+        lru.setMeta(key, meta);
+      },
+    };
+  }
+
+  delete(key: string): void {
+    this.lru.delete(key);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+}
+
+/** The strings of a failure or policy decision kept beside the packed bytes. */
+function extraStrings(extra: Readonly<Record<string, unknown>>): number {
+  const failure = extra['failure'] as Answer['failure'];
+  return failure ? stringCost(failure.reason) * (1 + (failure.ede?.length ?? 0)) : 0;
+}
