@@ -21,7 +21,7 @@ import { RRType } from '../src/wire/rr-type.js';
 import { Credibility } from '../src/resolver/security-status.js';
 import { Resolver, type ResolverAnswer } from '../src/resolver/resolver.js';
 import { secure } from '../src/dnssec/validation-outcome.js';
-import { ResponseCache } from '../src/server/response-cache.js';
+import { ResponseCache } from '../src/resolver/response-cache.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:cache-costs)');

@@ -2,6 +2,7 @@ import { ConfigError, formatConfigIssue } from '../config/config-error.js';
 import { KEYMASTER_VERSION } from '../version.js';
 import { ControlClientError } from './control-client.js';
 import { runCacheCommand } from './cache-command.js';
+import { runClusterCommand } from './cluster-command.js';
 import { runExplainCommand } from './explain-command.js';
 import { runInitCommand } from './init-command.js';
 import { runPolicyCommand } from './policy-command.js';
@@ -26,6 +27,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   zone: runZoneCommand,
   explain: runExplainCommand,
   policy: runPolicyCommand,
+  cluster: runClusterCommand,
 };
 
 function isUsageError(error: unknown): error is Error {

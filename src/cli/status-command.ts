@@ -15,6 +15,7 @@ export function formatStatus(status: ServerStatus): string {
     ['Uptime', formatDuration(status.uptimeSeconds)],
     ['Config file', status.configFile ?? '(built-in defaults)'],
     ['State dir', status.stateDir],
+    ...(status.workers ? [['Workers', formatWorkers(status.workers)] as [string, string]] : []),
   ]);
   const listeners = formatTable(
     [
@@ -100,4 +101,9 @@ export async function runStatusCommand(argv: string[]): Promise<number> {
   const status = await client.call(CONTROL_ROUTES.status);
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   return 0;
+}
+
+/** `2 of 2 running, 1 restart (pids 812, 813)`. */
+function formatWorkers(w: NonNullable<ServerStatus['workers']>): string {
+  return `${w.running} of ${w.configured} running, ${w.restarts} restart${w.restarts === 1 ? '' : 's'} (pids ${w.pids.join(', ') || 'none'})`;
 }

@@ -122,9 +122,18 @@ Verbs:
   zone           manage local zones, their signing and keys (Key Master)
   explain        show the chain of trust for a name, and why it is (not) secure
   cache          flush the cache
+  cluster        show the cluster: etcd members, primaries, Key Master per zone
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.
 Every verb but serve, init and query talks to the running server's control API.
+`;
+
+export const CLUSTER_USAGE = `usage: keymaster cluster status [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
+
+Shows this server's name and etcd lease, the etcd members and their health, the primaries in the
+cluster, and each zone's Key Master with the time its lease has left (docs/cluster.md).
+  --json               print the status as JSON
+${CLIENT_FLAGS_HELP}
 `;
 
 /** A command line that does not fit the verb's usage: exit status 2. */

@@ -4,6 +4,8 @@
  * These mirror DESIGN.md's example config (with no policy rules and no zones).
  */
 
+import { availableParallelism } from 'node:os';
+
 /** The config file used when no `--config` is given, relative to the working directory. */
 export const DEFAULT_CONFIG_FILE = 'config/keymaster.yaml';
 
@@ -34,6 +36,8 @@ export const CONFIG_DEFAULTS = {
     // Unbound's outgoing-range over Linux's ephemeral ports; a fresh random port per query (docs/outgoing-ports.md).
     outgoing: { range: 1024, portMin: 32768, portMax: 60999, queriesPerSocket: 1, maxSocketAgeMs: 2000 },
   },
+  // docs/workers.md: one DNS process per core; the single process is `workers: 1`.
+  workers: availableParallelism(),
   // DNS-over-TCP connections (docs/resource-limits.md).
   tcp: { maxConnections: 256, maxConnectionsPerPrefix: 64, prefixV4: 24, prefixV6: 56 },
   dnssec: {

@@ -4,6 +4,7 @@ import type { CidrPrefix } from './cidr.js';
 import { CONFIG_DEFAULTS, POLICY_RULE_DEFAULTS } from './defaults.js';
 import { type CookiesConfig, type LocalZonesConfig, cookiesSchema, localZonesSchema, rootAnchorsSignatureSchema } from './good-citizen-schema.js';
 import { type TsigKeyConfig, type ZoneConfig, tsigKeySchema, zoneSchema } from './zone-schema.js';
+import { type ClusterConfig, clusterSchema } from './cluster-schema.js';
 import { attempt, byteSize, cidr, duration, filePath, namespace, socketAddress, timestamp } from './value-schemas.js';
 import {
   boolean,
@@ -26,6 +27,7 @@ import { formatSocketAddress, isLoopbackAddress, parseSocketAddress, type Socket
 // ---------------------------------------------------------------------------------------------
 
 export * from './zone-schema.js';
+export type { ClusterConfig } from './cluster-schema.js';
 export { filePath } from './value-schemas.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -252,6 +254,10 @@ export interface KeymasterConfig {
   readonly console: boolean;
   /** The console (and the control API under it) also over HTTPS on these addresses; needs `tls`. */
   readonly consoleListen: readonly SocketAddress[];
+  /** DNS worker processes answering UDP (docs/workers.md); 1: the single process. Default: the number of cores. */
+  readonly workers: number;
+  /** Several primaries through etcd (docs/cluster.md); absent: one server, stores in stateDir. */
+  readonly cluster?: ClusterConfig | undefined;
 }
 
 export interface TlsFilesConfig {
@@ -473,6 +479,8 @@ export const configSchema: Schema<KeymasterConfig> = table<KeymasterConfig>({
   console: withDefault(boolean(), CONFIG_DEFAULTS.console),
   consoleListen: withDefault(listOf(socketAddress(8443), { unique: { key: formatSocketAddress } }), CONFIG_DEFAULTS.consoleListen),
   tsigKeys: withDefault(listOf(tsigKeySchema, { unique: { key: (k) => k.name, field: 'name' } }), CONFIG_DEFAULTS.tsigKeys),
+  workers: withDefault(integer(1, 256), CONFIG_DEFAULTS.workers),
+  cluster: optional(clusterSchema),
 }, (config, report) => {
   // Every key a zone names must be defined: in tsigKeys or in some zone's update.keys.
   const known = new Set([...config.tsigKeys.map((k) => k.name), ...config.zones.flatMap((z) => z.update?.keys.map((k) => k.name) ?? [])]);

@@ -15,6 +15,8 @@ export const CONTROL_ERROR_CODES = [
   'bad-field', // 400: one field of the body is wrong (the message names it)
   'missing-field', // 400
   'internal', // 500: a failure that is ours, logged with its stack
+  'unavailable', // 503: the store cannot be reached (cluster mode, etcd down); nothing was changed
+  'not-clustered', // 409: the server has no cluster: section
   // the console's browser session
   'cross-origin', // 403
   'csrf', // 403

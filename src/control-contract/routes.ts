@@ -1,4 +1,5 @@
 import type { CacheFlushBody, CacheFlushReply } from './cache.js';
+import type { ClusterStatus } from './cluster.js';
 import type { Explanation, ExplainBody } from './explain.js';
 import type { PolicyAddBody, PolicyAddRequest, PolicyListBody, PolicyRemoveBody } from './policy.js';
 import { route } from './route.js';
@@ -21,6 +22,7 @@ export const CONTROL_ROUTES = {
   status: route<undefined, ServerStatus>('GET', '/v1/status'),
   explain: route<ExplainBody, Explanation>('POST', '/v1/explain'),
   cacheFlush: route<CacheFlushBody, CacheFlushReply>('POST', '/v1/cache/flush'),
+  clusterStatus: route<undefined, ClusterStatus>('GET', '/v1/cluster'),
 
   zoneList: route<undefined, ZoneListReply>('GET', '/v1/zones'),
   zoneAdd: route<ZoneAddBody, ZoneAddReply>('POST', '/v1/zones'),

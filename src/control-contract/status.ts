@@ -27,6 +27,18 @@ export interface ServerStatus {
   readonly warnings: readonly StatusWarning[];
   /** The RFC 6761/6303/7686/8375 zones answered here and what is done with each. */
   readonly localZones?: LocalZonesStatus;
+  /** With `workers` > 1: the DNS worker processes (docs/workers.md). */
+  readonly workers?: WorkerPoolStatus;
+}
+
+/** The DNS worker processes (`workers` > 1). */
+export interface WorkerPoolStatus {
+  readonly configured: number;
+  /** Workers bound and answering now. */
+  readonly running: number;
+  /** Workers restarted after dying, since start. */
+  readonly restarts: number;
+  readonly pids: readonly number[];
 }
 
 export interface StatusWarning {

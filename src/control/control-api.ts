@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { listenOn } from '../server/dot-listener.js';
 import type { TlsCertificate } from '../server/tls-certificate.js';
+import { StoreError } from '../store/document-store.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatSocketAddress, isLoopbackAddress, type SocketAddress } from '../config/socket-address.js';
 import { ensureControlToken, tokensEqual } from '../control-contract/control-token.js';
@@ -60,6 +61,8 @@ export class ControlApi {
   private server: Server | undefined;
   private token: string | undefined;
   private boundAddress: SocketAddress | undefined;
+  /** Brings the other processes in step (the DNS workers: flushes applied, counters in); see `synchronizeWith`. */
+  private synchronize: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: ControlApiOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -79,6 +82,14 @@ export class ControlApi {
   registerRawRoute(path: string, handler: RawRouteHandler): void {
     if (this.rawRoutes.has(path)) throw new Error(`raw route ${path} is already registered`);
     this.rawRoutes.set(path, handler);
+  }
+
+  /**
+   * Awaited before a read (so counters kept in other processes are in) and after a change (so what
+   * it flushed is flushed everywhere before the caller hears it is done): docs/workers.md.
+   */
+  synchronizeWith(synchronize: () => Promise<void>): void {
+    this.synchronize = synchronize;
   }
 
   /** Lets requests without an Authorization header in by other means; it throws ControlError to refuse. */
@@ -171,6 +182,7 @@ export class ControlApi {
     const raw = this.rawRoutes.get((req.url ?? '/').split('?')[0]!);
     if (raw) {
       try {
+        await this.synchronize?.();
         await raw(req, res);
       } catch (error) {
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
@@ -184,8 +196,8 @@ export class ControlApi {
       send(res, reply.status, reply.body, reply.headers);
     } catch (error) {
       const failure =
-        error instanceof ControlError ? error : new ControlError(500, 'internal', 'internal error; see the server log for details');
-      if (!(error instanceof ControlError))
+        error instanceof ControlError ? error : unavailable(error) ?? new ControlError(500, 'internal', 'internal error; see the server log for details');
+      if (!(error instanceof ControlError) && failure.status === 500)
         logEvent(this.options.logger, 'control.handler-failed', { method: req.method, url: req.url, err: error }, { level: 'error' });
       status = failure.status;
       const headers: Record<string, string> = {};
@@ -220,7 +232,9 @@ export class ControlApi {
       query: url.searchParams,
       body: await readJsonBody(req, this.maxBodyBytes),
     };
+    if (method === 'GET') await this.synchronize?.();
     const result = await match.handler(request);
+    if (method !== 'GET') await this.synchronize?.();
     if (result instanceof ControlResponse) return { status: result.status, body: result.body };
     return result === undefined ? { status: 204, body: undefined } : { status: 200, body: result };
   }
@@ -261,4 +275,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   }
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/** The store cannot be reached (cluster mode, etcd down): 503 with the store's words, for every route alike. */
+function unavailable(error: unknown): ControlError | undefined {
+  return error instanceof StoreError && error.code === 'unavailable' ? new ControlError(503, 'unavailable', error.message) : undefined;
 }

@@ -1,5 +1,5 @@
 import type { ControlApi } from './control-api.js';
-import type { ListenerInfo, LocalZonesStatus, ResolverStatus, ServerStatus, StatusWarning } from '../control-contract/status.js';
+import type { ListenerInfo, LocalZonesStatus, ResolverStatus, ServerStatus, StatusWarning, WorkerPoolStatus } from '../control-contract/status.js';
 import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
 export interface StatusSource {
@@ -12,6 +12,7 @@ export interface StatusSource {
   listeners(): readonly ListenerInfo[];
   resolver?(): ResolverStatus | undefined;
   localZones?(): LocalZonesStatus;
+  workers?(): WorkerPoolStatus | undefined;
   now(): number;
 }
 
@@ -27,5 +28,6 @@ export function registerStatusRoute(api: ControlApi, source: StatusSource): void
     warnings: source.warnings ?? [],
     ...(source.resolver?.() ? { resolver: source.resolver()! } : {}),
     ...(source.localZones ? { localZones: source.localZones() } : {}),
+    ...(source.workers?.() ? { workers: source.workers()! } : {}),
   }));
 }

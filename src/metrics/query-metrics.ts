@@ -27,6 +27,12 @@ export class QueryMetrics {
     };
   }
 
+  /** Responses another process sent from its response cache (the DNS workers, worker-pool.ts). */
+  countHits(transport: string, rcode: number, count: number): void {
+    const key = `${transport}|${rcode}|hit`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + count);
+  }
+
   private count(transport: string, answer: Uint8Array | readonly Uint8Array[] | undefined, hit: boolean): void {
     const first = Array.isArray(answer) ? (answer as readonly Uint8Array[])[0] : (answer as Uint8Array | undefined);
     if (first === undefined || first.length < 12) {

@@ -17,6 +17,7 @@ import type { QueryPipeline } from '../server/query-pipeline.js';
 import type { TrustService } from '../trust/trust-service.js';
 import type { ZoneService } from '../authority/zone-service.js';
 import { KEYMASTER_VERSION } from '../version.js';
+import type { WorkerPoolStatus } from '../control-contract/status.js';
 
 /** What a scrape reads; every source is read when scraped, nothing is copied ahead. */
 export interface MetricsSources {
@@ -30,6 +31,8 @@ export interface MetricsSources {
   readonly listenerStats: () => DnsListenerStats | undefined;
   /** DNS over TLS and HTTPS. */
   readonly secureStats?: () => DnsListenerStats | undefined;
+  /** With `workers` > 1: the DNS worker processes. */
+  readonly workers?: () => WorkerPoolStatus | undefined;
   readonly startedAt: Date;
 }
 
@@ -51,6 +54,15 @@ export class ValidationFailureCounts {
 const counter = (name: string, help: string, samples: MetricSample[]): MetricFamily => ({ name, help, type: 'counter', samples });
 const gauge = (name: string, help: string, samples: MetricSample[]): MetricFamily => ({ name, help, type: 'gauge', samples });
 const one = (value: number): MetricSample[] => [{ value }];
+
+function workerFamilies(w: WorkerPoolStatus | undefined): MetricFamily[] {
+  if (!w) return [];
+  return [
+    gauge('keymaster_workers', 'DNS worker processes answering now (docs/workers.md).', one(w.running)),
+    gauge('keymaster_workers_configured', 'DNS worker processes configured (workers).', one(w.configured)),
+    counter('keymaster_worker_restarts_total', 'DNS worker processes restarted after dying.', one(w.restarts)),
+  ];
+}
 
 /** Collects every family Keymaster exports; see docs/metrics.md for what each means. */
 export class ServerMetrics {
@@ -133,6 +145,7 @@ export class ServerMetrics {
       ]),
       counter('keymaster_dns_connections_total', 'Stream connections accepted (TCP; TLS and HTTPS together).', [{ labels: { transport: 'tcp' }, value: l.tcpConnections }, ...secure((x) => x.tcpConnections)]),
       counter('keymaster_dns_connections_evicted_total', 'Stream connections closed to make room for a new one (connection limits, per prefix and in total).', [{ labels: { transport: 'tcp' }, value: l.tcpRejected }, ...secure((x) => x.tcpRejected)]),
+      ...workerFamilies(this.s.workers?.()),
     ];
   }
 

@@ -35,7 +35,7 @@ import {
 import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
 import { policyModeOfConfig } from './policy-mode.js';
-import type { DocumentStore } from '../store/document-store.js';
+import { type DocumentStore, StoreError } from '../store/document-store.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
 
 /** BIND's nta-recheck default. */
@@ -195,10 +195,7 @@ export class PolicyService {
       );
       if (rule.mode === 'default' && rule.forwarders.length === 0)
         throw new PolicyRuleError('mode', `the rule for ${rule.namespace} has neither a validation mode nor forwarders, so it would do nothing`);
-      const next = new Map(this.storeRules);
-      next.set(rule.namespace, rule);
-      await this.store.save([...next.values()]);
-      this.storeRules = next;
+      await this.commitRules((rules) => rules.set(rule.namespace, rule));
       const replaced = this.table.set(rule);
       const overridesConfig = this.table.overridesConfig(rule.namespace);
       logEvent(
@@ -232,10 +229,7 @@ export class PolicyService {
         }
         throw new PolicyChangeError('not-found', `there is no policy rule for ${ns}`);
       }
-      const next = new Map(this.storeRules);
-      next.delete(ns);
-      await this.store.save([...next.values()]);
-      this.storeRules = next;
+      await this.commitRules((rules) => void rules.delete(ns));
       this.table.delete(ns, 'store');
       const restored = this.inForce(ns);
       logEvent(
@@ -248,6 +242,53 @@ export class PolicyService {
       this.notify({ kind: 'removed', namespace: ns, rule: removed });
       return { removed, ...(restored ? { restored } : {}) };
     });
+  }
+
+  /**
+   * The store's rules changed under us (cluster mode: another server's `policy add`, seen through
+   * the store's watch): the table follows the store, with the same events and change listeners.
+   */
+  reloadFromStore(): Promise<void> {
+    return this.serialise(() => this.takeStoreRules());
+  }
+
+  private async takeStoreRules(): Promise<void> {
+    const now = this.now;
+    const next = new Map((await this.store.load()).filter((r) => !isExpired(r, now)).map((r) => [r.namespace, r]));
+    for (const [ns, old] of this.storeRules)
+      if (!next.has(ns)) {
+        this.table.delete(ns, 'store');
+        logEvent(this.options.logger, 'policy.rule-removed', { ...describe(old), reason: 'removed on another server' });
+        this.notify({ kind: 'removed', namespace: ns, rule: old });
+      }
+    for (const [ns, rule] of next)
+      if (JSON.stringify(this.storeRules.get(ns)) !== JSON.stringify(rule)) {
+        this.table.set(rule);
+        logEvent(this.options.logger, 'policy.rule-added', { ...describe(rule), reason: 'added on another server' });
+        this.notify({ kind: 'added', namespace: ns, rule });
+      }
+    this.storeRules = next;
+    this.armSweep();
+  }
+
+  /**
+   * Writes the store rules changed by `change`, compare-and-swap on what was read: when another
+   * server wrote meanwhile (cluster mode), its rules are taken first and the change applied to
+   * them, so neither server's rule is lost.
+   */
+  private async commitRules(change: (rules: Map<string, PolicyRuleEntry>) => unknown): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const next = new Map(this.storeRules);
+      change(next);
+      try {
+        await this.store.save([...next.values()]);
+        this.storeRules = next;
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreError && error.code === 'conflict') || attempt >= 5) throw error;
+        await this.takeStoreRules();
+      }
+    }
   }
 
   /** The rule in force for the namespace now (after a store rule went: the config rule it hid, if any). */
@@ -272,10 +313,7 @@ export class PolicyService {
       }
       const storeExpired = expired.filter((r) => r.source === 'store');
       if (storeExpired.length > 0) {
-        const next = new Map(this.storeRules);
-        for (const rule of storeExpired) next.delete(rule.namespace);
-        await this.store.save([...next.values()]);
-        this.storeRules = next;
+        await this.commitRules((rules) => storeExpired.forEach((rule) => rules.delete(rule.namespace)));
       }
       for (const rule of expired) {
         this.table.delete(rule.namespace, rule.source);

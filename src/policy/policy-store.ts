@@ -127,6 +127,9 @@ export function decodePolicyStore(text: string, path: string): PolicyRuleEntry[]
 
 /** The operator's rules in the store: read at start, rewritten whole on every change. */
 export class PolicyStore {
+  /** The revision last read or written: saves are compare-and-swap on it (another server may write too). */
+  private revision: number | undefined;
+
   constructor(private readonly documents: DocumentStore) {}
 
   /** Where the rules live (the file, in the file store). */
@@ -137,15 +140,18 @@ export class PolicyStore {
   /** The stored rules; none when there are none yet. Throws PolicyStoreError for a damaged document. */
   async load(): Promise<PolicyRuleEntry[]> {
     try {
-      return (await this.documents.read(POLICY_STORE_KEY, POLICY_DOCUMENT))?.value ?? [];
+      const doc = await this.documents.read(POLICY_STORE_KEY, POLICY_DOCUMENT);
+      this.revision = doc?.revision ?? 0;
+      return doc?.value ?? [];
     } catch (error) {
       if (error instanceof StoreError) throw new PolicyStoreError(error.where, error.fault);
       throw error;
     }
   }
 
-  /** Replaces the rules; resolves once they are durable. */
+  /** Replaces the rules; resolves once they are durable. StoreError 'conflict': another writer came first (load, then try again). */
   async save(rules: readonly PolicyRuleEntry[]): Promise<void> {
-    await this.documents.write(POLICY_STORE_KEY, POLICY_DOCUMENT, [...rules]);
+    const written = await this.documents.write(POLICY_STORE_KEY, POLICY_DOCUMENT, [...rules], this.revision === undefined ? {} : { expectRevision: this.revision });
+    this.revision = written.revision;
   }
 }

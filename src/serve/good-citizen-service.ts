@@ -8,7 +8,7 @@ import { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { CookieSecretStore } from '../cookies/cookie-secret.js';
 import type { LocalZones } from '../server/query-pipeline.js';
-import { ServerCookies } from '../cookies/server-cookies.js';
+import { type CookieSecrets, ServerCookies } from '../cookies/server-cookies.js';
 
 /**
  * The locally served zones as the config asks, yielding to hosted zones and to forwarders the
@@ -40,7 +40,7 @@ export function createLocallyServedZones(config: KeymasterConfig, hosted: LocalZ
 }
 
 /** Server cookies with the secret from stateDir, rotated on a timer; `stop` ends the timer. */
-export async function startServerCookies(config: KeymasterConfig, clock: Clock, logger: Logger): Promise<{ cookies: ServerCookies; stop(): void } | undefined> {
+export async function startServerCookies(config: KeymasterConfig, clock: Clock, logger: Logger): Promise<{ cookies: ServerCookies; secrets: CookieSecrets; stop(): void } | undefined> {
   if (!config.cookies.enable) return undefined;
   const secrets = await CookieSecretStore.open(config.stateDir, config.cookies.secretRotation, clock, logger);
   let timer: NodeJS.Timeout | undefined;
@@ -53,5 +53,5 @@ export async function startServerCookies(config: KeymasterConfig, clock: Clock, 
     timer.unref();
   };
   schedule();
-  return { cookies: new ServerCookies(secrets, clock), stop: () => clearTimeout(timer) };
+  return { cookies: new ServerCookies(secrets, clock), secrets, stop: () => clearTimeout(timer) };
 }

@@ -14,12 +14,15 @@ import { QueryMetrics } from '../metrics/query-metrics.js';
 import type { QueryPipeline } from '../server/query-pipeline.js';
 import { ServerMetrics, type ValidationFailureCounts } from '../metrics/server-metrics.js';
 import { certificateHosts, TlsCertificate } from '../server/tls-certificate.js';
+import type { WorkerPoolStatus } from '../control-contract/status.js';
 import type { TrustService } from '../trust/trust-service.js';
 import type { ZoneService } from '../authority/zone-service.js';
 
 export interface OperatorSurfaces {
   /** The pipeline's handler, counted for the metrics when they are on. */
   readonly handle: QueryHandler;
+  /** The responses counted for the metrics, when they are on. */
+  readonly queries: QueryMetrics | undefined;
   /** `tls: { cert, key }`, shared by DoT, DoH and the console's HTTPS addresses. */
   readonly certificate: TlsCertificate | undefined;
   /** The console's HTTPS addresses, DoT and DoH, once `listen` has bound them. */
@@ -46,6 +49,7 @@ export function registerOperatorSurfaces(
     readonly zones: ZoneService;
     readonly validationFailures: ValidationFailureCounts;
     readonly listenerStats: () => DnsListenerStats | undefined;
+    readonly workers?: () => WorkerPoolStatus | undefined;
     readonly startedAt: Date;
   },
 ): OperatorSurfaces {
@@ -62,6 +66,7 @@ export function registerOperatorSurfaces(
   const handle = metrics ? queries.wrap(deps.pipeline.handle) : deps.pipeline.handle;
   return {
     handle,
+    queries: metrics ? queries : undefined,
     certificate,
     listeners: () => [...bound.map((address) => ({ purpose: 'control' as const, protocol: 'https' as const, address })), ...(secure?.listeners ?? [])],
     listen: async () => {

@@ -8,17 +8,23 @@ import { registerExplainRoute } from '../control/explain-route.js';
 import { createResolverService, signalKeyTags, watchPolicy } from './resolver-service.js';
 import { registerCacheRoutes } from '../control/cache-routes.js';
 import { localZonesStatus, resolverStatus } from '../metrics/resolver-status.js';
+import { startWorkerListeners } from '../workers/worker-listeners.js';
+import type { WorkerPoolStatus } from '../workers/worker-pool.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
+import { startCluster } from '../cluster/cluster-runtime.js';
+import { registerClusterRoute } from '../control/cluster-route.js';
+import { POLICY_STORE_KEY } from '../policy/policy-store.js';
+import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
 import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from '../control/trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-service.js';
 import { registerStatusRoute } from '../control/status-route.js';
 import type { ListenerInfo } from '../control-contract/status.js';
 import { openRecursionPrefixes } from './open-recursion.js';
-import { tuneHeapForBoundedMemory } from './heap-tuning.js';
+import { tuneHeapForBoundedMemory } from '../workers/heap-tuning.js';
 import { registerZoneRoutes } from '../control/zone-routes.js';
 import { ZoneService } from '../authority/zone-service.js';
 import { KEYMASTER_VERSION } from '../version.js';
@@ -57,7 +63,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const control = new ControlApi({ address: config.control, stateDir: config.stateDir, logger });
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
   const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
-  const documents = await FileDocumentStore.open(config.stateDir);
+  // Cluster mode (docs/cluster.md): the stores on the contract live in etcd, shared by every primary.
+  const cluster = config.cluster ? await startCluster(config.cluster, { clock: systemClock, log: logger }) : undefined;
+  const documents = cluster?.documents ?? (await FileDocumentStore.open(config.stateDir));
   const policy = await startPolicyService({ configRules: config.policy, documents, scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });
   // Local zones load (and signed ones are signed) before any query is answered; a bad config
@@ -105,6 +113,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // A zone unsigned here takes the trust point it gave this server with it.
   withdrawAnchors = (zone) => void trust.removeTrustPoint(zone.toString());
   registerTrustRoutes(control, trust, () => systemClock.now());
+  registerClusterRoute(control, cluster);
+  cluster?.follow(POLICY_STORE_KEY, 'policy rules', () => policy.reloadFromStore());
+  cluster?.follow(TRUST_ANCHORS_KEY, 'trust anchors', () => trust.store.reload());
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
   const serverCookies = await startServerCookies(config, systemClock, logger);
   const validationFailures = new ValidationFailureCounts();
@@ -128,9 +139,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats } = { listeners: [], close: async () => {} };
+  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats; workers?: () => WorkerPoolStatus } = { listeners: [], close: async () => {} };
   const surfaces = registerOperatorSurfaces(control, config, {
-    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(),
+    clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(), workers: () => dns.workers?.(),
   });
   const listeners = (): ListenerInfo[] => [
     { purpose: 'control', protocol: 'http', address: formatSocketAddress(control.address) },
@@ -150,12 +161,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     listeners,
     resolver: () => resolverStatus(pipeline),
     localZones: () => localZonesStatus(locallyServed),
+    workers: () => dns.workers?.(),
     now: Date.now,
   });
 
   await control.start();
   try {
-    dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
+    if (config.workers > 1) {
+      // UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
+      const workers = await startWorkerListeners(config, {
+        handle: surfaces.handle, pipeline, clock: systemClock, logger,
+        ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
+        ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
+      }, { tcpLimits: config.tcp });
+      control.synchronizeWith(workers.sync);
+      dns = workers;
+    } else dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
     await surfaces.listen();
   } catch (error) {
     await dns.close();
@@ -165,6 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await scheduler.stop();
     await trust.stop();
     await zones.stop();
+    await cluster?.stop();
     throw error;
   }
   logEvent(
@@ -185,6 +207,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await scheduler.stop();
       await trust.stop();
       await zones.stop();
+      await cluster?.stop();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });
     })());
   return { control, startedAt, policy, listeners, stop };

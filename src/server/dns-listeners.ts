@@ -18,6 +18,8 @@ export interface DnsListenerOptions {
   readonly maxPipelinedPerConnection?: number;
   /** Default `UDP_RECV_BUFFER_SIZE` (4 MiB, capped by the kernel). */
   readonly udpRecvBufferSize?: number;
+  /** false: TCP only, the UDP sockets being the worker processes' (worker-listeners.ts). Default true. */
+  readonly udp?: boolean;
 }
 
 export type DnsListenerStats = Readonly<ListenerStats>;
@@ -73,11 +75,10 @@ export async function startDnsListeners(
   try {
     for (const address of addresses) {
       const [udp, tcp] = await bindPair(address, handler, logger, stats, limiter, options);
-      opened.push(udp, tcp);
-      listeners.push(
-        { purpose: 'dns', protocol: 'udp', address: formatSocketAddress(udp.address) },
-        { purpose: 'dns', protocol: 'tcp', address: formatSocketAddress(tcp.address) },
-      );
+      if (udp) opened.push(udp);
+      opened.push(tcp);
+      if (udp) listeners.push({ purpose: 'dns', protocol: 'udp', address: formatSocketAddress(udp.address) });
+      listeners.push({ purpose: 'dns', protocol: 'tcp', address: formatSocketAddress(tcp.address) });
     }
   } catch (error) {
     await closeAll();
@@ -102,10 +103,10 @@ async function bindPair(
   stats: ListenerStats,
   limiter: TcpConnectionLimiter,
   options: DnsListenerOptions,
-): Promise<[UdpListener, TcpListener]> {
+): Promise<[UdpListener | undefined, TcpListener]> {
   const attempts = address.port === 0 ? FREE_PORT_ATTEMPTS : 1;
   for (let attempt = 1; ; attempt++) {
-    const udp = new UdpListener({
+    const udp = options.udp === false ? undefined : new UdpListener({
       address,
       handler,
       logger,
@@ -113,11 +114,11 @@ async function bindPair(
       ...(options.udpRecvBufferSize === undefined ? {} : { recvBufferSize: options.udpRecvBufferSize }),
     });
     try {
-      await udp.start();
+      await udp?.start();
     } catch (error) {
       throw new DnsListenError('udp', formatSocketAddress(address), errorCode(error), error);
     }
-    const tcpAddress = udp.address; // the same port as UDP, found when 0 was asked for
+    const tcpAddress = udp?.address ?? address; // the same port as UDP, found when 0 was asked for
     const tcp = new TcpListener({
       address: tcpAddress,
       handler,
@@ -131,7 +132,7 @@ async function bindPair(
       await tcp.start();
       return [udp, tcp];
     } catch (error) {
-      await udp.close();
+      await udp?.close();
       const code = errorCode(error);
       if (code === 'EADDRINUSE' && attempt < attempts) continue;
       throw new DnsListenError('tcp', formatSocketAddress(address.port === 0 ? address : tcpAddress), code, error);

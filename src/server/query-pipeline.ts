@@ -1,27 +1,27 @@
 import type { Clock } from '../clock.js';
-import { type CidrPrefix, cidrContains } from '../config/cidr.js';
+import type { CidrPrefix } from '../config/cidr.js';
 import type { Resolution } from '../resolver/iterator.js';
 import type { LocalZoneLookup } from '../resolver/iterator.js';
 import type { Resolver } from '../resolver/resolver.js';
 import { referralFromCache } from '../resolver/cache-referral.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
-import { EdeCode, EdnsOptionCode, appendEdnsOption, defaultEdns, edeOption, findOption } from '../wire/edns.js';
+import { EdeCode, EdnsOptionCode, defaultEdns, edeOption, findOption } from '../wire/edns.js';
 import { decodeMessage } from '../wire/message-decoder.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
-import { Name, lowercaseNameWire } from '../wire/name.js';
+import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
 import { minimumTtl } from '../wire/rrsets.js';
 import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
-import { ResponseCache } from './response-cache.js';
-import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
+import { ResponseCache } from '../resolver/response-cache.js';
+import { type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
+import { COOKIE_RESPONSE_BYTES, CachedAnswers, MAX_UDP_PAYLOAD, type QuickQuestion } from './cached-answers.js';
 import type { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 import type { LocalZoneResponse } from '../authority/local-zone-response.js';
 
-/** RFC 6891 §6.2.5 and DNS Flag Day 2020: the most we send over UDP, and advertise. */
-export const MAX_UDP_PAYLOAD = 1232;
+export { MAX_UDP_PAYLOAD } from './cached-answers.js';
 const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
 
 /** The zones this server is authoritative for (src/authority/zone-service.ts). */
@@ -72,17 +72,6 @@ export interface PipelineStats {
   badCookies: number;
 }
 
-interface QuickQuestion {
-  readonly key: string;
-  readonly questionEnd: number;
-  readonly maxSize: number;
-  /** The COOKIE option's data, when the query has one. */
-  readonly cookie?: Uint8Array;
-}
-
-/** What the COOKIE option adds to a response: option header, client cookie, server cookie. */
-const COOKIE_RESPONSE_BYTES = 4 + CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH;
-
 /**
  * The request path of DESIGN.md: decode (FORMERR on garbage), access control (REFUSED),
  * then the resolver, then an encoded answer that fits the client's buffer (TC otherwise).
@@ -92,57 +81,26 @@ export class QueryPipeline {
   readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0, locallyServed: 0, cacheOnly: 0, cacheOnlyMisses: 0, validCookies: 0, badCookies: 0 };
   readonly responses: ResponseCache;
   readonly resolver: Resolver;
-  private readonly allowedClients = new Map<string, boolean>();
+  /** The cache-hit path, shared with the worker processes (cached-answers.ts). */
+  readonly cached: CachedAnswers;
 
   constructor(private readonly o: PipelineOptions) {
     this.responses = new ResponseCache(o.clock, o.resolver.memory);
     this.resolver = o.resolver;
+    this.cached = new CachedAnswers({ responses: this.responses, recursionAllow: o.recursionAllow, stats: this.stats, ...(o.cookies ? { cookies: o.cookies } : {}) });
   }
 
   private allowed(address: string): boolean {
-    let ok = this.allowedClients.get(address);
-    if (ok === undefined) {
-      ok = this.o.recursionAllow.some((p) => cidrContains(p, address));
-      if (this.allowedClients.size > 10_000) this.allowedClients.clear();
-      this.allowedClients.set(address, ok);
-    }
-    return ok;
+    return this.cached.allowed(address);
   }
 
   readonly handle = (query: Uint8Array, client: ClientInfo): Promise<Uint8Array | MultiMessageResponse | undefined> | Uint8Array | undefined => {
     if (query.length < 12 || query[2]! & 0x80) return undefined; // never answer a response
     this.stats.queries++;
-    const quick = this.allowed(client.address) ? quickQuestion(query, client) : undefined;
-    if (quick && (!quick.cookie || !this.o.cookies)) {
-      const cached = this.responses.answer(quick.key, query, quick.questionEnd, quick.maxSize);
-      if (cached) {
-        this.stats.cachedResponses++;
-        return cached;
-      }
-    } else if (quick?.cookie && this.o.cookies) {
-      // A cached answer gets this client's own cookie appended; anything to refuse takes the slow path.
-      const verdict = isWellFormedCookie(quick.cookie) ? this.o.cookies.judge(quick.cookie, client.address) : 'malformed';
-      if (verdict !== 'malformed' && (verdict !== 'bad' || client.transport === 'tcp')) {
-        const cached = this.responses.answer(quick.key, query, quick.questionEnd, quick.maxSize - COOKIE_RESPONSE_BYTES);
-        const answer = cached && this.withCookie(cached, quick.cookie, verdict, client);
-        if (answer) {
-          this.stats.cachedResponses++;
-          return answer;
-        }
-      }
-    }
-    return this.slowPath(query, client, quick);
+    const hit = this.cached.lookup(query, client);
+    if (hit instanceof Uint8Array) return hit;
+    return this.slowPath(query, client, hit);
   };
-
-  /** The response with a fresh server cookie for this client (RFC 7873 §5.2), when it sent a client cookie. */
-  private withCookie(wire: Uint8Array, cookie: Uint8Array | undefined, verdict: CookieVerdict, client: ClientInfo): Uint8Array | undefined {
-    if (!cookie || !this.o.cookies) return wire;
-    if (verdict === 'valid') this.stats.validCookies++;
-    const data = new Uint8Array(CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH);
-    data.set(cookie.subarray(0, CLIENT_COOKIE_LENGTH));
-    data.set(this.o.cookies.forResponse(cookie, verdict, client.address), CLIENT_COOKIE_LENGTH);
-    return appendEdnsOption(wire, EdnsOptionCode.COOKIE, data);
-  }
 
   private async slowPath(query: Uint8Array, client: ClientInfo, quick: QuickQuestion | undefined): Promise<Uint8Array | MultiMessageResponse | undefined> {
     // UPDATE goes to the local zones undecoded: its records may have empty RDATA, and TSIG covers the exact bytes.
@@ -164,7 +122,7 @@ export class QueryPipeline {
     const verdict = this.o.cookies?.judge(cookie, client.address) ?? 'none';
     // What the response holds before the cookie is appended; that form is what the response cache keeps.
     const bare = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => this.encode(request, fields, maxSize - (cookie ? COOKIE_RESPONSE_BYTES : 0));
-    const withCookie = (wire: Uint8Array) => this.withCookie(wire, cookie, verdict, client) ?? wire;
+    const withCookie = (wire: Uint8Array) => this.cached.withCookie(wire, cookie, verdict, client) ?? wire;
     const reply = (fields: Partial<Message> & { ede?: readonly (readonly [number, string])[] }) => withCookie(bare(fields));
     if (verdict === 'bad' && client.transport === 'udp') {
       // RFC 7873 §5.2.3: a server cookie that is not ours (spoofed, expired, from before a restart
@@ -281,46 +239,4 @@ function headerOnlyResponse(query: Uint8Array, rcode: number): Uint8Array {
   out[2] = 0x80 | (query[2]! & 0x78) | (query[2]! & 0x01);
   out[3] = 0x80 | rcode;
   return out;
-}
-
-/**
- * Reads the question and EDNS of a plain query (one question, at most an OPT record, no
- * compression) without the general decoder, and says how big the answer may be. Anything
- * unusual returns undefined and takes the slow path.
- */
-function quickQuestion(q: Uint8Array, client: ClientInfo): QuickQuestion | undefined {
-  const u16 = (i: number) => (q[i]! << 8) | q[i + 1]!;
-  if (((q[2]! >> 3) & 0xf) !== 0 || u16(4) !== 1 || u16(6) !== 0 || u16(8) !== 0 || u16(10) > 1) return undefined;
-  let pos = 12;
-  for (;;) {
-    const len = q[pos];
-    if (len === undefined || len > 63 || pos - 12 + len + 1 > 255) return undefined;
-    pos += len + 1;
-    if (len === 0) break;
-  }
-  if (pos + 4 > q.length) return undefined;
-  const nameEnd = pos;
-  const qtype = u16(pos);
-  const qclass = u16(pos + 2);
-  const questionEnd = pos + 4;
-  if (qclass !== RRClass.IN || qtype === RRType.AXFR || qtype === RRType.IXFR || qtype === RRType.OPT) return undefined;
-  let edns = 0;
-  let dnssecOk = 0;
-  let udpSize = 512;
-  let cookie: Uint8Array | undefined;
-  if (u16(10) === 1) {
-    pos = questionEnd;
-    if (q[pos] !== 0 || pos + 11 > q.length || u16(pos + 1) !== RRType.OPT || q[pos + 6] !== 0) return undefined;
-    if (pos + 11 + u16(pos + 9) !== q.length) return undefined;
-    edns = 1;
-    udpSize = Math.max(512, Math.min(u16(pos + 3), MAX_UDP_PAYLOAD));
-    dnssecOk = q[pos + 7]! & 0x80 ? 1 : 0;
-    let o = pos + 11;
-    for (; o + 4 <= q.length; o += 4 + u16(o + 2)) if (u16(o) === EdnsOptionCode.COOKIE && !cookie) cookie = q.subarray(o + 4, o + 4 + u16(o + 2)); // the first, as findOption
-    if (o !== q.length) return undefined;
-  } else if (questionEnd !== q.length) return undefined;
-  const name = Buffer.from(lowercaseNameWire(q.subarray(12, nameEnd))).toString('latin1');
-  const cd = q[3]! & 0x10 ? 1 : 0;
-  const ad = q[3]! & 0x20 ? 1 : 0;
-  return { key: `${name}|${qtype}|${edns}${dnssecOk}${cd}${ad}`, questionEnd, maxSize: client.transport !== 'udp' ? 0xffff : udpSize, ...(cookie ? { cookie } : {}) };
 }

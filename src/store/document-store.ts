@@ -39,9 +39,27 @@ export interface StoredDocument<T> {
   readonly upgraded?: boolean;
 }
 
+/**
+ * A condition on another key, checked atomically with the write it guards (fencing: a key-state
+ * write lands only while this server still holds the role key it read).
+ */
+export interface WriteGuard {
+  readonly key: string;
+  /** The revision the key must be at (0: it must not exist). */
+  readonly revision: number;
+  /**
+   * When given, the key's incarnation must be this too (etcd: its create revision, which changes
+   * when the key is deleted and written again), so a role that lapsed and was taken by another
+   * server never passes for the one read. The file store keeps no such mark and refuses it.
+   */
+  readonly created?: number;
+}
+
 export interface WriteOptions {
   /** Compare-and-swap: refuse the write unless the stored revision is this (0: the key must not exist). */
   readonly expectRevision?: number;
+  /** Every guard must hold when the write is applied, or it is refused with code 'conflict'. */
+  readonly guard?: readonly WriteGuard[];
 }
 
 export interface DocumentChange {
@@ -68,7 +86,8 @@ export interface DocumentStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'damaged' | 'conflict' | 'invalid-key' | 'io';
+/** 'unavailable': the store cannot be reached (etcd lost its quorum or is down); nothing was changed. */
+export type StoreErrorCode = 'damaged' | 'conflict' | 'invalid-key' | 'io' | 'unavailable';
 
 /** A store that cannot do what was asked; `where` names the file or key, `code` is stable for callers. */
 export class StoreError extends Error {

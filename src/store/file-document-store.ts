@@ -62,9 +62,10 @@ export class FileDocumentStore implements DocumentStore {
 
   async write<T>(key: string, type: DocumentType<T>, value: T, options: WriteOptions = {}): Promise<StoredDocument<T>> {
     const path = this.locate(key);
-    return this.serialised(key, async () => {
+    return this.serialised(lockedKeys(key, options), async () => {
       const current = await this.currentRevision(key, path);
       this.checkExpected(path, current, options);
+      await this.checkGuards(options);
       const revision = current + 1;
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       try {
@@ -80,9 +81,10 @@ export class FileDocumentStore implements DocumentStore {
 
   async delete(key: string, options: WriteOptions = {}): Promise<boolean> {
     const path = this.locate(key);
-    return this.serialised(key, async () => {
+    return this.serialised(lockedKeys(key, options), async () => {
       const current = await this.currentRevision(key, path);
       this.checkExpected(path, current, options);
+      await this.checkGuards(options);
       if (current === 0) return false;
       try {
         await rm(path);
@@ -151,13 +153,23 @@ export class FileDocumentStore implements DocumentStore {
       throw new StoreError('conflict', path, `changed meanwhile: revision ${current}, expected ${options.expectRevision}`);
   }
 
-  private serialised<R>(key: string, work: () => Promise<R>): Promise<R> {
-    const previous = this.queues.get(key) ?? Promise.resolve();
+  /** The guard keys are checked inside their own queues too, so no write of theirs slips in between. */
+  private async checkGuards(options: WriteOptions): Promise<void> {
+    for (const g of options.guard ?? []) {
+      const path = this.locate(g.key);
+      if (g.created !== undefined) throw new StoreError('conflict', path, 'this store keeps no creation marks: a guard on "created" cannot hold');
+      const current = await this.currentRevision(g.key, path);
+      if (current !== g.revision) throw new StoreError('conflict', path, `guard failed: revision ${current}, expected ${g.revision}`);
+    }
+  }
+
+  private serialised<R>(keys: readonly string[], work: () => Promise<R>): Promise<R> {
+    const previous = Promise.all(keys.map((k) => this.queues.get(k)));
     const next = previous.then(work, work);
     const settled = next.catch(() => undefined);
-    this.queues.set(key, settled);
+    for (const key of keys) this.queues.set(key, settled);
     void settled.then(() => {
-      if (this.queues.get(key) === settled) this.queues.delete(key);
+      for (const key of keys) if (this.queues.get(key) === settled) this.queues.delete(key);
     });
     return next;
   }
@@ -165,6 +177,11 @@ export class FileDocumentStore implements DocumentStore {
   private notify(change: DocumentChange): void {
     for (const w of this.watchers) if (change.key.startsWith(w.prefix)) w.listener(change);
   }
+}
+
+/** A write holds its own key's queue and its guards' (all taken at once, so two writes never wait on each other). */
+function lockedKeys(key: string, options: WriteOptions): string[] {
+  return [...new Set([checkKey(key), ...(options.guard ?? []).map((g) => checkKey(g.key))])];
 }
 
 /** Temp files of writers that died before their rename: what they held was never acknowledged. */

@@ -6,6 +6,7 @@ import { type DocumentStore, StoreError } from '../store/document-store.js';
 import { Name } from '../wire/name.js';
 import { TRUST_ANCHORS_DOCUMENT, TRUST_ANCHORS_KEY, TrustStoreError, type ConfigImportRecord } from './trust-anchor-store-format.js';
 import { anchorTrustedAt, zoneKey, type TrustPoint } from './trust-point.js';
+import { mergeByKey } from './trust-store-merge.js';
 
 export {
   TRUST_ANCHOR_STORE_FILE,
@@ -69,6 +70,8 @@ export class TrustAnchorStore implements TrustAnchorSource {
   private retryDelay: number;
   private closed = false;
   private cache: { version: number; until: number; anchors: readonly TrustAnchor[] } | undefined;
+  /** The document as last read or written (its revision, points and imports): writes are compare-and-swap on it, merged on a conflict. */
+  private stored: { revision: number; points: Map<string, TrustPoint>; imports: Map<string, ConfigImportRecord> } | undefined;
 
   private constructor(
     private readonly options: TrustAnchorStoreOptions,
@@ -98,6 +101,7 @@ export class TrustAnchorStore implements TrustAnchorSource {
       throw error;
     }
     const store = new TrustAnchorStore(options, doc !== undefined, doc?.value.trustPoints ?? [], doc?.value.configImports ?? []);
+    store.stored = { revision: doc?.revision ?? 0, points: new Map(store.points), imports: new Map(store.imports) };
     if (doc?.upgraded) {
       logEvent(options.logger, 'trust-store.upgraded', { path: store.path, version: TRUST_ANCHORS_DOCUMENT.version }, { msg: 'trust anchor store of an earlier release read; rewriting it in the current version' });
       store.save();
@@ -226,6 +230,26 @@ export class TrustAnchorStore implements TrustAnchorSource {
     }
   }
 
+  /**
+   * Takes the stored document as it is now, after another server wrote it (cluster mode: the
+   * store's watch). Changes of ours not yet written win (they are written next, over it); a
+   * damaged document is refused and what is in memory stays. Resolves whether anything was taken.
+   */
+  reload(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.closed || this.writtenVersion < this.version) return false;
+      const doc = await this.options.documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT);
+      if (!doc) return false;
+      this.points.clear();
+      for (const tp of doc.value.trustPoints) this.points.set(tp.zone, tp);
+      this.imports.clear();
+      for (const r of doc.value.configImports) this.imports.set(r.file, r);
+      this.stored = { revision: doc.revision, points: new Map(this.points), imports: new Map(this.imports) };
+      this.cache = undefined;
+      return true;
+    });
+  }
+
   /** Writes what is pending (one attempt if writes are failing), then stops retrying. */
   async close(): Promise<void> {
     this.retry?.cancel();
@@ -252,7 +276,37 @@ export class TrustAnchorStore implements TrustAnchorSource {
   }
 
   private async write(points: Iterable<TrustPoint>): Promise<void> {
-    await this.options.documents.write(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT, { trustPoints: [...points], configImports: this.configImports() });
+    let ours = new Map([...points].map((tp) => [tp.zone, tp]));
+    let imports = new Map(this.imports);
+    for (let attempt = 1; ; attempt++) {
+      const content = { trustPoints: [...ours.values()], configImports: [...imports.values()] };
+      try {
+        const written = await this.options.documents.write(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT, content, this.stored ? { expectRevision: this.stored.revision } : {});
+        this.stored = { revision: written.revision, points: ours, imports };
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreError && error.code === 'conflict') || attempt >= 5 || !this.stored) throw error;
+        ({ ours, imports } = await this.mergeTheirs(ours, imports));
+      }
+    }
+  }
+
+  /** Another server wrote first: its entries for what this server did not change are taken (here too), ours kept. */
+  private async mergeTheirs(ours: Map<string, TrustPoint>, imports: Map<string, ConfigImportRecord>) {
+    const base = this.stored!;
+    const doc = await this.options.documents.read(TRUST_ANCHORS_KEY, TRUST_ANCHORS_DOCUMENT);
+    const theirs = new Map((doc?.value.trustPoints ?? []).map((tp) => [tp.zone, tp]));
+    const theirImports = new Map((doc?.value.configImports ?? []).map((r) => [r.file, r]));
+    for (const zone of new Set([...base.points.keys(), ...theirs.keys()])) {
+      if (this.points.get(zone) !== base.points.get(zone) || ours.get(zone) !== base.points.get(zone)) continue;
+      const tp = theirs.get(zone);
+      if (tp) this.points.set(zone, tp);
+      else this.points.delete(zone);
+    }
+    this.cache = undefined;
+    const merged = { ours: mergeByKey(base.points, ours, theirs), imports: mergeByKey(base.imports, imports, theirImports) };
+    this.stored = { revision: doc?.revision ?? 0, points: theirs, imports: theirImports };
+    return merged;
   }
 
   private exclusive<T>(run: () => Promise<T>): Promise<T> {

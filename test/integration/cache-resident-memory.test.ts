@@ -26,7 +26,7 @@ import { ManualClock } from '${dist('clock.js')}';
 import { MemoryBudget } from '${dist('resolver/memory-budget.js')}';
 import { RecordCache } from '${dist('resolver/record-cache.js')}';
 import { KeptAnswers } from '${dist('resolver/kept-answers.js')}';
-import { ResponseCache } from '${dist('server/response-cache.js')}';
+import { ResponseCache } from '${dist('resolver/response-cache.js')}';
 import { Name } from '${dist('wire/name.js')}';
 import { encodeMessage } from '${dist('wire/message-encoder.js')}';
 import { newMessage } from '${dist('wire/message.js')}';

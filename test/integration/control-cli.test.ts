@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +161,8 @@ describe('keymaster serve + status over the control API', () => {
       stateDir,
       resolver: expect.objectContaining({ queries: 0, cache: expect.objectContaining({ entries: expect.any(Number), maxBytes: 128 * 1024 * 1024 }) }),
       localZones: expect.objectContaining({ enabled: true }),
+      // The default `workers` is the number of cores; one is the single process, with no workers.
+      ...(availableParallelism() > 1 ? { workers: expect.objectContaining({ configured: availableParallelism(), running: availableParallelism(), restarts: 0 }) } : {}),
       // The default recursion.allow is not open: nothing to warn about.
       warnings: [],
     });

@@ -65,7 +65,7 @@ export async function waitForDns(address: string, port: number, zone: string, ch
 export function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null) {
+      if (child.exitCode !== null || child.signalCode !== null) {
         if (dir) rmSync(dir, { recursive: true, force: true });
         return resolve();
       }
@@ -239,6 +239,12 @@ export interface KeymasterOptions {
   readonly extraYaml?: string;
   /** How long to wait for the first DNS answer. Default 30 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * `workers`: default 1 (the single process the tests were written for; workers.test.ts asks for
+   * more), or KEYMASTER_TEST_WORKERS: the suites run with `KEYMASTER_TEST_WORKERS=2` check that
+   * worker processes answer exactly as one process does.
+   */
+  readonly workers?: number;
 }
 
 export interface CliResult {
@@ -293,6 +299,7 @@ export async function startKeymaster(options: KeymasterOptions): Promise<Keymast
   writeFileSync(
     configFile,
     `listen: [${q(`${options.address}:${port}`)}]\n` +
+      `workers: ${options.workers ?? (Number(process.env['KEYMASTER_TEST_WORKERS']) || 1)}\n` +
       `stateDir: ${q(stateDir)}\n` +
       `control: ${q(options.control)}\n` +
       (options.allow ? `recursion:\n  allow: [${options.allow.map(q).join(', ')}]\n` : '') +

@@ -121,6 +121,37 @@ export function describeStoreContract(name: string, make: () => Promise<StoreFix
       await again.close();
     });
 
+    it('guarded writes: applied only while every guard key is at its expected revision, atomically', async () => {
+      const role = await f.store.write('roles/key-master/example.', COUNTER, { count: 1, note: 'ns1' });
+      const fence = [{ key: 'roles/key-master/example.', revision: role.revision }];
+      const ok = await f.store.write('keys/example.', COUNTER, { count: 1, note: 'zsk' }, { guard: fence });
+      expect(ok.revision).toBe(1);
+      await f.store.write('roles/key-master/example.', COUNTER, { count: 2, note: 'ns2' });
+      await expect(f.store.write('keys/example.', COUNTER, { count: 2, note: 'late' }, { guard: fence })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(f.store.delete('keys/example.', { guard: fence })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(f.store.write('keys/other.', COUNTER, { count: 1, note: '' }, { guard: [{ key: 'roles/none', revision: 1 }] })).rejects.toMatchObject({ code: 'conflict' });
+      expect(await f.store.write('keys/other.', COUNTER, { count: 1, note: '' }, { guard: [{ key: 'roles/none', revision: 0 }] })).toMatchObject({ revision: 1 });
+      expect(await f.store.read('keys/example.', COUNTER)).toMatchObject({ value: { count: 1, note: 'zsk' }, revision: 1 });
+      // Guard and compare-and-swap together: both must hold.
+      await expect(f.store.write('keys/example.', COUNTER, { count: 3, note: '' }, { expectRevision: 0, guard: [{ key: 'roles/key-master/example.', revision: 2 }] })).rejects.toMatchObject({ code: 'conflict' });
+      expect(await f.store.delete('keys/example.', { expectRevision: 1, guard: [{ key: 'roles/key-master/example.', revision: 2 }] })).toBe(true);
+    });
+
+    it('guarded writes racing a change of the guard key: each either lands before the change or is refused', async () => {
+      await f.store.write('role', COUNTER, { count: 0, note: 'holder' });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          i === 5
+            ? f.store.write('role', COUNTER, { count: 1, note: 'other' }).then(() => 'changed')
+            : f.store.write(`state/s${i}`, COUNTER, { count: i, note: '' }, { guard: [{ key: 'role', revision: 1 }] }).then(() => 'ok', (e: StoreError) => e.code),
+        ),
+      );
+      expect(results.every((r) => ['ok', 'conflict', 'changed'].includes(r))).toBe(true);
+      // After the change, nothing guarded by the old revision lands.
+      await expect(f.store.write('state/late', COUNTER, { count: 1, note: '' }, { guard: [{ key: 'role', revision: 1 }] })).rejects.toMatchObject({ code: 'conflict' });
+      expect(await f.store.keys('state/late')).toEqual([]);
+    });
+
     it('refuses keys that are not paths of lowercase labels', async () => {
       for (const key of ['', '../etc/passwd', 'a//b', '/abs', 'UPPER', 'a/../b']) {
         await expect(f.store.write(key, COUNTER, { count: 1, note: '' }), key).rejects.toMatchObject({ code: 'invalid-key' });

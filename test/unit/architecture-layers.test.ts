@@ -24,19 +24,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   trust: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
   // authority reads its zones' own config section (ZoneConfig, ACL prefixes): config/ is below it.
   authority: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'clock', 'scheduler', 'logging', 'config'],
-  cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire'],
+  // cluster reads its own config section (the ClusterConfig type).
+  cluster: ['store', 'storage', 'clock', 'scheduler', 'logging', 'wire', 'config'],
   // RFC 7873 server cookies and the secret they are made from (kept in stateDir, rotated).
   cookies: ['wire', 'crypto', 'clock', 'logging', 'storage'],
   // The control API's paths, bodies and error codes; domain types it names are imported as types only (checked below).
-  'control-contract': ['wire', 'config', 'storage', 'resolver', 'trust', 'authority', 'policy'],
+  'control-contract': ['wire', 'config', 'storage', 'resolver', 'trust', 'authority', 'policy', 'cluster'],
   // Packets only: DNS listeners and the query pipeline, asking the domains for answers.
   server: ['wire', 'crypto', 'dnssec', 'config', 'logging', 'clock', 'resolver', 'authority', 'cookies', 'control-contract'],
   // What the server counts and reports, read from the server and the domains.
   metrics: ['wire', 'clock', 'config', 'server', 'control-contract', 'resolver', 'trust', 'authority', 'version'],
   // The control API's HTTP layer: routes that call the domains, the console, the metrics endpoint.
-  control: ['wire', 'crypto', 'config', 'logging', 'clock', 'storage', 'store', 'control-contract', 'server', 'metrics', 'resolver', 'trust', 'authority', 'policy', 'version'],
+  control: ['wire', 'crypto', 'config', 'logging', 'clock', 'storage', 'store', 'control-contract', 'server', 'metrics', 'resolver', 'trust', 'authority', 'policy', 'cluster', 'version'],
+  // The process model: the DNS worker processes (node:cluster) and their supervisor in the primary.
+  workers: ['wire', 'clock', 'config', 'logging', 'server', 'cookies', 'resolver', 'control-contract'],
   // The composition root: builds every part from the config and wires them together.
-  serve: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster', 'cookies', 'control-contract', 'server', 'metrics', 'control', 'version'],
+  serve: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster', 'cookies', 'control-contract', 'server', 'metrics', 'control', 'version', 'workers'],
   version: [],
   // The command: a client of the control contract, and `serve`. Besides: config (loading, durations),
   // logging and serve (`keymaster serve`), init (storage, store: the state directory), the `query`

@@ -7,6 +7,7 @@ import { CONTROL_ROUTES, RAW_PATHS } from '../../src/control-contract/routes.js'
 import { ControlApi } from '../../src/control/control-api.js';
 import { ControlRouter } from '../../src/control/control-router.js';
 import { registerCacheRoutes } from '../../src/control/cache-routes.js';
+import { registerClusterRoute } from '../../src/control/cluster-route.js';
 import { registerConsoleRoutes } from '../../src/control/console-route.js';
 import { ConsoleSessions } from '../../src/control/console-sessions.js';
 import { registerExplainRoute } from '../../src/control/explain-route.js';
@@ -25,6 +26,7 @@ function everyRoute(): ControlApi {
   registerStatusRoute(api, { version: 'test', startedAt: new Date(0), configFile: undefined, stateDir: '/x', listeners: () => [], now: () => 0 });
   registerExplainRoute(api, unused);
   registerCacheRoutes(api, unused, unused);
+  registerClusterRoute(api, undefined);
   registerZoneRoutes(api, unused);
   registerTrustRoutes(api, unused, () => 0);
   registerPolicyRoutes(api, unused, { validation: true, now: () => 0 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
 import { Credibility } from '../../src/resolver/security-status.js';
-import { ResponseCache, recordTtlOffsets } from '../../src/server/response-cache.js';
+import { ResponseCache, recordTtlOffsets } from '../../src/resolver/response-cache.js';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
 import { newMessage } from '../../src/wire/message.js';

@@ -14,7 +14,7 @@ import { RecordCache } from '../../src/resolver/record-cache.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import { Credibility } from '../../src/resolver/security-status.js';
 import { openRecursionPrefixes } from '../../src/serve/open-recursion.js';
-import { ResponseCache } from '../../src/server/response-cache.js';
+import { ResponseCache } from '../../src/resolver/response-cache.js';
 import { TcpConnectionLimiter, type TcpSlotHolder } from '../../src/server/tcp-connection-limiter.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';

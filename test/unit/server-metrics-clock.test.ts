@@ -27,6 +27,7 @@ function fakePipeline(): QueryPipeline {
     clientQueries: 9,
     servfails: 1,
     validation: { secure: 4, insecure: 1, bogus: 1, indeterminate: 0, signatureChecks: 10, nsec3Hashes: 0 },
+    outgoing: { open: 1, opened: 7, reused: 0, portsInUse: 0, kernelPorts: 0, waited: 0 },
   };
   const memory = { maxBytes: 1 << 20, totalBytes: () => 4096, usage: () => ({}) };
   const inFlight = { stats: () => ({ inFlight: 0, maxInFlight: 1024, maxInFlightPerServer: 256, shed: 0, jostled: 0 }) };

@@ -30,4 +30,16 @@ describe('file store specifics', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses a guard on an incarnation mark, which files do not keep (never passes it silently)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keymaster-store-'));
+    try {
+      const store = await FileDocumentStore.open(dir);
+      await store.write('role', COUNTER, { count: 1, note: '' });
+      await expect(store.write('state', COUNTER, { count: 1, note: '' }, { guard: [{ key: 'role', revision: 1, created: 7 }] })).rejects.toMatchObject({ code: 'conflict' });
+      expect(await store.read('state', COUNTER)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

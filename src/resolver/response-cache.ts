@@ -35,6 +35,12 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
   return offsets;
 }
 
+/** Told of every store and flush, in order (worker-supervisor.ts copies them to the worker processes). */
+export interface ResponseCacheObserver {
+  stored(key: string, name: Name, wire: Uint8Array, ttl: number): void;
+  flushed(name: Name | undefined): void;
+}
+
 /**
  * Encoded responses to recent questions. A hit is served by copying bytes and patching the
  * ID, RD/CD flags, the question's letter case and the TTLs: no decode or encode, which is
@@ -42,6 +48,8 @@ export function recordTtlOffsets(wire: Uint8Array): number[] {
  */
 export class ResponseCache {
   private readonly lru: PackedStore;
+  /** At most one; set by the process that keeps copies of this cache elsewhere. */
+  observer: ResponseCacheObserver | undefined;
 
   /** `budget`: the resolver's (its 'responses' share); alone, `maxBytes` for itself. */
   constructor(
@@ -53,7 +61,7 @@ export class ResponseCache {
   }
 
   /** Stores `wire` for `ttl` seconds; nothing is stored for a TTL of zero. */
-  store(key: string, _name: Name, wire: Uint8Array, ttl: number): void {
+  store(key: string, name: Name, wire: Uint8Array, ttl: number): void {
     if (ttl <= 0 || wire.length > 0xffff) return;
     const now = this.clock.now();
     const offsets = recordTtlOffsets(wire);
@@ -67,6 +75,19 @@ export class ResponseCache {
       offsets.forEach((o, i) => view.setUint16(WIRE_AT + wire.length + 2 * i, o));
     };
     this.lru.set(key, { length: WIRE_AT + wire.length + 2 * offsets.length, write });
+    this.observer?.stored(key, name, wire, ttl);
+  }
+
+  /** Every live entry, its TTLs counted down to now, with the seconds it has left: to seed a copy of this cache. */
+  *snapshot(): Generator<{ key: string; name: Name; wire: Uint8Array; ttl: number }> {
+    const now = this.clock.now();
+    for (const key of this.lru.keys()) {
+      const e = this.lru.peek(key);
+      if (!e) continue;
+      const ttl = Math.floor((timesOf(e).getFloat64(8) - now) / 1000);
+      if (ttl <= 0) continue;
+      yield { key, name: questionName(e), wire: countedDown(e, now), ttl };
+    }
   }
 
   /**
@@ -82,27 +103,18 @@ export class ResponseCache {
       this.lru.delete(key);
       return undefined;
     }
-    const length = times.getUint16(16);
-    if (length > maxSize) return undefined;
-    const out = Buffer.allocUnsafe(length);
-    out.set(e.subarray(WIRE_AT, WIRE_AT + length));
+    if (times.getUint16(16) > maxSize) return undefined;
+    const out = countedDown(e, now);
     out[0] = query[0]!;
     out[1] = query[1]!;
     out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01);
     out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
     out.set(query.subarray(12, questionEnd), 12);
-    const elapsed = Math.floor((now - times.getFloat64(0)) / 1000);
-    if (elapsed > 0) {
-      for (let at = WIRE_AT + length; at < e.length; at += 2) {
-        const o = times.getUint16(at);
-        const ttl = out.readUInt32BE(o);
-        out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
-      }
-    }
     return out;
   }
 
   flush(name?: Name): void {
+    this.observer?.flushed(name);
     if (!name || name.isRoot) return this.lru.clear();
     for (const key of this.lru.keys()) {
       const e = this.lru.peek(key);
@@ -120,4 +132,21 @@ function questionName(entry: Uint8Array): Name {
   let end = WIRE_AT + 12;
   while (entry[end]) end += entry[end]! + 1;
   return new Name(entry.slice(WIRE_AT + 12, end + 1));
+}
+
+/** A copy of the entry's wire with every TTL less the whole seconds since it was stored. */
+function countedDown(entry: Uint8Array, now: number): Buffer {
+  const times = timesOf(entry);
+  const length = times.getUint16(16);
+  const out = Buffer.allocUnsafe(length);
+  out.set(entry.subarray(WIRE_AT, WIRE_AT + length));
+  const elapsed = Math.floor((now - times.getFloat64(0)) / 1000);
+  if (elapsed > 0) {
+    for (let at = WIRE_AT + length; at < entry.length; at += 2) {
+      const o = times.getUint16(at);
+      const ttl = out.readUInt32BE(o);
+      out.writeUInt32BE(ttl > elapsed ? ttl - elapsed : 0, o);
+    }
+  }
+  return out;
 }

@@ -1,0 +1,79 @@
+import type { Etcd3 } from 'etcd3';
+import type { Clock } from '../clock.js';
+import type { ClusterConfig } from '../config/cluster-schema.js';
+import { EtcdDocumentStore } from '../store/etcd-document-store.js';
+import { type ClusterStatus, clusterStatus } from './cluster-status.js';
+import { connectEtcd, etcdConnection } from './etcd-client.js';
+import { readKeyEncryptionKey } from './key-encryption-key.js';
+import { KeyMasterRoles } from './key-master-role.js';
+import { TransferRequests } from './key-master-requests.js';
+import { ServerLease } from './server-lease.js';
+
+type Log = { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+
+/**
+ * What `serve` runs in cluster mode: the etcd client, the store over `cluster.etcd.prefix` (in
+ * place of the state dir's files for every store on the contract), this server's lease and the
+ * Key Master roles. Starting fails, naming what is wrong, when etcd cannot be reached, the
+ * name is taken by a live server, or the KEK file is loose.
+ */
+export interface ClusterRuntime {
+  readonly name: string;
+  readonly documents: EtcdDocumentStore;
+  readonly lease: ServerLease;
+  readonly roles: KeyMasterRoles;
+  /** `zone key-master ZONE SERVER` from any primary: carried out by the holder at its safe point. */
+  readonly requests: TransferRequests;
+  /** The key-encryption key (sealing private keys in etcd), when `cluster.keyEncryptionKey` is set. */
+  readonly keyEncryptionKey: Buffer | undefined;
+  status(): Promise<ClusterStatus>;
+  /**
+   * Calls `reload` whenever another server changes a document under `key` (the store's watch),
+   * so the running services follow the cluster's state. Returns the way to stop.
+   */
+  follow(key: string, what: string, reload: () => Promise<unknown>): () => void;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(config: ClusterConfig, deps: { clock: Clock; log: Log }): Promise<ClusterRuntime> {
+  const keyEncryptionKey = config.keyEncryptionKey === undefined ? undefined : readKeyEncryptionKey(config.keyEncryptionKey);
+  const client: Etcd3 = connectEtcd(etcdConnection(config));
+  try {
+    const ns = client.namespace(config.etcd.prefix);
+    const description = `etcd ${config.etcd.endpoints.join(',')} under ${config.etcd.prefix}`;
+    const documents = await EtcdDocumentStore.open(ns, config.etcd.prefix, description, deps.log);
+    const lease = new ServerLease(ns, { name: config.name, ttlSeconds: config.keyMaster.leaseTtl, clock: deps.clock, log: deps.log });
+    await lease.start();
+    const roles = await KeyMasterRoles.start(ns, documents, lease, { autoFailover: config.keyMaster.autoFailover, log: deps.log });
+    const requests = await TransferRequests.start(ns, roles, lease, deps.log);
+    deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
+    return {
+      name: config.name,
+      documents,
+      lease,
+      roles,
+      requests,
+      keyEncryptionKey,
+      status: () => clusterStatus(client, ns, { config, lease, roles, clock: deps.clock }),
+      follow(key, what, reload) {
+        return documents.watchOthers(key, (change) => {
+          reload().then(
+            () => deps.log.info({ event: 'cluster.document-reloaded', key: change.key, what, revision: change.revision ?? null }, `${what} changed in the cluster; reloaded`),
+            (error: unknown) => deps.log.warn({ event: 'cluster.document-reload-failed', key: change.key, what, error: (error as Error).message }, `${what} changed in the cluster but could not be reloaded; what is in memory stays`),
+          );
+        });
+      },
+      async stop() {
+        await requests.close();
+        await roles.close();
+        await lease.stop();
+        await documents.close();
+        client.close();
+        keyEncryptionKey?.fill(0);
+      },
+    };
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+}
