@@ -1,20 +1,23 @@
-import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { isObject } from '../store/document-envelope.js';
+import type { DocumentStore, DocumentType } from '../store/document-store.js';
+import { readTextParts, writeTextParts } from '../store/text-parts.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { parseRecordLine, recordToText } from '../wire/record-text.js';
-import { zoneDirectoryName } from './key-store.js';
+import { legacyIxfrSigned, readLegacyIxfrLines, removeLegacyIxfr } from './legacy-ixfr-journal.js';
 import { serialGreater } from './soa-serial.js';
 import type { ZoneDelta } from './zone-diff.js';
+import { zoneStoreLabel } from './zone-store-label.js';
 
 /**
  * The IXFR history of a zone (RFC 1995): per serial change, the records of the served zone
  * (signed: RRSIGs, NSEC/NSEC3 and DNSKEYs included) that went and came, with the SOA before
- * and after. `STATEDIR/journal/ZONE.ixfr`: a header line, then one JSON line per version,
- * appended and fsynced. Bounded by a number of versions and a size: past either, the oldest
- * versions are dropped and the file is rewritten atomically (temp, fsync, rename). A client
- * older than the oldest version kept gets the whole zone (AXFR).
+ * and after. Documents of the store contract under `ixfr/ZONE/`: each version is one JSON line
+ * of text in parts (`version-SEQ-PART`, store/text-parts.ts: a full re-sign can be bigger than
+ * one value), and `head` lists the versions kept, what they were made from and whether the zone
+ * is served signed; a version is written before the head names it, and parts the head does not
+ * name are deleted. Bounded by a number of versions and a size: past either, the oldest are
+ * dropped. A client older than the oldest version kept gets the whole zone (AXFR).
  */
 
 export interface JournalBounds {
@@ -36,33 +39,58 @@ export interface IxfrVersion {
   readonly signed?: boolean;
 }
 
-interface Header {
-  readonly ixfr: 1;
+interface Head {
   readonly zone: string;
   /** Ties the history to the data it was made from (the zone file's digest; "" when none). */
   readonly tie: string;
-  /** Whether the zone served when the history was (re)started was signed. */
-  readonly signed?: boolean;
+  /** Whether the zone served last was signed. */
+  readonly signed: boolean;
+  /** The versions kept, oldest first: where each one's parts are. */
+  readonly versions: readonly Stored[];
 }
+
+interface Stored {
+  readonly seq: number;
+  readonly parts: number;
+}
+
+const HEAD_DOCUMENT: DocumentType<Head> = {
+  format: 'keymaster-ixfr-head',
+  version: 1,
+  encode: (head) => head,
+  decode(data, fault) {
+    if (!isObject(data) || typeof data['tie'] !== 'string' || !Array.isArray(data['versions'])) throw fault('data: not an IXFR history head (tie, versions)');
+    for (const [i, v] of (data['versions'] as unknown[]).entries())
+      if (!isObject(v) || !Number.isSafeInteger(v['seq']) || !Number.isSafeInteger(v['parts'])) throw fault(`data.versions[${i}]: not { seq, parts }`);
+    return data as unknown as Head;
+  },
+};
+
+const pad = (n: number) => String(n).padStart(12, '0');
 
 /** What a client at `serial` needs: nothing (it is current), these versions, or the whole zone. */
 export type IxfrPlan = { readonly kind: 'current' } | { readonly kind: 'incremental'; readonly versions: readonly IxfrVersion[] } | { readonly kind: 'full' };
 
 export class IxfrJournal {
-  readonly path: string;
   private versions: IxfrVersion[] = [];
-  private handle: FileHandle | undefined;
+  /** Where each version of `versions` is stored (undefined: not yet). */
+  private stored: (Stored | undefined)[] = [];
+  private nextSeq = 1;
   private tie = '';
   private bytes = 0;
-  /** Whether what is served now is signed (for the header when the history is rewritten). */
+  /** Whether what is served now is signed (for the head). */
   private signed = false;
+  private readonly prefix: string;
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(
+    private readonly documents: DocumentStore,
+    /** `STATEDIR/journal`: the history of the layout before the store. */
     readonly dir: string,
     readonly zone: Name,
     private bounds: JournalBounds,
   ) {
-    this.path = join(dir, `${zoneDirectoryName(zone)}.ixfr`);
+    this.prefix = `ixfr/${zoneStoreLabel(zone)}/`;
   }
 
   setBounds(bounds: JournalBounds): void {
@@ -71,63 +99,52 @@ export class IxfrJournal {
 
   /**
    * Reads the history and keeps it when it leads to `servedSerial` from data tied to `tie`;
-   * otherwise (another zone file, a history that does not end where the zone is, a damaged
-   * file) starts an empty one. Returns the number of versions kept.
+   * otherwise (another zone file, a history that does not end where the zone is, a part
+   * missing) starts an empty one. Returns the number of versions kept.
    */
   async open(servedSerial: number, tie: string, keepHistory: boolean, signed: boolean): Promise<number> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     this.tie = tie;
     this.signed = signed;
-    let kept: IxfrVersion[] = [];
-    if (keepHistory) kept = (await this.read()) ?? [];
-    if (kept.length > 0 && kept[kept.length - 1]!.to !== servedSerial) kept = [];
-    await this.rewrite(kept);
+    let kept: { version: IxfrVersion; stored?: Stored }[] = [];
+    if (keepHistory) kept = await this.read();
+    if (kept.length > 0 && kept[kept.length - 1]!.version.to !== servedSerial) kept = [];
+    await this.rewrite(kept.map((k) => k.version), kept.map((k) => k.stored));
+    await removeLegacyIxfr(this.dir, this.zone); // read above if there was one: its versions are stored now
     return kept.length;
   }
 
   /**
-   * Whether the zone was served signed when the file was last written (whatever the tie): a zone
-   * signed before a restart and unsigned after it has new content under its old serial.
+   * Whether the zone was served signed when the history was last written (whatever the tie): a
+   * zone signed before a restart and unsigned after it has new content under its old serial.
    */
   async lastSigned(): Promise<boolean | undefined> {
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (text === undefined) return undefined;
-    const lines = text.split('\n').filter((l) => l !== '');
-    for (const l of [...lines].reverse()) {
-      try {
-        const signed = (JSON.parse(l) as { signed?: boolean }).signed;
-        if (signed !== undefined) return signed;
-      } catch {
-        // a torn last line
-      }
-    }
-    return undefined;
+    const head = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT).catch(() => undefined);
+    return head ? head.value.signed : legacyIxfrSigned(this.dir, this.zone);
   }
 
-  private async read(): Promise<IxfrVersion[] | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    const lines = text.split('\n');
-    try {
-      const header = JSON.parse(lines[0] ?? '') as Header;
-      if (header.ixfr !== 1 || header.tie !== this.tie) return undefined;
-    } catch {
-      return undefined;
-    }
-    const out: IxfrVersion[] = [];
-    for (const line of lines.slice(1)) {
-      if (line === '') continue;
+  /** The stored versions made from this tie, chained, up to the first that cannot be read. */
+  private async read(): Promise<{ version: IxfrVersion; stored?: Stored }[]> {
+    const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT).catch(() => undefined))?.value;
+    const out: { version: IxfrVersion; stored?: Stored }[] = [];
+    const add = (text: string, stored?: Stored): boolean => {
       try {
-        const v = this.parse(line);
-        if (out.length > 0 && out[out.length - 1]!.to !== v.from) return undefined;
-        out.push(v);
+        const v = this.parse(text);
+        if (out.length > 0 && out[out.length - 1]!.version.to !== v.from) return false;
+        out.push({ version: v, ...(stored ? { stored } : {}) });
+        return true;
       } catch {
-        break; // a line torn by a crash: the history ends before it
+        return false;
       }
+    };
+    if (!head) {
+      for (const line of (await readLegacyIxfrLines(this.dir, this.zone, this.tie)) ?? []) if (!add(line)) break;
+      return out;
+    }
+    if (head.tie !== this.tie) return [];
+    this.nextSeq = Math.max(this.nextSeq, ...head.versions.map((v) => v.seq + 1));
+    for (const s of head.versions) {
+      const text = await readTextParts(this.documents, `${this.prefix}version-${pad(s.seq)}`, s.parts, (where) => new Error(`${where} is missing`)).catch(() => undefined);
+      if (text === undefined || !add(text.trimEnd(), s)) break;
     }
     return out;
   }
@@ -138,21 +155,36 @@ export class IxfrJournal {
     return { fromSoa: p(raw.fromSoa), toSoa: p(raw.toSoa), from: raw.from, to: raw.to, removed: raw.del.map(p), added: raw.add.map(p), bytes: Buffer.byteLength(line) + 1, signed: raw.signed ?? false };
   }
 
-  /** The history in memory at once (transfers answered meanwhile see it), then the file, atomically. */
-  private async rewrite(versions: IxfrVersion[]): Promise<void> {
+  /**
+   * The history in memory at once (transfers answered meanwhile see it), then in the store:
+   * versions not stored yet, then the head naming them, then parts it no longer names.
+   */
+  private async rewrite(versions: IxfrVersion[], stored: (Stored | undefined)[] = []): Promise<void> {
     this.versions = versions;
+    this.stored = versions.map((_, i) => stored[i]);
     this.bytes = versions.reduce((n, v) => n + v.bytes, 0);
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close();
-    const header: Header = { ixfr: 1, zone: this.zone.toString(), tie: this.tie, signed: this.signed };
-    const lines = [JSON.stringify(header), ...versions.map((v) => line(v).trimEnd())];
-    await writeFileAtomic(this.path, `${lines.join('\n')}\n`, 0o600);
-    this.handle = await open(this.path, 'a', 0o600);
+    // One store at a time, each writing the history as it is in memory when it runs.
+    const run = this.writing.then(() => this.store());
+    this.writing = run.catch(() => undefined);
+    await run;
+  }
+
+  private async store(): Promise<void> {
+    const versions = this.versions;
+    const stored = this.stored;
+    for (const [i, v] of versions.entries()) {
+      if (stored[i]) continue;
+      const seq = this.nextSeq++;
+      stored[i] = { seq, parts: await writeTextParts(this.documents, `${this.prefix}version-${pad(seq)}`, line(v)) };
+    }
+    const named = stored.filter((s): s is Stored => s !== undefined);
+    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, { zone: this.zone.toString(), tie: this.tie, signed: this.signed, versions: named });
+    const keep = new Set(named.map((s) => `${this.prefix}version-${pad(s.seq)}-`));
+    for (const key of await this.documents.keys(`${this.prefix}version-`)) if (![...keep].some((k) => key.startsWith(k))) await this.documents.delete(key);
   }
 
   /**
-   * Records one version (fsynced), then drops the oldest past the bounds. A version larger than
+   * Records one version (durably), then drops the oldest past the bounds. A version larger than
    * the size bound on its own leaves no history (the next client gets AXFR).
    */
   record(fromSoa: ResourceRecord, toSoa: ResourceRecord, from: number, to: number, delta: ZoneDelta, signed: boolean): Promise<{ versions: number; dropped: number }> {
@@ -174,21 +206,11 @@ export class IxfrJournal {
       const dropped = this.versions.length;
       return this.rewrite(chained ? [] : [version].filter((v) => v.bytes <= this.bounds.maxSize)).then(() => ({ versions: this.versions.length, dropped }));
     }
-    const handle = this.handle;
-    if (!handle) return Promise.reject(new Error(`${this.path}: the journal is not open`));
-    this.versions.push(version);
-    this.bytes += version.bytes;
-    return this.append(handle, text);
-  }
-
-  private async append(handle: FileHandle, text: string): Promise<{ versions: number; dropped: number }> {
-    await handle.write(text, null, 'utf8');
-    await handle.datasync();
+    const all = [...this.versions, version];
     let drop = 0;
-    let size = this.bytes;
-    while (this.versions.length - drop > this.bounds.maxVersions || size > this.bounds.maxSize) size -= this.versions[drop++]!.bytes;
-    if (drop > 0) await this.rewrite(this.versions.slice(drop));
-    return { versions: this.versions.length, dropped: drop };
+    let size = this.bytes + version.bytes;
+    while (all.length - drop > this.bounds.maxVersions || size > this.bounds.maxSize) size -= all[drop++]!.bytes;
+    return this.rewrite(all.slice(drop), [...this.stored, undefined].slice(drop)).then(() => ({ versions: this.versions.length, dropped: drop }));
   }
 
   /** Forgets the history (the served zone changed in a way no diff describes): clients get AXFR. */
@@ -210,14 +232,12 @@ export class IxfrJournal {
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close();
+    // Every version is stored when record() resolves: nothing to flush.
   }
 
   async delete(): Promise<void> {
-    await this.close();
-    await rm(this.path, { force: true });
+    for (const key of await this.documents.keys(this.prefix)) await this.documents.delete(key);
+    await removeLegacyIxfr(this.dir, this.zone);
   }
 }
 

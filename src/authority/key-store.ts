@@ -1,10 +1,13 @@
 import type { KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-encoding.js';
 import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
 import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
+import { type DocumentStore, StoreError } from '../store/document-store.js';
+import { KEY_METADATA_DOCUMENT } from './key-metadata-document.js';
+import { zoneStoreLabel } from './zone-store-label.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import { type KeyLocation, type KeyPairSource, type PrivateKeyHandle, fileKeyPairs, isTokenKey } from './private-key-handle.js';
@@ -87,17 +90,25 @@ export function zoneDirectoryName(zone: Name): string {
 }
 
 /**
- * Private keys as PKCS#8 PEM files of mode 0600 (`STATEDIR/keys/ZONE/ID.pem`) with JSON
- * metadata beside them (`ID.json`), both written atomically; the directories are 0700. The
- * private key file is written before its metadata, so a key listed is a key that can sign.
- * Nothing here logs or returns private key material except `StoredKey.privateKey` in memory.
+ * Keys of the zones signed here. The private keys are PKCS#8 PEM files of mode 0600
+ * (`STATEDIR/keys/ZONE/ID.pem`, directories 0700) or objects in a PKCS#11 token; their metadata
+ * (state, timings, tag, rollover progress) is the store contract's document `keys/ZONE/ID`
+ * (key-metadata-document.ts), which the file store keeps beside the PEM file as `ID.json`.
+ * A private key is written before its metadata and deleted after it, so a key listed is a key
+ * that can sign. Nothing here logs or returns private key material except
+ * `StoredKey.privateKey` in memory.
  */
 export class KeyStore {
   readonly root: string;
   /** Zones whose new keys are made in a PKCS#11 token (`keyStorage: { pkcs11 }`), by zone name. */
   private readonly tokens = new Map<string, Pkcs11Token>();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly documents: DocumentStore,
+    /** Told when metadata of the release before the store contract was read and rewritten as documents. */
+    private readonly migrated?: (zone: Name, keys: number, where: string) => void,
+  ) {
     this.root = join(stateDir, 'keys');
   }
 
@@ -136,47 +147,99 @@ export class KeyStore {
     }
   }
 
+  /** Where the zone's private key files are. */
   zoneDirectory(zone: Name): string {
-    return join(this.root, zoneDirectoryName(zone));
+    return join(this.root, zoneStoreLabel(zone));
   }
 
-  /** Every key of the zone, oldest first; an unreadable or inconsistent file is an error naming it. */
+  /** The store key of a key's metadata. */
+  metadataKey(zone: Name, id: string): string {
+    return `keys/${zoneStoreLabel(zone)}/${id}`;
+  }
+
+  /** Where a key's metadata is (a file, in the file store), for errors. */
+  locateMetadata(zone: Name, id: string): string {
+    try {
+      return this.documents.locate(this.metadataKey(zone, id));
+    } catch {
+      return join(this.zoneDirectory(zone), `${id}.json`);
+    }
+  }
+
+  /** Every key of the zone, oldest first; an unreadable or inconsistent key is an error naming where it is. */
   async list(zone: Name): Promise<StoredKey[]> {
     const dir = this.zoneDirectory(zone);
-    let files: string[];
+    let names: string[];
     try {
-      files = await readdir(dir);
+      await this.adoptLegacyDirectory(zone);
+      names = await this.documents.keys(`keys/${zoneStoreLabel(zone)}/`);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new KeyStoreError(dir, `cannot list keys: ${reason(error)}`, { cause: error });
     }
     const keys: StoredKey[] = [];
-    for (const file of files.filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()) {
-      const metaPath = join(dir, file);
+    const upgraded: KeyMetadata[] = [];
+    for (const key of names) {
+      const id = key.slice(key.lastIndexOf('/') + 1);
+      const metaPath = this.locateMetadata(zone, id);
       let metadata: KeyMetadata;
       try {
-        metadata = JSON.parse(await readFile(metaPath, 'utf8')) as KeyMetadata;
+        const doc = await this.documents.read(key, KEY_METADATA_DOCUMENT);
+        if (!doc) continue; // removed since it was listed
+        metadata = doc.value;
+        if (doc.upgraded) upgraded.push(metadata);
       } catch (error) {
-        throw new KeyStoreError(metaPath, `cannot read key metadata: ${reason(error)}`, { cause: error });
+        throw new KeyStoreError(metaPath, `cannot read key metadata: ${error instanceof StoreError ? error.fault : reason(error)}`, { cause: error });
       }
-      if (metadata.storage?.pkcs11) {
-        keys.push({ metadata, privateKey: this.tokenKey(zone, metadata, metaPath) });
-        continue;
-      }
-      const pemPath = join(dir, `${metadata.id}.pem`);
-      let privateKey: KeyObject;
-      try {
-        privateKey = importPrivateKey(await readFile(pemPath, 'utf8'));
-      } catch (error) {
-        throw new KeyStoreError(pemPath, `cannot read the private key of ${metadata.id}: ${reason(error)}`, { cause: error });
-      }
-      if (!keyMatchesAlgorithm(metadata.algorithm, privateKey))
-        throw new KeyStoreError(pemPath, `the private key is not a key for algorithm ${metadata.algorithm} as ${file} says`);
-      const mode = (await stat(pemPath)).mode & 0o777;
-      if (mode & 0o077) throw new KeyStoreError(pemPath, `private key file is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
-      keys.push({ metadata, privateKey });
+      if (metadata.id !== id) throw new KeyStoreError(metaPath, `cannot read key metadata: it is the metadata of key ${metadata.id}, not ${id}`);
+      keys.push({ metadata, privateKey: await this.privateKeyOf(zone, metadata, metaPath) });
+    }
+    if (upgraded.length > 0) {
+      await this.updateMetadata(zone, upgraded);
+      this.migrated?.(zone, upgraded.length, dir);
     }
     return keys.sort((a, b) => a.metadata.created.localeCompare(b.metadata.created) || a.metadata.id.localeCompare(b.metadata.id));
+  }
+
+  private async privateKeyOf(zone: Name, metadata: KeyMetadata, metaPath: string): Promise<PrivateKeyHandle> {
+    if (metadata.storage?.pkcs11) return this.tokenKey(zone, metadata, metaPath);
+    const pemPath = join(this.zoneDirectory(zone), `${metadata.id}.pem`);
+    let privateKey: KeyObject;
+    try {
+      privateKey = importPrivateKey(await readFile(pemPath, 'utf8'));
+    } catch (error) {
+      throw new KeyStoreError(pemPath, `cannot read the private key of ${metadata.id}: ${reason(error)}`, { cause: error });
+    }
+    if (!keyMatchesAlgorithm(metadata.algorithm, privateKey))
+      throw new KeyStoreError(pemPath, `the private key is not a key for algorithm ${metadata.algorithm} as ${metadata.id}'s metadata says`);
+    const mode = (await stat(pemPath)).mode & 0o777;
+    if (mode & 0o077) throw new KeyStoreError(pemPath, `private key file is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+    return privateKey;
+  }
+
+  /** A zone whose key directory was named another way before the store contract (`%2F` escapes): renamed once. */
+  private async adoptLegacyDirectory(zone: Name): Promise<void> {
+    const legacy = join(this.root, zoneDirectoryName(zone));
+    const dir = this.zoneDirectory(zone);
+    if (legacy === dir) return;
+    const exists = (p: string) => stat(p).then(() => true, () => false);
+    if ((await exists(legacy)) && !(await exists(dir))) await rename(legacy, dir);
+  }
+
+  /** The metadata of the zone's keys, without opening their private keys (the key archive). */
+  async listMetadata(zone: Name): Promise<KeyMetadata[]> {
+    const found: KeyMetadata[] = [];
+    for (const key of await this.documents.keys(`keys/${zoneStoreLabel(zone)}/`)) {
+      const doc = await this.documents.read(key, KEY_METADATA_DOCUMENT).catch((error: unknown) => {
+        throw new KeyStoreError(this.locateMetadata(zone, key.slice(key.lastIndexOf('/') + 1)), `cannot read key metadata: ${reason(error)}`, { cause: error });
+      });
+      if (doc) found.push(doc.value);
+    }
+    return found;
+  }
+
+  /** Takes a key's metadata out of the store, leaving its private key (the key archive moves that). */
+  async forgetMetadata(zone: Name, id: string): Promise<void> {
+    await this.documents.delete(this.metadataKey(zone, id));
   }
 
   /** Checks the key directory can be created and written, before any key is generated. */
@@ -199,6 +262,7 @@ export class KeyStore {
   async add(zone: Name, keys: readonly StoredKey[]): Promise<void> {
     const dir = this.zoneDirectory(zone);
     const written: string[] = [];
+    const listed: string[] = [];
     let current = dir;
     try {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
@@ -209,28 +273,28 @@ export class KeyStore {
         written.push(current);
       }
       for (const key of keys) {
-        current = join(dir, `${key.metadata.id}.json`);
-        await writeFileAtomic(current, `${JSON.stringify(key.metadata, null, 2)}\n`, PRIVATE_MODE);
-        written.push(current);
+        current = this.locateMetadata(zone, key.metadata.id);
+        await this.documents.write(this.metadataKey(zone, key.metadata.id), KEY_METADATA_DOCUMENT, key.metadata);
+        listed.push(key.metadata.id);
       }
     } catch (error) {
+      await Promise.all(listed.map((id) => this.documents.delete(this.metadataKey(zone, id)).catch(() => undefined)));
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
       throw new KeyStoreError(current, `cannot write: ${reason(error)}`, { cause: error });
     }
   }
 
   /**
-   * Deletes a key for good. The metadata goes first (one unlink, then the directory is synced):
+   * Deletes a key for good. The metadata goes first (one durable delete in the store):
    * from then on the key is not in the store, so a crash after it leaves at most an unlisted
    * private key file, never a listed key that cannot sign. Then the private key: its file, or
    * its objects in the zone's PKCS#11 token.
    */
   async remove(zone: Name, metadata: KeyMetadata): Promise<void> {
     const dir = this.zoneDirectory(zone);
-    let current = join(dir, `${metadata.id}.json`);
+    let current = this.locateMetadata(zone, metadata.id);
     try {
-      await rm(current);
-      await syncDirectory(dir);
+      if (!(await this.documents.delete(this.metadataKey(zone, metadata.id)))) throw new Error('its metadata is not in the store');
       const where = metadata.storage?.pkcs11;
       if (where) {
         current = `pkcs11:${where.token}/${where.id}`;
@@ -247,13 +311,12 @@ export class KeyStore {
     }
   }
 
-  /** Replaces the metadata of existing keys (state changes); private keys are untouched. */
+  /** Replaces the metadata of existing keys (state changes, archived keys put back); private keys are untouched. */
   async updateMetadata(zone: Name, metadata: readonly KeyMetadata[]): Promise<void> {
-    const dir = this.zoneDirectory(zone);
     for (const m of metadata) {
-      const path = join(dir, `${m.id}.json`);
+      const path = this.locateMetadata(zone, m.id);
       try {
-        await writeFileAtomic(path, `${JSON.stringify(m, null, 2)}\n`, PRIVATE_MODE);
+        await this.documents.write(this.metadataKey(zone, m.id), KEY_METADATA_DOCUMENT, m);
       } catch (error) {
         throw new KeyStoreError(path, `cannot write: ${reason(error)}`, { cause: error });
       }

@@ -8,6 +8,7 @@ import { decodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { Clock } from '../clock.js';
+import type { DocumentStore } from '../store/document-store.js';
 import { IxfrJournal, type JournalBounds } from './ixfr-journal.js';
 import { NotifySender, type NotifyTarget } from './notify-sender.js';
 import { type SerialScheme, type SerialSchemeConfig, advanceSerial, resolveSerialScheme, soaSerial } from './soa-serial.js';
@@ -45,6 +46,8 @@ const NOTIFY_DELAY_MS = 1000;
 
 export interface PrimaryTransfersOptions {
   readonly journalDir: string;
+  /** Where the IXFR histories are kept (ixfr-journal.ts). */
+  readonly documents: DocumentStore;
   readonly keyring: ReadonlyMap<string, TsigKey>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -106,14 +109,14 @@ export class PrimaryTransfers {
     const old = this.zones.get(name.key);
     void old?.journal.close();
     if (old?.waiting) clearTimeout(old.waiting.timer);
-    const state: ZoneTransferState = { name, config, journal: new IxfrJournal(this.o.journalDir, name, config.journal), scheme: resolveSerialScheme(config.serial, serial, this.o.clock.now()), lastNotify: 0, waiting: undefined };
+    const state: ZoneTransferState = { name, config, journal: new IxfrJournal(this.o.documents, this.o.journalDir, name, config.journal), scheme: resolveSerialScheme(config.serial, serial, this.o.clock.now()), lastNotify: 0, waiting: undefined };
     this.zones.set(name.key, state);
     return state;
   }
 
   /** Whether the zone was served signed before this start (its IXFR history says): unsigned now, it needs a new serial. */
   async previouslySigned(name: Name): Promise<boolean> {
-    return (await (this.zones.get(name.key)?.journal ?? new IxfrJournal(this.o.journalDir, name, DEFAULT_PRIMARY_TRANSFER.journal)).lastSigned()) === true;
+    return (await (this.zones.get(name.key)?.journal ?? new IxfrJournal(this.o.documents, this.o.journalDir, name, DEFAULT_PRIMARY_TRANSFER.journal)).lastSigned()) === true;
   }
 
   /** The serial after `current` in the zone's scheme (soa-serial.ts): every path that changes served data takes it from here. */
@@ -252,7 +255,7 @@ export class PrimaryTransfers {
   async remove(name: Name): Promise<void> {
     const state = this.zones.get(name.key);
     this.zones.delete(name.key);
-    await (state?.journal ?? new IxfrJournal(this.o.journalDir, name, DEFAULT_PRIMARY_TRANSFER.journal)).delete();
+    await (state?.journal ?? new IxfrJournal(this.o.documents, this.o.journalDir, name, DEFAULT_PRIMARY_TRANSFER.journal)).delete();
   }
 
   /** The zone's transfer view for `zone show`. */

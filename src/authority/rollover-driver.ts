@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { logDnssecEvent, type Logger } from '../logging/logger.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { serialChange } from './dynamic-update.js';
@@ -18,7 +19,7 @@ import { keyLogFields } from './zone-key-view.js';
 import type { ZoneSigning } from './zone-signing.js';
 import { type UnsignHost, continueUnsign } from './zone-unsign.js';
 
-/** A failed run is tried again after this long; the timer wakes at least this often; a zone is looked at at least hourly. */
+/** A failed zone is tried again after this long; the job runs at least this often; a zone is looked at at least hourly. */
 const ROLLOVER_RETRY_MS = 5 * 60_000;
 const ROLLOVER_MAX_SLEEP_MS = 60_000;
 const ROLLOVER_RECHECK_MS = 3600_000;
@@ -32,21 +33,23 @@ export interface RolloverDriverOptions {
   readonly stateDir: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Runs the rollover job (src/scheduler.ts); in tests, `mode: 'manual'`. */
+  readonly scheduler: Scheduler;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
   /** The zone was unsigned: the trust point given to this server for it goes too. */
   readonly onTrustAnchorsWithdrawn?: ((zone: Name) => void) | undefined;
 }
 
 /**
- * Key rollover (src/authority/rollover/) on a timer for every zone this server is the Key
+ * Key rollover (src/authority/rollover/) as a job of the scheduler for every zone this server is the Key
  * Master of: a full re-sign and a serial bump when the key set changes, the DS in a parent zone
  * hosted here kept equal to the child's, `zone roll` and `zone step-rollover`, and the steps of
- * a safe unsign (zone-unsign.ts), which wait on the same timer.
+ * a safe unsign (zone-unsign.ts), which wait on the same job.
  */
 export class RolloverDriver {
   /** When each zone's rollovers are next due (ms). */
   private readonly rolloverDue = new Map<string, number>();
-  private timer: { timer: NodeJS.Timeout | undefined; running: boolean; inRun?: boolean; again?: boolean; schedule?: (delay: number) => void } = { timer: undefined, running: false };
+  private job: JobHandle | undefined;
 
   constructor(private readonly o: RolloverDriverOptions) {}
 
@@ -129,42 +132,26 @@ export class RolloverDriver {
     }
   }
 
-  /** Runs the rollovers on a real-time timer (woken at the engine's next time, at least every minute); `dsAtParent` from the server's resolver. */
+  /** Runs the rollovers as a job of the scheduler (at the engine's next time, at least every minute); `dsAtParent` from the server's resolver. */
   start(options: { dsAtParent?: DsAtParent } = {}): void {
     if (options.dsAtParent) this.o.rollover.dsAtParent = options.dsAtParent;
-    if (this.timer.running) return;
-    this.timer.running = true;
-    const schedule = (this.timer.schedule = (delay: number) => {
-      if (!this.timer.running) return;
-      if (this.timer.timer) clearTimeout(this.timer.timer);
-      this.timer.timer = setTimeout(() => {
-        this.timer.timer = undefined;
-        this.timer.inRun = true;
-        void this.run()
-          .catch(() => undefined)
-          .then((wake) => {
-            this.timer.inRun = false;
-            const again = this.timer.again;
-            this.timer.again = false;
-            schedule(again ? 0 : Math.min(ROLLOVER_MAX_SLEEP_MS, Math.max(10, (wake ?? Infinity) - this.o.clock.now())));
-          });
-      }, delay);
-      this.timer.timer.unref();
+    if (this.job) return;
+    this.job = this.o.scheduler.schedule('zone.rollover', this.o.clock.now(), async () => {
+      const wake = await this.run();
+      const now = this.o.clock.now();
+      return Math.min(ROLLOVER_MAX_SLEEP_MS + now, Math.max(now + 10, wake ?? Infinity));
     });
-    schedule(0);
   }
 
   /** Runs the rollovers again soon (a roll was asked for, a zone was signed: the next wake-up may be earlier). */
   wake(): void {
     this.rolloverDue.clear();
-    if (this.timer.inRun) this.timer.again = true;
-    else this.timer.schedule?.(0);
+    this.job?.reschedule(this.o.clock.now());
   }
 
   stop(): void {
-    this.timer.running = false;
-    if (this.timer.timer) clearTimeout(this.timer.timer);
-    this.timer.timer = undefined;
+    this.job?.cancel();
+    this.job = undefined;
   }
 
   async request(zone: string, work: (rz: RolloverZone) => Promise<unknown>): Promise<void> {

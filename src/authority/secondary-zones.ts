@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
+import type { DocumentStore } from '../store/document-store.js';
 import { defaultEdns } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
@@ -74,8 +76,10 @@ export interface SecondaryZonesOptions {
   readonly sources?: TransferSources;
   /** Told when a zone's served copy changes (caches flush). */
   readonly onZoneChanged?: (zone: Name) => void;
-  /** How often due checks are looked for in real time (ms); 0: only when `tick()` is called (tests). Default 1 s. */
-  readonly tickMs?: number;
+  /** Where the added zones, the copies and their times are kept (store/document-store.ts). */
+  readonly documents: DocumentStore;
+  /** Runs the checks when they fall due (src/scheduler.ts); in tests, `mode: 'manual'` and `tick()`. */
+  readonly scheduler: Scheduler;
   readonly transferTimeoutMs?: number;
   /** The primary side, which answers AXFR/IXFR of the copies on (a chain of secondaries). */
   readonly transfers?: PrimaryTransfers;
@@ -90,6 +94,8 @@ const RETRY_BOUNDS = [15, 86400] as const;
 const ADD_WAIT_MS = 5000;
 /** A check asked for by NOTIFYs during the one before waits this long. */
 const AGAIN_DELAY_MS = 1000;
+/** The check job sleeps at most this long with nothing due. */
+const IDLE_WAKE_MS = 3600_000;
 /** Before the first copy: how soon to try again. */
 const INITIAL_RETRY_S = 30;
 
@@ -116,12 +122,12 @@ function soaTimers(soa: ResourceRecord): { refresh: number; retry: number; expir
 export class SecondaryZones {
   private readonly zones = new Map<string, SecondaryZone>();
   private readonly store: SecondaryStore;
-  private timer: NodeJS.Timeout | undefined;
+  private job: JobHandle | undefined;
   private stopped = false;
   private readonly refused: RefusalLog;
 
   private constructor(private readonly o: SecondaryZonesOptions) {
-    this.store = new SecondaryStore(o.stateDir);
+    this.store = new SecondaryStore(o.stateDir, o.documents, (from, to) => logEvent(o.logger, 'store.migrated', { from, to }, { msg: 'secondary zone state of an earlier release moved into the store' }));
     this.refused = (o.refusals ?? plainRefusalLog(o.logger))('zone.notify-refused');
   }
 
@@ -138,12 +144,27 @@ export class SecondaryZones {
     const added = await zones.store.loadAdded();
     for (const c of configured) await zones.load(c);
     for (const a of added) if (!zones.zones.has(Name.parse(a.name).key)) await zones.load(zones.fromAdded(a));
-    if ((o.tickMs ?? 1000) > 0) {
-      zones.timer = setInterval(() => void zones.tick(), o.tickMs ?? 1000);
-      zones.timer.unref();
-    }
+    zones.job = o.scheduler.schedule('zone.secondary-checks', o.clock.now(), async () => {
+      await zones.tick();
+      return zones.wakeAt();
+    });
     void zones.tick();
     return zones;
+  }
+
+  /** When the job is next needed: the soonest check due or copy expiring; at the latest an hour on (a zone added meanwhile wakes it). */
+  private wakeAt(): number {
+    let at = this.o.clock.now() + IDLE_WAKE_MS;
+    for (const z of this.zones.values()) {
+      if (!z.running) at = Math.min(at, z.nextCheck);
+      if (z.state !== 'expired' && z.expiresAt !== undefined) at = Math.min(at, z.expiresAt);
+    }
+    return at;
+  }
+
+  /** A check's time changed outside the job (a check ended, a NOTIFY came, a zone was added). */
+  private rearm(): void {
+    if (!this.stopped) this.job?.reschedule(this.wakeAt());
   }
 
   private fromAdded(a: AddedSecondary): SecondaryZoneConfig {
@@ -168,6 +189,7 @@ export class SecondaryZones {
       logEvent(this.o.logger, 'zone.secondary-load-failed', { zone: config.name.toString(), error: (error as Error).message }, { level: 'error', msg: 'stored copy not usable: transferred again' });
     }
     this.zones.set(config.name.key, zone);
+    this.rearm();
     return zone;
   }
 
@@ -191,7 +213,7 @@ export class SecondaryZones {
     return z.data;
   }
 
-  /** Runs the checks that are due (the timer calls it; tests call it after moving a ManualClock). */
+  /** Runs the checks that are due (the scheduler's job calls it; tests call it after moving a ManualClock). */
   async tick(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.clock.now();
@@ -217,10 +239,11 @@ export class SecondaryZones {
     }
     z.running = this.refresh(z).finally(() => {
       z.running = undefined;
-      // NOTIFYs during a check ask for one more, a second later at the earliest (the timer runs
+      // NOTIFYs during a check ask for one more, a second later at the earliest (the job runs
       // it): a NOTIFY flood, spoofed or not, costs at most about one check a second.
       if (z.again && !z.removed) z.nextCheck = Math.min(z.nextCheck, this.o.clock.now() + AGAIN_DELAY_MS);
       z.again = false;
+      this.rearm();
     });
     return z.running;
   }
@@ -412,7 +435,7 @@ export class SecondaryZones {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.job?.cancel();
     await Promise.all([...this.zones.values()].map((z) => z.running?.catch(() => undefined)));
   }
 }

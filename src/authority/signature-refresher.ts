@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { JobHandle, Scheduler } from '../scheduler.js';
 import { serialChange } from './dynamic-update.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
 import { nextRefreshTime } from './signature-refresh.js';
@@ -8,7 +9,7 @@ import type { ZoneData } from './zone-db.js';
 import type { ZoneJournals } from './zone-journals.js';
 import type { ZoneSigning } from './zone-signing.js';
 
-/** How often the refresh timer looks for signatures that fall due. */
+/** How often the refresh job looks for signatures that fall due. */
 const DEFAULT_REFRESH_INTERVAL_MS = 5 * 60_000;
 /** Signatures due but not urgent that one refresh pass remakes per zone (urgent ones are always remade). */
 const REFRESH_BATCH = 2000;
@@ -22,28 +23,24 @@ export interface SignatureRefresherOptions {
   readonly transfers: PrimaryTransfers;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** How often signatures due for refresh are looked for (default 5 minutes); 0: never by timer (tests call refreshSignatures). */
-  readonly intervalMs?: number | undefined;
+  /** Runs the refresh and compaction jobs (src/scheduler.ts); in tests, `mode: 'manual'`. */
+  readonly scheduler: Scheduler;
 }
 
-/** Signatures of the signed zones remade before they expire, and the journals compacted, on a timer. */
+/** Signatures of the signed zones remade before they expire, and the journals compacted: two jobs of the scheduler. */
 export class SignatureRefresher {
   /** When a zone's next signature falls due, computed for the served data it was computed from. */
   private readonly nextRefresh = new Map<string, { readonly served: ZoneData; readonly at: number }>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private lastCompaction: number;
+  private jobs: JobHandle[] = [];
 
-  constructor(private readonly o: SignatureRefresherOptions) {
-    this.lastCompaction = o.clock.now();
-  }
+  constructor(private readonly o: SignatureRefresherOptions) {}
 
   /**
    * One pass of signature refresh over every signed zone: a zone with a signature due (see
    * signature-refresh.ts) gets its serial bumped and its due signatures remade, at most
    * REFRESH_BATCH that are not yet urgent per zone and pass, so that a zone signed all at once
-   * is re-signed a slice at a time. The timer calls it every `intervalMs`; tests call it
-   * after moving a ManualClock.
+   * is re-signed a slice at a time. The scheduler runs it every 5 minutes of the clock; tests
+   * call it (or `runDue()`) after moving a ManualClock.
    */
   async refreshSignatures(): Promise<{ zone: string; serial: number; refreshed: number; deferred: number }[]> {
     const { catalog } = this.o;
@@ -72,7 +69,7 @@ export class SignatureRefresher {
     return report;
   }
 
-  /** Compacts every journal with changes in it (the timer does this every JOURNAL_COMPACT_INTERVAL_MS). */
+  /** Compacts every journal with changes in it (the scheduler does this every JOURNAL_COMPACT_INTERVAL_MS). */
   async compactJournals(): Promise<void> {
     const { catalog, journals } = this.o;
     for (const [zone, journal] of journals.open()) {
@@ -84,24 +81,15 @@ export class SignatureRefresher {
   }
 
   start(): void {
-    const interval = this.o.intervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
-    if (this.stopped || interval <= 0) return;
-    this.timer = setTimeout(() => {
-      void (async () => {
-        await this.refreshSignatures();
-        if (this.o.clock.now() - this.lastCompaction >= JOURNAL_COMPACT_INTERVAL_MS) {
-          this.lastCompaction = this.o.clock.now();
-          await this.compactJournals();
-        }
-      })()
-        .catch((error: Error) => logEvent(this.o.logger, 'zone.refresh-failed', { error: error.message }, { level: 'error' }))
-        .finally(() => this.start());
-    }, interval);
-    this.timer.unref();
+    if (this.jobs.length > 0) return;
+    // Each zone's failure is logged by refreshSignatures itself; the scheduler reports anything else.
+    this.jobs = [
+      this.o.scheduler.every('zone.signature-refresh', DEFAULT_REFRESH_INTERVAL_MS, () => this.refreshSignatures()),
+      this.o.scheduler.every('zone.journal-compaction', JOURNAL_COMPACT_INTERVAL_MS, () => this.compactJournals()),
+    ];
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    for (const job of this.jobs.splice(0)) job.cancel();
   }
 }

@@ -2,16 +2,20 @@ import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { type ZoneEntry, zoneName } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
-import type { PersistedZone, ZoneStateStore } from './zone-state-store.js';
+import type { PersistedZone, StoredZone, ZoneStateStore } from './zone-state-store.js';
+
+/** What another writer of the store did to a zone's settings: `now` undefined when it removed them. */
+export type ZoneSettingsChange = (name: string, now: PersistedZone | undefined, before: PersistedZone | undefined) => Promise<void>;
 
 /**
- * The primary zones hosted here, what the state dir remembers of them (zones.json), and the one
- * queue every change to them goes through: changes are made one at a time, in order.
+ * The primary zones hosted here, what the store remembers of them (zone-state-store.ts), and the
+ * one queue every change to them goes through: changes are made one at a time, in order.
  */
 export class ZoneCatalog {
   readonly zones = new Map<string, ZoneEntry>();
-  private persisted = new Map<string, PersistedZone>();
+  private persisted = new Map<string, StoredZone>();
   private queue: Promise<unknown> = Promise.resolve();
+  private unwatch: (() => void) | undefined;
   /** Names served as secondary zones, so that asking for one as a primary says so. */
   isSecondary: (name: Name) => boolean = () => false;
 
@@ -20,15 +24,44 @@ export class ZoneCatalog {
     readonly serverName: string,
   ) {}
 
-  /** Reads zones.json; returns every zone it remembers. */
-  async load(): Promise<readonly PersistedZone[]> {
-    const persisted = await this.state.load();
-    this.persisted = new Map(persisted.map((z) => [z.name, z]));
-    return persisted;
+  /** Reads every zone's settings (migrating a `zones.json` of before the store contract); returns them. */
+  async load(migrated?: (from: string, zones: number) => void): Promise<readonly PersistedZone[]> {
+    this.persisted = await this.state.load(migrated);
+    return [...this.persisted.values()].map((s) => s.zone);
   }
 
   persistedZone(name: string): PersistedZone | undefined {
-    return this.persisted.get(name);
+    return this.persisted.get(name)?.zone;
+  }
+
+  /**
+   * Follows the zone settings in the store: a change this catalog did not write (another server
+   * sharing the store) is handed to `apply` in the queue, after the changes before it.
+   */
+  follow(apply: ZoneSettingsChange, failed: (name: string, error: Error) => void): void {
+    this.unwatch?.();
+    this.unwatch = this.state.watch((change) => {
+      void this.serialize(async () => {
+        const stored = change.revision === undefined ? undefined : await this.state.readKey(change.key).catch((error: Error) => {
+          failed(change.key, error); // a damaged document is not a removal
+          return null;
+        });
+        if (stored === null) return;
+        const name = stored?.zone.name ?? [...this.persisted.keys()].find((n) => this.state.keyOf(n) === change.key);
+        if (name === undefined) return;
+        const before = this.persisted.get(name);
+        if (!stored && !before) return;
+        if (stored && before && stored.revision === before.revision && JSON.stringify(stored.zone) === JSON.stringify(before.zone)) return; // written here
+        if (stored) this.persisted.set(name, stored);
+        else this.persisted.delete(name);
+        await apply(name, stored?.zone, before?.zone).catch((error: Error) => failed(name, error));
+      });
+    });
+  }
+
+  stopFollowing(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** Runs zone changes one at a time, in order. */
@@ -63,11 +96,12 @@ export class ZoneCatalog {
     return parent && parent.unsigned.rrset(child.name, RRType.NS) ? parent : undefined;
   }
 
-  /** Records the zone's state in zones.json (atomically); the in-memory copy changes only once it is written. */
+  /** Records the zone's settings in the store (atomically); the in-memory copy changes only once they are written. */
   async persist(entry: ZoneEntry | undefined, name: string, removed = false): Promise<void> {
-    const next = new Map(this.persisted);
-    if (removed || !entry) next.delete(name);
-    else {
+    if (removed || !entry) {
+      await this.state.delete(name);
+      this.persisted.delete(name);
+    } else {
       const p: PersistedZone = {
         name,
         ...(entry.source === 'added' ? { file: entry.file, allowTransfer: entry.allowTransfer.map((a) => a.text) } : {}),
@@ -76,9 +110,8 @@ export class ZoneCatalog {
         ...(entry.keyMaster !== this.serverName ? { keyMaster: entry.keyMaster } : {}),
         ...(entry.unsigning ? { unsigning: entry.unsigning } : {}),
       };
-      next.set(name, p);
+      const revision = await this.state.save(p);
+      this.persisted.set(name, { zone: p, revision });
     }
-    await this.state.save([...next.values()]);
-    this.persisted = next;
   }
 }

@@ -1,28 +1,38 @@
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+import { isObject } from '../store/document-envelope.js';
+import { readTextParts, writeTextParts } from '../store/text-parts.js';
+import { type DocumentStore, type DocumentType, StoreError } from '../store/document-store.js';
+import { canonicalRdata } from '../wire/canonical.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
-import { canonicalRdata } from '../wire/canonical.js';
 import { parseRecordLine, recordToText } from '../wire/record-text.js';
 import { parseZoneText, zoneToText } from '../wire/zone-file.js';
-import { zoneDirectoryName } from './key-store.js';
+import { readLegacyJournal, removeLegacyJournal, retireLegacyJournal } from './legacy-zone-journal.js';
+import { zoneStoreLabel } from './zone-store-label.js';
 
 /**
- * The journal of a zone's dynamic changes (UPDATE and `zone record add|remove`), so that a
- * crash loses no change that was acknowledged:
+ * The journal of a zone's dynamic changes (UPDATE and `zone record add|remove`), so that a crash
+ * loses no change that was acknowledged. Documents of the store contract under `journals/ZONE/`:
  *
- * - `STATEDIR/journal/ZONE.jnl`: a header line, then one JSON line per change (sequence number,
- *   serial, records removed and added, in presentation format). A change is appended and
- *   fsynced before it is acknowledged; a line cut short by a crash was never acknowledged and
- *   is dropped on recovery.
- * - `STATEDIR/journal/ZONE.snapshot`: the zone's unsigned data as of a sequence number, written
- *   atomically when the journal is compacted; the journal then starts again after it.
+ * - `change-SEQ` (SEQ zero-padded, so keys sort in order): one change (sequence number, serial,
+ *   records removed and added, in presentation format), written before it is acknowledged, and
+ *   only if no change of that number exists (compare-and-swap: two writers cannot both add one).
+ *   Each is one small document: a crash leaves it whole or absent, never torn.
+ * - `snapshot-SEQ-PART`: the zone's unsigned data as of a change, zone file text in parts
+ *   (store/text-parts.ts: a distributed store bounds its values), written when the journal is
+ *   compacted.
+ * - `head`: the SHA-256 of the zone file the journal builds on, and which snapshot (sequence
+ *   number and part count) holds the changes before the first `change-`. Writing it is the
+ *   moment a compaction happens: parts of another snapshot and changes it holds are left-overs
+ *   of a crash and go at the next recovery.
  *
- * Both name the SHA-256 of the zone file they build on. When the zone file has changed since
- * (an operator edited it), the dynamic changes no longer apply to it: they are moved aside
- * (`.discarded-TIME`), as BIND does with a journal older than its zone file, and the file wins.
+ * When the zone file has changed since (an operator edited it), the dynamic changes no longer
+ * apply to it: they are written out beside the old journals (`STATEDIR/journal/ZONE.discarded-TIME`,
+ * zone file text and the changes), as BIND moves aside a journal older than its zone file, and
+ * the file wins. A journal of the layout before the store (legacy-zone-journal.ts) is read once.
  */
 
 export interface JournalEntry {
@@ -34,22 +44,6 @@ export interface JournalEntry {
   readonly added: readonly ResourceRecord[];
 }
 
-interface JournalHeader {
-  readonly journal: 1;
-  readonly zone: string;
-  readonly fileDigest: string;
-  /** The snapshot sequence number this journal continues from (0: the zone file). */
-  readonly baseSeq: number;
-}
-
-interface SnapshotMeta {
-  readonly zone: string;
-  readonly fileDigest: string;
-  readonly seq: number;
-  readonly serial: number;
-  readonly time: string;
-}
-
 /** What recovery found. */
 export interface JournalRecovery {
   /** The zone's records after the snapshot and every journal entry (unsigned data). */
@@ -57,18 +51,16 @@ export interface JournalRecovery {
   /** Journal entries applied on top of the file or snapshot. */
   readonly replayed: number;
   readonly fromSnapshot: boolean;
-  /** A torn last line (a change never acknowledged) that was dropped. */
-  readonly droppedTornLine: boolean;
-  /** Set when the zone file changed under the journal: where the old journal and snapshot went. */
+  /** Set when the zone file changed under the journal: where its changes were written out. */
   readonly discarded?: readonly string[];
+  /** Set when a journal of the layout before the store was read: where its files went. */
+  readonly migrated?: readonly string[];
 }
 
-/** A journal or snapshot that cannot be read or written; names the file (and line). */
+/** A journal or snapshot that cannot be read or written; names the document (or file and line). */
 export class ZoneJournalError extends Error {
   override readonly name = 'ZoneJournalError';
 }
-
-const SNAPSHOT_PREFIX = '; keymaster-zone-snapshot ';
 
 export function fileDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -86,217 +78,235 @@ export function applyJournalEntry(records: readonly ResourceRecord[], entry: Pic
   return out;
 }
 
+interface Head {
+  readonly zone: string;
+  readonly fileDigest: string;
+  readonly snapshot?: { readonly seq: number; readonly serial: number; readonly time: string; readonly parts: number };
+}
+
+interface StoredChange {
+  readonly seq: number;
+  readonly serial: number;
+  readonly time: string;
+  readonly del: readonly string[];
+  readonly add: readonly string[];
+}
+
+const HEAD_DOCUMENT: DocumentType<Head> = {
+  format: 'keymaster-zone-journal-head',
+  version: 1,
+  encode: (head) => head,
+  decode(data, fault) {
+    if (!isObject(data) || typeof data['zone'] !== 'string' || typeof data['fileDigest'] !== 'string') throw fault('data: not a journal head (zone, fileDigest)');
+    const s = data['snapshot'];
+    if (s !== undefined && (!isObject(s) || !Number.isSafeInteger(s['seq']) || !Number.isSafeInteger(s['parts']) || !Number.isSafeInteger(s['serial'])))
+      throw fault('data.snapshot: not { seq, serial, time, parts }');
+    return data as unknown as Head;
+  },
+};
+
+const CHANGE_DOCUMENT: DocumentType<StoredChange> = {
+  format: 'keymaster-zone-change',
+  version: 1,
+  encode: (change) => change,
+  decode(data, fault) {
+    if (!isObject(data) || !Number.isSafeInteger(data['seq']) || !Array.isArray(data['del']) || !Array.isArray(data['add'])) throw fault('data: not a journal entry (seq, del, add)');
+    return data as unknown as StoredChange;
+  },
+};
+
+const pad = (n: number) => String(n).padStart(12, '0');
+
 export class ZoneJournal {
-  readonly journalPath: string;
-  readonly snapshotPath: string;
-  private handle: FileHandle | undefined;
+  private readonly prefix: string;
   private seq = 0;
-  private baseSeq = 0;
   private digest = '';
-  /** Entries in the journal file since the last snapshot. */
+  private opened = false;
+  /** Entries in the journal since the last snapshot. */
   pending = 0;
+  /** Bytes of those entries (metrics). */
+  pendingBytes = 0;
 
   constructor(
+    private readonly documents: DocumentStore,
+    /** `STATEDIR/journal`: journals of the layout before the store, and discarded changes written out. */
     readonly dir: string,
     readonly zone: Name,
   ) {
-    const base = zoneDirectoryName(zone);
-    this.journalPath = join(dir, `${base}.jnl`);
-    this.snapshotPath = join(dir, `${base}.snapshot`);
+    this.prefix = `journals/${zoneStoreLabel(zone)}/`;
   }
 
-  /** `STATEDIR/journal`. */
+  /** `STATEDIR/journal`: the IXFR histories, journals of the layout before the store, discarded changes. */
   static directory(stateDir: string): string {
     return join(stateDir, 'journal');
   }
 
+  /** Where the journal's documents are (a directory, in the file store), for logs and errors. */
+  get location(): string {
+    return this.documents.locate(`${this.prefix}head`).replace(/head\.json$/, '');
+  }
+
   /**
-   * Rebuilds the zone from the zone file's records, the snapshot and the journal, and leaves the
-   * journal open for appending. `fileBytes` are the zone file's bytes (their digest ties the
-   * journal to them).
+   * Rebuilds the zone from the zone file's records, the snapshot and the changes, and opens the
+   * journal for appending. `fileBytes` are the zone file's bytes (their digest ties the journal to them).
    */
   async recover(fileRecords: readonly ResourceRecord[], fileBytes: Uint8Array): Promise<JournalRecovery> {
-    const zone = this.zone.toString();
     this.digest = fileDigest(fileBytes);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    let records = [...fileRecords];
-    let fromSnapshot = false;
-    let snapshotSeq = 0;
-    const snapshot = await readOptional(this.snapshotPath);
-    const journal = await readOptional(this.journalPath);
-    const stale: string[] = [];
-
-    let meta: SnapshotMeta | undefined;
-    if (snapshot !== undefined) {
-      const firstLine = snapshot.slice(0, snapshot.indexOf('\n'));
-      if (!firstLine.startsWith(SNAPSHOT_PREFIX)) throw new ZoneJournalError(`${this.snapshotPath}:1: not a keymaster zone snapshot (no "${SNAPSHOT_PREFIX.trim()}" header)`);
-      try {
-        meta = JSON.parse(firstLine.slice(SNAPSHOT_PREFIX.length)) as SnapshotMeta;
-      } catch (error) {
-        throw new ZoneJournalError(`${this.snapshotPath}:1: bad snapshot header: ${(error as Error).message}`);
+    try {
+      const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
+      if (!head) return await this.migrate(fileRecords);
+      if (head.fileDigest !== this.digest) {
+        const discarded = await this.discard(head, fileRecords);
+        await this.writeHead(undefined);
+        this.seq = 0;
+        this.pending = 0;
+        this.pendingBytes = 0;
+        this.opened = true;
+        return { records: [...fileRecords], replayed: 0, fromSnapshot: false, discarded };
       }
-      if (meta.fileDigest !== this.digest) stale.push(this.snapshotPath);
+      const { records, seq, replayed, fromSnapshot } = await this.replay(head, fileRecords);
+      this.seq = seq;
+      this.pending = replayed;
+      this.opened = true;
+      return { records, replayed, fromSnapshot };
+    } catch (error) {
+      if (error instanceof StoreError) throw new ZoneJournalError(error.message);
+      throw error;
     }
-    let lines: string[] = [];
-    let header: JournalHeader | undefined;
-    if (journal !== undefined) {
-      lines = journal.split('\n');
-      try {
-        header = JSON.parse(lines[0] ?? '') as JournalHeader;
-      } catch {
-        header = undefined;
-      }
-      if (header?.journal !== 1) {
-        // A header cut short: the journal was being created and holds nothing acknowledged.
-        if (lines.length > 1 && lines.slice(1).some((l) => l !== '')) throw new ZoneJournalError(`${this.journalPath}:1: not a keymaster zone journal`);
-        header = undefined;
-      } else if (header.fileDigest !== this.digest) stale.push(this.journalPath);
-    }
-    if (stale.length > 0) {
-      const moved = await this.discard();
-      await this.startJournal(0);
-      return { records, replayed: 0, fromSnapshot: false, droppedTornLine: false, discarded: moved };
-    }
+  }
 
-    if (meta) {
-      try {
-        // The header line is a zone file comment, so line numbers in errors are the file's own.
-        records = parseZoneText(snapshot!, { origin: this.zone, fileName: this.snapshotPath }).records;
-      } catch (error) {
-        throw new ZoneJournalError(`${this.snapshotPath}: ${(error as Error).message}`);
-      }
-      fromSnapshot = true;
-      snapshotSeq = meta.seq;
-    }
-    this.seq = snapshotSeq;
-    this.baseSeq = snapshotSeq;
-
+  private async replay(head: Head, fileRecords: readonly ResourceRecord[]): Promise<{ records: ResourceRecord[]; seq: number; replayed: number; fromSnapshot: boolean }> {
+    const snapshot = head.snapshot;
+    let records = snapshot ? await this.readSnapshot(snapshot.seq, snapshot.parts) : [...fileRecords];
+    let seq = snapshot?.seq ?? 0;
     let replayed = 0;
-    let droppedTornLine = false;
-    let goodBytes = 0;
-    if (header) {
-      goodBytes = Buffer.byteLength(lines[0]!) + 1;
-      // The file ends with "\n" after every complete entry, so the last element is "" unless torn.
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i]!;
-        const last = i === lines.length - 1;
-        if (last && line === '') break;
-        let entry: JournalEntry;
-        try {
-          entry = this.parseEntry(line);
-        } catch (error) {
-          if (last) {
-            droppedTornLine = true;
-            break;
-          }
-          throw new ZoneJournalError(`${this.journalPath}:${i + 1}: ${(error as Error).message}`);
-        }
-        goodBytes += Buffer.byteLength(line) + 1;
-        if (entry.seq <= this.seq) continue; // already in the snapshot (a crash between snapshot and journal reset)
-        if (entry.seq !== this.seq + 1) throw new ZoneJournalError(`${this.journalPath}:${i + 1}: entry ${entry.seq} follows ${this.seq}: an entry is missing`);
-        records = applyJournalEntry(records, entry);
-        this.seq = entry.seq;
-        replayed++;
+    const leftovers: string[] = [];
+    for (const key of await this.documents.keys(this.prefix)) {
+      const name = key.slice(this.prefix.length);
+      if (name.startsWith('snapshot-') && !name.startsWith(`snapshot-${pad(snapshot?.seq ?? -1)}-`)) leftovers.push(key);
+      if (!name.startsWith('change-')) continue;
+      const change = (await this.documents.read(key, CHANGE_DOCUMENT))?.value;
+      if (!change) continue;
+      if (change.seq <= (snapshot?.seq ?? 0)) {
+        leftovers.push(key); // held by the snapshot (a crash during compaction)
+        continue;
       }
+      if (change.seq !== seq + 1) throw new ZoneJournalError(`${this.documents.locate(key)}: change ${change.seq} follows ${seq}: a change is missing`);
+      records = applyJournalEntry(records, this.parseChange(change, key));
+      seq = change.seq;
+      replayed++;
+      this.pendingBytes += JSON.stringify(change).length;
     }
-    if (header) {
-      // Appends must start on a line of their own: cut a torn tail off first.
-      if (droppedTornLine) await truncate(this.journalPath, goodBytes);
-      this.handle = await open(this.journalPath, 'a', 0o600);
-      if (droppedTornLine) await this.handle.sync();
-      this.pending = this.seq - this.baseSeq;
-    } else await this.startJournal(this.seq);
-    return { records, replayed, fromSnapshot, droppedTornLine };
+    for (const key of leftovers) await this.documents.delete(key);
+    return { records, seq, replayed, fromSnapshot: snapshot !== undefined };
   }
 
-  private parseEntry(line: string): JournalEntry {
-    const raw = JSON.parse(line) as { seq: number; serial: number; time: string; del: string[]; add: string[] };
-    if (!Number.isInteger(raw.seq) || !Array.isArray(raw.del) || !Array.isArray(raw.add)) throw new Error('not a journal entry');
-    const parse = (text: string) => parseRecordLine(text, { origin: this.zone });
-    return { seq: raw.seq, serial: raw.serial, time: raw.time, removed: raw.del.map(parse), added: raw.add.map(parse) };
+  private async readSnapshot(seq: number, parts: number): Promise<ResourceRecord[]> {
+    const text = await readTextParts(this.documents, `${this.prefix}snapshot-${pad(seq)}`, parts, (where, i) => new ZoneJournalError(`${where}: part ${i + 1} of ${parts} of the snapshot is missing`));
+    try {
+      return parseZoneText(text, { origin: this.zone, fileName: `${this.location}snapshot-${pad(seq)}` }).records;
+    } catch (error) {
+      throw new ZoneJournalError(`${this.location}: snapshot ${seq}: ${(error as Error).message}`);
+    }
   }
 
-  /** A fresh journal file (header only) continuing from `baseSeq`, written atomically. */
-  private async startJournal(baseSeq: number): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
-    const header: JournalHeader = { journal: 1, zone: this.zone.toString(), fileDigest: this.digest, baseSeq };
-    await writeFileAtomic(this.journalPath, `${JSON.stringify(header)}\n`, 0o600);
-    this.handle = await open(this.journalPath, 'a', 0o600);
-    this.baseSeq = baseSeq;
-    this.seq = baseSeq;
-    this.pending = 0;
+  private parseChange(change: StoredChange, key: string): JournalEntry {
+    try {
+      const parse = (text: string) => parseRecordLine(text, { origin: this.zone });
+      return { seq: change.seq, serial: change.serial, time: change.time, removed: change.del.map(parse), added: change.add.map(parse) };
+    } catch (error) {
+      throw new ZoneJournalError(`${this.documents.locate(key)}: ${(error as Error).message}`);
+    }
+  }
+
+  /** No journal in the store: one of the layout before is read and written as a snapshot, or a fresh one starts. */
+  private async migrate(fileRecords: readonly ResourceRecord[]): Promise<JournalRecovery> {
+    const legacy = await readLegacyJournal(this.dir, this.zone, fileRecords, this.digest);
+    this.seq = 0;
+    if (legacy && legacy.seq > 0) {
+      this.seq = legacy.seq;
+      await this.compact(legacy.records, legacy.serial ?? 0, Date.now());
+    } else await this.writeHead(undefined);
+    this.opened = true;
+    if (!legacy) return { records: [...fileRecords], replayed: 0, fromSnapshot: false };
+    const migrated = legacy.discarded ? [] : await retireLegacyJournal(this.dir, this.zone);
+    return { records: legacy.records, replayed: legacy.replayed, fromSnapshot: legacy.fromSnapshot, ...(legacy.discarded ? { discarded: legacy.discarded } : { migrated }) };
+  }
+
+  /** Writes the head: the commit point of a fresh journal or of a compaction. */
+  private async writeHead(snapshot: Head['snapshot']): Promise<Head> {
+    const head: Head = { zone: this.zone.toString(), fileDigest: this.digest, ...(snapshot ? { snapshot } : {}) };
+    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head);
+    return head;
   }
 
   /**
-   * Appends one change and fsyncs it: once this resolves the change survives a crash. Throws
-   * ZoneJournalError (and the caller must not acknowledge) when it cannot.
+   * Stores one change: once this resolves the change survives a crash. Throws ZoneJournalError
+   * (and the caller must not acknowledge) when it cannot; the journal is then closed, and
+   * changes fail, until a restart recovers it.
    */
   async append(change: { readonly serial: number; readonly removed: readonly ResourceRecord[]; readonly added: readonly ResourceRecord[] }, now: number): Promise<JournalEntry> {
-    if (!this.handle) throw new ZoneJournalError(`${this.journalPath}: the journal is not open`);
+    const key = `${this.prefix}change-${pad(this.seq + 1)}`;
+    if (!this.opened) throw new ZoneJournalError(`${this.location}: the journal is not open`);
     const entry: JournalEntry = { seq: this.seq + 1, serial: change.serial, time: new Date(now).toISOString(), removed: change.removed, added: change.added };
-    const line = `${JSON.stringify({ seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText) })}\n`;
+    const stored: StoredChange = { seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText) };
     try {
-      // One write of one whole line (O_APPEND), then fdatasync: a crash leaves it whole or torn, never interleaved.
-      await this.handle.write(line, null, 'utf8');
-      await this.handle.datasync();
+      await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0 });
     } catch (error) {
-      // The line may be half there: no further append may follow it (it would share its
-      // sequence number). The journal stays closed, and changes fail, until a restart recovers it.
-      await this.close().catch(() => undefined);
-      throw new ZoneJournalError(`${this.journalPath}: cannot append: ${(error as Error).message}`);
+      this.opened = false;
+      throw new ZoneJournalError(`${this.documents.locate(key)}: cannot store the change: ${(error as Error).message}`);
     }
     this.seq = entry.seq;
     this.pending++;
+    this.pendingBytes += JSON.stringify(stored).length;
     return entry;
   }
 
   /**
-   * Compacts: writes the zone's current unsigned records as the snapshot (atomically), then
-   * starts an empty journal after it. A crash in between leaves a journal whose entries the
-   * snapshot already holds; recovery skips them by sequence number.
+   * Compacts: the zone's current unsigned records become the snapshot (its parts, then the head
+   * naming it), then the changes it holds and the snapshot before it are deleted. A crash at any
+   * point leaves the old head (the old snapshot and every change) or the new one (the new
+   * snapshot; recovery deletes what it holds).
    */
   async compact(records: readonly ResourceRecord[], serial: number, now: number): Promise<void> {
-    const meta: SnapshotMeta = { zone: this.zone.toString(), fileDigest: this.digest, seq: this.seq, serial, time: new Date(now).toISOString() };
     try {
-      await writeFileAtomic(this.snapshotPath, `${SNAPSHOT_PREFIX}${JSON.stringify(meta)}\n${zoneToText(records, this.zone)}`, 0o600);
-      await this.startJournal(this.seq);
-    } catch (error) {
-      throw new ZoneJournalError(`${this.snapshotPath}: cannot compact: ${(error as Error).message}`);
-    }
-  }
-
-  /** Moves the journal and snapshot aside (`.discarded-TIME`) and says where. */
-  async discard(): Promise<string[]> {
-    await this.close();
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const moved: string[] = [];
-    for (const path of [this.journalPath, this.snapshotPath]) {
-      try {
-        await stat(path);
-      } catch {
-        continue;
+      const parts = await writeTextParts(this.documents, `${this.prefix}snapshot-${pad(this.seq)}`, zoneToText(records, this.zone));
+      await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts });
+      this.pending = 0;
+      this.pendingBytes = 0;
+      const current = `snapshot-${pad(this.seq)}-`;
+      for (const key of await this.documents.keys(this.prefix)) {
+        const name = key.slice(this.prefix.length);
+        if ((name.startsWith('snapshot-') && !name.startsWith(current)) || (name.startsWith('change-') && Number(name.slice(7)) <= this.seq)) await this.documents.delete(key);
       }
-      const to = `${path}.discarded-${stamp}`;
-      await rename(path, to);
-      moved.push(to);
+    } catch (error) {
+      throw new ZoneJournalError(`${this.location}: cannot compact: ${(error as Error).message}`);
     }
-    await syncDirectory(this.dir);
-    return moved;
   }
 
-  /** Deletes the journal and snapshot (the zone is no longer hosted). */
+  /** Writes the changes out beside the old journals (for the operator), then drops them from the store. */
+  private async discard(head: Head, fileRecords: readonly ResourceRecord[]): Promise<string[]> {
+    const { records } = await this.replay(head, fileRecords).catch(() => ({ records: undefined }));
+    const path = join(this.dir, `${zoneStoreLabel(this.zone)}.discarded-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, records ? zoneToText(records, this.zone) : '; the discarded journal could not be read\n', 0o600);
+    await this.deleteDocuments();
+    return [path];
+  }
+
+  private async deleteDocuments(): Promise<void> {
+    for (const key of await this.documents.keys(this.prefix)) await this.documents.delete(key);
+  }
+
+  /** Deletes the journal (the zone is no longer hosted). */
   async delete(): Promise<void> {
-    await this.close();
-    await rm(this.journalPath, { force: true });
-    await rm(this.snapshotPath, { force: true });
-    await syncDirectory(this.dir).catch(() => undefined);
+    this.opened = false;
+    await this.deleteDocuments();
+    await removeLegacyJournal(this.dir, this.zone);
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close();
+    this.opened = false;
   }
 
   /** The SHA-256 of the zone file this journal builds on. */
@@ -307,14 +317,5 @@ export class ZoneJournal {
   /** The sequence number of the last change. */
   get sequence(): number {
     return this.seq;
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ZoneJournalError(`${path}: cannot read: ${(error as Error).message}`);
   }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { DocumentStore } from '../store/document-store.js';
 import type { Name } from '../wire/name.js';
 import { ZoneData } from './zone-db.js';
 import type { ZoneEntry } from './zone-entry.js';
@@ -17,7 +18,11 @@ const JOURNAL_COMPACT_EVERY = 200;
 export class ZoneJournals {
   private readonly journals = new Map<string, ZoneJournal>();
 
-  constructor(private readonly o: { readonly stateDir: string; readonly clock: Clock; readonly logger: Logger }) {}
+  constructor(private readonly o: { readonly stateDir: string; readonly documents: DocumentStore; readonly clock: Clock; readonly logger: Logger }) {}
+
+  private journal(name: Name): ZoneJournal {
+    return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name);
+  }
 
   get(zone: string): ZoneJournal | undefined {
     return this.journals.get(zone);
@@ -25,16 +30,18 @@ export class ZoneJournals {
 
   /** The zone's data after its snapshot and journal (changes made since the file was loaded). */
   async recover(name: Name, file: string, data: ZoneData): Promise<ZoneData> {
-    const journal = new ZoneJournal(ZoneJournal.directory(this.o.stateDir), name);
+    const journal = this.journal(name);
     const zone = name.toString();
     try {
       const r = await journal.recover(data.records({ withSignatures: false }), await readFile(file));
       this.journals.set(zone, journal);
       if (r.discarded)
         logEvent(this.o.logger, 'zone.journal-discarded', { zone, file, movedTo: r.discarded }, { level: 'error', msg: `${file} changed since the last dynamic update of ${zone}: the journal no longer applies and was moved aside; the file wins` });
+      if (r.migrated)
+        logEvent(this.o.logger, 'store.migrated', { from: r.migrated, to: journal.location, zone, changes: r.replayed }, { msg: 'zone journal of an earlier release moved into the store' });
       if (r.replayed === 0 && !r.fromSnapshot) return data;
       const recovered = ZoneData.fromRecords(name, r.records);
-      logEvent(this.o.logger, 'zone.journal-replayed', { zone, changes: r.replayed, fromSnapshot: r.fromSnapshot, droppedTornLine: r.droppedTornLine, serial: recovered.serial });
+      logEvent(this.o.logger, 'zone.journal-replayed', { zone, changes: r.replayed, fromSnapshot: r.fromSnapshot, serial: recovered.serial });
       return recovered;
     } catch (error) {
       await journal.close();
@@ -47,7 +54,7 @@ export class ZoneJournals {
     const zone = entry.name.toString();
     const open = this.journals.get(zone);
     if (open) return open;
-    const journal = new ZoneJournal(ZoneJournal.directory(this.o.stateDir), entry.name);
+    const journal = this.journal(entry.name);
     await journal.delete();
     await journal.recover(entry.unsigned.records({ withSignatures: false }), await readFile(entry.file));
     this.journals.set(zone, journal);
@@ -57,7 +64,7 @@ export class ZoneJournals {
   /** Forgets a zone's journal and snapshot (the zone is removed or added anew). */
   async delete(name: Name): Promise<void> {
     const zone = name.toString();
-    const journal = this.journals.get(zone) ?? new ZoneJournal(ZoneJournal.directory(this.o.stateDir), name);
+    const journal = this.journals.get(zone) ?? this.journal(name);
     this.journals.delete(zone);
     await journal.delete();
   }

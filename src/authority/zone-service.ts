@@ -25,9 +25,13 @@ import { ZoneJournals } from './zone-journals.js';
 import type { ZoneKeyView } from './zone-key-view.js';
 import { ZoneSigning } from './zone-signing.js';
 import { ZoneStateStore } from './zone-state-store.js';
+import { followZoneSettings } from './zone-settings-follower.js';
 import { type UpdateAccess, ZoneUpdates, updateAccess } from './zone-updates.js';
 import { ZonesDirectory } from './zones-directory.js';
 import type { Clock } from '../clock.js';
+import { createScheduler, type Scheduler } from '../scheduler.js';
+import type { DocumentStore } from '../store/document-store.js';
+import { FileDocumentStore } from '../store/file-document-store.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import { EdeCode } from '../wire/edns.js';
@@ -42,12 +46,18 @@ export interface ZoneServiceOptions {
   readonly config: Pick<KeymasterConfig, 'stateDir' | 'zones' | 'dnssec' | 'authority'> & Partial<Pick<KeymasterConfig, 'tsigKeys' | 'listen'>>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where the zones' state is kept (settings, key metadata, journals, IXFR histories, secondary copies); default: the file store in `stateDir`, closed by `stop`. */
+  readonly documents?: DocumentStore;
   /** This server's name, as `zone key-master` shows it. Default: the host name. */
   readonly serverName?: string;
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
-  /** How often signatures due for refresh are looked for (default 5 minutes); 0: never by timer (tests call refreshSignatures). */
-  readonly refreshIntervalMs?: number;
+  /**
+   * Runs signature refresh, journal compaction, the rollovers and the secondary zones' checks
+   * (src/scheduler.ts). Default: a scheduler of its own on `clock`, stopped by `stop`. Tests give
+   * one in `mode: 'manual'` and call `runDue()` (or the passes themselves) after moving the clock.
+   */
+  readonly scheduler?: Scheduler;
   /**
    * Signing policy `distributeTrustAnchor`: told the zone's keyset- file (its KSKs) whenever it is
    * written, so this server's own TrustAnchors store holds the zone as a trust point.
@@ -57,9 +67,8 @@ export interface ZoneServiceOptions {
   readonly onTrustAnchorsWithdrawn?: (zone: Name) => void;
   /** Key rollover: timers (RFC values by default; lowered ones are warned about) and the parent DS lookup. */
   readonly rollover?: { readonly timers?: Partial<RolloverTimers>; readonly dsAtParent?: DsAtParent };
-  /** NOTIFY retry timing, and how often secondary zones look for due refreshes (ms; 0: only by `secondaries.tick()`): tests shorten them. */
+  /** NOTIFY retry timing: tests shorten it. */
   readonly notify?: { readonly backoffMs?: readonly number[]; readonly timeoutMs?: number };
-  readonly secondaryTickMs?: number;
 }
 
 /**
@@ -72,6 +81,7 @@ export interface ZoneServiceOptions {
  */
 export class ZoneService {
   private readonly catalog: ZoneCatalog;
+  private readonly documents: DocumentStore;
   private readonly store: KeyStore;
   private readonly keyMaster: KeyMaster;
   private readonly journals: ZoneJournals;
@@ -92,19 +102,26 @@ export class ZoneService {
   /** Zones transferred in from other primaries (src/authority/secondary-zones.ts). */
   secondaries!: SecondaryZones;
 
-  private constructor(private readonly o: ZoneServiceOptions) {
+  private constructor(
+    private readonly o: ZoneServiceOptions,
+    documents: DocumentStore,
+    private readonly ownsDocuments: boolean,
+    private readonly scheduler: Scheduler,
+  ) {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
-    this.store = new KeyStore(stateDir);
+    this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }));
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);
     this.serverName = o.serverName ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
-    this.catalog = new ZoneCatalog(new ZoneStateStore(stateDir), this.serverName);
+    this.documents = documents;
+    this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
-    this.journals = new ZoneJournals({ stateDir, ...base });
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
+    this.journals = new ZoneJournals({ stateDir, documents, ...base });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -116,8 +133,8 @@ export class ZoneService {
     this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors });
     this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
     this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event) });
-    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, intervalMs: o.refreshIntervalMs });
-    this.rollovers = new RolloverDriver({ ...base, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
+    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
+    this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
     this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged });
   }
 
@@ -127,12 +144,15 @@ export class ZoneService {
    * line; a zone added by command whose file went bad is logged and left out.
    */
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
-    const service = new ZoneService(o);
+    const documents = o.documents ?? (await FileDocumentStore.open(o.config.stateDir));
+    const scheduler = o.scheduler ?? createScheduler({ clock: o.clock, onError: (job, err) => logEvent(o.logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
+    const service = new ZoneService(o, documents, !o.documents, scheduler);
     await service.zonesDir.ensure();
-    const persisted = await service.catalog.load();
+    const persisted = await service.catalog.load((from, zones) =>
+      logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
-    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}), ...(o.secondaryTickMs !== undefined ? { tickMs: o.secondaryTickMs } : {}) }, o.config.zones);
+    const common = { stateDir: o.config.stateDir, scheduler, documents, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.catalog.zones.has(p.name)) continue;
       try {
@@ -142,6 +162,7 @@ export class ZoneService {
       }
     }
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
+    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged });
     service.refresher.start();
     await service.rollovers.startState();
     return service;
@@ -281,6 +302,11 @@ export class ZoneService {
     return this.refresher.refreshSignatures();
   }
 
+  /** Bytes of each zone's journal since its last compaction (metrics). */
+  journalSizes(): { zone: string; bytes: number }[] {
+    return this.journals.open().map(([zone, journal]) => ({ zone, bytes: journal.pendingBytes }));
+  }
+
   compactJournals(): Promise<void> {
     return this.refresher.compactJournals();
   }
@@ -290,7 +316,7 @@ export class ZoneService {
     return this.rollovers.run();
   }
 
-  /** Runs the rollovers on a real-time timer; `dsAtParent` from the server's resolver. */
+  /** Runs the rollovers as a job of the scheduler; `dsAtParent` from the server's resolver. */
   startRollovers(options: { dsAtParent?: DsAtParent } = {}): void {
     this.rollovers.start(options);
   }
@@ -311,15 +337,18 @@ export class ZoneService {
     return this.keys(zone);
   }
 
-  /** Stops the timers and closes the journals (every change in them is already on disk). */
+  /** Stops the jobs and closes the journals (every change in them is already on disk). */
   async stop(): Promise<void> {
     this.rollovers.stop();
     this.refresher.stop();
+    this.catalog.stopFollowing();
     await this.catalog.serialize(async () => {
       await this.journals.closeAll();
       await this.transfers.stop();
       await this.secondaries.stop();
     });
+    if (!this.o.scheduler) await this.scheduler.stop();
+    if (this.ownsDocuments) await this.documents.close();
   }
 
   get size(): number {

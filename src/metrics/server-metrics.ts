@@ -1,10 +1,9 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
-import { ZoneJournal } from '../authority/zone-journal.js';
 import { signatureTimes } from '../authority/signature-refresh.js';
 import type { ZoneData } from '../authority/zone-db.js';
+import { zoneStoreLabel } from '../authority/zone-store-label.js';
 import { ANCHOR_STATES } from '../trust/trust-point.js';
 import { anchorView, trustPointView } from '../trust/trust-views.js';
 import { Name } from '../wire/name.js';
@@ -85,7 +84,7 @@ export class ServerMetrics {
       ...this.listenerFamilies(),
       ...this.trustFamilies(),
       ...(await this.zoneFamilies()),
-      ...(await this.journalFamilies()),
+      ...this.journalFamilies(),
       ...(await this.processFamilies()),
     ];
   }
@@ -235,19 +234,8 @@ export class ServerMetrics {
     return earliest;
   }
 
-  private async journalFamilies(): Promise<MetricFamily[]> {
-    const dir = ZoneJournal.directory(this.s.stateDir);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return [];
-    }
-    const samples: MetricSample[] = [];
-    for (const name of names.filter((n) => n.endsWith('.jnl'))) {
-      const size = await stat(join(dir, name)).then((st) => st.size, () => undefined);
-      if (size !== undefined) samples.push({ labels: { zone: name.slice(0, -'.jnl'.length) }, value: size });
-    }
+  private journalFamilies(): MetricFamily[] {
+    const samples: MetricSample[] = this.s.zones.journalSizes().map(({ zone, bytes }) => ({ labels: { zone: zoneStoreLabel(zone) }, value: bytes }));
     return [gauge('keymaster_zone_journal_bytes', 'Size of each zone journal (dynamic updates since the last compaction).', samples)];
   }
 

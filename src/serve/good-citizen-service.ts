@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { logEvent, type Logger } from '../logging/logger.js';
+import type { Scheduler } from '../scheduler.js';
 import { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ResolverPolicy } from '../resolver/resolver.js';
 import type { ServerAddress } from '../resolver/dns-transport.js';
@@ -39,19 +40,15 @@ export function createLocallyServedZones(config: KeymasterConfig, hosted: LocalZ
   });
 }
 
-/** Server cookies with the secret from stateDir, rotated on a timer; `stop` ends the timer. */
-export async function startServerCookies(config: KeymasterConfig, clock: Clock, logger: Logger): Promise<{ cookies: ServerCookies; secrets: CookieSecrets; stop(): void } | undefined> {
+/** Server cookies with the secret from stateDir, rotated by a job of the scheduler; `stop` ends the job. */
+export async function startServerCookies(config: KeymasterConfig, clock: Clock, logger: Logger, scheduler: Scheduler): Promise<{ cookies: ServerCookies; secrets: CookieSecrets; stop(): void } | undefined> {
   if (!config.cookies.enable) return undefined;
   const secrets = await CookieSecretStore.open(config.stateDir, config.cookies.secretRotation, clock, logger);
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    // At most an hour between looks: another worker's rotation is picked up within it.
-    const wait = Math.max(1000, Math.min(secrets.nextRotation - clock.now(), 3_600_000));
-    timer = setTimeout(() => {
-      secrets.rotateIfDue().catch((error: unknown) => logEvent(logger, 'cookies.rotation-failed', { error: (error as Error).message }, { level: 'error' })).finally(schedule);
-    }, wait);
-    timer.unref();
-  };
-  schedule();
-  return { cookies: new ServerCookies(secrets, clock), secrets, stop: () => clearTimeout(timer) };
+  // At most an hour between looks: another worker's rotation is picked up within it.
+  const next = (): number => clock.now() + Math.max(1000, Math.min(secrets.nextRotation - clock.now(), 3_600_000));
+  const job = scheduler.schedule('cookies.secret-rotation', next(), async () => {
+    await secrets.rotateIfDue().catch((error: unknown) => logEvent(logger, 'cookies.rotation-failed', { error: (error as Error).message }, { level: 'error' }));
+    return next();
+  });
+  return { cookies: new ServerCookies(secrets, clock), secrets, stop: () => job.cancel() };
 }

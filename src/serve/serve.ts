@@ -78,7 +78,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let distributeAnchors: (zone: Name, keyset: { text: string; file: string }) => void = (zone, keyset) => void earlyAnchors.push([zone, keyset]);
   let withdrawAnchors: (zone: Name) => void = () => {};
   const zones = await ZoneService.start({
-    config, clock: systemClock, logger,
+    config, clock: systemClock, logger, documents, scheduler,
     onZoneChanged: (zone) => flushZone(zone),
     onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
     onTrustAnchorsWithdrawn: (zone) => withdrawAnchors(zone),
@@ -117,7 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   cluster?.follow(POLICY_STORE_KEY, 'policy rules', () => policy.reloadFromStore());
   cluster?.follow(TRUST_ANCHORS_KEY, 'trust anchors', () => trust.store.reload());
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
-  const serverCookies = await startServerCookies(config, systemClock, logger);
+  const serverCookies = await startServerCookies(config, systemClock, logger, scheduler);
   const validationFailures = new ValidationFailureCounts();
   const pipeline = await createResolverService(config, systemClock, logger, {
     localZones: zones, policy: policy.table, anchors: trust.source, onValidationFailure: validationFailures.record,

@@ -25,7 +25,10 @@ export function decodeEnvelope<T>(text: string, type: DocumentType<T>, fault: (m
   } catch (error) {
     throw fault(`not JSON (${(error as Error).message})`);
   }
-  if (!isObject(doc) || doc['format'] !== type.format) throw fault(`not a ${type.format} document (no "format": "${type.format}")`);
+  if (!isObject(doc)) throw fault(`not a ${type.format} document (no "format": "${type.format}")`);
+  const legacy = doc['format'] === undefined ? type.unlabelled?.(doc, fault) : undefined;
+  if (legacy !== undefined) return { value: legacy, revision: 1, upgraded: true };
+  if (doc['format'] !== type.format) throw fault(`not a ${type.format} document (no "format": "${type.format}")`);
   if (doc['version'] !== type.version) {
     const upgraded = type.upgrade?.(doc, fault);
     if (upgraded === undefined)

@@ -29,6 +29,11 @@ export interface DocumentType<T> {
    * contract), read once: the next write stores it in the current version. Absent: refused.
    */
   upgrade?(document: Record<string, unknown>, fault: (message: string) => Error): T | undefined;
+  /**
+   * A file of the state dir's layout before the store contract that has no `format` at all
+   * (`zones.json`, a key's metadata), read once the same way; undefined: refused as not this type.
+   */
+  unlabelled?(document: Record<string, unknown>, fault: (message: string) => Error): T | undefined;
 }
 
 export interface StoredDocument<T> {

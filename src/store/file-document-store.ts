@@ -114,7 +114,10 @@ export class FileDocumentStore implements DocumentStore {
         else if (e.isFile() && e.name.endsWith(SUFFIX)) found.push(`${keyPrefix}${e.name.slice(0, -SUFFIX.length)}`);
       }
     };
-    await walk(this.dir, '');
+    // Only the directory the prefix names is walked: listing one zone's keys does not read the whole state dir.
+    const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    if (base !== '') checkKey(base.slice(0, -1));
+    await walk(join(this.dir, base), base);
     return found.filter((k) => k.startsWith(prefix)).sort();
   }
 

@@ -92,6 +92,16 @@ export function describeStoreContract(name: string, make: () => Promise<StoreFix
       expect(await f.store.read('zones/a.', COUNTER)).toBeUndefined();
     });
 
+    it('lists keys by a string prefix, as a distributed store does: nested keys, part of a label, nothing', async () => {
+      for (const k of ['journals/a/head', 'journals/a/change-01', 'journals/a/change-02', 'journals/ab/head', 'journals/b/x/y'])
+        await f.store.write(k, COUNTER, { count: 1, note: '' });
+      expect(await f.store.keys('journals/a/change-')).toEqual(['journals/a/change-01', 'journals/a/change-02']);
+      expect(await f.store.keys('journals/a/')).toEqual(['journals/a/change-01', 'journals/a/change-02', 'journals/a/head']);
+      expect(await f.store.keys('journals/a')).toEqual(['journals/a/change-01', 'journals/a/change-02', 'journals/a/head', 'journals/ab/head']);
+      expect(await f.store.keys('journals/')).toHaveLength(5);
+      expect(await f.store.keys('nothing/here/')).toEqual([]);
+    });
+
     it('refuses a damaged document, naming where and why, and never reads it as empty', async () => {
       await f.store.write('counter', COUNTER, { count: 1, note: 'a' });
       const cases: [string, RegExp][] = [

@@ -82,7 +82,7 @@ describe.skipIf(!tools)('HSM keys through PKCS#11 (SoftHSM2)', () => {
       for (const f of files.filter((x) => x.endsWith('.json'))) {
         const text = readFileSync(join(keyDir, f), 'utf8');
         expect(text).not.toMatch(/PRIVATE|BEGIN|"d"\s*:/);
-        const meta = JSON.parse(text) as { storage: { pkcs11: { token: string; id: string } } };
+        const meta = (JSON.parse(text) as { data: { storage: { pkcs11: { token: string; id: string } } } }).data; // a store document (key-metadata-document.ts)
         expect(meta.storage.pkcs11.token).toBe('km-test');
         expect(token.protection(meta.storage.pkcs11.id)).toEqual({ sensitive: true, extractable: false });
       }

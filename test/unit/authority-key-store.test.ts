@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeyMaster, dssetRecords, keyMasterChangeRefusal, parentFilesText, zoneSigningKeys } from '../../src/authority/key-master.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { KeyStore, KeyStoreError, zoneDirectoryName } from '../../src/authority/key-store.js';
 import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm } from '../../src/authority/signing-policy.js';
 import { ManualClock } from '../../src/clock.js';
@@ -44,7 +45,7 @@ describe('the key store and the Key Master', () => {
   it('generates four keys for RFC 5011 rollover, stores them 0600 with metadata, and finds the same ones again', async () => {
     const dir = stateDir();
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const master = new KeyMaster(new KeyStore(dir), clock);
+    const master = new KeyMaster(new KeyStore(dir, await FileDocumentStore.open(dir)), clock);
     const policy = normalizeSigningPolicy(DEFAULT_SIGNING_POLICY);
     const first = await master.keysFor(zone, policy);
     expect(first.generated.map((k) => `${k.role}/${k.state}`).sort()).toEqual(['ksk/active', 'ksk/standby', 'zsk/active', 'zsk/next']);
@@ -59,14 +60,14 @@ describe('the key store and the Key Master', () => {
     expect(zoneSigningKeys(zone, first.keys).map((k) => `${k.role}:${k.signs}`).sort()).toEqual(['ksk:false', 'ksk:true', 'zsk:false', 'zsk:true']);
 
     // A restart: a new Key Master on the same state dir makes no keys.
-    const again = await new KeyMaster(new KeyStore(dir), clock).keysFor(zone, policy);
+    const again = await new KeyMaster(new KeyStore(dir, await FileDocumentStore.open(dir)), clock).keysFor(zone, policy);
     expect(again.generated).toEqual([]);
     expect(again.keys.map((k) => k.metadata.id).sort()).toEqual(first.keys.map((k) => k.metadata.id).sort());
   });
 
   it('another algorithm retires the old keys; without RFC 5011 there is one KSK and one ZSK', async () => {
     const dir = stateDir();
-    const master = new KeyMaster(new KeyStore(dir), new ManualClock());
+    const master = new KeyMaster(new KeyStore(dir, await FileDocumentStore.open(dir)), new ManualClock());
     const first = await master.keysFor(zone, normalizeSigningPolicy(DEFAULT_SIGNING_POLICY));
     const second = await master.keysFor(zone, normalizeSigningPolicy({ ...DEFAULT_SIGNING_POLICY, algorithm: 15, rfc5011: false }));
     expect(second.retired.map((m) => m.id).sort()).toEqual(first.keys.map((k) => k.metadata.id).sort());
@@ -79,7 +80,7 @@ describe('the key store and the Key Master', () => {
     const dir = stateDir();
     mkdirSync(join(dir, 'keys'), { recursive: true });
     writeFileSync(join(dir, 'keys', zoneDirectoryName(zone)), 'not a directory');
-    const master = new KeyMaster(new KeyStore(dir), new ManualClock());
+    const master = new KeyMaster(new KeyStore(dir, await FileDocumentStore.open(dir)), new ManualClock());
     const error = await master.keysFor(zone, normalizeSigningPolicy(DEFAULT_SIGNING_POLICY)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeyStoreError);
     expect((error as Error).message).toContain(join(dir, 'keys', 'home.arpa'));
@@ -88,7 +89,7 @@ describe('the key store and the Key Master', () => {
   });
 
   it('writes dsset and keyset text (BIND format) that parses back, with the KSKs only', async () => {
-    const master = new KeyMaster(new KeyStore(stateDir()), new ManualClock());
+    const master = new KeyMaster(new KeyStore(stateDir(), await FileDocumentStore.open(stateDir())), new ManualClock());
     const policy = normalizeSigningPolicy(DEFAULT_SIGNING_POLICY);
     const { keys } = await master.keysFor(zone, policy);
     const files = parentFilesText(zone, keys, policy);

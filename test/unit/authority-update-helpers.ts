@@ -4,6 +4,7 @@ import { afterAll, expect } from 'vitest';
 import { type TsigKey, signTsig, tsigAlgorithmName } from '../../src/authority/tsig.js';
 import { ZoneData } from '../../src/authority/zone-db.js';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { parseCidr } from '../../src/config/cidr.js';
 import type { ZoneConfig } from '../../src/config/schema.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
@@ -51,7 +52,7 @@ export async function startService(lab: Pick<Lab, 'stateDir' | 'zones' | 'clock'
     clock: lab.clock,
     logger,
     serverName: 'km1',
-    refreshIntervalMs: 0,
+    scheduler: createScheduler({ clock: lab.clock, mode: 'manual' }),
     onZoneChanged: (z) => pipeline?.flush(z),
     ...extra,
   });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeyMaster, zoneSigningKeys } from '../../src/authority/key-master.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { KeyStore } from '../../src/authority/key-store.js';
 import { resignZone } from '../../src/authority/online-signer.js';
 import { DEFAULT_SIGNATURE_REFRESH_TIMING, signatureState, signatureTimes, spreadPosition } from '../../src/authority/signature-refresh.js';
@@ -106,7 +107,7 @@ describe('signature refresh over simulated weeks (ManualClock)', () => {
   it('a pass remakes at most its batch of due signatures, most overdue first; urgent ones are never deferred', async () => {
     const lab = await startLab({ zoneText: bigZone(40), signatureValidity: 24 * 3600 });
     labs.push(lab);
-    const keys = zoneSigningKeys(ZONE, await new KeyMaster(new KeyStore(lab.stateDir), lab.clock).keys(ZONE));
+    const keys = zoneSigningKeys(ZONE, await new KeyMaster(new KeyStore(lab.stateDir, await FileDocumentStore.open(lab.stateDir)), lab.clock).keys(ZONE));
     const resign = (maxRefresh: number) =>
       resignZone(served, served.unsignedRecords(), {
         zone: ZONE,

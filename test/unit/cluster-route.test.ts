@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterRuntime } from '../../src/cluster/cluster-runtime.js';
-import { registerClusterRoute } from '../../src/server/cluster-route.js';
-import type { ControlHandler } from '../../src/server/control-router.js';
+import { registerClusterRoute } from '../../src/control/cluster-route.js';
+import type { ControlHandler } from '../../src/control/control-router.js';
 import { StoreError } from '../../src/store/document-store.js';
 
 function route(cluster: ClusterRuntime | undefined): ControlHandler {
   let handler: ControlHandler | undefined;
-  registerClusterRoute({ registerRoute: (method, pattern, h) => void (method === 'GET' && pattern === '/v1/cluster' && (handler = h)) }, cluster);
+  registerClusterRoute({ registerRoute: (r: { method: string; path: string }, h: ControlHandler) => void (r.method === 'GET' && r.path === '/v1/cluster' && (handler = h)) } as never, cluster);
   return handler!;
 }
 

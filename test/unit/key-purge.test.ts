@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keysDueForPurge } from '../../src/authority/key-purge.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { KeyStore, type KeyMetadata } from '../../src/authority/key-store.js';
 import { openToken } from '../../src/authority/pkcs11-token.js';
 import { ConfigError } from '../../src/config/config-error.js';
@@ -17,7 +18,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1);
 
 function meta(id: string, state: KeyMetadata['state'], retired?: number, extra: Partial<KeyMetadata> = {}): KeyMetadata {
-  return { id, zone: 'p.example.', role: 'zsk', algorithm: 13, bits: 256, keyTag: 1, flags: 256, publicKey: '', state, created: new Date(T0 - 100 * DAY).toISOString(), ...(retired === undefined ? {} : { retired: new Date(retired).toISOString() }), ...extra };
+  return { id, zone: 'p.example.', role: 'zsk', algorithm: 13, bits: 256, keyTag: 1, flags: 256, publicKey: 'AA==', state, created: new Date(T0 - 100 * DAY).toISOString(), ...(retired === undefined ? {} : { retired: new Date(retired).toISOString() }), ...extra };
 }
 
 describe('dnssec.rollover.retiredKeyRetention', () => {
@@ -102,7 +103,7 @@ describe.skipIf(!haveTool('softhsm2-util'))('a purged PKCS#11 key (SoftHSM2)', (
     chmodSync(join(dir, 'pin'), 0o600);
     const token = openToken({ module: '/usr/lib/softhsm/libsofthsm2.so', token: 'km-purge', pinFile: join(dir, 'pin') });
     const zone = Name.parse('p.example.');
-    const store = new KeyStore(join(dir, 'state'));
+    const store = new KeyStore(join(dir, 'state'), await FileDocumentStore.open(join(dir, 'state')));
     store.useToken(zone, token);
     const pair = token.generate(13, 256, 'p.example-zsk');
     const m = meta('tok', 'retired', T0 - 40 * DAY, { storage: { pkcs11: { token: 'km-purge', id: pair.privateKey.id } } });

@@ -7,6 +7,7 @@ import { rrsetSigners, signersOf } from '../../src/authority/signing-key-rule.js
 import type { ZoneData } from '../../src/authority/zone-db.js';
 import type { ZoneSigningKey } from '../../src/authority/zone-signer.js';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { verifyRrset } from '../../src/dnssec/rrset-verification.js';
 import { DEFAULT_VALIDATION_LIMITS, ValidationBudget } from '../../src/dnssec/validation-budget.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -72,7 +73,7 @@ async function lab() {
     clock,
     logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(JSON.parse(l) as Record<string, unknown>) } }),
     serverName: 'km1',
-    refreshIntervalMs: 0,
+    scheduler: createScheduler({ clock, mode: 'manual' }),
   });
   await service.sign('child.example.', { mode: 'options', options: { rfc5011: true } });
   const served = () => service.findZone(Name.parse('child.example.'))!.served;

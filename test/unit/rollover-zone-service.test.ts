@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ZoneData } from '../../src/authority/zone-db.js';
 import { ManualClock } from '../../src/clock.js';
+import { createScheduler } from '../../src/scheduler.js';
 import type { ZoneConfig } from '../../src/config/schema.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
 import { authenticateDnskeyRrset } from '../../src/dnssec/dnskey-authentication.js';
@@ -52,7 +53,7 @@ async function open(lab: Omit<Lab, 'service'>, timers?: Record<string, number>):
     clock: lab.clock,
     logger,
     serverName: 'km1',
-    refreshIntervalMs: 0,
+    scheduler: createScheduler({ clock: lab.clock, mode: 'manual' }),
     rollover: { dsAtParent: async () => lab.dsAtParent.ds, ...(timers ? { timers } : {}) },
   });
   return { ...lab, service };

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SecondaryZones } from '../../src/authority/secondary-zones.js';
 import { ManualClock } from '../../src/clock.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { parseCidr } from '../../src/config/cidr.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RRType } from '../../src/wire/rr-type.js';
@@ -63,10 +65,11 @@ describe('secondary zones on the injectable clock', () => {
     const clock = new ManualClock(lab.clock.now());
     const options = {
       stateDir: join(lab.dir, 'secondary-state'),
+      documents: await FileDocumentStore.open(join(lab.dir, 'secondary-state')),
       keyring: buildKeyring([{ where: 'test', key: { name: 'ddns-key.', algorithm: 'hmac-sha256', secret: Buffer.from(KEY.secret).toString('base64') } }]),
       clock,
       logger: createLogger({ level: 'debug', destination: { write: (l: string) => void logs.push(l) } }),
-      tickMs: 0,
+      scheduler: createScheduler({ clock, mode: 'manual' }),
     };
     const secondaries = await SecondaryZones.start(options, [{ name: ZONE, primaries: [{ host: PRIMARY, port: 5353 }], source: 'config' }]);
     await secondaries.tick();
@@ -81,12 +84,14 @@ describe('secondary zones on the injectable clock', () => {
     );
 
     // A change on the primary is picked up at the SOA refresh (3600 s), by IXFR; nothing before it.
+    // The scheduler's job wakes for it (runDue runs what is due on the simulated clock).
     await primary.addRecord('lab.example', { name: 'late', type: 'A', rdata: '192.0.2.99' });
     clock.advance(3599_000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(secondaries.served(ZONE)!.rrset(Name.parse('late.lab.example.'), RRType.A)).toBeUndefined();
+    expect(options.scheduler.pending()).toEqual([{ name: 'zone.secondary-checks', when: clock.now() + 1000 }]);
     clock.advance(1_000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(secondaries.served(ZONE)!.rrset(Name.parse('late.lab.example.'), RRType.A)).toBeDefined();
     expect(secondaries.show(ZONE)).toMatchObject({ state: 'ok', lastTransfer: 'IXFR' });
 
@@ -99,7 +104,7 @@ describe('secondary zones on the injectable clock', () => {
     await secondaries.tick();
     expect(transfers() - seen).toBe(1);
     clock.advance(1000);
-    await secondaries.tick();
+    await options.scheduler.runDue();
     expect(transfers() - seen).toBe(2);
     await secondaries.tick();
     expect(transfers() - seen).toBe(2);

@@ -53,6 +53,7 @@ describe('metrics on a simulated clock', () => {
       list: () => [{ name: 'corp.example.', serial: 7, signed: true }],
       findZone: () => undefined,
       keys: async () => ({ zone: 'corp.example.', keys: keys() }),
+      journalSizes: () => [{ zone: 'corp.example.', bytes: 120 }],
     } as unknown as ZoneService;
     const metrics = new ServerMetrics({
       clock, stateDir: '/nonexistent', queries: new QueryMetrics(), validationFailures: new ValidationFailureCounts(), pipeline: fakePipeline(),
@@ -66,6 +67,7 @@ describe('metrics on a simulated clock', () => {
       expect(m.value('keymaster_trust_point_anchors', { trust_point: 'corp.example.', state: 'AddPend' })).toBe(1);
       expect(m.value('keymaster_zone_next_rollover_action_seconds', { zone: 'corp.example.' })).toBe(2 * 86400);
       expect(m.value('keymaster_upstream_rtt_seconds_sum')).toBeCloseTo(0.12);
+      expect(m.value('keymaster_zone_journal_bytes', { zone: 'corp.example' })).toBe(120); // the zone's journal in the store
 
       clock.advance(29 * DAY);
       m = await scrape();

@@ -2,6 +2,8 @@ import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { SecondaryZones } from '../../src/authority/secondary-zones.js';
 import { ManualClock } from '../../src/clock.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
+import { createScheduler } from '../../src/scheduler.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RRType } from '../../src/wire/rr-type.js';
 import { tempDir } from '../support/external-servers.js';
@@ -101,7 +103,7 @@ describe('a primary that does not do IXFR', () => {
     const logs: string[] = [];
     const dir = tempDir('notimp');
     const secondaries = await SecondaryZones.start(
-      { stateDir: dir, keyring: new Map(), clock, logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(l) } }), tickMs: 0 },
+      { stateDir: dir, documents: await FileDocumentStore.open(dir), keyring: new Map(), clock, logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(l) } }), scheduler: createScheduler({ clock, mode: 'manual' }) },
       [{ name: ZONE, primaries: [p], source: 'config' }],
     );
     await secondaries.tick();

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NotifySender } from '../../src/authority/notify-sender.js';
 import { PrimaryTransfers } from '../../src/authority/primary-transfers.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { extractTsig, signTsigResponse, verifyTsig } from '../../src/authority/tsig.js';
 import { ManualClock } from '../../src/clock.js';
 import { parseConfigText } from '../../src/config/loader.js';
@@ -109,7 +110,7 @@ describe('NOTIFY out (RFC 1996)', () => {
     const dir = tempDir('notify-ns');
     dirs.push(dir);
     const clock = new ManualClock();
-    const transfers = new PrimaryTransfers({ journalDir: dir, keyring: new Map(), clock, logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(l) } }), notify: { backoffMs: [], timeoutMs: 50 } });
+    const transfers = new PrimaryTransfers({ journalDir: dir, documents: await FileDocumentStore.open(dir), keyring: new Map(), clock, logger: createLogger({ level: 'info', destination: { write: (l: string) => void logs.push(l) } }), notify: { backoffMs: [], timeoutMs: 50 } });
     const text = '$TTL 300\n@ SOA ns1 h 1 3600 900 604800 60\n@ NS ns1\n@ NS ns2\n@ NS ns3\n@ NS ns.elsewhere.example.\nns1 A 192.0.2.1\nns2 A 127.10.172.3\nns3 AAAA ::1\n';
     const zone = ZoneData.fromRecords(ZONE, parseZoneText(text, { origin: ZONE }).records);
     transfers.configure(ZONE, { allowTransfer: [], notify: ['ns', { host: '127.10.172.4', port: 53 }], serial: 'keep', journal: { maxVersions: 10, maxSize: 1 << 20 } }, 1);
