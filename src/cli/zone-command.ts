@@ -48,7 +48,7 @@ function duration(flag: string, value: string): number {
   }
 }
 
-/** The server's floors (src/authority/signing-options.ts), said as durations before anything is sent. */
+/** The server's floors (src/authority/signing-policy.ts), said as durations before anything is sent. */
 const MINIMUM_SECONDS: Partial<Record<keyof SigningPolicy, number>> = {
   dnskeySignatureValidity: 3600, dsSignatureValidity: 3600, signatureValidity: 3600, kskRollover: 3600, zskRollover: 3600,
 };
