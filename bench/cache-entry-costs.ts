@@ -55,7 +55,6 @@ function newResolver(clock: ManualClock): Resolver {
     // Large enough that nothing is evicted: this measures cost per entry, not eviction.
     cacheLimits: { maxBytes: 16 * 1024 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: true,
   });
 }

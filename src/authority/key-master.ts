@@ -12,7 +12,7 @@ import { encodeRdata } from '../wire/rdata-codec.js';
 import { RRType } from '../wire/rr-type.js';
 import { fromBase64, toBase64 } from '../wire/text-encoding.js';
 import { type KeyMetadata, type KeyRole, type KeyState, type KeyStore, KeyStoreError, type StoredKey } from './key-store.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import type { ZoneSigningKey } from './zone-signer.js';
 import type { PrivateKeyHandle } from './private-key-handle.js';
 

@@ -3,7 +3,7 @@ import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
 import { decodeRrsig } from '../wire/signed-data.js';
 import { signRrset } from './rrset-signer.js';
-import { DEFAULT_REFRESH_POLICY, signatureState, signatureTimes } from './signature-refresh.js';
+import { DEFAULT_SIGNATURE_REFRESH_TIMING, signatureState, signatureTimes } from './signature-refresh.js';
 import { type IncrementalOptions, type ResigningOptions, incrementalRefusal, signIncrementally } from './incremental-signer.js';
 import { ZoneData, type ZoneRrset } from './zone-db.js';
 import { type SigningJob, planZoneSigning } from './zone-signer.js';
@@ -74,7 +74,7 @@ function reusableSignature(previous: ZoneData, job: SigningJob, zone: Name): Res
  * The apex CDS and CDNSKEY RRsets are the Key Master's (rollover-keys.ts `recordsToSign` adds
  * them when the zone is signed whole), not part of the zone's data as its file and its changes
  * say: a re-plan from that data keeps the ones the zone serves, so they are neither dropped nor
- * signed differently than by a whole-zone signing (rrset-signers.ts).
+ * signed differently than by a whole-zone signing (signing-key-rule.ts).
  */
 function withParentSignals(previous: ZoneData, unsigned: readonly ResourceRecord[]): readonly ResourceRecord[] {
   const apex = previous.origin;
@@ -86,7 +86,7 @@ function withParentSignals(previous: ZoneData, unsigned: readonly ResourceRecord
 
 export function resignZone(previous: ZoneData, unsigned: readonly ResourceRecord[], o: OnlineSigningOptions): OnlineSigningResult {
   const { now, policy } = o;
-  const refresh = o.refresh ?? DEFAULT_REFRESH_POLICY;
+  const refresh = o.refresh ?? DEFAULT_SIGNATURE_REFRESH_TIMING;
   const inception = now - policy.signatureInception;
   const plan = planZoneSigning(withParentSignals(previous, unsigned), {
     zone: o.zone,

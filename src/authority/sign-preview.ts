@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import { algorithmMnemonic } from '../crypto/algorithms.js';
 import type { KeyMetadata } from './key-store.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { algorithmDiffers, algorithmRolloverOf } from './rollover/algorithm-rollover.js';
 
 /** One signing option that `zone sign` would change, both sides as an operator reads them. */

@@ -12,14 +12,14 @@ import type { ZoneData } from './zone-db.js';
  * falls at the same point, different RRsets spread evenly. A re-signed RRset is due again
  * one validity period after the moment it was re-signed, so the spread carries over.
  */
-export interface RefreshPolicy {
+export interface SignatureRefreshTiming {
   /** Remade at the latest when less than this fraction of the lifetime remains (default 1/4). */
   readonly urgentFraction: number;
   /** Width of the window before that, as a fraction of the lifetime, over which refreshes spread (default 1/8). */
   readonly spreadFraction: number;
 }
 
-export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { urgentFraction: 0.25, spreadFraction: 0.125 };
+export const DEFAULT_SIGNATURE_REFRESH_TIMING: SignatureRefreshTiming = { urgentFraction: 0.25, spreadFraction: 0.125 };
 
 export type SignatureState = 'fresh' | 'due' | 'urgent';
 
@@ -53,7 +53,7 @@ export interface SignatureTimes {
 }
 
 /** The refresh times of one RRSIG (its RDATA) over an RRset at `owner`. */
-export function signatureTimes(rrsig: ResourceRecord, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): SignatureTimes {
+export function signatureTimes(rrsig: ResourceRecord, now: number, policy: SignatureRefreshTiming = DEFAULT_SIGNATURE_REFRESH_TIMING): SignatureTimes {
   // RFC 4034 §3.1: type covered at 0, expiration at 8, inception at 12, key tag at 16. Read in
   // place: a refresh pass looks at every signature of the zone.
   const b = rrsig.rdata;
@@ -66,14 +66,14 @@ export function signatureTimes(rrsig: ResourceRecord, now: number, policy: Refre
   return { inception, expiration, dueAt, urgentAt };
 }
 
-export function signatureState(rrsig: ResourceRecord, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): SignatureState {
+export function signatureState(rrsig: ResourceRecord, now: number, policy: SignatureRefreshTiming = DEFAULT_SIGNATURE_REFRESH_TIMING): SignatureState {
   const t = signatureTimes(rrsig, now, policy);
   if (now >= t.urgentAt) return 'urgent';
   return now >= t.dueAt ? 'due' : 'fresh';
 }
 
 /** The earliest time any signature of the zone falls due, or undefined when the zone has none. */
-export function nextRefreshTime(zone: ZoneData, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number | undefined {
+export function nextRefreshTime(zone: ZoneData, now: number, policy: SignatureRefreshTiming = DEFAULT_SIGNATURE_REFRESH_TIMING): number | undefined {
   let next: number | undefined;
   for (const set of zone.rrsets())
     for (const sig of set.sigs) {

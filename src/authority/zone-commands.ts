@@ -15,8 +15,7 @@ import type { UnsignState } from './rollover/unsign-sequence.js';
 import type { ZoneRollover } from './rollover/zone-rollover.js';
 import type { SecondaryView, SecondaryZones } from './secondary-zones.js';
 import { type SignPreview, signPreview } from './sign-preview.js';
-import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm } from './signing-options.js';
-import { policyFromConfig } from './signing-policy-config.js';
+import { DEFAULT_SIGNING_POLICY, type SigningPolicy, normalizeSigningPolicy, parseDsDigest, parseSigningAlgorithm, signingPolicyFromConfig } from './signing-policy.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import { type ZoneEntry, type ZoneSummary, loadZoneFile, newZoneEntry, zoneName, zoneSummary } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
@@ -77,7 +76,7 @@ export class ZoneCommands {
     const entry = newZoneEntry(name, zc.file, 'config', zc.allowTransfer, data, p, this.o.catalog.serverName);
     this.o.transfers.configure(name, transferConfigOf(zc), data.serial);
     const sign = p?.signed ?? zc.signing !== undefined;
-    const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? policyFromConfig(zc.signing) : undefined;
+    const policy = p?.policy ? normalizeSigningPolicy(p.policy) : zc.signing ? signingPolicyFromConfig(zc.signing) : undefined;
     await this.o.signing.install(entry, sign ? policy ?? DEFAULT_SIGNING_POLICY : undefined, 'start');
   }
 

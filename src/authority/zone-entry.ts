@@ -3,7 +3,7 @@ import { Name } from '../wire/name.js';
 import { checkDsPlacement } from './ds-placement.js';
 import type { ManagedKey } from './key-master.js';
 import type { UnsignState } from './rollover/unsign-sequence.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { ZoneData } from './zone-db.js';
 import { ZoneError } from './zone-error.js';
 import { readZoneFile } from './zone-file-reader.js';

@@ -15,7 +15,7 @@ import { SecondaryZones, type SecondaryView } from './secondary-zones.js';
 import type { SignPreview } from './sign-preview.js';
 import { SignatureRefresher } from './signature-refresher.js';
 import { hasTsig, signedAnswer } from './signed-answer.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { transferSources } from './transfer-source.js';
 import { ZoneCatalog } from './zone-catalog.js';
 import { type SignRequest, ZoneCommands } from './zone-commands.js';

@@ -1,7 +1,7 @@
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { Name } from '../wire/name.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
-import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from './signing-options.js';
+import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from './signing-policy.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import type { ZoneCommands } from './zone-commands.js';
 import { zoneName } from './zone-entry.js';

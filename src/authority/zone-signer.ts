@@ -6,7 +6,7 @@ import { groupRrsets } from '../wire/rrsets.js';
 import { buildNsecChain } from './nsec-chain.js';
 import { buildNsec3Chain, nsec3ParamRecord } from './nsec3-chain.js';
 import { type SignatureWindow, type SigningKey, signRrset } from './rrset-signer.js';
-import { rrsetSigners, signersOf } from './rrset-signers.js';
+import { rrsetSigners, signersOf } from './signing-key-rule.js';
 
 export interface ZoneSigningKey extends SigningKey {
   readonly dnskeyRdata: Uint8Array;
@@ -179,7 +179,7 @@ export function stageZoneSigning(records: readonly ResourceRecord[], options: Om
     owners.set(r.name.key, o);
   }
 
-  // Which keys sign what: one rule for every signing path (rrset-signers.ts).
+  // Which keys sign what: one rule for every signing path (signing-key-rule.ts).
   const signers = rrsetSigners(keys);
   if (signers.dnskey.length === 0) throw new Error(`zone ${zone.toString()}: no active KSK to sign the DNSKEY RRset with`);
   const jobsOf = (rrsets: ResourceRecord[][]): SigningJob[] => {

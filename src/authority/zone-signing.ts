@@ -9,7 +9,7 @@ import { signZoneInParallel } from './parallel-signer.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
 import { recordsToSign, rolloverParentFiles, rolloverSigningKeys } from './rollover/rollover-keys.js';
 import { keysForSigning } from './rollover/zone-rollover.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { signChangeYielding } from './yielding-signer.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import { ZoneData } from './zone-db.js';
@@ -104,7 +104,7 @@ export class ZoneSigning {
           if (total >= 10_000) logEvent(logger, 'zone.signing-progress', { zone, rrsets: done, total, percent: Math.round((100 * done) / total) });
         },
       });
-      // CDS/CDNSKEY are signed by the KSK too (RFC 7344 §4.1): the signer's rule, authority/rrset-signers.ts.
+      // CDS/CDNSKEY are signed by the KSK too (RFC 7344 §4.1): the signer's rule, authority/signing-key-rule.ts.
       const data = ZoneData.fromRecords(entry.name, records);
       const parentFiles = rolloverParentFiles(entry.name, change.keys, policy);
       const files = await writeParentFiles(this.o.stateDir, entry.name, parentFiles);

@@ -1,7 +1,7 @@
 import { isObject } from '../store/document-envelope.js';
 import { type DocumentChange, type DocumentStore, type DocumentType, StoreError } from '../store/document-store.js';
 import type { UnsignState } from './rollover/unsign-sequence.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { zoneStoreLabel } from './zone-store-label.js';
 
 /**

@@ -3,7 +3,7 @@ import { removeParentFiles } from './key-master.js';
 import { type UnsignState, startUnsign, stepUnsign } from './rollover/unsign-sequence.js';
 import type { RolloverTimers } from './rollover/rollover-state.js';
 import type { DsAtParent } from './rollover/zone-rollover.js';
-import type { SigningPolicy } from './signing-options.js';
+import type { SigningPolicy } from './signing-policy.js';
 import { logDnssecEvent, type Logger } from '../logging/logger.js';
 import type { Name } from '../wire/name.js';
 

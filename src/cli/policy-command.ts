@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parsePolicyNamespace, PolicyRuleError, type PolicyMode } from '../policy/policy-table.js';
+import { POLICY_MODE_BY_FLAG, policyModeFlag } from '../policy/policy-mode.js';
 import { parsePolicyForwarder, parsePolicyUntil } from '../policy/policy-request.js';
 import type { PolicyAddRequest, PolicyListBody, PolicyRuleView } from '../control-contract/policy.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
@@ -7,12 +8,10 @@ import { formatFields, formatTable } from './table.js';
 import { POLICY_USAGE, UsageError } from './usage.js';
 import { CONTROL_ROUTES } from '../control-contract/routes.js';
 
-const MODE_FLAGS = { 'require-validation': 'require', 'log-only': 'log-only', 'no-validation': 'no-validation' } as const satisfies Record<string, PolicyMode>;
+const MODE_FLAGS = POLICY_MODE_BY_FLAG;
 
 /** The mode as the flag that sets it; `-` for a forwarders-only rule. */
-export function modeLabel(mode: PolicyMode): string {
-  return mode === 'require' ? 'require-validation' : mode === 'default' ? '-' : mode;
-}
+export const modeLabel = policyModeFlag;
 
 /** ISO 8601 to the second (`2026-12-31T00:00:00Z`), or `-`. */
 function timeLabel(iso: string | null): string {

@@ -48,7 +48,7 @@ function duration(flag: string, value: string): number {
   }
 }
 
-/** The server's floors (src/authority/signing-options.ts), said as durations before anything is sent. */
+/** The server's floors (src/authority/signing-policy.ts), said as durations before anything is sent. */
 const MINIMUM_SECONDS: Partial<Record<keyof SigningPolicy, number>> = {
   dnskeySignatureValidity: 3600, dsSignatureValidity: 3600, signatureValidity: 3600, kskRollover: 3600, zskRollover: 3600,
 };
@@ -176,28 +176,44 @@ function refuseUnconfirmedSign(preview: SignPreview, json: boolean): number {
   return 1;
 }
 
+const ZONE_OPTIONS = {
+  ...CLIENT_OPTIONS,
+  ...SIGN_OPTIONS,
+  file: { type: 'string' },
+  primary: { type: 'string' },
+  tsig: { type: 'string' },
+  'allow-transfer': { type: 'string' },
+  'reuse-keys': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+  now: { type: 'boolean', default: false },
+  digest: { type: 'string' },
+  ttl: { type: 'string' },
+  wide: { type: 'boolean', default: false },
+  output: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parseZoneArgs(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: ZONE_OPTIONS });
+}
+
+type ZoneCommandValues = ReturnType<typeof parseZoneArgs>['values'];
+
+/** What every `zone` action reads: its arguments and the ways to print. */
+interface ZoneCommandContext {
+  readonly action: string;
+  readonly zone: string | undefined;
+  readonly rest: readonly string[];
+  readonly values: ZoneCommandValues;
+  needZone(): string;
+  noMore(allowed?: number): void;
+  out(data: unknown, human: () => string): void;
+  keyTable(keys: readonly ZoneKeyView[]): string;
+}
+
 export async function runZoneCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CLIENT_OPTIONS,
-      ...SIGN_OPTIONS,
-      file: { type: 'string' },
-      primary: { type: 'string' },
-      tsig: { type: 'string' },
-      'allow-transfer': { type: 'string' },
-      'reuse-keys': { type: 'boolean', default: false },
-      yes: { type: 'boolean', default: false },
-      now: { type: 'boolean', default: false },
-      digest: { type: 'string' },
-      ttl: { type: 'string' },
-      wide: { type: 'boolean', default: false },
-      output: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals } = parseZoneArgs(argv);
   if (values.help) {
     process.stdout.write(ZONE_USAGE);
     return 0;
@@ -214,6 +230,15 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
   const out = (data: unknown, human: () => string) => process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
   const keyTable = (keys: readonly ZoneKeyView[]) => formatKeyTable(keys, { wide: values.wide, ...(values.output === undefined ? {} : { output: values.output }) });
 
+  const c: ZoneCommandContext = { action, zone, rest, values, needZone, noMore, out, keyTable };
+  const code = (await runZoneReadAction(c)) ?? (await runZoneChangeAction(c));
+  if (code === undefined) throw new UsageError(`unknown action "${action}"`);
+  return code;
+}
+
+/** The actions that only read: list, show, keys, export-keys, key-master (without SERVER: reads). */
+async function runZoneReadAction(c: ZoneCommandContext): Promise<number | undefined> {
+  const { action, zone, rest, values, needZone, noMore, out, keyTable } = c;
   switch (action) {
     case 'list': {
       if (zone !== undefined) throw new UsageError(`unexpected argument "${zone}"`);
@@ -256,6 +281,44 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'keys': {
+      const path = needZone();
+      noMore();
+      const client = await connectToServer(values);
+      const r = await client.call(CONTROL_ROUTES.zoneKeys, { params: { zone: path } });
+      const unsigning = r.unsigning ? `Unsigning: ${r.unsigning.stage}, DNSSEC records removed at ${r.unsigning.removeAt ?? '(the DS TTL after the parent drops the DS)'}.\n` : '';
+      out(r, () => unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
+      return 0;
+    }
+    case 'export-keys': {
+      const path = needZone();
+      noMore();
+      const digest = values.digest;
+      if (digest !== undefined && !/^sha(256|384)$/i.test(digest)) throw new UsageError(`--digest must be sha256 or sha384, got "${digest}"`);
+      const client = await connectToServer(values);
+      const r = await client.call(CONTROL_ROUTES.zoneExportKeys, { params: { zone: path }, query: { digest: digest?.toLowerCase() } });
+      if (values.json) out(r, () => '');
+      else process.stdout.write(`; dsset-${r.zone}\n${r.dsset}; keyset-${r.zone}\n${r.keyset}`);
+      return 0;
+    }
+    case 'key-master': {
+      const path = needZone();
+      noMore(1);
+      const server = rest[0];
+      const client = await connectToServer(values);
+      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server } });
+      out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
+      return 0;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The actions that change a zone: add, remove, sign, unsign, record, roll, step-rollover. */
+async function runZoneChangeAction(c: ZoneCommandContext): Promise<number | undefined> {
+  const { action, zone, rest, values, needZone, noMore, out, keyTable } = c;
+  switch (action) {
     case 'add': {
       const path = needZone();
       noMore();
@@ -308,35 +371,6 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       );
       return 0;
     }
-    case 'keys': {
-      const path = needZone();
-      noMore();
-      const client = await connectToServer(values);
-      const r = await client.call(CONTROL_ROUTES.zoneKeys, { params: { zone: path } });
-      const unsigning = r.unsigning ? `Unsigning: ${r.unsigning.stage}, DNSSEC records removed at ${r.unsigning.removeAt ?? '(the DS TTL after the parent drops the DS)'}.\n` : '';
-      out(r, () => unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
-      return 0;
-    }
-    case 'export-keys': {
-      const path = needZone();
-      noMore();
-      const digest = values.digest;
-      if (digest !== undefined && !/^sha(256|384)$/i.test(digest)) throw new UsageError(`--digest must be sha256 or sha384, got "${digest}"`);
-      const client = await connectToServer(values);
-      const r = await client.call(CONTROL_ROUTES.zoneExportKeys, { params: { zone: path }, query: { digest: digest?.toLowerCase() } });
-      if (values.json) out(r, () => '');
-      else process.stdout.write(`; dsset-${r.zone}\n${r.dsset}; keyset-${r.zone}\n${r.keyset}`);
-      return 0;
-    }
-    case 'key-master': {
-      const path = needZone();
-      noMore(1);
-      const server = rest[0];
-      const client = await connectToServer(values);
-      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server } });
-      out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
-      return 0;
-    }
     case 'record':
       return runRecordCommand(zone, rest, values, out);
     case 'roll':
@@ -354,7 +388,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown action "${action}"`);
+      return undefined;
   }
 }
 

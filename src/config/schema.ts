@@ -138,16 +138,27 @@ export interface DnssecConfig {
   readonly rollover: RolloverConfig;
 }
 
+/**
+ * The times key rollovers of signed local zones wait with, in seconds (`dnssec.rollover`). The
+ * RFC values are the defaults; lowering any of `minimumWait`, `addHoldDown`, `removeHoldDown`,
+ * `minRefresh` is for test labs and is warned about.
+ */
 export interface RolloverConfig {
+  /** The least any wait lasts (the Microsoft DNS Server's one hour). */
   readonly minimumWait: number;
+  /** Dprp of RFC 7583 for this zone: how long until every secondary serves a change. */
   readonly propagationDelay: number;
+  /** DprpP: the same for the parent zone. */
   readonly parentPropagationDelay: number;
   /** The secure delegation polling period: how often the parent's DS is checked while a KSK waits for it. */
   readonly dsPollingPeriod: number;
+  /** RFC 5011 §2.4.1 add hold-down of the resolvers that track the zone as a trust point. */
   readonly addHoldDown: number;
+  /** RFC 5011 §2.4.2 remove hold-down: how long a revoked KSK stays published. */
   readonly removeHoldDown: number;
+  /** RFC 5011 §2.3 floor of the resolvers' active refresh interval. */
   readonly minRefresh: number;
-  /** Retired keys of signed local zones are deleted from the key store this long after they were retired. */
+  /** Retired keys (files, metadata, token objects) are deleted from the key store this long after they were retired. */
   readonly retiredKeyRetention: number;
 }
 

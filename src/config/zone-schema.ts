@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { CidrPrefix } from './cidr.js';
 import { SIGNING_DEFAULTS, ZONE_DEFAULTS } from './defaults.js';
-import { boolean, either, fail, integer, listOf, oneOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
+import { INVALID, boolean, either, fail, integer, listOf, oneOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
 import { parseSocketAddress, type SocketAddress } from './socket-address.js';
 import { attempt, byteSize, cidr, duration, filePath, socketAddress, zoneName } from './value-schemas.js';
 
@@ -21,18 +21,21 @@ export interface SigningOptions {
   readonly algorithm: SigningAlgorithm;
   readonly denial: 'nsec' | 'nsec3';
   readonly nsec3: Nsec3Options;
+  /** Rollover frequencies: how long a key signs before it is rolled. */
   readonly kskRollover: number;
   readonly zskRollover: number;
+  /** How long a signature over the DNSKEY RRset is valid. */
   readonly dnskeySignatureValidity: number;
   /** Validity of signatures over DS RRsets (delegations to signed children). */
   readonly dsSignatureValidity: number;
+  /** How long every other signature is valid. */
   readonly signatureValidity: number;
-  /** How far before now a new signature's inception is set. */
+  /** How far before now a new signature's inception is set, for clocks running behind. */
   readonly signatureInception: number;
   readonly dnskeyTtl: number;
   readonly dsTtl: number;
   readonly dsDigest: 'sha256' | 'sha384';
-  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover). */
+  /** Roll KSKs with RFC 5011 revocation and hold-down (EnableRfc5011KeyRollover): a standby KSK and a pre-published next ZSK from the start. */
   readonly rfc5011: boolean;
   /** RSA key sizes in bits; 0: the algorithm's default (fixed for ECDSA and EdDSA). */
   readonly kskKeySize: number;
@@ -125,6 +128,17 @@ const signingTable = table<SigningOptions>(
       report(['nsec3'], 'NSEC3 options are set but denial is "nsec"');
   },
 );
+
+/**
+ * `signing: defaults` as parsed options: SIGNING_DEFAULTS (defaults.ts, the one definition of the
+ * signing defaults) read by the same schema as a config file's `signing:` table.
+ */
+export function defaultSigningOptions(): SigningOptions {
+  const errors: string[] = [];
+  const parsed = signingTable.parse({}, ['signing'], { baseDir: '.', report: (path, message) => errors.push(`${path.join('.')}: ${message}`) });
+  if (parsed === INVALID || errors.length > 0) throw new Error(`SIGNING_DEFAULTS do not parse: ${errors.join('; ')}`);
+  return parsed;
+}
 
 const keyStorageSchema = either<'file' | { pkcs11: Pkcs11KeyStorage }>('"file" or { pkcs11: { module, token, pinFile } }', (value) => {
   if (value === 'file') return { expected: '"file"', parse: () => 'file' as const };

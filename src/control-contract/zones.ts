@@ -1,7 +1,7 @@
 import type { RecordChangeSummary, RecordRequest } from '../authority/record-request.js';
 import type { SecondaryView } from '../authority/secondary-zones.js';
 import type { SignPreview } from '../authority/sign-preview.js';
-import type { SigningPolicy } from '../authority/signing-options.js';
+import type { SigningPolicy } from '../authority/signing-policy.js';
 import type { ZoneSummary } from '../authority/zone-entry.js';
 import type { ZoneKeyView } from '../authority/zone-key-view.js';
 

@@ -1,4 +1,4 @@
-import type { SigningPolicy } from '../authority/signing-options.js';
+import type { SigningPolicy } from '../authority/signing-policy.js';
 import type { ControlApi } from './control-api.js';
 import { ControlError, type ControlRequest } from './control-router.js';
 import { ZoneError, type ZoneErrorCode } from '../authority/zone-error.js';

@@ -1,27 +1,11 @@
 /**
- * DNSSEC algorithm numbers (IANA "DNS Security Algorithm Numbers"). Numbers come off the
- * wire as plain integers, so the API takes `number` and narrows with `isSupportedAlgorithm`.
+ * DNSSEC algorithm numbers and mnemonics (IANA "DNS Security Algorithm Numbers"): the one table
+ * of them; the constants and both lookups are read from it. Known-but-unsupported algorithms keep
+ * their mnemonics so presentation format and "unsupported algorithm" reasons can still name them.
+ * Numbers come off the wire as plain integers, so the API takes `number` and narrows with
+ * `isSupportedAlgorithm`.
  */
-export const DnssecAlgorithm = {
-  RSAMD5: 1,
-  DSA: 3,
-  RSASHA1: 5,
-  DSA_NSEC3_SHA1: 6,
-  RSASHA1_NSEC3_SHA1: 7,
-  RSASHA256: 8,
-  RSASHA512: 10,
-  ECC_GOST: 12,
-  ECDSAP256SHA256: 13,
-  ECDSAP384SHA384: 14,
-  ED25519: 15,
-  ED448: 16,
-} as const;
-
-export type SupportedAlgorithm = 5 | 7 | 8 | 10 | 13 | 14 | 15 | 16;
-
-// Known-but-unsupported algorithms keep their mnemonics so presentation format and
-// "unsupported algorithm" reasons can still name them.
-const MNEMONICS: ReadonlyMap<number, string> = new Map([
+const ALGORITHM_TABLE = [
   [1, 'RSAMD5'],
   [3, 'DSA'],
   [5, 'RSASHA1'],
@@ -34,11 +18,21 @@ const MNEMONICS: ReadonlyMap<number, string> = new Map([
   [14, 'ECDSAP384SHA384'],
   [15, 'ED25519'],
   [16, 'ED448'],
-]);
+] as const;
 
-const BY_MNEMONIC: ReadonlyMap<string, number> = new Map(
-  [...MNEMONICS].map(([number, mnemonic]) => [mnemonic, number]),
-);
+type Row = (typeof ALGORITHM_TABLE)[number];
+type Identifier<S extends string> = S extends `${infer A}-${infer B}` ? Identifier<`${A}_${B}`> : S;
+
+/** The numbers by mnemonic as identifiers (`DSA_NSEC3_SHA1`). */
+export const DnssecAlgorithm = Object.fromEntries(ALGORITHM_TABLE.map(([number, mnemonic]) => [mnemonic.replace(/-/g, '_'), number])) as {
+  readonly [R in Row as Identifier<R[1]>]: R[0];
+};
+
+export type SupportedAlgorithm = 5 | 7 | 8 | 10 | 13 | 14 | 15 | 16;
+
+const MNEMONICS: ReadonlyMap<number, string> = new Map(ALGORITHM_TABLE);
+
+const BY_MNEMONIC: ReadonlyMap<string, number> = new Map(ALGORITHM_TABLE.map(([number, mnemonic]) => [mnemonic, number]));
 
 const SUPPORTED: ReadonlySet<number> = new Set<SupportedAlgorithm>([5, 7, 8, 10, 13, 14, 15, 16]);
 

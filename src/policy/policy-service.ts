@@ -34,6 +34,7 @@ import {
 } from './policy-table.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import { PolicyStore } from './policy-store.js';
+import { policyModeOfConfig } from './policy-mode.js';
 import { type DocumentStore, StoreError } from '../store/document-store.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
 
@@ -87,10 +88,9 @@ export class PolicyChangeError extends Error {
 
 /** A config-file rule as a table entry (`source: 'config'`). */
 export function policyEntryFromConfig(rule: PolicyRule): PolicyRuleEntry {
-  const mode: PolicyMode = rule.requireValidation ? 'require' : rule.logOnly ? 'log-only' : rule.noValidation ? 'no-validation' : 'default';
   return {
     namespace: rule.namespace,
-    mode,
+    mode: policyModeOfConfig(rule),
     ...(rule.until === undefined ? {} : { until: rule.until }),
     forwarders: rule.forwarders.map((f) => ({ host: f.host, port: f.port })),
     source: 'config',

@@ -17,13 +17,12 @@
  */
 import { Name } from '../wire/name.js';
 import type { SocketAddress } from '../config/socket-address.js';
+import { POLICY_MODES, type PolicyMode } from './policy-mode.js';
 
 /** Where a rule forwards to (structurally the resolver's ServerAddress). */
 export type ServerAddress = Pick<SocketAddress, 'host' | 'port'>;
 
-/** `require`: anything not secure is SERVFAIL; `log-only`: validate, answer anyway, log failures; `no-validation`: a negative trust anchor; `default`: no mode (forwarders only). */
-export type PolicyMode = 'require' | 'log-only' | 'no-validation' | 'default';
-export const POLICY_MODES: readonly PolicyMode[] = ['require', 'log-only', 'no-validation', 'default'];
+export { POLICY_MODES, type PolicyMode } from './policy-mode.js';
 
 /** Where a rule came from: the config file, or `keymaster policy add` (persisted in the state dir). */
 export type PolicySource = 'config' | 'store';
@@ -45,7 +44,7 @@ export interface PolicyMatch {
   /** The namespace of the longest matching rule. */
   readonly namespace: string;
   /** From the longest matching rule that has a mode; `default` when none has. */
-  readonly mode: 'require' | 'log-only' | 'no-validation' | 'default';
+  readonly mode: PolicyMode;
   /** The negative trust anchor's end, when `mode` is `no-validation` and it has one. */
   readonly until?: Date;
   /** The namespace of the rule the mode came from, when another rule than `namespace` (inherited). */
@@ -117,7 +116,7 @@ export function isExpired(entry: PolicyRuleEntry, now: number): boolean {
  */
 export function checkPolicyRule(entry: PolicyRuleEntry, now?: number): PolicyRuleEntry {
   const ns = parsePolicyNamespace(entry.namespace);
-  if (!POLICY_MODES.includes(entry.mode)) throw new PolicyRuleError('mode', `"${String(entry.mode)}" is not a mode (one of ${POLICY_MODES.join(', ')})`);
+  if (!(POLICY_MODES as readonly string[]).includes(entry.mode)) throw new PolicyRuleError('mode', `"${String(entry.mode)}" is not a mode (one of ${POLICY_MODES.join(', ')})`);
   if (entry.until !== undefined) {
     if (entry.mode !== 'no-validation') throw new PolicyRuleError('until', 'applies only to a no-validation rule (a negative trust anchor)');
     if (Number.isNaN(entry.until.getTime())) throw new PolicyRuleError('until', 'is not a valid time');

@@ -15,7 +15,13 @@ export interface CacheLimits {
   readonly maxNegativeTtl: number;
 }
 
-export const DEFAULT_CACHE_LIMITS: CacheLimits = { maxBytes: 128 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3_600 };
+/**
+ * The limits from the config's `resolver.cache` section (ResolverCacheConfig; its defaults, in
+ * config/defaults.ts, are the only ones: tests read them through `defaultConfig()`).
+ */
+export function cacheLimitsOf(cache: { readonly maxSize: number; readonly minTtl: number; readonly maxTtl: number; readonly maxNegativeTtl: number }): CacheLimits {
+  return { maxBytes: cache.maxSize, minTtl: cache.minTtl, maxTtl: cache.maxTtl, maxNegativeTtl: cache.maxNegativeTtl };
+}
 
 export interface CachedRrset {
   readonly kind: 'rrset';
@@ -82,7 +88,7 @@ export class RecordCache {
   /** `budget`: the resolver's shared one (its 'records' share); alone, all of `limits.maxBytes`. */
   constructor(
     private readonly clock: Clock,
-    readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
+    readonly limits: CacheLimits,
     budget: MemoryBudget = MemoryBudget.whole('records', limits.maxBytes),
   ) {
     this.lru = new PackedStore(budget, 'records');

@@ -15,6 +15,9 @@ import { AnswerValidator } from './answer-validator.js';
 import { type KeptAnswer, STALE_RECHECK_MS, type ServeStaleOptions, dueForPrefetch, servable, staleAnswer, unreachable, withinStaleWindow } from './answer-freshness.js';
 import { ChainOfTrust, type FetchOptions, type ValidationRun } from './chain-of-trust.js';
 import { type ServerAddress, exchangeTcp } from './dns-transport.js';
+import { chooseForwarders } from './forwarder-choice.js';
+import { minimumTtl } from '../wire/rrsets.js';
+import type { PolicyMode } from '../policy/policy-mode.js';
 import { Iterator, type LocalZoneLookup, type Resolution } from './iterator.js';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, type InFlightLimits, type ShedEvent } from './in-flight-limiter.js';
 import { KeptAnswers } from './kept-answers.js';
@@ -30,16 +33,10 @@ import { UpstreamClient, type UpstreamStats, serverKey } from './upstream-client
 import type { UpstreamCookieStats, UpstreamCookies } from './upstream-cookies.js';
 import type { TraceStep } from './validation-trace.js';
 
-export interface NamespaceForwarders {
-  /** Lowercased name the rule covers (itself and below). */
-  readonly namespace: Name;
-  readonly servers: readonly ServerAddress[];
-}
-
 /** What the policy table (NRPT-like) says about a name; the longest namespace match. */
 export interface PolicyDecision {
   readonly namespace: string;
-  readonly mode: 'require' | 'log-only' | 'no-validation' | 'default';
+  readonly mode: PolicyMode;
   readonly until?: Date;
 }
 
@@ -66,13 +63,11 @@ export interface ResolverOptions {
   readonly cacheLimits: CacheLimits;
   /** Forward-only for every name when not empty. */
   readonly forwarders: readonly ServerAddress[];
-  /** Per-namespace forwarders from the config; the longest match wins over the global list. */
-  readonly namespaceForwarders: readonly NamespaceForwarders[];
   readonly qnameMinimisation: boolean;
   readonly validation?: ValidationOptions;
   /** The zones this server hosts: trusted as they are when a resolution reaches them (a CNAME into one). */
   readonly localZones?: LocalZoneLookup;
-  /** The live policy table: its forwarders and validation modes apply without a restart. */
+  /** The live policy table: its forwarders (per namespace, over `forwarders`) and validation modes apply without a restart. */
   readonly policy?: ResolverPolicy;
   /** The memory budget (resolver.cache.maxSize split among the stores); default one of cacheLimits.maxBytes. */
   readonly memory?: MemoryBudget;
@@ -194,7 +189,6 @@ export class Resolver {
     this.outgoing = new OutgoingPortPool(options.outgoing);
     const transport = options.transport ?? { udp: pooledUdpExchange(this.outgoing), tcp: exchangeTcp };
     this.upstream = new UpstreamClient(this.selection, options.clock, this.inFlight, options.upstreamCookies, transport);
-    const rules = [...options.namespaceForwarders].sort((a, b) => b.namespace.labelCount - a.namespace.labelCount);
     this.iterator = new Iterator({
       clock: options.clock,
       cache: this.cache,
@@ -203,13 +197,7 @@ export class Resolver {
       limits: options.limits,
       qnameMinimisation: options.qnameMinimisation,
       ...(options.localZones ? { localZones: options.localZones } : {}),
-      forwardersFor: (name) => {
-        const fromPolicy = options.policy?.forwardersFor(name, options.clock.now());
-        if (fromPolicy && fromPolicy.length > 0) return fromPolicy;
-        const rule = rules.find((r) => name.isSubdomainOf(r.namespace));
-        if (rule) return rule.servers;
-        return options.forwarders.length > 0 ? options.forwarders : undefined;
-      },
+      forwardersFor: (name) => chooseForwarders(name, options.policy, options.forwarders, options.clock.now()),
     });
     if (options.validation) {
       this.chain = new ChainOfTrust({ anchors: options.validation.anchors, bogusTtl: options.validation.bogusTtl || DEFAULT_BOGUS_TTL, maxKeyTtl: options.cacheLimits.maxTtl, memory: this.memory });
@@ -483,7 +471,7 @@ export class Resolver {
 
   private remember(key: string, answer: ResolverAnswer, outcome: ValidationOutcome | undefined, now: number): void {
     const failed = outcome?.state === 'bogus' || outcome?.state === 'indeterminate';
-    const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minTtl([...answer.answer, ...answer.authority]);
+    const ttl = failed ? this.options.validation?.bogusTtl || DEFAULT_BOGUS_TTL : minimumTtl(answer.answer, answer.authority);
     if (ttl <= 0) return;
     this.validated.set(key, answer, now, now + ttl * 1000);
   }
@@ -527,12 +515,6 @@ function rrsigQuestion(trace: TraceStep[] | undefined, question: Question): Vali
   const outcome = insecure(`${question.name}/RRSIG: RRSIG records are not validated as an RRset; returned without AD`);
   trace?.push({ zone: '-', kind: 'rrset', subject: `${question.name}/RRSIG`, state: 'insecure', detail: outcome.reason });
   return outcome;
-}
-
-function minTtl(records: readonly ResourceRecord[]): number {
-  let ttl = Infinity;
-  for (const r of records) ttl = Math.min(ttl, r.ttl);
-  return Number.isFinite(ttl) ? ttl : 0;
 }
 
 function aged(answer: ResolverAnswer, seconds: number): ResolverAnswer {

@@ -5,7 +5,8 @@ import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
 import { Resolver, type ResolverPolicy } from '../resolver/resolver.js';
 import { RRType } from '../wire/rr-type.js';
 import { ThrottledEventLog } from '../logging/throttled-event-log.js';
-import { parsePolicyNamespace } from '../policy/policy-table.js';
+import { PolicyTable, parsePolicyNamespace } from '../policy/policy-table.js';
+import { policyEntryFromConfig } from '../policy/policy-service.js';
 import { anchorKeyTags, keyTagQueryName } from '../dnssec/trust-signals.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import { builtinRootHints, parseRootHints, type RootHints } from '../resolver/root-hints.js';
@@ -15,6 +16,7 @@ import { type LocalZones, QueryPipeline } from '../server/query-pipeline.js';
 import type { LocallyServedZones } from '../resolver/locally-served-zones.js';
 import type { ServerCookies } from '../cookies/server-cookies.js';
 import { UpstreamCookies } from '../resolver/upstream-cookies.js';
+import { cacheLimitsOf } from '../resolver/record-cache.js';
 import { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 
 async function loadRootHints(config: KeymasterConfig): Promise<RootHints> {
@@ -54,16 +56,13 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
     clock,
     rootHints,
     limits: { ...limits, deadlineMs: limits.deadline * 1000 },
-    cacheLimits: { maxBytes: config.resolver.cache.maxSize, minTtl: config.resolver.cache.minTtl, maxTtl: config.resolver.cache.maxTtl, maxNegativeTtl: config.resolver.cache.maxNegativeTtl },
+    cacheLimits: cacheLimitsOf(config.resolver.cache),
     forwarders: config.resolver.forwarders.map((f) => ({ host: f.host, port: f.port })),
-    // The live policy table carries the config's rules too; without it, the config's forwarders only.
-    namespaceForwarders: services.policy ? [] : config.policy
-      .filter((r) => r.forwarders.length > 0)
-      .map((r) => ({ namespace: Name.parse(r.namespace === '.' ? '.' : r.namespace.replace(/^\./, '') + '.'), servers: r.forwarders.map((f) => ({ host: f.host, port: f.port })) })),
     qnameMinimisation: config.resolver.qnameMinimisation,
     aggressiveNsec: config.resolver.aggressiveNsec,
     validation: { enabled: config.dnssec.validation, anchors, limits: { ...config.dnssec.limits, clockSkew: config.dnssec.clockSkew }, bogusTtl: config.dnssec.bogusTtl, rootKeySentinel: config.dnssec.rootKeySentinel },
-    ...(services.policy ? { policy: services.policy } : {}),
+    // The live policy table carries the config's rules too; without one, a table of the config's rules (one matching rule for both).
+    policy: services.policy ?? new PolicyTable(config.policy.map(policyEntryFromConfig)),
     ...(services.localZones?.lookup ? { localZones: services.localZones.lookup.bind(services.localZones) } : {}),
     onValidationFailure: (event) => {
       failures.log({ ...event });

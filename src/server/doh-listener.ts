@@ -1,7 +1,7 @@
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { decodeMessage } from '../wire/message-decoder.js';
-import { RRType } from '../wire/rr-type.js';
+import { minimumTtl } from '../wire/rrsets.js';
 import { normaliseClientAddress } from './client-address.js';
 import { type BoundListener, limitConnections, type SecureListenerOptions, serveWithCertificate, TLS_HANDSHAKE_TIMEOUT_MS } from './dot-listener.js';
 import { isPendingResult } from './handler-result.js';
@@ -54,8 +54,7 @@ async function readQuery(req: Http2ServerRequest): Promise<Uint8Array> {
 export function freshnessLifetime(response: Uint8Array): number {
   try {
     const m = decodeMessage(response);
-    const ttls = [...m.answer, ...m.authority].filter((r) => r.type !== RRType.OPT).map((r) => r.ttl);
-    return ttls.length === 0 ? 0 : Math.min(...ttls);
+    return minimumTtl(m.answer, m.authority);
   } catch {
     return 0;
   }

@@ -11,6 +11,7 @@ import { encodeMessage } from '../wire/message-encoder.js';
 import { type Message, Opcode, Rcode, type ResourceRecord, newMessage } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { RRClass, RRType } from '../wire/rr-type.js';
+import { minimumTtl } from '../wire/rrsets.js';
 import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
@@ -193,7 +194,8 @@ export class QueryPipeline {
     });
     if (result.stale !== undefined) this.o.logger.debug({ event: 'resolver.stale-answer', name: q.name.toString(), type: q.type, rcode: result.rcode }, 'answered from expired data: no fresh answer from the servers');
     // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
-    const keep = this.o.prefetch ? Math.floor(minTtl(result) * 0.9) : minTtl(result);
+    const ttl = minimumTtl(result.answer, result.authority);
+    const keep = this.o.prefetch ? Math.floor(ttl * 0.9) : ttl;
     if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined) this.responses.store(quick.key, q.name, wire, keep);
     return withCookie(wire);
   }
@@ -227,13 +229,6 @@ function visible(records: readonly ResourceRecord[], dnssecOk: boolean, qtype: n
 
 function negativeAuthority(result: Resolution, dnssecOk: boolean): ResourceRecord[] {
   return result.authority.filter((r) => r.type === RRType.SOA || (dnssecOk && DNSSEC_TYPES.has(r.type)));
-}
-
-function minTtl(result: Resolution): number {
-  let ttl = Infinity;
-  for (const r of result.answer) ttl = Math.min(ttl, r.ttl);
-  for (const r of result.authority) ttl = Math.min(ttl, r.ttl);
-  return Number.isFinite(ttl) ? ttl : 0;
 }
 
 /** FORMERR to a message we could not parse: its ID and opcode, no sections (RFC 1035 §4.1.1). */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { DEFAULT_VALIDATION_LIMITS } from '../../src/dnssec/validation-budget.js';
-import { DEFAULT_CACHE_LIMITS } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from '../support/default-cache-limits.js';
 import { DEFAULT_RESOLUTION_LIMITS } from '../../src/resolver/resolution-limits.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import { parseRootHints } from '../../src/resolver/root-hints.js';
@@ -69,7 +69,6 @@ function resolver(aggressiveNsec = true): Resolver {
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     aggressiveNsec,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },

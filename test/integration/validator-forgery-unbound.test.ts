@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { DEFAULT_VALIDATION_LIMITS } from '../../src/dnssec/validation-budget.js';
 import { exchangeUdp } from '../../src/resolver/dns-transport.js';
-import { DEFAULT_CACHE_LIMITS } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from '../support/default-cache-limits.js';
 import { DEFAULT_RESOLUTION_LIMITS } from '../../src/resolver/resolution-limits.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import { parseRootHints } from '../../src/resolver/root-hints.js';
@@ -80,7 +80,6 @@ function keymaster(): Resolver {
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.'), world.anchor('corp.island.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
   });

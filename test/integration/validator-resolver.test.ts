@@ -10,7 +10,7 @@ import { ZoneData } from '../../src/authority/zone-db.js';
 import { ManualClock } from '../../src/clock.js';
 import { DEFAULT_VALIDATION_LIMITS } from '../../src/dnssec/validation-budget.js';
 import type { LocalZoneLookup } from '../../src/resolver/iterator.js';
-import { DEFAULT_CACHE_LIMITS } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from '../support/default-cache-limits.js';
 import { DEFAULT_RESOLUTION_LIMITS } from '../../src/resolver/resolution-limits.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import { parseRootHints } from '../../src/resolver/root-hints.js';
@@ -74,7 +74,6 @@ function resolver(limits: Partial<typeof DEFAULT_VALIDATION_LIMITS> = {}): Resol
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     localZones,
     validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: { ...DEFAULT_VALIDATION_LIMITS, ...limits }, bogusTtl: 60 },

@@ -191,6 +191,8 @@ describe.skipIf(!tools)('workers: 2 against workers: 1 on a private hierarchy', 
   it('keeps answering cached names from the workers while the primary is stopped (the workers hold the cache)', async () => {
     const names = ['www.a.test.', 'x.b.example.', 'mx.a.test.'];
     for (const name of names) await ask(MULTI, name, 'A');
+    // The copies travel to the workers in batches; status waits until every worker has applied them.
+    await workerStatus(multi);
     const primary = multi.child.pid!;
     process.kill(primary, 'SIGSTOP');
     try {

@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/clock.js';
 import { type Exchange, type ServerAddress, TransportError } from '../../src/resolver/dns-transport.js';
 import { Iterator, type IteratorOptions } from '../../src/resolver/iterator.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from './default-cache-limits.js';
 import { DEFAULT_RESOLUTION_LIMITS, type ResolutionLimits } from '../../src/resolver/resolution-limits.js';
 import type { RootHints } from '../../src/resolver/root-hints.js';
 import { ServerSelection } from '../../src/resolver/server-selection.js';
@@ -86,7 +87,7 @@ export class FakeNetwork {
   iterator(rootAddress: string, options: { limits?: Partial<ResolutionLimits>; qnameMinimisation?: boolean; cache?: RecordCache } = {}): { iterator: Iterator; cache: RecordCache; options: IteratorOptions } {
     const hintRecords = [parseRecordLine('. 3600000 IN NS a.root-servers.test.'), parseRecordLine(`a.root-servers.test. 3600000 IN A ${rootAddress}`)];
     const rootHints: RootHints = { servers: [{ name: Name.parse('a.root-servers.test.'), addresses: [rootAddress] }], records: hintRecords };
-    const cache = options.cache ?? new RecordCache(this.clock);
+    const cache = options.cache ?? new RecordCache(this.clock, DEFAULT_CACHE_LIMITS);
     const o: IteratorOptions = {
       clock: this.clock,
       cache,

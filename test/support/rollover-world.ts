@@ -13,7 +13,7 @@ import {
 } from '../../src/authority/rollover/rollover-engine.js';
 import { maxZoneTtl, parentDsKeys, parentSignalRecords, rolloverSigningKeys, dsRdataFor } from '../../src/authority/rollover/rollover-keys.js';
 import { type RolloverTimers, checkRolloverRecord, rolloverTimers } from '../../src/authority/rollover/rollover-state.js';
-import { DEFAULT_SIGNING_POLICY, type SigningPolicy, fixedKeyBits } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, type SigningPolicy, fixedKeyBits } from '../../src/authority/signing-policy.js';
 import { signZone } from '../../src/authority/zone-signer.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';

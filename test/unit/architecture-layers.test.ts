@@ -51,12 +51,6 @@ const ALLOWED: Record<string, readonly string[]> = {
 /** Domains: they never import the packet layer, the HTTP layer, metrics or the composition root. */
 const DOMAINS = ['resolver', 'trust', 'authority', 'policy', 'cluster'];
 const ABOVE_DOMAINS = ['server', 'control', 'metrics', 'serve', 'cli'];
-/** Files over the limit that another change is splitting, each capped at its size today so it cannot grow. */
-const OVERSIZE_PENDING: Readonly<Record<string, number>> = {
-  // issue 12 item 5: stepRollover split per method (h21).
-  'authority/rollover/rollover-engine.ts': 635,
-};
-const MAX_FILE_LINES = 600;
 const MAX_SERVER_LINES = 2000;
 
 const SRC = resolve('src');
@@ -114,11 +108,5 @@ describe('architecture: imports follow the floors of docs/architecture.md', () =
     expect(lines).toBeLessThan(MAX_SERVER_LINES);
   });
 
-  it(`no file in src/ is over ${MAX_FILE_LINES} lines`, () => {
-    const over = files
-      .map((f) => ({ file: relative(SRC, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
-      .filter(({ file, lines }) => lines > (OVERSIZE_PENDING[file] ?? MAX_FILE_LINES))
-      .map(({ file, lines }) => `${file}: ${lines} lines`);
-    expect(over).toEqual([]);
-  });
+  // File and function sizes: test/unit/source-shape.test.ts.
 });

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KeyMaster, dssetRecords, keyMasterChangeRefusal, parentFilesText, zoneSigningKeys } from '../../src/authority/key-master.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { KeyStore, KeyStoreError, zoneDirectoryName } from '../../src/authority/key-store.js';
-import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy, parseSigningAlgorithm } from '../../src/authority/signing-policy.js';
 import { ManualClock } from '../../src/clock.js';
 import { dsDigest } from '../../src/crypto/ds-digest.js';
 import { parseDssetFile, parseKeysetFile } from '../../src/wire/key-files.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyUpdate } from '../../src/authority/dynamic-update.js';
 import { applyDiff, incrementalRefusal } from '../../src/authority/incremental-signer.js';
 import { signChange } from '../../src/authority/online-signer.js';
-import { DEFAULT_SIGNING_POLICY } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY } from '../../src/authority/signing-policy.js';
 import { ZoneData } from '../../src/authority/zone-db.js';
 import { type DenialOfExistence, type ZoneSigningKey, planZoneSigning, signZone } from '../../src/authority/zone-signer.js';
 import { generateKeyPair } from '../../src/crypto/key-generation.js';

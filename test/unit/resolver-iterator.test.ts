@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Resolution } from '../../src/resolver/iterator.js';
 import { InflightResolutions } from '../../src/resolver/inflight-resolutions.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from '../support/default-cache-limits.js';
 import { Iterator } from '../../src/resolver/iterator.js';
 import { classifyResponse } from '../../src/resolver/response-classifier.js';
 import { EdeCode } from '../../src/wire/edns.js';
@@ -133,7 +134,7 @@ describe('iterator: a fault of ours', () => {
   it('is SERVFAIL for the client, not silence', async () => {
     const net = new FakeNetwork();
     baseTree(net, '');
-    const cache = new RecordCache(net.clock);
+    const cache = new RecordCache(net.clock, DEFAULT_CACHE_LIMITS);
     const { iterator } = net.iterator(ROOT, { cache });
     cache.storeNegative = () => {
       throw new Error('boom');

@@ -36,7 +36,6 @@ function setup(options: Partial<ResolverOptions> & { validate?: boolean } = {}) 
     limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadlineMs: 10_000, maxMinimiseSteps: 10 },
     cacheLimits: { maxBytes: 16 * 1024 * 1024, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600 },
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     ...(validate ? { validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 150, maxNsec3Iterations: 150, maxDenialRecords: 32, clockSkew: 300 }, bogusTtl: 60 } } : {}),
     serveStale: { enable: true, maxStaleMs: 86_400_000 },

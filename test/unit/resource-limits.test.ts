@@ -93,7 +93,6 @@ describe('the resolver on one budget', () => {
       limits: { maxReferrals: 30, maxCnameChain: 12, maxNsLookupsPerDelegation: 5, maxUpstreamQueries: 100, maxDepth: 6, deadlineMs: 10_000, maxMinimiseSteps: 10 },
       cacheLimits: { ...limits, maxBytes: 16 * MiB },
       forwarders: [],
-      namespaceForwarders: [],
       qnameMinimisation: true,
       aggressiveNsec: true,
       validation: { enabled: true, anchors: { anchors: () => [] }, limits: { maxKeysPerKeyTag: 4, maxSignaturesPerRrset: 8, maxSignatureChecks: 64, maxNsec3Hashes: 600, maxNsec3Iterations: 150, maxDenialRecords: 32, clockSkew: 300 }, bogusTtl: 60 },

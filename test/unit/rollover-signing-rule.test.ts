@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/key-generation.js';
 import { keyTag } from '../../src/crypto/key-tag.js';
-import { rrsetSigners, signersOf } from '../../src/authority/rrset-signers.js';
+import { rrsetSigners, signersOf } from '../../src/authority/signing-key-rule.js';
 import type { ZoneData } from '../../src/authority/zone-db.js';
 import type { ZoneSigningKey } from '../../src/authority/zone-signer.js';
 import { ManualClock } from '../../src/clock.js';
@@ -19,7 +19,7 @@ import { decodeRrsig } from '../../src/wire/signed-data.js';
 import { removeDir, tempDir } from '../support/external-servers.js';
 
 /**
- * One rule says which keys sign which RRset (authority/rrset-signers.ts), and every re-signing
+ * One rule says which keys sign which RRset (authority/signing-key-rule.ts), and every re-signing
  * path follows it: whole-zone signing, an incremental change, the full re-plan a change can need,
  * and signature refresh. The bug it closes: a refresh re-signed CDS/CDNSKEY with the ZSK only,
  * losing the KSK signature RFC 7344 §4.1 asks for; and a full re-plan dropped them.

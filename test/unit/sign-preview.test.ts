@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { signPreview, signingChanges } from '../../src/authority/sign-preview.js';
 import { formatSignPreview } from '../../src/cli/sign-preview-text.js';
-import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from '../../src/authority/signing-policy.js';
 import { removeDir } from '../support/external-servers.js';
 import { oneZoneService } from '../support/one-zone-service.js';
 

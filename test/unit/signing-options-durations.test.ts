@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy } from '../../src/authority/signing-options.js';
+import { DEFAULT_SIGNING_POLICY, SigningPolicyError, normalizeSigningPolicy } from '../../src/authority/signing-policy.js';
 
 describe('signing option errors speak in durations', () => {
   it('names the field, the floor and the value as durations', () => {

@@ -8,7 +8,7 @@ import { RRType } from '../../wire/rr-type.js';
 import { type ManagedKey, dnskeyRdataOf, isPublished } from '../key-master.js';
 import { deleteSignalRecords } from './unsign-sequence.js';
 import type { KeyMetadata } from '../key-store.js';
-import type { SigningPolicy } from '../signing-options.js';
+import type { SigningPolicy } from '../signing-policy.js';
 import type { ZoneSigningKey } from '../zone-signer.js';
 import { algorithmRolloverOf, parentDsAlgorithm } from './algorithm-rollover.js';
 
@@ -29,7 +29,7 @@ export function unrevokedDnskey(m: KeyMetadata): Uint8Array {
 /** In the DNSKEY RRset: every state but retired, and the two of an algorithm rollover that sign unpublished. */
 export const isPublishedState = isPublished;
 
-/** Whether a key in `state` makes signatures (with its role's share: rrset-signers.ts). */
+/** Whether a key in `state` makes signatures (with its role's share: signing-key-rule.ts). */
 export function signsInState(m: Pick<KeyMetadata, 'state' | 'role'>): boolean {
   return m.state === 'active' || m.state === 'presigning' || m.state === 'unpublished' || (m.state === 'revoked' && m.role === 'ksk');
 }

@@ -3,6 +3,8 @@
  * (the Microsoft DNS Server's CurrentRolloverStatus values), the methods, the record persisted
  * in each key's metadata, and the timers. Plain data, no I/O.
  */
+import type { RolloverConfig } from '../../config/schema.js';
+import { defaultConfig } from '../../config/loader.js';
 
 /**
  * Get-DnsServerSigningKey's CurrentRolloverStatus values, in the order a rollover meets them,
@@ -78,44 +80,15 @@ export interface KeyRolloverRecord {
 }
 
 const DAY = 86_400;
-const HOUR = 3_600;
 
-/**
- * The times the engine waits with, in seconds. The RFC values are the defaults; lowering any of
- * `minimumWait`, `addHoldDown`, `removeHoldDown`, `minRefresh` is for test labs and is warned about.
- */
-export interface RolloverTimers {
-  /** The least any wait lasts (the Microsoft DNS Server's one hour). */
-  readonly minimumWait: number;
-  /** Dprp of RFC 7583 for this zone: how long until every secondary serves a change. */
-  readonly propagationDelay: number;
-  /** DprpP: the same for the parent zone. */
-  readonly parentPropagationDelay: number;
-  /** How often the parent's DS RRset is checked while a KSK waits for it (secure delegation polling period). */
-  readonly dsPollingPeriod: number;
-  /** RFC 5011 §2.4.1 add hold-down of the resolvers that track this zone as a trust point. */
-  readonly addHoldDown: number;
-  /** RFC 5011 §2.4.2 remove hold-down: how long a revoked KSK stays published. */
-  readonly removeHoldDown: number;
-  /** RFC 5011 §2.3 floor of the resolvers' active refresh interval. */
-  readonly minRefresh: number;
-  /** How long a retired key is kept (files, metadata, token objects) before it is deleted (key-purge.ts). */
-  readonly retiredKeyRetention: number;
+/** The times the engine waits with, in seconds: the config's `dnssec.rollover` (RolloverConfig, where each is said), and the notice. */
+export interface RolloverTimers extends RolloverConfig {
   /** How long before a rollover event 7667 ("rolls within a day") is given. */
   readonly advanceNotice: number;
 }
 
-export const DEFAULT_ROLLOVER_TIMERS: RolloverTimers = {
-  minimumWait: HOUR,
-  propagationDelay: 300,
-  parentPropagationDelay: HOUR,
-  dsPollingPeriod: 12 * HOUR,
-  addHoldDown: 30 * DAY,
-  removeHoldDown: 30 * DAY,
-  minRefresh: HOUR,
-  advanceNotice: DAY,
-  retiredKeyRetention: 30 * DAY,
-};
+/** config/defaults.ts's `dnssec.rollover`, the one definition, read by the config schema. */
+export const DEFAULT_ROLLOVER_TIMERS: RolloverTimers = { ...defaultConfig().dnssec.rollover, advanceNotice: DAY };
 
 /** The timers set below the values the RFCs and the reference give: a lab setting, worth a warning. */
 export function loweredRolloverTimers(timers: RolloverTimers): (keyof RolloverTimers)[] {

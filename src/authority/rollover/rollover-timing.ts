@@ -19,6 +19,12 @@ export interface ZoneTiming {
 
 const DAY = 86_400;
 
+/** Milliseconds in a second: the timers and intervals are in seconds, the engine's times in milliseconds. */
+export const S = 1000;
+
+/** A time (ms) as the key metadata records it. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
 /**
  * Ipub = Dprp + TTLkey (§3.2.1, §3.3.1): after a key is first published, every cached DNSKEY
  * RRset without it has expired. Used for a pre-published ZSK before it signs, and for a new KSK

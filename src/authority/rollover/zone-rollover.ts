@@ -7,7 +7,7 @@ import { RRType } from '../../wire/rr-type.js';
 import { toBase64 } from '../../wire/text-encoding.js';
 import { KSK_FLAGS, type KeyMaster, type KeySetChange, type ManagedKey, ZSK_FLAGS } from '../key-master.js';
 import { type KeyMetadata, type KeyStore, KeyStoreError, type StoredKey } from '../key-store.js';
-import { type SigningPolicy, fixedKeyBits } from '../signing-options.js';
+import { type SigningPolicy, fixedKeyBits } from '../signing-policy.js';
 import { RSA_DEFAULT_BITS } from '../../crypto/key-generation.js';
 import { algorithmDiffers, algorithmRolloverOf } from './algorithm-rollover.js';
 import {

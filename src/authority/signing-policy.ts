@@ -1,70 +1,40 @@
 import { algorithmFromMnemonic, algorithmMnemonic, isSupportedAlgorithm } from '../crypto/algorithms.js';
+import { SIGNING_ALGORITHMS, type SigningOptions, defaultSigningOptions } from '../config/zone-schema.js';
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../crypto/key-generation.js';
 import { algorithmProfile } from '../crypto/algorithm-profile.js';
 import { formatDuration } from '../config/duration.js';
 
 /**
  * The zone signing wizard's parameters (the Microsoft DNS Server's "Customize zone signing
- * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text.
- * `config/schema.ts` has the YAML form; the zone service converts one to the other.
+ * parameters" page), as the signer and the Key Master use them: numbers, seconds, no text. The
+ * periods, TTLs and switches are the config's `signing:` keys of the same name (SigningOptions).
+ * `config/zone-schema.ts` has the YAML form (and config/defaults.ts the defaults of both);
+ * `signingPolicyOf` converts one to the other.
+ *
+ * A zone's signing policy only: not the resolver's NRPT-like policy table (src/policy/), nor the
+ * server-wide rollover timers (`RolloverTimers`, config `dnssec.rollover`) that every zone's
+ * rollovers wait out.
  */
-export interface SigningPolicy {
+export interface SigningPolicy
+  extends Pick<
+    SigningOptions,
+    'denial' | 'dnskeySignatureValidity' | 'dsSignatureValidity' | 'signatureValidity' | 'signatureInception' | 'dnskeyTtl' | 'dsTtl' | 'kskRollover' | 'zskRollover' | 'rfc5011' | 'distributeTrustAnchor'
+  > {
   /** DNSSEC algorithm number of both KSK and ZSK (one algorithm per zone: RFC 6840 §5.11). */
   readonly algorithm: number;
   /** RSA modulus bits, 0 for the algorithm's default; fixed for ECDSA and EdDSA. */
   readonly kskBits: number;
   readonly zskBits: number;
-  readonly denial: 'nsec' | 'nsec3';
   /** Extra NSEC3 iterations (RFC 9276: 0). */
   readonly nsec3Iterations: number;
   /** Octets of random salt (RFC 9276: 0, no salt). */
   readonly nsec3SaltLength: number;
   readonly nsec3OptOut: boolean;
-  /** Seconds a signature over the DNSKEY RRset is valid. */
-  readonly dnskeySignatureValidity: number;
-  /** Seconds a signature over a DS RRset is valid. */
-  readonly dsSignatureValidity: number;
-  /** Seconds every other signature is valid. */
-  readonly signatureValidity: number;
-  /** Seconds before now that a new signature's inception is put, for clocks running behind. */
-  readonly signatureInception: number;
-  readonly dnskeyTtl: number;
-  readonly dsTtl: number;
   /** DS digest type written to dsset- files (2 SHA-256, 4 SHA-384). */
   readonly dsDigest: 2 | 4;
-  /** Rollover frequencies in seconds (the rollover work reads them). */
-  readonly kskRollover: number;
-  readonly zskRollover: number;
-  /** RFC 5011 rollover: a standby KSK and a pre-published next ZSK from the start. */
-  readonly rfc5011: boolean;
-  /** Put the zone's trust anchor into this server's own trust anchor store. */
-  readonly distributeTrustAnchor: boolean;
 }
 
 const HOUR = 3600;
-const DAY = 86400;
-
-/** The issue's defaults: ECDSA P-256, NSEC3 with no extra iterations and no salt, the wizard's periods. */
-export const DEFAULT_SIGNING_POLICY: SigningPolicy = {
-  algorithm: 13,
-  kskBits: 0,
-  zskBits: 0,
-  denial: 'nsec3',
-  nsec3Iterations: 0,
-  nsec3SaltLength: 0,
-  nsec3OptOut: false,
-  dnskeySignatureValidity: 168 * HOUR,
-  dsSignatureValidity: 168 * HOUR,
-  signatureValidity: 240 * HOUR,
-  signatureInception: 1 * HOUR,
-  dnskeyTtl: HOUR,
-  dsTtl: HOUR,
-  dsDigest: 2,
-  kskRollover: 755 * DAY,
-  zskRollover: 90 * DAY,
-  rfc5011: true,
-  distributeTrustAnchor: false,
-};
 
 /** A bad signing parameter; `field` names it as the CLI and config spell it. */
 export class SigningPolicyError extends Error {
@@ -87,10 +57,12 @@ export function fixedKeyBits(algorithm: number): number | undefined {
 /** An algorithm given as a number (`13`) or mnemonic (`ECDSAP256SHA256`); only ones we can sign with. */
 export function parseSigningAlgorithm(text: string | number): number {
   const number = typeof text === 'number' ? text : /^[0-9]+$/.test(text) ? Number(text) : algorithmFromMnemonic(text.replace(/_/g, '-'));
-  if (number === undefined || !isSupportedAlgorithm(number))
-    throw new SigningPolicyError('algorithm', `unknown or unsupported DNSSEC algorithm "${text}" (use 8 RSASHA256, 10 RSASHA512, 13 ECDSAP256SHA256, 14 ECDSAP384SHA384, 15 ED25519 or 16 ED448)`);
   if (number === 5 || number === 7)
     throw new SigningPolicyError('algorithm', `algorithm ${number} (${algorithmMnemonic(number)}) uses SHA-1 and must not be used to sign (RFC 8624)`);
+  if (number === undefined || !SIGNABLE.has(number)) {
+    const choices = SIGNING_ALGORITHMS.map((m) => `${algorithmFromMnemonic(m)} ${m}`);
+    throw new SigningPolicyError('algorithm', `unknown or unsupported DNSSEC algorithm "${text}" (use ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)})`);
+  }
   return number;
 }
 
@@ -137,3 +109,48 @@ export function parseDsDigest(text: string | number): 2 | 4 {
   if (t === 'sha384' || t === 'sha-384' || t === '4') return 4;
   throw new SigningPolicyError('digest', `unknown DS digest "${text}" (use sha256 or sha384)`);
 }
+
+/** The algorithms a zone can be signed with: the config file's choices, each one this server can sign with. */
+const SIGNABLE: ReadonlySet<number> = new Set(
+  SIGNING_ALGORITHMS.map((m) => {
+    const number = algorithmFromMnemonic(m);
+    if (number === undefined || !isSupportedAlgorithm(number)) throw new Error(`signing algorithm ${m} has no implementation`);
+    return number;
+  }),
+);
+
+/** A `signing:` table of the config file (parsed) as a policy, not yet normalised: key sizes of 0 stay "the algorithm's default". */
+export function signingPolicyOf(o: SigningOptions): SigningPolicy {
+  return {
+    algorithm: algorithmFromMnemonic(o.algorithm)!,
+    kskBits: o.kskKeySize ?? 0,
+    zskBits: o.zskKeySize ?? 0,
+    denial: o.denial,
+    nsec3Iterations: o.nsec3.iterations,
+    nsec3SaltLength: o.nsec3.saltLength,
+    nsec3OptOut: o.nsec3.optOut,
+    dnskeySignatureValidity: o.dnskeySignatureValidity,
+    dsSignatureValidity: o.dsSignatureValidity ?? o.dnskeySignatureValidity,
+    signatureValidity: o.signatureValidity,
+    signatureInception: o.signatureInception,
+    dnskeyTtl: o.dnskeyTtl,
+    dsTtl: o.dsTtl,
+    dsDigest: parseDsDigest(o.dsDigest),
+    kskRollover: o.kskRollover,
+    zskRollover: o.zskRollover,
+    rfc5011: o.rfc5011,
+    distributeTrustAnchor: o.distributeTrustAnchor ?? false,
+  };
+}
+
+/** The config file's `signing:` table as the signer's policy. */
+export function signingPolicyFromConfig(o: SigningOptions): SigningPolicy {
+  return normalizeSigningPolicy(signingPolicyOf(o));
+}
+
+/**
+ * `signing: defaults` (`zone sign --defaults`): config/defaults.ts's SIGNING_DEFAULTS, the one
+ * definition, as a policy. Modern choices: ECDSA P-256, NSEC3 with no extra iterations and no salt
+ * (RFC 9276), the Microsoft wizard's periods.
+ */
+export const DEFAULT_SIGNING_POLICY: SigningPolicy = signingPolicyOf(defaultSigningOptions());
