@@ -15,6 +15,7 @@ import { WireError } from '../wire/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from './response-cache.js';
+import { AskedBefore } from '../resolver/asked-before.js';
 import { CLIENT_COOKIE_LENGTH, type CookieVerdict, SERVER_COOKIE_LENGTH, type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
 import type { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 import type { LocalZoneResponse } from '../authority/local-zone-response.js';
@@ -90,11 +91,14 @@ const COOKIE_RESPONSE_BYTES = 4 + CLIENT_COOKIE_LENGTH + SERVER_COOKIE_LENGTH;
 export class QueryPipeline {
   readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0, locallyServed: 0, cacheOnly: 0, cacheOnlyMisses: 0, validCookies: 0, badCookies: 0 };
   readonly responses: ResponseCache;
+  /** Answers are kept encoded from a question's second ask (asked-before.ts). */
+  private readonly askedBefore: AskedBefore;
   readonly resolver: Resolver;
   private readonly allowedClients = new Map<string, boolean>();
 
   constructor(private readonly o: PipelineOptions) {
     this.responses = new ResponseCache(o.clock, o.resolver.memory);
+    this.askedBefore = AskedBefore.forStore(o.resolver.memory.bytesFor('responses'));
     this.resolver = o.resolver;
   }
 
@@ -236,7 +240,7 @@ export class QueryPipeline {
     if (result.stale !== undefined) this.o.logger.debug({ event: 'resolver.stale-answer', name: q.name.toString(), type: q.type, rcode: result.rcode }, 'answered from expired data: no fresh answer from the servers');
     // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
     const keep = this.o.prefetch ? Math.floor(minTtl(result) * 0.9) : minTtl(result);
-    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined) this.responses.store(quick.key, q.name, wire, keep);
+    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined && this.askedBefore.check(quick.key)) this.responses.store(quick.key, q.name, wire, keep);
     return withCookie(wire);
   }
 
