@@ -227,7 +227,7 @@ function nameLength(bytes: Uint8Array, pos: number): number {
   }
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -9,9 +9,10 @@ import { COMPACT_BELOW, SlabArena } from './slab-arena.js';
  * slot list, each array up to twice its use after doubling (~60 B). Measured by
  * test/integration/cache-resident-memory.test.ts (heapUsed + arrayBuffers after gc(), three stores
  * filled three times over, Node 20 x64): 100 left the heap 10% above the charge, ~48 B per entry
- * more; 150 brings it within 3%. Slab space is charged apart, at its bound (slabCost).
+ * more; 150 brings it within 3%; +16 for the write stamp (Float64Array) each slot has since.
+ * Slab space is charged apart, at its bound (slabCost).
  */
-export const PACKED_ENTRY_COST = 150;
+export const PACKED_ENTRY_COST = 166;
 
 /** Slab space an entry's bytes hold: the arena keeps at most 1/COMPACT_BELOW of the live bytes. */
 const slabCost = (length: number) => Math.ceil(length / COMPACT_BELOW);
@@ -37,6 +38,9 @@ export class PackedStore<M extends object = never> {
   private prev = new Int32Array(1024);
   private next = new Int32Array(1024);
   private charge = new Int32Array(1024);
+  /** Which write put each slot's entry there: a reference to an entry (kept-answers.ts) holds it and finds it gone when it differs. */
+  private stamps = new Float64Array(1024);
+  private writes = 0;
   private readonly meta = new Map<number, M>();
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
@@ -58,8 +62,12 @@ export class PackedStore<M extends object = never> {
     memory.charge(part, () => this.total, () => this.slots.size);
   }
 
-  /** Stores an entry, evicting the least recently used to make room; one larger than the budget allows an entry is not kept (and the older one under its key goes). */
-  set(key: string, entry: PreparedEntry, meta?: M): void {
+  /**
+   * Stores an entry, evicting the least recently used to make room; one larger than the budget
+   * allows an entry is not kept (and the older one under its key goes). `stamp`: the stamp of the
+   * entry it replaces (stampOf), when what references to that one rebuild is the same in this one.
+   */
+  set(key: string, entry: PreparedEntry, meta?: M, stamp?: number): void {
     this.delete(key);
     const cost = PACKED_ENTRY_COST + slabCost(entry.length) + keyCost(key) + (meta ? this.metaCost(meta) : 0);
     if (cost > this.maxEntry) return;
@@ -69,6 +77,7 @@ export class PackedStore<M extends object = never> {
     entry.write(this.arena.view(slot));
     this.keys_[slot] = key;
     this.charge[slot] = cost;
+    this.stamps[slot] = stamp ?? ++this.writes;
     if (meta) this.meta.set(slot, meta);
     this.slots.set(key, slot);
     this.total += cost;
@@ -88,6 +97,21 @@ export class PackedStore<M extends object = never> {
   peek(key: string): Uint8Array | undefined {
     const slot = this.slots.get(key);
     return slot === undefined ? undefined : this.arena.view(slot);
+  }
+
+  /** The stamp of the write that stored the entry under `key` (a new one each time one is stored), or undefined. */
+  stampOf(key: string): number | undefined {
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.stamps[slot];
+  }
+
+  /** The entry's bytes, marked as recently used, if the entry under `key` is still the one stored by write `stamp`. */
+  getStamped(key: string, stamp: number): Uint8Array | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined || this.stamps[slot] !== stamp) return undefined;
+    this.unlink(slot);
+    this.link(slot);
+    return this.arena.view(slot);
   }
 
   /** Sets the per-entry state of the entry under `key`, if there is one (its charge stays what it was). */
@@ -152,6 +176,9 @@ export class PackedStore<M extends object = never> {
       this.prev = grow(this.prev);
       this.next = grow(this.next);
       this.charge = grow(this.charge);
+      const stamps = new Float64Array(this.stamps.length * 2);
+      stamps.set(this.stamps);
+      this.stamps = stamps;
     }
     return slot;
   }

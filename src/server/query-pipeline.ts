@@ -98,7 +98,7 @@ export class QueryPipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.responses = new ResponseCache(o.clock, o.resolver.memory);
-    this.askedBefore = AskedBefore.forStore(o.resolver.memory.bytesFor('responses'));
+    this.askedBefore = AskedBefore.forStore(o.resolver.memory?.bytesFor('responses') ?? 0);
     this.resolver = o.resolver;
   }
 
