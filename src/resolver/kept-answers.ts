@@ -50,7 +50,7 @@ export class KeptAnswers<A extends Answer> {
     const extra: Record<string, unknown> = plainOutcome ? rest : { ...rest, outcome };
     const refs = !copy && records.length > 0 ? this.records?.refer(records, expiresAt) : undefined;
     const fields = {
-      kind: refs ? BY_REFERENCE : 0, security: security as PackedSecurity, code: rcode, type: 0, class: 0, storedAt, expiresAt, name: Name.root,
+      kind: refs ? BY_REFERENCE : 0, security: security as PackedSecurity, code: rcode, type: 0, class: 0, storedAt, expiresAt, name: records[0]?.name ?? Name.root,
       ...(outcome && plainOutcome ? { state: outcome.state as PackedState, text: outcome.reason, ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}) } : {}),
     };
     const sections = refs ? [[], authority, refs.map(refRecord)] : [records, authority];
