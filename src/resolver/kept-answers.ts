@@ -6,6 +6,7 @@ import type { Resolution } from './iterator.js';
 import { type MemoryBudget, stringCost } from './memory-budget.js';
 import { type PackedSecurity, type PackedState, prepareEntry, unpackEntry, unpackFields } from './packed-entry.js';
 import type { RecordCache, RecordRef } from './record-cache.js';
+import { ReasonTemplates } from './reason-templates.js';
 import { PackedStore } from './packed-store.js';
 
 type Answer = Resolution & { readonly outcome?: ValidationOutcome; readonly trace?: unknown; readonly stale?: number };
@@ -33,8 +34,9 @@ export class KeptAnswers<A extends Answer> {
   private readonly lru: PackedStore<Meta>;
   /** Entries that did not decode (dropped, never served). */
   damaged = 0;
-  /** Entries dropped because a record they referred to was evicted or replaced. */
+  /** Entries dropped because a record they referred to was evicted or replaced (or their reason's template). */
   lost = 0;
+  private readonly reasons = new ReasonTemplates();
 
   /** `records`: where answers' RRsets are referred to rather than copied (absent: always copied). */
   constructor(
@@ -49,9 +51,12 @@ export class KeptAnswers<A extends Answer> {
     const plainOutcome = !outcome || Object.keys(outcome).every((k) => k === 'state' || k === 'reason' || k === 'ede');
     const extra: Record<string, unknown> = plainOutcome ? rest : { ...rest, outcome };
     const refs = !copy && records.length > 0 ? this.records?.refer(records, expiresAt) : undefined;
+    const reason = outcome && plainOutcome && records[0] ? this.reasons.pack(outcome.reason, records[0].name.toString()) : undefined;
     const fields = {
-      kind: refs ? BY_REFERENCE : 0, security: security as PackedSecurity, code: rcode, type: 0, class: 0, storedAt, expiresAt, name: records[0]?.name ?? Name.root,
-      ...(outcome && plainOutcome ? { state: outcome.state as PackedState, text: outcome.reason, ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}) } : {}),
+      kind: refs ? BY_REFERENCE : 0, security: security as PackedSecurity, code: rcode, storedAt, expiresAt, name: records[0]?.name ?? Name.root,
+      // type and class are otherwise unused here: they hold the reason's template number and generation.
+      type: reason?.id ?? 0, class: reason?.generation ?? 0,
+      ...(outcome && plainOutcome ? { state: outcome.state as PackedState, ...(reason ? {} : { text: outcome.reason }), ...(outcome.ede !== undefined ? { ede: outcome.ede } : {}) } : {}),
     };
     const sections = refs ? [[], authority, refs.map(refRecord)] : [records, authority];
     this.lru.set(key, prepareEntry(fields, sections), Object.keys(extra).length > 0 ? { extra } : undefined);
@@ -88,7 +93,14 @@ export class KeptAnswers<A extends Answer> {
       this.lru.delete(key);
       return undefined;
     }
-    const outcome = e.state !== undefined ? { outcome: { state: e.state, reason: e.text ?? '', ...(e.ede !== undefined ? { ede: e.ede } : {}) } } : {};
+    const reason = e.type !== 0 ? (records[0] && this.reasons.unpack({ id: e.type, generation: e.class }, records[0].name.toString())) : (e.text ?? '');
+    if (reason === undefined) {
+      // Its reason's template was let go (reason-templates.ts): a miss, as for a lost record.
+      this.lost++;
+      this.lru.delete(key);
+      return undefined;
+    }
+    const outcome = e.state !== undefined ? { outcome: { state: e.state, reason, ...(e.ede !== undefined ? { ede: e.ede } : {}) } } : {};
     const answer = { rcode: e.code, answer: records, authority: e.sections[1]!, security: e.security, ...outcome, ...found.meta?.extra } as unknown as A;
     return {
       answer,

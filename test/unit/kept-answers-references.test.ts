@@ -9,6 +9,7 @@ import type { ResolverAnswer } from '../../src/resolver/resolver.js';
 import { KeptAnswers } from '../../src/resolver/kept-answers.js';
 import { MemoryBudget } from '../../src/resolver/memory-budget.js';
 import { RecordCache } from '../../src/resolver/record-cache.js';
+import { ReasonTemplates } from '../../src/resolver/reason-templates.js';
 import { Credibility } from '../../src/resolver/security-status.js';
 import type { ResourceRecord } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
@@ -105,5 +106,26 @@ describe('kept answers by reference', () => {
     expect(again.recheckAt).toBe(1234);
     expect(again.storedAt).toBe(k.storedAt);
     expect(again.expiresAt).toBe(k.expiresAt);
+  });
+});
+
+describe('reasons kept as shared templates', () => {
+  it('gives back each verdict its own reason, owner and all; a template of an older generation is nothing, never another text', () => {
+    const { records, kept, set } = setup();
+    records.storeRrset(www, wwwSig, Credibility.answer);
+    const now = Date.UTC(2026, 5, 1);
+    const reason = (owner: string) => `example.: ${owner}/A signed by key 12345 (algorithm 13), valid until 2027-01-01T00:00:00.000Z`;
+    kept.set('www/1', { rcode: 0, answer: [...www, ...wwwSig], authority: [], security: 'secure', outcome: { state: 'secure', reason: reason('www.example.') } }, now, now + 300_000);
+    set('other/1', [rr('other.example. 300 IN A 192.0.2.3')]);
+    expect(kept.get('www/1')!.answer.outcome?.reason).toBe(reason('www.example.'));
+    expect(kept.get('other/1')!.answer.outcome?.reason).toBe(secure.reason);
+    const templates = new ReasonTemplates(2);
+    const a = templates.pack(reason('a.example.'), 'a.example.')!;
+    expect(templates.pack(reason('b.example.'), 'b.example.')).toEqual(a); // one template for both
+    expect(templates.unpack(a, 'b.example.')).toBe(reason('b.example.'));
+    templates.pack('two', 'x.');
+    templates.pack('three', 'x.'); // full: a new generation
+    expect(templates.unpack(a, 'a.example.')).toBeUndefined();
+    expect(templates.pack('has \u0001 in it', 'x.')).toBeUndefined();
   });
 });
