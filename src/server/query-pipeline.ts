@@ -214,6 +214,8 @@ export class QueryPipeline {
       return reply({ rcode: served.rcode, aa: true, answer: served.answer, authority: served.authority });
     }
     if (!request.rd) this.stats.cacheOnly++;
+    // Every ask counts (RD=0 too); the answer is kept encoded from the second (asked-before.ts).
+    const askedBefore = quick !== undefined && this.askedBefore.check(quick.key);
     const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd, ...(request.rd ? {} : { cacheOnly: true }) });
     if (result.cacheMiss) {
       this.stats.cacheOnlyMisses++;
@@ -240,7 +242,7 @@ export class QueryPipeline {
     if (result.stale !== undefined) this.o.logger.debug({ event: 'resolver.stale-answer', name: q.name.toString(), type: q.type, rcode: result.rcode }, 'answered from expired data: no fresh answer from the servers');
     // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
     const keep = this.o.prefetch ? Math.floor(minTtl(result) * 0.9) : minTtl(result);
-    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined && this.askedBefore.check(quick.key)) this.responses.store(quick.key, q.name, wire, keep);
+    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined && askedBefore) this.responses.store(quick.key, q.name, wire, keep);
     return withCookie(wire);
   }
 
