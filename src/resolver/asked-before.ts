@@ -22,9 +22,14 @@ export class AskedBefore {
     this.mask = size - 1;
   }
 
-  /** Sized for a store of `bytes`: about one slot per answer it can keep (a signed A answer is charged ~465 bytes, docs/cache-memory.md). */
+  /**
+   * Sized for a store of `bytes`: a slot for about a quarter of the answers it can keep (a signed A
+   * answer is charged ~415 bytes, docs/cache-memory.md): a second ask within that many other
+   * questions is seen. The table is touched all over, so all of it is resident (64 KiB at the
+   * default `128m`).
+   */
   static forStore(bytes: number): AskedBefore {
-    return new AskedBefore(Math.ceil(bytes / 400));
+    return new AskedBefore(Math.ceil(bytes / 1600));
   }
 
   /** Whether `key` was asked before (since its slot was last taken); it is remembered as asked either way. */
