@@ -6,15 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { DEFAULT_VALIDATION_LIMITS } from '../../src/dnssec/validation-budget.js';
-import { DEFAULT_CACHE_LIMITS } from '../../src/resolver/record-cache.js';
-import { DEFAULT_RESOLUTION_LIMITS } from '../../src/resolver/resolution-limits.js';
-import { Resolver } from '../../src/resolver/resolver.js';
-import { parseRootHints } from '../../src/resolver/root-hints.js';
+import type { Resolver } from '../../src/resolver/resolver.js';
 import { Credibility } from '../../src/resolver/security-status.js';
 import { Rcode } from '../../src/wire/message.js';
 import { Name } from '../../src/wire/name.js';
 import { RRType } from '../../src/wire/rr-type.js';
+import { validatingResolver } from '../support/in-process-resolver.js';
 import { type ScriptedServer, startScriptedServer, zoneScript } from '../support/scripted-server.js';
 import { SignedWorld } from '../fixtures/validation/signed-world.js';
 import { NOW, rr } from '../fixtures/validation/signing.js';
@@ -31,18 +28,7 @@ const world = SignedWorld.build([
 let servers: ScriptedServer[] = [];
 let clock: ManualClock;
 
-function resolver(): Resolver {
-  return new Resolver({
-    clock,
-    rootHints: parseRootHints(`. 3600 IN NS ns1.\nns1. 3600 IN A ${ROOT}\n`),
-    limits: DEFAULT_RESOLUTION_LIMITS,
-    cacheLimits: DEFAULT_CACHE_LIMITS,
-    forwarders: [],
-    namespaceForwarders: [],
-    qnameMinimisation: false,
-    validation: { enabled: true, anchors: { anchors: () => [world.anchor('.')] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
-  });
-}
+const resolver = () => validatingResolver(clock, ROOT, world.anchor('.'));
 
 const www = Name.parse('www.example.');
 const ask = (r: Resolver) => r.resolve({ name: www, type: RRType.A, class: 1 });
