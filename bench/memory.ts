@@ -21,7 +21,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { askDnssec } from '../test/support/signed-hierarchy.js';
 import { startValidatingUnbound } from '../test/support/signed-hierarchy.js';
-import { haveTool, removeDir, type RunningServer, signZoneWithBind, startKeymaster, startNsd, tempDir } from '../test/support/external-servers.js';
+import { haveTool, type KeymasterServer, removeDir, type RunningServer, signZoneWithBind, startKeymaster, startNsd, tempDir } from '../test/support/external-servers.js';
 
 const NAMES = Number(process.env['BENCH_NAMES'] ?? 100_000);
 const STEPS = [Math.min(10_000, NAMES), NAMES];
@@ -91,7 +91,8 @@ interface Run {
 }
 
 /** Primes with one name (keys, delegations), then asks the names of each step once, RSS after each. */
-async function measure(label: string, address: string, pid: number, files: readonly string[]): Promise<Run> {
+/** `detail`: what else to print (to stderr) after each step, e.g. Keymaster's heap figures. */
+async function measure(label: string, address: string, pid: number, files: readonly string[], detail?: () => Promise<string>): Promise<Run> {
   const probe = await askDnssec({ host: address, port: 53 }, 'n0.bulk.', 'A', { timeoutMs: 15_000 });
   if (!probe.ad) throw new Error(`${label}: n0.bulk. A is not validated (AD clear): the bench would measure unvalidated names`);
   await settle();
@@ -104,10 +105,20 @@ async function measure(label: string, address: string, pid: number, files: reado
     names += run.completed;
     await settle();
     steps.push({ names, rssMiB: rssMiB(pid), qps: run.qps });
+    if (detail) process.stderr.write(`${label} at ${names} names: ${await detail()}\n`);
   }
   const last = await askDnssec({ host: address, port: 53 }, `n${NAMES - 1}.bulk.`, 'A', { timeoutMs: 15_000 });
   if (!last.ad) throw new Error(`${label}: the last name is not validated`);
   return { label, primedMiB, steps };
+}
+
+/** Keymaster's own view of its memory (status --json): where the RSS is, heap or not, and what the cache stores charge. */
+async function keymasterHeap(keymaster: KeymasterServer): Promise<string> {
+  const status = JSON.parse((await keymaster.cli(['status', '--json'])).stdout) as { resolver: { memory: { bytes: number; process: Record<string, number>; parts: Record<string, { bytes: number; entries: number }> } } };
+  const { process: p, parts, bytes } = status.resolver.memory;
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  const stores = Object.entries(parts).filter(([, v]) => v.bytes > 0).map(([k, v]) => `${k} ${mib(v.bytes)} (${v.entries})`).join(', ');
+  return `rss ${mib(p['rss']!)} MiB, heapUsed ${mib(p['heapUsed']!)}, heapTotal ${mib(p['heapTotal']!)}, external ${mib(p['external']!)}, arrayBuffers ${mib(p['arrayBuffers']!)}; charged ${mib(bytes)}: ${stores}`;
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 2000));
@@ -146,7 +157,7 @@ async function main(): Promise<void> {
         resolverYaml: '  cache:\n    maxSize: 1g\n', extraYaml: 'log:\n  level: warn\n', nodeArgs,
       });
       stops.push(() => keymaster.stop());
-      runs.push(await measure(label, KEYMASTER, keymaster.child.pid!, files));
+      runs.push(await measure(label, KEYMASTER, keymaster.child.pid!, files, () => keymasterHeap(keymaster)));
       await keymaster.stop();
     }
 

@@ -5,11 +5,19 @@ import { verifySignature } from '../crypto/sign-verify.js';
 import { EdeCode } from '../wire/edns.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
-import { typeToString } from '../wire/rr-type.js';
+import { RRType, typeToString } from '../wire/rr-type.js';
 import { type RrsigFields, decodeRrsig, rrsigSignedData } from '../wire/signed-data.js';
 import { decodeDnskey } from './rrsig-signature.js';
 import type { ValidationBudget, ValidationLimits } from './validation-budget.js';
 import { type ValidationOutcome, bogus, secure } from './validation-outcome.js';
+
+/** Types whose signatures are checked again for many names: denial proofs, the SOA of negative answers, keys and DS. */
+const SHARED_TYPES: ReadonlySet<number> = new Set([RRType.NSEC, RRType.NSEC3, RRType.SOA, RRType.DNSKEY, RRType.DS]);
+
+/** Whether a signature is worth remembering: one RRset seen in the answers of many names, or a wildcard expansion (one signature for every name it makes). */
+export function repeatsAcrossNames(type: number, wildcardExpansion: boolean): boolean {
+  return wildcardExpansion || SHARED_TYPES.has(type);
+}
 
 export const DNSKEY_FLAG_ZONE = 0x0100;
 export const DNSKEY_FLAG_REVOKE = 0x0080;
@@ -24,7 +32,11 @@ export interface VerifyContext {
   readonly verified?: VerifiedSignatures;
 }
 
-/** A memory of successful signature checks (the caller bounds it; an LRU fits). */
+/**
+ * A memory of successful signature checks (the caller bounds it; an LRU fits). Only signatures
+ * that are checked again for other names are put in it (repeatsAcrossNames): a plain RRset's
+ * verdict is kept with the answer, so its fingerprint would be ~150 bytes a name that never pays.
+ */
 export interface VerifiedSignatures {
   has(fingerprint: string): boolean;
   add(fingerprint: string): void;
@@ -154,15 +166,16 @@ export function verifyRrset(rrset: readonly ResourceRecord[], rrsigs: readonly R
       continue;
     }
     let verified: Uint8Array | undefined;
+    const memo = ctx.verified && repeatsAcrossNames(first.type, sig.labels < ownerLabels) ? ctx.verified : undefined;
     for (const key of matching) {
-      const fingerprint = ctx.verified ? signatureFingerprint(key.rdata, data, sig.signature) : undefined;
-      if (fingerprint && ctx.verified!.has(fingerprint)) {
+      const fingerprint = memo ? signatureFingerprint(key.rdata, data, sig.signature) : undefined;
+      if (fingerprint && memo!.has(fingerprint)) {
         verified = key.rdata;
         break;
       }
       ctx.budget.spendSignatureCheck();
       if (verifySignature(sig.algorithm, decodeDnskey(key.rdata).publicKey, data, sig.signature)) {
-        if (fingerprint) ctx.verified!.add(fingerprint);
+        if (fingerprint) memo!.add(fingerprint);
         verified = key.rdata;
         break;
       }

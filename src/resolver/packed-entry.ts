@@ -17,7 +17,8 @@ import { Name } from '../wire/name.js';
  *     4  u16  code              .. name (owner, uncompressed wire)
  *     6  u16  type              .. u16 text length, text (UTF-8)
  *     8  u16  class             .. records: owner | 0xff (same owner as the record before),
- *    10  u16  ede (0xffff none)       u16 type, u16 class, u32 TTL, u16 RDLENGTH, RDATA
+ *    10  u16  ede (0xffff none)       | 0xfe (the entry's name), u16 type, u16 class, u32 TTL,
+ *                                     u16 RDLENGTH, RDATA
  *
  * Decoding checks every length against the entry's end and the checksum over all of it, so a
  * truncated or damaged entry reads as nothing rather than as a wrong record.
@@ -26,6 +27,8 @@ import { Name } from '../wire/name.js';
 const FORMAT = 1;
 const HEADER = 32;
 const SAME_OWNER = 0xff;
+/** An owner that is the entry's own name (an RRset's first record): one byte instead of the name again. */
+const ENTRY_NAME = 0xfe;
 const NONE_8 = 0xff;
 const NONE_16 = 0xffff;
 
@@ -84,7 +87,7 @@ export function prepareEntry(fields: PackedFields, sections: readonly (readonly 
     if (section.length > 0xffff) throw new RangeError('more than 65535 records in a section');
     for (const r of section) {
       if (r.rdata.length > 0xffff) throw new RangeError('RDATA longer than 65535 bytes');
-      size += (sameBytes(previous, r.name.wire) ? 1 : r.name.wire.length) + 10 + r.rdata.length;
+      size += (sameBytes(previous, r.name.wire) || sameBytes(fields.name.wire, r.name.wire) ? 1 : r.name.wire.length) + 10 + r.rdata.length;
       previous = r.name.wire;
     }
   }
@@ -118,6 +121,7 @@ function writeEntry(out: Uint8Array, fields: PackedFields, sections: readonly (r
   for (const section of sections) {
     for (const r of section) {
       if (sameBytes(previous, r.name.wire)) out[pos++] = SAME_OWNER;
+      else if (sameBytes(fields.name.wire, r.name.wire)) out[pos++] = ENTRY_NAME;
       else {
         out.set(r.name.wire, pos);
         pos += r.name.wire.length;
@@ -197,6 +201,9 @@ function read(entry: Uint8Array, withRecords: boolean): UnpackedEntry | PackedFi
       if (entry[pos] === SAME_OWNER) {
         if (!owner) return undefined;
         pos++;
+      } else if (entry[pos] === ENTRY_NAME) {
+        owner = name;
+        pos++;
       } else {
         const end = nameLength(entry, pos);
         if (end < 0) return undefined;
@@ -227,7 +234,7 @@ function nameLength(bytes: Uint8Array, pos: number): number {
   }
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

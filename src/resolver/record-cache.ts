@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { MemoryBudget } from './memory-budget.js';
-import { packedExpiresAt, prepareEntry, unpackEntry, unpackFields } from './packed-entry.js';
+import { packedExpiresAt, prepareEntry, sameBytes, unpackEntry, unpackFields } from './packed-entry.js';
 import { PackedStore } from './packed-store.js';
 import type { Credibility, SecurityStatus } from './security-status.js';
 
@@ -62,6 +62,16 @@ export interface CacheStats {
   readonly damaged: number;
 }
 
+/**
+ * A reference to one RRset entry as it was when referred to (kept-answers.ts keeps these instead
+ * of a copy of the records): the entry is found again only if it is still the one stored then.
+ */
+export interface RecordRef {
+  readonly name: Name;
+  readonly type: number;
+  readonly stamp: number;
+}
+
 const NXDOMAIN_TYPE = -1;
 /** The `kind` byte of a packed entry (packed-entry.ts). */
 const KINDS = ['rrset', 'nxdomain', 'nodata'] as const;
@@ -109,7 +119,10 @@ export class RecordCache {
     if (existing && packedExpiresAt(existing) > now && (unpackFields(existing)?.code ?? 0) > credibility) return;
     const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl), ...rrsigs.map((r) => r.ttl)));
     const fields = { kind: KINDS.indexOf('rrset'), name: first.name, type: first.type, class: first.class, code: credibility, security, storedAt: now, expiresAt: now + ttl * 1000 };
-    this.lru.set(key, prepareEntry(fields, [records, rrsigs, proofs]));
+    // The same records and RRSIGs again (a shared CNAME target, a refresh): answers referring to the entry stay good.
+    const previous = existing && unpack(existing);
+    const same = previous?.kind === 'rrset' && sameRecords([...previous.records, ...previous.rrsigs], [...records, ...rrsigs]);
+    this.lru.set(key, prepareEntry(fields, [records, rrsigs, proofs]), undefined, same ? this.lru.stampOf(key) : undefined);
     // A positive answer ends a cached NXDOMAIN for the name.
     this.lru.delete(keyOf(first.name, NXDOMAIN_TYPE));
   }
@@ -156,6 +169,42 @@ export class RecordCache {
   /** Like lookup, without counting a hit or a miss (the iterator's own bookkeeping). */
   peek(name: Name, type: number): CacheEntry | undefined {
     return this.live(keyOf(name, NXDOMAIN_TYPE)) ?? this.live(keyOf(name, type)) ?? (type !== 5 ? this.rrset(name, 5) : undefined);
+  }
+
+  /**
+   * References to the RRset entries `records` is made of, each entry's records then its RRSIGs
+   * in order and exactly as received (TTLs included), all expiring no sooner than `until`; or
+   * undefined when any record is not so held. What `referenced` rebuilds is then `records`, byte
+   * for byte. Recency is not touched.
+   */
+  refer(records: readonly ResourceRecord[], until: number): RecordRef[] | undefined {
+    const refs: RecordRef[] = [];
+    for (let i = 0; i < records.length; ) {
+      const r = records[i]!;
+      const key = keyOf(r.name, r.type);
+      const packed = this.lru.peek(key);
+      const stamp = this.lru.stampOf(key);
+      if (!packed || stamp === undefined || !(packedExpiresAt(packed) >= until)) return undefined;
+      const e = unpack(packed);
+      if (e?.kind !== 'rrset') return undefined;
+      const held = [...e.records, ...e.rrsigs];
+      if (!sameRecords(held, records.slice(i, i + held.length))) return undefined;
+      refs.push({ name: r.name, type: r.type, stamp });
+      i += held.length;
+    }
+    return refs;
+  }
+
+  /** The records `refer` referred to (each entry marked as used), or undefined when any entry was evicted or replaced since; expiry is the referrer's to judge. */
+  referenced(refs: readonly RecordRef[]): ResourceRecord[] | undefined {
+    const out: ResourceRecord[] = [];
+    for (const ref of refs) {
+      const packed = this.lru.getStamped(keyOf(ref.name, ref.type), ref.stamp);
+      const e = packed && unpack(packed);
+      if (e?.kind !== 'rrset') return undefined;
+      out.push(...e.records, ...e.rrsigs);
+    }
+    return out;
   }
 
   /** Seconds left for an entry, never below zero. */
@@ -209,4 +258,12 @@ function unpack(packed: Uint8Array): CacheEntry | undefined {
   const [records, rrsigs, proofs] = e.sections;
   if (!records?.length || !rrsigs || !proofs || e.sections.length !== 3) return undefined;
   return { kind, ...base, class: e.class, records, rrsigs, proofs, credibility: e.code as Credibility };
+}
+
+/** Record for record the same bytes: owner (letter case included), type, class, TTL as received, RDATA. */
+function sameRecords(a: readonly ResourceRecord[], b: readonly ResourceRecord[]): boolean {
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i]!;
+    return x.type === y.type && x.class === y.class && x.ttl === y.ttl && sameBytes(x.name.wire, y.name.wire) && sameBytes(x.rdata, y.rdata);
+  });
 }

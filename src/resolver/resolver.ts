@@ -182,7 +182,7 @@ export class Resolver {
   constructor(private readonly options: ResolverOptions) {
     this.memory = options.memory ?? new MemoryBudget(options.cacheLimits.maxBytes);
     this.cache = new RecordCache(options.clock, options.cacheLimits, this.memory);
-    this.validated = new KeptAnswers(this.memory);
+    this.validated = new KeptAnswers(this.memory, this.cache);
     this.verifiedSignatures = this.memory.lru('signatures', (_, key) => ENTRY_COST + stringCost(key));
     this.selection = new ServerSelection(options.clock);
     this.inFlight = new InFlightLimiter(options.inFlightLimits ?? DEFAULT_IN_FLIGHT_LIMITS, options.clock, this.memory, options.onUpstreamShed);
@@ -219,6 +219,8 @@ export class Resolver {
       this.validated.delete(keptKey!);
       kept = undefined;
     }
+    // About to outlive the records it refers to (served stale; a prefetch drops them first): it keeps its own copy from now.
+    if (kept && (kept.expiresAt <= now || (this.options.prefetch && dueForPrefetch(kept, now)))) this.validated.pin(keptKey!, kept);
     if (kept && keptKey !== undefined && !opts.cacheOnly) {
       if (this.options.prefetch && servable(kept) && dueForPrefetch(kept, now)) {
         // The refresh has taken the records out of the record cache: the client gets the kept answer.

@@ -18,6 +18,7 @@ import type { ClientInfo, MultiMessageResponse } from './query-handler.js';
 import { ResponseCache } from '../resolver/response-cache.js';
 import { type ServerCookies, isWellFormedCookie } from '../cookies/server-cookies.js';
 import { COOKIE_RESPONSE_BYTES, CachedAnswers, MAX_UDP_PAYLOAD, type QuickQuestion } from './cached-answers.js';
+import { AskedBefore } from '../resolver/asked-before.js';
 import type { ResponseRateLimiter } from '../authority/response-rate-limiter.js';
 import type { LocalZoneResponse } from '../authority/local-zone-response.js';
 
@@ -80,12 +81,15 @@ export interface PipelineStats {
 export class QueryPipeline {
   readonly stats: PipelineStats = { queries: 0, cachedResponses: 0, formerr: 0, refused: 0, notimp: 0, servfail: 0, locallyServed: 0, cacheOnly: 0, cacheOnlyMisses: 0, validCookies: 0, badCookies: 0 };
   readonly responses: ResponseCache;
+  /** Answers are kept encoded from a question's second ask (asked-before.ts). */
+  private readonly askedBefore: AskedBefore;
   readonly resolver: Resolver;
   /** The cache-hit path, shared with the worker processes (cached-answers.ts). */
   readonly cached: CachedAnswers;
 
   constructor(private readonly o: PipelineOptions) {
     this.responses = new ResponseCache(o.clock, o.resolver.memory);
+    this.askedBefore = AskedBefore.forStore(o.resolver.memory?.bytesFor('responses') ?? 0);
     this.resolver = o.resolver;
     this.cached = new CachedAnswers({ responses: this.responses, recursionAllow: o.recursionAllow, stats: this.stats, ...(o.cookies ? { cookies: o.cookies } : {}) });
   }
@@ -169,6 +173,8 @@ export class QueryPipeline {
       return reply({ rcode: served.rcode, aa: true, answer: served.answer, authority: served.authority });
     }
     if (!request.rd) this.stats.cacheOnly++;
+    // Every ask counts (RD=0 too); the answer is kept encoded from the second (asked-before.ts).
+    const askedBefore = quick !== undefined && this.askedBefore.check(quick.key);
     const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd, ...(request.rd ? {} : { cacheOnly: true }) });
     if (result.cacheMiss) {
       this.stats.cacheOnlyMisses++;
@@ -196,7 +202,7 @@ export class QueryPipeline {
     // With prefetch, the last tenth of a TTL goes to the resolver, which refreshes the answer then; a stale answer is not kept.
     const ttl = minimumTtl(result.answer, result.authority);
     const keep = this.o.prefetch ? Math.floor(ttl * 0.9) : ttl;
-    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined) this.responses.store(quick.key, q.name, wire, keep);
+    if (quick && request.rd && !(wire[2]! & 0x02) && result.stale === undefined && askedBefore) this.responses.store(quick.key, q.name, wire, keep);
     return withCookie(wire);
   }
 
