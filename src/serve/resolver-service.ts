@@ -80,7 +80,7 @@ export async function createResolverService(config: KeymasterConfig, clock: Cloc
   const rateLimiter = rateLimit && rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(rateLimit, clock) : undefined;
   return new QueryPipeline({ resolver, recursionAllow: config.recursion.allow, clock, logger, serveDnssecRecords: config.dnssec.enable, ...(services.localZones ? { localZones: services.localZones } : {}),
     ...(services.locallyServed ? { locallyServed: services.locallyServed } : {}), ...(services.cookies ? { cookies: services.cookies } : {}), ...(rateLimiter ? { rateLimiter } : {}),
-    prefetch: config.resolver.prefetch });
+    prefetch: config.resolver.prefetch, keepFirstAsk: config.workers > 1 });
 }
 
 /**

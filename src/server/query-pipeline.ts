@@ -44,6 +44,12 @@ export interface PipelineOptions {
   readonly recursionAllow: readonly CidrPrefix[];
   /** resolver.prefetch: encoded answers are kept for nine tenths of their TTL, so the resolver sees the last tenth. */
   readonly prefetch?: boolean;
+  /**
+   * Keep every answer encoded from its first ask, not its second (asked-before.ts). With
+   * `workers` > 1 the encoded answers are what the workers answer from (docs/workers.md), so a
+   * name asked once through a worker is copied to them at once rather than forwarded twice.
+   */
+  readonly keepFirstAsk?: boolean;
   readonly clock: Clock;
   readonly logger: Logger;
   /** dnssec.enable: false (EnableDnsSec off) omits RRSIG/NSEC/NSEC3 from answers even with DO=1. */
@@ -174,7 +180,7 @@ export class QueryPipeline {
     }
     if (!request.rd) this.stats.cacheOnly++;
     // Every ask counts (RD=0 too); the answer is kept encoded from the second (asked-before.ts).
-    const askedBefore = quick !== undefined && this.askedBefore.check(quick.key);
+    const askedBefore = quick !== undefined && (this.askedBefore.check(quick.key) || this.o.keepFirstAsk === true);
     const result = await this.o.resolver.resolve(q, { checkingDisabled: request.cd, ...(request.rd ? {} : { cacheOnly: true }) });
     if (result.cacheMiss) {
       this.stats.cacheOnlyMisses++;

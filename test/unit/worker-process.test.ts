@@ -38,7 +38,7 @@ function lab() {
   } as unknown as Resolver;
   const secret = new Uint8Array(16).fill(7);
   const secrets = { current: () => secret, previous: () => undefined };
-  const pipeline = new QueryPipeline({ resolver, recursionAllow: [parseCidr('127.0.0.0/8')], clock, logger, cookies: new ServerCookies(secrets, clock) });
+  const pipeline = new QueryPipeline({ resolver, recursionAllow: [parseCidr('127.0.0.0/8')], clock, logger, cookies: new ServerCookies(secrets, clock), keepFirstAsk: true });
   const forwarded: WorkerMessage[] = [];
   /** Everything else the worker sent (counters, synced). */
   const others: WorkerMessage[] = [];
