@@ -71,6 +71,7 @@ async function ask(name: string, type = RRType.A, timeoutMs = 3000): Promise<Mes
 }
 
 /** As a stub resolver asks (resolv.conf's attempts): once more when a UDP packet is lost on a loopback flooded by the test itself. */
+/** Two tries of half the time each, as a stub resolver with resolv.conf defaults (timeout:5 attempts:2). */
 async function askAsAStub(name: string, type: number, timeoutMs: number): Promise<Message | undefined> {
   return (await ask(name, type, timeoutMs / 2)) ?? ask(name, type, timeoutMs / 2);
 }
@@ -192,8 +193,8 @@ describe('resource limits under attack (maxSize 16m)', () => {
         // A cached name and an uncached name of another zone, asked throughout the flood.
         otherAsked += 2;
         others.push(
-          askAsAStub('www.flood.test.', RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && otherAnswered++)),
-          askAsAStub(`u${otherAsked}.other.test.`, RRType.A, 5000).then((m) => void (m?.rcode === Rcode.NOERROR && m.answer.length > 0 && otherAnswered++)),
+          askAsAStub('www.flood.test.', RRType.A, 10_000).then((m) => void (m?.rcode === Rcode.NOERROR && otherAnswered++)),
+          askAsAStub(`u${otherAsked}.other.test.`, RRType.A, 10_000).then((m) => void (m?.rcode === Rcode.NOERROR && m.answer.length > 0 && otherAnswered++)),
         );
       },
     });
