@@ -70,8 +70,7 @@ async function ask(name: string, type = RRType.A, timeoutMs = 3000): Promise<Mes
   return bytes ? decodeMessage(bytes) : undefined;
 }
 
-/** As a stub resolver asks (resolv.conf's attempts): once more when a UDP packet is lost on a loopback flooded by the test itself. */
-/** Two tries of half the time each, as a stub resolver with resolv.conf defaults (timeout:5 attempts:2). */
+/** As a stub resolver asks (resolv.conf's defaults, timeout:5 attempts:2): once more when a UDP packet is lost on a loopback flooded by the test itself. */
 async function askAsAStub(name: string, type: number, timeoutMs: number): Promise<Message | undefined> {
   return (await ask(name, type, timeoutMs / 2)) ?? ask(name, type, timeoutMs / 2);
 }
