@@ -21,7 +21,7 @@ import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
 import { createScheduler } from '../scheduler.js';
 import { registerTrustRoutes } from '../control/trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-service.js';
-import { registerStatusRoute } from '../control/status-route.js';
+import { registerStatusRoute, type StatusSource } from '../control/status-route.js';
 import type { ListenerInfo } from '../control-contract/status.js';
 import { openRecursionPrefixes } from './open-recursion.js';
 import { tuneHeapForBoundedMemory } from '../workers/heap-tuning.js';
@@ -35,6 +35,12 @@ import type { Resolver } from '../resolver/resolver.js';
 import type { DnskeyFetcher } from '../trust/trust-point-refresher.js';
 import type { Name } from '../wire/name.js';
 import { RRType } from '../wire/rr-type.js';
+import type { DsAtParent } from '../authority/rollover/zone-rollover.js';
+import type { TrustAnchorSource } from '../dnssec/trust-anchor.js';
+import type { QueryHandler } from '../server/query-handler.js';
+import type { QueryPipeline } from '../server/query-pipeline.js';
+import type { CookieSecrets } from '../cookies/server-cookies.js';
+import type { QueryMetrics } from '../metrics/query-metrics.js';
 
 export interface ServeOptions {
   readonly config: KeymasterConfig;
@@ -89,16 +95,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // RFC 5011 active refresh asks through this server's own resolver (bound once it exists), CD=1:
   // the refresher validates the DNSKEY RRset against the trust point's own anchors.
   let resolverForTrust: Resolver | undefined;
-  const fetchDnskey: DnskeyFetcher = config.dnssec.validation
-    ? async (zone) => {
-        if (!resolverForTrust) return undefined;
-        const r = await resolverForTrust.resolve({ name: zone, type: RRType.DNSKEY, class: 1 }, { checkingDisabled: true });
-        const records = r.answer.filter((x) => x.type === RRType.DNSKEY && x.name.equals(zone));
-        if (records.length === 0) return undefined;
-        if (config.dnssec.keyTagSignaling) signalKeyTags(resolverForTrust, zone, trust.source);
-        return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
-      }
-    : unavailableDnskeyFetcher(logger);
+  const fetchDnskey = trustDnskeyFetcher(config, logger, () => resolverForTrust, () => trust.source);
   const trust = await startTrustService({ trustAnchors: config.trustAnchors, documents, scheduler, clock: systemClock, logger, fetchDnskey, ...(cluster ? { refreshGate: cluster.trustRefreshers } : {}) });
   distributeAnchors = (zone, keyset) => {
     // Durable: resolves once the store file holding the keys is synced.
@@ -128,18 +125,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Key rollover on the clock; a KSK waiting for its DS asks the parent through this server's
   // own resolver (validated answers only) every secure delegation polling period. A parent
   // hosted here is read (and updated) directly by the zone service.
-  zones.startRollovers({
-    dsAtParent: async (zone) => {
-      const r = await pipeline.resolver.resolve({ name: zone, type: RRType.DS, class: 1 });
-      if (r.security !== 'secure') return undefined;
-      const ds = r.answer.filter((x) => x.type === RRType.DS && x.name.equals(zone));
-      return { ds: ds.map((x) => x.rdata), ...(ds[0] ? { ttl: ds[0].ttl } : {}) };
-    },
-  });
+  zones.startRollovers({ dsAtParent: dsAtParentThrough(pipeline.resolver) });
   flushZone = (zone) => void pipeline.flush(zone);
   registerCacheRoutes(control, pipeline, logger);
   registerExplainRoute(control, pipeline.resolver);
-  let dns: { listeners: readonly ListenerInfo[]; close(): Promise<void>; stats?: () => DnsListenerStats; workers?: () => WorkerPoolStatus } = { listeners: [], close: async () => {} };
+  let dns: DnsSide = { listeners: [], close: async () => {} };
   const surfaces = registerOperatorSurfaces(control, config, {
     clock: systemClock, logger, pipeline, trust, zones, validationFailures, startedAt, listenerStats: () => dns.stats?.(), workers: () => dns.workers?.(),
   });
@@ -148,37 +138,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...dns.listeners,
     ...surfaces.listeners(),
   ];
-  const openRecursion = openRecursionPrefixes(config.recursion.allow);
-  if (openRecursion.length > 0) {
-    logEvent(logger, 'recursion.open', { allow: openRecursion }, { level: 'warn', msg: `recursion.allow lets much of the Internet use this resolver (${openRecursion.join(', ')}): an open resolver amplifies attacks; list your own networks` });
-  }
-  registerStatusRoute(control, {
-    warnings: openRecursion.length > 0 ? [{ event: 'recursion.open', detail: `recursion.allow is open: ${openRecursion.join(', ')}` }] : [],
-    version: KEYMASTER_VERSION,
-    startedAt,
-    configFile,
-    stateDir: config.stateDir,
-    listeners,
-    resolver: () => resolverStatus(pipeline),
-    localZones: () => localZonesStatus(locallyServed),
-    workers: () => dns.workers?.(),
-    now: Date.now,
+  registerServerStatus(control, config, logger, {
+    version: KEYMASTER_VERSION, startedAt, configFile, stateDir: config.stateDir, listeners,
+    resolver: () => resolverStatus(pipeline), localZones: () => localZonesStatus(locallyServed), workers: () => dns.workers?.(), now: Date.now,
   });
 
   await control.start();
-  try {
-    if (config.workers > 1) {
-      // UDP in worker processes answering from a copy of the answer cache (docs/workers.md).
-      const workers = await startWorkerListeners(config, {
-        handle: surfaces.handle, pipeline, clock: systemClock, logger,
-        ...(serverCookies ? { cookieSecrets: serverCookies.secrets } : {}),
-        ...(surfaces.queries ? { onHits: surfaces.queries.countHits.bind(surfaces.queries) } : {}),
-      }, { tcpLimits: config.tcp });
-      control.synchronizeWith(workers.sync);
-      dns = workers;
-    } else dns = await startDnsListeners(config.listen, surfaces.handle, logger, { tcpLimits: config.tcp });
-    await surfaces.listen();
-  } catch (error) {
+  const stopParts = async (): Promise<void> => {
+    serverCookies?.stop();
     await dns.close();
     await surfaces.close();
     await control.stop();
@@ -187,6 +154,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await trust.stop();
     await zones.stop();
     await cluster?.stop();
+  };
+  try {
+    dns = await startDns(config, control, { handle: surfaces.handle, pipeline, logger, serverCookies, queries: surfaces.queries });
+    await surfaces.listen();
+  } catch (error) {
+    await stopParts();
     throw error;
   }
   logEvent(
@@ -199,16 +172,64 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'requested'): Promise<void> =>
     (stopping ??= (async () => {
-      serverCookies?.stop();
-      await dns.close();
-      await surfaces.close();
-      await control.stop();
-      await policy.stop();
-      await scheduler.stop();
-      await trust.stop();
-      await zones.stop();
-      await cluster?.stop();
+      await stopParts();
       logEvent(logger, 'server.stopped', { reason }, { msg: 'Keymaster stopped' });
     })());
   return { control, startedAt, policy, listeners, stop };
+}
+
+/** RFC 5011 active refresh asks through this server's own resolver (once it exists), CD=1. */
+function trustDnskeyFetcher(config: KeymasterConfig, logger: Logger, resolver: () => Resolver | undefined, anchors: () => TrustAnchorSource): DnskeyFetcher {
+  if (!config.dnssec.validation) return unavailableDnskeyFetcher(logger);
+  return async (zone) => {
+    const r0 = resolver();
+    if (!r0) return undefined;
+    const r = await r0.resolve({ name: zone, type: RRType.DNSKEY, class: 1 }, { checkingDisabled: true });
+    const records = r.answer.filter((x) => x.type === RRType.DNSKEY && x.name.equals(zone));
+    if (records.length === 0) return undefined;
+    if (config.dnssec.keyTagSignaling) signalKeyTags(r0, zone, anchors());
+    return { records, rrsigs: r.answer.filter((x) => x.type === RRType.RRSIG && x.name.equals(zone)) };
+  };
+}
+
+/** `keymaster status`, with a warning (logged once, shown in status) when recursion is open to much of the Internet. */
+function registerServerStatus(control: ControlApi, config: KeymasterConfig, logger: Logger, source: Omit<StatusSource, 'warnings'>): void {
+  const openRecursion = openRecursionPrefixes(config.recursion.allow);
+  if (openRecursion.length > 0) {
+    logEvent(logger, 'recursion.open', { allow: openRecursion }, { level: 'warn', msg: `recursion.allow lets much of the Internet use this resolver (${openRecursion.join(', ')}): an open resolver amplifies attacks; list your own networks` });
+  }
+  registerStatusRoute(control, { ...source, warnings: openRecursion.length > 0 ? [{ event: 'recursion.open', detail: `recursion.allow is open: ${openRecursion.join(', ')}` }] : [] });
+}
+
+interface DnsSide {
+  readonly listeners: readonly ListenerInfo[];
+  close(): Promise<void>;
+  stats?: () => DnsListenerStats;
+  workers?: () => WorkerPoolStatus;
+}
+
+/** The DNS listeners: in this process, or UDP in worker processes answering from a copy of the answer cache (docs/workers.md). */
+async function startDns(
+  config: KeymasterConfig,
+  control: ControlApi,
+  o: { handle: QueryHandler; pipeline: QueryPipeline; logger: Logger; serverCookies: { secrets: CookieSecrets } | undefined; queries: QueryMetrics | undefined },
+): Promise<DnsSide> {
+  if (config.workers <= 1) return startDnsListeners(config.listen, o.handle, o.logger, { tcpLimits: config.tcp });
+  const workers = await startWorkerListeners(config, {
+    handle: o.handle, pipeline: o.pipeline, clock: systemClock, logger: o.logger,
+    ...(o.serverCookies ? { cookieSecrets: o.serverCookies.secrets } : {}),
+    ...(o.queries ? { onHits: o.queries.countHits.bind(o.queries) } : {}),
+  }, { tcpLimits: config.tcp });
+  control.synchronizeWith(workers.sync);
+  return workers;
+}
+
+/** The DS a parent publishes, asked through this server's resolver: validated answers only. */
+function dsAtParentThrough(resolver: Resolver): DsAtParent {
+  return async (zone) => {
+    const r = await resolver.resolve({ name: zone, type: RRType.DS, class: 1 });
+    if (r.security !== 'secure') return undefined;
+    const ds = r.answer.filter((x) => x.type === RRType.DS && x.name.equals(zone));
+    return { ds: ds.map((x) => x.rdata), ...(ds[0] ? { ttl: ds[0].ttl } : {}) };
+  };
 }
