@@ -7,6 +7,8 @@ import type { Name } from '../wire/name.js';
 import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
 import { type DocumentStore, StoreError } from '../store/document-store.js';
 import { KEY_METADATA_DOCUMENT } from './key-metadata-document.js';
+import { SEALED_PRIVATE_KEY_DOCUMENT, sealedPrivateKeyKey } from './sealed-private-key.js';
+import { openPrivateKey, sealPrivateKey } from '../cluster/key-envelope.js';
 import { zoneStoreLabel } from './zone-store-label.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
@@ -108,6 +110,8 @@ export class KeyStore {
     private readonly documents: DocumentStore,
     /** Told when metadata of the release before the store contract was read and rewritten as documents. */
     private readonly migrated?: (zone: Name, keys: number, where: string) => void,
+    /** Cluster mode: private keys are kept in the store sealed under this key-encryption key (sealed-private-key.ts), not in files. */
+    private readonly keyEncryptionKey?: Buffer,
   ) {
     this.root = join(stateDir, 'keys');
   }
@@ -202,6 +206,7 @@ export class KeyStore {
 
   private async privateKeyOf(zone: Name, metadata: KeyMetadata, metaPath: string): Promise<PrivateKeyHandle> {
     if (metadata.storage?.pkcs11) return this.tokenKey(zone, metadata, metaPath);
+    if (this.keyEncryptionKey) return this.sealedKeyOf(zone, metadata);
     const pemPath = join(this.zoneDirectory(zone), `${metadata.id}.pem`);
     let privateKey: KeyObject;
     try {
@@ -213,6 +218,26 @@ export class KeyStore {
       throw new KeyStoreError(pemPath, `the private key is not a key for algorithm ${metadata.algorithm} as ${metadata.id}'s metadata says`);
     const mode = (await stat(pemPath)).mode & 0o777;
     if (mode & 0o077) throw new KeyStoreError(pemPath, `private key file is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+    return privateKey;
+  }
+
+  private async sealedKeyOf(zone: Name, metadata: KeyMetadata): Promise<PrivateKeyHandle> {
+    const key = sealedPrivateKeyKey(zone, metadata.id);
+    const where = this.documents.locate(key);
+    let privateKey: KeyObject;
+    try {
+      const sealed = await this.documents.read(key, SEALED_PRIVATE_KEY_DOCUMENT);
+      if (!sealed) throw new Error('it is not in the store');
+      const pem = openPrivateKey(this.keyEncryptionKey!, key, sealed.value);
+      try {
+        privateKey = importPrivateKey(pem.toString('utf8'));
+      } finally {
+        pem.fill(0);
+      }
+    } catch (error) {
+      throw new KeyStoreError(where, `cannot read the private key of ${metadata.id}: ${error instanceof StoreError ? error.fault : reason(error)}`, { cause: error });
+    }
+    if (!keyMatchesAlgorithm(metadata.algorithm, privateKey)) throw new KeyStoreError(where, `the private key is not a key for algorithm ${metadata.algorithm} as ${metadata.id}'s metadata says`);
     return privateKey;
   }
 
@@ -263,11 +288,24 @@ export class KeyStore {
     const dir = this.zoneDirectory(zone);
     const written: string[] = [];
     const listed: string[] = [];
+    const sealed: string[] = [];
     let current = dir;
     try {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
       for (const key of keys) {
         if (isTokenKey(key.privateKey)) continue; // it stays in its token: the metadata says where
+        if (this.keyEncryptionKey) {
+          const sealedKey = sealedPrivateKeyKey(zone, key.metadata.id);
+          current = this.documents.locate(sealedKey);
+          const pem = Buffer.from(exportPrivateKeyPem(key.privateKey), 'utf8');
+          try {
+            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, sealPrivateKey(this.keyEncryptionKey, sealedKey, pem));
+          } finally {
+            pem.fill(0);
+          }
+          sealed.push(sealedKey);
+          continue;
+        }
         current = join(dir, `${key.metadata.id}.pem`);
         await writeFileAtomic(current, exportPrivateKeyPem(key.privateKey), PRIVATE_MODE);
         written.push(current);
@@ -280,6 +318,7 @@ export class KeyStore {
     } catch (error) {
       await Promise.all(listed.map((id) => this.documents.delete(this.metadataKey(zone, id)).catch(() => undefined)));
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
+      await Promise.all(sealed.map((k) => this.documents.delete(k).catch(() => undefined)));
       throw new KeyStoreError(current, `cannot write: ${reason(error)}`, { cause: error });
     }
   }
@@ -301,6 +340,11 @@ export class KeyStore {
         const token = this.tokens.get(zone.lowercase().toString());
         if (!token || token.config.token !== where.token) throw new Error('the zone\'s keyStorage does not name this token; its objects are left there');
         token.destroy(where.id);
+        return;
+      }
+      if (this.keyEncryptionKey) {
+        current = this.documents.locate(sealedPrivateKeyKey(zone, metadata.id));
+        await this.documents.delete(sealedPrivateKeyKey(zone, metadata.id));
         return;
       }
       current = join(dir, `${metadata.id}.pem`);

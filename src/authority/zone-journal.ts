@@ -62,6 +62,26 @@ export class ZoneJournalError extends Error {
   override readonly name = 'ZoneJournalError';
 }
 
+/**
+ * The change could not be stored and the journal stays open: `conflict` (another writer of a
+ * shared store took that change number first: catch up and try again) or `unavailable` (the
+ * store cannot be reached; nothing was changed).
+ */
+export class JournalWriteRefused extends ZoneJournalError {
+  constructor(
+    readonly code: 'conflict' | 'unavailable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What another writer of a shared store committed after this journal's last change. */
+export type CommittedChanges =
+  | { readonly kind: 'changes'; readonly entries: readonly JournalEntry[] }
+  /** The next change was compacted away by another writer: the zone is its snapshot as of `seq`. */
+  | { readonly kind: 'snapshot'; readonly seq: number; readonly records: ResourceRecord[] };
+
 export function fileDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -253,6 +273,9 @@ export class ZoneJournal {
     try {
       await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0 });
     } catch (error) {
+      // Nothing was stored: the journal stays at the last change it holds, open for the next.
+      if (error instanceof StoreError && (error.code === 'conflict' || error.code === 'unavailable'))
+        throw new JournalWriteRefused(error.code, `${this.documents.locate(key)}: ${error.code === 'conflict' ? 'another server committed change ' + entry.seq + ' first' : error.fault}`);
       this.opened = false;
       throw new ZoneJournalError(`${this.documents.locate(key)}: cannot store the change: ${(error as Error).message}`);
     }
@@ -260,6 +283,39 @@ export class ZoneJournal {
     this.pending++;
     this.pendingBytes += JSON.stringify(stored).length;
     return entry;
+  }
+
+  /**
+   * The changes committed after this journal's last one by another writer of the store (another
+   * primary), in order, which the journal then counts as its own: read one by one until the next
+   * number is absent. When another writer compacted them away, the snapshot that holds them.
+   */
+  async committedSince(): Promise<CommittedChanges> {
+    const entries: JournalEntry[] = [];
+    try {
+      for (;;) {
+        const key = `${this.prefix}change-${pad(this.seq + 1)}`;
+        const change = (await this.documents.read(key, CHANGE_DOCUMENT))?.value;
+        if (!change) break;
+        const entry = this.parseChange(change, key);
+        entries.push(entry);
+        this.seq = entry.seq;
+        this.pending++;
+        this.pendingBytes += JSON.stringify(change).length;
+      }
+      if (entries.length > 0) return { kind: 'changes', entries };
+      const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
+      const snapshot = head?.snapshot;
+      if (!snapshot || snapshot.seq <= this.seq) return { kind: 'changes', entries };
+      const records = await this.readSnapshot(snapshot.seq, snapshot.parts);
+      this.seq = snapshot.seq;
+      this.pending = 0;
+      this.pendingBytes = 0;
+      return { kind: 'snapshot', seq: snapshot.seq, records };
+    } catch (error) {
+      if (error instanceof StoreError) throw error.code === 'unavailable' ? new JournalWriteRefused('unavailable', error.message) : new ZoneJournalError(error.message);
+      throw error;
+    }
   }
 
   /**
@@ -307,6 +363,11 @@ export class ZoneJournal {
 
   async close(): Promise<void> {
     this.opened = false;
+  }
+
+  /** The store key prefix of this journal's documents (`journals/LABEL/`). */
+  get prefixKey(): string {
+    return this.prefix;
   }
 
   /** The SHA-256 of the zone file this journal builds on. */

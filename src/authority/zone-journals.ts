@@ -18,7 +18,12 @@ const JOURNAL_COMPACT_EVERY = 200;
 export class ZoneJournals {
   private readonly journals = new Map<string, ZoneJournal>();
 
-  constructor(private readonly o: { readonly stateDir: string; readonly documents: DocumentStore; readonly clock: Clock; readonly logger: Logger }) {}
+  /** The store is shared with other primaries (cluster mode): their committed changes are followed (journal-follower.ts). */
+  readonly shared: boolean;
+
+  constructor(private readonly o: { readonly stateDir: string; readonly documents: DocumentStore; readonly clock: Clock; readonly logger: Logger; readonly shared?: boolean }) {
+    this.shared = o.shared ?? false;
+  }
 
   private journal(name: Name): ZoneJournal {
     return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { answerFromZone } from './authoritative-answer.js';
 import { KeyArchive } from './key-archive.js';
 import { KeyMaster } from './key-master.js';
+import { JournalFollower } from './journal-follower.js';
 import { KeyStore } from './key-store.js';
 import { ParentDsSync } from './parent-ds-sync.js';
 import { PrimaryTransfers, type TransferClient } from './primary-transfers.js';
@@ -48,8 +49,14 @@ export interface ZoneServiceOptions {
   readonly logger: Logger;
   /** Where the zones' state is kept (settings, key metadata, journals, IXFR histories, secondary copies); default: the file store in `stateDir`, closed by `stop`. */
   readonly documents?: DocumentStore;
-  /** This server's name, as `zone key-master` shows it. Default: the host name. */
+  /** This server's name, as `zone key-master` shows it. Default: the host name (in cluster mode, `cluster.name`). */
   readonly serverName?: string;
+  /**
+   * Cluster mode (docs/cluster.md): `documents` is shared with the other primaries. Their
+   * committed changes are followed through the journal's watch, and private keys are kept in the
+   * store sealed under the key-encryption key (never in clear), when one is configured.
+   */
+  readonly cluster?: { readonly name: string; readonly keyEncryptionKey?: Buffer | undefined };
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
   /**
@@ -88,6 +95,8 @@ export class ZoneService {
   private readonly signing: ZoneSigning;
   private readonly parentDs: ParentDsSync;
   private readonly updates: ZoneUpdates;
+  /** Cluster mode: applies the changes other primaries commit to the shared journals. */
+  private readonly follower: JournalFollower | undefined;
   private readonly refresher: SignatureRefresher;
   private readonly rollovers: RolloverDriver;
   private readonly commands: ZoneCommands;
@@ -111,16 +120,16 @@ export class ZoneService {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
     this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
-      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }));
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.keyEncryptionKey);
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);
-    this.serverName = o.serverName ?? hostname();
+    this.serverName = o.serverName ?? o.cluster?.name ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.documents = documents;
     this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
-    this.journals = new ZoneJournals({ stateDir, documents, ...base });
+    this.journals = new ZoneJournals({ stateDir, documents, ...base, shared: o.cluster !== undefined });
     this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
@@ -132,7 +141,8 @@ export class ZoneService {
     const zones = { catalog: this.catalog, transfers: this.transfers, ...base };
     this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors });
     this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
-    this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event) });
+    this.follower = o.cluster ? new JournalFollower({ catalog: this.catalog, journals: this.journals, signing: this.signing, logger: o.logger }) : undefined;
+    this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event), follower: this.follower });
     this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
     this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
     this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged });
@@ -163,6 +173,7 @@ export class ZoneService {
     }
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
     followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged });
+    service.follower?.follow(documents);
     service.refresher.start();
     await service.rollovers.startState();
     return service;
@@ -342,6 +353,7 @@ export class ZoneService {
     this.rollovers.stop();
     this.refresher.stop();
     this.catalog.stopFollowing();
+    this.follower?.stop();
     await this.catalog.serialize(async () => {
       await this.journals.closeAll();
       await this.transfers.stop();

@@ -5,7 +5,7 @@ import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from './signing-option
 import type { ZoneCatalog } from './zone-catalog.js';
 import type { ZoneCommands } from './zone-commands.js';
 import { zoneName } from './zone-entry.js';
-import type { ZoneSigning } from './zone-signing.js';
+import { FOLLOWED_SETTINGS, type ZoneSigning } from './zone-signing.js';
 import type { PersistedZone } from './zone-state-store.js';
 
 export interface ZoneSettingsFollowerOptions {
@@ -43,7 +43,7 @@ export function followZoneSettings(o: ZoneSettingsFollowerOptions): void {
       entry.unsigning = now.signed !== false ? now.unsigning : undefined;
       if (now.signed !== before?.signed || JSON.stringify(now.policy) !== JSON.stringify(before?.policy)) {
         const policy = now.signed === false ? undefined : now.policy || now.signed ? normalizeSigningPolicy(now.policy ?? DEFAULT_SIGNING_POLICY) : entry.policy;
-        await o.signing.install({ ...entry }, policy, 'settings changed in the store');
+        await o.signing.install({ ...entry }, policy, FOLLOWED_SETTINGS);
       }
       logEvent(o.logger, 'zone.settings-changed', { ...fields, keyMaster: entry.keyMaster, signed: now.signed ?? null }, { msg: `zone ${name}'s settings changed by another writer of the store` });
     }

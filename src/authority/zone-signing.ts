@@ -30,6 +30,9 @@ export interface ZoneSigningOptions {
   readonly onTrustAnchors?: ((zone: Name, keyset: { readonly text: string; readonly file: string }) => void) | undefined;
 }
 
+/** Why `install` runs when another writer of the store changed the zone's settings. */
+export const FOLLOWED_SETTINGS = 'settings changed in the store';
+
 export interface ChangeStats {
   readonly signatures: number;
   readonly refreshed: number;
@@ -52,7 +55,10 @@ export class ZoneSigning {
     const before = catalog.zones.get(entry.name.toString())?.served;
     const first = why === 'start' || why === 'added';
     const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await transfers.previouslySigned(entry.name)));
-    const bump = (policy !== undefined || wasSigned) && why !== 'added' ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
+    // A shared journal (cluster mode) takes a serial change only from the primary that made the
+    // change: another one starting, or following a change of settings, signs under the serial it has.
+    const followed = journals.shared && (why === 'start' || why === FOLLOWED_SETTINGS);
+    const bump = (policy !== undefined || wasSigned) && why !== 'added' && !followed ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
     if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {
       const signed = await this.signEntry(entry, policy, why);
@@ -137,6 +143,31 @@ export class ZoneSigning {
    */
   async commitChange(entry: ZoneEntry, change: RecordChange, refreshBatch?: number): Promise<ChangeStats> {
     const now = this.o.clock.now();
+    const signed = await this.signChange(entry, change, now, refreshBatch);
+    const journal = await this.o.journals.journalFor(entry);
+    await journal.append(change, now);
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    await this.o.journals.compactIfDue(entry, journal);
+    return signed.stats;
+  }
+
+  /**
+   * A change another primary committed to the shared journal (already in this server's journal
+   * count): re-signed here with the keys held, and served.
+   */
+  async applyCommitted(entry: ZoneEntry, change: RecordChange): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, change, this.o.clock.now());
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    return signed.stats;
+  }
+
+  /** The zone as another primary compacted it (its snapshot): signed whole and served. */
+  async applySnapshot(entry: ZoneEntry, unsigned: ZoneData): Promise<void> {
+    const served = entry.policy && entry.served.isSigned ? (await this.signEntry({ ...entry, unsigned }, entry.policy, 'snapshot from the cluster')).data : unsigned;
+    await this.swapIn(entry, unsigned, served);
+  }
+
+  private async signChange(entry: ZoneEntry, change: RecordChange, now: number, refreshBatch?: number): Promise<{ unsigned: ZoneData; served: ZoneData; stats: ChangeStats }> {
     const unsigned = applyDiff(entry.unsigned, change);
     let served = unsigned;
     let stats: ChangeStats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true };
@@ -154,15 +185,15 @@ export class ZoneSigning {
       served = r.data;
       stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental };
     }
-    const journal = await this.o.journals.journalFor(entry);
-    await journal.append(change, now);
+    return { unsigned, served, stats };
+  }
+
+  private async swapIn(entry: ZoneEntry, unsigned: ZoneData, served: ZoneData): Promise<void> {
     // The IXFR history takes the version before it is served (transfers.changed does that part at once).
     const recorded = this.o.transfers.changed(entry.name, entry.served, served);
     entry.unsigned = unsigned;
     entry.served = served;
     this.o.onZoneChanged?.(entry.name);
     await recorded;
-    await this.o.journals.compactIfDue(entry, journal);
-    return stats;
   }
 }

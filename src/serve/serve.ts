@@ -83,6 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
     onTrustAnchorsWithdrawn: (zone) => withdrawAnchors(zone),
     rollover: { timers: config.dnssec.rollover },
+    ...(cluster ? { cluster: { name: cluster.name, keyEncryptionKey: cluster.keyEncryptionKey } } : {}),
   });
   registerZoneRoutes(control, zones);
   // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
