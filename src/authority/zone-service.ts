@@ -116,6 +116,11 @@ export class ZoneService {
     documents: DocumentStore,
     private readonly ownsDocuments: boolean,
     private readonly scheduler: Scheduler,
+    /**
+     * What is this server's own even in cluster mode: the IXFR histories (what this primary served,
+     * signed with its own signatures) and the secondary zones' copies. Else `documents`.
+     */
+    private readonly localDocuments: DocumentStore,
   ) {
     const { stateDir } = o.config;
     const base = { clock: o.clock, logger: o.logger };
@@ -130,7 +135,7 @@ export class ZoneService {
     this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
     this.journals = new ZoneJournals({ stateDir, documents, ...base, shared: o.cluster !== undefined });
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents: localDocuments, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -156,12 +161,13 @@ export class ZoneService {
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
     const documents = o.documents ?? (await FileDocumentStore.open(o.config.stateDir));
     const scheduler = o.scheduler ?? createScheduler({ clock: o.clock, onError: (job, err) => logEvent(o.logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
-    const service = new ZoneService(o, documents, !o.documents, scheduler);
+    const local = o.cluster ? await FileDocumentStore.open(o.config.stateDir) : documents;
+    const service = new ZoneService(o, documents, !o.documents, scheduler, local);
     await service.zonesDir.ensure();
     const persisted = await service.catalog.load((from, zones) =>
       logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, scheduler, documents, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    const common = { stateDir: o.config.stateDir, scheduler, documents: local, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
     service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.catalog.zones.has(p.name)) continue;
@@ -361,6 +367,7 @@ export class ZoneService {
     });
     if (!this.o.scheduler) await this.scheduler.stop();
     if (this.ownsDocuments) await this.documents.close();
+    if (this.localDocuments !== this.documents) await this.localDocuments.close();
   }
 
   get size(): number {
