@@ -152,6 +152,8 @@ export class ZoneJournal {
     /** `STATEDIR/journal`: journals of the layout before the store, and discarded changes written out. */
     readonly dir: string,
     readonly zone: Name,
+    /** Shared with other primaries (cluster mode): a zone file that differs is refused, never a reason to discard the cluster's changes. */
+    private readonly shared = false,
   ) {
     this.prefix = `journals/${zoneStoreLabel(zone)}/`;
   }
@@ -176,6 +178,8 @@ export class ZoneJournal {
       const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
       if (!head) return await this.migrate(fileRecords);
       if (head.fileDigest !== this.digest) {
+        if (this.shared)
+          throw new ZoneJournalError(`${this.location}: the zone file is not the one the cluster's journal builds on (SHA-256 ${head.fileDigest}): give every primary the same file`);
         const discarded = await this.discard(head, fileRecords);
         await this.writeHead(undefined);
         this.seq = 0;
@@ -203,7 +207,9 @@ export class ZoneJournal {
     const leftovers: string[] = [];
     for (const key of await this.documents.keys(this.prefix)) {
       const name = key.slice(this.prefix.length);
-      if (name.startsWith('snapshot-') && !name.startsWith(`snapshot-${pad(snapshot?.seq ?? -1)}-`)) leftovers.push(key);
+      // A newer snapshot than the head names may be another primary's compaction under way.
+      const newer = this.shared && Number(name.slice(9, 21)) > (snapshot?.seq ?? -1);
+      if (name.startsWith('snapshot-') && !name.startsWith(`snapshot-${pad(snapshot?.seq ?? -1)}-`) && !newer) leftovers.push(key);
       if (!name.startsWith('change-')) continue;
       const change = (await this.documents.read(key, CHANGE_DOCUMENT))?.value;
       if (!change) continue;
@@ -254,9 +260,9 @@ export class ZoneJournal {
   }
 
   /** Writes the head: the commit point of a fresh journal or of a compaction. */
-  private async writeHead(snapshot: Head['snapshot']): Promise<Head> {
+  private async writeHead(snapshot: Head['snapshot'], expectRevision?: number): Promise<Head> {
     const head: Head = { zone: this.zone.toString(), fileDigest: this.digest, ...(snapshot ? { snapshot } : {}) };
-    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head);
+    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head, expectRevision === undefined ? {} : { expectRevision });
     return head;
   }
 
@@ -274,7 +280,7 @@ export class ZoneJournal {
       await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0 });
     } catch (error) {
       // Nothing was stored: the journal stays at the last change it holds, open for the next.
-      if (error instanceof StoreError && (error.code === 'conflict' || error.code === 'unavailable'))
+      if (this.shared && error instanceof StoreError && (error.code === 'conflict' || error.code === 'unavailable'))
         throw new JournalWriteRefused(error.code, `${this.documents.locate(key)}: ${error.code === 'conflict' ? 'another server committed change ' + entry.seq + ' first' : error.fault}`);
       this.opened = false;
       throw new ZoneJournalError(`${this.documents.locate(key)}: cannot store the change: ${(error as Error).message}`);
@@ -326,14 +332,22 @@ export class ZoneJournal {
    */
   async compact(records: readonly ResourceRecord[], serial: number, now: number): Promise<void> {
     try {
+      // Another primary sharing the journal may compact too: the head is replaced compare-and-swap,
+      // never by an older snapshot, and only what is older than this snapshot is deleted.
+      const head = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      if ((head?.value.snapshot?.seq ?? -1) >= this.seq) {
+        this.pending = 0;
+        this.pendingBytes = 0;
+        return;
+      }
       const parts = await writeTextParts(this.documents, `${this.prefix}snapshot-${pad(this.seq)}`, zoneToText(records, this.zone));
-      await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts });
+      await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts }, head?.revision ?? 0);
       this.pending = 0;
       this.pendingBytes = 0;
-      const current = `snapshot-${pad(this.seq)}-`;
       for (const key of await this.documents.keys(this.prefix)) {
         const name = key.slice(this.prefix.length);
-        if ((name.startsWith('snapshot-') && !name.startsWith(current)) || (name.startsWith('change-') && Number(name.slice(7)) <= this.seq)) await this.documents.delete(key);
+        const seq = Number((name.startsWith('snapshot-') ? name.slice(9, 21) : name.startsWith('change-') ? name.slice(7) : 'NaN'));
+        if ((name.startsWith('snapshot-') && seq < this.seq) || (name.startsWith('change-') && seq <= this.seq)) await this.documents.delete(key);
       }
     } catch (error) {
       throw new ZoneJournalError(`${this.location}: cannot compact: ${(error as Error).message}`);

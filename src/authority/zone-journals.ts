@@ -26,7 +26,7 @@ export class ZoneJournals {
   }
 
   private journal(name: Name): ZoneJournal {
-    return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name);
+    return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name, this.shared);
   }
 
   get(zone: string): ZoneJournal | undefined {
