@@ -5,7 +5,7 @@ import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-enc
 import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
 import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
-import { type DocumentStore, StoreError } from '../store/document-store.js';
+import { type DocumentStore, StoreError, type WriteGuard, type WriteOptions } from '../store/document-store.js';
 import { KEY_METADATA_DOCUMENT } from './key-metadata-document.js';
 import { SEALED_PRIVATE_KEY_DOCUMENT, sealedPrivateKeyKey } from './sealed-private-key.js';
 import { openPrivateKey, sealPrivateKey } from '../cluster/key-envelope.js';
@@ -112,6 +112,8 @@ export class KeyStore {
     private readonly migrated?: (zone: Name, keys: number, where: string) => void,
     /** Cluster mode: private keys are kept in the store sealed under this key-encryption key (sealed-private-key.ts), not in files. */
     private readonly keyEncryptionKey?: Buffer,
+    /** Cluster mode: the guard of every key-state write (the zone's Key Master role, zone-key-authority.ts); throws when this server may not write. */
+    private readonly fence?: (zone: Name) => WriteGuard[],
   ) {
     this.root = join(stateDir, 'keys');
   }
@@ -264,7 +266,12 @@ export class KeyStore {
 
   /** Takes a key's metadata out of the store, leaving its private key (the key archive moves that). */
   async forgetMetadata(zone: Name, id: string): Promise<void> {
-    await this.documents.delete(this.metadataKey(zone, id));
+    await this.documents.delete(this.metadataKey(zone, id), this.guarded(zone));
+  }
+
+  /** The write options of a key-state write: fenced by the zone's Key Master role in cluster mode. */
+  private guarded(zone: Name): WriteOptions {
+    return this.fence ? { guard: this.fence(zone) } : {};
   }
 
   /** Checks the key directory can be created and written, before any key is generated. */
@@ -299,7 +306,7 @@ export class KeyStore {
           current = this.documents.locate(sealedKey);
           const pem = Buffer.from(exportPrivateKeyPem(key.privateKey), 'utf8');
           try {
-            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, sealPrivateKey(this.keyEncryptionKey, sealedKey, pem));
+            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, sealPrivateKey(this.keyEncryptionKey, sealedKey, pem), this.guarded(zone));
           } finally {
             pem.fill(0);
           }
@@ -312,7 +319,7 @@ export class KeyStore {
       }
       for (const key of keys) {
         current = this.locateMetadata(zone, key.metadata.id);
-        await this.documents.write(this.metadataKey(zone, key.metadata.id), KEY_METADATA_DOCUMENT, key.metadata);
+        await this.documents.write(this.metadataKey(zone, key.metadata.id), KEY_METADATA_DOCUMENT, key.metadata, this.guarded(zone));
         listed.push(key.metadata.id);
       }
     } catch (error) {
@@ -333,7 +340,7 @@ export class KeyStore {
     const dir = this.zoneDirectory(zone);
     let current = this.locateMetadata(zone, metadata.id);
     try {
-      if (!(await this.documents.delete(this.metadataKey(zone, metadata.id)))) throw new Error('its metadata is not in the store');
+      if (!(await this.documents.delete(this.metadataKey(zone, metadata.id), this.guarded(zone)))) throw new Error('its metadata is not in the store');
       const where = metadata.storage?.pkcs11;
       if (where) {
         current = `pkcs11:${where.token}/${where.id}`;
@@ -344,7 +351,7 @@ export class KeyStore {
       }
       if (this.keyEncryptionKey) {
         current = this.documents.locate(sealedPrivateKeyKey(zone, metadata.id));
-        await this.documents.delete(sealedPrivateKeyKey(zone, metadata.id));
+        await this.documents.delete(sealedPrivateKeyKey(zone, metadata.id), this.guarded(zone));
         return;
       }
       current = join(dir, `${metadata.id}.pem`);
@@ -360,7 +367,7 @@ export class KeyStore {
     for (const m of metadata) {
       const path = this.locateMetadata(zone, m.id);
       try {
-        await this.documents.write(this.metadataKey(zone, m.id), KEY_METADATA_DOCUMENT, m);
+        await this.documents.write(this.metadataKey(zone, m.id), KEY_METADATA_DOCUMENT, m, this.guarded(zone));
       } catch (error) {
         throw new KeyStoreError(path, `cannot write: ${reason(error)}`, { cause: error });
       }

@@ -5,6 +5,7 @@ import { KeyArchive } from './key-archive.js';
 import { KeyMaster } from './key-master.js';
 import { JournalFollower } from './journal-follower.js';
 import { KeyStore } from './key-store.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
 import { ParentDsSync } from './parent-ds-sync.js';
 import { PrimaryTransfers, type TransferClient } from './primary-transfers.js';
 import type { RecordChangeSummary, RecordRequest } from './record-request.js';
@@ -56,7 +57,7 @@ export interface ZoneServiceOptions {
    * committed changes are followed through the journal's watch, and private keys are kept in the
    * store sealed under the key-encryption key (never in clear), when one is configured.
    */
-  readonly cluster?: { readonly name: string; readonly keyEncryptionKey?: Buffer | undefined };
+  readonly cluster?: { readonly name: string; readonly keyEncryptionKey?: Buffer | undefined; readonly keyAuthority?: ZoneKeyAuthority | undefined };
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
   /**
@@ -123,9 +124,10 @@ export class ZoneService {
     private readonly localDocuments: DocumentStore,
   ) {
     const { stateDir } = o.config;
+    const keyAuthority = o.cluster?.keyAuthority;
     const base = { clock: o.clock, logger: o.logger };
     this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
-      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.keyEncryptionKey);
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.keyEncryptionKey, keyAuthority && ((zone) => keyAuthority.fence(zone.lowercase().toString())));
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);
@@ -144,13 +146,20 @@ export class ZoneService {
       ...(o.rollover?.dsAtParent ? { dsAtParent: o.rollover.dsAtParent } : {}),
     });
     const zones = { catalog: this.catalog, transfers: this.transfers, ...base };
-    this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors });
+    this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors, keyAuthority });
     this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
     this.follower = o.cluster ? new JournalFollower({ catalog: this.catalog, journals: this.journals, signing: this.signing, logger: o.logger }) : undefined;
     this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event), follower: this.follower });
     this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
     this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
-    this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged });
+    this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged, keyAuthority });
+    // The zone's Key Master as the cluster has it: only its holder runs rollovers (rollover-driver.ts)
+    // and a transfer waits until no change or rollover step is under way.
+    keyAuthority?.onHolderChanged((zone, holder) => {
+      const entry = this.catalog.zones.get(zone);
+      if (entry) entry.keyMaster = holder ?? '';
+    });
+    keyAuthority?.setSafePoint(() => this.catalog.serialize(async () => undefined));
   }
 
   /**
@@ -293,8 +302,8 @@ export class ZoneService {
     return this.commands.keyMasterOf(zone);
   }
 
-  setKeyMaster(zone: string, server: string): ReturnType<ZoneCommands['setKeyMaster']> {
-    return this.commands.setKeyMaster(zone, server);
+  setKeyMaster(zone: string, server: string, seize = false): ReturnType<ZoneCommands['setKeyMaster']> {
+    return this.commands.setKeyMaster(zone, server, seize);
   }
 
   // Online signing, signature refresh and key rollover: the services of authority/.

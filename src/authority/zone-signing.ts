@@ -17,6 +17,7 @@ import type { ZoneEntry } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
 import type { ZoneJournals } from './zone-journals.js';
 import { keyLogFields } from './zone-key-view.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
 
 export interface ZoneSigningOptions {
   readonly catalog: ZoneCatalog;
@@ -28,6 +29,8 @@ export interface ZoneSigningOptions {
   readonly logger: Logger;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
   readonly onTrustAnchors?: ((zone: Name, keyset: { readonly text: string; readonly file: string }) => void) | undefined;
+  /** Cluster mode: every primary signs; only the zone's Key Master makes and changes keys. */
+  readonly keyAuthority?: ZoneKeyAuthority | undefined;
 }
 
 /** Why `install` runs when another writer of the store changed the zone's settings. */
@@ -82,13 +85,15 @@ export class ZoneSigning {
 
   private async signEntry(entry: ZoneEntry, policy: SigningPolicy, why: string): Promise<{ data: ZoneData; keys: ManagedKey[] }> {
     const zone = entry.name.toString();
-    const refusal = keyMasterChangeRefusal(zone, entry.keyMaster, this.o.catalog.serverName, true);
+    const authority = this.o.keyAuthority;
+    if (authority) entry.keyMaster = await authority.claim(zone);
+    const refusal = authority ? undefined : keyMasterChangeRefusal(zone, entry.keyMaster, this.o.catalog.serverName, true);
     if (refusal) throw new ZoneError('not-key-master', `this server is not the Key Master of ${zone} (${entry.keyMaster}); only the Key Master signs`);
     const { logger } = this.o;
     logDnssecEvent(logger, 'zone.signing-started', { zone, reason: why, algorithm: policy.algorithm, denial: policy.denial, names: entry.unsigned.nameCount }, { msg: `signing ${zone}` });
     const started = Date.now();
     try {
-      const change = await keysForSigning(this.o.keyMaster, entry.name, policy);
+      const change = !authority || authority.isHeld(zone) ? await keysForSigning(this.o.keyMaster, entry.name, policy) : await this.keysOfKeyMaster(entry);
       if (change.generated.length > 0)
         logDnssecEvent(logger, 'zone.keys-generated', { zone, keys: change.generated.map(keyLogFields) }, { msg: `generated ${change.generated.length} keys for ${zone}` });
       for (const m of change.retired) logDnssecEvent(logger, 'zone.key-retired', { zone, ...keyLogFields(m) });
@@ -127,6 +132,14 @@ export class ZoneSigning {
       if (error instanceof ZoneError) throw error;
       throw new ZoneError('signing-failed', `signing ${zone} failed, nothing changed: ${(error as Error).message}`);
     }
+  }
+
+  /** Another primary is the Key Master: its keys as stored, never made or changed here. */
+  private async keysOfKeyMaster(entry: ZoneEntry): Promise<{ keys: ManagedKey[]; generated: []; retired: [] }> {
+    const keys = await this.o.keyMaster.keys(entry.name);
+    if (!keys.some((k) => isPublished(k.metadata.state)))
+      throw new ZoneError('not-key-master', `the Key Master of ${entry.name.toString()} (${entry.keyMaster}) has not made its keys yet; this server signs once they are in the store`);
+    return { keys, generated: [], retired: [] };
   }
 
   /** The zone's current NSEC3 salt when the length still fits (so re-signing keeps the chain), else a new one. */

@@ -188,6 +188,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       tsig: { type: 'string' },
       'allow-transfer': { type: 'string' },
       'reuse-keys': { type: 'boolean', default: false },
+      seize: { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
       now: { type: 'boolean', default: false },
       digest: { type: 'string' },
@@ -333,7 +334,7 @@ export async function runZoneCommand(argv: string[]): Promise<number> {
       noMore(1);
       const server = rest[0];
       const client = await connectToServer(values);
-      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server } });
+      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server, ...(values.seize ? { seize: true } : {}) } });
       out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
       return 0;
     }

@@ -19,7 +19,7 @@ import { CLUSTER_ZONE, type UpdateAnswer, type ZoneCluster, axfr, sendUpdate, se
  */
 const ETCD = ['127.10.142.1', '127.10.142.2', '127.10.142.3'];
 const HOSTS = ['127.10.143.1', '127.10.143.2', '127.10.143.3'];
-const CONCURRENT_CHANGES = 200;
+const CONCURRENT_CHANGES = 1000;
 const enabled = ['etcd', 'dig', 'dnssec-verify'].every(haveTool);
 
 function dnssecVerify(dir: string, host: string): string {
@@ -51,6 +51,17 @@ describe.skipIf(!enabled)('cluster mode: every primary serves every cluster zone
     const unsigned = HOSTS.map((h) => unsignedRecords(dnssecVerify(dir, h)));
     expect(unsigned[1]).toEqual(unsigned[0]);
     expect(unsigned[2]).toEqual(unsigned[0]);
+  }, 60_000);
+
+  it('a zone added on one primary is loaded and served by all three; removed there, it goes everywhere', async () => {
+    writeFileSync(join(lab.zonesDir, 'added.example.zone'), '$TTL 300\n@ SOA ns hostmaster 7 3600 900 604800 300\n@ NS ns\nns A 192.0.2.53\nhello TXT "added on ns1"\n');
+    const added = await lab.primaries[0]!.cli(['zone', 'add', 'added.example.', '--file', 'added.example.zone']);
+    expect(added.code, added.stderr).toBe(0);
+    for (const host of HOSTS)
+      await expect.poll(async () => (await ask({ host, port: 53 }, 'hello.added.example.', 'TXT', { timeoutMs: 3000 })).response.answer.length, { timeout: 10_000 }).toBe(1);
+    const removed = await lab.primaries[2]!.cli(['zone', 'remove', 'added.example.']);
+    expect(removed.code, removed.stderr).toBe(0);
+    for (const p of lab.primaries) await expect.poll(async () => (await p.cli(['zone', 'show', 'added.example.'])).stderr, { timeout: 10_000 }).toMatch(/no local zone added\.example\./);
   }, 60_000);
 
   it('private keys are in etcd only sealed, no primary has a key file, and export-keys gives DS and DNSKEY only', async () => {
@@ -161,4 +172,34 @@ describe.skipIf(!enabled)('cluster mode: every primary serves every cluster zone
     await expect.poll(() => HOSTS.map(servedSerial), { timeout: 20_000 }).toEqual(HOSTS.map(() => serial + 1));
     for (const host of HOSTS) dnssecVerify(dir, host);
   }, 180_000);
+
+  it('the Key Master: named by zone show and zone key-master on every primary; moved at the holder from another primary', async () => {
+    const keyMaster = async (i: number) => JSON.parse((await lab.primaries[i]!.cli(['zone', 'key-master', CLUSTER_ZONE, '--json'])).stdout) as { keyMaster: string; isThisServer: boolean; fileBacked: boolean };
+    for (const i of [0, 1, 2]) expect(await keyMaster(i)).toMatchObject({ keyMaster: 'ns1', isThisServer: i === 0, fileBacked: false });
+    const show = await lab.primaries[2]!.cli(['zone', 'show', CLUSTER_ZONE]);
+    expect(show.stdout).toMatch(/KeyMasterServer\s+:\s+ns1/);
+    // Asked on ns3, carried out by the holder ns1 at its safe point.
+    const moved = await lab.primaries[2]!.cli(['zone', 'key-master', CLUSTER_ZONE, 'ns2']);
+    expect(moved.code, moved.stderr).toBe(0);
+    for (const i of [0, 1, 2]) await expect.poll(() => keyMaster(i), { timeout: 10_000 }).toMatchObject({ keyMaster: 'ns2', isThisServer: i === 1 });
+    const unknown = await lab.primaries[1]!.cli(['zone', 'key-master', CLUSTER_ZONE, 'ns9']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/ns9 is not a live member/);
+  }, 90_000);
+
+  it('a seize is refused while the Key Master lives; once it is SIGKILLed and its lease expired, another primary seizes the role', async () => {
+    const refused = await lab.primaries[2]!.cli(['zone', 'key-master', CLUSTER_ZONE, 'ns3', '--seize']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/the Key Master ns2 is alive \(its lease has \d+ s left\)/);
+    lab.primaries[1]!.child.kill('SIGKILL');
+    await expect
+      .poll(async () => (await lab.primaries[2]!.cli(['zone', 'key-master', CLUSTER_ZONE, 'ns3', '--seize'])).code, { timeout: 20_000, interval: 1000 })
+      .toBe(0);
+    const after = JSON.parse((await lab.primaries[0]!.cli(['zone', 'key-master', CLUSTER_ZONE, '--json'])).stdout) as { keyMaster: string };
+    expect(after.keyMaster).toBe('ns3');
+    // The survivors go on serving the changes made through either of them.
+    expect((await sendUpdate(HOSTS[2]!, { updates: ['seized.cluster.example. 300 IN A 192.0.2.33'] })).rcode).toBe(Rcode.NOERROR);
+    for (const host of [HOSTS[0]!, HOSTS[2]!]) await expect.poll(() => hasRecord(host, /^seized\.cluster\.example\. 300 in a 192\.0\.2\.33$/), { timeout: 10_000 }).toBe(true);
+    expect(lab.primaries[0]!.log()).toMatch(/"event":"key-master.vacant"/);
+  }, 90_000);
 });
