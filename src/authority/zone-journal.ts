@@ -141,6 +141,8 @@ export class ZoneJournal {
   private readonly prefix: string;
   private seq = 0;
   private digest = '';
+  /** The head's revision as this journal last read or wrote it. */
+  private headRevision = 0;
   private opened = false;
   /** Entries in the journal since the last snapshot. */
   pending = 0;
@@ -175,7 +177,9 @@ export class ZoneJournal {
   async recover(fileRecords: readonly ResourceRecord[], fileBytes: Uint8Array): Promise<JournalRecovery> {
     this.digest = fileDigest(fileBytes);
     try {
-      const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      this.headRevision = headDoc?.revision ?? 0;
+      const head = headDoc?.value;
       if (!head) return await this.migrate(fileRecords);
       if (head.fileDigest !== this.digest) {
         if (this.shared)
@@ -262,7 +266,7 @@ export class ZoneJournal {
   /** Writes the head: the commit point of a fresh journal or of a compaction. */
   private async writeHead(snapshot: Head['snapshot'], expectRevision?: number): Promise<Head> {
     const head: Head = { zone: this.zone.toString(), fileDigest: this.digest, ...(snapshot ? { snapshot } : {}) };
-    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head, expectRevision === undefined ? {} : { expectRevision });
+    this.headRevision = (await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head, expectRevision === undefined ? {} : { expectRevision })).revision;
     return head;
   }
 
@@ -277,11 +281,13 @@ export class ZoneJournal {
     const entry: JournalEntry = { seq: this.seq + 1, serial: change.serial, time: new Date(now).toISOString(), removed: change.removed, added: change.added };
     const stored: StoredChange = { seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText) };
     try {
-      await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0 });
+      // Shared: also only while the head is as this journal last read it. A compaction elsewhere
+      // deletes the changes it holds, and a deleted change number must not be taken again.
+      await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0, ...(this.shared ? { guard: [{ key: `${this.prefix}head`, revision: this.headRevision }] } : {}) });
     } catch (error) {
       // Nothing was stored: the journal stays at the last change it holds, open for the next.
       if (this.shared && error instanceof StoreError && (error.code === 'conflict' || error.code === 'unavailable'))
-        throw new JournalWriteRefused(error.code, `${this.documents.locate(key)}: ${error.code === 'conflict' ? 'another server committed change ' + entry.seq + ' first' : error.fault}`);
+        throw new JournalWriteRefused(error.code, `${this.documents.locate(key)}: ${error.code === 'conflict' ? `another server committed change ${entry.seq} first, or compacted the journal` : error.fault}`);
       this.opened = false;
       throw new ZoneJournalError(`${this.documents.locate(key)}: cannot store the change: ${(error as Error).message}`);
     }
@@ -310,8 +316,9 @@ export class ZoneJournal {
         this.pendingBytes += JSON.stringify(change).length;
       }
       if (entries.length > 0) return { kind: 'changes', entries };
-      const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
-      const snapshot = head?.snapshot;
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      this.headRevision = headDoc?.revision ?? 0;
+      const snapshot = headDoc?.value.snapshot;
       if (!snapshot || snapshot.seq <= this.seq) return { kind: 'changes', entries };
       const records = await this.readSnapshot(snapshot.seq, snapshot.parts);
       this.seq = snapshot.seq;

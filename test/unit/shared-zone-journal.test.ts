@@ -21,15 +21,17 @@ const fileRecords = () => parseZoneText(ZONE_TEXT, { origin: ZONE }).records;
 const bytes = Buffer.from(ZONE_TEXT);
 const names = (records: readonly ResourceRecord[]) => records.filter((r) => r.type === RRType.A).map((r) => r.name.toString()).sort();
 
-async function twoPrimaries(): Promise<[ZoneJournal, ZoneJournal]> {
+/** Two primaries' journals of one zone in one store (as etcd is one store for every primary). */
+async function twoPrimaries(): Promise<[ZoneJournal, ZoneJournal, () => ZoneJournal]> {
   const dir = tempDir('shared-journal');
   dirs.push(dir);
-  const open = async () => new ZoneJournal(await FileDocumentStore.open(join(dir, 'state')), join(dir, 'state', 'journal'), ZONE, true);
-  const a = await open();
-  const b = await open();
+  const store = await FileDocumentStore.open(join(dir, 'state'));
+  const open = () => new ZoneJournal(store, join(dir, 'state', 'journal'), ZONE, true);
+  const a = open();
+  const b = open();
   await a.recover(fileRecords(), bytes);
   await b.recover(fileRecords(), bytes);
-  return [a, b];
+  return [a, b, open];
 }
 
 describe('ZoneJournal shared by several primaries', () => {
@@ -51,7 +53,7 @@ describe('ZoneJournal shared by several primaries', () => {
   });
 
   it('changes another primary compacted away come back as its snapshot; an older compaction never replaces a newer one', async () => {
-    const [a, b] = await twoPrimaries();
+    const [a, b, open] = await twoPrimaries();
     await a.append({ serial: 2, removed: [], added: [rr('h1 300 A 192.0.2.1')] }, 0);
     await a.append({ serial: 3, removed: [], added: [rr('h2 300 A 192.0.2.2')] }, 0);
     const records = [...fileRecords(), rr('h1 300 A 192.0.2.1'), rr('h2 300 A 192.0.2.2')];
@@ -63,19 +65,34 @@ describe('ZoneJournal shared by several primaries', () => {
     // b, as far as a, compacts too: nothing changes (a's snapshot is not older).
     await b.compact(records, 3, 0);
     await a.append({ serial: 4, removed: [], added: [rr('h3 300 A 192.0.2.3')] }, 0);
-    const restarted = new ZoneJournal((a as unknown as { documents: FileDocumentStore }).documents, a.dir, ZONE, true);
+    const restarted = open();
     const r = await restarted.recover(fileRecords(), bytes);
     expect([r.fromSnapshot, r.replayed, names(r.records)]).toEqual([true, 1, ['h1.lab.example.', 'h2.lab.example.', 'h3.lab.example.', 'mail.lab.example.', 'ns.lab.example.', 'www.lab.example.']]);
   });
 
+  it('a change number compacted away by another primary is never taken again: refused, caught up from the snapshot, appended after it', async () => {
+    const [a, b] = await twoPrimaries();
+    await b.append({ serial: 2, removed: [], added: [rr('h1 300 A 192.0.2.1')] }, 0);
+    await b.append({ serial: 3, removed: [], added: [rr('h2 300 A 192.0.2.2')] }, 0);
+    await b.compact([...fileRecords(), rr('h1 300 A 192.0.2.1'), rr('h2 300 A 192.0.2.2')], 3, 0);
+    // change-1 and change-2 are deleted now: a's create of change-1 would succeed without the head's guard.
+    const refused = await a.append({ serial: 2, removed: [], added: [rr('late 300 A 192.0.2.8')] }, 0).catch((e: unknown) => e);
+    expect((refused as JournalWriteRefused).code).toBe('conflict');
+    const caught = await a.committedSince();
+    expect(caught.kind === 'snapshot' && caught.seq).toBe(2);
+    expect((await a.append({ serial: 4, removed: [], added: [rr('late 300 A 192.0.2.8')] }, 0)).seq).toBe(3);
+    const more = await b.committedSince();
+    expect(more.kind === 'changes' && more.entries.map((e) => [e.seq, names(e.added)])).toEqual([[3, ['late.lab.example.']]]);
+  });
+
   it('a primary whose zone file differs is refused; the cluster\'s changes are not discarded', async () => {
-    const [a] = await twoPrimaries();
+    const [a, , open] = await twoPrimaries();
     await a.append({ serial: 2, removed: [], added: [rr('kept 300 A 192.0.2.7')] }, 0);
-    const other = new ZoneJournal((a as unknown as { documents: FileDocumentStore }).documents, a.dir, ZONE, true);
+    const other = open();
     const edited = `${ZONE_TEXT}extra 300 A 192.0.2.99\n`;
     await expect(other.recover(parseZoneText(edited, { origin: ZONE }).records, Buffer.from(edited))).rejects.toThrow(ZoneJournalError);
     await expect(other.recover(parseZoneText(edited, { origin: ZONE }).records, Buffer.from(edited))).rejects.toThrow(/not the one the cluster's journal builds on/);
-    const again = new ZoneJournal((a as unknown as { documents: FileDocumentStore }).documents, a.dir, ZONE, true);
+    const again = open();
     expect(names((await again.recover(fileRecords(), bytes)).records)).toContain('kept.lab.example.');
   });
 });
