@@ -143,7 +143,7 @@ describe.skipIf(!enabled)('cluster mode: every primary serves every cluster zone
     expect(texts[2]).toEqual(texts[0]);
     const changes = texts[0]!.filter((l) => /^c\d+\.cluster\.example\./.test(l)).sort();
     expect(changes).toEqual(acknowledged.map((i) => `c${i}.cluster.example. 300 in txt "change ${i}"`).sort());
-  }, 180_000);
+  }, 360_000);
 
   it('all of etcd stopped: answers go on, UPDATE is REFUSED with EDE 14, commands get unavailable; etcd back, changes go through', async () => {
     const serial = servedSerial(HOSTS[0]!);
