@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { Name } from '../wire/name.js';
-import { type RecordChange, serialChange } from './dynamic-update.js';
+import { type RecordChange, changeFromDiff, serialChange } from './dynamic-update.js';
 import { applyDiff } from './incremental-signer.js';
 import { type KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, writeParentFiles } from './key-master.js';
 import { signZoneInParallel } from './parallel-signer.js';
@@ -170,6 +170,16 @@ export class ZoneSigning {
    */
   async applyCommitted(entry: ZoneEntry, change: RecordChange): Promise<ChangeStats> {
     const signed = await this.signChange(entry, change, this.o.clock.now());
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    return signed.stats;
+  }
+
+  /**
+   * Cluster mode with etcd unreachable: no change can be committed, so the due signatures are
+   * remade under the serial served (only RRSIGs change), keeping answers valid through an outage.
+   */
+  async refreshUncommitted(entry: ZoneEntry, refreshBatch: number): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, changeFromDiff(entry.unsigned, [], [], entry.unsigned.serial), this.o.clock.now(), refreshBatch);
     await this.swapIn(entry, signed.unsigned, signed.served);
     return signed.stats;
   }
