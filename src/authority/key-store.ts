@@ -7,8 +7,7 @@ import type { Name } from '../wire/name.js';
 import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
 import { type DocumentStore, StoreError, type WriteGuard, type WriteOptions } from '../store/document-store.js';
 import { KEY_METADATA_DOCUMENT } from './key-metadata-document.js';
-import { SEALED_PRIVATE_KEY_DOCUMENT, sealedPrivateKeyKey } from './sealed-private-key.js';
-import { openPrivateKey, sealPrivateKey } from '../cluster/key-envelope.js';
+import { type PrivateKeySealing, SEALED_PRIVATE_KEY_DOCUMENT, sealedPrivateKeyKey } from './sealed-private-key.js';
 import { zoneStoreLabel } from './zone-store-label.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
@@ -110,8 +109,8 @@ export class KeyStore {
     private readonly documents: DocumentStore,
     /** Told when metadata of the release before the store contract was read and rewritten as documents. */
     private readonly migrated?: (zone: Name, keys: number, where: string) => void,
-    /** Cluster mode: private keys are kept in the store sealed under this key-encryption key (sealed-private-key.ts), not in files. */
-    private readonly keyEncryptionKey?: Buffer,
+    /** Cluster mode: private keys are kept in the store sealed (sealed-private-key.ts), not in files. */
+    private readonly sealing?: PrivateKeySealing,
     /** Cluster mode: the guard of every key-state write (the zone's Key Master role, zone-key-authority.ts); throws when this server may not write. */
     private readonly fence?: (zone: Name) => WriteGuard[],
   ) {
@@ -208,7 +207,7 @@ export class KeyStore {
 
   private async privateKeyOf(zone: Name, metadata: KeyMetadata, metaPath: string): Promise<PrivateKeyHandle> {
     if (metadata.storage?.pkcs11) return this.tokenKey(zone, metadata, metaPath);
-    if (this.keyEncryptionKey) return this.sealedKeyOf(zone, metadata);
+    if (this.sealing) return this.sealedKeyOf(zone, metadata);
     const pemPath = join(this.zoneDirectory(zone), `${metadata.id}.pem`);
     let privateKey: KeyObject;
     try {
@@ -230,7 +229,7 @@ export class KeyStore {
     try {
       const sealed = await this.documents.read(key, SEALED_PRIVATE_KEY_DOCUMENT);
       if (!sealed) throw new Error('it is not in the store');
-      const pem = openPrivateKey(this.keyEncryptionKey!, key, sealed.value);
+      const pem = this.sealing!.open(key, sealed.value);
       try {
         privateKey = importPrivateKey(pem.toString('utf8'));
       } finally {
@@ -301,12 +300,12 @@ export class KeyStore {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
       for (const key of keys) {
         if (isTokenKey(key.privateKey)) continue; // it stays in its token: the metadata says where
-        if (this.keyEncryptionKey) {
+        if (this.sealing) {
           const sealedKey = sealedPrivateKeyKey(zone, key.metadata.id);
           current = this.documents.locate(sealedKey);
           const pem = Buffer.from(exportPrivateKeyPem(key.privateKey), 'utf8');
           try {
-            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, sealPrivateKey(this.keyEncryptionKey, sealedKey, pem), this.guarded(zone));
+            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, this.sealing.seal(sealedKey, pem), this.guarded(zone));
           } finally {
             pem.fill(0);
           }
@@ -349,7 +348,7 @@ export class KeyStore {
         token.destroy(where.id);
         return;
       }
-      if (this.keyEncryptionKey) {
+      if (this.sealing) {
         current = this.documents.locate(sealedPrivateKeyKey(zone, metadata.id));
         await this.documents.delete(sealedPrivateKeyKey(zone, metadata.id), this.guarded(zone));
         return;

@@ -6,6 +6,7 @@ import { KeyMaster } from './key-master.js';
 import { JournalFollower } from './journal-follower.js';
 import { KeyStore } from './key-store.js';
 import type { ZoneKeyAuthority } from './zone-key-authority.js';
+import type { PrivateKeySealing } from './sealed-private-key.js';
 import { ParentDsSync } from './parent-ds-sync.js';
 import { PrimaryTransfers, type TransferClient } from './primary-transfers.js';
 import type { RecordChangeSummary, RecordRequest } from './record-request.js';
@@ -55,9 +56,9 @@ export interface ZoneServiceOptions {
   /**
    * Cluster mode (docs/cluster.md): `documents` is shared with the other primaries. Their
    * committed changes are followed through the journal's watch, and private keys are kept in the
-   * store sealed under the key-encryption key (never in clear), when one is configured.
+   * store sealed (`sealing`: the envelope under the key-encryption key, when one is configured), never in clear.
    */
-  readonly cluster?: { readonly name: string; readonly keyEncryptionKey?: Buffer | undefined; readonly keyAuthority?: ZoneKeyAuthority | undefined };
+  readonly cluster?: { readonly name: string; readonly sealing?: PrivateKeySealing | undefined; readonly keyAuthority?: ZoneKeyAuthority | undefined };
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
   /**
@@ -127,7 +128,7 @@ export class ZoneService {
     const keyAuthority = o.cluster?.keyAuthority;
     const base = { clock: o.clock, logger: o.logger };
     this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
-      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.keyEncryptionKey, keyAuthority && ((zone) => keyAuthority.fence(zone.lowercase().toString())));
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.sealing, keyAuthority && ((zone) => keyAuthority.fence(zone.lowercase().toString())));
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);

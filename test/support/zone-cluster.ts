@@ -13,7 +13,7 @@ import { RRType } from '../../src/wire/rr-type.js';
 import { fromBase64 } from '../../src/wire/text-encoding.js';
 import { type EtcdCluster, startEtcdCluster } from './etcd-cluster.js';
 import { testPrefix } from './cluster-node.js';
-import { type KeymasterServer, removeDir, startKeymaster, tcpExchangeRaw, tcpFrames, tempDir } from './external-servers.js';
+import { type KeymasterServer, removeDir, startKeymaster, tcpExchangeRaw, tcpFrames, tempDir, udpExchangeRaw } from './external-servers.js';
 
 /**
  * Three Keymaster primaries (from dist/) in cluster mode over a 3-member etcd, serving one signed
@@ -69,8 +69,8 @@ export interface UpdateAnswer {
   readonly ede: { code: number; text: string }[];
 }
 
-/** Sends a TSIG-signed RFC 2136 UPDATE (with EDNS, so an EDE can come back) over TCP; `prerequisites` and `updates` in presentation format. */
-export async function sendUpdate(host: string, o: { prerequisites?: string[]; updates: string[]; id?: number }): Promise<UpdateAnswer> {
+/** Sends a TSIG-signed RFC 2136 UPDATE (with EDNS, so an EDE can come back) over TCP, or UDP; `prerequisites` and `updates` in presentation format. */
+export async function sendUpdate(host: string, o: { prerequisites?: string[]; updates: string[]; id?: number; udp?: boolean }): Promise<UpdateAnswer> {
   const zone = Name.parse(CLUSTER_ZONE);
   const parse = (line: string): ResourceRecord => {
     // "NONE"/"ANY" classes and TTL 0 as RFC 2136 writes deletions and prerequisites.
@@ -89,8 +89,7 @@ export async function sendUpdate(host: string, o: { prerequisites?: string[]; up
     edns: defaultEdns(),
   });
   const wire = signTsig(encodeMessage(message), UPDATE_KEY, { now: Math.floor(Date.now() / 1000) });
-  const r = await tcpExchangeRaw({ host, port: 53 }, tcpFrames([wire]), { expect: 1, timeoutMs: 20_000 });
-  const answer = r.messages[0];
+  const answer = o.udp ? await udpExchangeRaw({ host, port: 53 }, wire, { timeoutMs: 5000 }) : (await tcpExchangeRaw({ host, port: 53 }, tcpFrames([wire]), { expect: 1, timeoutMs: 20_000 })).messages[0];
   if (!answer) throw new Error(`no answer from ${host} to an UPDATE`);
   const decoded = decodeMessage(answer);
   return { rcode: decoded.rcode, ede: extendedErrors(decoded.edns).map((e) => ({ code: e.infoCode, text: e.extraText })) };
