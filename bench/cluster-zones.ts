@@ -1,13 +1,14 @@
 import { ask } from '../test/support/dns-hierarchy.js';
 import { haveTool } from '../test/support/external-servers.js';
-import { sendUpdate, startZoneCluster } from '../test/support/zone-cluster.js';
+import { sendUpdate, startSingleZoneServer, startZoneCluster } from '../test/support/zone-cluster.js';
 
 /**
  * Three primaries serving one signed zone through etcd (issue 13): how long an RFC 2136 UPDATE
  * (TSIG, over UDP) sent to one primary takes to be acknowledged (committed in etcd, re-signed, served
  * there), and until all three primaries answer the new record (the other two apply it through
  * the journal's watch and re-sign it themselves). Sequential updates, each to the next primary
- * in turn; the three are polled over UDP every millisecond. Run by hand:
+ * in turn; the three are polled over UDP every millisecond. The same UPDATEs to one server
+ * without `cluster:` are the reference. Run by hand:
  *
  *     npm run bench:cluster
  *
@@ -54,6 +55,20 @@ async function main(): Promise<void> {
     console.log(`answered by all three primaries:                median ${ms(quantile(everywhere, 0.5))}, p99 ${ms(quantile(everywhere, 0.99))}`);
   } finally {
     await lab.stop();
+  }
+  // The reference: the same zone and UPDATEs on one server without cluster: (file store, fsync).
+  const single = await startSingleZoneServer(HOSTS[0]!);
+  try {
+    const acked: number[] = [];
+    for (let i = 0; i < UPDATES; i++) {
+      const t0 = performance.now();
+      const r = await sendUpdate(HOSTS[0]!, { updates: [`single${i}.cluster.example. 300 IN A 192.0.2.${i % 250}`], udp: true });
+      if (r.rcode !== 0) throw new Error(`UPDATE ${i} answered rcode ${r.rcode}`);
+      acked.push(performance.now() - t0);
+    }
+    console.log(`one server, no cluster (reference), acknowledged: median ${ms(quantile(acked, 0.5))}, p99 ${ms(quantile(acked, 0.99))}`);
+  } finally {
+    await single.stop();
   }
 }
 

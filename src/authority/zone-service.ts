@@ -188,7 +188,7 @@ export class ZoneService {
       }
     }
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
-    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged });
+    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged, keyMasterOf: o.cluster?.keyAuthority && ((zone) => o.cluster?.keyAuthority?.holderOf(zone) ?? '') });
     service.follower?.follow(documents);
     service.refresher.start();
     await service.rollovers.startState();

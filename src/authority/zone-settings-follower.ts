@@ -15,6 +15,8 @@ export interface ZoneSettingsFollowerOptions {
   readonly transfers: PrimaryTransfers;
   readonly logger: Logger;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
+  /** Cluster mode: the zone's Key Master is the role's holder (zone-key-authority.ts), not what the settings say. */
+  readonly keyMasterOf?: ((zone: string) => string | undefined) | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export function followZoneSettings(o: ZoneSettingsFollowerOptions): void {
       await o.commands.loadAddedZone(now);
       logEvent(o.logger, 'zone.added', fields, { msg: `zone ${name} added by another writer of the store` });
     } else {
-      entry.keyMaster = now.keyMaster ?? catalog.serverName;
+      entry.keyMaster = o.keyMasterOf?.(name) ?? now.keyMaster ?? catalog.serverName;
       entry.signedByCommand = now.signed;
       entry.unsigning = now.signed !== false ? now.unsigning : undefined;
       if (now.signed !== before?.signed || JSON.stringify(now.policy) !== JSON.stringify(before?.policy)) {

@@ -34,21 +34,35 @@ export interface ZoneCluster {
   stop(): Promise<void>;
 }
 
-export async function startZoneCluster(etcdHosts: readonly string[], primaryHosts: readonly string[]): Promise<ZoneCluster> {
-  const etcd = await startEtcdCluster(etcdHosts);
-  const shared = tempDir('zone-cluster');
+/** The zone file and the `authority:`/`zones:` config every primary (or a single server) gets. */
+function zoneSetup(shared: string, nsAddress: string): { zonesDir: string; yaml: string } {
   const zonesDir = join(shared, 'zones');
   execFileSync('mkdir', ['-p', zonesDir]);
-  const kek = join(shared, 'kek');
-  writeFileSync(kek, randomBytes(32).toString('hex'), { mode: 0o600 });
   const zoneFile = join(zonesDir, 'cluster.example.zone');
-  writeFileSync(zoneFile, `$TTL 300\n@ SOA ns hostmaster 2026120701 3600 900 604800 300\n@ NS ns\nns A ${primaryHosts[0]}\nwww A 192.0.2.80\n`);
-  const prefix = testPrefix();
-  const yaml = (name: string) =>
-    `cluster:\n  name: ${name}\n  etcd:\n    endpoints: [${etcd.endpoints.map((e) => JSON.stringify(e)).join(', ')}]\n    prefix: ${prefix}\n    callTimeout: 1s\n  keyEncryptionKey: ${JSON.stringify(kek)}\n  keyMaster: { leaseTtl: 3s }\n` +
+  writeFileSync(zoneFile, `$TTL 300\n@ SOA ns hostmaster 2026120701 3600 900 604800 300\n@ NS ns\nns A ${nsAddress}\nwww A 192.0.2.80\n`);
+  const yaml =
     `authority:\n  zonesDir: ${JSON.stringify(zonesDir)}\n` +
     `zones:\n  - name: ${CLUSTER_ZONE}\n    file: ${JSON.stringify(zoneFile)}\n    allowTransfer: ["127.0.0.0/8"]\n    signing: defaults\n` +
     `    update:\n      keys: [{ name: ddns-key., algorithm: hmac-sha256, secret: "${UPDATE_SECRET}" }]\n`;
+  return { zonesDir, yaml };
+}
+
+/** The same zone on one server without `cluster:` (the reference for what cluster mode costs). */
+export async function startSingleZoneServer(host: string): Promise<{ server: KeymasterServer; stop(): Promise<void> }> {
+  const shared = tempDir('zone-single');
+  const server = await startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: zoneSetup(shared, host).yaml });
+  return { server, stop: async () => (await server.stop(), removeDir(shared)) };
+}
+
+export async function startZoneCluster(etcdHosts: readonly string[], primaryHosts: readonly string[]): Promise<ZoneCluster> {
+  const etcd = await startEtcdCluster(etcdHosts);
+  const shared = tempDir('zone-cluster');
+  const kek = join(shared, 'kek');
+  writeFileSync(kek, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const { zonesDir, yaml: zonesYaml } = zoneSetup(shared, primaryHosts[0]!);
+  const prefix = testPrefix();
+  const yaml = (name: string) =>
+    `cluster:\n  name: ${name}\n  etcd:\n    endpoints: [${etcd.endpoints.map((e) => JSON.stringify(e)).join(', ')}]\n    prefix: ${prefix}\n    callTimeout: 1s\n  keyEncryptionKey: ${JSON.stringify(kek)}\n  keyMaster: { leaseTtl: 3s }\n` + zonesYaml;
   const primaries: KeymasterServer[] = [];
   const stop = async () => {
     for (const p of primaries) await p.stop();
