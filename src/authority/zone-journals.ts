@@ -60,7 +60,8 @@ export class ZoneJournals {
     const open = this.journals.get(zone);
     if (open) return open;
     const journal = this.journal(entry.name);
-    await journal.delete();
+    // Shared: `zone add` cleared it before the zone was announced; since then it may hold other primaries' changes.
+    if (!this.shared) await journal.delete();
     await journal.recover(entry.unsigned.records({ withSignatures: false }), await readFile(entry.file));
     this.journals.set(zone, journal);
     return journal;
