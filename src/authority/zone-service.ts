@@ -4,6 +4,7 @@ import { answerFromZone } from './authoritative-answer.js';
 import { KeyArchive } from './key-archive.js';
 import { KeyMaster } from './key-master.js';
 import { JournalFollower } from './journal-follower.js';
+import { followKeys } from './key-follower.js';
 import { KeyStore } from './key-store.js';
 import type { ZoneKeyAuthority } from './zone-key-authority.js';
 import type { PrivateKeySealing } from './sealed-private-key.js';
@@ -99,6 +100,8 @@ export class ZoneService {
   private readonly updates: ZoneUpdates;
   /** Cluster mode: applies the changes other primaries commit to the shared journals. */
   private readonly follower: JournalFollower | undefined;
+  /** Cluster mode: stops re-signing when the Key Master changes the keys (key-follower.ts). */
+  private unfollowKeys: (() => void) | undefined;
   private readonly refresher: SignatureRefresher;
   private readonly rollovers: RolloverDriver;
   private readonly commands: ZoneCommands;
@@ -190,6 +193,8 @@ export class ZoneService {
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
     followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged, keyMasterOf: o.cluster?.keyAuthority && ((zone) => o.cluster?.keyAuthority?.holderOf(zone) ?? '') });
     service.follower?.follow(documents);
+    const keyAuthority = o.cluster?.keyAuthority;
+    if (keyAuthority) service.unfollowKeys = followKeys({ documents, catalog: service.catalog, signing: service.signing, keyAuthority, logger: o.logger });
     service.refresher.start();
     await service.rollovers.startState();
     return service;
@@ -370,6 +375,7 @@ export class ZoneService {
     this.refresher.stop();
     this.catalog.stopFollowing();
     this.follower?.stop();
+    this.unfollowKeys?.();
     await this.catalog.serialize(async () => {
       await this.journals.closeAll();
       await this.transfers.stop();

@@ -35,6 +35,8 @@ export interface ZoneSigningOptions {
 
 /** Why `install` runs when another writer of the store changed the zone's settings. */
 export const FOLLOWED_SETTINGS = 'settings changed in the store';
+/** Why `install` runs when the zone's Key Master (another primary) changed its keys. */
+export const FOLLOWED_KEYS = 'keys changed by the Key Master';
 
 export interface ChangeStats {
   readonly signatures: number;
@@ -60,7 +62,7 @@ export class ZoneSigning {
     const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await transfers.previouslySigned(entry.name)));
     // A shared journal (cluster mode) takes a serial change only from the primary that made the
     // change: another one starting, or following a change of settings, signs under the serial it has.
-    const followed = journals.shared && (why === 'start' || why === FOLLOWED_SETTINGS);
+    const followed = journals.shared && (why === 'start' || why === FOLLOWED_SETTINGS || why === FOLLOWED_KEYS);
     const bump = (policy !== undefined || wasSigned) && why !== 'added' && !followed ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
     if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {

@@ -202,4 +202,19 @@ describe.skipIf(!enabled)('cluster mode: every primary serves every cluster zone
     for (const host of [HOSTS[0]!, HOSTS[2]!]) await expect.poll(() => hasRecord(host, /^seized\.cluster\.example\. 300 in a 192\.0\.2\.33$/), { timeout: 10_000 }).toBe(true);
     expect(lab.primaries[0]!.log()).toMatch(/"event":"key-master.vacant"/);
   }, 90_000);
+
+  it('a ZSK roll started on the Key Master (ns3, after the seize) reaches the other primary: same DNSKEY RRset, dnssec-verify passes', async () => {
+    const [ns1, , ns3] = lab.primaries;
+    const keys = JSON.parse((await ns3!.cli(['zone', 'keys', CLUSTER_ZONE, '--json'])).stdout) as { keys: { keyId: string; role: string; state: string }[] };
+    const zsk = keys.keys.find((k) => k.role === 'zsk' && /^active$/i.test(k.state))!;
+    const rolled = await ns3!.cli(['zone', 'roll', CLUSTER_ZONE, zsk.keyId]);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const dnskeys = (host: string) => axfr(host).split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === 'DNSKEY').map((f) => f.slice(4).join(' ')).sort();
+    await expect.poll(() => dnskeys(HOSTS[2]!).length, { timeout: 10_000 }).toBeGreaterThan(2);
+    await expect.poll(() => dnskeys(HOSTS[0]!), { timeout: 15_000 }).toEqual(dnskeys(HOSTS[2]!));
+    await expect.poll(() => servedSerial(HOSTS[0]!), { timeout: 10_000 }).toBe(servedSerial(HOSTS[2]!));
+    dnssecVerify(dir, HOSTS[0]!);
+    dnssecVerify(dir, HOSTS[2]!);
+    expect(ns1!.log()).toMatch(/"event":"zone.keys-followed"/);
+  }, 60_000);
 });
