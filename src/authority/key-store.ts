@@ -5,8 +5,9 @@ import { exportPrivateKeyPem, importPrivateKey } from '../crypto/private-key-enc
 import { keyMatchesAlgorithm } from '../crypto/algorithm-profile.js';
 import type { Name } from '../wire/name.js';
 import { syncDirectory, writeFileAtomic } from '../storage/atomic-file.js';
-import { type DocumentStore, StoreError } from '../store/document-store.js';
+import { type DocumentStore, StoreError, type WriteGuard, type WriteOptions } from '../store/document-store.js';
 import { KEY_METADATA_DOCUMENT } from './key-metadata-document.js';
+import { type PrivateKeySealing, SEALED_PRIVATE_KEY_DOCUMENT, sealedPrivateKeyKey } from './sealed-private-key.js';
 import { zoneStoreLabel } from './zone-store-label.js';
 import type { KeyRolloverRecord } from './rollover/rollover-state.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
@@ -108,6 +109,10 @@ export class KeyStore {
     private readonly documents: DocumentStore,
     /** Told when metadata of the release before the store contract was read and rewritten as documents. */
     private readonly migrated?: (zone: Name, keys: number, where: string) => void,
+    /** Cluster mode: private keys are kept in the store sealed (sealed-private-key.ts), not in files. */
+    private readonly sealing?: PrivateKeySealing,
+    /** Cluster mode: the guard of every key-state write (the zone's Key Master role, zone-key-authority.ts); throws when this server may not write. */
+    private readonly fence?: (zone: Name) => WriteGuard[],
   ) {
     this.root = join(stateDir, 'keys');
   }
@@ -202,6 +207,7 @@ export class KeyStore {
 
   private async privateKeyOf(zone: Name, metadata: KeyMetadata, metaPath: string): Promise<PrivateKeyHandle> {
     if (metadata.storage?.pkcs11) return this.tokenKey(zone, metadata, metaPath);
+    if (this.sealing) return this.sealedKeyOf(zone, metadata);
     const pemPath = join(this.zoneDirectory(zone), `${metadata.id}.pem`);
     let privateKey: KeyObject;
     try {
@@ -213,6 +219,26 @@ export class KeyStore {
       throw new KeyStoreError(pemPath, `the private key is not a key for algorithm ${metadata.algorithm} as ${metadata.id}'s metadata says`);
     const mode = (await stat(pemPath)).mode & 0o777;
     if (mode & 0o077) throw new KeyStoreError(pemPath, `private key file is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+    return privateKey;
+  }
+
+  private async sealedKeyOf(zone: Name, metadata: KeyMetadata): Promise<PrivateKeyHandle> {
+    const key = sealedPrivateKeyKey(zone, metadata.id);
+    const where = this.documents.locate(key);
+    let privateKey: KeyObject;
+    try {
+      const sealed = await this.documents.read(key, SEALED_PRIVATE_KEY_DOCUMENT);
+      if (!sealed) throw new Error('it is not in the store');
+      const pem = this.sealing!.open(key, sealed.value);
+      try {
+        privateKey = importPrivateKey(pem.toString('utf8'));
+      } finally {
+        pem.fill(0);
+      }
+    } catch (error) {
+      throw new KeyStoreError(where, `cannot read the private key of ${metadata.id}: ${error instanceof StoreError ? error.fault : reason(error)}`, { cause: error });
+    }
+    if (!keyMatchesAlgorithm(metadata.algorithm, privateKey)) throw new KeyStoreError(where, `the private key is not a key for algorithm ${metadata.algorithm} as ${metadata.id}'s metadata says`);
     return privateKey;
   }
 
@@ -239,7 +265,12 @@ export class KeyStore {
 
   /** Takes a key's metadata out of the store, leaving its private key (the key archive moves that). */
   async forgetMetadata(zone: Name, id: string): Promise<void> {
-    await this.documents.delete(this.metadataKey(zone, id));
+    await this.documents.delete(this.metadataKey(zone, id), this.guarded(zone));
+  }
+
+  /** The write options of a key-state write: fenced by the zone's Key Master role in cluster mode. */
+  private guarded(zone: Name): WriteOptions {
+    return this.fence ? { guard: this.fence(zone) } : {};
   }
 
   /** Checks the key directory can be created and written, before any key is generated. */
@@ -263,23 +294,37 @@ export class KeyStore {
     const dir = this.zoneDirectory(zone);
     const written: string[] = [];
     const listed: string[] = [];
+    const sealed: string[] = [];
     let current = dir;
     try {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
       for (const key of keys) {
         if (isTokenKey(key.privateKey)) continue; // it stays in its token: the metadata says where
+        if (this.sealing) {
+          const sealedKey = sealedPrivateKeyKey(zone, key.metadata.id);
+          current = this.documents.locate(sealedKey);
+          const pem = Buffer.from(exportPrivateKeyPem(key.privateKey), 'utf8');
+          try {
+            await this.documents.write(sealedKey, SEALED_PRIVATE_KEY_DOCUMENT, this.sealing.seal(sealedKey, pem), this.guarded(zone));
+          } finally {
+            pem.fill(0);
+          }
+          sealed.push(sealedKey);
+          continue;
+        }
         current = join(dir, `${key.metadata.id}.pem`);
         await writeFileAtomic(current, exportPrivateKeyPem(key.privateKey), PRIVATE_MODE);
         written.push(current);
       }
       for (const key of keys) {
         current = this.locateMetadata(zone, key.metadata.id);
-        await this.documents.write(this.metadataKey(zone, key.metadata.id), KEY_METADATA_DOCUMENT, key.metadata);
+        await this.documents.write(this.metadataKey(zone, key.metadata.id), KEY_METADATA_DOCUMENT, key.metadata, this.guarded(zone));
         listed.push(key.metadata.id);
       }
     } catch (error) {
       await Promise.all(listed.map((id) => this.documents.delete(this.metadataKey(zone, id)).catch(() => undefined)));
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
+      await Promise.all(sealed.map((k) => this.documents.delete(k).catch(() => undefined)));
       throw new KeyStoreError(current, `cannot write: ${reason(error)}`, { cause: error });
     }
   }
@@ -294,13 +339,18 @@ export class KeyStore {
     const dir = this.zoneDirectory(zone);
     let current = this.locateMetadata(zone, metadata.id);
     try {
-      if (!(await this.documents.delete(this.metadataKey(zone, metadata.id)))) throw new Error('its metadata is not in the store');
+      if (!(await this.documents.delete(this.metadataKey(zone, metadata.id), this.guarded(zone)))) throw new Error('its metadata is not in the store');
       const where = metadata.storage?.pkcs11;
       if (where) {
         current = `pkcs11:${where.token}/${where.id}`;
         const token = this.tokens.get(zone.lowercase().toString());
         if (!token || token.config.token !== where.token) throw new Error('the zone\'s keyStorage does not name this token; its objects are left there');
         token.destroy(where.id);
+        return;
+      }
+      if (this.sealing) {
+        current = this.documents.locate(sealedPrivateKeyKey(zone, metadata.id));
+        await this.documents.delete(sealedPrivateKeyKey(zone, metadata.id), this.guarded(zone));
         return;
       }
       current = join(dir, `${metadata.id}.pem`);
@@ -316,7 +366,7 @@ export class KeyStore {
     for (const m of metadata) {
       const path = this.locateMetadata(zone, m.id);
       try {
-        await this.documents.write(this.metadataKey(zone, m.id), KEY_METADATA_DOCUMENT, m);
+        await this.documents.write(this.metadataKey(zone, m.id), KEY_METADATA_DOCUMENT, m, this.guarded(zone));
       } catch (error) {
         throw new KeyStoreError(path, `cannot write: ${reason(error)}`, { cause: error });
       }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
 import { serialChange } from './dynamic-update.js';
+import { JournalWriteRefused } from './zone-journal.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
 import { nextRefreshTime } from './signature-refresh.js';
 import type { ZoneCatalog } from './zone-catalog.js';
@@ -62,6 +63,12 @@ export class SignatureRefresher {
           report.push({ zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
           logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
         } catch (error) {
+          if (error instanceof JournalWriteRefused && error.code === 'unavailable') {
+            const stats = await this.o.signing.refreshUncommitted(entry, REFRESH_BATCH);
+            report.push({ zone, serial: entry.unsigned.serial, refreshed: stats.refreshed, deferred: stats.deferred });
+            logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: entry.unsigned.serial, refreshed: stats.refreshed, deferred: stats.deferred, committed: false }, { level: 'warn', msg: 'the cluster store cannot be reached: signatures refreshed under the serial served' });
+            return;
+          }
           logEvent(this.o.logger, 'zone.refresh-failed', { zone, error: (error as Error).message }, { level: 'error' });
         }
       });

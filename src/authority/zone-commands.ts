@@ -20,6 +20,7 @@ import type { ZoneCatalog } from './zone-catalog.js';
 import { type ZoneEntry, type ZoneSummary, loadZoneFile, newZoneEntry, zoneName, zoneSummary } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
 import type { ZoneJournals } from './zone-journals.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
 import { type ZoneKeyView, keyView, sortKeys } from './zone-key-view.js';
 import type { ZoneSigning } from './zone-signing.js';
 import type { PersistedZone } from './zone-state-store.js';
@@ -49,6 +50,8 @@ export interface ZoneCommandsOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
+  /** Cluster mode: the zones' Key Master roles (zone-key-authority.ts). */
+  readonly keyAuthority?: ZoneKeyAuthority | undefined;
 }
 
 /**
@@ -265,10 +268,33 @@ export class ZoneCommands {
 
   keyMasterOf(zone: string): { zone: string; keyMaster: string; thisServer: string; isThisServer: boolean; fileBacked: boolean } {
     const e = this.o.catalog.entry(zone);
+    const authority = this.o.keyAuthority;
+    if (authority) {
+      const name = e.name.toString();
+      return { zone: name, keyMaster: authority.holderOf(name) ?? '', thisServer: this.o.catalog.serverName, isThisServer: authority.isHeld(name), fileBacked: false };
+    }
     return { zone: e.name.toString(), keyMaster: e.keyMaster, thisServer: this.o.catalog.serverName, isThisServer: keyMasterChangeRefusal(e.name.toString(), e.keyMaster, this.o.catalog.serverName, true) === undefined, fileBacked: true };
   }
 
-  setKeyMaster(zone: string, server: string): Promise<ReturnType<ZoneCommands['keyMasterOf']>> {
+  /**
+   * `zone key-master ZONE SERVER [--seize]`. In cluster mode the role moves: handed over by the
+   * holder at its safe point (which waits for the zone queue: not inside it), or with `seize`
+   * taken by this server once the holder is gone. Else the one server is the only Key Master.
+   */
+  async setKeyMaster(zone: string, server: string, seize = false): Promise<ReturnType<ZoneCommands['keyMasterOf']>> {
+    const authority = this.o.keyAuthority;
+    if (authority) {
+      const name = this.o.catalog.entry(zone).name.toString();
+      try {
+        await authority.move(name, server, seize);
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ClusterError') throw new ZoneError('not-key-master', error.message);
+        throw error;
+      }
+      logEvent(this.o.logger, seize ? 'zone.key-master-seized' : 'zone.key-master-moved', { zone: name, to: server }, { msg: `Key Master of ${name}: ${server}` });
+      return this.keyMasterOf(zone);
+    }
+    if (seize) throw new ZoneError('key-master-fixed', `zone ${zoneName(zone).toString()} has one primary server (${this.o.catalog.serverName}): there is no Key Master role to seize`);
     return this.o.catalog.serialize(async () => {
       const e = this.o.catalog.entry(zone);
       const refusal = keyMasterChangeRefusal(e.name.toString(), server, this.o.catalog.serverName, true);

@@ -62,6 +62,26 @@ export class ZoneJournalError extends Error {
   override readonly name = 'ZoneJournalError';
 }
 
+/**
+ * The change could not be stored and the journal stays open: `conflict` (another writer of a
+ * shared store took that change number first: catch up and try again) or `unavailable` (the
+ * store cannot be reached; nothing was changed).
+ */
+export class JournalWriteRefused extends ZoneJournalError {
+  constructor(
+    readonly code: 'conflict' | 'unavailable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What another writer of a shared store committed after this journal's last change. */
+export type CommittedChanges =
+  | { readonly kind: 'changes'; readonly entries: readonly JournalEntry[] }
+  /** The next change was compacted away by another writer: the zone is its snapshot as of `seq`. */
+  | { readonly kind: 'snapshot'; readonly seq: number; readonly records: ResourceRecord[] };
+
 export function fileDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -121,6 +141,8 @@ export class ZoneJournal {
   private readonly prefix: string;
   private seq = 0;
   private digest = '';
+  /** The head's revision as this journal last read or wrote it. */
+  private headRevision = 0;
   private opened = false;
   /** Entries in the journal since the last snapshot. */
   pending = 0;
@@ -132,6 +154,8 @@ export class ZoneJournal {
     /** `STATEDIR/journal`: journals of the layout before the store, and discarded changes written out. */
     readonly dir: string,
     readonly zone: Name,
+    /** Shared with other primaries (cluster mode): a zone file that differs is refused, never a reason to discard the cluster's changes. */
+    private readonly shared = false,
   ) {
     this.prefix = `journals/${zoneStoreLabel(zone)}/`;
   }
@@ -153,9 +177,13 @@ export class ZoneJournal {
   async recover(fileRecords: readonly ResourceRecord[], fileBytes: Uint8Array): Promise<JournalRecovery> {
     this.digest = fileDigest(fileBytes);
     try {
-      const head = (await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT))?.value;
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      this.headRevision = headDoc?.revision ?? 0;
+      const head = headDoc?.value;
       if (!head) return await this.migrate(fileRecords);
       if (head.fileDigest !== this.digest) {
+        if (this.shared)
+          throw new ZoneJournalError(`${this.location}: the zone file is not the one the cluster's journal builds on (SHA-256 ${head.fileDigest}): give every primary the same file`);
         const discarded = await this.discard(head, fileRecords);
         await this.writeHead(undefined);
         this.seq = 0;
@@ -183,7 +211,9 @@ export class ZoneJournal {
     const leftovers: string[] = [];
     for (const key of await this.documents.keys(this.prefix)) {
       const name = key.slice(this.prefix.length);
-      if (name.startsWith('snapshot-') && !name.startsWith(`snapshot-${pad(snapshot?.seq ?? -1)}-`)) leftovers.push(key);
+      // A newer snapshot than the head names may be another primary's compaction under way.
+      const newer = this.shared && Number(name.slice(9, 21)) > (snapshot?.seq ?? -1);
+      if (name.startsWith('snapshot-') && !name.startsWith(`snapshot-${pad(snapshot?.seq ?? -1)}-`) && !newer) leftovers.push(key);
       if (!name.startsWith('change-')) continue;
       const change = (await this.documents.read(key, CHANGE_DOCUMENT))?.value;
       if (!change) continue;
@@ -234,9 +264,9 @@ export class ZoneJournal {
   }
 
   /** Writes the head: the commit point of a fresh journal or of a compaction. */
-  private async writeHead(snapshot: Head['snapshot']): Promise<Head> {
+  private async writeHead(snapshot: Head['snapshot'], expectRevision?: number): Promise<Head> {
     const head: Head = { zone: this.zone.toString(), fileDigest: this.digest, ...(snapshot ? { snapshot } : {}) };
-    await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head);
+    this.headRevision = (await this.documents.write(`${this.prefix}head`, HEAD_DOCUMENT, head, expectRevision === undefined ? {} : { expectRevision })).revision;
     return head;
   }
 
@@ -251,8 +281,13 @@ export class ZoneJournal {
     const entry: JournalEntry = { seq: this.seq + 1, serial: change.serial, time: new Date(now).toISOString(), removed: change.removed, added: change.added };
     const stored: StoredChange = { seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText) };
     try {
-      await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0 });
+      // Shared: also only while the head is as this journal last read it. A compaction elsewhere
+      // deletes the changes it holds, and a deleted change number must not be taken again.
+      await this.documents.write(key, CHANGE_DOCUMENT, stored, { expectRevision: 0, ...(this.shared ? { guard: [{ key: `${this.prefix}head`, revision: this.headRevision }] } : {}) });
     } catch (error) {
+      // Nothing was stored: the journal stays at the last change it holds, open for the next.
+      if (this.shared && error instanceof StoreError && (error.code === 'conflict' || error.code === 'unavailable'))
+        throw new JournalWriteRefused(error.code, `${this.documents.locate(key)}: ${error.code === 'conflict' ? `another server committed change ${entry.seq} first, or compacted the journal` : error.fault}`);
       this.opened = false;
       throw new ZoneJournalError(`${this.documents.locate(key)}: cannot store the change: ${(error as Error).message}`);
     }
@@ -263,6 +298,40 @@ export class ZoneJournal {
   }
 
   /**
+   * The changes committed after this journal's last one by another writer of the store (another
+   * primary), in order, which the journal then counts as its own: read one by one until the next
+   * number is absent. When another writer compacted them away, the snapshot that holds them.
+   */
+  async committedSince(): Promise<CommittedChanges> {
+    const entries: JournalEntry[] = [];
+    try {
+      for (;;) {
+        const key = `${this.prefix}change-${pad(this.seq + 1)}`;
+        const change = (await this.documents.read(key, CHANGE_DOCUMENT))?.value;
+        if (!change) break;
+        const entry = this.parseChange(change, key);
+        entries.push(entry);
+        this.seq = entry.seq;
+        this.pending++;
+        this.pendingBytes += JSON.stringify(change).length;
+      }
+      if (entries.length > 0) return { kind: 'changes', entries };
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      this.headRevision = headDoc?.revision ?? 0;
+      const snapshot = headDoc?.value.snapshot;
+      if (!snapshot || snapshot.seq <= this.seq) return { kind: 'changes', entries };
+      const records = await this.readSnapshot(snapshot.seq, snapshot.parts);
+      this.seq = snapshot.seq;
+      this.pending = 0;
+      this.pendingBytes = 0;
+      return { kind: 'snapshot', seq: snapshot.seq, records };
+    } catch (error) {
+      if (error instanceof StoreError) throw error.code === 'unavailable' ? new JournalWriteRefused('unavailable', error.message) : new ZoneJournalError(error.message);
+      throw error;
+    }
+  }
+
+  /**
    * Compacts: the zone's current unsigned records become the snapshot (its parts, then the head
    * naming it), then the changes it holds and the snapshot before it are deleted. A crash at any
    * point leaves the old head (the old snapshot and every change) or the new one (the new
@@ -270,14 +339,22 @@ export class ZoneJournal {
    */
   async compact(records: readonly ResourceRecord[], serial: number, now: number): Promise<void> {
     try {
+      // Another primary sharing the journal may compact too: the head is replaced compare-and-swap,
+      // never by an older snapshot, and only what is older than this snapshot is deleted.
+      const head = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      if ((head?.value.snapshot?.seq ?? -1) >= this.seq) {
+        this.pending = 0;
+        this.pendingBytes = 0;
+        return;
+      }
       const parts = await writeTextParts(this.documents, `${this.prefix}snapshot-${pad(this.seq)}`, zoneToText(records, this.zone));
-      await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts });
+      await this.writeHead({ seq: this.seq, serial, time: new Date(now).toISOString(), parts }, head?.revision ?? 0);
       this.pending = 0;
       this.pendingBytes = 0;
-      const current = `snapshot-${pad(this.seq)}-`;
       for (const key of await this.documents.keys(this.prefix)) {
         const name = key.slice(this.prefix.length);
-        if ((name.startsWith('snapshot-') && !name.startsWith(current)) || (name.startsWith('change-') && Number(name.slice(7)) <= this.seq)) await this.documents.delete(key);
+        const seq = Number((name.startsWith('snapshot-') ? name.slice(9, 21) : name.startsWith('change-') ? name.slice(7) : 'NaN'));
+        if ((name.startsWith('snapshot-') && seq < this.seq) || (name.startsWith('change-') && seq <= this.seq)) await this.documents.delete(key);
       }
     } catch (error) {
       throw new ZoneJournalError(`${this.location}: cannot compact: ${(error as Error).message}`);
@@ -307,6 +384,11 @@ export class ZoneJournal {
 
   async close(): Promise<void> {
     this.opened = false;
+  }
+
+  /** The store key prefix of this journal's documents (`journals/LABEL/`). */
+  get prefixKey(): string {
+    return this.prefix;
   }
 
   /** The SHA-256 of the zone file this journal builds on. */

@@ -18,10 +18,15 @@ const JOURNAL_COMPACT_EVERY = 200;
 export class ZoneJournals {
   private readonly journals = new Map<string, ZoneJournal>();
 
-  constructor(private readonly o: { readonly stateDir: string; readonly documents: DocumentStore; readonly clock: Clock; readonly logger: Logger }) {}
+  /** The store is shared with other primaries (cluster mode): their committed changes are followed (journal-follower.ts). */
+  readonly shared: boolean;
+
+  constructor(private readonly o: { readonly stateDir: string; readonly documents: DocumentStore; readonly clock: Clock; readonly logger: Logger; readonly shared?: boolean }) {
+    this.shared = o.shared ?? false;
+  }
 
   private journal(name: Name): ZoneJournal {
-    return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name);
+    return new ZoneJournal(this.o.documents, ZoneJournal.directory(this.o.stateDir), name, this.shared);
   }
 
   get(zone: string): ZoneJournal | undefined {
@@ -55,7 +60,8 @@ export class ZoneJournals {
     const open = this.journals.get(zone);
     if (open) return open;
     const journal = this.journal(entry.name);
-    await journal.delete();
+    // Shared: `zone add` cleared it before the zone was announced; since then it may hold other primaries' changes.
+    if (!this.shared) await journal.delete();
     await journal.recover(entry.unsigned.records({ withSignatures: false }), await readFile(entry.file));
     this.journals.set(zone, journal);
     return journal;

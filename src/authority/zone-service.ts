@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { answerFromZone } from './authoritative-answer.js';
 import { KeyArchive } from './key-archive.js';
 import { KeyMaster } from './key-master.js';
+import { JournalFollower } from './journal-follower.js';
+import { followKeys } from './key-follower.js';
 import { KeyStore } from './key-store.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
+import type { PrivateKeySealing } from './sealed-private-key.js';
 import { ParentDsSync } from './parent-ds-sync.js';
 import { PrimaryTransfers, type TransferClient } from './primary-transfers.js';
 import type { RecordChangeSummary, RecordRequest } from './record-request.js';
@@ -48,8 +52,14 @@ export interface ZoneServiceOptions {
   readonly logger: Logger;
   /** Where the zones' state is kept (settings, key metadata, journals, IXFR histories, secondary copies); default: the file store in `stateDir`, closed by `stop`. */
   readonly documents?: DocumentStore;
-  /** This server's name, as `zone key-master` shows it. Default: the host name. */
+  /** This server's name, as `zone key-master` shows it. Default: the host name (in cluster mode, `cluster.name`). */
   readonly serverName?: string;
+  /**
+   * Cluster mode (docs/cluster.md): `documents` is shared with the other primaries. Their
+   * committed changes are followed through the journal's watch, and private keys are kept in the
+   * store sealed (`sealing`: the envelope under the key-encryption key, when one is configured), never in clear.
+   */
+  readonly cluster?: { readonly name: string; readonly sealing?: PrivateKeySealing | undefined; readonly keyAuthority?: ZoneKeyAuthority | undefined };
   /** Told when a zone is added, changed or removed (the pipeline flushes its caches for it). */
   readonly onZoneChanged?: (zone: Name) => void;
   /**
@@ -88,6 +98,10 @@ export class ZoneService {
   private readonly signing: ZoneSigning;
   private readonly parentDs: ParentDsSync;
   private readonly updates: ZoneUpdates;
+  /** Cluster mode: applies the changes other primaries commit to the shared journals. */
+  private readonly follower: JournalFollower | undefined;
+  /** Cluster mode: stops re-signing when the Key Master changes the keys (key-follower.ts). */
+  private unfollowKeys: (() => void) | undefined;
   private readonly refresher: SignatureRefresher;
   private readonly rollovers: RolloverDriver;
   private readonly commands: ZoneCommands;
@@ -107,21 +121,27 @@ export class ZoneService {
     documents: DocumentStore,
     private readonly ownsDocuments: boolean,
     private readonly scheduler: Scheduler,
+    /**
+     * What is this server's own even in cluster mode: the IXFR histories (what this primary served,
+     * signed with its own signatures) and the secondary zones' copies. Else `documents`.
+     */
+    private readonly localDocuments: DocumentStore,
   ) {
     const { stateDir } = o.config;
+    const keyAuthority = o.cluster?.keyAuthority;
     const base = { clock: o.clock, logger: o.logger };
     this.store = new KeyStore(stateDir, documents, (zone, keys, from) =>
-      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }));
+      logEvent(o.logger, 'store.migrated', { from, to: 'keys/', zone: zone.toString(), keys }, { msg: 'key metadata of an earlier release rewritten as store documents' }), o.cluster?.sealing, keyAuthority && ((zone) => keyAuthority.fence(zone.lowercase().toString())));
     this.keyMaster = new KeyMaster(this.store, o.clock);
     this.keyArchive = new KeyArchive(this.store, stateDir);
     this.zonesDir = new ZonesDirectory(o.config.authority?.zonesDir ?? join(stateDir, 'zones'), stateDir);
-    this.serverName = o.serverName ?? hostname();
+    this.serverName = o.serverName ?? o.cluster?.name ?? hostname();
     this.dnssecEnabled = o.config.dnssec.enable;
     this.documents = documents;
     this.catalog = new ZoneCatalog(new ZoneStateStore(documents), this.serverName);
     this.access = updateAccess(o.config.zones, o.config.tsigKeys ?? []);
-    this.journals = new ZoneJournals({ stateDir, documents, ...base });
-    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
+    this.journals = new ZoneJournals({ stateDir, documents, ...base, shared: o.cluster !== undefined });
+    this.transfers = new PrimaryTransfers({ journalDir: ZoneJournal.directory(stateDir), documents: localDocuments, keyring: this.access.keyring, ...base, sources: transferSources(o.config.listen ?? []), refusals: (event) => throttledLog(o.logger, event), ...(o.notify ? { notify: o.notify } : {}) });
     this.rollover = new ZoneRollover({
       store: this.store,
       clock: o.clock,
@@ -130,12 +150,20 @@ export class ZoneService {
       ...(o.rollover?.dsAtParent ? { dsAtParent: o.rollover.dsAtParent } : {}),
     });
     const zones = { catalog: this.catalog, transfers: this.transfers, ...base };
-    this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors });
+    this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors, keyAuthority });
     this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
-    this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event) });
+    this.follower = o.cluster ? new JournalFollower({ catalog: this.catalog, journals: this.journals, signing: this.signing, logger: o.logger }) : undefined;
+    this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event), follower: this.follower });
     this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
     this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
-    this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged });
+    this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged, keyAuthority });
+    // The zone's Key Master as the cluster has it: only its holder runs rollovers (rollover-driver.ts)
+    // and a transfer waits until no change or rollover step is under way.
+    keyAuthority?.onHolderChanged((zone, holder) => {
+      const entry = this.catalog.zones.get(zone);
+      if (entry) entry.keyMaster = holder ?? '';
+    });
+    keyAuthority?.setSafePoint(() => this.catalog.serialize(async () => undefined));
   }
 
   /**
@@ -146,12 +174,13 @@ export class ZoneService {
   static async start(o: ZoneServiceOptions): Promise<ZoneService> {
     const documents = o.documents ?? (await FileDocumentStore.open(o.config.stateDir));
     const scheduler = o.scheduler ?? createScheduler({ clock: o.clock, onError: (job, err) => logEvent(o.logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
-    const service = new ZoneService(o, documents, !o.documents, scheduler);
+    const local = o.cluster ? await FileDocumentStore.open(o.config.stateDir) : documents;
+    const service = new ZoneService(o, documents, !o.documents, scheduler, local);
     await service.zonesDir.ensure();
     const persisted = await service.catalog.load((from, zones) =>
       logEvent(o.logger, 'store.migrated', { from, to: 'zone-settings/', zones }, { msg: 'zone settings of an earlier release moved into the store, one document per zone' }));
     for (const zc of o.config.zones) if (!zc.primary) await service.commands.loadConfigZone(zc);
-    const common = { stateDir: o.config.stateDir, scheduler, documents, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
+    const common = { stateDir: o.config.stateDir, scheduler, documents: local, keyring: service.access.keyring, clock: o.clock, logger: o.logger, sources: transferSources(o.config.listen ?? []), transfers: service.transfers, refusals: (event: string) => throttledLog(o.logger, event) };
     service.secondaries = await SecondaryZones.startFromConfig({ ...common, ...(o.onZoneChanged ? { onZoneChanged: o.onZoneChanged } : {}) }, o.config.zones);
     for (const p of persisted) {
       if (!p.file || service.catalog.zones.has(p.name)) continue;
@@ -162,7 +191,10 @@ export class ZoneService {
       }
     }
     service.catalog.isSecondary = (name) => service.secondaries.has(name);
-    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged });
+    followZoneSettings({ catalog: service.catalog, commands: service.commands, signing: service.signing, transfers: service.transfers, logger: o.logger, onZoneChanged: o.onZoneChanged, keyMasterOf: o.cluster?.keyAuthority && ((zone) => o.cluster?.keyAuthority?.holderOf(zone) ?? '') });
+    service.follower?.follow(documents);
+    const keyAuthority = o.cluster?.keyAuthority;
+    if (keyAuthority) service.unfollowKeys = followKeys({ documents, catalog: service.catalog, signing: service.signing, keyAuthority, logger: o.logger });
     service.refresher.start();
     await service.rollovers.startState();
     return service;
@@ -276,8 +308,8 @@ export class ZoneService {
     return this.commands.keyMasterOf(zone);
   }
 
-  setKeyMaster(zone: string, server: string): ReturnType<ZoneCommands['setKeyMaster']> {
-    return this.commands.setKeyMaster(zone, server);
+  setKeyMaster(zone: string, server: string, seize = false): ReturnType<ZoneCommands['setKeyMaster']> {
+    return this.commands.setKeyMaster(zone, server, seize);
   }
 
   // Online signing, signature refresh and key rollover: the services of authority/.
@@ -342,6 +374,8 @@ export class ZoneService {
     this.rollovers.stop();
     this.refresher.stop();
     this.catalog.stopFollowing();
+    this.follower?.stop();
+    this.unfollowKeys?.();
     await this.catalog.serialize(async () => {
       await this.journals.closeAll();
       await this.transfers.stop();
@@ -349,6 +383,7 @@ export class ZoneService {
     });
     if (!this.o.scheduler) await this.scheduler.stop();
     if (this.ownsDocuments) await this.documents.close();
+    if (this.localDocuments !== this.documents) await this.localDocuments.close();
   }
 
   get size(): number {

@@ -5,7 +5,7 @@ import { DEFAULT_SIGNING_POLICY, normalizeSigningPolicy } from './signing-policy
 import type { ZoneCatalog } from './zone-catalog.js';
 import type { ZoneCommands } from './zone-commands.js';
 import { zoneName } from './zone-entry.js';
-import type { ZoneSigning } from './zone-signing.js';
+import { FOLLOWED_SETTINGS, type ZoneSigning } from './zone-signing.js';
 import type { PersistedZone } from './zone-state-store.js';
 
 export interface ZoneSettingsFollowerOptions {
@@ -15,6 +15,8 @@ export interface ZoneSettingsFollowerOptions {
   readonly transfers: PrimaryTransfers;
   readonly logger: Logger;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
+  /** Cluster mode: the zone's Key Master is the role's holder (zone-key-authority.ts), not what the settings say. */
+  readonly keyMasterOf?: ((zone: string) => string | undefined) | undefined;
 }
 
 /**
@@ -38,12 +40,12 @@ export function followZoneSettings(o: ZoneSettingsFollowerOptions): void {
       await o.commands.loadAddedZone(now);
       logEvent(o.logger, 'zone.added', fields, { msg: `zone ${name} added by another writer of the store` });
     } else {
-      entry.keyMaster = now.keyMaster ?? catalog.serverName;
+      entry.keyMaster = o.keyMasterOf?.(name) ?? now.keyMaster ?? catalog.serverName;
       entry.signedByCommand = now.signed;
       entry.unsigning = now.signed !== false ? now.unsigning : undefined;
       if (now.signed !== before?.signed || JSON.stringify(now.policy) !== JSON.stringify(before?.policy)) {
         const policy = now.signed === false ? undefined : now.policy || now.signed ? normalizeSigningPolicy(now.policy ?? DEFAULT_SIGNING_POLICY) : entry.policy;
-        await o.signing.install({ ...entry }, policy, 'settings changed in the store');
+        await o.signing.install({ ...entry }, policy, FOLLOWED_SETTINGS);
       }
       logEvent(o.logger, 'zone.settings-changed', { ...fields, keyMaster: entry.keyMaster, signed: now.signed ?? null }, { msg: `zone ${name}'s settings changed by another writer of the store` });
     }

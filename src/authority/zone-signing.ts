@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { logDnssecEvent, logEvent, type Logger } from '../logging/logger.js';
 import type { Name } from '../wire/name.js';
-import { type RecordChange, serialChange } from './dynamic-update.js';
+import { type RecordChange, changeFromDiff, serialChange } from './dynamic-update.js';
 import { applyDiff } from './incremental-signer.js';
 import { type KeyMaster, type ManagedKey, isPublished, keyMasterChangeRefusal, writeParentFiles } from './key-master.js';
 import { signZoneInParallel } from './parallel-signer.js';
@@ -17,6 +17,7 @@ import type { ZoneEntry } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
 import type { ZoneJournals } from './zone-journals.js';
 import { keyLogFields } from './zone-key-view.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
 
 export interface ZoneSigningOptions {
   readonly catalog: ZoneCatalog;
@@ -28,7 +29,14 @@ export interface ZoneSigningOptions {
   readonly logger: Logger;
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
   readonly onTrustAnchors?: ((zone: Name, keyset: { readonly text: string; readonly file: string }) => void) | undefined;
+  /** Cluster mode: every primary signs; only the zone's Key Master makes and changes keys. */
+  readonly keyAuthority?: ZoneKeyAuthority | undefined;
 }
+
+/** Why `install` runs when another writer of the store changed the zone's settings. */
+export const FOLLOWED_SETTINGS = 'settings changed in the store';
+/** Why `install` runs when the zone's Key Master (another primary) changed its keys. */
+export const FOLLOWED_KEYS = 'keys changed by the Key Master';
 
 export interface ChangeStats {
   readonly signatures: number;
@@ -52,7 +60,10 @@ export class ZoneSigning {
     const before = catalog.zones.get(entry.name.toString())?.served;
     const first = why === 'start' || why === 'added';
     const wasSigned = before?.isSigned === true || (why === 'start' && !policy && (await transfers.previouslySigned(entry.name)));
-    const bump = (policy !== undefined || wasSigned) && why !== 'added' ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
+    // A shared journal (cluster mode) takes a serial change only from the primary that made the
+    // change: another one starting, or following a change of settings, signs under the serial it has.
+    const followed = journals.shared && (why === 'start' || why === FOLLOWED_SETTINGS || why === FOLLOWED_KEYS);
+    const bump = (policy !== undefined || wasSigned) && why !== 'added' && !followed ? serialChange(entry.unsigned, transfers.nextSerial(entry.name)) : undefined;
     if (bump) entry.unsigned = applyDiff(entry.unsigned, bump);
     if (policy) {
       const signed = await this.signEntry(entry, policy, why);
@@ -76,13 +87,15 @@ export class ZoneSigning {
 
   private async signEntry(entry: ZoneEntry, policy: SigningPolicy, why: string): Promise<{ data: ZoneData; keys: ManagedKey[] }> {
     const zone = entry.name.toString();
-    const refusal = keyMasterChangeRefusal(zone, entry.keyMaster, this.o.catalog.serverName, true);
+    const authority = this.o.keyAuthority;
+    if (authority) entry.keyMaster = await authority.claim(zone);
+    const refusal = authority ? undefined : keyMasterChangeRefusal(zone, entry.keyMaster, this.o.catalog.serverName, true);
     if (refusal) throw new ZoneError('not-key-master', `this server is not the Key Master of ${zone} (${entry.keyMaster}); only the Key Master signs`);
     const { logger } = this.o;
     logDnssecEvent(logger, 'zone.signing-started', { zone, reason: why, algorithm: policy.algorithm, denial: policy.denial, names: entry.unsigned.nameCount }, { msg: `signing ${zone}` });
     const started = Date.now();
     try {
-      const change = await keysForSigning(this.o.keyMaster, entry.name, policy);
+      const change = !authority || authority.isHeld(zone) ? await keysForSigning(this.o.keyMaster, entry.name, policy) : await this.keysOfKeyMaster(entry);
       if (change.generated.length > 0)
         logDnssecEvent(logger, 'zone.keys-generated', { zone, keys: change.generated.map(keyLogFields) }, { msg: `generated ${change.generated.length} keys for ${zone}` });
       for (const m of change.retired) logDnssecEvent(logger, 'zone.key-retired', { zone, ...keyLogFields(m) });
@@ -123,6 +136,14 @@ export class ZoneSigning {
     }
   }
 
+  /** Another primary is the Key Master: its keys as stored, never made or changed here. */
+  private async keysOfKeyMaster(entry: ZoneEntry): Promise<{ keys: ManagedKey[]; generated: []; retired: [] }> {
+    const keys = await this.o.keyMaster.keys(entry.name);
+    if (!keys.some((k) => isPublished(k.metadata.state)))
+      throw new ZoneError('not-key-master', `the Key Master of ${entry.name.toString()} (${entry.keyMaster}) has not made its keys yet; this server signs once they are in the store`);
+    return { keys, generated: [], retired: [] };
+  }
+
   /** The zone's current NSEC3 salt when the length still fits (so re-signing keeps the chain), else a new one. */
   private saltFor(entry: ZoneEntry, policy: SigningPolicy): Uint8Array {
     const current = entry.served.nsec3Params?.salt;
@@ -137,6 +158,41 @@ export class ZoneSigning {
    */
   async commitChange(entry: ZoneEntry, change: RecordChange, refreshBatch?: number): Promise<ChangeStats> {
     const now = this.o.clock.now();
+    const signed = await this.signChange(entry, change, now, refreshBatch);
+    const journal = await this.o.journals.journalFor(entry);
+    await journal.append(change, now);
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    await this.o.journals.compactIfDue(entry, journal);
+    return signed.stats;
+  }
+
+  /**
+   * A change another primary committed to the shared journal (already in this server's journal
+   * count): re-signed here with the keys held, and served.
+   */
+  async applyCommitted(entry: ZoneEntry, change: RecordChange): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, change, this.o.clock.now());
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    return signed.stats;
+  }
+
+  /**
+   * Cluster mode with etcd unreachable: no change can be committed, so the due signatures are
+   * remade under the serial served (only RRSIGs change), keeping answers valid through an outage.
+   */
+  async refreshUncommitted(entry: ZoneEntry, refreshBatch: number): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, changeFromDiff(entry.unsigned, [], [], entry.unsigned.serial), this.o.clock.now(), refreshBatch);
+    await this.swapIn(entry, signed.unsigned, signed.served);
+    return signed.stats;
+  }
+
+  /** The zone as another primary compacted it (its snapshot): signed whole and served. */
+  async applySnapshot(entry: ZoneEntry, unsigned: ZoneData): Promise<void> {
+    const served = entry.policy && entry.served.isSigned ? (await this.signEntry({ ...entry, unsigned }, entry.policy, 'snapshot from the cluster')).data : unsigned;
+    await this.swapIn(entry, unsigned, served);
+  }
+
+  private async signChange(entry: ZoneEntry, change: RecordChange, now: number, refreshBatch?: number): Promise<{ unsigned: ZoneData; served: ZoneData; stats: ChangeStats }> {
     const unsigned = applyDiff(entry.unsigned, change);
     let served = unsigned;
     let stats: ChangeStats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true };
@@ -154,15 +210,15 @@ export class ZoneSigning {
       served = r.data;
       stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental };
     }
-    const journal = await this.o.journals.journalFor(entry);
-    await journal.append(change, now);
+    return { unsigned, served, stats };
+  }
+
+  private async swapIn(entry: ZoneEntry, unsigned: ZoneData, served: ZoneData): Promise<void> {
     // The IXFR history takes the version before it is served (transfers.changed does that part at once).
     const recorded = this.o.transfers.changed(entry.name, entry.served, served);
     entry.unsigned = unsigned;
     entry.served = served;
     this.o.onZoneChanged?.(entry.name);
     await recorded;
-    await this.o.journals.compactIfDue(entry, journal);
-    return stats;
   }
 }

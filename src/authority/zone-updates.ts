@@ -2,14 +2,16 @@ import type { Clock } from '../clock.js';
 import { type CidrPrefix, cidrContains } from '../config/cidr.js';
 import type { TsigKeyConfig, ZoneConfig } from '../config/schema.js';
 import { logEvent, type Logger } from '../logging/logger.js';
-import { defaultEdns } from '../wire/edns.js';
+import { EdeCode, defaultEdns, edeOption } from '../wire/edns.js';
 import { encodeMessage } from '../wire/message-encoder.js';
 import { Opcode, Rcode, type ResourceRecord, newMessage, rcodeToString } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { recordToText } from '../wire/record-text.js';
 import { RRType } from '../wire/rr-type.js';
 import { unsignedChildDsReason } from './ds-placement.js';
-import { type UpdateRequest, applyUpdate } from './dynamic-update.js';
+import { type UpdateOutcome, type UpdateRequest, applyUpdate } from './dynamic-update.js';
+import type { JournalFollower } from './journal-follower.js';
+import { JournalWriteRefused } from './zone-journal.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
 import { type RecordChangeSummary, type RecordRequest, parseRecordRequest } from './record-request.js';
 import type { RefusalLog, RefusalLogFactory } from './refusal-log.js';
@@ -19,9 +21,10 @@ import { TsigReplayGuard } from './tsig-replay-guard.js';
 import { type UpdateMessage, decodeUpdateMessage } from './update-message.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import { ZoneDataError } from './zone-db.js';
+import { StoreError } from '../store/document-store.js';
 import type { ZoneEntry } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
-import type { ZoneSigning } from './zone-signing.js';
+import type { ChangeStats, ZoneSigning } from './zone-signing.js';
 
 /** Records one UPDATE may hold unless the zone's `update.maxRecords` says otherwise. */
 const DEFAULT_MAX_UPDATE_RECORDS = 2000;
@@ -42,7 +45,18 @@ export interface ZoneUpdatesOptions {
   readonly logger: Logger;
   /** Where refused UPDATEs are logged (the server's is throttled: an unsigned flood writes no line per packet). */
   readonly refusals: RefusalLogFactory;
+  /** Cluster mode: the shared journal's follower, which catches up before a change that lost its number is tried again. */
+  readonly follower?: JournalFollower | undefined;
 }
+
+/**
+ * How often a change is tried again after another primary committed a change first. Each loss
+ * means another primary's change went through, so the cluster as a whole always progresses.
+ */
+const MAX_COMMIT_ATTEMPTS = 25;
+
+/** The EDE of an UPDATE refused because the cluster's store (etcd) cannot be reached. */
+export const UPDATE_UNAVAILABLE_EDE = { code: EdeCode.NOT_READY, text: 'the cluster store (etcd) cannot be reached: the change was not committed' } as const;
 
 /** The TSIG keys (`tsigKeys` and every zone's update keys: one keyring) and client prefixes of each zone's `update:` config. */
 export function updateAccess(zones: readonly ZoneConfig[], tsigKeys: readonly TsigKeyConfig[]): UpdateAccess {
@@ -115,8 +129,9 @@ export class ZoneUpdates {
     }
     const id = (wire[0]! << 8) | wire[1]!;
     let verification: TsigVerification | undefined;
-    const respond = (rcode: number): Uint8Array => {
-      const response = encodeMessage(newMessage({ id, qr: true, opcode: Opcode.UPDATE, rcode, question: [...message.zone], ...(message.edns ? { edns: defaultEdns({ udpSize: 1232 }) } : {}) }));
+    const respond = (rcode: number, ede?: { code: number; text: string }): Uint8Array => {
+      const edns = message.edns ? defaultEdns({ udpSize: 1232, ...(ede ? { options: [edeOption(ede.code, ede.text)] } : {}) }) : undefined;
+      const response = encodeMessage(newMessage({ id, qr: true, opcode: Opcode.UPDATE, rcode, question: [...message.zone], ...(edns ? { edns } : {}) }));
       return verification ? signTsigResponse(response, verification, now) : response;
     };
     const keyName = signed?.keyName.toString();
@@ -157,18 +172,21 @@ export class ZoneUpdates {
     return this.o.catalog.serialize(async () => {
       const entry = this.o.catalog.zones.get(zone);
       if (!entry) return respond(Rcode.NOTAUTH);
-      const outcome = applyUpdate(entry.unsigned, message, { ...this.updateOptions, nextSerial: this.o.transfers.nextSerial(entry.name) });
-      if (outcome.rcode !== Rcode.NOERROR) {
-        log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
-        return respond(outcome.rcode);
-      }
-      const change = 'change' in outcome ? outcome.change : undefined;
-      if (!change) return respond(Rcode.NOERROR);
       try {
-        const stats = await this.o.signing.commitChange(entry, change);
-        logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, client: client.address, key: keyName, removed: change.removed.length, added: change.added.length, ...stats });
+        // Prerequisites are checked against the committed state: again after every catch-up.
+        const { outcome, stats } = await this.commitAgreed(entry, () => applyUpdate(entry.unsigned, message, { ...this.updateOptions, nextSerial: this.o.transfers.nextSerial(entry.name) }));
+        if (outcome.rcode !== Rcode.NOERROR) {
+          log(outcome.rcode, 'reason' in outcome ? outcome.reason : '', { zone, key: keyName });
+          return respond(outcome.rcode);
+        }
+        const change = 'change' in outcome ? outcome.change : undefined;
+        if (change) logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, client: client.address, key: keyName, removed: change.removed.length, added: change.added.length, ...stats });
         return respond(Rcode.NOERROR);
       } catch (error) {
+        if (error instanceof JournalWriteRefused && error.code === 'unavailable') {
+          log(Rcode.REFUSED, UPDATE_UNAVAILABLE_EDE.text, { zone, key: keyName });
+          return respond(Rcode.REFUSED, UPDATE_UNAVAILABLE_EDE);
+        }
         logEvent(this.o.logger, 'zone.update-failed', { zone, client: client.address, error: (error as Error).message }, { level: 'error', msg: 'update not applied' });
         return respond(Rcode.SERVFAIL);
       }
@@ -197,19 +215,40 @@ export class ZoneUpdates {
 
   private async applyRecordChange(entry: ZoneEntry, request: UpdateRequest, why: string): Promise<RecordChangeSummary> {
     const zone = entry.name.toString();
-    const outcome = applyUpdate(entry.unsigned, request, { ...this.updateOptions, nextSerial: this.o.transfers.nextSerial(entry.name) });
-    if (outcome.rcode !== Rcode.NOERROR) throw new ZoneError('bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
-    const change = 'change' in outcome ? outcome.change : undefined;
-    if (!change) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
-    let stats;
+    let committed: { outcome: UpdateOutcome; stats?: ChangeStats };
     try {
-      stats = await this.o.signing.commitChange(entry, change);
+      committed = await this.commitAgreed(entry, () => applyUpdate(entry.unsigned, request, { ...this.updateOptions, nextSerial: this.o.transfers.nextSerial(entry.name) }));
     } catch (error) {
       if (error instanceof ZoneDataError) throw new ZoneError('bad-record', error.message);
+      if (error instanceof JournalWriteRefused && error.code === 'unavailable') throw new StoreError('unavailable', zone, `${error.message}; nothing was changed`);
       throw new ZoneError('change-failed', `${why} on ${zone} failed, nothing changed: ${(error as Error).message}`);
     }
+    const { outcome, stats } = committed;
+    if (outcome.rcode !== Rcode.NOERROR) throw new ZoneError('bad-record', 'reason' in outcome ? outcome.reason : rcodeToString(outcome.rcode));
+    const change = 'change' in outcome ? outcome.change : undefined;
+    if (!change || !stats) return { zone, serial: entry.unsigned.serial, changed: false, removed: [], added: [], signatures: 0 };
     logEvent(this.o.logger, 'zone.updated', { zone, serial: change.serial, via: why, removed: change.removed.length, added: change.added.length, ...stats });
     const text = (rs: readonly ResourceRecord[]) => rs.filter((r) => r.type !== RRType.SOA).map(recordToText);
     return { zone, serial: change.serial, changed: true, removed: text(change.removed), added: text(change.added), signatures: stats.signatures };
+  }
+
+  /**
+   * Plans the change on the zone as this server has it and commits it. With a shared journal
+   * (cluster mode), a change number another primary took first is not a failure: the changes it
+   * committed are applied here, and the change is planned again on the new state (an UPDATE's
+   * prerequisites checked again: they may now fail, and are answered as RFC 2136 says).
+   */
+  private async commitAgreed(entry: ZoneEntry, plan: () => UpdateOutcome): Promise<{ outcome: UpdateOutcome; stats?: ChangeStats }> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = plan();
+      const change = outcome.rcode === Rcode.NOERROR && 'change' in outcome ? outcome.change : undefined;
+      if (!change) return { outcome };
+      try {
+        return { outcome, stats: await this.o.signing.commitChange(entry, change) };
+      } catch (error) {
+        if (!(error instanceof JournalWriteRefused) || error.code !== 'conflict' || !this.o.follower || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
+        await this.o.follower.catchUp(entry);
+      }
+    }
   }
 }

@@ -59,7 +59,7 @@ export const ZONE_USAGE = `usage: keymaster zone list [--json]
        keymaster zone unsign ZONE [--now]     # the DS goes first; --now: no parent has one
        keymaster zone keys ZONE [--wide | --output COLUMNS] [--json]
        keymaster zone export-keys ZONE [--digest sha256|sha384] [--json]
-       keymaster zone key-master ZONE [SERVER]
+       keymaster zone key-master ZONE [SERVER [--seize]]
        keymaster zone roll ZONE KEY | step-rollover ZONE KEY
        keymaster zone record add ZONE NAME TYPE RDATA... [--ttl DUR] | record remove ZONE NAME TYPE [RDATA...]
 

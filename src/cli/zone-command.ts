@@ -184,6 +184,7 @@ const ZONE_OPTIONS = {
   tsig: { type: 'string' },
   'allow-transfer': { type: 'string' },
   'reuse-keys': { type: 'boolean', default: false },
+  seize: { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
   now: { type: 'boolean', default: false },
   digest: { type: 'string' },
@@ -306,7 +307,7 @@ async function runZoneReadAction(c: ZoneCommandContext): Promise<number | undefi
       noMore(1);
       const server = rest[0];
       const client = await connectToServer(values);
-      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server } });
+      const r = server === undefined ? await client.call(CONTROL_ROUTES.zoneKeyMaster, { params: { zone: path } }) : await client.call(CONTROL_ROUTES.zoneSetKeyMaster, { params: { zone: path }, body: { server, ...(values.seize ? { seize: true } : {}) } });
       out(r, () => formatFields([['ZoneName', r.zone], ['KeyMasterServer', r.keyMaster], ['IsThisServer', r.isThisServer ? 'True' : 'False'], ['FileBacked', r.fileBacked ? 'True' : 'False']]));
       return 0;
     }

@@ -62,6 +62,8 @@ export class KeyMasterRoles {
   private watcher?: Watcher;
   private readonly onRenewed = (): void => void this.takeVacant();
   private readonly kind: RoleKind;
+  /** Told whenever a zone's holder as seen here changes (the zone domain names its Key Master from it). */
+  onHolderChanged: (zone: string, holder: string | undefined) => void = () => {};
 
   private constructor(
     private readonly ns: Namespace,
@@ -230,6 +232,7 @@ export class KeyMasterRoles {
     if (before && before.created === state.created && before.version >= state.version) return;
     if (before && before.created > state.created) return;
     this.roles.set(zone, state);
+    if (before?.server !== state.server) this.onHolderChanged(zone, state.server);
   }
 
   private vacated(kv: IKeyValue): void {
@@ -239,6 +242,8 @@ export class KeyMasterRoles {
     if (state && state.created > Number(kv.mod_revision)) return;
     this.roles.delete(zone);
     this.options.log?.info({ event: `${this.kind.event}.vacant`, zone }, `${this.kind.title} role vacant (its holder lease expired or was revoked)`);
+    this.onHolderChanged(zone, undefined);
+    this.options.log?.info({ event: 'key-master.vacant', zone }, 'Key Master role vacant (its holder lease expired or was revoked)');
     if (this.options.autoFailover && this.followed.has(zone)) void this.acquire(zone).catch((error: unknown) => this.warnFailover(zone, error));
   }
 

@@ -65,4 +65,6 @@ export interface KeyMasterView {
 
 export interface KeyMasterBody {
   readonly server: string;
+  /** Cluster mode: take the role for this server when its holder is gone (refused while it lives). */
+  readonly seize?: boolean;
 }

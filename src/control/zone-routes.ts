@@ -133,7 +133,13 @@ export function registerZoneRoutes(api: ControlApi, zones: ZoneService): void {
   api.registerRoute(CONTROL_ROUTES.zoneKeys, ({ params }) => call(() => zones.keys(params['zone']!)));
   api.registerRoute(CONTROL_ROUTES.zoneExportKeys, ({ params, query }) => call(() => zones.exportKeys(params['zone']!, query.get('digest') ?? undefined)));
   api.registerRoute(CONTROL_ROUTES.zoneKeyMaster, ({ params }) => call(() => zones.keyMasterOf(params['zone']!)));
-  api.registerRoute(CONTROL_ROUTES.zoneSetKeyMaster, (request) => call(() => zones.setKeyMaster(request.params['zone']!, text(body(request), 'server', true))));
+  api.registerRoute(CONTROL_ROUTES.zoneSetKeyMaster, (request) =>
+    call(() => {
+      const b = body(request);
+      if (b['seize'] !== undefined && typeof b['seize'] !== 'boolean') throw new ControlError(400, 'bad-field', '"seize" must be true or false');
+      return zones.setKeyMaster(request.params['zone']!, text(b, 'server', true), b['seize'] === true);
+    }),
+  );
   // Online signing: one record added or removed, re-signed and journaled before the reply.
   api.registerRoute(CONTROL_ROUTES.zoneRecordAdd, (request) => call(() => zones.addRecord(request.params['zone']!, recordRequest(body(request), true))));
   api.registerRoute(CONTROL_ROUTES.zoneRecordRemove, (request) => call(() => zones.removeRecord(request.params['zone']!, recordRequest(body(request), false))));

@@ -15,6 +15,7 @@ import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import { startCluster } from '../cluster/cluster-runtime.js';
+import { clusterZones } from './cluster-zone-wiring.js';
 import { registerClusterRoute } from '../control/cluster-route.js';
 import { POLICY_STORE_KEY } from '../policy/policy-store.js';
 import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
@@ -89,6 +90,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     onTrustAnchors: (zone, keyset) => distributeAnchors(zone, keyset),
     onTrustAnchorsWithdrawn: (zone) => withdrawAnchors(zone),
     rollover: { timers: config.dnssec.rollover },
+    ...(cluster ? { cluster: clusterZones(cluster) } : {}),
   });
   registerZoneRoutes(control, zones);
   // Trust points (RFC 5011): a damaged TrustAnchors store stops the start here, naming the file.
