@@ -91,7 +91,7 @@ export function startUdpCeiling(address: string): Promise<ChildProcess> {
  * Keymaster validating from a private tree's root DS (its dsset- file), logging warnings only;
  * BENCH_PROFILE (a directory) runs it under --cpu-prof, or --heap-prof with BENCH_PROFILE_KIND=heap.
  */
-export function startValidatingKeymaster(address: string, tree: { rootHintsFile: string; rootDsset: string }, extraYaml = ''): Promise<KeymasterServer> {
+export function startValidatingKeymaster(address: string, tree: { rootHintsFile: string; rootDsset: string }, extraYaml = '', workers = 1): Promise<KeymasterServer> {
   const profile = process.env['BENCH_PROFILE'];
   const kind = process.env['BENCH_PROFILE_KIND'] === 'heap' ? 'heap' : 'cpu';
   return startKeymaster({
@@ -102,6 +102,7 @@ export function startValidatingKeymaster(address: string, tree: { rootHintsFile:
     validation: true,
     rootAnchors: 'none',
     importAnchors: [tree.rootDsset],
+    workers,
     extraYaml: `log:\n  level: warn\n${extraYaml}`,
   });
 }

@@ -6,8 +6,7 @@
  *     npm run bench:cache
  *
  * Each resolver is started fresh (empty cache), validating from the tree's root DS, with
- * Keymaster's `workers` and Unbound's `num-threads` both BENCH_WORKERS (1 until Keymaster has
- * `workers`; above 1 the bench writes `workers: N` into Keymaster's config). For each, in order:
+ * Keymaster's `workers` and Unbound's `num-threads` both BENCH_WORKERS (default 1). For each, in order:
  *   cold     BENCH_COLD_NAMES distinct existing names (half under the NSEC zone, half under the
  *            NSEC3 one), each asked once with DO=1 (dnsperf -n 1): wall time. Every answer must be
  *            NOERROR with none lost, and a sample of them AD=1.
@@ -121,7 +120,7 @@ async function main(): Promise<void> {
     };
     const sample = [coldNames[0]!, coldNames[1]!, coldNames.at(-1)!];
 
-    const keymaster = await startValidatingKeymaster(KEYMASTER, tree, WORKERS > 1 ? `workers: ${WORKERS}\n` : '');
+    const keymaster = await startValidatingKeymaster(KEYMASTER, tree, '', WORKERS);
     stops.push(() => keymaster.stop());
     const km = await measure('Keymaster', KEYMASTER, tree, files, sample);
     await keymaster.stop();

@@ -19,7 +19,7 @@ import { clusterZones } from './cluster-zone-wiring.js';
 import { registerClusterRoute } from '../control/cluster-route.js';
 import { POLICY_STORE_KEY } from '../policy/policy-store.js';
 import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
-import { createScheduler } from '../scheduler.js';
+import { createScheduler, type Scheduler } from '../scheduler.js';
 import { registerTrustRoutes } from '../control/trust-routes.js';
 import { startTrustService, unavailableDnskeyFetcher } from '../trust/trust-service.js';
 import { registerStatusRoute, type StatusSource } from '../control/status-route.js';
@@ -158,7 +158,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await cluster?.stop();
   };
   try {
-    dns = await startDns(config, control, { handle: surfaces.handle, pipeline, logger, serverCookies, queries: surfaces.queries });
+    dns = await startDns(config, control, { handle: surfaces.handle, pipeline, logger, scheduler, serverCookies, queries: surfaces.queries });
     await surfaces.listen();
   } catch (error) {
     await stopParts();
@@ -214,11 +214,11 @@ interface DnsSide {
 async function startDns(
   config: KeymasterConfig,
   control: ControlApi,
-  o: { handle: QueryHandler; pipeline: QueryPipeline; logger: Logger; serverCookies: { secrets: CookieSecrets } | undefined; queries: QueryMetrics | undefined },
+  o: { handle: QueryHandler; pipeline: QueryPipeline; logger: Logger; scheduler: Scheduler; serverCookies: { secrets: CookieSecrets } | undefined; queries: QueryMetrics | undefined },
 ): Promise<DnsSide> {
   if (config.workers <= 1) return startDnsListeners(config.listen, o.handle, o.logger, { tcpLimits: config.tcp });
   const workers = await startWorkerListeners(config, {
-    handle: o.handle, pipeline: o.pipeline, clock: systemClock, logger: o.logger,
+    handle: o.handle, pipeline: o.pipeline, clock: systemClock, logger: o.logger, scheduler: o.scheduler,
     ...(o.serverCookies ? { cookieSecrets: o.serverCookies.secrets } : {}),
     ...(o.queries ? { onHits: o.queries.countHits.bind(o.queries) } : {}),
   }, { tcpLimits: config.tcp });

@@ -1,3 +1,4 @@
+import type { Scheduler } from '../scheduler.js';
 import type { Clock } from '../clock.js';
 import type { KeymasterConfig } from '../config/schema.js';
 import { formatSocketAddress, type SocketAddress } from '../config/socket-address.js';
@@ -25,6 +26,7 @@ export interface WorkerListenerDeps {
   readonly cookieSecrets?: CookieSecrets;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly scheduler: Scheduler;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startWorkerListeners(config: KeymasterConfig, deps: Worker
       ...(deps.onHits ? { onHits: deps.onHits } : {}),
       clock: deps.clock,
       logger: deps.logger,
+      scheduler: deps.scheduler,
     });
   } catch (error) {
     await tcp.close();

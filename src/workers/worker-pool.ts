@@ -1,3 +1,4 @@
+import type { JobHandle, Scheduler } from '../scheduler.js';
 import type { WorkerPoolStatus } from '../control-contract/status.js';
 export type { WorkerPoolStatus } from '../control-contract/status.js';
 import cluster, { type Worker } from 'node:cluster';
@@ -50,6 +51,8 @@ export interface WorkerPoolOptions {
   readonly onHits?: (transport: 'udp', rcode: number, count: number) => void;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Runs the job that sends the workers a rotated cookie secret. */
+  readonly scheduler: Scheduler;
 }
 
 /** `GET /v1/status` → `workers`. */
@@ -74,7 +77,7 @@ export class WorkerPool {
   private stopping = false;
   private readonly handlerErrors: ThrottledEventLog;
   private sentSecret: Uint8Array | undefined;
-  private readonly secretTimer: NodeJS.Timeout | undefined;
+  private readonly secretJob: JobHandle | undefined;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private syncSeq = 0;
   /** Per worker: the syncs it has not answered yet, by sequence number. */
@@ -92,8 +95,7 @@ export class WorkerPool {
     };
     if (o.cookieSecrets) {
       this.sentSecret = o.cookieSecrets.current();
-      this.secretTimer = setInterval(() => this.sendSecretsIfRotated(), SECRET_CHECK_MS);
-      this.secretTimer.unref();
+      this.secretJob = o.scheduler.every('workers.cookie-secrets', SECRET_CHECK_MS, () => this.sendSecretsIfRotated());
     }
   }
 
@@ -154,7 +156,7 @@ export class WorkerPool {
   /** Stops every worker (told first, killed after a grace period). Safe to call more than once. */
   async close(): Promise<void> {
     this.stopping = true;
-    if (this.secretTimer) clearInterval(this.secretTimer);
+    this.secretJob?.cancel();
     for (const timer of this.restartTimers) clearTimeout(timer);
     this.restartTimers.clear();
     this.o.responses.observer = undefined;

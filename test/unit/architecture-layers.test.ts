@@ -37,7 +37,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The control API's HTTP layer: routes that call the domains, the console, the metrics endpoint.
   control: ['wire', 'crypto', 'config', 'logging', 'clock', 'storage', 'store', 'control-contract', 'server', 'metrics', 'resolver', 'trust', 'authority', 'policy', 'cluster', 'version'],
   // The process model: the DNS worker processes (node:cluster) and their supervisor in the primary.
-  workers: ['wire', 'clock', 'config', 'logging', 'server', 'cookies', 'resolver', 'control-contract'],
+  workers: ['wire', 'clock', 'scheduler', 'config', 'logging', 'server', 'cookies', 'resolver', 'control-contract'],
   // The composition root: builds every part from the config and wires them together.
   serve: ['wire', 'crypto', 'dnssec', 'store', 'storage', 'config', 'logging', 'clock', 'scheduler', 'policy', 'resolver', 'trust', 'authority', 'cluster', 'cookies', 'control-contract', 'server', 'metrics', 'control', 'version', 'workers'],
   version: [],
