@@ -1,7 +1,7 @@
 import type { Clock } from '../../src/clock.js';
 import type { TrustAnchor } from '../../src/dnssec/trust-anchor.js';
 import { DEFAULT_VALIDATION_LIMITS } from '../../src/dnssec/validation-budget.js';
-import { DEFAULT_CACHE_LIMITS } from '../../src/resolver/record-cache.js';
+import { DEFAULT_CACHE_LIMITS } from './default-cache-limits.js';
 import { DEFAULT_RESOLUTION_LIMITS } from '../../src/resolver/resolution-limits.js';
 import { Resolver, type ResolverOptions } from '../../src/resolver/resolver.js';
 import { parseRootHints } from '../../src/resolver/root-hints.js';
@@ -17,7 +17,6 @@ export function validatingResolver(clock: Clock, rootServer: string, rootAnchor:
     limits: DEFAULT_RESOLUTION_LIMITS,
     cacheLimits: DEFAULT_CACHE_LIMITS,
     forwarders: [],
-    namespaceForwarders: [],
     qnameMinimisation: false,
     validation: { enabled: true, anchors: { anchors: () => [rootAnchor] }, limits: DEFAULT_VALIDATION_LIMITS, bogusTtl: 60 },
     ...extra,
