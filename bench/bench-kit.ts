@@ -106,3 +106,15 @@ export function startValidatingKeymaster(address: string, tree: { rootHintsFile:
     extraYaml: `log:\n  level: warn\n${extraYaml}`,
   });
 }
+
+/** The cached workload over test/support/dns-hierarchy.ts's tree: names every resolver has answered once before the run. */
+export const CACHED_QUESTIONS = [
+  ['host.a.test.', 'A'],
+  ['host.a.test.', 'AAAA'],
+  ['www.a.test.', 'A'],
+  ['host.b.example.', 'A'],
+  ['y.c.lab.', 'A'],
+  ['txt.a.test.', 'TXT'],
+  ['nope.a.test.', 'A'],
+  ['a.test.', 'MX'],
+] as const;

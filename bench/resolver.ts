@@ -23,7 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ask, startHierarchy, type Hierarchy } from '../test/support/dns-hierarchy.js';
 import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
-import { type PerfResult as KitPerfResult, dnsperf as kitDnsperf, fmt, startUdpCeiling, table } from './bench-kit.js';
+import { CACHED_QUESTIONS, type PerfResult as KitPerfResult, dnsperf as kitDnsperf, fmt, startUdpCeiling, table } from './bench-kit.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const COLD_NAMES = Number(process.env['BENCH_COLD_NAMES'] ?? 20_000);
@@ -35,17 +35,6 @@ const KEYMASTER = '127.10.12.1';
 const UNBOUND = '127.10.12.2';
 const CEILING = '127.10.12.3';
 
-/** The cached workload: names every resolver has answered once before the run. */
-const CACHED_QUESTIONS = [
-  ['host.a.test.', 'A'],
-  ['host.a.test.', 'AAAA'],
-  ['www.a.test.', 'A'],
-  ['host.b.example.', 'A'],
-  ['y.c.lab.', 'A'],
-  ['txt.a.test.', 'TXT'],
-  ['nope.a.test.', 'A'],
-  ['a.test.', 'MX'],
-] as const;
 
 interface PerfResult extends KitPerfResult {
   readonly label: string;

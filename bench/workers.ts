@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ask, startHierarchy, type Hierarchy } from '../test/support/dns-hierarchy.js';
 import { haveTool, removeDir, startKeymaster, tempDir } from '../test/support/external-servers.js';
+import { CACHED_QUESTIONS } from './bench-kit.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 4);
@@ -25,16 +26,6 @@ const KEYMASTER = '127.10.134.120';
 const UNBOUND = '127.10.134.121';
 const HOSTED = 'hosted.lab.';
 
-const CACHED_QUESTIONS = [
-  ['host.a.test.', 'A'],
-  ['host.a.test.', 'AAAA'],
-  ['www.a.test.', 'A'],
-  ['host.b.example.', 'A'],
-  ['y.c.lab.', 'A'],
-  ['txt.a.test.', 'TXT'],
-  ['nope.a.test.', 'A'],
-  ['a.test.', 'MX'],
-] as const;
 
 function dnsperf(server: string, dataFile: string): number {
   const out = execFileSync('dnsperf', ['-s', server, '-p', '53', '-d', dataFile, '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-t', '5', '-l', String(SECONDS)], {
