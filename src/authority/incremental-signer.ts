@@ -44,6 +44,16 @@ export interface IncrementalOptions extends ResigningOptions {
    * that are due but not urgent (urgent ones always). Undefined: no look (an update).
    */
   readonly refreshBatch?: number;
+  /**
+   * RRsets (`refreshKey`) the refresh pass remakes whatever their state: those the Key Master's
+   * refresh remade (cluster mode), so that each primary's signatures keep falling due with its.
+   */
+  readonly alsoRefresh?: ReadonlySet<string>;
+}
+
+/** How the refresh pass names an RRset it remade (a journal entry carries them: zone-journal.ts). */
+export function refreshKey(set: { readonly name: { toString(): string }; readonly type: number }): string {
+  return `${set.name.toString().toLowerCase()} ${set.type}`;
 }
 
 export interface IncrementalResult {
@@ -52,6 +62,8 @@ export interface IncrementalResult {
   readonly refreshed: number;
   readonly deferred: number;
   readonly touched: readonly string[];
+  /** The RRsets the refresh pass remade (`refreshKey`). */
+  readonly refreshedSets: readonly string[];
 }
 
 const CHAIN_TYPES = new Set<number>([RRType.NSEC, RRType.NSEC3]);
@@ -112,23 +124,23 @@ export function signIncrementally(previous: ZoneData, diff: RecordDiff, o: Incre
   const edit = new IncrementalEdit(previous, diff, o);
   if (o.denial.kind === 'nsec') relinkNsec(edit);
   else relinkNsec3(edit);
-  const { refreshed, deferred } = o.refreshBatch === undefined ? { refreshed: 0, deferred: 0 } : refreshDue(edit, o.refreshBatch, o.now, o.refresh ?? DEFAULT_SIGNATURE_REFRESH_TIMING);
-  return { data: edit.result(), signedChanged: edit.signedChanged, refreshed, deferred, touched: [...edit.touched] };
+  const { refreshed, deferred, refreshedSets } = o.refreshBatch === undefined ? { refreshed: 0, deferred: 0, refreshedSets: [] } : refreshDue(edit, o.refreshBatch, o.now, o.refresh ?? DEFAULT_SIGNATURE_REFRESH_TIMING, o.alsoRefresh);
+  return { data: edit.result(), signedChanged: edit.signedChanged, refreshed, deferred, touched: [...edit.touched], refreshedSets };
 }
 
 /** Stage 3, a refresh pass: signatures falling due, most overdue first, up to the batch; urgent ones all. */
-function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refresh: SignatureRefreshTiming): { refreshed: number; deferred: number } {
+function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refresh: SignatureRefreshTiming, also?: ReadonlySet<string>): { refreshed: number; deferred: number; refreshedSets: string[] } {
   const { previous, owners, nsec3Put, touched } = edit;
   const due: { set: ZoneRrset; dueAt: number; urgent: boolean }[] = [];
   const consider = (set: ZoneRrset) => {
     let dueAt = Infinity;
-    let urgent = false;
+    let urgent = also?.has(refreshKey(set)) === true;
     for (const sig of set.sigs) {
       const t = signatureTimes(sig, now, refresh);
       if (t.dueAt < dueAt) dueAt = t.dueAt;
       if (now >= t.urgentAt) urgent = true;
     }
-    if (dueAt <= now) due.push({ set, dueAt, urgent });
+    if (dueAt <= now || urgent) due.push({ set, dueAt, urgent });
   };
   for (const node of previous.sorted) {
     const edited = owners.get(node.name.key);
@@ -140,6 +152,7 @@ function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refre
   let batch = batchSize;
   let refreshed = 0;
   let deferred = 0;
+  const refreshedSets: string[] = [];
   for (const d of due) {
     if (!d.urgent) {
       if (batch <= 0) {
@@ -150,8 +163,9 @@ function refreshDue(edit: IncrementalEdit, batchSize: number, now: number, refre
     }
     const remade = edit.sign({ ...d.set, sigs: [] });
     refreshed += remade.sigs.length;
+    refreshedSets.push(refreshKey(d.set));
     if (d.set.type === RRType.NSEC3) nsec3Put.set(d.set.name.key, remade);
     else edit.ownerFor(d.set.name).sets.set(d.set.type, remade);
   }
-  return { refreshed, deferred };
+  return { refreshed, deferred, refreshedSets };
 }

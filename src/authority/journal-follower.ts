@@ -3,13 +3,17 @@ import type { DocumentStore } from '../store/document-store.js';
 import { changeFromDiff, type RecordChange } from './dynamic-update.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import { ZoneData } from './zone-db.js';
+import { diffZones } from './zone-diff.js';
 import type { ZoneEntry } from './zone-entry.js';
-import { applyJournalEntry, type JournalEntry } from './zone-journal.js';
+import { applyJournalEntry, type JournalEntry, JournalWriteRefused } from './zone-journal.js';
 import type { ZoneJournals } from './zone-journals.js';
 import type { ZoneSigning } from './zone-signing.js';
+import { REFRESH_BATCH } from './signature-refresh.js';
 
 /** Where the journals are in the store (zone-journal.ts). */
 const JOURNALS_PREFIX = 'journals/';
+/** How often a change is planned again after other primaries took its number first (each time, their changes are applied here). */
+const MAX_COMMIT_ATTEMPTS = 25;
 
 export interface JournalFollowerOptions {
   readonly catalog: ZoneCatalog;
@@ -32,6 +36,13 @@ function changeOf(zone: ZoneData, e: JournalEntry): RecordChange {
   };
 }
 
+/** The change from what this primary serves to a snapshot of the journal. */
+function changeToSnapshot(current: ZoneData, snapshot: ZoneData): RecordChange {
+  const { removed, added } = diffZones(current, snapshot);
+  const soaChanged = snapshot.serial !== current.serial || !Buffer.from(snapshot.soa.rdata).equals(Buffer.from(current.soa.rdata)) || snapshot.soa.ttl !== current.soa.ttl;
+  return changeFromDiff(current, soaChanged ? [...removed, current.soa] : removed, soaChanged ? [...added, snapshot.soa] : added, snapshot.serial);
+}
+
 /**
  * Cluster mode: every primary's zones follow the shared journal. A change another primary
  * committed (`journals/ZONE/change-SEQ`, taken compare-and-swap) is applied here in order,
@@ -52,18 +63,38 @@ export class JournalFollower {
     for (;;) {
       const committed = await journal.committedSince();
       if (committed.kind === 'snapshot') {
-        await this.o.signing.applySnapshot(entry, ZoneData.fromRecords(entry.name, committed.records));
+        // Compacted before this primary read its last changes: what it lacks is the difference,
+        // signed like any change (a whole re-sign would put its signatures out of step), with a
+        // refresh pass by its own times (which RRsets the changes' refreshes remade is gone with them).
+        const change = changeToSnapshot(entry.unsigned, ZoneData.fromRecords(entry.name, committed.records));
+        await this.o.signing.applyCommitted(entry, change, { batch: REFRESH_BATCH });
         applied++;
         continue;
       }
       if (committed.entries.length === 0) break;
       for (const e of committed.entries) {
-        await this.o.signing.applyCommitted(entry, changeOf(entry.unsigned, e));
+        await this.o.signing.applyCommitted(entry, changeOf(entry.unsigned, e), e.refreshed ? { batch: REFRESH_BATCH, also: new Set(e.refreshed) } : undefined);
         applied++;
       }
     }
     if (applied > 0) logEvent(this.o.logger, 'zone.journal-followed', { zone: entry.name.toString(), changes: applied, serial: entry.unsigned.serial, sequence: journal.sequence });
     return applied;
+  }
+
+  /**
+   * Runs `attempt` (which plans a change on the zone as served here and commits it) until it
+   * commits: a change number another primary took first is not a failure, the changes it
+   * committed are applied here and the change is planned again on the new state.
+   */
+  async commitAgreed<T>(entry: ZoneEntry, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof JournalWriteRefused) || error.code !== 'conflict' || n >= MAX_COMMIT_ATTEMPTS) throw error;
+        await this.catchUp(entry);
+      }
+    }
   }
 
   /** Watches the journals in the store: a change committed by another primary is applied here. */

@@ -145,12 +145,13 @@ export function resignZone(previous: ZoneData, unsigned: readonly ResourceRecord
  * re-planning the whole zone with `resignZone` (still keeping every signature it may). With
  * `refreshBatch`, also remakes signatures that fall due (a refresh pass).
  */
-export function signChange(previous: ZoneData, change: { readonly removed: readonly ResourceRecord[]; readonly added: readonly ResourceRecord[]; readonly records: readonly ResourceRecord[] }, o: IncrementalOptions): OnlineSigningResult & { readonly incremental: boolean; readonly fallbackReason?: string } {
+export function signChange(previous: ZoneData, change: { readonly removed: readonly ResourceRecord[]; readonly added: readonly ResourceRecord[]; readonly records: readonly ResourceRecord[] }, o: IncrementalOptions): OnlineSigningResult & { readonly incremental: boolean; readonly fallbackReason?: string; readonly refreshedSets: readonly string[] } {
   const refusal = incrementalRefusal(previous, change, o);
   if (!refusal) {
     const r = signIncrementally(previous, change, o);
-    return { data: r.data, signedChanged: r.signedChanged, refreshed: r.refreshed, kept: 0, deferred: r.deferred, touched: r.touched, incremental: true };
+    return { data: r.data, signedChanged: r.signedChanged, refreshed: r.refreshed, kept: 0, deferred: r.deferred, touched: r.touched, refreshedSets: r.refreshedSets, incremental: true };
   }
   const r = resignZone(previous, change.records, { ...o, maxRefresh: o.refreshBatch ?? 0 });
-  return { ...r, incremental: false, fallbackReason: refusal };
+  // Re-planned whole: what it remade is not told apart from what the change made (a follower then refreshes by its own times).
+  return { ...r, refreshedSets: [], incremental: false, fallbackReason: refusal };
 }

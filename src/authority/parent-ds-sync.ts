@@ -4,6 +4,7 @@ import { rdataToText } from '../wire/rdata-text.js';
 import { RRType } from '../wire/rr-type.js';
 import { unsignedChildDsReason } from './ds-placement.js';
 import { changeFromDiff } from './dynamic-update.js';
+import type { JournalFollower } from './journal-follower.js';
 import { keyMasterChangeRefusal } from './key-master.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
 import { parentDsRecords } from './rollover/rollover-keys.js';
@@ -18,7 +19,7 @@ import type { ZoneSigning } from './zone-signing.js';
  * update, with a serial bump. An unsigned child gets no DS.
  */
 export class ParentDsSync {
-  constructor(private readonly o: { readonly catalog: ZoneCatalog; readonly signing: ZoneSigning; readonly transfers: PrimaryTransfers; readonly logger: Logger }) {}
+  constructor(private readonly o: { readonly catalog: ZoneCatalog; readonly signing: ZoneSigning; readonly transfers: PrimaryTransfers; readonly logger: Logger; readonly follower?: JournalFollower | undefined }) {}
 
   /** Updates the DS of `entry` in its local parent and of its local children in it. */
   async around(entry: ZoneEntry): Promise<void> {
@@ -33,18 +34,27 @@ export class ParentDsSync {
     const child = catalog.zones.get(childName.toString());
     const parent = child && catalog.localParentOf(child);
     if (!child || !parent) return;
-    const signedHere = child.policy !== undefined && !child.unsigning && !keyMasterChangeRefusal(child.name.toString(), child.keyMaster, catalog.serverName, true);
-    const want = signedHere ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
-    const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
-    const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
-    if (same) return;
-    const soa = parent.unsigned.soa;
-    const serial = transfers.nextSerial(parent.name)(soaSerial(soa));
-    try {
+    const signed = child.policy !== undefined && !child.unsigning;
+    // Cluster mode: the DS follows the keys only on the child's Key Master, which commits it to the
+    // parent's journal; another primary would otherwise take the keys it does not roll for none.
+    if (signed && keyMasterChangeRefusal(child.name.toString(), child.keyMaster, catalog.serverName, true)) return;
+    const want = signed ? parentDsRecords(child.name, child.keys, child.policy!, parent.unsigned.zoneClass) : [];
+    // Planned on the parent as served here, again after another primary's change went first (cluster mode).
+    const attempt = async (): Promise<number | undefined> => {
+      const current = parent.unsigned.rrset(child.name, RRType.DS)?.records ?? [];
+      const same = current.length === want.length && want.every((w) => current.some((c) => c.ttl === w.ttl && Buffer.from(c.rdata).equals(Buffer.from(w.rdata))));
+      if (same) return undefined;
+      const soa = parent.unsigned.soa;
+      const serial = transfers.nextSerial(parent.name)(soaSerial(soa));
       await this.o.signing.commitChange(parent, changeFromDiff(parent.unsigned, [...current, soa], [...want, withSerial(soa, serial)], serial));
+      return serial;
+    };
+    try {
+      const serial = this.o.follower ? await this.o.follower.commitAgreed(parent, attempt) : await attempt();
+      if (serial === undefined) return;
       // A DS the parent's file or an old state had for a child served unsigned here would make it bogus: removed, with why.
-      const why = signedHere ? {} : { reason: unsignedChildDsReason(child.name) };
-      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)), ...why }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated`, ...(signedHere ? {} : { level: 'warn' as const }) });
+      const why = signed ? {} : { reason: unsignedChildDsReason(child.name) };
+      logDnssecEvent(this.o.logger, 'zone.parent-ds-updated', { zone: parent.name.toString(), child: child.name.toString(), serial, ds: want.map((r) => rdataToText(RRType.DS, r.rdata)), ...why }, { msg: `DS of ${child.name.toString()} in ${parent.name.toString()} updated`, ...(signed ? {} : { level: 'warn' as const }) });
     } catch (error) {
       logDnssecEvent(this.o.logger, 'key.rollover-error', { zone: child.name.toString(), parent: parent.name.toString(), error: (error as Error).message }, { msg: `could not update the DS of ${child.name.toString()} in ${parent.name.toString()}` });
     }

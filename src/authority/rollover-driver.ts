@@ -16,6 +16,7 @@ import type { ZoneCatalog } from './zone-catalog.js';
 import type { ZoneEntry } from './zone-entry.js';
 import { ZoneError } from './zone-error.js';
 import { keyLogFields } from './zone-key-view.js';
+import type { ZoneKeyAuthority } from './zone-key-authority.js';
 import type { ZoneSigning } from './zone-signing.js';
 import { type UnsignHost, continueUnsign } from './zone-unsign.js';
 
@@ -38,6 +39,8 @@ export interface RolloverDriverOptions {
   readonly onZoneChanged?: ((zone: Name) => void) | undefined;
   /** The zone was unsigned: the trust point given to this server for it goes too. */
   readonly onTrustAnchorsWithdrawn?: ((zone: Name) => void) | undefined;
+  /** Cluster mode: the zone's Key Master role; no rollover step is tried while this server's hold on it is in doubt. */
+  readonly keyAuthority?: ZoneKeyAuthority | undefined;
 }
 
 /**
@@ -64,6 +67,7 @@ export class RolloverDriver {
   /** The zone as the rollover driver sees it, or undefined when it does not roll here (unsigned, or another Key Master). */
   private rolloverZone(entry: ZoneEntry): RolloverZone | undefined {
     if (!entry.policy || entry.unsigning || keyMasterChangeRefusal(entry.name.toString(), entry.keyMaster, this.o.catalog.serverName, true)) return undefined;
+    if (this.o.keyAuthority && !this.o.keyAuthority.isHeld(entry.name.lowercase().toString())) return undefined;
     const name = entry.name;
     const local = this.o.catalog.localParentOf(entry);
     return {

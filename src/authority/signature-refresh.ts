@@ -21,6 +21,9 @@ export interface SignatureRefreshTiming {
 
 export const DEFAULT_SIGNATURE_REFRESH_TIMING: SignatureRefreshTiming = { urgentFraction: 0.25, spreadFraction: 0.125 };
 
+/** Signatures due but not urgent that one refresh pass remakes per zone (urgent ones are always remade). */
+export const REFRESH_BATCH = 2000;
+
 export type SignatureState = 'fresh' | 'due' | 'urgent';
 
 /** An RRSIG time field (32-bit serial arithmetic, RFC 4034 §3.1.5) as the absolute time nearest `now`. */
@@ -72,13 +75,15 @@ export function signatureState(rrsig: ResourceRecord, now: number, policy: Signa
   return now >= t.dueAt ? 'due' : 'fresh';
 }
 
-/** The earliest time any signature of the zone falls due, or undefined when the zone has none. */
-export function nextRefreshTime(zone: ZoneData, now: number, policy: SignatureRefreshTiming = DEFAULT_SIGNATURE_REFRESH_TIMING): number | undefined {
-  let next: number | undefined;
+/** The earliest time any signature of the zone falls due, and the earliest it is urgent; undefined when the zone has none. */
+export function nextRefreshTimes(zone: ZoneData, now: number, policy: SignatureRefreshTiming = DEFAULT_SIGNATURE_REFRESH_TIMING): { readonly dueAt: number; readonly urgentAt: number } | undefined {
+  let dueAt = Infinity;
+  let urgentAt = Infinity;
   for (const set of zone.rrsets())
     for (const sig of set.sigs) {
-      const due = signatureTimes(sig, now, policy).dueAt;
-      if (next === undefined || due < next) next = due;
+      const t = signatureTimes(sig, now, policy);
+      if (t.dueAt < dueAt) dueAt = t.dueAt;
+      if (t.urgentAt < urgentAt) urgentAt = t.urgentAt;
     }
-  return next;
+  return dueAt === Infinity ? undefined : { dueAt, urgentAt };
 }

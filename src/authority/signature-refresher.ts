@@ -2,9 +2,10 @@ import type { Clock } from '../clock.js';
 import { logEvent, type Logger } from '../logging/logger.js';
 import type { JobHandle, Scheduler } from '../scheduler.js';
 import { serialChange } from './dynamic-update.js';
+import type { JournalFollower } from './journal-follower.js';
 import { JournalWriteRefused } from './zone-journal.js';
 import type { PrimaryTransfers } from './primary-transfers.js';
-import { nextRefreshTime } from './signature-refresh.js';
+import { REFRESH_BATCH, nextRefreshTimes } from './signature-refresh.js';
 import type { ZoneCatalog } from './zone-catalog.js';
 import type { ZoneData } from './zone-db.js';
 import type { ZoneJournals } from './zone-journals.js';
@@ -12,8 +13,6 @@ import type { ZoneSigning } from './zone-signing.js';
 
 /** How often the refresh job looks for signatures that fall due. */
 const DEFAULT_REFRESH_INTERVAL_MS = 5 * 60_000;
-/** Signatures due but not urgent that one refresh pass remakes per zone (urgent ones are always remade). */
-const REFRESH_BATCH = 2000;
 /** Journals with changes are compacted at least this often. */
 const JOURNAL_COMPACT_INTERVAL_MS = 3600_000;
 
@@ -26,12 +25,14 @@ export interface SignatureRefresherOptions {
   readonly logger: Logger;
   /** Runs the refresh and compaction jobs (src/scheduler.ts); in tests, `mode: 'manual'`. */
   readonly scheduler: Scheduler;
+  /** Cluster mode: a refresh whose change number another primary took first is made again on top of its change. */
+  readonly follower?: JournalFollower | undefined;
 }
 
 /** Signatures of the signed zones remade before they expire, and the journals compacted: two jobs of the scheduler. */
 export class SignatureRefresher {
-  /** When a zone's next signature falls due, computed for the served data it was computed from. */
-  private readonly nextRefresh = new Map<string, { readonly served: ZoneData; readonly at: number }>();
+  /** When a zone's next signature falls due and is urgent, computed for the served data it was computed from. */
+  private readonly nextRefresh = new Map<string, { readonly served: ZoneData; readonly at: number; readonly urgentAt: number }>();
   private jobs: JobHandle[] = [];
 
   constructor(private readonly o: SignatureRefresherOptions) {}
@@ -53,18 +54,27 @@ export class SignatureRefresher {
         const now = Math.floor(this.o.clock.now() / 1000);
         let cached = this.nextRefresh.get(zone);
         if (cached?.served !== entry.served) {
-          cached = { served: entry.served, at: nextRefreshTime(entry.served, now) ?? Infinity };
+          const times = nextRefreshTimes(entry.served, now);
+          cached = { served: entry.served, at: times?.dueAt ?? Infinity, urgentAt: times?.urgentAt ?? Infinity };
           this.nextRefresh.set(zone, cached);
         }
         if (cached.at > now) return;
+        // Cluster mode: the Key Master's refresh is the cluster's one serial change, and the others
+        // refresh with it as they apply it (journal-follower.ts); they commit one of their own only
+        // when a signature of theirs turns urgent first, or when the zone has no Key Master.
+        const follows = this.o.journals.shared && entry.keyMaster !== '' && entry.keyMaster !== catalog.serverName;
+        if (follows && cached.urgentAt > now) return;
         try {
-          const change = serialChange(entry.unsigned, this.o.transfers.nextSerial(entry.name));
-          const stats = await this.o.signing.commitChange(entry, change, REFRESH_BATCH);
+          const attempt = async () => {
+            const change = serialChange(entry.unsigned, this.o.transfers.nextSerial(entry.name));
+            return { change, stats: await this.o.signing.commitChange(entry, change, { batch: REFRESH_BATCH }) };
+          };
+          const { change, stats } = this.o.follower ? await this.o.follower.commitAgreed(entry, attempt) : await attempt();
           report.push({ zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
-          logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred });
+          logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: change.serial, refreshed: stats.refreshed, deferred: stats.deferred, ...(follows ? { reason: `urgent here before the Key Master ${entry.keyMaster} refreshed` } : {}) });
         } catch (error) {
           if (error instanceof JournalWriteRefused && error.code === 'unavailable') {
-            const stats = await this.o.signing.refreshUncommitted(entry, REFRESH_BATCH);
+            const stats = await this.o.signing.refreshUncommitted(entry, { batch: REFRESH_BATCH });
             report.push({ zone, serial: entry.unsigned.serial, refreshed: stats.refreshed, deferred: stats.deferred });
             logEvent(this.o.logger, 'zone.signatures-refreshed', { zone, serial: entry.unsigned.serial, refreshed: stats.refreshed, deferred: stats.deferred, committed: false }, { level: 'warn', msg: 'the cluster store cannot be reached: signatures refreshed under the serial served' });
             return;

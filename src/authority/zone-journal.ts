@@ -42,6 +42,8 @@ export interface JournalEntry {
   readonly time: string;
   readonly removed: readonly ResourceRecord[];
   readonly added: readonly ResourceRecord[];
+  /** The RRsets its refresh pass remade, when it had one (cluster mode: the other primaries remake the same). */
+  readonly refreshed?: readonly string[];
 }
 
 /** What recovery found. */
@@ -110,6 +112,8 @@ interface StoredChange {
   readonly time: string;
   readonly del: readonly string[];
   readonly add: readonly string[];
+  /** The RRsets the change's refresh pass remade (incremental-signer.ts `refreshKey`), when it had one. */
+  readonly refreshed?: readonly string[];
 }
 
 const HEAD_DOCUMENT: DocumentType<Head> = {
@@ -243,7 +247,8 @@ export class ZoneJournal {
   private parseChange(change: StoredChange, key: string): JournalEntry {
     try {
       const parse = (text: string) => parseRecordLine(text, { origin: this.zone });
-      return { seq: change.seq, serial: change.serial, time: change.time, removed: change.del.map(parse), added: change.add.map(parse) };
+      const refreshed = Array.isArray(change.refreshed) && change.refreshed.every((k) => typeof k === 'string') ? { refreshed: change.refreshed } : {};
+      return { seq: change.seq, serial: change.serial, time: change.time, removed: change.del.map(parse), added: change.add.map(parse), ...refreshed };
     } catch (error) {
       throw new ZoneJournalError(`${this.documents.locate(key)}: ${(error as Error).message}`);
     }
@@ -275,11 +280,12 @@ export class ZoneJournal {
    * (and the caller must not acknowledge) when it cannot; the journal is then closed, and
    * changes fail, until a restart recovers it.
    */
-  async append(change: { readonly serial: number; readonly removed: readonly ResourceRecord[]; readonly added: readonly ResourceRecord[] }, now: number): Promise<JournalEntry> {
+  async append(change: { readonly serial: number; readonly removed: readonly ResourceRecord[]; readonly added: readonly ResourceRecord[]; readonly refreshed?: readonly string[] }, now: number): Promise<JournalEntry> {
     const key = `${this.prefix}change-${pad(this.seq + 1)}`;
     if (!this.opened) throw new ZoneJournalError(`${this.location}: the journal is not open`);
-    const entry: JournalEntry = { seq: this.seq + 1, serial: change.serial, time: new Date(now).toISOString(), removed: change.removed, added: change.added };
-    const stored: StoredChange = { seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText) };
+    const refreshed = change.refreshed ? { refreshed: change.refreshed } : {};
+    const entry: JournalEntry = { seq: this.seq + 1, serial: change.serial, time: new Date(now).toISOString(), removed: change.removed, added: change.added, ...refreshed };
+    const stored: StoredChange = { seq: entry.seq, serial: entry.serial, time: entry.time, del: change.removed.map(recordToText), add: change.added.map(recordToText), ...refreshed };
     try {
       // Shared: also only while the head is as this journal last read it. A compaction elsewhere
       // deletes the changes it holds, and a deleted change number must not be taken again.

@@ -77,6 +77,10 @@ export class ZoneJournals {
 
   /** Compacts the journal when enough changes have gathered in it. */
   async compactIfDue(entry: ZoneEntry, journal: ZoneJournal): Promise<void> {
+    // Shared (cluster mode): only the hourly job compacts. Compacting at once would take the
+    // change just committed from primaries that have not read it yet: they would get the snapshot,
+    // without the change's list of refreshed signatures.
+    if (this.shared) return;
     if (journal.pending >= JOURNAL_COMPACT_EVERY) await this.compact(entry, journal);
   }
 

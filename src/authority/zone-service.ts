@@ -151,17 +151,19 @@ export class ZoneService {
     });
     const zones = { catalog: this.catalog, transfers: this.transfers, ...base };
     this.signing = new ZoneSigning({ ...zones, journals: this.journals, keyMaster: this.keyMaster, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchors: o.onTrustAnchors, keyAuthority });
-    this.parentDs = new ParentDsSync({ ...zones, signing: this.signing });
     this.follower = o.cluster ? new JournalFollower({ catalog: this.catalog, journals: this.journals, signing: this.signing, logger: o.logger }) : undefined;
+    this.parentDs = new ParentDsSync({ ...zones, signing: this.signing, follower: this.follower });
     this.updates = new ZoneUpdates({ ...zones, signing: this.signing, access: this.access, refusals: (event) => throttledLog(o.logger, event), follower: this.follower });
-    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler });
-    this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn });
+    this.refresher = new SignatureRefresher({ ...zones, signing: this.signing, journals: this.journals, scheduler, follower: this.follower });
+    this.rollovers = new RolloverDriver({ ...base, scheduler, catalog: this.catalog, signing: this.signing, parentDs: this.parentDs, rollover: this.rollover, store: this.store, stateDir, onZoneChanged: o.onZoneChanged, onTrustAnchorsWithdrawn: o.onTrustAnchorsWithdrawn, keyAuthority });
     this.commands = new ZoneCommands({ ...zones, journals: this.journals, signing: this.signing, parentDs: this.parentDs, rollovers: this.rollovers, rollover: this.rollover, secondaries: () => this.secondaries, store: this.store, keyMaster: this.keyMaster, keyArchive: this.keyArchive, zonesDir: this.zonesDir, onZoneChanged: o.onZoneChanged, keyAuthority });
     // The zone's Key Master as the cluster has it: only its holder runs rollovers (rollover-driver.ts)
     // and a transfer waits until no change or rollover step is under way.
     keyAuthority?.onHolderChanged((zone, holder) => {
       const entry = this.catalog.zones.get(zone);
       if (entry) entry.keyMaster = holder ?? '';
+      // A new Key Master goes on with a rollover at once, from the state the previous one wrote.
+      if (holder === this.serverName) this.rollovers.wake();
     });
     keyAuthority?.setSafePoint(() => this.catalog.serialize(async () => undefined));
   }

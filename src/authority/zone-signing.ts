@@ -38,11 +38,19 @@ export const FOLLOWED_SETTINGS = 'settings changed in the store';
 /** Why `install` runs when the zone's Key Master (another primary) changed its keys. */
 export const FOLLOWED_KEYS = 'keys changed by the Key Master';
 
+/** A refresh pass with a change: at most `batch` signatures due but not urgent remade (urgent ones all), and those of the RRsets in `also`. */
+export interface RefreshPass {
+  readonly batch: number;
+  readonly also?: ReadonlySet<string>;
+}
+
 export interface ChangeStats {
   readonly signatures: number;
   readonly refreshed: number;
   readonly deferred: number;
   readonly incremental: boolean;
+  /** The RRsets a refresh pass remade (incremental-signer.ts `refreshKey`). */
+  readonly refreshedSets: readonly string[];
 }
 
 /**
@@ -156,11 +164,12 @@ export class ZoneSigning {
    * signed, appended to the journal and fsynced, and only then served. Throws without
    * changing anything when any step fails.
    */
-  async commitChange(entry: ZoneEntry, change: RecordChange, refreshBatch?: number): Promise<ChangeStats> {
+  async commitChange(entry: ZoneEntry, change: RecordChange, refresh?: RefreshPass): Promise<ChangeStats> {
     const now = this.o.clock.now();
-    const signed = await this.signChange(entry, change, now, refreshBatch);
+    const signed = await this.signChange(entry, change, now, refresh);
     const journal = await this.o.journals.journalFor(entry);
-    await journal.append(change, now);
+    // A shared journal tells the other primaries what a refresh remade: they remake the same (journal-follower.ts).
+    await journal.append(refresh && this.o.journals.shared ? { ...change, refreshed: signed.stats.refreshedSets } : change, now);
     await this.swapIn(entry, signed.unsigned, signed.served);
     await this.o.journals.compactIfDue(entry, journal);
     return signed.stats;
@@ -168,10 +177,10 @@ export class ZoneSigning {
 
   /**
    * A change another primary committed to the shared journal (already in this server's journal
-   * count): re-signed here with the keys held, and served.
+   * count): re-signed here with the keys held, and served; with `refresh`, a refresh pass too.
    */
-  async applyCommitted(entry: ZoneEntry, change: RecordChange): Promise<ChangeStats> {
-    const signed = await this.signChange(entry, change, this.o.clock.now());
+  async applyCommitted(entry: ZoneEntry, change: RecordChange, refresh?: RefreshPass): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, change, this.o.clock.now(), refresh);
     await this.swapIn(entry, signed.unsigned, signed.served);
     return signed.stats;
   }
@@ -180,22 +189,16 @@ export class ZoneSigning {
    * Cluster mode with etcd unreachable: no change can be committed, so the due signatures are
    * remade under the serial served (only RRSIGs change), keeping answers valid through an outage.
    */
-  async refreshUncommitted(entry: ZoneEntry, refreshBatch: number): Promise<ChangeStats> {
-    const signed = await this.signChange(entry, changeFromDiff(entry.unsigned, [], [], entry.unsigned.serial), this.o.clock.now(), refreshBatch);
+  async refreshUncommitted(entry: ZoneEntry, refresh: RefreshPass): Promise<ChangeStats> {
+    const signed = await this.signChange(entry, changeFromDiff(entry.unsigned, [], [], entry.unsigned.serial), this.o.clock.now(), refresh);
     await this.swapIn(entry, signed.unsigned, signed.served);
     return signed.stats;
   }
 
-  /** The zone as another primary compacted it (its snapshot): signed whole and served. */
-  async applySnapshot(entry: ZoneEntry, unsigned: ZoneData): Promise<void> {
-    const served = entry.policy && entry.served.isSigned ? (await this.signEntry({ ...entry, unsigned }, entry.policy, 'snapshot from the cluster')).data : unsigned;
-    await this.swapIn(entry, unsigned, served);
-  }
-
-  private async signChange(entry: ZoneEntry, change: RecordChange, now: number, refreshBatch?: number): Promise<{ unsigned: ZoneData; served: ZoneData; stats: ChangeStats }> {
+  private async signChange(entry: ZoneEntry, change: RecordChange, now: number, refresh?: RefreshPass): Promise<{ unsigned: ZoneData; served: ZoneData; stats: ChangeStats }> {
     const unsigned = applyDiff(entry.unsigned, change);
     let served = unsigned;
-    let stats: ChangeStats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true };
+    let stats: ChangeStats = { signatures: 0, refreshed: 0, deferred: 0, incremental: true, refreshedSets: [] };
     if (entry.policy && entry.served.isSigned) {
       const policy = entry.policy;
       const salt = this.saltFor(entry, policy);
@@ -205,10 +208,10 @@ export class ZoneSigning {
         policy,
         denial: policy.denial === 'nsec' ? { kind: 'nsec' } : { kind: 'nsec3', iterations: policy.nsec3Iterations, salt, optOut: policy.nsec3OptOut },
         now: Math.floor(now / 1000),
-        ...(refreshBatch === undefined ? {} : { refreshBatch }),
+        ...(refresh ? { refreshBatch: refresh.batch, ...(refresh.also ? { alsoRefresh: refresh.also } : {}) } : {}),
       });
       served = r.data;
-      stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental };
+      stats = { signatures: r.signedChanged + r.refreshed, refreshed: r.refreshed, deferred: r.deferred, incremental: r.incremental, refreshedSets: r.refreshedSets };
     }
     return { unsigned, served, stats };
   }

@@ -49,12 +49,6 @@ export interface ZoneUpdatesOptions {
   readonly follower?: JournalFollower | undefined;
 }
 
-/**
- * How often a change is tried again after another primary committed a change first. Each loss
- * means another primary's change went through, so the cluster as a whole always progresses.
- */
-const MAX_COMMIT_ATTEMPTS = 25;
-
 /** The EDE of an UPDATE refused because the cluster's store (etcd) cannot be reached. */
 export const UPDATE_UNAVAILABLE_EDE = { code: EdeCode.NOT_READY, text: 'the cluster store (etcd) cannot be reached: the change was not committed' } as const;
 
@@ -239,16 +233,12 @@ export class ZoneUpdates {
    * prerequisites checked again: they may now fail, and are answered as RFC 2136 says).
    */
   private async commitAgreed(entry: ZoneEntry, plan: () => UpdateOutcome): Promise<{ outcome: UpdateOutcome; stats?: ChangeStats }> {
-    for (let attempt = 1; ; attempt++) {
+    const attempt = async () => {
       const outcome = plan();
       const change = outcome.rcode === Rcode.NOERROR && 'change' in outcome ? outcome.change : undefined;
-      if (!change) return { outcome };
-      try {
-        return { outcome, stats: await this.o.signing.commitChange(entry, change) };
-      } catch (error) {
-        if (!(error instanceof JournalWriteRefused) || error.code !== 'conflict' || !this.o.follower || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
-        await this.o.follower.catchUp(entry);
-      }
-    }
+      return change ? { outcome, stats: await this.o.signing.commitChange(entry, change) } : { outcome };
+    };
+    return this.o.follower ? this.o.follower.commitAgreed(entry, attempt) : attempt();
   }
+
 }

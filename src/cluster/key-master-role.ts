@@ -243,7 +243,6 @@ export class KeyMasterRoles {
     this.roles.delete(zone);
     this.options.log?.info({ event: `${this.kind.event}.vacant`, zone }, `${this.kind.title} role vacant (its holder lease expired or was revoked)`);
     this.onHolderChanged(zone, undefined);
-    this.options.log?.info({ event: 'key-master.vacant', zone }, 'Key Master role vacant (its holder lease expired or was revoked)');
     if (this.options.autoFailover && this.followed.has(zone)) void this.acquire(zone).catch((error: unknown) => this.warnFailover(zone, error));
   }
 

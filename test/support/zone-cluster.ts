@@ -61,8 +61,20 @@ export async function startZoneCluster(etcdHosts: readonly string[], primaryHost
   writeFileSync(kek, randomBytes(32).toString('hex'), { mode: 0o600 });
   const { zonesDir, yaml: zonesYaml } = zoneSetup(shared, primaryHosts[0]!);
   const prefix = testPrefix();
-  const yaml = (name: string) =>
-    `cluster:\n  name: ${name}\n  etcd:\n    endpoints: [${etcd.endpoints.map((e) => JSON.stringify(e)).join(', ')}]\n    prefix: ${prefix}\n    callTimeout: 1s\n  keyEncryptionKey: ${JSON.stringify(kek)}\n  keyMaster: { leaseTtl: 3s }\n` + zonesYaml;
+  const { primaries, stop } = await launchPrimaries(etcd, shared, primaryHosts.map((host, i) => () => startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: clusterYaml(etcd, prefix, `ns${i + 1}`, kek) + zonesYaml })));
+  return { etcd, prefix, primaries, zonesDir, stop };
+}
+
+/** The `cluster:` section of primary NAME: the etcd members, the prefix, the KEK file, a 3 s Key Master lease. */
+export function clusterYaml(etcd: EtcdCluster, prefix: string, name: string, kek: string, autoFailover = false): string {
+  return (
+    `cluster:\n  name: ${name}\n  etcd:\n    endpoints: [${etcd.endpoints.map((e) => JSON.stringify(e)).join(', ')}]\n    prefix: ${prefix}\n    callTimeout: 1s\n` +
+    `  keyEncryptionKey: ${JSON.stringify(kek)}\n  keyMaster: { leaseTtl: 3s, autoFailover: ${autoFailover} }\n`
+  );
+}
+
+/** Starts the primaries one after the other (the first alone makes the keys); `stop` stops them, etcd, and removes `shared`, also when a start fails. */
+export async function launchPrimaries(etcd: EtcdCluster, shared: string, starts: readonly (() => Promise<KeymasterServer>)[]): Promise<{ primaries: KeymasterServer[]; stop(): Promise<void> }> {
   const primaries: KeymasterServer[] = [];
   const stop = async () => {
     for (const p of primaries) await p.stop();
@@ -70,12 +82,12 @@ export async function startZoneCluster(etcdHosts: readonly string[], primaryHost
     removeDir(shared);
   };
   try {
-    for (const [i, host] of primaryHosts.entries()) primaries.push(await startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: yaml(`ns${i + 1}`) }));
+    for (const start of starts) primaries.push(await start());
   } catch (error) {
     await stop();
     throw error;
   }
-  return { etcd, prefix, primaries, zonesDir, stop };
+  return { primaries, stop };
 }
 
 export interface UpdateAnswer {
