@@ -245,12 +245,15 @@ export class ZoneCommands {
     });
   }
 
-  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
+  /** `zone keys`: the keys, and the zone's Key Master as this server sees it (`zone key-master`). */
+  async keys(zone: string): Promise<{ zone: string; keyMaster: string; isThisServer: boolean; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
     const e = this.o.catalog.entry(zone);
     const keys = await this.o.keyMaster.keys(e.name);
-    if (!e.policy) return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
+    const { keyMaster, isThisServer } = this.keyMasterOf(zone);
+    const head = { zone: e.name.toString(), keyMaster, isThisServer };
+    if (!e.policy) return { ...head, keys: sortKeys(keys).map(keyView) };
     const views = this.o.rollover.views(keys.map((k) => k.metadata), e.policy, maxZoneTtl(e.unsigned.unsignedRecords(), e.policy.dnskeyTtl));
-    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
+    return { ...head, keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {

@@ -26,7 +26,6 @@ import { type SignRequest, ZoneCommands } from './zone-commands.js';
 import { type ZoneEntry, type ZoneSummary } from './zone-entry.js';
 import { ZoneJournal } from './zone-journal.js';
 import { ZoneJournals } from './zone-journals.js';
-import type { ZoneKeyView } from './zone-key-view.js';
 import { ZoneSigning } from './zone-signing.js';
 import { ZoneStateStore } from './zone-state-store.js';
 import { followZoneSettings } from './zone-settings-follower.js';
@@ -358,13 +357,13 @@ export class ZoneService {
   }
 
   /** `zone roll ZONE KEY-ID` (Invoke-DnsServerSigningKeyRollover). */
-  async rollKey(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  async rollKey(zone: string, keyId: string): ReturnType<ZoneCommands['keys']> {
     await this.rollovers.request(zone, (rz) => this.rollover.roll(rz, keyId));
     return this.keys(zone);
   }
 
   /** `zone step-rollover ZONE KEY-ID` (Step-DnsServerSigningKeyRollover). */
-  async stepKeyRollover(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  async stepKeyRollover(zone: string, keyId: string): ReturnType<ZoneCommands['keys']> {
     await this.rollovers.request(zone, (rz) => this.rollover.step(rz, keyId));
     return this.keys(zone);
   }
