@@ -137,6 +137,21 @@ const CHANGE_DOCUMENT: DocumentType<StoredChange> = {
 
 const pad = (n: number) => String(n).padStart(12, '0');
 
+/**
+ * The number of the last change committed to a zone's journal in the store (0: none since the
+ * file): the highest `change-SEQ`, or the snapshot's when a compaction deleted the changes it
+ * holds. What a primary that applied every committed change has as its `sequence`.
+ */
+export async function committedSequence(documents: DocumentStore, zone: Name): Promise<number> {
+  const prefix = `journals/${zoneStoreLabel(zone)}/`;
+  let last = 0;
+  for (const key of await documents.keys(prefix)) {
+    const m = /^(?:change-(\d{12})|snapshot-(\d{12})-\d+)$/.exec(key.slice(prefix.length));
+    if (m) last = Math.max(last, Number(m[1] ?? m[2]));
+  }
+  return last;
+}
+
 export class ZoneJournal {
   private readonly prefix: string;
   private seq = 0;

@@ -24,7 +24,7 @@ import { transferSources } from './transfer-source.js';
 import { ZoneCatalog } from './zone-catalog.js';
 import { type SignRequest, ZoneCommands } from './zone-commands.js';
 import { type ZoneEntry, type ZoneSummary } from './zone-entry.js';
-import { ZoneJournal } from './zone-journal.js';
+import { ZoneJournal, committedSequence } from './zone-journal.js';
 import { ZoneJournals } from './zone-journals.js';
 import { ZoneSigning } from './zone-signing.js';
 import { ZoneStateStore } from './zone-state-store.js';
@@ -305,6 +305,26 @@ export class ZoneService {
 
   keyMasterOf(zone: string): ReturnType<ZoneCommands['keyMasterOf']> {
     return this.commands.keyMasterOf(zone);
+  }
+
+  /** The number of the last journal change applied here, per primary zone (cluster status: the zones' replication lag). */
+  journalSequences(): Record<string, number> {
+    return Object.fromEntries(this.journals.open().map(([zone, journal]) => [zone, journal.sequence]));
+  }
+
+  /** The number of the last change committed to each zone's journal in the store; a name that is not a zone name is left out. */
+  async committedSequences(zones: readonly string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const zone of zones) {
+      let name: Name;
+      try {
+        name = Name.parse(zone);
+      } catch {
+        continue; // what another primary reported is not trusted to be a name
+      }
+      out[zone] = await committedSequence(this.documents, name);
+    }
+    return out;
   }
 
   setKeyMaster(zone: string, server: string, seize = false): ReturnType<ZoneCommands['setKeyMaster']> {

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/control-contract/cluster.js';
+import type { ZoneKeysReply } from '../../src/control-contract/zones.js';
+import { Rcode } from '../../src/wire/message.js';
+import { haveTool } from '../support/external-servers.js';
+import { CLUSTER_ZONE, sendUpdate, servedSerial } from '../support/zone-cluster.js';
+import { type OwnDirsZoneCluster, startOwnDirsZoneCluster } from '../support/zone-cluster-own-dirs.js';
+
+/**
+ * What an operator sees of a zone cluster (issue 13 item 7): three Keymaster primaries over a
+ * 3-member etcd on 127.10.147.0/24 (etcd) and 127.10.148.0/24 (primaries), each with its own
+ * zones directory. `zone keys` names the zone's Key Master on every primary; `cluster status`
+ * gives each primary's replication lag on the zones' journals (the change it applied against the
+ * last one committed in etcd), a frozen primary's lag growing while changes are committed
+ * elsewhere and back to 0 once it runs again.
+ */
+const ETCD = ['127.10.147.1', '127.10.147.2', '127.10.147.3'];
+const HOSTS = ['127.10.148.1', '127.10.148.2', '127.10.148.3'];
+const enabled = ['etcd', 'dig', 'dnssec-verify'].every(haveTool);
+
+describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () => {
+  let lab: OwnDirsZoneCluster;
+  const status = async (i: number): Promise<ClusterStatus> => {
+    const r = await lab.primaries[i]!.cli(['cluster', 'status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as ClusterStatus;
+  };
+  /** Each primary's entry for the zone, by server name, as primary `i` reports them. */
+  const zoneLag = async (i: number, zone = CLUSTER_ZONE) =>
+    Object.fromEntries((await status(i)).servers.map((s) => [s.name, s.zones.find((z) => z.name === zone) ?? null]));
+  let update = 0;
+  const add = async (host: string) => {
+    update++;
+    const r = await sendUpdate(host, { updates: [`u${update} 300 IN A 192.0.2.${update}`] });
+    expect(r.rcode).toBe(Rcode.NOERROR);
+  };
+
+  beforeAll(async () => {
+    // A long lease: a frozen primary's last report stays in `servers/` while the others are asked.
+    lab = await startOwnDirsZoneCluster(ETCD, HOSTS, { leaseTtl: 30 });
+  }, 180_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('zone keys names the Key Master on every primary: in the table above the keys and in the JSON beside them', async () => {
+    await expect.poll(() => HOSTS.map(servedSerial), { timeout: 20_000 }).toEqual(HOSTS.map(() => 2026120701));
+    for (const [i, p] of lab.primaries.entries()) {
+      await expect.poll(async () => (JSON.parse((await p.cli(['zone', 'keys', CLUSTER_ZONE, '--json'])).stdout) as ZoneKeysReply).keyMaster, { timeout: 10_000 }).toBe('ns1');
+      const json = JSON.parse((await p.cli(['zone', 'keys', CLUSTER_ZONE, '--json'])).stdout) as ZoneKeysReply;
+      expect(json).toMatchObject({ zone: CLUSTER_ZONE, keyMaster: 'ns1', isThisServer: i === 0 });
+      expect(json.keys.length).toBeGreaterThanOrEqual(2);
+      const table = await p.cli(['zone', 'keys', CLUSTER_ZONE]);
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout.split('\n')[0]).toBe(i === 0 ? 'KeyMasterServer: ns1 (this server)' : 'KeyMasterServer: ns1');
+      expect(table.stdout).toMatch(/KSK\s+Active/);
+    }
+    // The same holder `zone key-master` and `zone show` name.
+    expect((await lab.primaries[1]!.cli(['zone', 'show', CLUSTER_ZONE])).stdout).toMatch(/KeyMasterServer\s+: ns1/);
+  }, 60_000);
+
+  it('after an UPDATE through one primary, cluster status shows every primary at the journal head: lag 0 for the zone', async () => {
+    const before = (await zoneLag(0))['ns1']?.head ?? 0;
+    await add(HOSTS[1]!);
+    for (const i of [0, 1, 2]) {
+      await expect
+        .poll(async () => Object.values(await zoneLag(i)), { timeout: 30_000, interval: 500 })
+        .toEqual(['ns1', 'ns2', 'ns3'].map(() => ({ name: CLUSTER_ZONE, applied: before + 1, head: before + 1, lag: 0 })));
+    }
+    const s = await status(2);
+    expect(s.servers.map((p) => [p.name, p.lag])).toEqual([['ns1', 0], ['ns2', 0], ['ns3', 0]]);
+    const table = await lab.primaries[2]!.cli(['cluster', 'status']);
+    expect(table.stdout).toMatch(/^Primary\s+Since\s+Lag\s+Applied\s+Zones\s+Reported/m);
+    expect(table.stdout).toMatch(/^ns2\s+\S+\s+0\s+.*\s1 at head\s/m);
+  }, 60_000);
+
+  it('a primary frozen (SIGSTOP) while changes are committed through another shows their number as its lag; resumed, 0 again', async () => {
+    const frozen = lab.primaries[2]!;
+    const head = (await zoneLag(0))['ns3']!.head;
+    expect((await zoneLag(0))['ns3']).toMatchObject({ applied: head, lag: 0 });
+    process.kill(frozen.child.pid!, 'SIGSTOP');
+    try {
+      for (let n = 0; n < 3; n++) await add(HOSTS[n % 2]!);
+      // ns3's last report (it cannot make another) against the journal head in etcd.
+      await expect.poll(async () => (await zoneLag(0))['ns1'], { timeout: 10_000, interval: 300 }).toMatchObject({ applied: head + 3, lag: 0 });
+      expect((await zoneLag(0))['ns3']).toEqual({ name: CLUSTER_ZONE, applied: head, head: head + 3, lag: 3 });
+      const seen = await status(1);
+      expect(seen.servers.find((p) => p.name === 'ns3')).toMatchObject({ lag: 3 });
+      const table = await lab.primaries[1]!.cli(['cluster', 'status']);
+      expect(table.stdout).toMatch(new RegExp(`^ns3\\s+\\S+\\s+3 BEHIND\\s+.*${CLUSTER_ZONE.replace(/\./g, '\\.')} ${head}/${head + 3}`, 'm'));
+    } finally {
+      process.kill(frozen.child.pid!, 'SIGCONT');
+    }
+    // Resumed: it applies the three changes through its watch and says so with its next keep-alive.
+    await expect.poll(async () => (await zoneLag(1))['ns3'], { timeout: 30_000, interval: 500 }).toEqual({ name: CLUSTER_ZONE, applied: head + 3, head: head + 3, lag: 0 });
+    await expect.poll(() => HOSTS.map(servedSerial), { timeout: 10_000 }).toEqual(HOSTS.map(() => servedSerial(HOSTS[0]!)));
+  }, 90_000);
+});

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ZoneJournal, committedSequence } from '../../src/authority/zone-journal.js';
+import { FileDocumentStore } from '../../src/store/file-document-store.js';
+import { Name } from '../../src/wire/name.js';
+import { parseZoneText } from '../../src/wire/zone-file.js';
+import { removeDir, tempDir } from '../support/external-servers.js';
+import { ZONE, ZONE_TEXT, rr } from './authority-update-helpers.js';
+
+/**
+ * The last change committed to a zone's journal in the store: what `cluster status` compares each
+ * primary's applied change number with (its replication lag on the zone).
+ */
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+describe('committedSequence (the journal head a primary is measured against)', () => {
+  it('is 0 for a fresh journal, the last change appended by any writer, and the snapshot once a compaction deleted the changes', async () => {
+    const dir = tempDir('journal-head');
+    dirs.push(dir);
+    const store = await FileDocumentStore.open(join(dir, 'state'));
+    const open = () => new ZoneJournal(store, join(dir, 'state', 'journal'), ZONE, true);
+    const records = parseZoneText(ZONE_TEXT, { origin: ZONE }).records;
+    const [a, b] = [open(), open()];
+    await a.recover(records, Buffer.from(ZONE_TEXT));
+    await b.recover(records, Buffer.from(ZONE_TEXT));
+    expect(await committedSequence(store, ZONE)).toBe(0);
+    await a.append({ serial: 2, removed: [], added: [rr('h1 300 A 192.0.2.1')] }, 0);
+    await a.append({ serial: 3, removed: [], added: [rr('h2 300 A 192.0.2.2')] }, 0);
+    // b has applied none of them: its lag is the difference.
+    expect(await committedSequence(store, ZONE)).toBe(2);
+    expect(b.sequence).toBe(0);
+    await a.compact([...records, rr('h1 300 A 192.0.2.1'), rr('h2 300 A 192.0.2.2')], 3, 0);
+    expect((await store.keys('journals/')).some((k) => k.includes('change-'))).toBe(false);
+    expect(await committedSequence(store, ZONE)).toBe(2);
+    await a.append({ serial: 4, removed: [], added: [rr('h3 300 A 192.0.2.3')] }, 0);
+    expect(await committedSequence(store, ZONE)).toBe(3);
+    await b.committedSince();
+    expect(b.sequence).toBe(2);
+    // Another zone's journal is its own.
+    expect(await committedSequence(store, Name.parse('other.example.'))).toBe(0);
+  });
+});
