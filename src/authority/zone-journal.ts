@@ -218,6 +218,29 @@ export class ZoneJournal {
     }
   }
 
+  /**
+   * Shared store: opens the journal on what the cluster committed alone, its snapshot and the
+   * changes since, whatever zone file this server has (a zone added on another primary). Undefined
+   * when the journal has no snapshot (nothing committed yet, or a zone added by an earlier release):
+   * the zone file is needed then.
+   */
+  async recoverCommitted(): Promise<JournalRecovery | undefined> {
+    try {
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      if (!headDoc?.value.snapshot) return undefined;
+      this.headRevision = headDoc.revision;
+      this.digest = headDoc.value.fileDigest;
+      const { records, seq, replayed } = await this.replay(headDoc.value, []);
+      this.seq = seq;
+      this.pending = replayed;
+      this.opened = true;
+      return { records, replayed, fromSnapshot: true };
+    } catch (error) {
+      if (error instanceof StoreError) throw new ZoneJournalError(error.message);
+      throw error;
+    }
+  }
+
   private async replay(head: Head, fileRecords: readonly ResourceRecord[]): Promise<{ records: ResourceRecord[]; seq: number; replayed: number; fromSnapshot: boolean }> {
     const snapshot = head.snapshot;
     let records = snapshot ? await this.readSnapshot(snapshot.seq, snapshot.parts) : [...fileRecords];

@@ -1,8 +1,11 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/control-contract/cluster.js';
 import type { ZoneKeysReply } from '../../src/control-contract/zones.js';
 import { Rcode } from '../../src/wire/message.js';
-import { haveTool } from '../support/external-servers.js';
+import { haveTool, removeDir, tempDir } from '../support/external-servers.js';
 import { CLUSTER_ZONE, sendUpdate, servedSerial } from '../support/zone-cluster.js';
 import { type OwnDirsZoneCluster, startOwnDirsZoneCluster } from '../support/zone-cluster-own-dirs.js';
 
@@ -12,14 +15,34 @@ import { type OwnDirsZoneCluster, startOwnDirsZoneCluster } from '../support/zon
  * zones directory. `zone keys` names the zone's Key Master on every primary; `cluster status`
  * gives each primary's replication lag on the zones' journals (the change it applied against the
  * last one committed in etcd), a frozen primary's lag growing while changes are committed
- * elsewhere and back to 0 once it runs again.
+ * elsewhere and back to 0 once it runs again. A zone added by command on one primary is served
+ * by all three from what its journal in etcd holds, though the others lack its file or have
+ * another one.
  */
 const ETCD = ['127.10.147.1', '127.10.147.2', '127.10.147.3'];
 const HOSTS = ['127.10.148.1', '127.10.148.2', '127.10.148.3'];
 const enabled = ['etcd', 'dig', 'dnssec-verify'].every(haveTool);
+const OWN = 'own.example.';
+const OWN_TEXT = '$TTL 300\n@ SOA ns hostmaster 41 3600 900 604800 300\n@ NS ns\nns A 192.0.2.53\nhello TXT "only on ns1"\n';
+
+const dig = (host: string, ...args: string[]) => execFileSync('dig', [`@${host}`, ...args, '+time=3', '+tries=1'], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 });
+const ownSerial = (host: string) => Number(dig(host, OWN, 'SOA', '+short').trim().split(/\s+/)[2]);
+const ownTxt = (host: string) => dig(host, `hello.${OWN}`, 'TXT', '+short').trim();
+
+/** dnssec-verify on the zone's AXFR from `host`; its records without the signer's, sorted. */
+function verifiedAxfr(dir: string, host: string): string[] {
+  const text = dig(host, OWN, 'AXFR', '+onesoa', '+noall', '+answer');
+  const file = join(dir, `${host}.axfr`);
+  writeFileSync(file, text, 'latin1');
+  const r = spawnSync('dnssec-verify', ['-o', OWN, file], { encoding: 'utf8' });
+  expect(r.stdout + r.stderr, host).toMatch(/Zone fully signed/);
+  const signer = /\s(RRSIG|NSEC|NSEC3|NSEC3PARAM|DNSKEY|CDS|CDNSKEY)\s/;
+  return text.split('\n').filter((l) => l.trim() && !signer.test(l)).map((l) => l.trim().split(/\s+/).join(' ')).sort();
+}
 
 describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () => {
   let lab: OwnDirsZoneCluster;
+  const dir = tempDir('cluster-surface');
   const status = async (i: number): Promise<ClusterStatus> => {
     const r = await lab.primaries[i]!.cli(['cluster', 'status', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -41,6 +64,7 @@ describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () =>
   }, 180_000);
   afterAll(async () => {
     await lab?.stop();
+    removeDir(dir);
   });
 
   it('zone keys names the Key Master on every primary: in the table above the keys and in the JSON beside them', async () => {
@@ -95,4 +119,44 @@ describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () =>
     await expect.poll(async () => (await zoneLag(1))['ns3'], { timeout: 30_000, interval: 500 }).toEqual({ name: CLUSTER_ZONE, applied: head + 3, head: head + 3, lag: 0 });
     await expect.poll(() => HOSTS.map(servedSerial), { timeout: 10_000 }).toEqual(HOSTS.map(() => servedSerial(HOSTS[0]!)));
   }, 90_000);
+
+  it('a zone added on one primary is served by all three from its journal in etcd: one without the file, one with another file', async () => {
+    const file = join(lab.zonesDirs[0]!, 'own.example.zone');
+    writeFileSync(file, OWN_TEXT);
+    const [ns1, ns2, ns3] = lab.primaries as [typeof lab.primaries[0], typeof lab.primaries[0], typeof lab.primaries[0]];
+    // The others frozen while it is added: when they load it, the file at its path is changed (ns2) or gone (ns3).
+    for (const p of [ns2, ns3]) process.kill(p.child.pid!, 'SIGSTOP');
+    try {
+      const added = await ns1.cli(['zone', 'add', OWN, '--file', 'own.example.zone', '--allow-transfer', '127.0.0.0/8']);
+      expect(added.code, added.stderr).toBe(0);
+      writeFileSync(file, OWN_TEXT.replace(' 41 ', ' 99 ').replace('only on ns1', 'another file'));
+    } finally {
+      process.kill(ns2.child.pid!, 'SIGCONT');
+    }
+    try {
+      await expect.poll(() => ownTxt(HOSTS[1]!), { timeout: 15_000 }).toBe('"only on ns1"');
+      rmSync(file);
+    } finally {
+      process.kill(ns3.child.pid!, 'SIGCONT');
+    }
+    await expect.poll(() => ownTxt(HOSTS[2]!), { timeout: 15_000 }).toBe('"only on ns1"');
+    expect(HOSTS.map(ownSerial)).toEqual([41, 41, 41]);
+    for (const p of [ns2, ns3]) await expect.poll(() => p.log(), { timeout: 5_000 }).toMatch(/"event":"zone.journal-replayed"[^\n]*"zone":"own.example."[^\n]*"source":"store"|"zone":"own.example."[^\n]*"event":"zone.journal-replayed"[^\n]*"source":"store"/);
+
+    // Signed on ns1 (its Key Master), changed on ns3: all three serve the same signed data under one serial.
+    const signed = await ns1.cli(['zone', 'sign', OWN, '--defaults']);
+    expect(signed.code, signed.stderr).toBe(0);
+    const record = await ns3.cli(['zone', 'record', 'add', OWN, 'www', 'A', '192.0.2.80']);
+    expect(record.code, record.stderr).toBe(0);
+    await expect.poll(() => HOSTS.map((h) => dig(h, `www.${OWN}`, 'A', '+short').trim()), { timeout: 15_000 }).toEqual(HOSTS.map(() => '192.0.2.80'));
+    await expect.poll(() => new Set(HOSTS.map(ownSerial)).size, { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => HOSTS.map((h) => dig(h, OWN, 'DNSKEY', '+short').trim().split('\n').sort().join('|')), { timeout: 15_000 }).toEqual(HOSTS.map(() => dig(HOSTS[0]!, OWN, 'DNSKEY', '+short').trim().split('\n').sort().join('|')));
+    const data = HOSTS.map((h) => verifiedAxfr(dir, h));
+    expect(data[1]).toEqual(data[0]);
+    expect(data[2]).toEqual(data[0]);
+    expect(data[0]!.join('\n')).toMatch(/hello\.own\.example\. 300 IN TXT "only on ns1"/);
+    expect(data[0]!.join('\n')).not.toMatch(/another file/);
+    // Every primary reports the added zone's journal too: all at its head.
+    await expect.poll(async () => Object.values(await zoneLag(0, OWN)).map((z) => z?.lag), { timeout: 30_000, interval: 500 }).toEqual([0, 0, 0]);
+  }, 120_000);
 });
