@@ -138,16 +138,18 @@ const CHANGE_DOCUMENT: DocumentType<StoredChange> = {
 const pad = (n: number) => String(n).padStart(12, '0');
 
 /**
- * The number of the last change committed to a zone's journal in the store (0: none since the
+ * The number of the last change committed to each zone's journal in the store (0: none since the
  * file): the highest `change-SEQ`, or the snapshot's when a compaction deleted the changes it
- * holds. What a primary that applied every committed change has as its `sequence`.
+ * holds. What a primary that applied every committed change has as its `sequence`. One listing of
+ * the journals' keys, however many zones.
  */
-export async function committedSequence(documents: DocumentStore, zone: Name): Promise<number> {
-  const prefix = `journals/${zoneStoreLabel(zone)}/`;
-  let last = 0;
-  for (const key of await documents.keys(prefix)) {
-    const m = /^(?:change-(\d{12})|snapshot-(\d{12})-\d+)$/.exec(key.slice(prefix.length));
-    if (m) last = Math.max(last, Number(m[1] ?? m[2]));
+export async function committedSequences(documents: DocumentStore, zones: readonly Name[]): Promise<Map<Name, number>> {
+  const byLabel = new Map(zones.map((zone) => [zoneStoreLabel(zone), zone] as const));
+  const last = new Map<Name, number>(zones.map((zone) => [zone, 0]));
+  for (const key of await documents.keys('journals/')) {
+    const m = /^journals\/([^/]+)\/(?:change-(\d{12})|snapshot-(\d{12})-\d+)$/.exec(key);
+    const zone = m && byLabel.get(m[1]!);
+    if (zone) last.set(zone, Math.max(last.get(zone)!, Number(m[2] ?? m[3])));
   }
   return last;
 }

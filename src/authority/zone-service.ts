@@ -24,7 +24,7 @@ import { transferSources } from './transfer-source.js';
 import { ZoneCatalog } from './zone-catalog.js';
 import { type SignRequest, ZoneCommands } from './zone-commands.js';
 import { type ZoneEntry, type ZoneSummary } from './zone-entry.js';
-import { ZoneJournal, committedSequence } from './zone-journal.js';
+import { ZoneJournal, committedSequences } from './zone-journal.js';
 import { ZoneJournals } from './zone-journals.js';
 import { ZoneSigning } from './zone-signing.js';
 import { ZoneStateStore } from './zone-state-store.js';
@@ -314,17 +314,16 @@ export class ZoneService {
 
   /** The number of the last change committed to each zone's journal in the store; a name that is not a zone name is left out. */
   async committedSequences(zones: readonly string[]): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
+    const named: [string, Name][] = [];
     for (const zone of zones) {
-      let name: Name;
       try {
-        name = Name.parse(zone);
+        named.push([zone, Name.parse(zone)]);
       } catch {
-        continue; // what another primary reported is not trusted to be a name
+        // what another primary reported is not trusted to be a name
       }
-      out[zone] = await committedSequence(this.documents, name);
     }
-    return out;
+    const last = await committedSequences(this.documents, named.map(([, name]) => name));
+    return Object.fromEntries(named.map(([zone, name]) => [zone, last.get(name) ?? 0]));
   }
 
   setKeyMaster(zone: string, server: string, seize = false): ReturnType<ZoneCommands['setKeyMaster']> {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZoneJournal, committedSequence } from '../../src/authority/zone-journal.js';
+import { ZoneJournal, committedSequences } from '../../src/authority/zone-journal.js';
 import { FileDocumentStore } from '../../src/store/file-document-store.js';
 import { Name } from '../../src/wire/name.js';
 import { RRType } from '../../src/wire/rr-type.js';
@@ -17,6 +17,8 @@ import { ZONE, ZONE_TEXT, rr } from './authority-update-helpers.js';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
+const committedSequence = async (store: FileDocumentStore, zone: Name) => (await committedSequences(store, [zone])).get(zone);
+
 /** One store (as etcd is one for every primary) and the journals of ZONE in it. */
 async function sharedStore() {
   const dir = tempDir('journal-committed');
@@ -26,7 +28,7 @@ async function sharedStore() {
   return { store, open, records: parseZoneText(ZONE_TEXT, { origin: ZONE }).records };
 }
 
-describe('committedSequence (the journal head a primary is measured against)', () => {
+describe('committedSequences (the journal head a primary is measured against)', () => {
   it('is 0 for a fresh journal, the last change appended by any writer, and the snapshot once a compaction deleted the changes', async () => {
     const { store, open, records } = await sharedStore();
     const [a, b] = [open(), open()];
@@ -45,8 +47,10 @@ describe('committedSequence (the journal head a primary is measured against)', (
     expect(await committedSequence(store, ZONE)).toBe(3);
     await b.committedSince();
     expect(b.sequence).toBe(2);
-    // Another zone's journal is its own.
-    expect(await committedSequence(store, Name.parse('other.example.'))).toBe(0);
+    // Another zone's journal is its own; several zones are read in one listing.
+    const other = Name.parse('other.example.');
+    const both = await committedSequences(store, [ZONE, other]);
+    expect([both.get(ZONE), both.get(other)]).toEqual([3, 0]);
   });
 
   it('recoverCommitted opens a zone from its first snapshot and the changes since, and appends after them; no snapshot: undefined (the file is needed)', async () => {
