@@ -159,4 +159,15 @@ describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () =>
     // Every primary reports the added zone's journal too: all at its head.
     await expect.poll(async () => Object.values(await zoneLag(0, OWN)).map((z) => z?.lag), { timeout: 30_000, interval: 500 }).toEqual([0, 0, 0]);
   }, 120_000);
+
+  it('restarted, a primary without the file loads the added zone from etcd again, signed, at the cluster\'s serial', async () => {
+    const serial = ownSerial(HOSTS[0]!);
+    const ns3 = await lab.restart(2);
+    expect(ns3.log()).toMatch(/"event":"zone.journal-replayed"[^\n]*"zone":"own.example."[^\n]*"source":"store"/);
+    await expect.poll(() => ownSerial(HOSTS[2]!), { timeout: 15_000 }).toBe(serial);
+    expect(ownTxt(HOSTS[2]!)).toBe('"only on ns1"');
+    expect(verifiedAxfr(dir, HOSTS[2]!)).toEqual(verifiedAxfr(dir, HOSTS[0]!));
+    const keys = JSON.parse((await ns3.cli(['zone', 'keys', OWN, '--json'])).stdout) as ZoneKeysReply;
+    expect(keys).toMatchObject({ keyMaster: 'ns1', isThisServer: false });
+  }, 90_000);
 });

@@ -11,7 +11,7 @@ import { CLUSTER_ZONE, UPDATE_SECRET } from './zone-cluster.js';
  * Three Keymaster primaries over a 3-member etcd as in zone-cluster.ts (the same signed zone
  * `CLUSTER_ZONE` with its UPDATE key, so its `sendUpdate`/`axfr` apply), but each primary with a
  * zones directory of its own (`authority.zonesDir`: a file put there is on that primary only) and
- * a lease TTL of the caller's choosing (a long one keeps a frozen primary's last report in
+ * a state dir kept across `restart`, and a lease TTL of the caller's choosing (a long one keeps a frozen primary's last report in
  * `cluster status` while it is looked at).
  */
 export interface OwnDirsZoneCluster {
@@ -20,6 +20,8 @@ export interface OwnDirsZoneCluster {
   readonly primaries: KeymasterServer[];
   /** Each primary's own zones directory, in the order of `primaries`. */
   readonly zonesDirs: string[];
+  /** Stops primary `i` cleanly (its lease revoked) and starts it again on the same config and state dir. */
+  restart(i: number): Promise<KeymasterServer>;
   stop(): Promise<void>;
 }
 
@@ -44,8 +46,15 @@ export async function startOwnDirsZoneCluster(etcdHosts: readonly string[], prim
       `    update:\n      keys: [{ name: ddns-key., algorithm: hmac-sha256, secret: "${UPDATE_SECRET}" }]\n`
     );
   };
+  const start = (i: number) =>
+    startKeymaster({ address: primaryHosts[i]!, control: `${primaryHosts[i]}:5380`, rootHints: 'builtin', stateDir: join(shared, `ns${i + 1}-state`), extraYaml: config(i) });
   const lab: OwnDirsZoneCluster = {
     etcd, prefix, primaries: [], zonesDirs,
+    async restart(i) {
+      await lab.primaries[i]!.stop();
+      lab.primaries[i] = await start(i);
+      return lab.primaries[i]!;
+    },
     async stop() {
       for (const p of lab.primaries) await p.stop();
       await etcd.destroy();
@@ -53,8 +62,8 @@ export async function startOwnDirsZoneCluster(etcdHosts: readonly string[], prim
     },
   };
   // One after the other: the first makes the zone's keys and is its Key Master.
-  for (const [i, host] of primaryHosts.entries()) {
-    const started = await startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: config(i) }).catch(async (error: unknown) => {
+  for (const i of primaryHosts.keys()) {
+    const started = await start(i).catch(async (error: unknown) => {
       await lab.stop();
       throw error;
     });
