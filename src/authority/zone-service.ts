@@ -309,7 +309,8 @@ export class ZoneService {
 
   /** The number of the last journal change applied here, per primary zone (cluster status: the zones' replication lag). */
   journalSequences(): Record<string, number> {
-    return Object.fromEntries(this.journals.open().map(([zone, journal]) => [zone, journal.sequence]));
+    // A zone removed on another primary may leave its journal open here: served zones only.
+    return Object.fromEntries(this.journals.open().filter(([zone]) => this.catalog.zones.has(zone)).map(([zone, journal]) => [zone, journal.sequence]));
   }
 
   /** The number of the last change committed to each zone's journal in the store; a name that is not a zone name is left out. */

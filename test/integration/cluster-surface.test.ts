@@ -170,4 +170,12 @@ describe.skipIf(!enabled)('cluster mode: what operators see of the zones', () =>
     const keys = JSON.parse((await ns3.cli(['zone', 'keys', OWN, '--json'])).stdout) as ZoneKeysReply;
     expect(keys).toMatchObject({ keyMaster: 'ns1', isThisServer: false });
   }, 90_000);
+
+  it('a zone removed on one primary leaves every primary\'s replication report', async () => {
+    const removed = await lab.primaries[1]!.cli(['zone', 'remove', OWN]);
+    expect(removed.code, removed.stderr).toBe(0);
+    await expect
+      .poll(async () => (await status(0)).servers.map((p) => [p.name, p.zones.map((z) => z.name)]), { timeout: 30_000, interval: 500 })
+      .toEqual(['ns1', 'ns2', 'ns3'].map((n) => [n, [CLUSTER_ZONE]]));
+  }, 60_000);
 });
