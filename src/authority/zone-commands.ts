@@ -83,9 +83,11 @@ export class ZoneCommands {
     await this.o.signing.install(entry, sign ? policy ?? DEFAULT_SIGNING_POLICY : undefined, 'start');
   }
 
+  /** A zone added by command; in cluster mode from what its journal in the store holds, not from this server's file. */
   async loadAddedZone(p: PersistedZone): Promise<void> {
     const name = zoneName(p.name);
-    const data = await this.o.journals.recover(name, p.file!, await loadZoneFile(name, p.file!));
+    const committed = this.o.journals.shared ? await this.o.journals.recoverCommitted(name) : undefined;
+    const data = committed ?? (await this.o.journals.recover(name, p.file!, await loadZoneFile(name, p.file!)));
     const allow = (p.allowTransfer ?? []).map(parseCidr);
     const entry = newZoneEntry(name, p.file!, 'added', allow, data, p, this.o.catalog.serverName);
     this.o.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
@@ -143,7 +145,8 @@ export class ZoneCommands {
       const entry = newZoneEntry(name, path, 'added', allow, data, undefined, this.o.catalog.serverName);
       entry.keyMaster = this.o.catalog.serverName;
       this.o.transfers.configure(name, { ...DEFAULT_PRIMARY_TRANSFER, allowTransfer: allow }, data.serial);
-      await this.o.journals.journalFor(entry); // now, so the IXFR history is tied to this file from the start
+      const journal = await this.o.journals.journalFor(entry); // now, so the IXFR history is tied to this file from the start
+      if (this.o.journals.shared) await this.o.journals.commitLoaded(entry, journal);
       await this.o.catalog.persist(entry, name.toString());
       await this.o.signing.install(entry, undefined, 'added');
       return { ...zoneSummary(entry), ...(keys.note ? { keysNote: keys.note } : {}) };
@@ -214,6 +217,9 @@ export class ZoneCommands {
       const e = this.o.catalog.entry(zone);
       const policy = this.signingPolicyOf(request);
       const next: ZoneEntry = { ...e, signedByCommand: true, unsigning: undefined }; // signing again ends an unsign under way
+      // Cluster: the role before the settings, which the other primaries follow by signing too (and
+      // claiming the role): the primary the operator asked is the Key Master of a zone signed anew.
+      if (this.o.keyAuthority) next.keyMaster = await this.o.keyAuthority.claim(e.name.toString());
       // The state first: once signed, the new serial is journaled and told to secondaries, and cannot be taken back.
       await this.o.catalog.persist({ ...next, policy }, e.name.toString()).catch((error: Error) => {
         throw new ZoneError('state-not-written', `zone ${e.name.toString()} not signed: ${error.message}`);
@@ -245,12 +251,15 @@ export class ZoneCommands {
     });
   }
 
-  async keys(zone: string): Promise<{ zone: string; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
+  /** `zone keys`: the keys, and the zone's Key Master as this server sees it (`zone key-master`). */
+  async keys(zone: string): Promise<{ zone: string; keyMaster: string; isThisServer: boolean; keys: ZoneKeyView[]; unsigning?: UnsignState }> {
     const e = this.o.catalog.entry(zone);
     const keys = await this.o.keyMaster.keys(e.name);
-    if (!e.policy) return { zone: e.name.toString(), keys: sortKeys(keys).map(keyView) };
+    const { keyMaster, isThisServer } = this.keyMasterOf(zone);
+    const head = { zone: e.name.toString(), keyMaster, isThisServer };
+    if (!e.policy) return { ...head, keys: sortKeys(keys).map(keyView) };
     const views = this.o.rollover.views(keys.map((k) => k.metadata), e.policy, maxZoneTtl(e.unsigned.unsignedRecords(), e.policy.dnskeyTtl));
-    return { zone: e.name.toString(), keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
+    return { ...head, keys: sortKeys(keys).map((k) => ({ ...keyView(k), rollover: views.get(k.metadata.id)! })), ...(e.unsigning ? { unsigning: e.unsigning } : {}) };
   }
 
   async exportKeys(zone: string, digest?: string): Promise<{ zone: string; dsset: string; keyset: string }> {

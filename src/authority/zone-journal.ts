@@ -141,6 +141,23 @@ const CHANGE_DOCUMENT: DocumentType<StoredChange> = {
 
 const pad = (n: number) => String(n).padStart(12, '0');
 
+/**
+ * The number of the last change committed to each zone's journal in the store (0: none since the
+ * file): the highest `change-SEQ`, or the snapshot's when a compaction deleted the changes it
+ * holds. What a primary that applied every committed change has as its `sequence`. One listing of
+ * the journals' keys, however many zones.
+ */
+export async function committedSequences(documents: DocumentStore, zones: readonly Name[]): Promise<Map<Name, number>> {
+  const byLabel = new Map(zones.map((zone) => [zoneStoreLabel(zone), zone] as const));
+  const last = new Map<Name, number>(zones.map((zone) => [zone, 0]));
+  for (const key of await documents.keys('journals/')) {
+    const m = /^journals\/([^/]+)\/(?:change-(\d{12})|snapshot-(\d{12})-\d+)$/.exec(key);
+    const zone = m && byLabel.get(m[1]!);
+    if (zone) last.set(zone, Math.max(last.get(zone)!, Number(m[2] ?? m[3])));
+  }
+  return last;
+}
+
 export class ZoneJournal {
   private readonly prefix: string;
   private seq = 0;
@@ -201,6 +218,29 @@ export class ZoneJournal {
       this.pending = replayed;
       this.opened = true;
       return { records, replayed, fromSnapshot };
+    } catch (error) {
+      if (error instanceof StoreError) throw new ZoneJournalError(error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * Shared store: opens the journal on what the cluster committed alone, its snapshot and the
+   * changes since, whatever zone file this server has (a zone added on another primary). Undefined
+   * when the journal has no snapshot (nothing committed yet, or a zone added by an earlier release):
+   * the zone file is needed then.
+   */
+  async recoverCommitted(): Promise<JournalRecovery | undefined> {
+    try {
+      const headDoc = await this.documents.read(`${this.prefix}head`, HEAD_DOCUMENT);
+      if (!headDoc?.value.snapshot) return undefined;
+      this.headRevision = headDoc.revision;
+      this.digest = headDoc.value.fileDigest;
+      const { records, seq, replayed } = await this.replay(headDoc.value, []);
+      this.seq = seq;
+      this.pending = replayed;
+      this.opened = true;
+      return { records, replayed, fromSnapshot: true };
     } catch (error) {
       if (error instanceof StoreError) throw new ZoneJournalError(error.message);
       throw error;

@@ -54,6 +54,40 @@ export class ZoneJournals {
     }
   }
 
+  /**
+   * Cluster mode, a zone added by command: the zone as the cluster's journal has it (the snapshot
+   * the adding primary committed, and the changes since), so every primary serves the cluster's
+   * data whatever file it has or lacks. Undefined when the journal holds no snapshot (a zone
+   * added by an earlier release): its file is read then.
+   */
+  async recoverCommitted(name: Name): Promise<ZoneData | undefined> {
+    const journal = this.journal(name);
+    const zone = name.toString();
+    let r: Awaited<ReturnType<ZoneJournal['recoverCommitted']>>;
+    try {
+      r = await journal.recoverCommitted();
+    } catch (error) {
+      throw new ZoneError('bad-journal', `zone ${zone}: ${(error as Error).message}`);
+    }
+    if (!r) return undefined;
+    this.journals.set(zone, journal);
+    const data = ZoneData.fromRecords(name, r.records);
+    logEvent(this.o.logger, 'zone.journal-replayed', { zone, changes: r.replayed, fromSnapshot: true, serial: data.serial, source: 'store' });
+    return data;
+  }
+
+  /**
+   * Shared store, at `zone add`: the zone as loaded becomes its journal's first snapshot, before
+   * the zone is announced, so a primary without the file loads it from there (recoverCommitted).
+   */
+  async commitLoaded(entry: ZoneEntry, journal: ZoneJournal): Promise<void> {
+    try {
+      await journal.compact(entry.unsigned.records({ withSignatures: false }), entry.unsigned.serial, this.o.clock.now());
+    } catch (error) {
+      throw new ZoneError('bad-journal', `zone ${entry.name.toString()}: the zone could not be committed to the cluster: ${(error as Error).message}; it was not added`);
+    }
+  }
+
   /** The zone's open journal; a zone added at run time gets a fresh one (and any left from an earlier zone of that name goes). */
   async journalFor(entry: ZoneEntry): Promise<ZoneJournal> {
     const zone = entry.name.toString();

@@ -24,9 +24,8 @@ import { transferSources } from './transfer-source.js';
 import { ZoneCatalog } from './zone-catalog.js';
 import { type SignRequest, ZoneCommands } from './zone-commands.js';
 import { type ZoneEntry, type ZoneSummary } from './zone-entry.js';
-import { ZoneJournal } from './zone-journal.js';
+import { ZoneJournal, committedSequences } from './zone-journal.js';
 import { ZoneJournals } from './zone-journals.js';
-import type { ZoneKeyView } from './zone-key-view.js';
 import { ZoneSigning } from './zone-signing.js';
 import { ZoneStateStore } from './zone-state-store.js';
 import { followZoneSettings } from './zone-settings-follower.js';
@@ -310,6 +309,26 @@ export class ZoneService {
     return this.commands.keyMasterOf(zone);
   }
 
+  /** The number of the last journal change applied here, per primary zone (cluster status: the zones' replication lag). */
+  journalSequences(): Record<string, number> {
+    // A zone removed on another primary may leave its journal open here: served zones only.
+    return Object.fromEntries(this.journals.open().filter(([zone]) => this.catalog.zones.has(zone)).map(([zone, journal]) => [zone, journal.sequence]));
+  }
+
+  /** The number of the last change committed to each zone's journal in the store; a name that is not a zone name is left out. */
+  async committedSequences(zones: readonly string[]): Promise<Record<string, number>> {
+    const named: [string, Name][] = [];
+    for (const zone of zones) {
+      try {
+        named.push([zone, Name.parse(zone)]);
+      } catch {
+        // what another primary reported is not trusted to be a name
+      }
+    }
+    const last = await committedSequences(this.documents, named.map(([, name]) => name));
+    return Object.fromEntries(named.map(([zone, name]) => [zone, last.get(name) ?? 0]));
+  }
+
   setKeyMaster(zone: string, server: string, seize = false): ReturnType<ZoneCommands['setKeyMaster']> {
     return this.commands.setKeyMaster(zone, server, seize);
   }
@@ -360,13 +379,13 @@ export class ZoneService {
   }
 
   /** `zone roll ZONE KEY-ID` (Invoke-DnsServerSigningKeyRollover). */
-  async rollKey(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  async rollKey(zone: string, keyId: string): ReturnType<ZoneCommands['keys']> {
     await this.rollovers.request(zone, (rz) => this.rollover.roll(rz, keyId));
     return this.keys(zone);
   }
 
   /** `zone step-rollover ZONE KEY-ID` (Step-DnsServerSigningKeyRollover). */
-  async stepKeyRollover(zone: string, keyId: string): Promise<{ zone: string; keys: ZoneKeyView[] }> {
+  async stepKeyRollover(zone: string, keyId: string): ReturnType<ZoneCommands['keys']> {
     await this.rollovers.request(zone, (rz) => this.rollover.step(rz, keyId));
     return this.keys(zone);
   }

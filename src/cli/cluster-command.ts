@@ -30,6 +30,7 @@ export function formatClusterStatus(s: ClusterStatus): string {
       { header: 'Since', value: (p) => p.since },
       { header: 'Lag', value: (p) => (p.lag === 0 ? '0' : `${p.lag} BEHIND`) },
       { header: 'Applied', value: (p) => s.documents.map((d) => `${d.key} ${p.applied[d.key] ?? 0}/${d.version}`).join(', ') },
+      { header: 'Zones', value: (p) => zonesApplied(p.zones) },
       { header: 'Reported', value: (p) => p.reportedAt ?? '' },
     ],
     s.servers,
@@ -57,6 +58,15 @@ export function formatClusterStatus(s: ClusterStatus): string {
           s.zones,
         );
   return `${[server, members, servers, zones, trustPoints].map((part) => part.trimEnd()).join('\n\n')}\n`;
+}
+
+/** A primary's zones for people: those behind (change applied / committed) by name, else how many are up to date. */
+function zonesApplied(zones: ClusterStatus['servers'][number]['zones'] | undefined): string {
+  const list = zones ?? [];
+  const behind = list.filter((z) => z.lag > 0 || z.applied === null);
+  if (list.length === 0) return '';
+  if (behind.length === 0) return `${list.length} at head`;
+  return behind.map((z) => `${z.name} ${z.applied === null ? 'NOT SERVED' : `${z.applied}/${z.head}`}`).join(', ');
 }
 
 function leaseLeft(seconds: number): string {

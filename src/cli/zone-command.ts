@@ -288,7 +288,8 @@ async function runZoneReadAction(c: ZoneCommandContext): Promise<number | undefi
       const client = await connectToServer(values);
       const r = await client.call(CONTROL_ROUTES.zoneKeys, { params: { zone: path } });
       const unsigning = r.unsigning ? `Unsigning: ${r.unsigning.stage}, DNSSEC records removed at ${r.unsigning.removeAt ?? '(the DS TTL after the parent drops the DS)'}.\n` : '';
-      out(r, () => unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
+      const keyMaster = `KeyMasterServer: ${r.keyMaster === '' ? '(none: the role is vacant)' : r.keyMaster}${r.isThisServer ? ' (this server)' : ''}\n\n`;
+      out(r, () => keyMaster + unsigning + (r.keys.length === 0 ? `Zone ${r.zone} has no signing keys.` : keyTable(r.keys)));
       return 0;
     }
     case 'export-keys': {

@@ -2,7 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { ClusterConfig } from '../config/cluster-schema.js';
 import { EtcdDocumentStore } from '../store/etcd-document-store.js';
-import { type ClusterStatus, clusterStatus } from './cluster-status.js';
+import { type ClusterStatus, type ZoneJournalHeads, clusterStatus } from './cluster-status.js';
 import { connectEtcd, etcdConnection } from './etcd-client.js';
 import { readKeyEncryptionKey } from './key-encryption-key.js';
 import { KeyMasterRoles } from './key-master-role.js';
@@ -35,6 +35,11 @@ export interface ClusterRuntime {
    * so the running services follow the cluster's state. Returns the way to stop.
    */
   follow(key: string, what: string, reload: () => Promise<unknown>): () => void;
+  /**
+   * The zones' replication lag: `applied` is the journal change this server has applied per zone
+   * (reported with the keep-alives), `heads` the last change committed in etcd (read by `status`).
+   */
+  trackZones(source: { applied: () => Record<string, number>; heads: ZoneJournalHeads }): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     const trustRefreshers = await TrustRefresherRoles.start(ns, documents, lease, deps.log);
     // The shared documents this server follows: what it applied of each is its replication lag.
     const shared: string[] = [];
+    let zoneHeads: ZoneJournalHeads | undefined;
     lease.reportProgress(() => Object.fromEntries(shared.map((key) => [key, documents.knownVersion(key) ?? 0])));
     deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
     return {
@@ -62,7 +68,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
       requests,
       trustRefreshers,
       keyEncryptionKey,
-      status: () => clusterStatus(client, ns, { config, lease, roles, trustRefreshers, shared, clock: deps.clock }),
+      status: () => clusterStatus(client, ns, { config, lease, roles, trustRefreshers, shared, zoneHeads, clock: deps.clock }),
       follow(key, what, reload) {
         shared.push(key);
         return documents.watchOthers(key, (change) => {
@@ -74,6 +80,10 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
             (error: unknown) => deps.log.warn({ event: 'cluster.document-reload-failed', key: change.key, what, error: (error as Error).message }, `${what} changed in the cluster but could not be reloaded; what is in memory stays`),
           );
         });
+      },
+      trackZones(source) {
+        zoneHeads = source.heads;
+        lease.reportZones(source.applied);
       },
       async stop() {
         await requests.close();

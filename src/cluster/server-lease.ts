@@ -21,6 +21,8 @@ export interface ServerRecord {
   readonly since: string;
   /** The version of each shared document this server has applied (cluster status: its replication lag), and when it said so. */
   readonly applied?: Readonly<Record<string, number>>;
+  /** The number of the last journal change it has applied, per zone (its replication lag on the zones). */
+  readonly zones?: Readonly<Record<string, number>>;
   readonly reportedAt?: string;
 }
 
@@ -42,6 +44,7 @@ export class ServerLease extends EventEmitter {
   private stopped = false;
   private since = '';
   private progress: () => Record<string, number> = () => ({});
+  private zoneProgress: () => Record<string, number> = () => ({});
   private reported = '';
   private reporting = false;
 
@@ -83,14 +86,19 @@ export class ServerLease extends EventEmitter {
     void this.report();
   }
 
+  /** The same for the zones' journals: the change number applied, by zone. */
+  reportZones(progress: () => Record<string, number>): void {
+    this.zoneProgress = progress;
+    void this.report();
+  }
+
   /** Rewrites `servers/NAME` (on this lease) when what it applied changed since it last said. */
   async report(): Promise<void> {
-    const applied = this.progress();
-    const text = JSON.stringify(applied);
+    const { applied, zones, text } = this.current();
     if (this.reporting || this.stopped || !this.lease || text === this.reported) return;
     this.reporting = true;
     try {
-      await this.ns.put(serverKey(this.name)).value(JSON.stringify(this.record(applied))).lease(this.leaseId);
+      await this.ns.put(serverKey(this.name)).value(JSON.stringify(this.record(applied, zones))).lease(this.leaseId);
       this.reported = text;
     } catch {
       // etcd unreachable or the lease gone: said again with the next keep-alive (or the new lease).
@@ -99,8 +107,14 @@ export class ServerLease extends EventEmitter {
     }
   }
 
-  private record(applied: Record<string, number>): ServerRecord {
-    return { name: this.name, lease: this.leaseId, since: this.since, applied, reportedAt: new Date(this.options.clock.now()).toISOString() };
+  private current(): { applied: Record<string, number>; zones: Record<string, number>; text: string } {
+    const applied = this.progress();
+    const zones = this.zoneProgress();
+    return { applied, zones, text: JSON.stringify([applied, zones]) };
+  }
+
+  private record(applied: Record<string, number>, zones: Record<string, number>): ServerRecord {
+    return { name: this.name, lease: this.leaseId, since: this.since, applied, zones, reportedAt: new Date(this.options.clock.now()).toISOString() };
   }
 
   /** Grants the lease and registers `servers/NAME`; refused when a live server already has the name. */
@@ -136,8 +150,8 @@ export class ServerLease extends EventEmitter {
       throw storeErrorOf(error, `etcd lease for server ${this.name}`);
     }
     const key = serverKey(this.name);
-    const applied = this.progress();
-    const record: ServerRecord = { name: this.name, lease: id, since: new Date(this.options.clock.now()).toISOString(), applied, reportedAt: new Date(this.options.clock.now()).toISOString() };
+    const { applied, zones, text } = this.current();
+    const record: ServerRecord = { name: this.name, lease: id, since: new Date(this.options.clock.now()).toISOString(), applied, zones, reportedAt: new Date(this.options.clock.now()).toISOString() };
     const res = await this.ns
       .if(key, 'Version', '==', 0)
       .then(this.ns.put(key).value(JSON.stringify(record)).lease(id))
@@ -153,7 +167,7 @@ export class ServerLease extends EventEmitter {
     this.lease = lease;
     this.leaseId = id;
     this.since = record.since;
-    this.reported = JSON.stringify(applied);
+    this.reported = text;
     this.validity.confirmed(sentAt, this.options.ttlSeconds);
     this.options.log?.info({ event: 'cluster.lease-granted', server: this.name, lease: id, ttl: this.options.ttlSeconds }, 'cluster lease granted');
   }

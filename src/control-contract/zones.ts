@@ -45,6 +45,9 @@ export interface ZoneUnsignBody {
 
 export interface ZoneKeysReply {
   readonly zone: string;
+  /** The zone's Key Master as this server sees it ('' while the cluster role is vacant); one server: its own name. */
+  readonly keyMaster: string;
+  readonly isThisServer: boolean;
   readonly keys: ZoneKeyView[];
   readonly unsigning?: NonNullable<ZoneSummary['unsigning']>;
 }

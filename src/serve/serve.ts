@@ -115,6 +115,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   registerClusterRoute(control, cluster);
   cluster?.follow(POLICY_STORE_KEY, 'policy rules', () => policy.reloadFromStore());
   cluster?.follow(TRUST_ANCHORS_KEY, 'trust anchors', () => trust.store.reload());
+  cluster?.trackZones({ applied: () => zones.journalSequences(), heads: (names) => zones.committedSequences(names) });
   const locallyServed = createLocallyServedZones(config, zones, policy.table, systemClock);
   const serverCookies = await startServerCookies(config, systemClock, logger, scheduler);
   const validationFailures = new ValidationFailureCounts();

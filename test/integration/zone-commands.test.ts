@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/wire/message-decoder.js';
 import { encodeMessage } from '../../src/wire/message-encoder.js';
@@ -90,7 +91,10 @@ describe.skipIf(!haveTool('dig'))('keymaster zone commands', () => {
     expect(keys.stdout).toMatch(/ZSK\s+Next/);
     expect(Math.max(...keys.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(120);
     expect((await km.cli(['zone', 'keys', 'home.arpa', '--wide'])).stdout).toMatch(/KeySigningKey\s+Active/);
+    // One server is the Key Master of its zones: the table says so above the keys, the JSON beside them.
+    expect(keys.stdout.split('\n')[0]).toBe(`KeyMasterServer: ${hostname()} (this server)`);
     const json = await km.cli(['zone', 'keys', 'home.arpa.', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ zone: 'home.arpa.', keyMaster: hostname(), isThisServer: true });
     expect(JSON.parse(json.stdout).keys).toHaveLength(4);
     expect(json.stdout + keys.stdout + km.log()).not.toMatch(/PRIVATE KEY/);
   });
