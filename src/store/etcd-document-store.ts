@@ -17,6 +17,13 @@ type TxnResult = Awaited<ReturnType<ReturnType<Namespace['if']>['commit']>>;
 
 /** How many revisions this handle wrote are remembered, so their watch events are not told twice. */
 const OWN_REVISIONS_KEPT = 4096;
+/**
+ * How long a call is tried again while etcd is unavailable before the caller is told so. A member
+ * lost costs the cluster an election (about a second or two with etcd's defaults), in which no
+ * write can commit: a change made then waits for the new leader instead of being refused.
+ */
+const TRANSIENT_RETRY_MS = 4000;
+const TRANSIENT_RETRY_PAUSE_MS = 200;
 
 export interface EtcdStoreLog {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -128,12 +135,8 @@ export class EtcdDocumentStore implements DocumentStore {
   }
 
   async keys(prefix: string): Promise<string[]> {
-    try {
-      const found = await this.ns.getAll().prefix(prefix).keys();
-      return found.sort();
-    } catch (error) {
-      throw storeErrorOf(error, `${this.description} (keys under ${prefix})`);
-    }
+    const found = await this.call(`${this.description} (keys under ${prefix})`, () => this.ns.getAll().prefix(prefix).keys());
+    return found.sort();
   }
 
   watch(prefix: string, listener: (change: DocumentChange) => void): () => void {
@@ -205,13 +208,27 @@ export class EtcdDocumentStore implements DocumentStore {
 
   /** The raw key-value of `key` (linearizable read), or undefined; its `key` still has the namespace prefix (etcd3's single get leaves it). */
   private async fetch(key: string, where: string): Promise<IKeyValue | undefined> {
-    try {
-      const res = await this.ns.get(checkKey(key)).exec();
-      this.see(res.header.revision);
-      this.versions.set(key, Number(res.kvs[0]?.version ?? 0));
-      return res.kvs[0];
-    } catch (error) {
-      throw storeErrorOf(error, where);
+    const res = await this.call(where, () => this.ns.get(checkKey(key)).exec());
+    this.see(res.header.revision);
+    this.versions.set(key, Number(res.kvs[0]?.version ?? 0));
+    return res.kvs[0];
+  }
+
+  /**
+   * One etcd call, made again while etcd is unavailable (no leader during an election, a member
+   * gone) for up to TRANSIENT_RETRY_MS; then, or on any other failure, the store's error. A
+   * transaction made again after a lost answer may have landed: the writers above check for that.
+   */
+  private async call<R>(where: string, run: () => Promise<R>): Promise<R> {
+    const giveUp = Date.now() + TRANSIENT_RETRY_MS;
+    for (;;) {
+      try {
+        return await run();
+      } catch (error) {
+        const failure = storeErrorOf(error, where);
+        if (failure.code !== 'unavailable' || this.closed || Date.now() + TRANSIENT_RETRY_PAUSE_MS > giveUp) throw failure;
+        await new Promise((r) => setTimeout(r, TRANSIENT_RETRY_PAUSE_MS));
+      }
     }
   }
 
@@ -241,18 +258,17 @@ export class EtcdDocumentStore implements DocumentStore {
 
   /** One etcd transaction: `key` at version `current`, every guard holding, then `ops`. */
   private async transact(key: string, current: number, options: WriteOptions, ops: Operation[], where: string): Promise<TxnResult> {
-    let txn = this.ns.if(key, 'Version', '==', current);
-    for (const g of options.guard ?? []) {
-      txn = txn.and(checkKey(g.key), 'Version', '==', g.revision);
-      if (g.created !== undefined) txn = txn.and(g.key, 'Create', '==', g.created);
-    }
-    try {
-      const res = await txn.then(...ops).commit();
-      this.see(res.header.revision);
-      return res;
-    } catch (error) {
-      throw storeErrorOf(error, where);
-    }
+    const txn = () => {
+      let t = this.ns.if(key, 'Version', '==', current);
+      for (const g of options.guard ?? []) {
+        t = t.and(checkKey(g.key), 'Version', '==', g.revision);
+        if (g.created !== undefined) t = t.and(g.key, 'Create', '==', g.created);
+      }
+      return t.then(...ops);
+    };
+    const res = await this.call(where, () => txn().commit());
+    this.see(res.header.revision);
+    return res;
   }
 
   /** Throws the conflict that made a transaction fail; returns when a plain write only lost a race (it tries again). */
