@@ -212,8 +212,8 @@ describe.skipIf(!enabled)('rollover drill across three primaries: ZSK roll, KSK 
   }, 240_000);
 
   it('5. ns3 back with autoFailover; the Key Master ns1 SIGKILLed in the middle of a KSK roll: ns3 takes the role by itself and finishes it', async () => {
-    await primary(2).stop();
     await unwatchPrimary(2);
+    await primary(2).stop();
     await lab.restart(2, true);
     await expect.poll(() => serial(HOSTS[2]!, DRILL_CHILD), { timeout: 20_000 }).toBe(serial(HOSTS[0]!, DRILL_CHILD));
     watchPrimary(2);

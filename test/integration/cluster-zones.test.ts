@@ -175,7 +175,7 @@ describe.skipIf(!enabled)('cluster mode: every primary serves every cluster zone
         expect(a.response.answer.length).toBeGreaterThan(0);
       }
       const refused = await sendUpdate(HOSTS[0]!, { updates: ['outage.cluster.example. 300 IN A 192.0.2.9'] });
-      expect(refused.rcode).toBe(Rcode.REFUSED);
+      expect(refused.rcode, `the UPDATE during the outage; ns1's log:\n${lab.primaries[0]!.log().slice(-6000)}\netcd:\n${lab.etcd.describe()}`).toBe(Rcode.REFUSED);
       expect(refused.ede).toEqual([{ code: EdeCode.NOT_READY, text: 'the cluster store (etcd) cannot be reached: the change was not committed' }]);
       const command = await lab.primaries[1]!.cli(['zone', 'record', 'add', CLUSTER_ZONE, 'outage2', 'A', '192.0.2.10']);
       expect(command.code).not.toBe(0);
