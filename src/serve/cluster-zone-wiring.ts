@@ -1,7 +1,7 @@
 import type { PrivateKeySealing } from '../authority/sealed-private-key.js';
 import type { ZoneKeyAuthority } from '../authority/zone-key-authority.js';
 import { ClusterError } from '../cluster/cluster-keys.js';
-import { type SealedKey, openPrivateKey, sealPrivateKey } from '../cluster/key-envelope.js';
+import { type KeyEncryptionKey, type SealedKey, openPrivateKey, sealPrivateKey } from '../cluster/key-envelope.js';
 import type { TransferRequests } from '../cluster/key-master-requests.js';
 import type { KeyMasterRoles } from '../cluster/key-master-role.js';
 import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
@@ -12,8 +12,12 @@ export function clusterZones(cluster: ClusterRuntime): { name: string; sealing?:
   return { name: cluster.name, keyAuthority: clusterKeyAuthority(cluster.roles, cluster.requests), ...(kek ? { sealing: envelopeSealing(kek) } : {}) };
 }
 
-/** Private keys sealed in the AES-256-GCM envelope under the cluster's key-encryption key. */
-function envelopeSealing(kek: Buffer): PrivateKeySealing {
+/**
+ * Private keys sealed in the AES-256-GCM envelope under the cluster's key-encryption key: the
+ * data key wrapped in this process (a KEK file) or by the token (a KEK in an HSM); the document
+ * says which.
+ */
+function envelopeSealing(kek: KeyEncryptionKey): PrivateKeySealing {
   return {
     seal: (name, plaintext) => ({ ...sealPrivateKey(kek, name, plaintext) }),
     open: (name, sealed) => openPrivateKey(kek, name, sealed as unknown as SealedKey),
