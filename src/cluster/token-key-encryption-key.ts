@@ -71,7 +71,7 @@ export function openTokenKeyEncryptionKey(config: TokenKekConfig): KeyEncryption
  */
 export function createTokenKeyEncryptionKey(config: TokenKekConfig): { checkValue: string } {
   const lib = pkcs11();
-  const token = loggedIn(config);
+  const token = loggedIn(config, true);
   return token.withSession((mod, session) => {
     if (findSecretKeys(mod, session, config.label).length > 0) throw new Error(`token "${config.token}" already has a secret key labelled "${config.label}": nothing was created`);
     const object = mod.C_GenerateKey(session, { mechanism: lib.CKM_AES_KEY_GEN }, [
@@ -100,12 +100,13 @@ export function kekCreateCommand(config: TokenKekConfig): string {
   return `keymaster cluster kek-create --pkcs11-module ${config.module} --token ${JSON.stringify(config.token)} --pin-file ${config.pinFile} --label ${JSON.stringify(config.label)}`;
 }
 
-function loggedIn(config: TokenKekConfig): Pkcs11Token {
-  requireOwnerOnly(config.pinFile, `${CONFIG_KEY}.pinFile (the token's PIN file)`);
+/** The token, logged in; errors name the config key (the server) or the flag (`kek-create`). */
+function loggedIn(config: TokenKekConfig, command = false): Pkcs11Token {
+  requireOwnerOnly(config.pinFile, `the token's PIN file (${command ? '--pin-file' : `${CONFIG_KEY}.pinFile`})`);
   try {
     return openToken(config);
   } catch (error) {
-    throw new Error(`${CONFIG_KEY}: ${(error as Error).message}`);
+    throw new Error(command ? (error as Error).message : `${CONFIG_KEY}: ${(error as Error).message}`);
   }
 }
 
