@@ -83,12 +83,11 @@ export function sealPrivateKey(kek: Buffer | KeyEncryptionKey, name: string, pla
   const dataKey = randomBytes(KEY_BYTES);
   try {
     const wrap = viaKek(name, 'sealed', () => key.wrap(dataKey, wrapAad(name)));
-    const body = gcmSeal(dataKey, plaintext, dataAad(name));
+    const kekFields = { kek: key.kind, kekId: key.id, ...(key.labels ? { kekToken: key.labels.token, kekLabel: key.labels.label } : {}) };
+    const body = gcmSeal(dataKey, plaintext, dataAad(name, kekFields));
     return {
       alg: 'A256GCM-envelope',
-      kek: key.kind,
-      kekId: key.id,
-      ...(key.labels ? { kekToken: key.labels.token, kekLabel: key.labels.label } : {}),
+      ...kekFields,
       wrappedKey: wrap.ciphertext.toString('base64'),
       wrapNonce: wrap.nonce.toString('base64'),
       wrapTag: wrap.tag.toString('base64'),
@@ -122,7 +121,7 @@ export function openPrivateKey(kek: Buffer | KeyEncryptionKey, name: string, sea
   if (!dataKey) throw new KeyEnvelopeError(`${name}: the sealed key does not authenticate (tampered, or sealed for another name)`);
   try {
     if (dataKey.length !== KEY_BYTES) throw new KeyEnvelopeError(`${name}: the wrapped data key is not ${KEY_BYTES} bytes`);
-    const plaintext = gcmOpen(dataKey, body, dataAad(name));
+    const plaintext = gcmOpen(dataKey, body, dataAad(name, sealed));
     if (!plaintext) throw new KeyEnvelopeError(`${name}: the sealed key does not authenticate (tampered, or sealed for another name)`);
     return plaintext;
   } finally {
@@ -185,8 +184,14 @@ function wrapAad(name: string): Buffer {
   return Buffer.from(`keymaster data key\0${name}`, 'utf8');
 }
 
-function dataAad(name: string): Buffer {
-  return Buffer.from(`keymaster private key\0${name}`, 'utf8');
+/**
+ * A token KEK's fields (kind, token, label, id) are bound to the body as the document has them,
+ * so none can be altered unseen and a key cloned into another HSM, under other labels, still opens.
+ * A file KEK's body binds the name alone, as before HSM KEKs (its kind and id are checked by the wrap).
+ */
+function dataAad(name: string, kek: Pick<SealedKey, 'kek' | 'kekId' | 'kekToken' | 'kekLabel'>): Buffer {
+  const bound = kek.kek === 'pkcs11' ? `\0${JSON.stringify([kek.kek, kek.kekToken, kek.kekLabel, kek.kekId])}` : '';
+  return Buffer.from(`keymaster private key\0${name}${bound}`, 'utf8');
 }
 
 function checkKek(kek: Buffer): void {

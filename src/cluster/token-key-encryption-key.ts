@@ -141,10 +141,15 @@ function checkKek(mod: Pkcs11Types.PKCS11, session: Pkcs11Types.Handle, object: 
     { type: lib.CKA_DECRYPT },
   ]).map((a) => a.value as Buffer);
   const what = `${CONFIG_KEY}: the key labelled "${config.label}" in token "${config.token}"`;
-  if (keyType!.readUIntLE(0, keyType!.length) !== lib.CKK_AES || length!.readUIntLE(0, length!.length) !== 32) throw new Error(`${what} is not an AES-256 key`);
+  if (ulong(keyType!) !== lib.CKK_AES || ulong(length!) !== 32) throw new Error(`${what} is not an AES-256 key`);
   // A key whose value the token hands out in clear is no better than the file.
   if (sensitive![0] !== 1) throw new Error(`${what} is not sensitive (CKA_SENSITIVE false: its value can be read out of the token)`);
   if (encrypt![0] !== 1 || decrypt![0] !== 1) throw new Error(`${what} cannot encrypt and decrypt (CKA_ENCRYPT and CKA_DECRYPT must be true)`);
+}
+
+/** A CK_ULONG attribute as the token returns it: 4 or 8 bytes in the machine's (little-endian here) order. */
+function ulong(value: Buffer): number {
+  return value.length === 8 ? Number(value.readBigUInt64LE()) : value.readUInt32LE();
 }
 
 /** CKA_CHECK_VALUE, or, for a token without it, the same three bytes computed by the token (ECB of a zero block). */
