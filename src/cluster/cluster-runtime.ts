@@ -54,7 +54,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     // The shared documents this server follows: what it applied of each is its replication lag.
     const shared: string[] = [];
     lease.reportProgress(() => Object.fromEntries(shared.map((key) => [key, documents.knownVersion(key) ?? 0])));
-    deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
+    deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id, keyEncryptionKey: keyEncryptionKey ? { kind: keyEncryptionKey.kind, id: keyEncryptionKey.id, ...keyEncryptionKey.labels } : null }, 'joined the cluster');
     return {
       name: config.name,
       documents,

@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createDecipheriv } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +8,13 @@ import { openKeyEncryptionKey } from '../../src/cluster/key-encryption-key.js';
 import { KeyEnvelopeError, type KeyEncryptionKey, type SealedKey, openPrivateKey, sealPrivateKey } from '../../src/cluster/key-envelope.js';
 import { type TokenKekConfig, createTokenKeyEncryptionKey, openTokenKeyEncryptionKey } from '../../src/cluster/token-key-encryption-key.js';
 import { haveTool, removeDir, tempDir } from '../support/external-servers.js';
+import { SOFTHSM_MODULE as MODULE, softHsmTokens } from '../support/softhsm-token.js';
 
 /**
  * Issue 13 item 4, the KEK in an HSM (SoftHSM2 here): the data key is wrapped by the token
  * (CKM_AES_GCM), the key never leaves it, and the sealed document names the token KEK.
  */
 
-const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const lib = createRequire(import.meta.url)('pkcs11js') as typeof import('pkcs11js');
 const PEM = Buffer.from('-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgT0xkZXJLZXlNYXRlcmlhbA\n-----END PRIVATE KEY-----\n');
 const NAME = 'private-keys/example./0f3a';
@@ -40,15 +39,7 @@ describe.skipIf(!haveTool('softhsm2-util'))('the key-encryption key in a PKCS#11
 
   beforeAll(() => {
     dir = tempDir('token-kek');
-    mkdirSync(join(dir, 'tokens'));
-    const conf = join(dir, 'softhsm2.conf');
-    writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    process.env['SOFTHSM2_CONF'] = conf;
-    for (const label of ['kek-a', 'kek-b'])
-      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', '4321', '--so-pin', '8765'], { env: process.env, stdio: 'ignore' });
-    pinFile = join(dir, 'pin');
-    writeFileSync(pinFile, '4321\n');
-    chmodSync(pinFile, 0o600);
+    ({ pinFile } = softHsmTokens(dir, ['kek-a', 'kek-b']));
     createTokenKeyEncryptionKey(at('kek-a', 'keymaster-kek'));
     kek = openTokenKeyEncryptionKey(at('kek-a', 'keymaster-kek'));
   });
