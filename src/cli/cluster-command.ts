@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ClusterStatus } from '../control-contract/cluster.js';
-import { createTokenKeyEncryptionKey } from '../cluster/token-key-encryption-key.js';
+import { createTokenKeyEncryptionKey } from '../serve/token-key-encryption-key.js';
 import { CONTROL_ROUTES } from '../control-contract/routes.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';

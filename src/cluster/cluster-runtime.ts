@@ -1,10 +1,9 @@
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
-import type { ClusterConfig } from '../config/cluster-schema.js';
+import type { ClusterConfig, KeyEncryptionKeySetting } from '../config/cluster-schema.js';
 import { EtcdDocumentStore } from '../store/etcd-document-store.js';
 import { type ClusterStatus, clusterStatus } from './cluster-status.js';
 import { connectEtcd, etcdConnection } from './etcd-client.js';
-import { openKeyEncryptionKey } from './key-encryption-key.js';
 import type { KeyEncryptionKey } from './key-envelope.js';
 import { KeyMasterRoles } from './key-master-role.js';
 import { TransferRequests } from './key-master-requests.js';
@@ -39,8 +38,9 @@ export interface ClusterRuntime {
   stop(): Promise<void>;
 }
 
-export async function startCluster(config: ClusterConfig, deps: { clock: Clock; log: Log }): Promise<ClusterRuntime> {
-  const keyEncryptionKey = config.keyEncryptionKey === undefined ? undefined : openKeyEncryptionKey(config.keyEncryptionKey);
+/** `openKeyEncryptionKey`: the KEK of `cluster.keyEncryptionKey` (a file, or a token key: chosen by serve), opened before etcd is asked anything. */
+export async function startCluster(config: ClusterConfig, deps: { clock: Clock; log: Log; openKeyEncryptionKey: (setting: KeyEncryptionKeySetting) => KeyEncryptionKey }): Promise<ClusterRuntime> {
+  const keyEncryptionKey = config.keyEncryptionKey === undefined ? undefined : deps.openKeyEncryptionKey(config.keyEncryptionKey);
   const client: Etcd3 = connectEtcd(etcdConnection(config));
   try {
     const ns = client.namespace(config.etcd.prefix);

@@ -1,14 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { requireOwnerOnly } from '../storage/owner-only-file.js';
-import type { KeyEncryptionKeySetting } from '../config/cluster-schema.js';
-import { type KeyEncryptionKey, fileKeyEncryptionKey } from './key-envelope.js';
-import { openTokenKeyEncryptionKey } from './token-key-encryption-key.js';
-
-/** `cluster.keyEncryptionKey`: the 0600 file's key, or the AES key in a PKCS#11 token. */
-export function openKeyEncryptionKey(setting: KeyEncryptionKeySetting): KeyEncryptionKey {
-  return typeof setting === 'string' ? fileKeyEncryptionKey(readKeyEncryptionKey(setting)) : openTokenKeyEncryptionKey(setting.pkcs11);
-}
-
 /**
  * The key-encryption key from its file: 32 bytes, as 64 hex digits or base64 text (one line,
  * as `openssl rand -hex 32 > kek` writes) or raw. The file must be readable by its owner only:

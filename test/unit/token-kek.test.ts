@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openToken } from '../../src/authority/pkcs11-token.js';
-import { openKeyEncryptionKey } from '../../src/cluster/key-encryption-key.js';
+import { openKeyEncryptionKey } from '../../src/serve/cluster-zone-wiring.js';
 import { KeyEnvelopeError, type KeyEncryptionKey, type SealedKey, openPrivateKey, sealPrivateKey } from '../../src/cluster/key-envelope.js';
-import { type TokenKekConfig, createTokenKeyEncryptionKey, openTokenKeyEncryptionKey } from '../../src/cluster/token-key-encryption-key.js';
+import { type TokenKekConfig, createTokenKeyEncryptionKey, openTokenKeyEncryptionKey } from '../../src/serve/token-key-encryption-key.js';
 import { haveTool, removeDir, tempDir } from '../support/external-servers.js';
 import { SOFTHSM_MODULE as MODULE, softHsmTokens } from '../support/softhsm-token.js';
 

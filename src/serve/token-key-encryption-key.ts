@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Pkcs11Types from 'pkcs11js';
 import { type Pkcs11Config, type Pkcs11Token, openToken } from '../authority/pkcs11-token.js';
 import { requireOwnerOnly } from '../storage/owner-only-file.js';
-import type { GcmBox, KeyEncryptionKey } from './key-envelope.js';
+import type { GcmBox, KeyEncryptionKey } from '../cluster/key-envelope.js';
 
 /**
  * The key-encryption key as an AES-256 secret key in a PKCS#11 token (`cluster.keyEncryptionKey:
@@ -13,6 +13,9 @@ import type { GcmBox, KeyEncryptionKey } from './key-envelope.js';
  * has the same fields whichever KEK sealed it. The KEK's id is the key check value the token
  * reports (CKA_CHECK_VALUE: three bytes of the key's encryption of a zero block, what HSMs show to
  * compare keys), so a key cloned into another HSM opens what the first sealed.
+ *
+ * Here, in the composition root, because it joins the authority's PKCS#11 token sessions
+ * (src/authority/pkcs11-token.ts) to the cluster's KeyEncryptionKey (src/cluster/key-envelope.ts).
  */
 export interface TokenKekConfig extends Pkcs11Config {
   /** CKA_LABEL of the AES-256 secret key. */
