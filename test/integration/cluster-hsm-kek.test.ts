@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEtcd } from '../../src/cluster/etcd-client.js';
-import { haveTool, removeDir, tempDir } from '../support/external-servers.js';
+import { haveTool, removeDir, runKeymasterCli, tempDir } from '../support/external-servers.js';
+import { SOFTHSM_MODULE } from '../support/softhsm-token.js';
 import { type HsmKekCluster, KEK_LABEL, KEK_TOKEN, startHsmKekCluster } from '../support/hsm-kek-cluster.js';
 import { verifyTransferredCopy } from '../support/secondary-servers.js';
 import { CLUSTER_ZONE, axfr, unsignedRecords } from '../support/zone-cluster.js';
@@ -75,6 +76,20 @@ describe.skipIf(!enabled)('cluster mode with the key-encryption key in a PKCS#11
       expect(files.filter((f) => f.endsWith('.pem'))).toEqual([]);
     }
   }, 30_000);
+
+  it('a primary whose token key is another one does not start: it names the sealed document and both KEKs', async () => {
+    const made = await runKeymasterCli(['cluster', 'kek-create', '--pkcs11-module', SOFTHSM_MODULE, '--token', KEK_TOKEN, '--pin-file', lab.pinFile, '--label', 'another-kek']);
+    expect(made.code, made.stderr).toBe(0);
+    const error = (await lab.startPrimary('127.10.153.3', 'ns3', 'another-kek', 8000).then(
+      async (server) => (await server.stop(), undefined),
+      (e: unknown) => e as Error,
+    ))!;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/"event":"server.start-failed"/);
+    expect(error.message).toMatch(
+      new RegExp(`private-keys/cluster\\.example/[0-9a-f-]+: sealed under another key-encryption key \\(the token key "${KEK_LABEL}" in token "${KEK_TOKEN}", id ${lab.checkValue}; this server's is the token key "another-kek" in token "${KEK_TOKEN}", id [0-9a-f]{6}\\)`),
+    );
+  }, 60_000);
 
   it('a primary configured with a token key label that does not exist refuses to start, naming token and label and how to make it', async () => {
     const error = (await lab.startPrimary('127.10.153.3', 'ns3', 'no-such-kek').then(

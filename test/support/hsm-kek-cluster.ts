@@ -21,8 +21,10 @@ export interface HsmKekCluster {
   readonly primaries: KeymasterServer[];
   /** What `kek-create` printed: the token key's check value, the id sealed documents carry. */
   readonly checkValue: string;
+  /** The token's PIN file (0600). */
+  readonly pinFile: string;
   /** Starts one more primary NAME on HOST with the token key LABEL (it is not stopped by `stop`). */
-  startPrimary(host: string, name: string, label: string): Promise<KeymasterServer>;
+  startPrimary(host: string, name: string, label: string, startTimeoutMs?: number): Promise<KeymasterServer>;
   stop(): Promise<void>;
 }
 
@@ -44,11 +46,11 @@ export async function startHsmKekCluster(etcdHosts: readonly string[], primaryHo
     `  keyEncryptionKey:\n    pkcs11: { module: ${SOFTHSM_MODULE}, token: ${KEK_TOKEN}, pinFile: ${JSON.stringify(pinFile)}, label: ${JSON.stringify(label)} }\n` +
     `  keyMaster: { leaseTtl: 3s }\n` +
     `zones:\n  - name: ${CLUSTER_ZONE}\n    file: ${JSON.stringify(zoneFile)}\n    allowTransfer: ["127.0.0.0/8"]\n    signing: defaults\n`;
-  const startPrimary = (host: string, name: string, label: string) => startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: yaml(name, label), startTimeoutMs: 20_000 });
+  const startPrimary = (host: string, name: string, label: string, startTimeoutMs = 20_000) => startKeymaster({ address: host, control: `${host}:5380`, rootHints: 'builtin', extraYaml: yaml(name, label), startTimeoutMs });
   const { primaries, stop } = await launchPrimaries(
     etcd,
     shared,
     primaryHosts.map((host, i) => () => startPrimary(host, `ns${i + 1}`, KEK_LABEL)),
   );
-  return { etcd, prefix, primaries, checkValue, startPrimary, stop };
+  return { etcd, prefix, primaries, checkValue, pinFile, startPrimary, stop };
 }
