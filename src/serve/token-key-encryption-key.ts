@@ -54,13 +54,16 @@ export function openTokenKeyEncryptionKey(config: TokenKekConfig): KeyEncryption
     unwrap: (box: GcmBox, aad) =>
       token.withSession((mod, session) => {
         mod.C_DecryptInit(session, gcm(box.nonce, aad), findKek(mod, session, config));
+        const out = Buffer.alloc(box.ciphertext.length + TAG_BYTES);
         try {
-          return Buffer.from(mod.C_Decrypt(session, Buffer.concat([box.ciphertext, box.tag]), Buffer.alloc(box.ciphertext.length + TAG_BYTES)));
+          return Buffer.from(mod.C_Decrypt(session, Buffer.concat([box.ciphertext, box.tag]), out));
         } catch (error) {
           // The key and session were good (C_DecryptInit passed): a refusal here is the tag.
           // SoftHSM2 reports a GCM tag mismatch as CKR_GENERAL_ERROR.
           if (/CKR_(ENCRYPTED_DATA_INVALID|ENCRYPTED_DATA_LEN_RANGE|AEAD_DECRYPT_FAILED|GENERAL_ERROR)/.test((error as Error).message)) return undefined;
           throw error;
+        } finally {
+          out.fill(0);
         }
       }),
     close: () => {},
