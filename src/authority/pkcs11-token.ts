@@ -172,6 +172,11 @@ export class Pkcs11Token {
     return found.length;
   }
 
+  /** Runs `use` on this token's logged-in session: the cluster's key-encryption key in the token (src/cluster/token-key-encryption-key.ts). */
+  withSession<T>(use: (mod: Pkcs11Types.PKCS11, session: Pkcs11Types.Handle) => T): T {
+    return use(this.mod, this.session);
+  }
+
   private find(id: string): Pkcs11Types.Handle {
     const lib = pkcs11();
     this.mod.C_FindObjectsInit(this.session, [{ type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY }, { type: lib.CKA_ID, value: Buffer.from(id, 'hex') }]);

@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ClusterStatus } from '../control-contract/cluster.js';
+import { createTokenKeyEncryptionKey } from '../serve/token-key-encryption-key.js';
 import { CONTROL_ROUTES } from '../control-contract/routes.js';
 import { CLIENT_OPTIONS, connectToServer } from './client-options.js';
 import { formatFields, formatTable } from './table.js';
@@ -77,17 +79,41 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...CLIENT_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...CLIENT_OPTIONS, ...KEK_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) {
     process.stdout.write(CLUSTER_USAGE);
     return 0;
   }
   const [sub, ...rest] = positionals;
-  if (sub !== 'status') throw new UsageError(sub === undefined ? 'missing subcommand (status)' : `unknown subcommand "${sub}" (status)`);
+  if (sub !== 'status' && sub !== 'kek-create') throw new UsageError(sub === undefined ? 'missing subcommand (status, kek-create)' : `unknown subcommand "${sub}" (status, kek-create)`);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (sub === 'kek-create') return createKek(values);
   const client = await connectToServer(values);
   const status: ClusterStatus = await client.call(CONTROL_ROUTES.clusterStatus);
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : formatClusterStatus(status));
+  return 0;
+}
+
+const KEK_OPTIONS = {
+  'pkcs11-module': { type: 'string' },
+  token: { type: 'string' },
+  'pin-file': { type: 'string' },
+  label: { type: 'string' },
+} as const;
+
+/** `cluster kek-create`: the HSM KEK made in the token, here (the server is not involved). */
+function createKek(values: { [K in keyof typeof KEK_OPTIONS]?: string | undefined } & { json: boolean }): number {
+  const missing = (Object.keys(KEK_OPTIONS) as (keyof typeof KEK_OPTIONS)[]).filter((k) => values[k] === undefined || values[k] === '');
+  if (missing.length > 0) throw new UsageError(`kek-create needs ${missing.map((k) => `--${k}`).join(', ')}`);
+  const config = { module: resolve(values['pkcs11-module']!), token: values.token!, pinFile: resolve(values['pin-file']!), label: values.label! };
+  const { checkValue } = createTokenKeyEncryptionKey(config);
+  const made = { token: config.token, label: config.label, checkValue };
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify(made, null, 2)}\n`
+      : `Made the AES-256 key "${config.label}" in token "${config.token}" (check value ${checkValue}; sensitive, not extractable).\n` +
+          `Configure every primary with:\n  keyEncryptionKey: { pkcs11: { module: ${config.module}, token: ${JSON.stringify(config.token)}, pinFile: ${config.pinFile}, label: ${JSON.stringify(config.label)} } }\n`,
+  );
   return 0;
 }

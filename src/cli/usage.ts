@@ -122,19 +122,25 @@ Verbs:
   zone           manage local zones, their signing and keys (Key Master)
   explain        show the chain of trust for a name, and why it is (not) secure
   cache          flush the cache
-  cluster        show the cluster: etcd members, primaries, Key Master per zone
+  cluster        show the cluster: etcd members, primaries, Key Master per zone; make an HSM KEK
 
 "keymaster VERB --help" shows a verb's flags; "keymaster --version" the version.
-Every verb but serve, init and query talks to the running server's control API.
+Every verb but serve, init, query and cluster kek-create talks to the running server's control API.
 `;
 
 export const CLUSTER_USAGE = `usage: keymaster cluster status [--json] [--config FILE | --control ADDR:PORT --state-dir DIR]
+       keymaster cluster kek-create --pkcs11-module MODULE --token TOKEN --pin-file FILE --label LABEL [--json]
 
 Shows this server's name and etcd lease, the etcd members and their health, the primaries in the
 cluster with their replication lag (writes of the shared documents not applied yet), each zone's
 Key Master and each trust point's RFC 5011 refresher with the time its lease has left
 (docs/cluster.md).
-  --json               print the status as JSON
+
+kek-create makes the key-encryption key for cluster.keyEncryptionKey: { pkcs11: ... } in the token:
+an AES-256 token object, sensitive, not extractable, that can only encrypt and decrypt; it prints
+the key's check value (the KEK id sealed documents name). It runs on this machine, not through
+the server, and refuses a label the token already has.
+  --json               print the status (or the new key) as JSON
 ${CLIENT_FLAGS_HELP}
 `;
 

@@ -1,10 +1,10 @@
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
-import type { ClusterConfig } from '../config/cluster-schema.js';
+import type { ClusterConfig, KeyEncryptionKeySetting } from '../config/cluster-schema.js';
 import { EtcdDocumentStore } from '../store/etcd-document-store.js';
 import { type ClusterStatus, type ZoneJournalHeads, clusterStatus } from './cluster-status.js';
 import { connectEtcd, etcdConnection } from './etcd-client.js';
-import { readKeyEncryptionKey } from './key-encryption-key.js';
+import type { KeyEncryptionKey } from './key-envelope.js';
 import { KeyMasterRoles } from './key-master-role.js';
 import { TransferRequests } from './key-master-requests.js';
 import { ServerLease } from './server-lease.js';
@@ -16,7 +16,7 @@ type Log = { info(o: object, m?: string): void; warn(o: object, m?: string): voi
  * What `serve` runs in cluster mode: the etcd client, the store over `cluster.etcd.prefix` (in
  * place of the state dir's files for every store on the contract), this server's lease and the
  * Key Master roles. Starting fails, naming what is wrong, when etcd cannot be reached, the
- * name is taken by a live server, or the KEK file is loose.
+ * name is taken by a live server, or the KEK is unusable (a loose file, no such key in the token).
  */
 export interface ClusterRuntime {
   readonly name: string;
@@ -27,8 +27,8 @@ export interface ClusterRuntime {
   readonly requests: TransferRequests;
   /** One RFC 5011 refresher per trust point (the trust service's RefreshGate). */
   readonly trustRefreshers: TrustRefresherRoles;
-  /** The key-encryption key (sealing private keys in etcd), when `cluster.keyEncryptionKey` is set. */
-  readonly keyEncryptionKey: Buffer | undefined;
+  /** The key-encryption key (sealing private keys in etcd: the file's, or the token's), when `cluster.keyEncryptionKey` is set. */
+  readonly keyEncryptionKey: KeyEncryptionKey | undefined;
   status(): Promise<ClusterStatus>;
   /**
    * Calls `reload` whenever another server changes a document under `key` (the store's watch),
@@ -43,8 +43,9 @@ export interface ClusterRuntime {
   stop(): Promise<void>;
 }
 
-export async function startCluster(config: ClusterConfig, deps: { clock: Clock; log: Log }): Promise<ClusterRuntime> {
-  const keyEncryptionKey = config.keyEncryptionKey === undefined ? undefined : readKeyEncryptionKey(config.keyEncryptionKey);
+/** `openKeyEncryptionKey`: the KEK of `cluster.keyEncryptionKey` (a file, or a token key: chosen by serve), opened before etcd is asked anything. */
+export async function startCluster(config: ClusterConfig, deps: { clock: Clock; log: Log; openKeyEncryptionKey: (setting: KeyEncryptionKeySetting) => KeyEncryptionKey }): Promise<ClusterRuntime> {
+  const keyEncryptionKey = config.keyEncryptionKey === undefined ? undefined : deps.openKeyEncryptionKey(config.keyEncryptionKey);
   const client: Etcd3 = connectEtcd(etcdConnection(config));
   try {
     const ns = client.namespace(config.etcd.prefix);
@@ -59,7 +60,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
     const shared: string[] = [];
     let zoneHeads: ZoneJournalHeads | undefined;
     lease.reportProgress(() => Object.fromEntries(shared.map((key) => [key, documents.knownVersion(key) ?? 0])));
-    deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id }, 'joined the cluster');
+    deps.log.info({ event: 'cluster.joined', server: config.name, endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, lease: lease.id, keyEncryptionKey: keyEncryptionKey ? { kind: keyEncryptionKey.kind, id: keyEncryptionKey.id, ...keyEncryptionKey.labels } : null }, 'joined the cluster');
     return {
       name: config.name,
       documents,
@@ -92,7 +93,7 @@ export async function startCluster(config: ClusterConfig, deps: { clock: Clock; 
         await lease.stop();
         await documents.close();
         client.close();
-        keyEncryptionKey?.fill(0);
+        keyEncryptionKey?.close();
       },
     };
   } catch (error) {

@@ -1,19 +1,12 @@
-import { readFileSync, statSync } from 'node:fs';
-
+import { readFileSync } from 'node:fs';
+import { requireOwnerOnly } from '../storage/owner-only-file.js';
 /**
  * The key-encryption key from its file: 32 bytes, as 64 hex digits or base64 text (one line,
  * as `openssl rand -hex 32 > kek` writes) or raw. The file must be readable by its owner only:
- * a group- or world-readable KEK is refused, naming the file, as ssh refuses a loose private key.
+ * a group- or world-readable KEK is refused, naming the file.
  */
 export function readKeyEncryptionKey(path: string): Buffer {
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-  } catch (error) {
-    throw new Error(`${path}: the key-encryption key file cannot be read: ${(error as Error).message}`);
-  }
-  if ((mode & 0o077) !== 0)
-    throw new Error(`${path}: the key-encryption key file is readable or writable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  requireOwnerOnly(path, 'the key-encryption key file');
   const raw = readFileSync(path);
   const text = raw.toString('utf8').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');

@@ -1,4 +1,4 @@
-import { boolean, fail, listOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
+import { boolean, either, fail, listOf, optional, required, table, text, withDefault, type Schema } from './schema-kit.js';
 import { duration, filePath } from './value-schemas.js';
 
 /**
@@ -9,9 +9,23 @@ export interface ClusterConfig {
   /** This server's name among the primaries (unique; a live server with the same name is refused). */
   readonly name: string;
   readonly etcd: EtcdConfig;
-  /** The 0600 file holding the key-encryption key every primary shares (private keys are sealed under it). */
-  readonly keyEncryptionKey?: string | undefined;
+  /** The key-encryption key every primary shares (private keys are sealed under it): a 0600 file, or an AES key in a PKCS#11 token. */
+  readonly keyEncryptionKey?: KeyEncryptionKeySetting | undefined;
   readonly keyMaster: KeyMasterClusterConfig;
+}
+
+/** A path (the 0600 KEK file) or `{ pkcs11: { module, token, pinFile, label } }` (src/cluster/token-key-encryption-key.ts). */
+export type KeyEncryptionKeySetting = string | { readonly pkcs11: TokenKekSetting };
+
+export interface TokenKekSetting {
+  /** The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  readonly module: string;
+  /** The token label. */
+  readonly token: string;
+  /** The user PIN's file (0600). */
+  readonly pinFile: string;
+  /** CKA_LABEL of the AES-256 secret key (`keymaster cluster kek-create` makes one). */
+  readonly label: string;
 }
 
 export interface EtcdConfig {
@@ -67,6 +81,24 @@ const serverName = text('a server name such as "ns1"', (value) =>
   SERVER_NAME.test(value) ? value : fail(`"${value}" is not a server name (lowercase letters, digits, "-" and "." as in a host name)`),
 );
 
+const nonEmptyLabel = (what: string) => text(what, (v) => (v.trim() === '' ? fail('must not be empty') : v));
+
+const keyEncryptionKey = either<KeyEncryptionKeySetting>('a file path or { pkcs11: { module, token, pinFile, label } }', (value) => {
+  if (typeof value === 'string') return filePath;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return table<{ pkcs11: TokenKekSetting }>({
+      pkcs11: required(
+        table<TokenKekSetting>({
+          module: required(filePath),
+          token: required(nonEmptyLabel('a token label')),
+          pinFile: required(filePath),
+          label: required(nonEmptyLabel("the key's CKA_LABEL")),
+        }),
+      ),
+    });
+  return undefined;
+});
+
 export const clusterSchema: Schema<ClusterConfig> = table<ClusterConfig>({
   name: required(serverName),
   etcd: required(
@@ -87,7 +119,7 @@ export const clusterSchema: Schema<ClusterConfig> = table<ClusterConfig>({
       },
     ),
   ),
-  keyEncryptionKey: optional(filePath),
+  keyEncryptionKey: optional(keyEncryptionKey),
   keyMaster: withDefault(
     table<KeyMasterClusterConfig>({
       leaseTtl: withDefault(duration(2), CLUSTER_DEFAULTS.leaseTtl),

@@ -15,7 +15,7 @@ import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
 import { startCluster } from '../cluster/cluster-runtime.js';
-import { clusterZones } from './cluster-zone-wiring.js';
+import { clusterZones, openKeyEncryptionKey } from './cluster-zone-wiring.js';
 import { registerClusterRoute } from '../control/cluster-route.js';
 import { POLICY_STORE_KEY } from '../policy/policy-store.js';
 import { TRUST_ANCHORS_KEY } from '../trust/trust-anchor-store-format.js';
@@ -71,7 +71,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Before the resolver, so it can be given policy.table; a damaged policy store stops the start here.
   const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
   // Cluster mode (docs/cluster.md): the stores on the contract live in etcd, shared by every primary.
-  const cluster = config.cluster ? await startCluster(config.cluster, { clock: systemClock, log: logger }) : undefined;
+  const cluster = config.cluster ? await startCluster(config.cluster, { clock: systemClock, log: logger, openKeyEncryptionKey }) : undefined;
   const documents = cluster?.documents ?? (await FileDocumentStore.open(config.stateDir));
   const policy = await startPolicyService({ configRules: config.policy, documents, scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });

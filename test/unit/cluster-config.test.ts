@@ -40,6 +40,26 @@ describe('cluster: config', () => {
     expect(tls.keyMaster).toEqual({ leaseTtl: 10, autoFailover: true });
   });
 
+  it('keyEncryptionKey: a path, or an AES key in a PKCS#11 token; every mistake named', () => {
+    const hsm = parse(`cluster:
+  name: ns1
+  etcd: { endpoints: ["http://10.0.0.1:2379"] }
+  keyEncryptionKey: { pkcs11: { module: /usr/lib/softhsm/libsofthsm2.so, token: cluster, pinFile: pin, label: keymaster-kek } }
+`).cluster!;
+    expect(hsm.keyEncryptionKey).toEqual({ pkcs11: { module: '/usr/lib/softhsm/libsofthsm2.so', token: 'cluster', pinFile: '/etc/keymaster/pin', label: 'keymaster-kek' } });
+    const base = 'cluster: { name: ns1, etcd: { endpoints: ["http://a:2379"] }, keyEncryptionKey: ';
+    const cases: [string, RegExp][] = [
+      ['{ pkcs11: { module: m.so, token: t, pinFile: p } } }', /cluster\.keyEncryptionKey\.pkcs11.*missing required key "label"/],
+      ['{ pkcs11: { module: m.so, token: t, pinFile: p, label: "" } } }', /cluster\.keyEncryptionKey\.pkcs11\.label.*must not be empty/],
+      ['{ pkcs11: { module: m.so, token: " ", pinFile: p, label: k } } }', /cluster\.keyEncryptionKey\.pkcs11\.token.*must not be empty/],
+      ['{ pkcs11: { module: m.so, token: t, pin: p, label: k } } }', /cluster\.keyEncryptionKey\.pkcs11\.pin\b/],
+      ['{ hsm: { module: m.so } } }', /cluster\.keyEncryptionKey\.hsm/],
+      ['42 }', /cluster\.keyEncryptionKey.*a file path or \{ pkcs11: \{ module, token, pinFile, label \} \}/],
+      ['[kek] }', /cluster\.keyEncryptionKey.*a file path or/],
+    ];
+    for (const [text, pattern] of cases) expect(problems(`${base}${text}\n`), text).toMatch(pattern);
+  });
+
   it('names the key of every mistake', () => {
     const cases: [string, RegExp][] = [
       ['cluster: { etcd: { endpoints: ["http://a:2379"] } }', /cluster.*missing required key "name"/],
