@@ -14,7 +14,7 @@ import { logEvent, type Logger } from '../logging/logger.js';
 import { registerPolicyRoutes } from '../control/policy-routes.js';
 import { startPolicyService, type PolicyService } from '../policy/policy-service.js';
 import { FileDocumentStore } from '../store/file-document-store.js';
-import { startCluster } from '../cluster/cluster-runtime.js';
+import { type ClusterRuntime, startCluster } from '../cluster/cluster-runtime.js';
 import { clusterZones, openKeyEncryptionKey } from './cluster-zone-wiring.js';
 import { registerClusterRoute } from '../control/cluster-route.js';
 import { POLICY_STORE_KEY } from '../policy/policy-store.js';
@@ -62,7 +62,7 @@ export interface RunningServer {
 
 /** Starts the control API and the DNS listeners; logs `server.started` once all are up. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { config, configFile, logger } = options;
+  const { config, logger } = options;
   tuneHeapForBoundedMemory();
   const startedAt = new Date();
   await prepareStateDir(config.stateDir);
@@ -72,6 +72,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const scheduler = createScheduler({ clock: systemClock, onError: (job, err) => logEvent(logger, 'scheduler.job-failed', { job, err }, { level: 'error' }) });
   // Cluster mode (docs/cluster.md): the stores on the contract live in etcd, shared by every primary.
   const cluster = config.cluster ? await startCluster(config.cluster, { clock: systemClock, log: logger, openKeyEncryptionKey }) : undefined;
+  try {
+    return await startOnStores(options, { startedAt, control, scheduler, cluster });
+  } catch (error) {
+    // A start that fails once etcd was joined leaves nothing running: the lease, its keep-alive
+    // and the watches go (the roles free at once), and the process can exit.
+    await scheduler.stop().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The rest of the start, on the stores (the state dir's, or etcd's in cluster mode). */
+async function startOnStores(options: ServeOptions, base: { startedAt: Date; control: ControlApi; scheduler: Scheduler; cluster: ClusterRuntime | undefined }): Promise<RunningServer> {
+  const { config, configFile, logger } = options;
+  const { startedAt, control, scheduler, cluster } = base;
   const documents = cluster?.documents ?? (await FileDocumentStore.open(config.stateDir));
   const policy = await startPolicyService({ configRules: config.policy, documents, scheduler, clock: systemClock, logger, configFile });
   registerPolicyRoutes(control, policy, { validation: config.dnssec.validation, now: () => systemClock.now() });

@@ -46,8 +46,10 @@ export async function startRolloverCluster(etcdHosts: readonly string[], hosts: 
     `zones:\n` +
     `  - { name: ${DRILL_PARENT}, file: ${JSON.stringify(join(shared, 'parent.zone'))}, allowTransfer: ["127.0.0.0/8"], signing: ${SIGNING} }\n` +
     `  - { name: ${DRILL_CHILD}, file: ${JSON.stringify(join(shared, 'child.zone'))}, allowTransfer: ["127.0.0.0/8"], signing: ${SIGNING} }\n`;
+  // Authoritative only (recursion for no client here): a resolver forwarding a name outside the
+  // zones, such as the start-up probe's `. NS`, is REFUSED at once instead of waiting on recursion.
   const start = (i: number, autoFailover: boolean) =>
-    startKeymaster({ address: hosts[i]!, control: `${hosts[i]}:5380`, rootHints: 'builtin', stateDir: stateDirs[i]!, dnssecYaml: LAB_ROLLOVER_TIMERS, extraYaml: clusterYaml(etcd, prefix, `ns${i + 1}`, kek, autoFailover) + zones });
+    startKeymaster({ address: hosts[i]!, control: `${hosts[i]}:5380`, rootHints: 'builtin', allow: ['192.0.2.0/24'], stateDir: stateDirs[i]!, dnssecYaml: LAB_ROLLOVER_TIMERS, extraYaml: clusterYaml(etcd, prefix, `ns${i + 1}`, kek, autoFailover) + zones });
   // ns1 first and alone: it takes both zones' Key Master role and makes the keys.
   const { primaries, stop } = await launchPrimaries(etcd, shared, hosts.map((_, i) => () => start(i, false)));
   return {
