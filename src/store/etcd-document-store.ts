@@ -20,9 +20,11 @@ const OWN_REVISIONS_KEPT = 4096;
 /**
  * How long a call is tried again while etcd is unavailable before the caller is told so. A member
  * lost costs the cluster an election (about a second or two with etcd's defaults), in which no
- * write can commit: a change made then waits for the new leader instead of being refused.
+ * write can commit, and a hung member costs each call that picked it a whole call timeout before
+ * the client tries another: a change made then waits for the new leader or a live member instead
+ * of being refused.
  */
-const TRANSIENT_RETRY_MS = 4000;
+const TRANSIENT_RETRY_MS = 8000;
 const TRANSIENT_RETRY_PAUSE_MS = 200;
 
 export interface EtcdStoreLog {
